@@ -1,0 +1,29 @@
+"""The tracker's exception hierarchy.
+
+Every error a user can cause (a broken config, a portal that answers garbage, a malformed date) is a
+`TrackerError`; the CLI prints it as one line, ``Error: <message>``, and exits non-zero.
+"""
+
+
+class TrackerError(Exception):
+    """Root of the errors the CLI reports as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(TrackerError):
+    """The configuration file (or a rules file) is missing, unreadable or invalid."""
+
+    exit_code = 2
+
+
+class PortalError(TrackerError):
+    """A portal answered something that is not what its API promises."""
+
+
+class DataError(TrackerError):
+    """A record from a portal failed validation (malformed date, missing id...)."""
+
+
+class CrawlFailed(TrackerError):
+    """One or more crawls did not complete."""
