@@ -1,0 +1,52 @@
+"""A one-line progress display on a terminal (stderr), refreshed twice a second."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+class Progress:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        if not crawler.settings.getbool("TRACKER_PROGRESS"):
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.closed, signal=signals.spider_closed)
+        return ext
+
+    def opened(self) -> None:
+        self.loop = task.LoopingCall(self.show)
+        self.loop.start(0.5, now=True)
+
+    def show(self) -> None:
+        spider = self.crawler.spider
+        stats = self.crawler.stats
+        if spider is None or stats is None:
+            return
+        parts = []
+        for slug, job in spider.jobs.items():
+            requests = stats.get_value(f"tracker/requests/{slug}", 0)
+            parts.append(
+                f"{slug}: {len(job.listed)} listed, {job.staged}/{job.fetched} fetched, {requests} req"
+            )
+        sys.stderr.write("\r\x1b[K" + " | ".join(parts)[:200])
+        sys.stderr.flush()
+
+    def closed(self) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()

@@ -1,0 +1,68 @@
+"""What one crawl of one jurisdiction is asked to do, and what happened to it.
+
+A :class:`CrawlJob` is created by :mod:`tracker.crawl` before the reactor starts, handed to the spider,
+filled in while crawling, and read back after the crawl to decide whether and what to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from tracker.config import CrawlSettings, Jurisdiction
+
+Mode = Literal["full", "incremental", "sweep"]
+
+# How many problems are kept verbatim for the report (all are counted).
+_KEEP_ERRORS = 20
+
+
+@dataclass
+class CrawlJob:
+    jurisdiction: Jurisdiction
+    mode: Mode
+    started_at: datetime
+    stage_path: Path
+    since: datetime | None = None
+    # source id -> (row version, status) as stored; the sweep refetches matters whose pair differs.
+    known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    settings: CrawlSettings = field(default_factory=CrawlSettings)
+
+    # -- filled in by the crawl ---------------------------------------------------------------------
+    listed: set[str] = field(default_factory=set)
+    fetched: int = 0
+    staged: int = 0
+    rejected: int = 0
+    skipped_restricted: int = 0
+    fatal: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return self.jurisdiction.slug
+
+    @property
+    def lists_everything(self) -> bool:
+        """Whether this crawl lists every matter (so absent ones have vanished)."""
+        return self.mode in ("full", "sweep")
+
+    def fail(self, message: str) -> None:
+        """A fetch failed for good: the crawl is incomplete and nothing of it will be imported."""
+        if self.fatal is None:
+            self.fatal = message
+        self._keep(message)
+
+    def reject(self, message: str) -> None:
+        """One record failed validation: it is skipped, the rest is imported, the crawl is partial."""
+        self.rejected += 1
+        self._keep(message)
+
+    def _keep(self, message: str) -> None:
+        if len(self.problems) < _KEEP_ERRORS:
+            self.problems.append(message)
+
+    @property
+    def errors(self) -> int:
+        return self.rejected + (1 if self.fatal else 0)

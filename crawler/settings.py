@@ -1,0 +1,84 @@
+"""Scrapy settings for the tracker's crawls; every deviation from Scrapy's defaults says why.
+
+Per-crawl values (concurrency cap, timeout, retries, backoff) come from the ``[crawl]`` table of
+tracker.toml through :func:`crawl_settings`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.config import CrawlSettings
+
+BOT_NAME = "sanctuary-tracker"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Portals are public APIs, not web pages: robots.txt of webapi.legistar.com does not apply to the API
+# and fetching it would cost a request per host.
+ROBOTSTXT_OBEY = False
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False  # never open a port on a production host
+
+# Politeness is per host: all Legistar clients share webapi.legistar.com, so the cap is per domain and
+# one crawler serves every jurisdiction of a platform (one download slot per host).
+CONCURRENT_REQUESTS = 64
+CONCURRENT_REQUESTS_PER_DOMAIN = 16
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25  # Scrapy's 5 s would make the first minute crawl at a crawl
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 16.0  # as much concurrency as the host sustains, within the cap
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # a 1000-matter page is a few MB; anything huge is not an API answer
+DOWNLOAD_VERIFY_CERTIFICATES = True
+REDIRECT_ENABLED = False  # an API that redirects is misconfigured; never follow it elsewhere
+
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
+TRACKER_BACKOFF_BASE = 1.0
+TRACKER_BACKOFF_MAX = 60.0
+
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.TokenHTTPDownloadHandler",
+    "https": "crawler.handlers.TokenHTTPDownloadHandler",
+    # Only http(s): a portal URL can never make the crawler read a local file or an S3 bucket.
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
+}
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.RequestAccountingMiddleware": 950,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+}
+ITEM_PIPELINES = {"crawler.pipelines.StagePipeline": 300}
+EXTENSIONS = {
+    "crawler.extensions.Progress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates by matter id itself
+LOG_LEVEL = "WARNING"
+LOGSTATS_INTERVAL = 0
+USER_AGENT = CrawlSettings().user_agent
+
+
+def crawl_settings(crawl: CrawlSettings, *, progress: bool = False) -> dict[str, Any]:
+    """This module's settings with the operator's ``[crawl]`` values applied."""
+    values = {k: v for k, v in globals().items() if k.isupper()}
+    values.update(
+        CONCURRENT_REQUESTS_PER_DOMAIN=crawl.per_host_concurrency,
+        CONCURRENT_REQUESTS=max(64, crawl.per_host_concurrency * 4),
+        AUTOTHROTTLE_TARGET_CONCURRENCY=float(crawl.per_host_concurrency),
+        DOWNLOAD_TIMEOUT=crawl.download_timeout,
+        RETRY_TIMES=crawl.retries,
+        TRACKER_BACKOFF_BASE=crawl.backoff_base,
+        TRACKER_BACKOFF_MAX=crawl.backoff_max,
+        USER_AGENT=crawl.user_agent,
+        TRACKER_PROGRESS=progress,
+    )
+    return values

@@ -1,0 +1,226 @@
+"""The Legistar Web API spider: one spider for every Legistar jurisdiction of a crawl.
+
+Wire format (../shared/portal-samples/README.md): bare JSON arrays of at most 1000 rows, paged with
+``$top``/``$skip`` under a stable ``$orderby``; a short page is the last one.
+
+Modes:
+
+- ``full``: list every matter and fetch each one's histories, sponsors and attachments.
+- ``incremental``: ask the API only for matters with any of several date fields after the watermark
+  (``MatterLastModifiedUtc`` alone misses status changes and new agenda dates), then fetch those.
+- ``sweep``: list every matter (one request per thousand) and fetch the ones whose status or row version
+  differ from what is stored, or whose dates moved past the watermark. It catches the changes that leave
+  every date untouched, and lets the import mark matters that left the portal as vanished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import scrapy
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from crawler.handlers import TOKEN_ENV_META
+from crawler.jobs import CrawlJob
+from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
+from crawler.redact import redact_url
+
+PAGE_SIZE = 1000
+
+# Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
+# compared with the watermark's local calendar date, the UTC stamp with the UTC instant.
+LOCAL_DATE_FIELDS = ("MatterIntroDate", "MatterAgendaDate", "MatterPassedDate", "MatterEnactmentDate")
+UTC_FIELDS = ("MatterLastModifiedUtc",)
+
+PRIORITY_PAGE = 100  # pages first, so the queue of matters to fetch fills early
+PRIORITY_SUB = {"histories": 1, "sponsors": 2, "attachments": 3}  # finish started matters first
+
+
+def _odata_datetime(dt: datetime) -> str:
+    return "datetime'" + dt.strftime("%Y-%m-%dT%H:%M:%S") + "'"
+
+
+def incremental_filter(since: datetime, zone: Any) -> str:
+    utc = since.astimezone(UTC)
+    local_day = since.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    terms = [f"{f} gt {_odata_datetime(utc)}" for f in UTC_FIELDS]
+    terms += [f"{f} ge {_odata_datetime(local_day)}" for f in LOCAL_DATE_FIELDS]
+    return " or ".join(terms)
+
+
+def _query(params: list[tuple[str, str | int]]) -> str:
+    return "&".join(f"{k}={quote(str(v), safe=chr(39) + '(),:')}" for k, v in params)
+
+
+class LegistarApiSpider(scrapy.Spider):
+    name = "legistar"
+
+    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+
+    # -- requests -------------------------------------------------------------------------------------
+    def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
+        meta = {JOB_META: job.slug, EXPECT_META: expect}
+        if job.jurisdiction.token_env:
+            meta[TOKEN_ENV_META] = job.jurisdiction.token_env
+        return Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta=meta,
+            headers={"Accept": "application/json"},
+            dont_filter=True,
+            **kw,
+        )
+
+    def _matters_url(self, job: CrawlJob, skip: int) -> str:
+        j = job.jurisdiction
+        params: list[tuple[str, str | int]] = []
+        if job.mode == "incremental":
+            assert job.since is not None
+            params.append(("$filter", incremental_filter(job.since, j.zone)))
+        params += [("$orderby", "MatterId"), ("$top", PAGE_SIZE), ("$skip", skip)]
+        return f"{j.api_base}/{j.client}/matters?{_query(params)}"
+
+    def _page(self, job: CrawlJob, skip: int) -> Request:
+        return self._request(
+            job,
+            self._matters_url(job, skip),
+            "list",
+            self.parse_matters,
+            priority=PRIORITY_PAGE,
+            cb_kwargs={"slug": job.slug, "skip": skip},
+        )
+
+    def _sub(self, job: CrawlJob, matter: dict[str, Any], what: str, **cb: Any) -> Request:
+        j = job.jurisdiction
+        url = f"{j.api_base}/{j.client}/matters/{matter['MatterId']}/{what}"
+        callback = getattr(self, f"parse_{what}")
+        return self._request(
+            job,
+            url,
+            "list",
+            callback,
+            priority=PRIORITY_SUB[what],
+            cb_kwargs={"slug": job.slug, "matter": matter, **cb},
+        )
+
+    async def start(self) -> AsyncIterator[Request]:
+        for job in self.jobs.values():
+            if job.fatal is None:
+                yield self._page(job, 0)
+
+    # -- callbacks -------------------------------------------------------------------------------------
+    def parse_matters(self, response: Response, slug: str, skip: int) -> Iterator[Request]:
+        job = self.jobs[slug]
+        rows: list[dict[str, Any]] = response.meta[JSON_META]
+        if len(rows) >= PAGE_SIZE:
+            yield self._page(job, skip + len(rows))
+        for matter in rows:
+            mid = matter.get("MatterId")
+            if isinstance(mid, bool) or not isinstance(mid, int):
+                job.reject(f"{slug}: a matter on page skip={skip} has no valid MatterId ({mid!r})")
+                continue
+            key = str(mid)
+            if key in job.listed:
+                continue  # pages shifted under us: already handled
+            if matter.get("MatterRestrictViewViaWeb") is True:
+                job.skipped_restricted += 1
+                continue
+            job.listed.add(key)
+            if self._wanted(job, key, matter):
+                job.fetched += 1
+                yield self._sub(job, matter, "histories")
+
+    def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> bool:
+        if job.mode != "sweep":
+            return True
+        stored = job.known.get(key)
+        if stored is None or stored != (
+            matter.get("MatterRowVersion"),
+            _clean(matter.get("MatterStatusName")),
+        ):
+            return True
+        return self._dates_after_watermark(job, matter)
+
+    @staticmethod
+    def _dates_after_watermark(job: CrawlJob, matter: dict[str, Any]) -> bool:
+        if job.since is None:
+            return True
+        utc = job.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        day = job.since.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
+        for f in UTC_FIELDS:
+            v = matter.get(f)
+            if isinstance(v, str) and v[:19] > utc:
+                return True
+        for f in LOCAL_DATE_FIELDS:
+            v = matter.get(f)
+            if isinstance(v, str) and v[:10] >= day:
+                return True
+        return False
+
+    def parse_histories(self, response: Response, slug: str, matter: dict[str, Any]) -> Request:
+        return self._sub(self.jobs[slug], matter, "sponsors", histories=response.meta[JSON_META])
+
+    def parse_sponsors(
+        self, response: Response, slug: str, matter: dict[str, Any], histories: list[Any]
+    ) -> Request:
+        return self._sub(
+            self.jobs[slug], matter, "attachments", histories=histories, sponsors=response.meta[JSON_META]
+        )
+
+    def parse_attachments(
+        self,
+        response: Response,
+        slug: str,
+        matter: dict[str, Any],
+        histories: list[Any],
+        sponsors: list[Any],
+    ) -> Iterator[dict[str, Any]]:
+        yield {
+            "slug": slug,
+            "matter": matter,
+            "histories": histories,
+            "sponsors": sponsors,
+            "attachments": response.meta[JSON_META],
+        }
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        slug = request.meta.get(JOB_META)
+        job = self.jobs.get(slug)
+        value = failure.value
+        response = getattr(value, "response", None)
+        if response is not None:
+            detail = f"HTTP {response.status} from {redact_url(request.url)}"
+            message = _api_message(response)
+            if message:
+                detail += f": {message}"
+        else:
+            detail = redact_url(str(value)) or type(value).__name__
+        if job is not None:
+            job.fail(f"{slug}: {detail}")
+        self.logger.error("%s: %s", slug, detail)
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _api_message(response: Response) -> str | None:
+    """Legistar puts its error text in a JSON ``Message`` field."""
+    try:
+        doc = response.json()
+    except Exception:
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
+        return redact_url(doc["Message"])[:200]
+    return None

@@ -1,0 +1,116 @@
+"""Engines, sessions and schema migrations (Alembic, run as code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.errors import ConfigError, TrackerError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs (SQLAlchemy's default driver would be psycopg2)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def redact_url(url: str) -> str:
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database URL is not a valid SQLAlchemy URL: {redact_url(url)}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    if parsed.get_backend_name() == "sqlite":
+        # Writers wait for each other instead of failing at once.
+        kwargs.setdefault("connect_args", {"timeout": 60})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if parsed.database and parsed.database != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to ``revision``."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise TrackerError(f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}") from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is missing or out of date."""
+    try:
+        current = current_revision(engine)
+        tables = set(inspect(engine).get_table_names())
+    except OperationalError as exc:
+        raise TrackerError(f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}") from None
+    if current is None or "bills" not in tables:
+        raise TrackerError(f"the database {redact_url(str(engine.url))} has no schema: run `tracker init`")
+    if current != head_revision(engine):
+        raise TrackerError(
+            f"the database schema is at {current}, this tracker needs {head_revision(engine)}: "
+            "run `tracker init` to upgrade"
+        )

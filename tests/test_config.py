@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO, run_tracker, write_config
+from tracker.config import load_config
+from tracker.errors import ConfigError
+
+GOOD = {
+    "slug": "seattle",
+    "name": "Seattle City Council",
+    "platform": "legistar",
+    "client": "seattle",
+    "web_base": "https://seattle.legistar.com",
+    "timezone": "America/Los_Angeles",
+}
+
+
+def test_shipped_config_lists_real_legistar_cities():
+    config = load_config(REPO / "tracker.toml")
+    slugs = {j.slug for j in config.jurisdictions}
+    assert {"seattle", "oakland", "nyc", "sf"} <= slugs
+    nyc = config.jurisdiction("nyc")
+    assert nyc.token_env == "LEGISTAR_NYC_TOKEN"
+    assert nyc.web_base == "https://legistar.council.nyc.gov"
+    assert all(j.api_base == "https://webapi.legistar.com/v1" for j in config.jurisdictions)
+
+
+def test_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    config = load_config(write_config(tmp_path / "t.toml", [GOOD]))
+    j = config.jurisdiction("seattle")
+    assert j.api_base == "https://webapi.legistar.com/v1"
+    assert config.database_url == "sqlite:///tracker.db"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "sqlite:////tmp/x.db")
+    assert config.database_url == "sqlite:////tmp/x.db"
+
+
+def test_config_location_from_environment(tmp_path, monkeypatch):
+    path = write_config(tmp_path / "elsewhere.toml", [GOOD])
+    monkeypatch.setenv("TRACKER_CONFIG", str(path))
+    assert load_config().jurisdiction("seattle").client == "seattle"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tokn_env": "X"}, "jurisdictions[0] (slug 'seattle'): unknown key 'tokn_env'"),
+        ({"client": None}, "jurisdictions[0] (slug 'seattle'): missing field 'client'"),
+        (
+            {"api_base": "ftp://example.org/v1"},
+            "jurisdictions[0] (slug 'seattle').api_base: must be an http(s) URL",
+        ),
+        ({"api_base": "https://u:p@example.org/v1"}, "must not carry credentials"),
+        ({"timezone": "Mars/Olympus"}, "unknown timezone 'Mars/Olympus'"),
+        (
+            {"platform": "sharepoint"},
+            "jurisdictions[0] (slug 'seattle').platform: Input should be 'legistar'",
+        ),
+        ({"slug": "Not A Slug"}, "slug 'Not A Slug' must be lowercase"),
+        ({"token_env": "not-a-name"}, "token_env must be an environment variable name"),
+    ],
+)
+def test_config_errors_name_file_entry_and_problem(tmp_path, change, message):
+    entry = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    path = write_config(tmp_path / "bad.toml", [entry])
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(exc.value).startswith(f"{path}: ")
+    assert message in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_duplicate_slug(tmp_path):
+    path = write_config(tmp_path / "dup.toml", [GOOD, GOOD])
+    with pytest.raises(ConfigError, match=r"dup.toml: duplicate slug 'seattle'"):
+        load_config(path)
+
+
+def test_not_toml(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[[jurisdictions]\nslug = ")
+    with pytest.raises(ConfigError, match=r"broken.toml: not valid TOML"):
+        load_config(path)
+
+
+def test_cli_prints_one_line_and_exits_nonzero(tmp_path):
+    path = write_config(tmp_path / "bad.toml", [{**GOOD, "tokn_env": "X"}])
+    result = run_tracker("--config", str(path), "crawl")
+    assert result.returncode == 2
+    assert result.stderr == f"Error: {path}: jurisdictions[0] (slug 'seattle'): unknown key 'tokn_env'\n"
+    result = run_tracker("--config", str(tmp_path / "missing.toml"), "init")
+    assert result.returncode == 2
+    assert result.stderr == f"Error: {tmp_path / 'missing.toml'}: no such configuration file\n"

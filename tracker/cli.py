@@ -1,0 +1,258 @@
+"""The ``tracker`` command. Every user error is printed as one line, ``Error: ...``, with a non-zero exit."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+
+from tracker.config import Config, load_config
+from tracker.errors import CrawlFailed, TrackerError
+
+
+class Context:
+    def __init__(self, config_path: str | None, verbose: int, json_logs: bool) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self.json_logs = json_logs
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+            from tracker.logs import setup_logging
+
+            secrets = [j.token_env for j in self._config.jurisdictions if j.token_env]
+            setup_logging(self.verbose, secret_env=secrets, json_lines=self.json_logs)
+        return self._config
+
+    def engine(self) -> Any:
+        from db.engine import make_engine, require_schema
+
+        engine = make_engine(self.config.database_url)
+        require_schema(engine)
+        return engine
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Configuration file (default: $TRACKER_CONFIG, else ./tracker.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("--json-logs", is_flag=True, help="Log one JSON object per line.")
+@click.version_option(package_name="sanctuary-tracker")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int, json_logs: bool) -> None:
+    """Sanctuary Tracker: city legislation that expands or rolls back sanctuary."""
+    ctx.obj = Context(config_path, verbose, json_logs)
+
+
+@cli.command()
+@pass_ctx
+def init(obj: Context) -> None:
+    """Create the database schema, or upgrade it to this version."""
+    from db.engine import current_revision, make_engine, redact_url, upgrade
+
+    engine = make_engine(obj.config.database_url)
+    before = None
+    try:
+        before = current_revision(engine)
+    except OperationalError as exc:
+        raise TrackerError(
+            f"cannot reach the database {redact_url(obj.config.database_url)}: {exc.orig}"
+        ) from None
+    upgrade(engine)
+    after = current_revision(engine)
+    where = redact_url(obj.config.database_url)
+    if before == after:
+        click.echo(f"Schema of {where} is up to date ({after}).")
+    else:
+        click.echo(f"Schema of {where} upgraded from {before or 'nothing'} to {after}.")
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--full", is_flag=True, help="Backfill everything instead of asking only for what changed.")
+@pass_ctx
+def crawl(obj: Context, slugs: tuple[str, ...], full: bool) -> None:
+    """Crawl the named jurisdictions (all when none are named).
+
+    Prints one line per jurisdiction and exits non-zero if any crawl failed, was partial or suspect.
+    """
+    from tracker.crawl import run_crawl
+
+    summaries = run_crawl(obj.config, list(slugs), full=full, progress=sys.stderr.isatty())
+    for s in summaries:
+        click.echo(s.line())
+    bad = [s.slug for s in summaries if not s.ok]
+    if bad:
+        raise CrawlFailed(f"crawl did not succeed for {', '.join(bad)}")
+
+
+def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, Any]]:
+    from db.engine import session_scope
+    from db.models import Bill, Jurisdiction
+    from tracker.queries import check_jurisdiction
+
+    engine = obj.engine()
+    with session_scope(engine) as session:
+        if jurisdiction:
+            check_jurisdiction(session, jurisdiction)
+        q = (
+            select(Bill, Jurisdiction.slug)
+            .join(Jurisdiction)
+            .options(selectinload(Bill.status_changes), selectinload(Bill.sponsors))
+            .order_by(Jurisdiction.slug, Bill.id)
+            .execution_options(yield_per=500)
+        )
+        if jurisdiction:
+            q = q.where(Jurisdiction.slug == jurisdiction)
+        for bill, slug in session.execute(q):
+            yield {
+                "jurisdiction": slug,
+                "source_id": bill.source_id,
+                "identifier": bill.identifier,
+                "title": bill.title,
+                "name": bill.name,
+                "type": bill.type_name,
+                "status": bill.status,
+                "stage": bill.stage,
+                "introduced": bill.introduced.isoformat() if bill.introduced else None,
+                "url": bill.public_url or bill.source_url,
+                "sponsors": [s.name for s in bill.sponsors],
+                "first_seen_at": bill.first_seen_at.isoformat(),
+                "vanished_at": bill.vanished_at.isoformat() if bill.vanished_at else None,
+                "status_history": [
+                    {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}
+                    for c in bill.status_changes
+                ],
+            }
+
+
+EXPORT_FIELDS = [
+    "jurisdiction",
+    "source_id",
+    "identifier",
+    "title",
+    "name",
+    "type",
+    "status",
+    "stage",
+    "introduced",
+    "url",
+    "sponsors",
+    "first_seen_at",
+    "vanished_at",
+    "status_history",
+]
+
+
+@cli.command()
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+@pass_ctx
+def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> None:
+    """Write one record per bill, with its status history."""
+    records = _bill_records(obj, jurisdiction)
+    if fmt == "jsonl":
+        for rec in records:
+            output.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for rec in records:
+        rec["sponsors"] = "; ".join(rec["sponsors"])
+        rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
+        writer.writerow(rec)
+
+
+@cli.command()
+@click.option(
+    "--since", metavar="ISO", help="Only changes observed at or after this time (UTC if no offset)."
+)
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="table", show_default=True)
+@click.option("--include-first-seen", is_flag=True, help="Also list the first observation of each bill.")
+@pass_ctx
+def changes(
+    obj: Context, since: str | None, jurisdiction: str | None, fmt: str, include_first_seen: bool
+) -> None:
+    """List status-change events, oldest first."""
+    from tracker.crawl import parse_iso
+    from tracker.queries import status_changes
+
+    when = parse_iso(since) if since else None
+    rows = status_changes(
+        obj.engine(), since=when, jurisdiction=jurisdiction, include_first_seen=include_first_seen
+    )
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    from tracker.queries import format_changes_table
+
+    click.echo(format_changes_table(rows))
+
+
+@cli.command()
+@click.option(
+    "--dir", "directory", default="tracker-demo", show_default=True, help="Where the demo keeps its files."
+)
+@click.option("--days", default=14, show_default=True, help="How far the demo clock advances between crawls.")
+def demo(directory: str, days: int) -> None:
+    """Run the whole main job offline against a built-in demo portal."""
+    from tracker.demo.run import run_demo
+
+    run_demo(directory, days=days)
+
+
+def _register_optional() -> None:
+    """Commands contributed by other parts of the tracker."""
+    try:
+        from tracker.matcher.commands import classify, evaluate
+    except ImportError:
+        return
+    cli.add_command(classify)
+    cli.add_command(evaluate)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TrackerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        click.echo(f"Error: database: {str(exc.orig).strip().splitlines()[0]}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)

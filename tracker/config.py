@@ -1,0 +1,247 @@
+"""Configuration: a TOML file validated on load.
+
+Where the file comes from: ``--config PATH``, else ``$TRACKER_CONFIG``, else ``./tracker.toml``.
+Where the database is: ``$TRACKER_DATABASE_URL``, else ``[database] url``, else SQLite in the working
+directory (``sqlite:///tracker.db``).
+
+Every problem is reported as one :class:`~tracker.errors.ConfigError` line naming the file, the entry and
+the problem, e.g. ``tracker.toml: jurisdictions[2] (slug 'nyc'): unknown key 'tokn_env'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracker.errors import ConfigError
+
+DEFAULT_CONFIG = "tracker.toml"
+DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
+LEGISTAR_API = "https://webapi.legistar.com/v1"
+
+STAGES = (
+    "introduced",
+    "in_committee",
+    "passed",
+    "enacted",
+    "vetoed",
+    "failed",
+    "withdrawn",
+    "filed",
+    "other",
+)
+Stage = Literal[
+    "introduced", "in_committee", "passed", "enacted", "vetoed", "failed", "withdrawn", "filed", "other"
+]
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials; put secrets in the environment")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query string or fragment")
+    return value.rstrip("/")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CrawlSettings(_Strict):
+    """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
+
+    per_host_concurrency: int = Field(16, ge=1, le=64)
+    download_timeout: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(4, ge=0, le=20)
+    backoff_base: float = Field(1.0, ge=0, le=60)
+    backoff_max: float = Field(60.0, ge=0, le=3600)
+    # Incremental crawls look back this far before the last successful crawl (clock skew, late writes).
+    overlap_hours: float = Field(72.0, ge=0, le=24 * 30)
+    # A reconciliation sweep lists every matter (cheap: 1 request per 1000) and refetches those whose
+    # status or row version differs; it runs on an incremental crawl when the last sweep is older than this.
+    reconcile_every_hours: float = Field(24.0, ge=0, le=24 * 365)
+    # A full or sweeping crawl that sees fewer than this fraction of the bills stored as present is
+    # suspect: nothing is marked vanished and the crawl is reported.
+    collapse_ratio: float = Field(0.5, ge=0, le=1)
+    user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
+
+
+class Jurisdiction(_Strict):
+    slug: str
+    name: str = Field(min_length=1)
+    platform: Literal["legistar"]
+    client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    api_base: str = LEGISTAR_API
+    web_base: str | None = None
+    token_env: str | None = None
+    timezone: str = "UTC"
+    # Raw status name -> stage, overriding the defaults for this jurisdiction only.
+    stages: dict[str, Stage] = Field(default_factory=dict)
+    # A portal that legitimately has no matters yet: an empty full crawl is then not an error.
+    allow_empty: bool = False
+    # Cron expression for the scheduler (five fields); the [schedule] default applies when absent.
+    crawl_cron: str | None = None
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError(f"slug {v!r} must be lowercase letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("api_base", "web_base")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_http_url(v)
+
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.match(v):
+            raise ValueError(f"token_env must be an environment variable name, got {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def token(self) -> str | None:
+        """The portal token from the environment (never stored, never logged)."""
+        if not self.token_env:
+            return None
+        value = os.environ.get(self.token_env)
+        return value or None
+
+
+class Database(_Strict):
+    url: str | None = None
+
+
+class Schedule(_Strict):
+    crawl_cron: str = "17 */6 * * *"
+
+
+class Config(_Strict):
+    database: Database = Database()
+    crawl: CrawlSettings = CrawlSettings()
+    schedule: Schedule = Schedule()
+    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+
+    # Not part of the file: where it was read from, for messages.
+    source: str = Field(DEFAULT_CONFIG, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Config:
+        seen: set[str] = set()
+        for j in self.jurisdictions:
+            if j.slug in seen:
+                raise ValueError(f"duplicate slug {j.slug!r}")
+            seen.add(j.slug)
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("TRACKER_DATABASE_URL") or self.database.url or DEFAULT_DATABASE_URL
+
+    def jurisdiction(self, slug: str) -> Jurisdiction:
+        for j in self.jurisdictions:
+            if j.slug == slug:
+                return j
+        known = ", ".join(j.slug for j in self.jurisdictions) or "none configured"
+        raise ConfigError(f"{self.source}: no jurisdiction {slug!r} (known: {known})")
+
+    def select(self, slugs: list[str] | tuple[str, ...]) -> list[Jurisdiction]:
+        if not slugs:
+            return list(self.jurisdictions)
+        return [self.jurisdiction(s) for s in slugs]
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return Path(explicit or os.environ.get("TRACKER_CONFIG") or DEFAULT_CONFIG)
+
+
+def _where(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """Turn a pydantic error location into 'jurisdictions[2] (slug 'nyc')'-style text."""
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = f"{parts.pop() if parts else ''}[{item}]"
+            if isinstance(node, list) and item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and isinstance(node.get("slug"), str):
+                    label += f" (slug {node['slug']!r})"
+            parts.append(label)
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    if kind == "extra_forbidden" and loc:
+        where = _where(loc[:-1], raw)
+        text = f"unknown key {loc[-1]!r}"
+        return f"{where}: {text}" if where else text
+    if kind == "missing" and loc:
+        where = _where(loc[:-1], raw)
+        text = f"missing field {loc[-1]!r}"
+        return f"{where}: {text}" if where else text
+    where = _where(loc, raw)
+    msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def parse_config(data: dict[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(f"{source}: {_describe(dict(first), data)}{suffix}") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, required: bool = False) -> Config:
+    """Read and validate the configuration.
+
+    A missing file at the default location is an empty configuration (the database still works); a
+    missing file named explicitly (``--config`` or ``TRACKER_CONFIG``) is an error.
+    """
+    explicit = path is not None or "TRACKER_CONFIG" in os.environ
+    p = config_path(path)
+    if not p.exists():
+        if explicit or required:
+            raise ConfigError(f"{p}: no such configuration file")
+        return Config(source=str(p))
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    return parse_config(data, str(p))

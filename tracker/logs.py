@@ -1,0 +1,46 @@
+"""Logging for the CLI and the scheduler: one handler on stderr, every record passed through the
+secret-redacting filter (tokens in URLs, values of the configured secret environment variables)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+
+from crawler.redact import RedactingFilter
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception, when there is one)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("jurisdiction", "event"):
+            if hasattr(record, key):
+                doc[key] = getattr(record, key)
+        if record.exc_text:
+            doc["exception"] = record.exc_text
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def setup_logging(verbosity: int = 0, *, secret_env: Iterable[str] = (), json_lines: bool = False) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(secret_env))
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Scrapy's per-request debug lines are noise below -vv.
+    logging.getLogger("scrapy").setLevel(level if verbosity >= 2 else max(level, logging.WARNING))

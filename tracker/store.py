@@ -1,0 +1,487 @@
+"""The importer: staged bills of one completed crawl → the database, in one transaction.
+
+What it guarantees (tests/test_store.py, tests/test_crawl_*.py):
+
+- a bill whose normalized content hash is unchanged is not written at all, so a repeated crawl over
+  unchanged data writes nothing but its crawl-run record;
+- a bill seen for the first time gets a ``first_seen`` event; a bill whose raw status differs from the
+  stored one gets exactly one ``changed`` event, with the history row that explains it when there is one;
+- importers of one jurisdiction are serialised by a row lock on the jurisdiction (PostgreSQL) or the
+  database write lock (SQLite), and the log's natural key ``(bill_id, seq)`` backs that up, so two crawls
+  racing on one jurisdiction cannot duplicate an event;
+- bills are never deleted: when a crawl that lists every matter no longer lists one, it is marked vanished,
+  unless the listing collapsed (far fewer matters than stored), which makes the crawl *suspect* and
+  changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from crawler.jobs import CrawlJob
+from db.engine import session_scope
+from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
+from db.types import utcnow
+from tracker.config import Jurisdiction as JurisdictionConfig
+from tracker.normalize import NormalizedAction, NormalizedBill
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+# Below this many stored bills a collapse cannot be told from a small portal's ordinary churn.
+COLLAPSE_MIN_STORED = 20
+
+
+@dataclass
+class RunSummary:
+    slug: str
+    mode: str
+    status: str  # succeeded | partial | failed | suspect
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    status_changes: int = 0
+    vanished: int = 0
+    errors: int = 0
+    requests: int = 0
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def line(self) -> str:
+        text = (
+            f"{self.slug}: {self.status} ({self.mode}) - {self.seen} bills seen, {self.new} new, "
+            f"{self.changed} changed, {self.status_changes} status changes, {self.vanished} vanished, "
+            f"{self.errors} errors, {self.requests} requests"
+        )
+        if self.message:
+            text += f" - {self.message}"
+        return text
+
+
+# -- jurisdiction state ----------------------------------------------------------------------------------
+
+
+def ensure_jurisdiction(session: Session, cfg: JurisdictionConfig) -> Jurisdiction:
+    row = session.scalar(select(Jurisdiction).where(Jurisdiction.slug == cfg.slug))
+    if row is None:
+        row = Jurisdiction(slug=cfg.slug, name=cfg.name, platform=cfg.platform)
+        session.add(row)
+        session.flush()
+    elif (row.name, row.platform) != (cfg.name, cfg.platform):
+        row.name, row.platform = cfg.name, cfg.platform
+    return row
+
+
+def last_success(
+    session: Session, jurisdiction_id: int, modes: Iterable[str] | None = None
+) -> datetime | None:
+    """Start time of the last crawl that succeeded completely (optionally of the given modes)."""
+    q = select(func.max(CrawlRun.started_at)).where(
+        CrawlRun.jurisdiction_id == jurisdiction_id, CrawlRun.status == "succeeded"
+    )
+    if modes is not None:
+        q = q.where(CrawlRun.mode.in_(list(modes)))
+    value = session.scalar(q)
+    if value is not None and value.tzinfo is None:  # SQLite aggregate bypasses the column type
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def known_state(session: Session, jurisdiction_id: int) -> dict[str, tuple[str | None, str | None]]:
+    rows = session.execute(
+        select(Bill.source_id, Bill.portal_row_version, Bill.status).where(
+            Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None)
+        )
+    )
+    return {sid: (rv, st) for sid, rv, st in rows}
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _batches(items: Iterable[NormalizedBill], size: int = BATCH) -> Iterator[list[NormalizedBill]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def read_stage(job: CrawlJob) -> Iterator[NormalizedBill]:
+    if not job.stage_path.exists():
+        return
+    with job.stage_path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield NormalizedBill.from_json(line)
+
+
+def _action_row(bill_id: int, a: NormalizedAction) -> dict[str, Any]:
+    return {
+        "bill_id": bill_id,
+        "source_id": a.source_id,
+        "sequence": a.sequence,
+        "action_date": a.action_date,
+        "acted_at": a.acted_at,
+        "description": a.description,
+        "text": a.text,
+        "body_name": a.body_name,
+        "result": a.result,
+        "tally": a.tally,
+        "classification": a.classification,
+        "status_source_id": a.status_source_id,
+        "event_source_id": a.event_source_id,
+        "raw": a.raw,
+    }
+
+
+def explaining_action(bill: NormalizedBill, previous: set[str]) -> str | None:
+    """The history row that explains the bill's current status: the latest new row that set this status,
+    else the latest new row, else the latest row that set this status."""
+    new_rows = [a for a in bill.actions if a.source_id not in previous]
+    setting = [
+        a for a in bill.actions if bill.status_source_id and a.status_source_id == bill.status_source_id
+    ]
+    for group in (
+        [a for a in new_rows if a in setting],
+        new_rows,
+        setting,
+    ):
+        if group:
+            return group[-1].source_id
+    return None
+
+
+# -- the import ------------------------------------------------------------------------------------------
+
+
+class Importer:
+    def __init__(self, session: Session, jurisdiction: Jurisdiction, run: CrawlRun, observed_at: datetime):
+        self.s = session
+        self.j = jurisdiction
+        self.run = run
+        self.observed_at = observed_at
+
+    def apply(self, bills: list[NormalizedBill]) -> None:
+        ids = [b.source_id for b in bills]
+        existing = {
+            row.source_id: row
+            for row in self.s.execute(
+                select(
+                    Bill.id, Bill.source_id, Bill.status, Bill.stage, Bill.content_hash, Bill.vanished_at
+                ).where(Bill.jurisdiction_id == self.j.id, Bill.source_id.in_(ids))
+            )
+        }
+        self.run.seen += len(bills)
+        fresh = [b for b in bills if b.source_id not in existing]
+        changed = [
+            b
+            for b in bills
+            if b.source_id in existing
+            and (existing[b.source_id].content_hash != b.content_hash or existing[b.source_id].vanished_at)
+        ]
+        if fresh:
+            self._insert_new(fresh)
+        if changed:
+            self._update(changed, existing)
+
+    def _insert_new(self, bills: list[NormalizedBill]) -> None:
+        now = self.observed_at
+        rows = [
+            {**b.bill_columns(), "jurisdiction_id": self.j.id, "first_seen_at": now, "updated_at": now}
+            for b in bills
+        ]
+        ids = dict(self.s.execute(insert(Bill).returning(Bill.source_id, Bill.id), rows).all())
+        self.run.new += len(bills)
+        action_ids = self._insert_children(bills, ids)
+        events = []
+        for b in bills:
+            explains = explaining_action(b, set())
+            events.append(
+                {
+                    "bill_id": ids[b.source_id],
+                    "seq": 1,
+                    "kind": "first_seen",
+                    "old_status": None,
+                    "new_status": b.status,
+                    "old_stage": None,
+                    "new_stage": b.stage,
+                    "observed_at": now,
+                    "crawl_run_id": self.run.id,
+                    "action_id": action_ids.get((ids[b.source_id], explains)) if explains else None,
+                }
+            )
+        self.s.execute(insert(StatusChange), events)
+
+    def _insert_children(
+        self, bills: list[NormalizedBill], ids: dict[str, int]
+    ) -> dict[tuple[int, str], int]:
+        actions = [_action_row(ids[b.source_id], a) for b in bills for a in b.actions]
+        action_ids: dict[tuple[int, str], int] = {}
+        if actions:
+            for bill_id, source_id, action_id in self.s.execute(
+                insert(Action).returning(Action.bill_id, Action.source_id, Action.id), actions
+            ):
+                action_ids[(bill_id, source_id)] = action_id
+        sponsors = [
+            {"bill_id": ids[b.source_id], "sequence": s.sequence, "name": s.name, "is_primary": s.is_primary}
+            for b in bills
+            for s in b.sponsors
+        ]
+        if sponsors:
+            self.s.execute(insert(Sponsor), sponsors)
+        attachments = [
+            {
+                "bill_id": ids[b.source_id],
+                "source_id": a.source_id,
+                "sequence": a.sequence,
+                "name": a.name,
+                "url": a.url,
+            }
+            for b in bills
+            for a in b.attachments
+        ]
+        if attachments:
+            self.s.execute(insert(Attachment), attachments)
+        return action_ids
+
+    def _update(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
+        now = self.observed_at
+        bill_ids = [existing[b.source_id].id for b in bills]
+        self.s.execute(
+            update(Bill),
+            [
+                {**b.bill_columns(), "id": existing[b.source_id].id, "updated_at": now, "vanished_at": None}
+                for b in bills
+            ],
+        )
+        self.run.changed += len(bills)
+        # Actions are synchronised row by row (status events point at them); sponsors and attachments
+        # are simply replaced.
+        stored_actions: dict[tuple[int, str], int] = {
+            (bill_id, source_id): action_id
+            for bill_id, source_id, action_id in self.s.execute(
+                select(Action.bill_id, Action.source_id, Action.id).where(Action.bill_id.in_(bill_ids))
+            )
+        }
+        previous: dict[int, set[str]] = {}
+        for bill_id, source_id in stored_actions:
+            previous.setdefault(bill_id, set()).add(source_id)
+        to_insert, to_update, keep = [], [], set()
+        for b in bills:
+            bill_id = existing[b.source_id].id
+            for a in b.actions:
+                key = (bill_id, a.source_id)
+                row = _action_row(bill_id, a)
+                if key in stored_actions:
+                    keep.add(key)
+                    to_update.append({**row, "id": stored_actions[key]})
+                else:
+                    to_insert.append(row)
+        gone = [aid for key, aid in stored_actions.items() if key not in keep]
+        if gone:
+            self.s.execute(
+                update(StatusChange).where(StatusChange.action_id.in_(gone)).values(action_id=None)
+            )
+            self.s.execute(delete(Action).where(Action.id.in_(gone)))
+        if to_update:
+            self.s.execute(update(Action), to_update)
+        action_ids = {key: aid for key, aid in stored_actions.items() if key in keep}
+        if to_insert:
+            for bill_id, source_id, action_id in self.s.execute(
+                insert(Action).returning(Action.bill_id, Action.source_id, Action.id), to_insert
+            ):
+                action_ids[(bill_id, source_id)] = action_id
+        self.s.execute(delete(Sponsor).where(Sponsor.bill_id.in_(bill_ids)))
+        self.s.execute(delete(Attachment).where(Attachment.bill_id.in_(bill_ids)))
+        sponsors = [
+            {
+                "bill_id": existing[b.source_id].id,
+                "sequence": s.sequence,
+                "name": s.name,
+                "is_primary": s.is_primary,
+            }
+            for b in bills
+            for s in b.sponsors
+        ]
+        if sponsors:
+            self.s.execute(insert(Sponsor), sponsors)
+        attachments = [
+            {
+                "bill_id": existing[b.source_id].id,
+                "source_id": a.source_id,
+                "sequence": a.sequence,
+                "name": a.name,
+                "url": a.url,
+            }
+            for b in bills
+            for a in b.attachments
+        ]
+        if attachments:
+            self.s.execute(insert(Attachment), attachments)
+
+        moved = [b for b in bills if b.status != existing[b.source_id].status]
+        if not moved:
+            return
+        last_seq = dict(
+            self.s.execute(
+                select(StatusChange.bill_id, func.max(StatusChange.seq))
+                .where(StatusChange.bill_id.in_([existing[b.source_id].id for b in moved]))
+                .group_by(StatusChange.bill_id)
+            ).all()
+        )
+        events = []
+        for b in moved:
+            old = existing[b.source_id]
+            explains = explaining_action(b, previous.get(old.id, set()))
+            events.append(
+                {
+                    "bill_id": old.id,
+                    "seq": last_seq.get(old.id, 0) + 1,
+                    "kind": "changed",
+                    "old_status": old.status,
+                    "new_status": b.status,
+                    "old_stage": old.stage,
+                    "new_stage": b.stage,
+                    "observed_at": now,
+                    "crawl_run_id": self.run.id,
+                    "action_id": action_ids.get((old.id, explains)) if explains else None,
+                }
+            )
+        self.s.execute(insert(StatusChange), events)
+        self.run.status_changes += len(events)
+
+    def mark_vanished(self, listed: set[str]) -> None:
+        present = self.s.execute(
+            select(Bill.id, Bill.source_id).where(
+                Bill.jurisdiction_id == self.j.id, Bill.vanished_at.is_(None)
+            )
+        ).all()
+        gone = [bid for bid, sid in present if sid not in listed]
+        for chunk in (gone[i : i + BATCH] for i in range(0, len(gone), BATCH)):
+            self.s.execute(update(Bill).where(Bill.id.in_(chunk)).values(vanished_at=self.observed_at))
+        self.run.vanished = len(gone)
+
+
+def _lock(session: Session, jurisdiction: Jurisdiction) -> None:
+    """Serialise importers of one jurisdiction: a row lock on PostgreSQL, the write lock on SQLite."""
+    session.execute(
+        update(Jurisdiction).where(Jurisdiction.id == jurisdiction.id).values(last_import_at=utcnow())
+    )
+
+
+def _present_count(session: Session, jurisdiction_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Bill)
+            .where(Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None))
+        )
+        or 0
+    )
+
+
+def _record(
+    session: Session,
+    jurisdiction: Jurisdiction,
+    job: CrawlJob,
+    status: str,
+    requests: int,
+    message: str | None,
+) -> CrawlRun:
+    run = CrawlRun(
+        jurisdiction_id=jurisdiction.id,
+        mode=job.mode,
+        status=status,
+        started_at=job.started_at,
+        finished_at=None,
+        since=job.since,
+        seen=0,
+        new=0,
+        changed=0,
+        status_changes=0,
+        vanished=0,
+        errors=job.errors,
+        requests=requests,
+        message=message,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _summary(run: CrawlRun, slug: str) -> RunSummary:
+    return RunSummary(
+        slug=slug,
+        mode=run.mode,
+        status=run.status,
+        seen=run.seen,
+        new=run.new,
+        changed=run.changed,
+        status_changes=run.status_changes,
+        vanished=run.vanished,
+        errors=run.errors,
+        requests=run.requests,
+        message=run.message,
+    )
+
+
+def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
+    """Store what one crawl found, or only the record of its failure."""
+    cfg = job.jurisdiction
+    with session_scope(engine) as session:
+        jurisdiction = ensure_jurisdiction(session, cfg)
+        _lock(session, jurisdiction)
+        if job.fatal:
+            run = _record(session, jurisdiction, job, "failed", requests, job.fatal)
+            run.finished_at = utcnow()
+            return _summary(run, cfg.slug)
+
+        if job.lists_everything:
+            present = _present_count(session, jurisdiction.id)
+            listed = len(job.listed)
+            if listed == 0 and present == 0 and not cfg.allow_empty:
+                message = "the portal listed no matters (set allow_empty = true if that is expected)"
+                run = _record(session, jurisdiction, job, "failed", requests, message)
+                run.finished_at = utcnow()
+                return _summary(run, cfg.slug)
+            if (present >= COLLAPSE_MIN_STORED and listed < present * job.settings.collapse_ratio) or (
+                present > 0 and listed == 0
+            ):
+                message = (
+                    f"suspect listing: the portal listed {listed} matters where {present} are stored; "
+                    "nothing was changed"
+                )
+                run = _record(session, jurisdiction, job, "suspect", requests, message)
+                run.seen = listed
+                run.finished_at = utcnow()
+                return _summary(run, cfg.slug)
+
+        status = "partial" if job.rejected else "succeeded"
+        message = None
+        if job.rejected:
+            message = f"{job.rejected} records rejected, first: {job.problems[0]}"
+        run = _record(session, jurisdiction, job, status, requests, message)
+        importer = Importer(session, jurisdiction, run, job.started_at)
+        for batch in _batches(read_stage(job)):
+            importer.apply(batch)
+        if job.lists_everything:
+            importer.mark_vanished(job.listed)
+        run.finished_at = utcnow()
+        logger.info("%s: imported %s", cfg.slug, _summary(run, cfg.slug).line())
+        return _summary(run, cfg.slug)
+
+
+def incremental_since(last: datetime | None, overlap_hours: float) -> datetime | None:
+    return None if last is None else last - timedelta(hours=overlap_hours)
