@@ -79,7 +79,7 @@ def test_duplicate_history_rows_collapse():
     """The real Chicago case: two 'Passed / City Council' rows on one date under ids 200020 and 200942."""
     rows = load("chicago/matter-histories-dupe.json")
     assert len(rows) == 4
-    bill = metro_bill(histories=rows + [rows[0]])  # an exact repeat of a row, too
+    bill = metro_bill(histories=[*rows, rows[0]])  # an exact repeat of a row, too
     assert [(a.source_id, a.description) for a in bill.actions] == [
         ("192728", "Referred"),
         ("198127", "Recommended to Pass"),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.jobs import CrawlJob, Mode
+from crawler.redact import redact_url
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker.config import Config
@@ -91,9 +92,8 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
         slug = response.meta.get("job_slug") if response is not None else None
         for job in jobs:
             if job.slug == slug or slug is None:
-                job.fail(
-                    f"{job.slug}: internal error while parsing {response.url if response else ''}: {failure.value!r}"
-                )
+                where = redact_url(response.url) if response is not None else "a response"
+                job.fail(f"{job.slug}: internal error while parsing {where}: {failure.value!r}")
 
     crawler.signals.connect(failed_callback, signal=signals.spider_error)
     process.crawl(crawler, jobs=jobs)
