@@ -72,13 +72,28 @@ class RunSummary:
 # -- jurisdiction state ----------------------------------------------------------------------------------
 
 
+def insert_ignore(session: Session, model: type[Any]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).on_conflict_do_nothing()
+
+
 def ensure_jurisdiction(session: Session, cfg: JurisdictionConfig) -> Jurisdiction:
+    """The jurisdiction's row, created on first use (safely, when two crawls start at once)."""
     row = session.scalar(select(Jurisdiction).where(Jurisdiction.slug == cfg.slug))
     if row is None:
-        row = Jurisdiction(slug=cfg.slug, name=cfg.name, platform=cfg.platform)
-        session.add(row)
-        session.flush()
-    elif (row.name, row.platform) != (cfg.name, cfg.platform):
+        session.execute(
+            insert_ignore(session, Jurisdiction).values(
+                slug=cfg.slug, name=cfg.name, platform=cfg.platform, created_at=utcnow()
+            )
+        )
+        row = session.scalars(select(Jurisdiction).where(Jurisdiction.slug == cfg.slug)).one()
+    if (row.name, row.platform) != (cfg.name, cfg.platform):
         row.name, row.platform = cfg.name, cfg.platform
     return row
 
