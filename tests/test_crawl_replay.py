@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
-from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
 from db.engine import session_scope
+from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
 from tests.conftest import SAMPLES, run_tracker, write_config
 from tests.replay import ReplayServer
 
@@ -24,8 +24,17 @@ def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
     with ReplayServer(routes) as server:
         cfg = write_config(
             tmp_path / "t.toml",
-            [{"slug": "la-metro", "name": "LA Metro", "platform": "legistar", "client": "metro",
-              "api_base": server.base_url, "web_base": "https://metro.legistar.com", "timezone": "America/Los_Angeles"}],
+            [
+                {
+                    "slug": "la-metro",
+                    "name": "LA Metro",
+                    "platform": "legistar",
+                    "client": "metro",
+                    "api_base": server.base_url,
+                    "web_base": "https://metro.legistar.com",
+                    "timezone": "America/Los_Angeles",
+                }
+            ],
             database_url=db_url,
         )
         result = run_tracker("--config", str(cfg), "crawl")
@@ -34,13 +43,20 @@ def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
     paths = [p for p, _ in server.requests]
     assert paths[0] == "/v1/metro/matters"
     assert server.requests[0][1] == {"$orderby": ["MatterId"], "$top": ["1000"], "$skip": ["0"]}
-    assert sorted(paths[1:]) == [f"/v1/metro/matters/10881/{x}" for x in ("attachments", "histories", "sponsors")]
+    assert sorted(paths[1:]) == [
+        f"/v1/metro/matters/10881/{x}" for x in ("attachments", "histories", "sponsors")
+    ]
     with session_scope(engine) as s:
         bill = s.scalars(select(Bill)).one()
         assert (bill.identifier, bill.status, bill.stage) == ("2024-1026", "Passed", "passed")
         assert [a.description for a in s.scalars(select(Action).order_by(Action.sequence))] == [
-            "Referred", "Recommended to Pass", "Passed"]
-        assert s.scalar(select(Attachment).where(Attachment.source_id == "28753")).name.startswith("Regular Board Meeting MINUTES")
+            "Referred",
+            "Recommended to Pass",
+            "Passed",
+        ]
+        assert s.scalar(select(Attachment).where(Attachment.source_id == "28753")).name.startswith(
+            "Regular Board Meeting MINUTES"
+        )
         (event,) = s.scalars(select(StatusChange)).all()
         assert (event.kind, event.old_status, event.new_status) == ("first_seen", None, "Passed")
         assert event.action.description == "Passed"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.config import Config, load_config
 from tracker.errors import CrawlFailed, TrackerError
+from tracker.matcher.commands import COMMANDS as MATCHER_COMMANDS
 
 
 class Context:
@@ -223,17 +224,8 @@ def demo(directory: str, days: int) -> None:
     run_demo(directory, days=days)
 
 
-def _register_optional() -> None:
-    """Commands contributed by other parts of the tracker."""
-    try:
-        from tracker.matcher.commands import classify, evaluate
-    except ImportError:
-        return
-    cli.add_command(classify)
-    cli.add_command(evaluate)
-
-
-_register_optional()
+for _command in MATCHER_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

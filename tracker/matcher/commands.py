@@ -1,0 +1,134 @@
+"""``tracker classify`` and ``tracker evaluate``: click commands, registered by ``tracker/cli.py``.
+
+Neither touches the database. User errors are :class:`~tracker.errors.TrackerError` subclasses, which the
+``tracker`` command prints as one line, ``Error: ...``. The module also runs on its own, for editors
+trying a rules change: ``python -m tracker.matcher.commands classify "some title"``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import click
+
+from tracker.errors import TrackerError
+from tracker.matcher.engine import Matcher, MatchResult
+from tracker.matcher.evaluate import evaluate as run_evaluation
+from tracker.matcher.rules import load_rules
+
+RULES_OPTION = click.option(
+    "--rules",
+    "rules_path",
+    metavar="PATH",
+    help="Rules file to use instead of the one shipped with the tracker (tracker/matcher/rules.toml).",
+)
+
+
+@click.command("classify")
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "file_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Classify every line of this file (one title per line).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input line, in order.")
+@RULES_OPTION
+def classify(text: str | None, file_path: str | None, as_json: bool, rules_path: str | None) -> None:
+    """Classify ad-hoc titles against the sanctuary taxonomy, without touching the database.
+
+    TEXT is one title; with --file PATH, every line of the file; with neither, every line of standard
+    input. Each title gets a relevance, a score (0..1), its categories, a direction and the evidence.
+    """
+    if text is not None and file_path is not None:
+        raise click.UsageError("give TEXT or --file, not both")
+    matcher = Matcher(load_rules(rules_path))
+    for line in _inputs(text, file_path):
+        result = matcher.classify(line)
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(_plain(line, result))
+
+
+@click.command("evaluate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@RULES_OPTION
+def evaluate(file: str, as_json: bool, rules_path: str | None) -> None:
+    """Measure the matcher on a labelled CSV (title, relevant, category, direction, jurisdiction, source).
+
+    Prints precision, recall and F1 of "relevant", category and direction accuracy on the true positives,
+    and every misclassified title. The labelled sets live in tracker/matcher/devset/.
+    """
+    report = run_evaluation(file, Matcher(load_rules(rules_path)))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(report.text())
+
+
+COMMANDS = (classify, evaluate)
+
+
+def _inputs(text: str | None, file_path: str | None) -> Iterator[str]:
+    if text is not None:
+        yield text
+        return
+    if file_path is not None:
+        try:
+            with open(file_path, encoding="utf-8") as fh:
+                yield from (line.rstrip("\r\n") for line in fh if line.strip())
+        except OSError as exc:
+            raise InputError(f"{file_path}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{file_path}: not UTF-8 text") from None
+        return
+    yield from (line.rstrip("\r\n") for line in sys.stdin if line.strip())
+
+
+class InputError(TrackerError):
+    """An input file for ``classify`` cannot be read."""
+
+
+def _plain(title: str, result: MatchResult) -> str:
+    shown = title if len(title) <= 100 else title[:99] + "…"
+    if not result.relevant:
+        why = ""
+        negs = sorted({e.rule for e in result.evidence if e.kind == "negative"})
+        if negs:
+            why = f"  [{', '.join(negs)}]"
+        return f"not relevant  {result.score:.2f}  {shown}{why}"
+    terms = [f"{e.phrase!r}" for e in result.evidence if e.kind == "term"][:4]
+    cats = ", ".join(result.categories)
+    return f"RELEVANT      {result.score:.2f}  {result.direction:<9}  {cats}  {shown}  <- {', '.join(terms)}"
+
+
+@click.group()
+def _main() -> None:
+    """Matcher commands (the same as ``tracker classify`` and ``tracker evaluate``)."""
+
+
+for _command in COMMANDS:
+    _main.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        _main.main(args=argv, prog_name="python -m tracker.matcher.commands", standalone_mode=False)
+    except TrackerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
