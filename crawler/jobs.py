@@ -28,11 +28,14 @@ class CrawlJob:
     since: datetime | None = None
     # source id -> (row version, status) as stored; the sweep refetches matters whose pair differs.
     known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # source ids of stored bills whose attachments were never fetched (the backlog).
+    attachments_pending: set[str] = field(default_factory=set)
     settings: CrawlSettings = field(default_factory=CrawlSettings)
 
     # -- filled in by the crawl ---------------------------------------------------------------------
     listed: set[str] = field(default_factory=set)
     fetched: int = 0
+    attachment_requests: int = 0
     staged: int = 0
     rejected: int = 0
     skipped_restricted: int = 0
@@ -47,6 +50,14 @@ class CrawlJob:
     def lists_everything(self) -> bool:
         """Whether this crawl lists every matter (so absent ones have vanished)."""
         return self.mode in ("full", "sweep")
+
+    def take_attachment_slot(self) -> bool:
+        """Whether this crawl may still fetch one more attachment list."""
+        limit = self.settings.attachments_per_crawl
+        if limit and self.attachment_requests >= limit:
+            return False
+        self.attachment_requests += 1
+        return True
 
     def fail(self, message: str) -> None:
         """A fetch failed for good: the crawl is incomplete and nothing of it will be imported."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 from tracker.errors import DataError
-from tracker.normalize import normalize_matter
+from tracker.normalize import AttachmentsUpdate, normalize_attachments, normalize_matter
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,6 +38,18 @@ class StagePipeline:
     def process_item(self, item: dict[str, Any]) -> None:
         job = self._job(item["slug"])
         j = job.jurisdiction
+        if item.get("only_attachments"):
+            mid = item["matter"].get("MatterId")
+            try:
+                update = AttachmentsUpdate(
+                    source_id=str(mid),
+                    attachments=normalize_attachments(item["attachments"], f"{j.slug} matter {mid}"),
+                )
+            except DataError as exc:
+                job.reject(str(exc))
+                return None
+            self.files[j.slug].write(update.to_json() + "\n")
+            return None
         try:
             bill = normalize_matter(
                 slug=j.slug,

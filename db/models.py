@@ -100,6 +100,8 @@ class Bill(Base):
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     vanished_at: Mapped[datetime | None]
+    # When attachments were first fetched; None while the bill waits in the attachments backlog.
+    attachments_fetched_at: Mapped[datetime | None]
 
     jurisdiction: Mapped[Jurisdiction] = relationship(back_populates="bills")
     actions: Mapped[list[Action]] = relationship(

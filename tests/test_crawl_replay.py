@@ -42,7 +42,7 @@ def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
     assert result.stdout.startswith("la-metro: succeeded (full) - 1 bills seen, 1 new, 0 changed")
     paths = [p for p, _ in server.requests]
     assert paths[0] == "/v1/metro/matters"
-    assert server.requests[0][1] == {"$orderby": ["MatterId"], "$top": ["1000"], "$skip": ["0"]}
+    assert server.requests[0][1] == {"$orderby": ["MatterId desc"], "$top": ["1000"], "$skip": ["0"]}
     assert sorted(paths[1:]) == [
         f"/v1/metro/matters/10881/{x}" for x in ("attachments", "histories", "sponsors")
     ]

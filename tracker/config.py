@@ -64,6 +64,8 @@ class CrawlSettings(_Strict):
     """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
 
     per_host_concurrency: int = Field(16, ge=1, le=64)
+    # Rows asked per page; Legistar serves at most 1000, and a shorter page is the last one.
+    page_size: int = Field(1000, ge=1, le=1000)
     download_timeout: float = Field(30.0, gt=0, le=600)
     retries: int = Field(4, ge=0, le=20)
     backoff_base: float = Field(1.0, ge=0, le=60)
@@ -76,6 +78,9 @@ class CrawlSettings(_Strict):
     # A full or sweeping crawl that sees fewer than this fraction of the bills stored as present is
     # suspect: nothing is marked vanished and the crawl is reported.
     collapse_ratio: float = Field(0.5, ge=0, le=1)
+    # Attachment lists cost one request per matter. A crawl fetches at most this many (newest matters
+    # first); the rest wait in a backlog that later sweeps work off. 0 = no limit.
+    attachments_per_crawl: int = Field(5000, ge=0)
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 

@@ -52,6 +52,7 @@ def plan_jobs(config: Config, engine: Any, slugs: list[str], full: bool, stage_d
                 mode = "sweep"
             else:
                 mode = "incremental"
+            known, pending = known_state(session, row.id) if mode == "sweep" else ({}, set())
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -59,7 +60,8 @@ def plan_jobs(config: Config, engine: Any, slugs: list[str], full: bool, stage_d
                     started_at=now,
                     stage_path=stage_dir / f"{cfg.slug}.jsonl",
                     since=None if mode == "full" else incremental_since(last, config.crawl.overlap_hours),
-                    known=known_state(session, row.id) if mode == "sweep" else {},
+                    known=known,
+                    attachments_pending=pending,
                     settings=config.crawl,
                 )
             )
@@ -77,9 +79,9 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
     from crawler.settings import crawl_settings
     from crawler.spiders.legistar import LegistarApiSpider
 
-    process = CrawlerProcess(
-        settings=crawl_settings(config.crawl, progress=progress), install_root_handler=False
-    )
+    settings = crawl_settings(config.crawl, progress=progress)
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the tracker's handler (with redaction) is in place
+    process = CrawlerProcess(settings=settings)
     crawler = process.create_crawler(LegistarApiSpider)
     reasons: list[str] = []
 

@@ -32,6 +32,8 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(verbosity: int = 0, *, secret_env: Iterable[str] = (), json_lines: bool = False) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
+    # The level sits on the handler: Scrapy resets its own loggers to DEBUG when a crawl starts.
+    handler.setLevel(level)
     handler.addFilter(RedactingFilter(secret_env))
     if json_lines:
         handler.setFormatter(JsonFormatter())
@@ -42,5 +44,3 @@ def setup_logging(verbosity: int = 0, *, secret_env: Iterable[str] = (), json_li
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # Scrapy's per-request debug lines are noise below -vv.
-    logging.getLogger("scrapy").setLevel(level if verbosity >= 2 else max(level, logging.WARNING))

@@ -141,7 +141,8 @@ class NormalizedBill:
     raw: dict[str, Any]
     actions: list[NormalizedAction] = field(default_factory=list)
     sponsors: list[NormalizedSponsor] = field(default_factory=list)
-    attachments: list[NormalizedAttachment] = field(default_factory=list)
+    # None: not fetched by this crawl (the attachments backlog); the stored ones are kept.
+    attachments: list[NormalizedAttachment] | None = None
     content_hash: str = ""
 
     # -- staging (JSON lines) -------------------------------------------------------------------------
@@ -160,13 +161,37 @@ class NormalizedBill:
             a["acted_at"] = _load_dt(a["acted_at"])
             actions.append(NormalizedAction(**a))
         sponsors = [NormalizedSponsor(**s) for s in data.pop("sponsors")]
-        attachments = [NormalizedAttachment(**a) for a in data.pop("attachments")]
+        rows = data.pop("attachments")
+        attachments = None if rows is None else [NormalizedAttachment(**a) for a in rows]
         return cls(**data, actions=actions, sponsors=sponsors, attachments=attachments)
 
     def bill_columns(self) -> dict[str, Any]:
         """The values of the ``bills`` row (without the tracker's own timestamps)."""
         skip = {"actions", "sponsors", "attachments", "status_source_id"}
         return {k: v for k, v in self.__dict__.items() if k not in skip}
+
+
+@dataclass
+class AttachmentsUpdate:
+    """Attachments fetched for a stored bill from the backlog, without the rest of the bill."""
+
+    source_id: str
+    attachments: list[NormalizedAttachment]
+
+    def to_json(self) -> str:
+        return json.dumps({"attachments_update": asdict(self)}, separators=(",", ":"))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> AttachmentsUpdate:
+        return cls(
+            source_id=doc["source_id"], attachments=[NormalizedAttachment(**a) for a in doc["attachments"]]
+        )
+
+
+def read_staged(line: str) -> NormalizedBill | AttachmentsUpdate:
+    if line.startswith('{"attachments_update":'):
+        return AttachmentsUpdate.from_doc(json.loads(line)["attachments_update"])
+    return NormalizedBill.from_json(line)
 
 
 def _json_default(value: Any) -> Any:
@@ -189,6 +214,7 @@ def _hash(bill: NormalizedBill) -> str:
     content = asdict(bill)
     content.pop("content_hash")
     content.pop("raw")
+    content.pop("attachments")  # fetched on their own budget and compared on their own
     for action in content["actions"]:
         action.pop("raw")
     blob = json.dumps(content, default=_json_default, sort_keys=True, separators=(",", ":"))
@@ -258,7 +284,9 @@ def _sponsors(rows: list[dict[str, Any]]) -> list[NormalizedSponsor]:
     return [NormalizedSponsor(sequence=i, name=n, is_primary=i == 0) for i, n in enumerate(names)]
 
 
-def _attachments(rows: list[dict[str, Any]], where: str) -> list[NormalizedAttachment]:
+def normalize_attachments(rows: Any, where: str) -> list[NormalizedAttachment]:
+    """Attachment rows → links: repeats dropped by id, rows hidden from the public page skipped."""
+    rows = _rows(rows, f"{where} attachments")
     out: list[NormalizedAttachment] = []
     seen: set[str] = set()
     ordered = sorted(
@@ -327,7 +355,7 @@ def normalize_matter(
         raw=matter,
         actions=_actions(_rows(histories, f"{where} histories"), where, zone),
         sponsors=_sponsors(_rows(sponsors, f"{where} sponsors")),
-        attachments=_attachments(_rows(attachments, f"{where} attachments"), where),
+        attachments=None if attachments is None else normalize_attachments(attachments, where),
     )
     bill.content_hash = _hash(bill)
     return bill

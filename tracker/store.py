@@ -31,7 +31,14 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.types import utcnow
 from tracker.config import Jurisdiction as JurisdictionConfig
-from tracker.normalize import NormalizedAction, NormalizedBill
+from tracker.normalize import (
+    AttachmentsUpdate,
+    NormalizedAction,
+    NormalizedAttachment,
+    NormalizedBill,
+    NormalizedSponsor,
+    read_staged,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,31 +122,41 @@ def last_success(
     return value
 
 
-def known_state(session: Session, jurisdiction_id: int) -> dict[str, tuple[str | None, str | None]]:
+def known_state(
+    session: Session, jurisdiction_id: int
+) -> tuple[dict[str, tuple[str | None, str | None]], set[str]]:
+    """What a sweep compares against: (row version, status) per stored bill, and the attachments backlog."""
     rows = session.execute(
-        select(Bill.source_id, Bill.portal_row_version, Bill.status).where(
+        select(Bill.source_id, Bill.portal_row_version, Bill.status, Bill.attachments_fetched_at).where(
             Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None)
         )
     )
-    return {sid: (rv, st) for sid, rv, st in rows}
+    known, pending = {}, set()
+    for sid, rv, st, fetched in rows:
+        known[sid] = (rv, st)
+        if fetched is None:
+            pending.add(sid)
+    return known, pending
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def _batches(items: Iterable[NormalizedBill], size: int = BATCH) -> Iterator[list[NormalizedBill]]:
+def _batches(
+    items: Iterable[NormalizedBill | AttachmentsUpdate], size: int = BATCH
+) -> Iterator[list[NormalizedBill | AttachmentsUpdate]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
-def read_stage(job: CrawlJob) -> Iterator[NormalizedBill]:
+def read_stage(job: CrawlJob) -> Iterator[NormalizedBill | AttachmentsUpdate]:
     if not job.stage_path.exists():
         return
     with job.stage_path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
-                yield NormalizedBill.from_json(line)
+                yield read_staged(line)
 
 
 def _action_row(bill_id: int, a: NormalizedAction) -> dict[str, Any]:
@@ -158,6 +175,20 @@ def _action_row(bill_id: int, a: NormalizedAction) -> dict[str, Any]:
         "status_source_id": a.status_source_id,
         "event_source_id": a.event_source_id,
         "raw": a.raw,
+    }
+
+
+def _sponsor_row(bill_id: int, s: NormalizedSponsor) -> dict[str, Any]:
+    return {"bill_id": bill_id, "sequence": s.sequence, "name": s.name, "is_primary": s.is_primary}
+
+
+def _attachment_row(bill_id: int, a: NormalizedAttachment) -> dict[str, Any]:
+    return {
+        "bill_id": bill_id,
+        "source_id": a.source_id,
+        "sequence": a.sequence,
+        "name": a.name,
+        "url": a.url,
     }
 
 
@@ -187,14 +218,24 @@ class Importer:
         self.j = jurisdiction
         self.run = run
         self.observed_at = observed_at
+        # Bills inserted or changed by this import (for the stages that follow ingest, e.g. matching).
+        self.touched: set[int] = set()
 
-    def apply(self, bills: list[NormalizedBill]) -> None:
-        ids = [b.source_id for b in bills]
+    def apply(self, batch: list[NormalizedBill | AttachmentsUpdate]) -> None:
+        bills = [b for b in batch if isinstance(b, NormalizedBill)]
+        updates = [u for u in batch if isinstance(u, AttachmentsUpdate)]
+        ids = [b.source_id for b in batch]
         existing = {
             row.source_id: row
             for row in self.s.execute(
                 select(
-                    Bill.id, Bill.source_id, Bill.status, Bill.stage, Bill.content_hash, Bill.vanished_at
+                    Bill.id,
+                    Bill.source_id,
+                    Bill.status,
+                    Bill.stage,
+                    Bill.content_hash,
+                    Bill.vanished_at,
+                    Bill.attachments_fetched_at,
                 ).where(Bill.jurisdiction_id == self.j.id, Bill.source_id.in_(ids))
             )
         }
@@ -210,6 +251,15 @@ class Importer:
             self._insert_new(fresh)
         if changed:
             self._update(changed, existing)
+        fetched = [
+            (b.source_id, b.attachments)
+            for b in bills
+            if b.source_id in existing and b.attachments is not None
+        ]
+        fetched += [(u.source_id, u.attachments) for u in updates if u.source_id in existing]
+        if fetched:
+            already = {b.source_id for b in changed}
+            self._sync_attachments(fetched, existing, already)
 
     def _insert_new(self, bills: list[NormalizedBill]) -> None:
         now = self.observed_at
@@ -218,6 +268,7 @@ class Importer:
             for b in bills
         ]
         ids = dict(self.s.execute(insert(Bill).returning(Bill.source_id, Bill.id), rows).all())
+        self.touched.update(ids.values())
         self.run.new += len(bills)
         action_ids = self._insert_children(bills, ids)
         events = []
@@ -249,24 +300,10 @@ class Importer:
                 insert(Action).returning(Action.bill_id, Action.source_id, Action.id), actions
             ):
                 action_ids[(bill_id, source_id)] = action_id
-        sponsors = [
-            {"bill_id": ids[b.source_id], "sequence": s.sequence, "name": s.name, "is_primary": s.is_primary}
-            for b in bills
-            for s in b.sponsors
-        ]
+        sponsors = [_sponsor_row(ids[b.source_id], sp) for b in bills for sp in b.sponsors]
         if sponsors:
             self.s.execute(insert(Sponsor), sponsors)
-        attachments = [
-            {
-                "bill_id": ids[b.source_id],
-                "source_id": a.source_id,
-                "sequence": a.sequence,
-                "name": a.name,
-                "url": a.url,
-            }
-            for b in bills
-            for a in b.attachments
-        ]
+        attachments = [_attachment_row(ids[b.source_id], a) for b in bills for a in b.attachments or ()]
         if attachments:
             self.s.execute(insert(Attachment), attachments)
         return action_ids
@@ -274,6 +311,7 @@ class Importer:
     def _update(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
         now = self.observed_at
         bill_ids = [existing[b.source_id].id for b in bills]
+        self.touched.update(bill_ids)
         self.s.execute(
             update(Bill),
             [
@@ -282,8 +320,7 @@ class Importer:
             ],
         )
         self.run.changed += len(bills)
-        # Actions are synchronised row by row (status events point at them); sponsors and attachments
-        # are simply replaced.
+        # Actions are synchronised row by row (status events point at them); sponsors are replaced.
         stored_actions: dict[tuple[int, str], int] = {
             (bill_id, source_id): action_id
             for bill_id, source_id, action_id in self.s.execute(
@@ -319,32 +356,9 @@ class Importer:
             ):
                 action_ids[(bill_id, source_id)] = action_id
         self.s.execute(delete(Sponsor).where(Sponsor.bill_id.in_(bill_ids)))
-        self.s.execute(delete(Attachment).where(Attachment.bill_id.in_(bill_ids)))
-        sponsors = [
-            {
-                "bill_id": existing[b.source_id].id,
-                "sequence": s.sequence,
-                "name": s.name,
-                "is_primary": s.is_primary,
-            }
-            for b in bills
-            for s in b.sponsors
-        ]
+        sponsors = [_sponsor_row(existing[b.source_id].id, sp) for b in bills for sp in b.sponsors]
         if sponsors:
             self.s.execute(insert(Sponsor), sponsors)
-        attachments = [
-            {
-                "bill_id": existing[b.source_id].id,
-                "source_id": a.source_id,
-                "sequence": a.sequence,
-                "name": a.name,
-                "url": a.url,
-            }
-            for b in bills
-            for a in b.attachments
-        ]
-        if attachments:
-            self.s.execute(insert(Attachment), attachments)
 
         moved = [b for b in bills if b.status != existing[b.source_id].status]
         if not moved:
@@ -376,6 +390,41 @@ class Importer:
             )
         self.s.execute(insert(StatusChange), events)
         self.run.status_changes += len(events)
+
+    def _sync_attachments(
+        self,
+        fetched: list[tuple[str, list[NormalizedAttachment]]],
+        existing: dict[str, Any],
+        already_changed: set[str],
+    ) -> None:
+        """Replace the attachments of bills whose fetched list differs from the stored one."""
+        bill_ids = [existing[sid].id for sid, _ in fetched]
+        stored: dict[int, list[tuple[str, str | None, str | None]]] = {bid: [] for bid in bill_ids}
+        for bill_id, source_id, name, url in self.s.execute(
+            select(Attachment.bill_id, Attachment.source_id, Attachment.name, Attachment.url)
+            .where(Attachment.bill_id.in_(bill_ids))
+            .order_by(Attachment.bill_id, Attachment.sequence)
+        ):
+            stored[bill_id].append((source_id, name, url))
+        replace, first_fetch = [], []
+        for sid, attachments in fetched:
+            row = existing[sid]
+            if row.attachments_fetched_at is None:
+                first_fetch.append(row.id)
+            if [(a.source_id, a.name, a.url) for a in attachments] != stored[row.id]:
+                replace.append((row.id, attachments))
+                if sid not in already_changed:
+                    self.run.changed += 1
+        if replace:
+            self.touched.update(bid for bid, _ in replace)
+            self.s.execute(delete(Attachment).where(Attachment.bill_id.in_([bid for bid, _ in replace])))
+            rows = [_attachment_row(bid, a) for bid, attachments in replace for a in attachments]
+            if rows:
+                self.s.execute(insert(Attachment), rows)
+        if first_fetch:
+            self.s.execute(
+                update(Bill).where(Bill.id.in_(first_fetch)).values(attachments_fetched_at=self.observed_at)
+            )
 
     def mark_vanished(self, listed: set[str]) -> None:
         present = self.s.execute(

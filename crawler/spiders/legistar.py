@@ -1,7 +1,7 @@
 """The Legistar Web API spider: one spider for every Legistar jurisdiction of a crawl.
 
 Wire format (../shared/portal-samples/README.md): bare JSON arrays of at most 1000 rows, paged with
-``$top``/``$skip`` under a stable ``$orderby``; a short page is the last one.
+``$top``/``$skip`` under a stable ``$orderby``; a short page is the last one (``[crawl] page_size``).
 
 Modes:
 
@@ -28,8 +28,6 @@ from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
 from crawler.redact import redact_url
-
-PAGE_SIZE = 1000
 
 # Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
 # compared with the watermark's local calendar date, the UTC stamp with the UTC instant.
@@ -84,7 +82,8 @@ class LegistarApiSpider(scrapy.Spider):
         if job.mode == "incremental":
             assert job.since is not None
             params.append(("$filter", incremental_filter(job.since, j.zone)))
-        params += [("$orderby", "MatterId"), ("$top", PAGE_SIZE), ("$skip", skip)]
+        # Newest first, so the attachments budget goes to the matters that matter now.
+        params += [("$orderby", "MatterId desc"), ("$top", job.settings.page_size), ("$skip", skip)]
         return f"{j.api_base}/{j.client}/matters?{_query(params)}"
 
     def _page(self, job: CrawlJob, skip: int) -> Request:
@@ -119,7 +118,7 @@ class LegistarApiSpider(scrapy.Spider):
     def parse_matters(self, response: Response, slug: str, skip: int) -> Iterator[Request]:
         job = self.jobs[slug]
         rows: list[dict[str, Any]] = response.meta[JSON_META]
-        if len(rows) >= PAGE_SIZE:
+        if len(rows) >= job.settings.page_size:
             yield self._page(job, skip + len(rows))
         for matter in rows:
             mid = matter.get("MatterId")
@@ -136,6 +135,8 @@ class LegistarApiSpider(scrapy.Spider):
             if self._wanted(job, key, matter):
                 job.fetched += 1
                 yield self._sub(job, matter, "histories")
+            elif key in job.attachments_pending and job.take_attachment_slot():
+                yield self._sub(job, matter, "attachments", only_attachments=True)
 
     def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> bool:
         if job.mode != "sweep":
@@ -169,19 +170,37 @@ class LegistarApiSpider(scrapy.Spider):
 
     def parse_sponsors(
         self, response: Response, slug: str, matter: dict[str, Any], histories: list[Any]
-    ) -> Request:
-        return self._sub(
-            self.jobs[slug], matter, "attachments", histories=histories, sponsors=response.meta[JSON_META]
-        )
+    ) -> Iterator[Request | dict[str, Any]]:
+        job = self.jobs[slug]
+        sponsors = response.meta[JSON_META]
+        if job.take_attachment_slot():
+            yield self._sub(job, matter, "attachments", histories=histories, sponsors=sponsors)
+        else:  # over the budget: the bill is stored now, its attachments join the backlog
+            yield {
+                "slug": slug,
+                "matter": matter,
+                "histories": histories,
+                "sponsors": sponsors,
+                "attachments": None,
+            }
 
     def parse_attachments(
         self,
         response: Response,
         slug: str,
         matter: dict[str, Any],
-        histories: list[Any],
-        sponsors: list[Any],
+        histories: list[Any] | None = None,
+        sponsors: list[Any] | None = None,
+        only_attachments: bool = False,
     ) -> Iterator[dict[str, Any]]:
+        if only_attachments:
+            yield {
+                "slug": slug,
+                "matter": matter,
+                "attachments": response.meta[JSON_META],
+                "only_attachments": True,
+            }
+            return
         yield {
             "slug": slug,
             "matter": matter,

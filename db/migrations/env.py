@@ -8,7 +8,7 @@ import os
 from alembic import context
 
 from db.engine import make_engine
-from db.models import Base
+from db.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

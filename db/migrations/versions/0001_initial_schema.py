@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("vanished_at", db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attachments_fetched_at", db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["jurisdiction_id"],
             ["jurisdictions.id"],

@@ -1,0 +1,6 @@
+"""Every model module, imported so that ``Base.metadata`` knows all tables (Alembic's autogenerate and
+``alembic check`` compare against it). A new model module adds one import here."""
+
+from db.models import Base
+
+__all__ = ["Base"]
