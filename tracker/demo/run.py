@@ -69,9 +69,8 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         config = load_config(config_path)
         engine = make_engine(config.database_url)
         upgrade(engine)
-        click.echo(
-            f"Demo portal: {server.base_url} ({len(config.jurisdictions)} councils, clock {now:%Y-%m-%d %H:%M} UTC)"
-        )
+        councils = len(config.jurisdictions)
+        click.echo(f"Demo portal: {server.base_url} ({councils} councils, clock {now:%Y-%m-%d %H:%M} UTC)")
         click.echo(f"Database:    {database}")
 
         _crawl(config_path, "First crawl (full backfill):")
