@@ -1,12 +1,13 @@
-"""A one-line progress display on a terminal (stderr), refreshed twice a second."""
+"""Scrapy extensions: a one-line progress display on a terminal, and a quieter log formatter."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.logformatter import LogFormatter, LogFormatterResult
 from twisted.internet import task
 
 if TYPE_CHECKING:
@@ -50,3 +51,20 @@ class Progress:
             self.loop.stop()
         sys.stderr.write("\r\x1b[K")
         sys.stderr.flush()
+
+
+class QuietLogFormatter(LogFormatter):
+    """Scrapy's log formatter without the item dumps: a scraped item (a whole matter with its histories)
+    is logged as its jurisdiction and matter id only."""
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
+        result = super().scraped(item, response, spider)
+        matter = item.get("matter") or {} if isinstance(item, dict) else {}
+        return {
+            **result,
+            "msg": "Scraped %(slug)s matter %(matter)s",
+            "args": {
+                "slug": item.get("slug") if isinstance(item, dict) else "?",
+                "matter": matter.get("MatterId"),
+            },
+        }

@@ -25,4 +25,8 @@ class TokenHTTPDownloadHandler(HTTP11DownloadHandler):
         sep = "&" if "?" in request.url else "?"
         wire = request.replace(url=f"{request.url}{sep}{urlencode({'token': token})}")
         response = await super().download_request(wire)
+        # The handler records facts about the download (download_latency, which AutoThrottle needs) in the
+        # meta of the request it was given; hand them back to the original request.
+        for key, value in wire.meta.items():
+            request.meta.setdefault(key, value)
         return response.replace(url=request.url)

@@ -63,6 +63,7 @@ EXTENSIONS = {
 }
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates by matter id itself
 LOG_LEVEL = "WARNING"
+LOG_FORMATTER = "crawler.extensions.QuietLogFormatter"  # no dumps of whole matters at debug level
 LOGSTATS_INTERVAL = 0
 USER_AGENT = CrawlSettings().user_agent
 

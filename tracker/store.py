@@ -264,7 +264,13 @@ class Importer:
     def _insert_new(self, bills: list[NormalizedBill]) -> None:
         now = self.observed_at
         rows = [
-            {**b.bill_columns(), "jurisdiction_id": self.j.id, "first_seen_at": now, "updated_at": now}
+            {
+                **b.bill_columns(),
+                "jurisdiction_id": self.j.id,
+                "first_seen_at": now,
+                "updated_at": now,
+                "attachments_fetched_at": None if b.attachments is None else now,
+            }
             for b in bills
         ]
         ids = dict(self.s.execute(insert(Bill).returning(Bill.source_id, Bill.id), rows).all())
@@ -542,6 +548,10 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             importer.apply(batch)
         if job.lists_everything:
             importer.mark_vanished(job.listed)
+        # Issue 4: match new and changed bills against the sanctuary taxonomy, in the same transaction.
+        from tracker.matching import match_bills
+
+        match_bills(session, importer.touched)
         run.finished_at = utcnow()
         logger.info("%s: imported %s", cfg.slug, _summary(run, cfg.slug).line())
         return _summary(run, cfg.slug)

@@ -207,6 +207,8 @@ class LegistarApp:
         self._faults: list[Fault] = []
         self._requests: list[LoggedRequest] = []
         self._count = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
 
     # ---------------------------------------------------------------- request log and faults
 
@@ -259,8 +261,24 @@ class LegistarApp:
 
     # ---------------------------------------------------------------- requests
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server has been answering at the same time."""
+        with self._lock:
+            return self._max_in_flight
+
     def handle(self, method: str, target: str, wait: Callable[[float], object] | None = None) -> Reply:
         """Answer one request. ``target`` is the request target (path and query); ``wait`` sleeps."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            return self._answer(method, target, wait)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, method: str, target: str, wait: Callable[[float], object] | None) -> Reply:
         sleep = wait or threading.Event().wait
         parts = urlsplit(target)
         path = unquote(parts.path)
@@ -591,6 +609,10 @@ class LegistarPortalServer:
     @property
     def request_count(self) -> int:
         return self.app.request_count
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.app.max_in_flight
 
     def reset_requests(self) -> None:
         self.app.reset_requests()

@@ -1,0 +1,256 @@
+"""A portal that fails: retried with backoff when transient, and when it keeps failing the crawl fails,
+the store is unchanged and the incremental watermark stays where it was. Also: malformed records,
+interrupted crawls, two crawls of one jurisdiction at once, and tokens that never leak."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from db.engine import session_scope
+from db.models import Bill, StatusChange
+from tests.conftest import REPO, run_tracker
+from tests.portal import now, portal_config, portal_statuses, runs, store_fingerprint, stored_statuses
+from tracker.demo import LegistarPortalServer, demo_portal
+
+FAULTS = [
+    ("500", r"/riverton/matters/\d+/histories", {}),
+    ("503", r"/riverton/matters/\d+/sponsors", {"retry_after": 0.1}),
+    ("429", r"/riverton/matters$", {"retry_after": 0.1}),
+    ("html200", r"/riverton/matters/\d+/histories", {}),
+    ("truncated", r"/riverton/matters$", {}),
+    ("disconnect", r"/riverton/matters/\d+/attachments", {}),
+    ("hang", r"/riverton/matters/\d+/histories", {"delay": 3.0}),
+]
+EXPECTED_REASON = {
+    "500": "HTTP 500",
+    "503": "HTTP 503",
+    "429": "HTTP 429",
+    "html200": "expected JSON, got an HTML page",
+    "truncated": "invalid or truncated JSON",
+    "disconnect": "Response",  # ResponseFailed or ResponseDataLossError, by when the cut is noticed
+    "hang": "TimeoutError",
+}
+
+
+@pytest.fixture
+def portal():
+    return demo_portal(now=now())
+
+
+@pytest.fixture
+def server(portal):
+    with LegistarPortalServer(portal) as s:
+        yield s
+
+
+def crawl(cfg, *args, env=None):
+    return run_tracker("--config", str(cfg), *args, "crawl", env=env)
+
+
+def _config(tmp_path, server, portal, db_url, **crawl_settings):
+    settings = {"download_timeout": 1.0, "retries": 2, "backoff_base": 0.05, "backoff_max": 1.0}
+    settings.update(crawl_settings)
+    return portal_config(
+        tmp_path / "t.toml", server, portal, db_url, clients=["riverton", "portalder"], crawl=settings
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("kind", "path", "options"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_persistent_fault_leaves_store_and_watermark_unchanged(
+    tmp_path, db_url, engine, portal, server, kind, path, options
+):
+    cfg = _config(tmp_path, server, portal, db_url)
+    assert crawl(cfg).returncode == 0
+    watermark = runs(engine, "riverton")[-1].started_at
+    portal.advance(days=14)
+    fingerprint = store_fingerprint(engine)
+    server.add_fault(path, kind, times=None, **options)
+
+    result = crawl(cfg)
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("riverton"))
+    assert line.startswith("riverton: failed (incremental) - 0 bills seen")
+    assert EXPECTED_REASON[kind] in line
+    assert re.search(r"from http://127\.0\.0\.1:\d+/v1/riverton/matters", line)
+    assert result.stderr.strip().splitlines()[-1] == "Error: crawl did not succeed for riverton"
+    assert "Traceback" not in result.stderr
+    # The other jurisdiction of the same run is imported.
+    assert re.search(r"^portalder: succeeded \(incremental\) - \d+ bills seen", result.stdout, re.M)
+    # Riverton's store is as it was; the failed crawl is recorded; the watermark did not move.
+    after = store_fingerprint(engine)
+    riverton_bills = {row[0] for row in fingerprint[0] if row[1] in stored_statuses(engine, "riverton")}
+    assert [r for r in after[0] if r[0] in riverton_bills] == [
+        r for r in fingerprint[0] if r[0] in riverton_bills
+    ]
+    last = runs(engine, "riverton")[-1]
+    assert last.status == "failed" and last.requests > 0
+    assert max(r.started_at for r in runs(engine, "riverton") if r.status == "succeeded") == watermark
+
+    server.clear_faults()
+    recovered = crawl(cfg)
+    assert recovered.returncode == 0, recovered.stdout
+    assert (
+        stored_statuses(engine, "riverton") == portal_statuses(portal, "riverton")
+        or "(incremental)" in recovered.stdout
+    )
+    assert runs(engine, "riverton")[-1].since == runs(engine, "riverton")[-2].since  # same window, retried
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_transient_faults_are_retried_with_backoff_honouring_retry_after(
+    tmp_path, db_url, engine, portal, server
+):
+    cfg = _config(tmp_path, server, portal, db_url, retries=3)
+    for kind, path, options in FAULTS:
+        server.add_fault(path, kind, times=1, **{**options, "retry_after": 1} if kind == "429" else options)
+    result = crawl(cfg, "-v")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for c in ("riverton", "portalder"):
+        assert stored_statuses(engine, c) == portal_statuses(portal, c)
+    retries = re.findall(r"retry \d/3 in ([\d.]+)s: (.+?) from http", result.stderr)
+    reasons = " | ".join(reason for _, reason in retries)
+    assert len(retries) == len(FAULTS), result.stderr
+    for kind, expected in EXPECTED_REASON.items():
+        assert expected in reasons, kind
+    delay_429 = next(float(d) for d, r in retries if r == "HTTP 429")
+    assert delay_429 >= 1.0  # the Retry-After header wins over the shorter backoff
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_malformed_record_is_skipped_named_and_holds_the_watermark(tmp_path, db_url, engine, portal, server):
+    cfg = _config(tmp_path, server, portal, db_url)
+    assert crawl(cfg).returncode == 0
+    client = portal.client("riverton")
+    bad = client.matter_rows()[0]["MatterId"]
+    good = client.matter_rows()[1]["MatterId"]
+    client.edit_matter(bad, MatterIntroDate="2024-13-45T00:00:00", MatterTitle="Changed title")
+    client.edit_matter(good, MatterTitle="A corrected title")
+    result = crawl(cfg)
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("riverton"))
+    assert line.startswith("riverton: partial (incremental)")
+    problem = f"riverton matter {bad}: MatterIntroDate: malformed date '2024-13-45T00:00:00'"
+    assert f"1 records rejected, first: {problem}" in line
+    with session_scope(engine) as s:
+        titles = dict(
+            s.execute(
+                select(Bill.source_id, Bill.title).where(Bill.source_id.in_([str(bad), str(good)]))
+            ).all()
+        )
+    assert titles[str(good)] == "A corrected title"  # the rest is imported
+    assert titles[str(bad)] != "Changed title"  # the bad record is not, and its stored version is kept
+    # The partial crawl did not move the watermark: the next crawl asks for the same window again.
+    assert crawl(cfg).returncode == 1
+    history = runs(engine, "riverton")
+    assert [r.status for r in history] == ["succeeded", "partial", "partial"]
+    assert history[2].since == history[1].since == history[0].started_at - timedelta(hours=72)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, server):
+    cfg = _config(tmp_path, server, portal, db_url)
+    run_tracker("--config", str(cfg), "init")
+    server.latency = 0.2
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--config", str(cfg), "crawl"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while server.request_count < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 1, err
+    assert "riverton: failed (full)" in out and "crawl interrupted (shutdown)" in out
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Bill)) == 0
+    assert [r.status for r in runs(engine, "riverton")] == ["failed"]
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-crawl", "after-change"])
+def test_two_crawls_of_one_jurisdiction_at_once(tmp_path, db_url, engine, portal, server, first):
+    cfg = _config(tmp_path, server, portal, db_url)
+    if not first:
+        assert crawl(cfg).returncode == 0
+        portal.advance(days=14)
+    server.latency = 0.01
+    cmd = [sys.executable, "-m", "tracker", "--config", str(cfg), "crawl"]
+    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
+    children = [
+        subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]
+    outputs = [c.communicate(timeout=120) for c in children]
+    assert [c.returncode for c in children] == [0, 0], outputs
+    for c in ("riverton", "portalder"):
+        assert stored_statuses(engine, c) == portal_statuses(portal, c)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Bill)) == sum(
+            len(portal_statuses(portal, c)) for c in ("riverton", "portalder")
+        )
+        duplicates = s.execute(
+            select(StatusChange.bill_id, StatusChange.new_status, func.count())
+            .group_by(StatusChange.bill_id, StatusChange.new_status, StatusChange.old_status)
+            .having(func.count() > 1)
+        ).all()
+        assert duplicates == []
+        first_seen = s.scalar(select(func.count()).where(StatusChange.kind == "first_seen"))
+        assert first_seen == s.scalar(select(func.count()).select_from(Bill))
+
+
+TOKEN = "tok-9f8e7d6c5b4a-SECRET"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_token_is_sent_but_never_logged_printed_or_stored(tmp_path, db_url, engine, portal):
+    with LegistarPortalServer(portal, tokens={"riverton": TOKEN}) as server:
+        cfg = portal_config(
+            tmp_path / "t.toml",
+            server,
+            portal,
+            db_url,
+            clients=["riverton"],
+            extra={"riverton": {"token_env": "RIVERTON_TOKEN"}},
+            crawl={"retries": 1, "backoff_base": 0.01},
+        )
+        missing = crawl(cfg)
+        assert missing.returncode == 1
+        assert "riverton: failed (full)" in missing.stdout
+        assert "environment variable RIVERTON_TOKEN (token_env) is not set" in missing.stdout
+
+        ok = crawl(cfg, "-vv", env={"RIVERTON_TOKEN": TOKEN})
+        assert ok.returncode == 0, ok.stderr[-2000:]
+        assert "Crawled (200)" in ok.stderr  # debug logging of every request was on
+        assert all(q.get("token") == TOKEN for p, q in server.requests if "/riverton/" in p)
+
+        server.add_fault(r"/riverton/matters$", "500", times=None)
+        failing = run_tracker("--config", str(cfg), "-vv", "crawl", "--full", env={"RIVERTON_TOKEN": TOKEN})
+        assert failing.returncode == 1
+        assert "HTTP 500 from http://127.0.0.1" in failing.stdout
+    for output in (missing, ok, failing):
+        assert TOKEN not in output.stdout and TOKEN not in output.stderr
+    with engine.connect() as conn:
+        for table, column in [
+            ("bills", "source_url"),
+            ("bills", "raw"),
+            ("crawl_runs", "message"),
+            ("actions", "raw"),
+        ]:
+            hits = conn.execute(
+                text(f"select count(*) from {table} where cast({column} as text) like :t"),
+                {"t": f"%{TOKEN}%"},
+            )
+            assert hits.scalar() == 0
