@@ -61,6 +61,9 @@ EXTENSIONS = {
     "crawler.extensions.Progress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
+# Scrapy starts this many asyncio workers for every callback's output; ours yield one item or a page of
+# requests, and 100 workers per response cost more CPU than the crawl itself.
+CONCURRENT_ITEMS = 4
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates by matter id itself
 LOG_LEVEL = "WARNING"
 LOG_FORMATTER = "crawler.extensions.QuietLogFormatter"  # no dumps of whole matters at debug level

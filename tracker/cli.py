@@ -14,8 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from tracker.config import Config, load_config
+from tracker.digest_cli import COMMANDS as DIGEST_COMMANDS
 from tracker.errors import CrawlFailed, TrackerError
 from tracker.matcher.commands import COMMANDS as MATCHER_COMMANDS
+from tracker.review_cli import COMMANDS as REVIEW_COMMANDS
 
 
 class Context:
@@ -32,6 +34,8 @@ class Context:
             from tracker.logs import setup_logging
 
             secrets = [j.token_env for j in self._config.jurisdictions if j.token_env]
+            if self._config.email and self._config.email.password_env:  # the SMTP password, masked too
+                secrets.append(self._config.email.password_env)
             setup_logging(self.verbose, secret_env=secrets, json_lines=self.json_logs)
         return self._config
 
@@ -107,22 +111,25 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool) -> None:
 def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, Any]]:
     from db.engine import session_scope
     from db.models import Bill, Jurisdiction
+    from db.models_review import BillMatch
     from tracker.queries import check_jurisdiction
+    from tracker.review import export_fields
 
     engine = obj.engine()
     with session_scope(engine) as session:
         if jurisdiction:
             check_jurisdiction(session, jurisdiction)
         q = (
-            select(Bill, Jurisdiction.slug)
+            select(Bill, Jurisdiction.slug, BillMatch)
             .join(Jurisdiction)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
             .options(selectinload(Bill.status_changes), selectinload(Bill.sponsors))
             .order_by(Jurisdiction.slug, Bill.id)
             .execution_options(yield_per=500)
         )
         if jurisdiction:
             q = q.where(Jurisdiction.slug == jurisdiction)
-        for bill, slug in session.execute(q):
+        for bill, slug, match in session.execute(q):
             yield {
                 "jurisdiction": slug,
                 "source_id": bill.source_id,
@@ -141,6 +148,7 @@ def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, 
                     {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}
                     for c in bill.status_changes
                 ],
+                **export_fields(match),
             }
 
 
@@ -159,6 +167,11 @@ EXPORT_FIELDS = [
     "first_seen_at",
     "vanished_at",
     "status_history",
+    "relevant",
+    "score",
+    "categories",
+    "direction",
+    "review_state",
 ]
 
 
@@ -170,7 +183,9 @@ EXPORT_FIELDS = [
 )
 @pass_ctx
 def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> None:
-    """Write one record per bill, with its status history."""
+    """Write one record per bill, with its status history and its match (the editors' decision wins)."""
+    from tracker.review import csv_match_fields
+
     records = _bill_records(obj, jurisdiction)
     if fmt == "jsonl":
         for rec in records:
@@ -181,6 +196,7 @@ def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> Non
     for rec in records:
         rec["sponsors"] = "; ".join(rec["sponsors"])
         rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
+        csv_match_fields(rec)
         writer.writerow(rec)
 
 
@@ -224,7 +240,7 @@ def demo(directory: str, days: int) -> None:
     run_demo(directory, days=days)
 
 
-for _command in MATCHER_COMMANDS:
+for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS):
     cli.add_command(_command)
 
 

@@ -99,6 +99,8 @@ class Jurisdiction(_Strict):
     allow_empty: bool = False
     # Cron expression for the scheduler (five fields); the [schedule] default applies when absent.
     crawl_cron: str | None = None
+    # Operator alert when no crawl has succeeded for this long; the [alerts] default applies when absent.
+    stale_after_hours: float | None = Field(None, gt=0)
 
     @field_validator("slug")
     @classmethod
@@ -148,10 +150,114 @@ class Schedule(_Strict):
     crawl_cron: str = "17 */6 * * *"
 
 
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value
+
+
+class Email(_Strict):
+    """The SMTP server that sends digests and operator alerts (issue 5). The password comes from the
+    environment variable named by ``password_env``; it is never stored or logged."""
+
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    from_address: str
+    # STARTTLS on a plain connection (port 587); ``implicit_tls`` for SMTPS (port 465) instead.
+    starttls: bool = True
+    implicit_tls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("from_address")
+    @classmethod
+    def _from(cls, v: str) -> str:
+        return check_email(v)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.match(v):
+            raise ValueError(f"password_env must be an environment variable name, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _tls(self) -> Email:
+        if self.starttls and self.implicit_tls:
+            raise ValueError("starttls and implicit_tls exclude each other")
+        if self.username and not self.password_env:
+            raise ValueError("username needs password_env (the variable holding the password)")
+        return self
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class Digests(_Strict):
+    """Digest delivery (issue 5): schedule defaults, retries and the Atom feed directory."""
+
+    # Default time zone of subscriptions that do not name one (their --at is local to it).
+    timezone: str = "UTC"
+    # Immediate subscriptions get at most one digest per this many minutes.
+    immediate_every_minutes: int = Field(5, ge=1, le=1440)
+    # A failed send is retried after retry_base_seconds, doubling up to retry_max_seconds, max_attempts times.
+    max_attempts: int = Field(8, ge=1, le=100)
+    retry_base_seconds: float = Field(60.0, ge=0, le=86400)
+    retry_max_seconds: float = Field(6 * 3600.0, ge=0, le=7 * 86400)
+    # A send claimed by a process on another host is in doubt once its claim is older than this.
+    lease_seconds: float = Field(600.0, ge=30, le=86400)
+    # A scheduled digest delayed by a busy or stopped machine still goes out within this grace.
+    misfire_grace_hours: float = Field(6.0, gt=0, le=7 * 24)
+    # Where the Atom feed of each subscription is written (one file per subscription); none when unset.
+    feed_dir: str | None = None
+    # The feed's self link base, e.g. https://tracker.example.org/feeds (optional).
+    feed_base_url: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @field_validator("feed_base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_http_url(v)
+
+
+class Alerts(_Strict):
+    """Operator alerts about crawl health (issue 5)."""
+
+    operator_email: str | None = None
+    # No successful crawl for longer than this raises an alert (per-jurisdiction stale_after_hours wins).
+    stale_after_hours: float = Field(48.0, gt=0)
+    # This many failed or suspect crawls in a row raise an alert.
+    failures_in_a_row: int = Field(3, ge=1, le=100)
+    # An alert still open is mailed again after this long (0: only when it opens and when it clears).
+    remind_every_hours: float = Field(24.0, ge=0)
+    # How often the scheduler evaluates alerts.
+    check_every_minutes: int = Field(15, ge=1, le=1440)
+
+    @field_validator("operator_email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return None if v is None else check_email(v)
+
+
 class Config(_Strict):
     database: Database = Database()
     crawl: CrawlSettings = CrawlSettings()
     schedule: Schedule = Schedule()
+    email: Email | None = None
+    digests: Digests = Digests()
+    alerts: Alerts = Alerts()
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
 
     # Not part of the file: where it was read from, for messages.

@@ -146,8 +146,18 @@ class NormalizedBill:
     content_hash: str = ""
 
     # -- staging (JSON lines) -------------------------------------------------------------------------
+    def as_dict(self) -> dict[str, Any]:
+        """A shallow dict of the bill (raw payloads are shared, not copied as ``asdict`` would)."""
+        doc = dict(self.__dict__)
+        doc["actions"] = [dict(a.__dict__) for a in self.actions]
+        doc["sponsors"] = [dict(s.__dict__) for s in self.sponsors]
+        doc["attachments"] = (
+            None if self.attachments is None else [dict(a.__dict__) for a in self.attachments]
+        )
+        return doc
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_json_default, separators=(",", ":"), sort_keys=True)
+        return json.dumps(self.as_dict(), default=_json_default, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, line: str) -> NormalizedBill:
@@ -211,7 +221,7 @@ def _load_dt(value: str | None) -> datetime | None:
 
 
 def _hash(bill: NormalizedBill) -> str:
-    content = asdict(bill)
+    content = bill.as_dict()
     content.pop("content_hash")
     content.pop("raw")
     content.pop("attachments")  # fetched on their own budget and compared on their own

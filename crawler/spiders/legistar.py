@@ -15,7 +15,7 @@ Modes:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -115,11 +115,14 @@ class LegistarApiSpider(scrapy.Spider):
                 yield self._page(job, 0)
 
     # -- callbacks -------------------------------------------------------------------------------------
-    def parse_matters(self, response: Response, slug: str, skip: int) -> Iterator[Request]:
+    # Callbacks return lists, not generators: Scrapy inspects the source of every generator callback it
+    # calls (to warn about `return` values), which costs more than the callback itself.
+    def parse_matters(self, response: Response, slug: str, skip: int) -> list[Request]:
         job = self.jobs[slug]
         rows: list[dict[str, Any]] = response.meta[JSON_META]
+        out: list[Request] = []
         if len(rows) >= job.settings.page_size:
-            yield self._page(job, skip + len(rows))
+            out.append(self._page(job, skip + len(rows)))
         for matter in rows:
             mid = matter.get("MatterId")
             if isinstance(mid, bool) or not isinstance(mid, int):
@@ -134,9 +137,12 @@ class LegistarApiSpider(scrapy.Spider):
             job.listed.add(key)
             if self._wanted(job, key, matter):
                 job.fetched += 1
-                yield self._sub(job, matter, "histories")
+                # The attachments budget is spent in listing order, i.e. newest matters first.
+                with_attachments = job.take_attachment_slot()
+                out.append(self._sub(job, matter, "histories", with_attachments=with_attachments))
             elif key in job.attachments_pending and job.take_attachment_slot():
-                yield self._sub(job, matter, "attachments", only_attachments=True)
+                out.append(self._sub(job, matter, "attachments", only_attachments=True))
+        return out
 
     def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> bool:
         if job.mode != "sweep":
@@ -165,24 +171,39 @@ class LegistarApiSpider(scrapy.Spider):
                 return True
         return False
 
-    def parse_histories(self, response: Response, slug: str, matter: dict[str, Any]) -> Request:
-        return self._sub(self.jobs[slug], matter, "sponsors", histories=response.meta[JSON_META])
+    def parse_histories(
+        self, response: Response, slug: str, matter: dict[str, Any], with_attachments: bool
+    ) -> Request:
+        return self._sub(
+            self.jobs[slug],
+            matter,
+            "sponsors",
+            histories=response.meta[JSON_META],
+            with_attachments=with_attachments,
+        )
 
     def parse_sponsors(
-        self, response: Response, slug: str, matter: dict[str, Any], histories: list[Any]
-    ) -> Iterator[Request | dict[str, Any]]:
+        self,
+        response: Response,
+        slug: str,
+        matter: dict[str, Any],
+        histories: list[Any],
+        with_attachments: bool,
+    ) -> list[Request | dict[str, Any]]:
         job = self.jobs[slug]
         sponsors = response.meta[JSON_META]
-        if job.take_attachment_slot():
-            yield self._sub(job, matter, "attachments", histories=histories, sponsors=sponsors)
-        else:  # over the budget: the bill is stored now, its attachments join the backlog
-            yield {
+        if with_attachments:
+            return [self._sub(job, matter, "attachments", histories=histories, sponsors=sponsors)]
+        # Over the budget: the bill is stored now, its attachments join the backlog.
+        return [
+            {
                 "slug": slug,
                 "matter": matter,
                 "histories": histories,
                 "sponsors": sponsors,
                 "attachments": None,
             }
+        ]
 
     def parse_attachments(
         self,
@@ -192,22 +213,25 @@ class LegistarApiSpider(scrapy.Spider):
         histories: list[Any] | None = None,
         sponsors: list[Any] | None = None,
         only_attachments: bool = False,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> list[dict[str, Any]]:
         if only_attachments:
-            yield {
+            return [
+                {
+                    "slug": slug,
+                    "matter": matter,
+                    "attachments": response.meta[JSON_META],
+                    "only_attachments": True,
+                }
+            ]
+        return [
+            {
                 "slug": slug,
                 "matter": matter,
+                "histories": histories,
+                "sponsors": sponsors,
                 "attachments": response.meta[JSON_META],
-                "only_attachments": True,
             }
-            return
-        yield {
-            "slug": slug,
-            "matter": matter,
-            "histories": histories,
-            "sponsors": sponsors,
-            "attachments": response.meta[JSON_META],
-        }
+        ]
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -81,10 +81,21 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         rows = status_changes(engine, since=second_crawl_from - timedelta(seconds=1))
         click.secho(f"\nStatus changes found by the second crawl ({len(rows)}):", bold=True)
         click.echo(format_changes_table(rows))
+
+        from tracker.review import format_matched_measures, matched_measures
+
+        groups = matched_measures(engine)
+        found = sum(len(g["bills"]) for g in groups)
+        click.secho(f"\nSanctuary-related measures found by the matcher ({found}), with evidence:", bold=True)
+        click.echo(format_matched_measures(groups))
         engine.dispose()
     prefix = f"{Path(sys.argv[0]).name} --config {config_path}"
     click.echo(
         "\nExplore the demo database:\n"
         f"  {prefix} changes --format jsonl\n"
+        f"  {prefix} review list --state pending\n"
         f"  {prefix} export --format csv -o {base / 'bills.csv'}"
     )
+    from tracker.digests.demo import write_demo_digest  # issue 5: what a subscriber would receive
+
+    write_demo_digest(config, base, since=second_crawl_from - timedelta(seconds=1))

@@ -1,0 +1,419 @@
+"""``tracker subscriptions``, ``tracker digest``, ``tracker status`` and ``tracker schedule``: click commands,
+registered by ``tracker/cli.py``. User errors are :class:`~tracker.errors.TrackerError` subclasses (one
+``Error:`` line).
+
+The commands receive the CLI's context object (``tracker.cli.Context``: ``.config`` is the loaded
+configuration, ``.engine()`` opens the database and checks its schema) through ``click.pass_obj``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from db.types import utcnow
+from tracker.errors import TrackerError
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    from tracker.crawl import parse_iso
+
+    return parse_iso(value)
+
+
+NOW_OPTION = click.option(
+    "--now", "now_text", metavar="ISO", hidden=True, help="Act as if it were this time (tests, replays)."
+)
+
+
+# -- subscriptions ------------------------------------------------------------------------------------
+
+
+@click.group("subscriptions")
+def subscriptions() -> None:
+    """Staff subscriptions to digests: add, list, pause, resume, remove.
+
+    SUBSCRIPTION is a subscription's id, or its e-mail address when that address has only one.
+    """
+
+
+@subscriptions.command("add")
+@click.argument("email")
+@click.option(
+    "--jurisdiction", "jurisdictions", metavar="SLUG", multiple=True, help="Only this city (repeatable)."
+)
+@click.option(
+    "--category", "categories", metavar="CODE", multiple=True, help="Only this category (repeatable)."
+)
+@click.option("--direction", metavar="D", help="Only measures that expand, restrict or are neutral.")
+@click.option(
+    "--confirmed-only/--include-pending",
+    default=False,
+    show_default=True,
+    help="Only measures an editor confirmed, or also those the matcher found and no editor has decided.",
+)
+@click.option(
+    "--no-status-changes", is_flag=True, help="New measures only, not the status changes of tracked bills."
+)
+@click.option(
+    "--frequency",
+    type=click.Choice(["immediate", "daily", "weekly"]),
+    default="daily",
+    show_default=True,
+)
+@click.option(
+    "--at", "at_time", default="08:00", show_default=True, metavar="HH:MM", help="Local time of the digest."
+)
+@click.option(
+    "--weekday",
+    type=click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    default="mon",
+    show_default=True,
+    help="Day of a weekly digest.",
+)
+@click.option("--timezone", metavar="TZ", help="The subscriber's time zone (default: [digests] timezone).")
+@click.option("--webhook", "webhook_url", metavar="URL", help="Also POST each digest as JSON to this URL.")
+@click.option("--slack", is_flag=True, help="The webhook is a Slack incoming webhook (Slack message format).")
+@click.option("--no-email", is_flag=True, help="No e-mail (webhook and/or Atom feed only).")
+@click.pass_obj
+def subscriptions_add(
+    obj: Any,
+    email: str,
+    jurisdictions: tuple[str, ...],
+    categories: tuple[str, ...],
+    direction: str | None,
+    confirmed_only: bool,
+    no_status_changes: bool,
+    frequency: str,
+    at_time: str,
+    weekday: str,
+    timezone: str | None,
+    webhook_url: str | None,
+    slack: bool,
+    no_email: bool,
+) -> None:
+    """Subscribe EMAIL to digests of new matched measures and status changes."""
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+
+    if slack and not webhook_url:
+        raise click.UsageError("--slack needs --webhook URL")
+    spec = subs.SubscriptionSpec(
+        email=email,
+        jurisdictions=list(jurisdictions),
+        categories=list(categories),
+        direction=direction,
+        confirmed_only=confirmed_only,
+        status_changes=not no_status_changes,
+        frequency=frequency,
+        at_time=at_time,
+        weekday=weekday,
+        timezone=timezone,
+        email_enabled=not no_email,
+        webhook_url=webhook_url,
+        webhook_format="slack" if slack else "json",
+    )
+    config = obj.config
+    subs.validate(spec, config)  # before touching the database
+    now = utcnow()
+    with session_scope(obj.engine()) as session:
+        sub = subs.add(session, spec, config, now)
+        info = subs.describe(sub, config, now)
+        line = (
+            f"Subscription {sub.id} added: {sub.email}, {subs.schedule_text(sub)}, {subs.filters_text(sub)}; "
+            f"channels: {info['channels']}."
+        )
+    click.echo(line)
+    if info["next_run"]:
+        click.echo(
+            f"First digest: {info['next_run'][:16].replace('T', ' ')} UTC, if anything is new by then."
+        )
+    if not no_email and config.email is None:
+        click.echo(f"Note: {config.source} has no [email] table yet; e-mails wait until it does.", err=True)
+
+
+@subscriptions.command("list")
+@click.option("--all", "include_removed", is_flag=True, help="Also removed subscriptions.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.pass_obj
+def subscriptions_list(obj: Any, include_removed: bool, fmt: str) -> None:
+    """List subscriptions, their filters, schedule, channels and next digest."""
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+
+    now = utcnow()
+    with session_scope(obj.engine()) as session:
+        rows = subs.list_subscriptions(session, include_removed)
+        if fmt == "jsonl":
+            for sub in rows:
+                click.echo(json.dumps(subs.describe(sub, obj.config, now), ensure_ascii=False))
+            return
+        if not rows:
+            click.echo("No subscriptions (`tracker subscriptions add EMAIL`).")
+            return
+        for sub in rows:
+            info = subs.describe(sub, obj.config, now)
+            nxt = f"next {info['next_run'][:16].replace('T', ' ')} UTC" if info["next_run"] else sub.state
+            click.echo(
+                f"{sub.id:>4}  {sub.email}  [{sub.state}]  {subs.schedule_text(sub)} ({nxt})\n"
+                f"      {subs.filters_text(sub)}; channels: {info['channels']}; feed {info['feed']}"
+            )
+
+
+def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+
+    with session_scope(obj.engine()) as session:
+        sub = subs.find(session, ref)
+        message = getattr(subs, action)(session, sub, utcnow(), **kwargs)
+    click.echo(message)
+
+
+@subscriptions.command("pause")
+@click.argument("subscription")
+@click.pass_obj
+def subscriptions_pause(obj: Any, subscription: str) -> None:
+    """Stop sending digests to a subscription until it is resumed."""
+    _change_state(obj, subscription, "pause")
+
+
+@subscriptions.command("resume")
+@click.argument("subscription")
+@click.option("--catch-up", is_flag=True, help="Also announce what happened while it was paused.")
+@click.pass_obj
+def subscriptions_resume(obj: Any, subscription: str, catch_up: bool) -> None:
+    """Send digests again (from now on, unless --catch-up)."""
+    _change_state(obj, subscription, "resume", catch_up=catch_up)
+
+
+@subscriptions.command("remove")
+@click.argument("subscription")
+@click.pass_obj
+def subscriptions_remove(obj: Any, subscription: str) -> None:
+    """Remove a subscription (its digests not sent yet are cancelled; its history is kept)."""
+    _change_state(obj, subscription, "remove")
+
+
+# -- digests ------------------------------------------------------------------------------------------
+
+
+@click.group("digest")
+def digest() -> None:
+    """Digests: preview, send what is due, list deliveries, release a held one, print a feed."""
+
+
+@digest.command("preview")
+@click.argument("subscription")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "html", "json"]), default="text", show_default=True
+)
+@NOW_OPTION
+@click.pass_obj
+def digest_preview(obj: Any, subscription: str, fmt: str, now_text: str | None) -> None:
+    """Render the digest SUBSCRIPTION would receive now, without recording or sending anything."""
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+    from tracker.digests.outbox import preview, sub_info
+    from tracker.digests.render import render_digest
+
+    now = _now(now_text)
+    with session_scope(obj.engine()) as session:
+        sub = subs.find(session, subscription)
+        slot, content = preview(session, sub, obj.config, now)
+        info = sub_info(sub)
+    if content.empty:
+        click.echo(f"Nothing new for subscription {info['id']} ({info['email']}): no digest would be sent.")
+        return
+    rendered = render_digest(content.as_dict(), info, slot.period)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"subject": rendered.subject, "period": slot.period, **content.as_dict()}, ensure_ascii=False
+            )
+        )
+    elif fmt == "html":
+        click.echo(rendered.html, nl=False)
+    else:
+        click.echo(f"Subject: {rendered.subject}\n")
+        click.echo(rendered.text, nl=False)
+
+
+@digest.command("send")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be recorded and sent; record and send nothing."
+)
+@click.option("--subscription", "subscription", metavar="SUBSCRIPTION", help="Only this subscription.")
+@NOW_OPTION
+@click.pass_obj
+def digest_send(obj: Any, dry_run: bool, subscription: str | None, now_text: str | None) -> None:
+    """Record the digests that are due and send every delivery that is pending or due for a retry.
+
+    Safe to run at any time and from several places at once (cron, the scheduler): a digest is recorded once
+    per subscription and period, and each delivery is sent at most once.
+    """
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+    from tracker.digests.outbox import send_due
+
+    engine = obj.engine()
+    ids = None
+    if subscription:
+        with session_scope(engine) as session:
+            ids = [subs.find(session, subscription).id]
+    report = send_due(engine, obj.config, _now(now_text), subscription_ids=ids, dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
+    if not report.lines() and not report.errors:
+        click.echo("Nothing to send.")
+    if report.errors:
+        for line in report.errors[:-1]:
+            click.echo(f"Error: {line}", err=True)
+        raise TrackerError(report.errors[-1])
+
+
+@digest.command("release")
+@click.argument("delivery_id", metavar="ID", type=int)
+@click.option(
+    "--mark-sent", is_flag=True, help="It did arrive: record it as sent instead of sending it again."
+)
+@click.pass_obj
+def digest_release(obj: Any, delivery_id: int, mark_sent: bool) -> None:
+    """Release a held (or failed) delivery: check first whether it arrived (the subscriber's mailbox, the
+    SMTP server's log), then send it again, or --mark-sent."""
+    from tracker.digests.outbox import release
+
+    click.echo(release(obj.engine(), delivery_id, utcnow(), mark_sent=mark_sent))
+
+
+@digest.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(["pending", "sending", "sent", "retry", "held", "failed", "cancelled"]),
+    multiple=True,
+    help="Only deliveries in this state (repeatable).",
+)
+@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
+@click.pass_obj
+def digest_list(obj: Any, statuses: tuple[str, ...], limit: int) -> None:
+    """List digest deliveries (the outbox), newest first."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models_digest import Digest, DigestDelivery
+    from tracker.digests.channels import redact_webhook
+
+    with session_scope(obj.engine()) as session:
+        q = (
+            select(DigestDelivery, Digest)
+            .join(Digest, DigestDelivery.digest_id == Digest.id)
+            .order_by(DigestDelivery.id.desc())
+            .limit(limit)
+        )
+        if statuses:
+            q = q.where(DigestDelivery.status.in_(statuses))
+        rows = session.execute(q).all()
+        if not rows:
+            click.echo("No deliveries.")
+            return
+        for d, g in rows:
+            target = d.target if d.channel == "email" else redact_webhook(d.target)
+            when = d.sent_at or d.held_at or d.next_attempt_at or d.created_at
+            line = (
+                f"{d.id:>5}  {d.status:<9} {d.channel:<7} {target}  digest {g.id} {g.period} "
+                f"(subscription {g.subscription_id}, {g.measures} measures, {g.changes} changes)  "
+                f"attempts {d.attempts}  {when:%Y-%m-%d %H:%M} UTC"
+            )
+            if d.last_error and d.status != "sent":
+                line += f"\n       {d.last_error}"
+            click.echo(line)
+
+
+@digest.command("feed")
+@click.argument("subscription")
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="File (default stdout).")
+@click.pass_obj
+def digest_feed(obj: Any, subscription: str, output: Any) -> None:
+    """Print the Atom feed of a subscription (its recorded digests, newest first)."""
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+    from tracker.digests.outbox import feed_for
+
+    with session_scope(obj.engine()) as session:
+        data = feed_for(session, subs.find(session, subscription), obj.config)
+    output.write(data)
+
+
+@digest.command("check-email")
+@click.pass_obj
+def digest_check_email(obj: Any) -> None:
+    """Connect to the [email] SMTP server, STARTTLS and log in, without sending anything."""
+    from tracker.digests.channels import SmtpChannel
+
+    if obj.config.email is None:
+        raise TrackerError(f"{obj.config.source}: no [email] table")
+    click.echo(SmtpChannel(obj.config.email).check())
+
+
+# -- status and the scheduler -------------------------------------------------------------------------
+
+
+@click.command("status")
+@click.option("--check", is_flag=True, help="Exit 1 when any alert is open (for external monitoring).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@NOW_OPTION
+@click.pass_obj
+def status(obj: Any, check: bool, fmt: str, now_text: str | None) -> None:
+    """Each jurisdiction's last crawl (when, result, errors), the next scheduled runs, held digests and
+    alerts."""
+    from scheduler import scheduler_state
+    from tracker.health import evaluate, format_status
+
+    engine = obj.engine()
+    report = evaluate(
+        engine, obj.config, _now(now_text), scheduler_state=scheduler_state(obj.config.database_url)
+    )
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_status(report))
+    if check and report.alerts:
+        sys.exit(1)
+
+
+@click.command("schedule")
+@click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next run; do not start.")
+@click.pass_obj
+def schedule(obj: Any, list_only: bool) -> None:
+    """Run the tracker unattended: crawls, digests, retries and health checks on their schedules.
+
+    One scheduler per database: a second one waits until the first stops. Stop with Ctrl-C or SIGTERM.
+    """
+    import scheduler as sched
+
+    config = obj.config
+    if list_only:
+        engine = obj.engine()
+        s = sched.build_scheduler(
+            config, obj.config_path, sched.BlockingScheduler(timezone="UTC"), engine=engine, catch_up=False
+        )
+        for line in sched.describe_jobs(s, utcnow()):
+            click.echo(line)
+        engine.dispose()
+        return
+    obj.engine().dispose()  # the schema is checked before waiting for the lock
+    code = sched.run(
+        config, obj.config_path, on_event=lambda m: click.echo(m[0].upper() + m[1:] + ".", err=True)
+    )
+    if code:
+        raise TrackerError("the scheduler stopped: its lock was lost")
+
+
+COMMANDS = (subscriptions, digest, status, schedule)

@@ -1,0 +1,264 @@
+"""What a subscriber's next digest contains: new matched measures and status changes of tracked bills,
+grouped by city, minus everything the subscriber already received.
+
+Rules (docs/digests.md):
+
+- a *measure* is a bill whose current match passes the subscription's filters: relevant (the editor's word
+  when there is one, else the matcher's) or, with ``confirmed_only``, confirmed by an editor; at least one
+  of the subscription's categories; its direction;
+- a measure is *new* when the tracker first saw the bill inside the subscription's window
+  (``starts_at`` .. now), or when an editor confirmed it inside the window. "First seen" is the tracker's
+  own observation time (``bills.first_seen_at``), never the portal's action dates, so a future-dated
+  action can never make a bill new again;
+- a *status change* is a ``changed`` event of ``status_changes`` observed inside the window, of a bill
+  that is a measure for this subscription;
+- whatever a subscriber received is in ``digest_items`` (unique per subscription, kind and id), and is
+  excluded here: nothing reaches a subscriber twice, and a crawl that commits late (its events carry its
+  start time) is still picked up by the next digest, since no time watermark is involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models_digest import DigestItem, Subscription
+from db.models_review import BillMatch
+from tracker.digests.labels import category_label, direction_label, stage_label
+
+MAX_WHY = 4
+
+
+@dataclass
+class DigestContent:
+    """A digest's content before it is recorded: the grouped entries and what it consumes."""
+
+    cities: list[dict[str, Any]] = field(default_factory=list)
+    measure_ids: list[int] = field(default_factory=list)
+    change_ids: list[int] = field(default_factory=list)
+
+    @property
+    def measures(self) -> int:
+        return sum(len(c["measures"]) for c in self.cities)
+
+    @property
+    def changes(self) -> int:
+        return sum(len(c["status_changes"]) for c in self.cities)
+
+    @property
+    def empty(self) -> bool:
+        return not self.measure_ids and not self.change_ids
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"measures": self.measures, "status_changes": self.changes, "cities": self.cities}
+
+
+def safe_url(url: str | None) -> str | None:
+    """A scraped link, only when it is a plain http(s) URL (never ``javascript:`` or ``data:``)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def passes(match: BillMatch, sub: Subscription) -> bool:
+    """Whether a bill's current match is a measure under the subscription's filters."""
+    if sub.confirmed_only:
+        if match.review_state != "confirmed":
+            return False
+    elif not match.effective_relevant:
+        return False
+    if sub.categories and not set(sub.categories) & set(match.effective_categories):
+        return False
+    return not (sub.direction and match.effective_direction != sub.direction)
+
+
+def _relevant_clause(sub: Subscription) -> Any:
+    confirmed = BillMatch.review_state == "confirmed"
+    if sub.confirmed_only:
+        return confirmed
+    not_rejected = or_(BillMatch.review_state.is_(None), BillMatch.review_state != "rejected")
+    return or_(confirmed, and_(BillMatch.relevant.is_(True), not_rejected))
+
+
+def _why(match: BillMatch) -> list[str]:
+    out: list[str] = []
+    if match.source == "editor":
+        out.append("added by an editor")
+    categories = set(match.effective_categories)
+    seen: set[tuple[str, str]] = set()
+    for ev in match.evidence or []:
+        if not isinstance(ev, dict) or ev.get("kind") != "term":
+            continue
+        if categories and ev.get("rule") not in categories:
+            continue
+        phrase, where = str(ev.get("phrase", "")), str(ev.get("field", ""))
+        key = (phrase.lower(), where)
+        if not phrase or key in seen:
+            continue
+        seen.add(key)
+        out.append(f"“{phrase}” in the {where}")
+        if len(seen) >= MAX_WHY:
+            break
+    for ev in match.evidence or []:
+        if (
+            isinstance(ev, dict)
+            and ev.get("kind") == "cue"
+            and ev.get("direction") == match.effective_direction
+        ):
+            out.append(f"“{ev.get('phrase', '')}” ({direction_label(ev.get('direction'))})")
+            break
+    return out
+
+
+def _review(match: BillMatch) -> str:
+    if match.review_state == "confirmed":
+        return "confirmed by an editor"
+    return "not yet reviewed by an editor"
+
+
+def _local_date(when: datetime, zone: ZoneInfo) -> str:
+    return when.astimezone(zone).date().isoformat()
+
+
+def _measure(bill: Bill, match: BillMatch, zone: ZoneInfo) -> dict[str, Any]:
+    categories = match.effective_categories
+    return {
+        "bill_id": bill.id,
+        "identifier": bill.identifier,
+        "title": bill.title or bill.name or "(untitled)",
+        "type": bill.type_name,
+        "categories": categories,
+        "category_labels": [category_label(c) for c in categories],
+        "direction": match.effective_direction,
+        "direction_label": direction_label(match.effective_direction),
+        "stage": bill.stage,
+        "stage_label": stage_label(bill.stage),
+        "status": bill.status,
+        "review": match.review_state or "pending",
+        "review_label": _review(match),
+        "why": _why(match),
+        "url": safe_url(bill.public_url or bill.source_url),
+        "introduced": bill.introduced.isoformat() if bill.introduced else None,
+        "first_seen_at": bill.first_seen_at.isoformat(),
+        "first_seen_on": _local_date(bill.first_seen_at, zone),
+    }
+
+
+def _change_label(change: StatusChange) -> str:
+    statuses = f"{change.old_status or '-'} → {change.new_status or '-'}"
+    if change.old_stage != change.new_stage:
+        return f"{stage_label(change.old_stage)} → {stage_label(change.new_stage)} ({statuses})"
+    return f"{statuses} (stage: {stage_label(change.new_stage)})"
+
+
+def _change(change: StatusChange, bill: Bill, action: Action | None, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "status_change_id": change.id,
+        "bill_id": bill.id,
+        "identifier": bill.identifier,
+        "title": bill.title or bill.name or "(untitled)",
+        "old_stage": change.old_stage,
+        "new_stage": change.new_stage,
+        "old_stage_label": stage_label(change.old_stage),
+        "new_stage_label": stage_label(change.new_stage),
+        "old_status": change.old_status,
+        "new_status": change.new_status,
+        "change": _change_label(change),
+        "observed_at": change.observed_at.isoformat(),
+        "observed_on": _local_date(change.observed_at, zone),
+        "date": (action.action_date.isoformat() if action and action.action_date else None)
+        or _local_date(change.observed_at, zone),
+        "action": None
+        if action is None
+        else {
+            "date": action.action_date.isoformat() if action.action_date else None,
+            "description": action.description,
+            "body": action.body_name,
+            "result": action.result,
+        },
+        "url": safe_url(bill.public_url or bill.source_url),
+    }
+
+
+def build_content(session: Session, sub: Subscription, now: datetime) -> DigestContent:
+    """The content of the subscription's next digest at ``now`` (empty when nothing is new)."""
+    zone = ZoneInfo(sub.timezone)
+    start = sub.starts_at
+    received_measures = select(DigestItem.ref_id).where(
+        DigestItem.subscription_id == sub.id, DigestItem.kind == "measure"
+    )
+    received_changes = select(DigestItem.ref_id).where(
+        DigestItem.subscription_id == sub.id, DigestItem.kind == "status_change"
+    )
+    confirmed_in_window = and_(
+        BillMatch.review_state == "confirmed", BillMatch.decided_at >= start, BillMatch.decided_at <= now
+    )
+    if sub.confirmed_only:
+        new_clause = confirmed_in_window
+    else:
+        new_clause = or_(and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now), confirmed_in_window)
+    q = (
+        select(Bill, BillMatch, Jurisdiction)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(_relevant_clause(sub), new_clause, Bill.id.not_in(received_measures))
+        .order_by(Jurisdiction.name, Bill.first_seen_at, Bill.identifier, Bill.id)
+    )
+    if sub.jurisdictions:
+        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
+    cities: dict[str, dict[str, Any]] = {}
+
+    def city(j: Jurisdiction) -> dict[str, Any]:
+        if j.slug not in cities:
+            cities[j.slug] = {"jurisdiction": j.slug, "name": j.name, "measures": [], "status_changes": []}
+        return cities[j.slug]
+
+    content = DigestContent()
+    announced: set[int] = set()
+    for bill, match, jurisdiction in session.execute(q):
+        if not passes(match, sub):
+            continue
+        city(jurisdiction)["measures"].append(_measure(bill, match, zone))
+        content.measure_ids.append(bill.id)
+        announced.add(bill.id)
+
+    if sub.status_changes:
+        cq = (
+            select(StatusChange, Bill, BillMatch, Jurisdiction, Action)
+            .join(Bill, StatusChange.bill_id == Bill.id)
+            .join(BillMatch, BillMatch.bill_id == Bill.id)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .outerjoin(Action, StatusChange.action_id == Action.id)
+            .where(
+                StatusChange.kind == "changed",
+                StatusChange.observed_at >= start,
+                StatusChange.observed_at <= now,
+                _relevant_clause(sub),
+                StatusChange.id.not_in(received_changes),
+            )
+            .order_by(Jurisdiction.name, StatusChange.observed_at, StatusChange.id)
+        )
+        if sub.jurisdictions:
+            cq = cq.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
+        for change, bill, match, jurisdiction, action in session.execute(cq):
+            if not passes(match, sub):
+                continue
+            content.change_ids.append(change.id)
+            # A bill announced as new in this digest shows its current stage; its changes are covered.
+            if bill.id not in announced:
+                city(jurisdiction)["status_changes"].append(_change(change, bill, action, zone))
+    content.cities = sorted(cities.values(), key=lambda c: (c["name"].lower(), c["jurisdiction"]))
+    return content

@@ -1,0 +1,235 @@
+"""Subscriptions: who gets which digest, how often and where (``tracker subscriptions``; the web interface
+uses the same functions)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
+from tracker.config import Config, check_email
+from tracker.digests.channels import check_webhook_url, redact_webhook
+from tracker.digests.periods import WEEKDAYS, next_run, parse_at
+from tracker.errors import TrackerError
+from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
+
+
+class SubscriptionError(TrackerError):
+    """A subscription request that cannot be honoured (unknown city, category, bad time...)."""
+
+
+@dataclass
+class SubscriptionSpec:
+    email: str
+    jurisdictions: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    direction: str | None = None
+    confirmed_only: bool = False
+    status_changes: bool = True
+    frequency: str = "daily"
+    at_time: str = "08:00"
+    weekday: str = "mon"
+    timezone: str | None = None
+    email_enabled: bool = True
+    webhook_url: str | None = None
+    webhook_format: str = "json"
+
+
+def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
+    try:
+        check_email(spec.email)
+    except ValueError as exc:
+        raise SubscriptionError(str(exc)) from None
+    known = {j.slug for j in config.jurisdictions}
+    for slug in spec.jurisdictions:
+        if slug not in known:
+            raise SubscriptionError(
+                f"no jurisdiction {slug!r} in {config.source} (known: {', '.join(sorted(known)) or 'none'})"
+            )
+    for code in spec.categories:
+        if code not in CATEGORY_CODES:
+            raise SubscriptionError(f"unknown category {code!r} (one of: {', '.join(CATEGORY_CODES)})")
+    if spec.direction is not None and spec.direction not in DIRECTIONS:
+        raise SubscriptionError(f"unknown direction {spec.direction!r} (one of: {', '.join(DIRECTIONS)})")
+    if spec.frequency not in FREQUENCIES:
+        raise SubscriptionError(f"unknown frequency {spec.frequency!r} (one of: {', '.join(FREQUENCIES)})")
+    try:
+        at = parse_at(spec.at_time)
+    except ValueError as exc:
+        raise SubscriptionError(str(exc)) from None
+    if spec.weekday not in WEEKDAYS:
+        raise SubscriptionError(f"--weekday must be one of {', '.join(WEEKDAYS)}, got {spec.weekday!r}")
+    tz = spec.timezone or config.digests.timezone
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SubscriptionError(f"unknown timezone {tz!r}") from None
+    if spec.webhook_url is not None:
+        try:
+            check_webhook_url(spec.webhook_url)
+        except ValueError as exc:
+            raise SubscriptionError(str(exc)) from None
+    if spec.webhook_format not in ("json", "slack"):
+        raise SubscriptionError(f"unknown webhook format {spec.webhook_format!r}")
+    return SubscriptionSpec(
+        **{
+            **spec.__dict__,
+            "jurisdictions": sorted(set(spec.jurisdictions)),
+            "categories": sorted(set(spec.categories)),
+            "at_time": f"{at.hour:02d}:{at.minute:02d}",
+            "timezone": tz,
+        }
+    )
+
+
+def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime) -> Subscription:
+    spec = validate(spec, config)
+    sub = Subscription(
+        email=spec.email,
+        jurisdictions=spec.jurisdictions,
+        categories=spec.categories,
+        direction=spec.direction,
+        confirmed_only=spec.confirmed_only,
+        status_changes=spec.status_changes,
+        frequency=spec.frequency,
+        at_time=spec.at_time,
+        weekday=WEEKDAYS.index(spec.weekday),
+        timezone=spec.timezone or config.digests.timezone,
+        email_enabled=spec.email_enabled,
+        webhook_url=spec.webhook_url,
+        webhook_format=spec.webhook_format,
+        feed_token=secrets.token_urlsafe(24),
+        state="active",
+        starts_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def find(session: Session, ref: str) -> Subscription:
+    """A subscription by id, or by e-mail address when that address has exactly one."""
+    if ref.isdigit():
+        sub = session.get(Subscription, int(ref))
+        if sub is None or sub.state == "removed":
+            raise SubscriptionError(f"no subscription {ref} (see `tracker subscriptions list`)")
+        return sub
+    subs = list(
+        session.scalars(
+            select(Subscription)
+            .where(Subscription.email == ref, Subscription.state != "removed")
+            .order_by(Subscription.id)
+        )
+    )
+    if not subs:
+        raise SubscriptionError(f"no subscription for {ref!r} (see `tracker subscriptions list`)")
+    if len(subs) > 1:
+        ids = ", ".join(str(s.id) for s in subs)
+        raise SubscriptionError(f"{ref} has several subscriptions ({ids}): name one by its id")
+    return subs[0]
+
+
+def pause(session: Session, sub: Subscription, now: datetime) -> str:
+    if sub.state == "paused":
+        return f"Subscription {sub.id} is already paused."
+    sub.state, sub.updated_at = "paused", now
+    return f"Subscription {sub.id} ({sub.email}) paused."
+
+
+def resume(session: Session, sub: Subscription, now: datetime, *, catch_up: bool = False) -> str:
+    if sub.state == "active":
+        return f"Subscription {sub.id} is already active."
+    sub.state, sub.updated_at = "active", now
+    if not catch_up:
+        # What happened while paused is not announced (use --catch-up to receive it).
+        sub.starts_at = now
+    return f"Subscription {sub.id} ({sub.email}) resumed."
+
+
+def remove(session: Session, sub: Subscription, now: datetime) -> str:
+    """Remove a subscription: no more digests; deliveries not sent yet are cancelled. Its history stays."""
+    sub.state, sub.updated_at = "removed", now
+    digest_ids = select(Digest.id).where(Digest.subscription_id == sub.id)
+    cancelled = session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.digest_id.in_(digest_ids), DigestDelivery.status.in_(("pending", "retry")))
+        .values(status="cancelled", last_error="subscription removed")
+    ).rowcount
+    extra = f"; {cancelled} unsent deliver{'y' if cancelled == 1 else 'ies'} cancelled" if cancelled else ""
+    return f"Subscription {sub.id} ({sub.email}) removed{extra}."
+
+
+def schedule_text(sub: Subscription) -> str:
+    if sub.frequency == "immediate":
+        return "immediate"
+    if sub.frequency == "weekly":
+        return f"weekly {WEEKDAYS[sub.weekday]} {sub.at_time} {sub.timezone}"
+    return f"daily {sub.at_time} {sub.timezone}"
+
+
+def channels_text(sub: Subscription) -> str:
+    out = []
+    if sub.email_enabled:
+        out.append("email")
+    if sub.webhook_url:
+        out.append(
+            f"{'slack' if sub.webhook_format == 'slack' else 'webhook'} {redact_webhook(sub.webhook_url)}"
+        )
+    out.append("feed")
+    return ", ".join(out)
+
+
+def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "email": sub.email,
+        "state": sub.state,
+        "jurisdictions": list(sub.jurisdictions),
+        "categories": list(sub.categories),
+        "direction": sub.direction,
+        "confirmed_only": sub.confirmed_only,
+        "status_changes": sub.status_changes,
+        "frequency": sub.frequency,
+        "at": sub.at_time,
+        "weekday": WEEKDAYS[sub.weekday],
+        "timezone": sub.timezone,
+        "channels": channels_text(sub),
+        "feed": f"{sub.feed_token}.atom",
+        "next_run": None
+        if sub.state != "active"
+        else next_run(
+            sub.frequency,
+            sub.at_time,
+            sub.weekday,
+            sub.timezone,
+            now,
+            config.digests.immediate_every_minutes,
+        ).isoformat(),
+        "created_at": sub.created_at.isoformat(),
+    }
+
+
+def filters_text(sub: Subscription) -> str:
+    parts = [", ".join(sub.jurisdictions) if sub.jurisdictions else "all cities"]
+    parts.append(", ".join(sub.categories) if sub.categories else "all categories")
+    if sub.direction:
+        parts.append(sub.direction)
+    parts.append("confirmed only" if sub.confirmed_only else "incl. pending")
+    if not sub.status_changes:
+        parts.append("no status changes")
+    return "; ".join(parts)
+
+
+def list_subscriptions(session: Session, include_removed: bool = False) -> list[Subscription]:
+    q = select(Subscription).order_by(Subscription.id)
+    if not include_removed:
+        q = q.where(Subscription.state != "removed")
+    return list(session.scalars(q))

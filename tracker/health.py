@@ -1,0 +1,464 @@
+"""Crawl health, operator alerts and ``tracker status``.
+
+A broken scraper must be loud. For each configured jurisdiction an alert is raised when:
+
+- **stale**: no crawl has succeeded for longer than its threshold (``stale_after_hours`` of the
+  jurisdiction, else ``[alerts] stale_after_hours``), counted from the last success, or from the first
+  attempt when it never succeeded;
+- **failing**: its last ``[alerts] failures_in_a_row`` crawls all failed or were suspect;
+- **suspect**: its last crawl listed far fewer matters than are stored (a listing that collapsed: the
+  importer records such a crawl as ``suspect`` and changes nothing);
+
+and for the digests, when a delivery is **held** (in doubt, waiting for the operator) or **failed** (refused
+for good or out of retries).
+
+``tracker status`` shows all of it; ``tracker status --check`` exits 1 when any alert is open (for external
+monitoring). The scheduler evaluates the alerts every ``[alerts] check_every_minutes`` and mails the
+operator: once when an alert opens, again every ``remind_every_hours`` while it stays open, and once when it
+clears. Open alerts live in the ``alerts`` table (at most one open alert per key), which is what
+deduplicates the mails across runs and schedulers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from db.engine import session_scope
+from db.models import CrawlRun, Jurisdiction
+from db.models_digest import Alert, Digest, DigestDelivery, Subscription
+from tracker.config import Config
+from tracker.digests.channels import DeliveryError, SmtpChannel, redact_webhook
+from tracker.digests.periods import next_run
+from tracker.digests.render import render_alert
+from tracker.digests.subscriptions import schedule_text
+
+logger = logging.getLogger("tracker.health")
+
+FAILING = ("failed", "suspect")
+
+
+@dataclass
+class AlertItem:
+    key: str
+    kind: str  # stale | failing | suspect | held | failed_delivery
+    jurisdiction: str | None
+    message: str
+
+
+@dataclass
+class JurisdictionHealth:
+    slug: str
+    name: str
+    last_run: dict[str, Any] | None
+    last_success_at: str | None
+    failures_in_a_row: int
+    next_crawl_at: str | None
+    stale_after_hours: float
+
+
+@dataclass
+class DeliveryProblem:
+    id: int
+    status: str
+    channel: str
+    target: str
+    subscription_id: int
+    period: str
+    since: str | None
+    error: str | None
+
+
+@dataclass
+class HealthReport:
+    now: str
+    jurisdictions: list[JurisdictionHealth] = field(default_factory=list)
+    digests: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[DeliveryProblem] = field(default_factory=list)
+    alerts: list[AlertItem] = field(default_factory=list)
+    scheduler: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _short(when: str | None) -> str:
+    return when[:16].replace("T", " ") if when else "-"
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} h"
+
+
+def _run_dict(run: CrawlRun) -> dict[str, Any]:
+    return {
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "status": run.status,
+        "mode": run.mode,
+        "seen": run.seen,
+        "new": run.new,
+        "changed": run.changed,
+        "status_changes": run.status_changes,
+        "errors": run.errors,
+        "message": run.message,
+    }
+
+
+def evaluate(
+    engine: Engine, config: Config, now: datetime, *, scheduler_state: str | None = None
+) -> HealthReport:
+    """Everything ``tracker status`` shows, and the alerts that are open at ``now``."""
+    from scheduler import crawl_trigger  # the scheduler's own triggers: status shows what it will do
+
+    report = HealthReport(now=now.isoformat(), scheduler=scheduler_state)
+    window = max(config.alerts.failures_in_a_row, 1)
+    with session_scope(engine) as session:
+        rows = {j.slug: j for j in session.scalars(select(Jurisdiction))}
+        for cfg in config.jurisdictions:
+            threshold = cfg.stale_after_hours or config.alerts.stale_after_hours
+            trigger = crawl_trigger(config, cfg)
+            upcoming = trigger.get_next_fire_time(None, now)
+            row = rows.get(cfg.slug)
+            runs: list[CrawlRun] = []
+            last_success = None
+            if row is not None:
+                runs = list(
+                    session.scalars(
+                        select(CrawlRun)
+                        .where(CrawlRun.jurisdiction_id == row.id)
+                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                        .limit(window)
+                    )
+                )
+                last_success = session.scalar(
+                    select(CrawlRun.started_at)
+                    .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "succeeded")
+                    .order_by(CrawlRun.started_at.desc())
+                    .limit(1)
+                )
+            streak = 0
+            for run in runs:
+                if run.status not in FAILING:
+                    break
+                streak += 1
+            health = JurisdictionHealth(
+                slug=cfg.slug,
+                name=cfg.name,
+                last_run=_run_dict(runs[0]) if runs else None,
+                last_success_at=_iso(last_success),
+                failures_in_a_row=streak,
+                next_crawl_at=_iso(upcoming),
+                stale_after_hours=threshold,
+            )
+            report.jurisdictions.append(health)
+            limit = timedelta(hours=threshold)
+            if row is not None:
+                since = last_success or row.created_at
+                if now - since > limit:
+                    what = (
+                        f"no successful crawl for {_hours(now - since)}"
+                        if last_success
+                        else f"no successful crawl since the first attempt {_hours(now - since)} ago"
+                    )
+                    last = (
+                        f"; last crawl {runs[0].status}: {runs[0].message}"
+                        if runs and runs[0].message
+                        else ""
+                    )
+                    report.alerts.append(
+                        AlertItem(
+                            f"stale:{cfg.slug}",
+                            "stale",
+                            cfg.slug,
+                            f"{cfg.slug}: {what} (threshold {threshold:g} h){last}",
+                        )
+                    )
+            if streak >= config.alerts.failures_in_a_row:
+                report.alerts.append(
+                    AlertItem(
+                        f"failing:{cfg.slug}",
+                        "failing",
+                        cfg.slug,
+                        f"{cfg.slug}: the last {streak} crawls failed or were suspect; "
+                        f"last: {runs[0].message or runs[0].status}",
+                    )
+                )
+            if runs and runs[0].status == "suspect":
+                report.alerts.append(
+                    AlertItem(
+                        f"suspect:{cfg.slug}",
+                        "suspect",
+                        cfg.slug,
+                        f"{cfg.slug}: the last crawl ({_short(_iso(runs[0].started_at))} UTC) "
+                        f"suddenly returned (almost) nothing: {runs[0].message}",
+                    )
+                )
+
+        for sub in session.scalars(
+            select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
+        ):
+            last = session.scalar(
+                select(Digest.created_at)
+                .where(Digest.subscription_id == sub.id)
+                .order_by(Digest.created_at.desc())
+                .limit(1)
+            )
+            report.digests.append(
+                {
+                    "subscription": sub.id,
+                    "email": sub.email,
+                    "state": sub.state,
+                    "schedule": schedule_text(sub),
+                    "next_run": _iso(
+                        next_run(
+                            sub.frequency,
+                            sub.at_time,
+                            sub.weekday,
+                            sub.timezone,
+                            now,
+                            config.digests.immediate_every_minutes,
+                        )
+                    )
+                    if sub.state == "active"
+                    else None,
+                    "last_digest": _iso(last),
+                }
+            )
+
+        for delivery, digest in session.execute(
+            select(DigestDelivery, Digest)
+            .join(Digest, DigestDelivery.digest_id == Digest.id)
+            .where(DigestDelivery.status.in_(("held", "failed")))
+            .order_by(DigestDelivery.id)
+        ):
+            target = delivery.target if delivery.channel == "email" else redact_webhook(delivery.target)
+            problem = DeliveryProblem(
+                id=delivery.id,
+                status=delivery.status,
+                channel=delivery.channel,
+                target=target,
+                subscription_id=digest.subscription_id,
+                period=digest.period,
+                since=_iso(delivery.held_at or delivery.claimed_at or delivery.created_at),
+                error=delivery.last_error,
+            )
+            report.deliveries.append(problem)
+            kind = "held" if delivery.status == "held" else "failed_delivery"
+            verb = "is held (in doubt)" if delivery.status == "held" else "failed"
+            report.alerts.append(
+                AlertItem(
+                    f"{kind}:{delivery.id}",
+                    kind,
+                    None,
+                    f"digest delivery {delivery.id} ({delivery.channel} to {target}, {digest.period}) "
+                    f"{verb}: {delivery.last_error}; see `tracker digest release {delivery.id}`",
+                )
+            )
+    return report
+
+
+def format_status(report: HealthReport) -> str:
+    lines = [f"Status at {_short(report.now)} UTC"]
+    if report.scheduler:
+        lines.append(f"Scheduler: {report.scheduler}")
+    lines.append("")
+    lines.append("Jurisdictions (times in UTC):")
+    if not report.jurisdictions:
+        lines.append("  none configured")
+    for j in report.jurisdictions:
+        run = j.last_run
+        if run is None:
+            last = "never crawled"
+        else:
+            last = (
+                f"last crawl {_short(run['started_at'])} {run['status']} ({run['mode']}): "
+                f"{run['seen']} seen, {run['new']} new, {run['status_changes']} status changes, "
+                f"{run['errors']} errors"
+            )
+            if run["message"]:
+                last += f" - {run['message']}"
+        lines.append(f"  {j.slug}: {last}")
+        extra = f"last success {_short(j.last_success_at)}"
+        if j.failures_in_a_row:
+            extra += f"; {j.failures_in_a_row} failed or suspect in a row"
+        extra += f"; next crawl {_short(j.next_crawl_at)}"
+        lines.append(f"    {extra}")
+    lines.append("")
+    lines.append("Digests:")
+    if not report.digests:
+        lines.append("  no subscriptions")
+    for d in report.digests:
+        nxt = f"next {_short(d['next_run'])}" if d["next_run"] else d["state"]
+        lines.append(
+            f"  subscription {d['subscription']} {d['email']} ({d['schedule']}): {nxt}; "
+            f"last digest {_short(d['last_digest'])}"
+        )
+    if report.deliveries:
+        lines.append("")
+        lines.append("Held or failed deliveries (`tracker digest release ID [--mark-sent]`):")
+        for p in report.deliveries:
+            lines.append(
+                f"  {p.id}: {p.status.upper()} {p.channel} to {p.target}, digest {p.period} of subscription "
+                f"{p.subscription_id}, since {_short(p.since)} - {p.error}"
+            )
+    lines.append("")
+    if report.alerts:
+        lines.append(f"ALERTS ({len(report.alerts)}):")
+        lines += [f"  {a.message}" for a in report.alerts]
+    else:
+        lines.append("No alerts.")
+    return "\n".join(lines)
+
+
+# -- alerts in the database and the operator's mail ----------------------------------------------------
+
+
+def sync_alerts(engine: Engine, report: HealthReport, now: datetime) -> tuple[list[str], list[str]]:
+    """Open the report's new alerts, refresh the open ones, close those that cleared."""
+    current = {a.key: a for a in report.alerts}
+    opened, resolved = [], []
+    with session_scope(engine) as session:
+        open_rows = {a.key: a for a in session.scalars(select(Alert).where(Alert.resolved_at.is_(None)))}
+        for key, row in open_rows.items():
+            if key in current:
+                row.last_seen_at, row.message = now, current[key].message
+            else:
+                row.resolved_at = now
+                resolved.append(key)
+    for key, item in current.items():
+        if key in open_rows:
+            continue
+        try:
+            with session_scope(engine) as session:
+                session.add(
+                    Alert(
+                        key=key,
+                        kind=item.kind,
+                        jurisdiction=item.jurisdiction,
+                        message=item.message,
+                        opened_at=now,
+                        last_seen_at=now,
+                    )
+                )
+            opened.append(key)
+            logger.error(
+                "ALERT %s", item.message, extra={"event": "alert_opened", "jurisdiction": item.jurisdiction}
+            )
+        except IntegrityError:
+            pass  # another process opened it first
+    for key in resolved:
+        logger.warning("alert cleared: %s", key, extra={"event": "alert_resolved"})
+    return opened, resolved
+
+
+def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None:
+    """Mail the operator about alerts that opened, still stand after ``remind_every_hours``, or cleared.
+    Returns what was done (or why nothing could be)."""
+    remind = timedelta(hours=config.alerts.remind_every_hours)
+    with session_scope(engine) as session:
+        open_rows = list(session.scalars(select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.id)))
+        due_open = [
+            a
+            for a in open_rows
+            if a.notified_at is None or (remind > timedelta(0) and a.notified_at + remind <= now)
+        ]
+        due_resolved = list(
+            session.scalars(
+                select(Alert).where(Alert.resolved_at.is_not(None), Alert.resolved_notified_at.is_(None))
+            )
+        )
+        # An alert that opened and cleared between two notifications is not worth a mail of its own.
+        silent = [a for a in due_resolved if a.notified_at is None]
+        for a in silent:
+            a.resolved_notified_at = now
+        due_resolved = [a for a in due_resolved if a.notified_at is not None]
+        if not due_open and not due_resolved:
+            return None
+        if not config.alerts.operator_email or config.email is None:
+            return "operator alerts are not mailed: set [alerts] operator_email and an [email] table"
+        # Claim them (conditional on what was read), so that two schedulers never both mail one alert.
+        claimed_open, claimed_resolved = [], []
+        for a in due_open:
+            before = a.notified_at
+            result = session.execute(
+                update(Alert)
+                .where(
+                    Alert.id == a.id, (Alert.notified_at == before) if before else Alert.notified_at.is_(None)
+                )
+                .values(notified_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed_open.append((a.id, a.message, a.opened_at, before))
+        for a in due_resolved:
+            result = session.execute(
+                update(Alert)
+                .where(Alert.id == a.id, Alert.resolved_notified_at.is_(None))
+                .values(resolved_notified_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed_resolved.append((a.id, a.message, a.resolved_at))
+    if not claimed_open and not claimed_resolved:
+        return None
+    opened = [{"message": m, "since": f"{opened:%Y-%m-%d %H:%M} UTC"} for _, m, opened, _ in claimed_open]
+    cleared = [{"message": m, "cleared": f"{at:%Y-%m-%d %H:%M} UTC"} for _, m, at in claimed_resolved]
+    heading = (
+        f"Sanctuary Tracker: {len(opened)} open alert{'s' if len(opened) != 1 else ''}"
+        if opened
+        else "Sanctuary Tracker: alerts cleared"
+    )
+    text = render_alert(heading, opened, cleared, config.alerts.operator_email)
+    smtp = SmtpChannel(config.email)
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    msg = EmailMessage()
+    msg["From"] = config.email.from_address
+    msg["To"] = config.alerts.operator_email
+    msg["Subject"] = heading
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain=config.email.from_address.rsplit("@", 1)[-1])
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    try:
+        smtp.send(msg, lambda: None)
+    except DeliveryError as exc:
+        if not exc.in_doubt:
+            # Not sent: give the claims back so that the next check tries again.
+            with session_scope(engine) as session:
+                for alert_id, _, _, before in claimed_open:
+                    session.execute(update(Alert).where(Alert.id == alert_id).values(notified_at=before))
+                for alert_id, _, _ in claimed_resolved:
+                    session.execute(
+                        update(Alert).where(Alert.id == alert_id).values(resolved_notified_at=None)
+                    )
+        logger.error("operator alert mail not sent: %s", exc, extra={"event": "alert_mail_failed"})
+        return f"operator alert mail not sent: {exc}"
+    logger.warning(
+        "operator alerted at %s: %d open, %d cleared",
+        config.alerts.operator_email,
+        len(opened),
+        len(cleared),
+        extra={"event": "alert_mailed"},
+    )
+    return f"mailed {config.alerts.operator_email}: {len(opened)} open, {len(cleared)} cleared"
+
+
+def check_and_notify(engine: Engine, config: Config, now: datetime) -> HealthReport:
+    """The scheduler's health job: evaluate, keep the alerts table current, mail the operator."""
+    report = evaluate(engine, config, now)
+    sync_alerts(engine, report, now)
+    notify_operator(engine, config, now)
+    return report

@@ -1,0 +1,462 @@
+"""Running the matcher on stored bills: during ingest (every new or changed bill) and on `tracker match`.
+
+:func:`match_bills` classifies bills with :class:`tracker.matcher.Matcher` and upserts their row in
+``bill_matches`` (db/models_review.py), inside the caller's transaction:
+
+- every bill gets a row, relevant or not (so a rescore can tell "newly relevant" from "no longer
+  relevant", the export has a score for every bill, and an editor can add a bill the matcher missed);
+  only relevant ones enter the editors' queue as ``pending``; a ``pending`` bill that stops being relevant
+  leaves the queue again (its state goes back to none);
+- the machine's fields are rewritten; a decision (``confirmed``/``rejected``, the editor's categories and
+  direction, the note) never is;
+- a decided bill whose title, name or text changed *materially* since the decision is flagged for another
+  look (``needs_review`` and a reason, plus a ``flagged`` event in ``review_events``); the decision stays.
+
+**Materially** means that the words changed: each field is reduced to its sequence of words (Unicode
+NFKC, case-folded, runs of letters and digits; whitespace, case, punctuation and typographic variants of
+quotes and dashes are ignored) and compared with the same reduction at decision time. A field that was
+empty at the decision and has text now counts as a change for the title and the name; for the document
+text (issue 7) only a change of text that existed at the decision counts, so that extracting the
+documents of old bills for the first time does not flag every decided bill.
+
+Speed: bills are handled in chunks of :data:`CHUNK` with bulk statements; a bill whose inputs and rules
+are unchanged since its last match is skipped (a status-only change costs one hash), and bills without a
+distinct name or text go through :meth:`Matcher.classify_many`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.orm import Session
+
+from db.engine import session_scope
+from db.models import Bill, Jurisdiction
+from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
+from db.types import utcnow
+from tracker.matcher import DEFAULT_RULES_PATH, Matcher, MatchResult, Rules, load_rules
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000
+#: Environment variable naming the rules file used for stored bills (ingest and `tracker match`).
+RULES_ENV = "TRACKER_RULES"
+FLAG_ACTOR = "tracker"
+MATCH_FIELDS = ("title", "name", "text")
+_WORDS = re.compile(r"[^\W_]+")
+
+
+# -- what "materially changed" means ----------------------------------------------------------------------
+
+
+def material_words(text: str | None) -> str | None:
+    """The words of ``text``: NFKC, case-folded, letters and digits only, one space between; None if none."""
+    if not text:
+        return None
+    words = _WORDS.findall(unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(words) or None
+
+
+def _key(text: str | None) -> str | None:
+    words = material_words(text)
+    return None if words is None else hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
+
+
+def content_keys(title: str | None, name: str | None, text: str | None) -> dict[str, str | None]:
+    return {"title": _key(title), "name": _key(name), "text": _key(text)}
+
+
+def changed_fields(decided: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """The fields whose words differ from those at decision time (see the module docstring)."""
+    out = []
+    for f in MATCH_FIELDS:
+        before, now = decided.get(f), current.get(f)
+        if before == now:
+            continue
+        if f == "text" and before is None:  # documents extracted for the first time: not a change
+            continue
+        out.append(f)
+    return out
+
+
+def input_hash(title: str | None, name: str | None, text: str | None) -> str:
+    payload = json.dumps([title, name, text], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# -- the rules used for stored bills ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    matcher: Matcher
+    rules: Rules
+    path: str
+    hash: str  # sha256 of the file's bytes
+
+    @property
+    def version(self) -> int:
+        return self.rules.version
+
+    @property
+    def short(self) -> str:
+        return f"{self.version}/{self.hash[:8]}"
+
+
+_CACHE: dict[tuple[str, int, int], LoadedRules] = {}
+
+
+def rules_path() -> Path:
+    return Path(os.environ.get(RULES_ENV) or DEFAULT_RULES_PATH)
+
+
+def current_rules(path: str | Path | None = None) -> LoadedRules:
+    """The compiled rules (``$TRACKER_RULES`` or the shipped file), cached until the file changes."""
+    p = Path(path) if path is not None else rules_path()
+    try:
+        st = p.stat()
+        cache_key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        cache_key = None
+    if cache_key is not None and cache_key in _CACHE:
+        return _CACHE[cache_key]
+    rules = load_rules(p)  # raises ConfigError with one line when missing or invalid
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    loaded = LoadedRules(Matcher(rules), rules, str(p), digest)
+    if cache_key is not None:
+        if len(_CACHE) >= 4:  # old versions of an edited file, or rules tried once
+            _CACHE.clear()
+        _CACHE[cache_key] = loaded
+    return loaded
+
+
+# -- document text (issue 7) -------------------------------------------------------------------------------
+
+
+def bill_texts(session: Session, bill_ids: list[int]) -> dict[int, str]:
+    """The full or attachment text of each bill, for the matcher's ``text`` field.
+
+    Issue 7 (documents) fills this in: return ``{bill_id: extracted text}`` for the bills whose documents
+    have been extracted. Until then bills are matched on title and name only. Callers that already hold
+    the text pass ``texts=`` to :func:`match_bills` instead.
+    """
+    return {}
+
+
+# -- matching ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MatchSummary:
+    considered: int = 0  # bills looked at
+    classified: int = 0  # bills run through the matcher (the others had unchanged inputs and rules)
+    created: int = 0  # match rows created
+    updated: int = 0  # match rows whose machine result changed (and was rewritten)
+    newly_relevant: int = 0
+    no_longer_relevant: int = 0
+    flagged: int = 0  # decided bills flagged for another look
+    rules: str = ""
+
+    def add(self, other: MatchSummary) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, int):
+                setattr(self, f.name, value + getattr(other, f.name))
+
+
+def machine_snapshot(
+    relevant: bool, score: float, categories: list[str], direction: str | None, rules_hash: str
+) -> dict[str, Any]:
+    return {
+        "relevant": relevant,
+        "score": score,
+        "categories": list(categories),
+        "direction": direction,
+        "rules_hash": rules_hash,
+    }
+
+
+def _classify(
+    loaded: LoadedRules, items: list[tuple[int, str | None, str | None, str | None]]
+) -> dict[int, MatchResult]:
+    """Results per bill id; bills with neither a distinct name nor text go through classify_many."""
+    fast: list[tuple[int, str]] = []
+    out: dict[int, MatchResult] = {}
+    for bill_id, title, name, text in items:
+        distinct_name = name if name and material_words(name) != material_words(title) else None
+        if distinct_name is None and not text:
+            fast.append((bill_id, title or ""))
+        else:
+            out[bill_id] = loaded.matcher.classify(title or "", name=distinct_name, text=text or None)
+    if fast:
+        results = loaded.matcher.classify_many(t for _, t in fast)
+        out.update((bill_id, r) for (bill_id, _), r in zip(fast, results, strict=True))
+    return out
+
+
+def _flag_reason(changed: list[str], state: str, by: str | None, at: datetime | None, old_title: Any) -> str:
+    what = " and ".join(changed)
+    reason = f"{what} changed since it was {state}"
+    if by:
+        reason += f" by {by}"
+    if at:
+        reason += f" on {at:%Y-%m-%d}"
+    if "title" in changed and isinstance(old_title, str):
+        shown = old_title if len(old_title) <= 160 else old_title[:159] + "…"
+        reason += f' (title then: "{shown}")'
+    return reason
+
+
+def match_bills(
+    session: Session,
+    bill_ids: Iterable[int],
+    *,
+    texts: Mapping[int, str] | None = None,
+    rescore: bool = False,
+    rules: LoadedRules | None = None,
+    now: datetime | None = None,
+) -> MatchSummary:
+    """Match the given bills and upsert their ``bill_matches`` rows, in the session's transaction.
+
+    ``texts``: the full/attachment text per bill id when the caller has it (issue 7), else
+    :func:`bill_texts` is asked. ``rescore``: classify even bills whose inputs and rules are unchanged
+    (after an upgrade of the engine itself). Returns what changed.
+    """
+    ids = sorted(set(bill_ids))
+    if not ids:  # an import that changed nothing does not even load the rules
+        return MatchSummary()
+    loaded = rules or current_rules()
+    now = now or utcnow()
+    summary = MatchSummary(rules=loaded.short)
+    for i in range(0, len(ids), CHUNK):
+        summary.add(_match_chunk(session, ids[i : i + CHUNK], texts, rescore, loaded, now))
+    logger.info(
+        "matched %d bills (%d classified, %d newly relevant, %d no longer relevant, %d flagged), rules %s",
+        summary.considered,
+        summary.classified,
+        summary.newly_relevant,
+        summary.no_longer_relevant,
+        summary.flagged,
+        loaded.short,
+    )
+    return summary
+
+
+def _match_chunk(
+    session: Session,
+    chunk: list[int],
+    texts: Mapping[int, str] | None,
+    rescore: bool,
+    loaded: LoadedRules,
+    now: datetime,
+) -> MatchSummary:
+    summary = MatchSummary(rules=loaded.short)
+    bills = session.execute(select(Bill.id, Bill.title, Bill.name).where(Bill.id.in_(chunk))).all()
+    chunk_texts = texts if texts is not None else bill_texts(session, chunk)
+    # Lock the rows (PostgreSQL) so that an editor's decision cannot interleave with this run.
+    existing = {
+        row.bill_id: row
+        for row in session.execute(
+            select(
+                BillMatch.bill_id,
+                BillMatch.relevant,
+                BillMatch.score,
+                BillMatch.categories,
+                BillMatch.direction,
+                BillMatch.category_scores,
+                BillMatch.evidence,
+                BillMatch.review_state,
+                BillMatch.rules_hash,
+                BillMatch.input_hash,
+                BillMatch.content_keys,
+                BillMatch.decided_content,
+                BillMatch.decided_by,
+                BillMatch.decided_at,
+            )
+            .where(BillMatch.bill_id.in_(chunk))
+            .order_by(BillMatch.bill_id)
+            .with_for_update()
+        )
+    }
+    summary.considered = len(bills)
+    todo: list[tuple[int, str | None, str | None, str | None]] = []
+    hashes: dict[int, str] = {}
+    for bill_id, title, name in bills:
+        text = chunk_texts.get(bill_id)
+        ih = input_hash(title, name, text)
+        old = existing.get(bill_id)
+        if not rescore and old is not None and old.input_hash == ih and old.rules_hash == loaded.hash:
+            continue
+        hashes[bill_id] = ih
+        todo.append((bill_id, title, name, text))
+    if not todo:
+        return summary
+    results = _classify(loaded, todo)
+    summary.classified = len(todo)
+
+    inserts, updates, restamp, flags, events = [], [], [], [], []
+    for bill_id, title, name, text in todo:
+        r = results[bill_id]
+        keys = content_keys(title, name, text)
+        machine = {
+            "bill_id": bill_id,
+            "relevant": r.relevant,
+            "score": r.score,
+            "categories": list(r.categories),
+            "direction": r.direction,
+            "category_scores": dict(r.category_scores),
+            "evidence": [e.to_dict() for e in r.evidence],
+            "rules_version": loaded.version,
+            "rules_hash": loaded.hash,
+            "input_hash": hashes[bill_id],
+            "content_keys": keys,
+            "matched_at": now,
+            "updated_at": now,
+        }
+        old = existing.get(bill_id)
+        if old is None:
+            inserts.append(
+                {
+                    **machine,
+                    "source": "matcher",
+                    "review_state": "pending" if r.relevant else None,
+                    "needs_review": False,
+                    "created_at": now,
+                }
+            )
+            summary.newly_relevant += r.relevant
+            continue
+        if _same_result(old, machine):  # a rescore that changes nothing: only record the rules
+            restamp.append(bill_id)
+            continue
+        updates.append(machine)
+        summary.newly_relevant += r.relevant and not old.relevant
+        summary.no_longer_relevant += old.relevant and not r.relevant
+        if old.review_state in DECIDED_STATES and old.decided_content:
+            decided_keys = old.decided_content.get("keys", {})
+            changed = changed_fields(decided_keys, keys)
+            seen = old.content_keys or {}
+            if changed and any(keys.get(f) != seen.get(f) for f in changed):
+                old_title = old.decided_content.get("title")
+                reason = _flag_reason(changed, old.review_state, old.decided_by, old.decided_at, old_title)
+                flags.append(
+                    {
+                        "bill_id": bill_id,
+                        "needs_review": True,
+                        "needs_review_reason": reason,
+                        "flagged_at": now,
+                    }
+                )
+                events.append(
+                    {
+                        "bill_id": bill_id,
+                        "kind": "flagged",
+                        "at": now,
+                        "actor": FLAG_ACTOR,
+                        "note": reason,
+                        "categories": None,
+                        "direction": None,
+                        "snapshot": {
+                            "title": title,
+                            "name": name,
+                            "changed": changed,
+                            "machine": machine_snapshot(
+                                r.relevant, r.score, r.categories, r.direction, loaded.hash
+                            ),
+                        },
+                    }
+                )
+    if inserts:
+        # Core executemany on the table (the ORM's bulk insert would go row by row here).
+        session.execute(_insert_ignore(session), inserts)
+        summary.created = len(inserts)
+    if updates:
+        session.execute(update(BillMatch), updates)
+        summary.updated = len(updates)
+        rematched = [u["bill_id"] for u in updates]
+        # The queue follows the machine only for undecided bills; the WHERE clauses make that hold even
+        # if a decision was written meanwhile.
+        session.execute(
+            update(BillMatch)
+            .where(BillMatch.bill_id.in_(rematched), BillMatch.relevant, BillMatch.review_state.is_(None))
+            .values(review_state="pending")
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(BillMatch)
+            .where(
+                and_(
+                    BillMatch.bill_id.in_(rematched),
+                    BillMatch.relevant.is_(False),
+                    BillMatch.review_state == "pending",
+                )
+            )
+            .values(review_state=None)
+            .execution_options(synchronize_session=False)
+        )
+    if restamp:
+        session.execute(
+            update(BillMatch)
+            .where(BillMatch.bill_id.in_(restamp))
+            .values(rules_version=loaded.version, rules_hash=loaded.hash, matched_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if flags:
+        session.execute(update(BillMatch), flags)
+        session.add_all([ReviewEvent(**e) for e in events])
+        session.flush()
+        summary.flagged = len(flags)
+    return summary
+
+
+_RESULT_FIELDS = ("relevant", "score", "categories", "direction", "category_scores", "evidence", "input_hash")
+
+
+def _same_result(old: Any, machine: dict[str, Any]) -> bool:
+    return all(getattr(old, f) == machine[f] for f in _RESULT_FIELDS)
+
+
+def _insert_ignore(session: Session) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``bill_matches``: a concurrent run that matched the same
+    new bill first wins (its result is the same)."""
+    table = BillMatch.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+# -- whole-database runs (`tracker match`) ------------------------------------------------------------------
+
+
+def match_stored(
+    engine: Engine, *, rescore: bool, jurisdiction: str | None = None, rules: LoadedRules | None = None
+) -> MatchSummary:
+    """`tracker match`: with ``rescore``, every bill (of one jurisdiction); without, the bills that have
+    no match yet or whose inputs or rules changed since their last match."""
+    from tracker.queries import check_jurisdiction
+
+    loaded = rules or current_rules()
+    with session_scope(engine) as session:
+        q = select(Bill.id).order_by(Bill.id)
+        if jurisdiction:
+            check_jurisdiction(session, jurisdiction)
+            q = q.join(Jurisdiction).where(Jurisdiction.slug == jurisdiction)
+        ids = list(session.scalars(q))
+        summary = match_bills(session, ids, rescore=rescore, rules=loaded)
+        summary.rules = loaded.short
+        return summary

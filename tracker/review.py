@@ -1,0 +1,614 @@
+"""The editors' review of matches: decisions (confirm, reject, add), the queue, one bill's details, and the
+match fields of the export. See docs/review.md.
+
+Every function that writes takes a session in a transaction (``db.engine.session_scope``) and locks the
+bill's match row first, so two editors (or an editor and a crawl) deciding at once are serialised.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import click
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from db.engine import session_scope
+from db.models import Bill, Jurisdiction
+from db.models_review import BillMatch, ReviewEvent
+from db.types import utcnow
+from tracker import matching
+from tracker.errors import TrackerError
+from tracker.matcher import DIRECTIONS
+from tracker.matching import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
+
+EDITOR_ENV = "TRACKER_EDITOR"
+LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
+_STATE_ORDER = {"pending": 0, "confirmed": 1, "rejected": 2, None: 3}
+
+
+class ReviewError(TrackerError):
+    """A review command cannot do what it was asked (unknown bill, category or direction...)."""
+
+
+# -- inputs ----------------------------------------------------------------------------------------------
+
+
+def default_editor() -> str:
+    """``$TRACKER_EDITOR``, else the operating-system user."""
+    name = os.environ.get(EDITOR_ENV, "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def check_categories(codes: list[str] | tuple[str, ...], rules: LoadedRules | None = None) -> list[str]:
+    """The codes, each checked against the rules' categories (duplicates dropped, order kept)."""
+    known = [c.code for c in (rules or current_rules()).rules.categories]
+    out: list[str] = []
+    for code in codes:
+        if code not in known:
+            close = difflib.get_close_matches(code, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
+            raise ReviewError(f"unknown category code '{code}' ({hint})")
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def check_direction(direction: str | None) -> str | None:
+    if direction is not None and direction not in DIRECTIONS:
+        raise ReviewError(f"direction must be one of {', '.join(DIRECTIONS)}, not '{direction}'")
+    return direction
+
+
+def bill_ref(slug: str, bill: Bill) -> str:
+    return f"{slug}:{bill.identifier}" if bill.identifier else str(bill.id)
+
+
+def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
+    """A bill from its internal id (``1234``) or ``slug:identifier`` (``riverton:O2026-0053``)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        row = session.execute(
+            select(Bill, Jurisdiction).join(Jurisdiction).where(Bill.id == int(ref))
+        ).one_or_none()
+        if row is None:
+            raise ReviewError(f"no bill with id {ref}")
+        return row[0], row[1]
+    slug, sep, identifier = ref.partition(":")
+    if not sep or not slug or not identifier:
+        raise ReviewError(f"a bill is an id or SLUG:IDENTIFIER (e.g. riverton:O2026-0053), not '{ref}'")
+    from tracker.queries import check_jurisdiction
+
+    check_jurisdiction(session, slug)
+    rows = session.execute(
+        select(Bill, Jurisdiction)
+        .join(Jurisdiction)
+        .where(Jurisdiction.slug == slug, Bill.identifier == identifier)
+        .order_by(Bill.id)
+    ).all()
+    if not rows:
+        raise ReviewError(f"no bill {identifier!r} in {slug}")
+    if len(rows) > 1:
+        ids = ", ".join(str(r[0].id) for r in rows)
+        raise ReviewError(f"{ref} names {len(rows)} bills (ids {ids}): give the id")
+    return rows[0][0], rows[0][1]
+
+
+# -- decisions -------------------------------------------------------------------------------------------
+
+
+def _locked_match(session: Session, bill: Bill, rules: LoadedRules) -> BillMatch:
+    """The bill's match row, locked, brought up to date with the bill first (created when missing)."""
+    match = session.scalar(select(BillMatch).where(BillMatch.bill_id == bill.id).with_for_update())
+    text = matching.bill_texts(session, [bill.id]).get(bill.id)
+    if match is None or match.input_hash != input_hash(bill.title, bill.name, text):
+        match_bills(session, [bill.id], rules=rules)
+        session.expire_all()
+        match = session.scalar(select(BillMatch).where(BillMatch.bill_id == bill.id).with_for_update())
+    if match is None:  # pragma: no cover - match_bills always writes a row
+        raise ReviewError(f"bill {bill.id} could not be matched")
+    return match
+
+
+@dataclass
+class Decision:
+    ref: str
+    kind: str  # confirmed | rejected | added
+    state: str
+    categories: list[str]
+    direction: str | None
+    by: str
+    at: datetime
+
+    def line(self) -> str:
+        verb = {"confirmed": "Confirmed", "rejected": "Rejected", "added": "Added"}[self.kind]
+        what = ""
+        if self.state == "confirmed":
+            what = f" ({', '.join(self.categories)}; {self.direction})"
+        return f"{verb} {self.ref}{what} by {self.by}."
+
+
+def _decide(
+    session: Session,
+    ref: str,
+    *,
+    kind: str,
+    categories: list[str] | tuple[str, ...] = (),
+    direction: str | None = None,
+    note: str | None = None,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    loaded = current_rules()
+    cats = check_categories(list(categories), loaded)
+    check_direction(direction)
+    if kind == "added" and not cats:
+        raise ReviewError("review add needs at least one --category CODE (the bill's categories)")
+    by = (by or "").strip() or default_editor()
+    now = now or utcnow()
+    bill, jurisdiction = resolve_bill(session, ref)
+    shown = bill_ref(jurisdiction.slug, bill)
+    match = _locked_match(session, bill, loaded)
+
+    if kind == "added" and match.review_state is not None:
+        raise ReviewError(
+            f"{shown} is already in review ({match.review_state}): use `tracker review confirm`"
+        )
+    if kind != "rejected" and match.review_state is None:  # the matcher missed it: an editor adds it
+        match.source = "editor"
+    state = "rejected" if kind == "rejected" else "confirmed"
+    if state == "confirmed":
+        if not cats:
+            if match.review_state == "confirmed" and match.editor_categories:
+                cats = list(match.editor_categories)
+            else:
+                cats = list(match.categories)
+        if not cats:
+            raise ReviewError(f"{shown} has no matched categories: give --category CODE")
+        if direction is None:
+            if match.review_state == "confirmed" and match.editor_direction and not categories:
+                direction = match.editor_direction
+            elif match.direction and cats[0] in match.categories:
+                direction = match.direction
+            else:
+                direction = loaded.rules.category(cats[0]).default_direction
+        match.editor_categories, match.editor_direction = cats, direction
+    else:
+        cats, direction = [], None
+        match.editor_categories, match.editor_direction = None, None
+
+    match.review_state = state
+    match.decided_by, match.decided_at, match.note = by, now, note
+    match.decided_content = {"title": bill.title, "name": bill.name, "keys": dict(match.content_keys)}
+    match.needs_review, match.needs_review_reason, match.flagged_at = False, None, None
+    match.updated_at = now
+    session.add(
+        ReviewEvent(
+            bill_id=bill.id,
+            kind=kind,
+            at=now,
+            actor=by,
+            note=note,
+            categories=cats or None,
+            direction=direction,
+            snapshot={
+                "title": bill.title,
+                "name": bill.name,
+                "machine": machine_snapshot(
+                    match.relevant, match.score, match.categories, match.direction, match.rules_hash
+                ),
+            },
+        )
+    )
+    session.flush()
+    return Decision(shown, kind, state, cats, direction, by, now)
+
+
+def confirm(session: Session, ref: str, **kwargs: Any) -> Decision:
+    """Confirm a match, optionally correcting its categories and direction."""
+    return _decide(session, ref, kind="confirmed", **kwargs)
+
+
+def reject(session: Session, ref: str, **kwargs: Any) -> Decision:
+    return _decide(session, ref, kind="rejected", **kwargs)
+
+
+def add(session: Session, ref: str, **kwargs: Any) -> Decision:
+    """Add a bill the matcher missed (confirmed, source "editor")."""
+    return _decide(session, ref, kind="added", **kwargs)
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+def _record(match: BillMatch, bill: Bill, slug: str) -> dict[str, Any]:
+    return {
+        "bill": bill_ref(slug, bill),
+        "id": bill.id,
+        "jurisdiction": slug,
+        "identifier": bill.identifier,
+        "title": bill.title,
+        "status": bill.status,
+        "stage": bill.stage,
+        "url": bill.public_url or bill.source_url,
+        "review_state": match.review_state,
+        "needs_review": match.needs_review,
+        "needs_review_reason": match.needs_review_reason,
+        "source": match.source,
+        "relevant": match.effective_relevant,
+        "score": match.score,
+        "categories": match.effective_categories,
+        "direction": match.effective_direction,
+        "machine": {
+            "relevant": match.relevant,
+            "categories": list(match.categories),
+            "direction": match.direction,
+            "rules_hash": match.rules_hash,
+            "matched_at": match.matched_at.isoformat(),
+        },
+        "decided_by": match.decided_by,
+        "decided_at": match.decided_at.isoformat() if match.decided_at else None,
+        "note": match.note,
+        "evidence": list(match.evidence),
+    }
+
+
+def list_reviews(
+    session: Session,
+    *,
+    states: tuple[str, ...] | list[str] = (),
+    jurisdiction: str | None = None,
+    category: str | None = None,
+    direction: str | None = None,
+) -> list[dict[str, Any]]:
+    """Bills in the review workflow (every state when ``states`` is empty), flagged first, then pending by
+    score, then confirmed and rejected."""
+    if category is not None:
+        check_categories([category])
+    check_direction(direction)
+    if jurisdiction:
+        from tracker.queries import check_jurisdiction
+
+        check_jurisdiction(session, jurisdiction)
+    q = (
+        select(BillMatch, Bill, Jurisdiction.slug)
+        .join(Bill, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+    )
+    wanted = [s for s in states if s != "flagged"]
+    if states:
+        cond = BillMatch.review_state.in_(wanted) if wanted else None
+        if "flagged" in states:
+            flag = BillMatch.needs_review.is_(True)
+            cond = flag if cond is None else (cond | flag)
+        q = q.where(cond)
+    else:
+        q = q.where(BillMatch.review_state.is_not(None))
+    if jurisdiction:
+        q = q.where(Jurisdiction.slug == jurisdiction)
+    rows = []
+    for match, bill, slug in session.execute(q):
+        if category is not None and category not in match.effective_categories:
+            continue
+        if direction is not None and match.effective_direction != direction:
+            continue
+        rows.append((match, bill, slug))
+    rows.sort(
+        key=lambda r: (not r[0].needs_review, _STATE_ORDER[r[0].review_state], -r[0].score, r[2], r[1].id)
+    )
+    return [_record(m, b, s) for m, b, s in rows]
+
+
+def _cut(text: str | None, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _short_categories(codes: list[str]) -> str:
+    """The main category, and how many more: ``gang_databases +1``."""
+    if not codes:
+        return "-"
+    return _cut(codes[0], 30) + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
+
+
+def format_review_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "No bills to show."
+    lines = [f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} title"]
+    for r in rows:
+        state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
+        lines.append(
+            f"{_cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {r['direction'] or '-':<9}  "
+            f"{_short_categories(r['categories']):<34} {_cut(r['title'], 80)}"
+        )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["review_state"] or "none"] = counts.get(r["review_state"] or "none", 0) + 1
+    flagged = sum(1 for r in rows if r["needs_review"])
+    parts = [f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: _STATE_ORDER.get(kv[0], 3))]
+    if flagged:
+        parts.append(f"{flagged} flagged (!): `tracker review show BILL` says why")
+    lines.append(f"{len(rows)} bill{'s' if len(rows) != 1 else ''}: {', '.join(parts)}.")
+    return "\n".join(lines)
+
+
+def bill_detail(session: Session, ref: str) -> dict[str, Any]:
+    """Everything `tracker review show` prints about one bill."""
+    bill, jurisdiction = resolve_bill(session, ref)
+    match = session.get(BillMatch, bill.id)
+    events = session.scalars(
+        select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id)
+    ).all()
+    return {
+        "bill": bill,
+        "jurisdiction": jurisdiction,
+        "ref": bill_ref(jurisdiction.slug, bill),
+        "match": match,
+        "events": list(events),
+    }
+
+
+# -- `review show` ---------------------------------------------------------------------------------------
+
+_MARKS = {"term": ("«", "»"), "cue": ("{", "}"), "negative": ("⟦", "⟧")}
+_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
+_STYLES: dict[str, dict[str, Any]] = {
+    "term": {"fg": "yellow", "bold": True},
+    "cue": {"fg": "cyan", "underline": True},
+    "negative": {"fg": "red"},
+}
+
+
+def highlight(text: str, evidence: list[dict[str, Any]], field: str) -> str:
+    """``text`` with every evidence span of ``field`` marked: «phrase» (category term), {cue} (direction
+    cue), ⟦negative⟧ (hard negative); styled too when printed on a terminal. Overlapping spans make one
+    mark; spans that no longer match the text are left unmarked."""
+    spans = []
+    for e in evidence:
+        if e.get("field") != field or e.get("kind") not in _MARKS:
+            continue
+        start, end = e.get("start"), e.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
+            continue
+        spans.append((start, end, e["kind"]))
+    spans.sort()
+    merged: list[list[Any]] = []  # overlapping spans become one mark, of the strongest kind among them
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
+                last[2] = kind
+        else:
+            merged.append([start, end, kind])
+    out, pos = [], 0
+    for start, end, kind in merged:
+        left, right = _MARKS[kind]
+        out.append(text[pos:start])
+        out.append(click.style(f"{left}{text[start:end]}{right}", **_STYLES[kind]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _when(dt: datetime | None) -> str:
+    return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
+
+
+def _category_names(codes: list[str]) -> str:
+    return ", ".join(codes) or "-"
+
+
+def format_bill_detail(detail: dict[str, Any]) -> str:
+    bill: Bill = detail["bill"]
+    jurisdiction: Jurisdiction = detail["jurisdiction"]
+    match: BillMatch | None = detail["match"]
+    evidence = list(match.evidence) if match else []
+    lines = [click.style(f"{detail['ref']}  (bill {bill.id}, {jurisdiction.name})", bold=True)]
+    lines.append(f"Title:      {highlight(bill.title or '', evidence, 'title')}")
+    if bill.name and bill.name != bill.title:
+        lines.append(f"Name:       {highlight(bill.name, evidence, 'name')}")
+    status = f"{bill.status or '-'} (stage: {bill.stage})"
+    if bill.introduced:
+        status += f", introduced {bill.introduced.isoformat()}"
+    lines.append(f"Type:       {bill.type_name or '-'}")
+    lines.append(f"Status:     {status}")
+    if bill.public_url or bill.source_url:
+        lines.append(f"URL:        {bill.public_url or bill.source_url}")
+    if match is None:
+        lines.append("Match:      not matched yet (run `tracker match`)")
+        return "\n".join(lines)
+    state = match.review_state or "not in review (the matcher found it not relevant; `tracker review add`)"
+    if match.decided_by:
+        state += f" by {match.decided_by} on {_when(match.decided_at)}"
+    if match.note:
+        state += f': "{match.note}"'
+    if match.source == "editor":
+        state += " [added by an editor]"
+    lines.append(f"Review:     {state}")
+    if match.needs_review:
+        lines.append(click.style(f"Flagged:    {match.needs_review_reason}", fg="red", bold=True))
+    verdict = "relevant" if match.relevant else "not relevant"
+    scores = ", ".join(f"{c} {s:.2f}" for c, s in (match.category_scores or {}).items())
+    lines.append(
+        f"Matcher:    {verdict}, score {match.score:.2f}, direction {match.direction or '-'}, "
+        f"categories {_category_names(list(match.categories))}"
+    )
+    lines.append(
+        f"            rules {match.rules_version}/{match.rules_hash[:8]}, matched {_when(match.matched_at)}"
+        + (f"; category scores {scores}" if scores else "")
+    )
+    if match.review_state == "confirmed":
+        corrected = " (corrects the matcher)" if match.corrected else ""
+        lines.append(
+            f"Editor:     {_category_names(list(match.editor_categories or []))}; "
+            f"direction {match.editor_direction or '-'}{corrected}"
+        )
+    if evidence:
+        lines.append("Evidence:   «term» category phrase, {cue} direction cue, ⟦negative⟧ hard negative")
+        order = {"title": 0, "name": 1, "text": 2}
+        for e in sorted(evidence, key=lambda e: (order.get(e["field"], 3), e["start"], e["end"])):
+            left, right = _MARKS.get(e["kind"], ("", ""))
+            phrase = click.style(f"{left}{e['phrase']}{right}", **_STYLES.get(e["kind"], {}))
+            what = e["rule"]
+            if e["kind"] == "cue":
+                what = f"cue {e['rule']} -> {e.get('direction')}"
+            elif e["kind"] == "negative":
+                what = f"hard negative {e['rule']}"
+            elif e.get("weight") is not None:
+                what += f", weight {e['weight']:.2f}"
+                if e.get("direction"):
+                    what += f", {e['direction']}"
+            lines.append(f"  {e['field']:<5} {e['start']:>4}-{e['end']:<4} {phrase}  {what}")
+    else:
+        lines.append("Evidence:   none (no phrase of the rules matched)")
+    events: list[ReviewEvent] = detail["events"]
+    lines.append("History:" if events else "History:    no decisions yet")
+    for ev in events:
+        what = ev.kind
+        if ev.categories:
+            what += f" {', '.join(ev.categories)}"
+        if ev.direction:
+            what += f"; {ev.direction}"
+        if ev.note:
+            what += f': "{ev.note}"' if ev.kind != "flagged" else f" - {ev.note}"
+        title = (ev.snapshot or {}).get("title")
+        lines.append(f"  {_when(ev.at)}  {ev.actor:<12} {what}")
+        if ev.kind != "flagged" and title and title != bill.title:
+            lines.append(f"      (decided on the title: {_cut(title, 150)})")
+    return "\n".join(lines)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+EXPORT_MATCH_FIELDS = ["relevant", "score", "categories", "direction", "review_state"]
+
+
+def export_fields(match: BillMatch | None) -> dict[str, Any]:
+    """The match fields of `tracker export`: the editor's decision and corrections win over the machine's."""
+    if match is None:
+        return {"relevant": None, "score": None, "categories": [], "direction": None, "review_state": None}
+    return {
+        "relevant": match.effective_relevant,
+        "score": match.score,
+        "categories": match.effective_categories,
+        "direction": match.effective_direction,
+        "review_state": match.review_state,
+    }
+
+
+def csv_match_fields(record: dict[str, Any]) -> None:
+    """Flatten the match fields of an export record for CSV (in place)."""
+    record["categories"] = "; ".join(record["categories"])
+    if record["relevant"] is not None:
+        record["relevant"] = "true" if record["relevant"] else "false"
+
+
+# -- the demo's summary ----------------------------------------------------------------------------------
+
+
+def matched_measures(engine: Engine) -> list[dict[str, Any]]:
+    """Relevant bills (by the editors' word, else the matcher's) with their evidence, by jurisdiction."""
+    with session_scope(engine) as session:
+        q = (
+            select(BillMatch, Bill, Jurisdiction)
+            .join(Bill, BillMatch.bill_id == Bill.id)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .where(BillMatch.review_state.is_not(None) | BillMatch.relevant.is_(True))
+            .order_by(Jurisdiction.slug, Bill.identifier, Bill.id)
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for match, bill, jurisdiction in session.execute(q):
+            if not match.effective_relevant:
+                continue
+            group = out.setdefault(
+                jurisdiction.slug, {"slug": jurisdiction.slug, "name": jurisdiction.name, "bills": []}
+            )
+            phrases: list[str] = []
+            cues: list[str] = []
+            for e in match.evidence:
+                bucket = phrases if e["kind"] == "term" else cues if e["kind"] == "cue" else None
+                if bucket is not None and e["phrase"].casefold() not in {p.casefold() for p in bucket}:
+                    bucket.append(e["phrase"])
+            group["bills"].append(
+                {
+                    "ref": bill_ref(jurisdiction.slug, bill),
+                    "identifier": bill.identifier,
+                    "title": bill.title,
+                    "status": bill.status,
+                    "direction": match.effective_direction,
+                    "categories": match.effective_categories,
+                    "score": match.score,
+                    "review_state": match.review_state,
+                    "phrases": phrases,
+                    "cues": cues,
+                }
+            )
+        return list(out.values())
+
+
+def format_matched_measures(groups: list[dict[str, Any]]) -> str:
+    """The demo's list: by jurisdiction, then direction; each measure with its categories and the matched
+    phrases (and direction cues) that made it relevant."""
+    total = sum(len(g["bills"]) for g in groups)
+    if not total:
+        return "No sanctuary-related measures found."
+    lines = []
+    for g in groups:
+        n = len(g["bills"])
+        lines.append(click.style(f"{g['name']} ({g['slug']}): {n} measure{'s' if n != 1 else ''}", bold=True))
+        by_direction: dict[str, list[dict[str, Any]]] = {}
+        for b in g["bills"]:
+            by_direction.setdefault(b["direction"] or "neutral", []).append(b)
+        for direction in ("expands", "restricts", "neutral"):
+            bills = by_direction.get(direction, [])
+            if not bills:
+                continue
+            lines.append(f"  {direction} ({len(bills)})")
+            for b in bills:
+                state = f" [{b['review_state']}]" if b["review_state"] in ("confirmed", "rejected") else ""
+                file = _cut(b["identifier"] or b["ref"], 13)
+                lines.append(f"    {file:<13} {_cut(b['title'], 100)}{state}")
+                why = [", ".join(b["categories"])]
+                if b["phrases"]:
+                    why.append("matched " + ", ".join(f'"{_cut(p, 40)}"' for p in b["phrases"][:3]))
+                if b["cues"]:
+                    why.append("cue " + ", ".join(f'"{_cut(c, 30)}"' for c in b["cues"][:2]))
+                lines.append(f"    {'':<13} {' | '.join(why)}")
+    return "\n".join(lines)
+
+
+def show_json(detail: dict[str, Any]) -> str:
+    """`tracker review show --json`: the bill, its match and its history as one JSON object."""
+    import json
+
+    bill: Bill = detail["bill"]
+    slug = detail["jurisdiction"].slug
+    match: BillMatch | None = detail["match"]
+    if match is not None:
+        record = _record(match, bill, slug)
+    else:
+        record = {"bill": detail["ref"], "id": bill.id, "jurisdiction": slug, "title": bill.title}
+    record["history"] = [
+        {
+            "kind": ev.kind,
+            "at": ev.at.isoformat(),
+            "actor": ev.actor,
+            "note": ev.note,
+            "categories": ev.categories,
+            "direction": ev.direction,
+            "snapshot": ev.snapshot,
+        }
+        for ev in detail["events"]
+    ]
+    return json.dumps(record, ensure_ascii=False)

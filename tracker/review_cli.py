@@ -1,0 +1,181 @@
+"""``tracker match`` and ``tracker review list|show|confirm|reject|add``: click commands, registered by
+``tracker/cli.py``. User errors are :class:`~tracker.errors.TrackerError` subclasses (one ``Error:`` line).
+
+The commands receive the CLI's context object (``tracker.cli.Context``: ``.engine()`` opens the configured
+database and checks its schema) through ``click.pass_obj``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from tracker.matcher import DIRECTIONS
+
+BY_OPTION = click.option(
+    "--by", "by", metavar="NAME", help="Who decides (default: $TRACKER_EDITOR, else the OS user)."
+)
+NOTE_OPTION = click.option("--note", metavar="TEXT", help="A note kept with the decision.")
+CATEGORY_OPTION = click.option(
+    "--category",
+    "categories",
+    metavar="CODE",
+    multiple=True,
+    help="A category code of the rules (repeat for several; the first is the main one).",
+)
+DIRECTION_OPTION = click.option(
+    "--direction", metavar="D", help=f"The measure's direction: {', '.join(DIRECTIONS)}."
+)
+
+
+@click.command("match")
+@click.option(
+    "--rescore", is_flag=True, help="Re-run the matcher on every bill (after a change of the rules)."
+)
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@click.pass_obj
+def match(obj: Any, rescore: bool, jurisdiction: str | None) -> None:
+    """Run the matcher on stored bills and print what changed.
+
+    Without --rescore, only bills that have no match yet or whose title, name or text changed since their
+    match. With --rescore, every bill (of one jurisdiction). The machine's fields are rewritten; editors'
+    decisions never are. Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
+    """
+    from db.engine import session_scope
+    from tracker.matching import match_stored
+    from tracker.review import list_reviews
+
+    engine = obj.engine()
+    s = match_stored(engine, rescore=rescore, jurisdiction=jurisdiction)
+    verb = "Rescored" if rescore else "Matched"
+    unchanged = "" if rescore else f" ({s.considered - s.classified} unchanged)"
+    click.echo(
+        f"{verb} {s.classified} bills with rules {s.rules}{unchanged}: {s.newly_relevant} newly relevant, "
+        f"{s.no_longer_relevant} no longer relevant, {s.flagged} flagged for another look."
+    )
+    with session_scope(engine) as session:
+        queue = list_reviews(session, states=["pending", "flagged"], jurisdiction=jurisdiction)
+    pending = sum(1 for r in queue if r["review_state"] == "pending")
+    flagged = sum(1 for r in queue if r["needs_review"])
+    click.echo(f"Review queue: {pending} pending, {flagged} flagged (`tracker review list`).")
+
+
+@click.group("review")
+def review() -> None:
+    """Editors' review of the matcher's matches: list, show, confirm, reject, add.
+
+    BILL is a bill's internal id or SLUG:IDENTIFIER (e.g. riverton:O2026-0053).
+    """
+
+
+@review.command("list")
+@click.option(
+    "--state",
+    "states",
+    type=click.Choice(["pending", "confirmed", "rejected", "flagged"]),
+    multiple=True,
+    help="Only bills in this state (repeatable; flagged = changed after a decision). Default: every state.",
+)
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
+@click.option("--category", metavar="CODE", help="Only bills with this category.")
+@click.option("--direction", metavar="D", help=f"Only bills with this direction ({', '.join(DIRECTIONS)}).")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.pass_obj
+def list_command(
+    obj: Any,
+    states: tuple[str, ...],
+    jurisdiction: str | None,
+    category: str | None,
+    direction: str | None,
+    fmt: str,
+) -> None:
+    """List bills in review: flagged first, then pending (best score first), confirmed, rejected.
+
+    Categories and direction are the editor's when confirmed, else the matcher's.
+    """
+    from db.engine import session_scope
+    from tracker.review import format_review_table, list_reviews
+
+    with session_scope(obj.engine()) as session:
+        rows = list_reviews(
+            session, states=states, jurisdiction=jurisdiction, category=category, direction=direction
+        )
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(format_review_table(rows))
+
+
+@review.command("show")
+@click.argument("bill")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def show(obj: Any, bill: str, as_json: bool) -> None:
+    """Show a bill's match: status, categories, direction, score, the evidence marked in the text, and its
+    decision history."""
+    from db.engine import session_scope
+    from tracker.review import bill_detail, format_bill_detail, show_json
+
+    with session_scope(obj.engine()) as session:
+        detail = bill_detail(session, bill)
+        text = show_json(detail) if as_json else format_bill_detail(detail)
+    click.echo(text)
+
+
+@review.command("confirm")
+@click.argument("bill")
+@CATEGORY_OPTION
+@DIRECTION_OPTION
+@NOTE_OPTION
+@BY_OPTION
+@click.pass_obj
+def confirm_command(
+    obj: Any, bill: str, categories: tuple[str, ...], direction: str | None, note: str | None, by: str | None
+) -> None:
+    """Confirm a match; --category/--direction correct the matcher (kept apart from its own result)."""
+    from db.engine import session_scope
+    from tracker.review import confirm
+
+    with session_scope(obj.engine()) as session:
+        decision = confirm(session, bill, categories=categories, direction=direction, note=note, by=by)
+    click.echo(decision.line())
+
+
+@review.command("reject")
+@click.argument("bill")
+@NOTE_OPTION
+@BY_OPTION
+@click.pass_obj
+def reject_command(obj: Any, bill: str, note: str | None, by: str | None) -> None:
+    """Reject a match: the bill is not sanctuary-related."""
+    from db.engine import session_scope
+    from tracker.review import reject
+
+    with session_scope(obj.engine()) as session:
+        decision = reject(session, bill, note=note, by=by)
+    click.echo(decision.line())
+
+
+@review.command("add")
+@click.argument("bill")
+@CATEGORY_OPTION
+@DIRECTION_OPTION
+@NOTE_OPTION
+@BY_OPTION
+@click.pass_obj
+def add_command(
+    obj: Any, bill: str, categories: tuple[str, ...], direction: str | None, note: str | None, by: str | None
+) -> None:
+    """Add a bill the matcher missed (at least one --category; the direction defaults to the category's)."""
+    from db.engine import session_scope
+    from tracker.review import add
+
+    with session_scope(obj.engine()) as session:
+        decision = add(session, bill, categories=categories, direction=direction, note=note, by=by)
+    click.echo(decision.line())
+
+
+COMMANDS = (match, review)
