@@ -92,15 +92,20 @@ def init(obj: Context) -> None:
 @cli.command()
 @click.argument("slugs", nargs=-1)
 @click.option("--full", is_flag=True, help="Backfill everything instead of asking only for what changed.")
+@click.option(
+    "--sweep", is_flag=True, help="Run the reconciliation sweep now (every matter's status compared)."
+)
 @pass_ctx
-def crawl(obj: Context, slugs: tuple[str, ...], full: bool) -> None:
+def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool) -> None:
     """Crawl the named jurisdictions (all when none are named).
 
     Prints one line per jurisdiction and exits non-zero if any crawl failed, was partial or suspect.
     """
     from tracker.crawl import run_crawl
 
-    summaries = run_crawl(obj.config, list(slugs), full=full, progress=sys.stderr.isatty())
+    if full and sweep:
+        raise click.UsageError("--full and --sweep exclude each other")
+    summaries = run_crawl(obj.config, list(slugs), full=full, sweep=sweep, progress=sys.stderr.isatty())
     for s in summaries:
         click.echo(s.line())
     bad = [s.slug for s in summaries if not s.ok]

@@ -35,7 +35,9 @@ from tracker.store import (
 logger = logging.getLogger(__name__)
 
 
-def plan_jobs(config: Config, engine: Any, slugs: list[str], full: bool, stage_dir: Path) -> list[CrawlJob]:
+def plan_jobs(
+    config: Config, engine: Any, slugs: list[str], full: bool, stage_dir: Path, sweep: bool = False
+) -> list[CrawlJob]:
     now = utcnow()
     jobs = []
     with session_scope(engine) as session:
@@ -46,8 +48,10 @@ def plan_jobs(config: Config, engine: Any, slugs: list[str], full: bool, stage_d
             mode: Mode
             if full or last is None:
                 mode = "full"
-            elif last_sweep is None or now - last_sweep >= timedelta(
-                hours=config.crawl.reconcile_every_hours
+            elif (
+                sweep
+                or last_sweep is None
+                or now - last_sweep >= timedelta(hours=config.crawl.reconcile_every_hours)
             ):
                 mode = "sweep"
             else:
@@ -109,14 +113,14 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
 
 
 def run_crawl(
-    config: Config, slugs: list[str], *, full: bool = False, progress: bool = False
+    config: Config, slugs: list[str], *, full: bool = False, sweep: bool = False, progress: bool = False
 ) -> list[RunSummary]:
     engine = make_engine(config.database_url)
     require_schema(engine)
     if not config.select(slugs):
         raise ConfigError(f"{config.source}: no jurisdictions configured")
     with tempfile.TemporaryDirectory(prefix="tracker-crawl-") as tmp:
-        jobs = plan_jobs(config, engine, slugs, full, Path(tmp))
+        jobs = plan_jobs(config, engine, slugs, full, Path(tmp), sweep=sweep)
         requests = _crawl(jobs, config, progress)
         return [import_job(engine, job, requests[job.slug]) for job in jobs]
 
@@ -126,6 +130,7 @@ def crawl_in_child(
     slugs: list[str],
     *,
     full: bool = False,
+    sweep: bool = False,
     timeout: float | None = None,
     env: dict[str, str] | None = None,
     capture: bool = True,
@@ -137,6 +142,8 @@ def crawl_in_child(
     cmd += ["crawl", *slugs]
     if full:
         cmd.append("--full")
+    if sweep:
+        cmd.append("--sweep")
     return subprocess.run(
         cmd,
         timeout=timeout,

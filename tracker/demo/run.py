@@ -48,9 +48,9 @@ def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
     return "\n".join(lines)
 
 
-def _crawl(config_path: Path, label: str) -> None:
+def _crawl(config_path: Path, label: str, *, sweep: bool = False) -> None:
     click.secho(f"\n{label}", bold=True)
-    result = crawl_in_child(str(config_path), [], capture=False, timeout=600)
+    result = crawl_in_child(str(config_path), [], sweep=sweep, capture=False, timeout=600)
     if result.returncode != 0:
         raise TrackerError(f"the demo crawl failed (exit {result.returncode}); see the lines above")
 
@@ -81,6 +81,14 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         rows = status_changes(engine, since=second_crawl_from - timedelta(seconds=1))
         click.secho(f"\nStatus changes found by the second crawl ({len(rows)}):", bold=True)
         click.echo(format_changes_table(rows))
+
+        # Legistar does not always bump MatterLastModifiedUtc when a status changes; the daily sweep (here
+        # run at once) compares every matter's status and finds what the date filter could not see.
+        sweep_from = datetime.now(UTC)
+        _crawl(config_path, "Reconciliation sweep (every matter's status compared, cheaply):", sweep=True)
+        hidden = status_changes(engine, since=sweep_from - timedelta(seconds=1))
+        click.secho(f"\nStatus changes only the sweep could see ({len(hidden)}):", bold=True)
+        click.echo(format_changes_table(hidden))
 
         from tracker.review import format_matched_measures, matched_measures
 
