@@ -1,0 +1,41 @@
+"""The docs promise what the tool does: every command is documented, the quick start is two commands,
+and CI runs the quick start's test command."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import REPO
+from tracker.cli import cli
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start_commands() -> list[str]:
+    section = re.search(r"^## Quick start$(.*?)(?=^## )", README, re.M | re.S)
+    assert section, "README has no Quick start section"
+    blocks = re.findall(r"```[^\n]*\n(.*?)```", section.group(1), re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second():
+    commands = quick_start_commands()
+    assert commands == ["./dev demo", "./dev test"]
+    assert "./dev test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_command_is_in_the_readme():
+    missing = [name for name in cli.commands if f"tracker {name}" not in README]
+    assert missing == []
+
+
+def test_every_configuration_key_is_documented():
+    from tracker.config import Config, CrawlSettings, Jurisdiction
+
+    doc = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").glob("*.md")))
+    for model in (CrawlSettings, Jurisdiction):
+        for name in model.model_fields:
+            assert f"`{name}`" in doc, f"{model.__name__}.{name} is not documented in docs/"
+    for table in Config.model_fields:
+        if table not in ("source",):
+            assert table in doc, table
