@@ -26,7 +26,8 @@ class CrawlJob:
     started_at: datetime
     stage_path: Path
     since: datetime | None = None
-    # source id -> (row version, status) as stored; the sweep refetches matters whose pair differs.
+    # source id -> (row version, status) as stored; incremental crawls and sweeps refetch a matter whose
+    # pair differs (or that is new, or has a recent date).
     known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # source ids of stored bills whose attachments were never fetched (the backlog).
     attachments_pending: set[str] = field(default_factory=set)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from sqlalchemy import select
@@ -68,3 +70,73 @@ def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
     assert record["identifier"] == "2024-1026"
     assert record["url"].startswith("https://metro.legistar.com/LegislationDetail.aspx?ID=10881&GUID=")
     assert [h["status"] for h in record["status_history"]] == ["Passed"]
+
+
+def test_changes_and_export_commands(tmp_path, db_url, engine):
+    """A recorded matter whose status moves between two crawls, seen through `changes` and `export`."""
+    matter = json.loads((API / "metro/matters-filtered.json").read_bytes())
+    histories = json.loads((API / "chicago/matter-histories.json").read_bytes())
+    routes = {
+        "/v1/metro/matters": json.dumps(matter).encode(),
+        "/v1/metro/matters/10881/histories": json.dumps(histories[:2]).encode(),
+        "/v1/metro/matters/10881/sponsors": b"[]",
+        "/v1/metro/matters/10881/attachments": b"[]",
+    }
+    with ReplayServer(routes) as server:
+        cfg = write_config(
+            tmp_path / "t.toml",
+            [
+                {
+                    "slug": "la-metro",
+                    "name": "LA Metro",
+                    "platform": "legistar",
+                    "client": "metro",
+                    "api_base": server.base_url,
+                    "timezone": "America/Los_Angeles",
+                }
+            ],
+            database_url=db_url,
+        )
+        matter[0]["MatterStatusName"] = "In Committee"
+        routes["/v1/metro/matters"] = json.dumps(matter).encode()
+        server.routes = {k.lower(): (200, "application/json", v) for k, v in routes.items()}
+        assert run_tracker("--config", str(cfg), "crawl").returncode == 0
+        matter[0]["MatterStatusName"] = "Passed"
+        matter[0]["MatterRowVersion"] = "AAAAAAJpCW0="
+        server.routes["/v1/metro/matters"] = (200, "application/json", json.dumps(matter).encode())
+        server.routes["/v1/metro/matters/10881/histories"] = (200, "application/json", json.dumps(histories).encode())
+        second = run_tracker("--config", str(cfg), "crawl")
+    assert second.returncode == 0, second.stderr
+    assert "1 changed, 1 status changes" in second.stdout
+
+    table = run_tracker("--config", str(cfg), "changes")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:3] == ["observed", "(UTC)", "jurisdiction"]
+    assert "la-metro" in lines[1] and "In Committee → Passed" in lines[1] and "2013-05-08 Passed" in lines[1]
+    assert lines[-1] == "1 status change."
+
+    (event,) = [json.loads(x) for x in run_tracker("--config", str(cfg), "changes", "--format", "jsonl").stdout.splitlines()]
+    assert (event["old_status"], event["new_status"], event["old_stage"], event["new_stage"]) == (
+        "In Committee",
+        "Passed",
+        "in_committee",
+        "passed",
+    )
+    assert event["action"] == {"date": "2013-05-08", "description": "Passed", "body": "City Council", "result": "Pass"}
+    both = run_tracker("--config", str(cfg), "changes", "--include-first-seen", "--format", "jsonl")
+    assert [json.loads(x)["kind"] for x in both.stdout.splitlines()] == ["first_seen", "changed"]
+    future = run_tracker("--config", str(cfg), "changes", "--since", "2999-01-01")
+    assert future.stdout.strip() == "No status changes."
+    bad = run_tracker("--config", str(cfg), "changes", "--since", "last tuesday")
+    assert (bad.returncode, bad.stderr) == (2, "Error: not an ISO date or time: 'last tuesday'\n")
+    unknown = run_tracker("--config", str(cfg), "changes", "--jurisdiction", "atlantis")
+    assert unknown.returncode == 1
+    assert unknown.stderr == "Error: no jurisdiction 'atlantis' in the database (known: la-metro)\n"
+
+    exported = run_tracker("--config", str(cfg), "export", "--format", "csv")
+    assert exported.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == 1
+    assert rows[0]["identifier"] == "2024-1026" and rows[0]["stage"] == "passed"
+    assert [h["status"] for h in json.loads(rows[0]["status_history"])] == ["In Committee", "Passed"]

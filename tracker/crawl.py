@@ -56,7 +56,9 @@ def plan_jobs(
                 mode = "sweep"
             else:
                 mode = "incremental"
-            known, pending = known_state(session, row.id) if mode == "sweep" else ({}, set())
+            known, pending = known_state(session, row.id) if mode != "full" else ({}, set())
+            if mode != "sweep":
+                pending = set()  # the attachments backlog is worked off by sweeps
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -86,6 +88,9 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
     settings = crawl_settings(config.crawl, progress=progress)
     settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the tracker's handler (with redaction) is in place
     process = CrawlerProcess(settings=settings)
+    # Scrapy sets its loggers to DEBUG; at the handler's level they would build every per-request debug
+    # record only for it to be dropped.
+    logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
     crawler = process.create_crawler(LegistarApiSpider)
     reasons: list[str] = []
 

@@ -145,7 +145,14 @@ class LegistarApiSpider(scrapy.Spider):
         return out
 
     def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> bool:
-        if job.mode != "sweep":
+        """Whether to fetch a listed matter's histories, sponsors and attachments.
+
+        A full crawl fetches everything. Incremental crawls and sweeps fetch a matter that is new, whose row
+        version or status differs from what is stored, or that has a date inside the watermark window (an
+        action happened recently, which Legistar may not have reflected in the row). A date in the future
+        alone (an agenda set for next month) does not count: nothing has happened yet.
+        """
+        if job.mode == "full":
             return True
         stored = job.known.get(key)
         if stored is None or stored != (
@@ -153,21 +160,24 @@ class LegistarApiSpider(scrapy.Spider):
             _clean(matter.get("MatterStatusName")),
         ):
             return True
-        return self._dates_after_watermark(job, matter)
+        return self._recent_dates(job, matter)
 
     @staticmethod
-    def _dates_after_watermark(job: CrawlJob, matter: dict[str, Any]) -> bool:
+    def _recent_dates(job: CrawlJob, matter: dict[str, Any]) -> bool:
         if job.since is None:
             return True
-        utc = job.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        day = job.since.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
+        now = datetime.now(UTC)
+        low = job.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        high = now.strftime("%Y-%m-%dT%H:%M:%S")
+        first_day = job.since.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
+        today = now.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
         for f in UTC_FIELDS:
             v = matter.get(f)
-            if isinstance(v, str) and v[:19] > utc:
+            if isinstance(v, str) and low < v[:19] <= high:
                 return True
         for f in LOCAL_DATE_FIELDS:
             v = matter.get(f)
-            if isinstance(v, str) and v[:10] >= day:
+            if isinstance(v, str) and first_day <= v[:10] <= today:
                 return True
         return False
 
