@@ -2,11 +2,13 @@
 
 Jobs (every time a job runs is only a hint: correctness lives in the database):
 
-- ``crawl:SLUG``, one per jurisdiction, on the jurisdiction's ``crawl_cron`` or the ``[schedule]`` default
-  (UTC). Each crawl runs as a child process (``python -m tracker crawl SLUG``) with a time limit: Scrapy's
-  reactor cannot be restarted inside one process, and long-lived crawling processes grow. A child that is
-  killed or dies before recording its crawl gets a ``failed`` crawl record here, so that no failure is
-  silent. After each crawl, immediate digests and the health check run.
+- ``crawl:SLUG[,SLUG...]``: each jurisdiction is crawled on its ``crawl_cron`` or the ``[schedule]`` default
+  (UTC); jurisdictions that share a schedule are crawled together, by one child process
+  (``python -m tracker crawl SLUG...``: one Scrapy crawler, so the per-host cap holds across cities that share
+  a portal host), with a time limit: Scrapy's reactor cannot be restarted inside one process, and
+  long-lived crawling processes grow. Crawls run one at a time (their own single-thread executor). A
+  jurisdiction whose child was killed or died before recording its crawl gets a ``failed`` crawl record
+  here, so that no failure is silent. After each crawl, immediate digests and the health check run.
 - ``digest:ID``, one per daily or weekly subscription, at the subscriber's local time (a cron trigger in
   the subscription's time zone); ``digests:immediate`` every ``immediate_every_minutes``. Subscriptions are
   re-read every minute (``subscriptions:sync``), so ``tracker subscriptions add`` needs no restart.
@@ -40,6 +42,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -57,10 +60,12 @@ from tracker.errors import ConfigError
 logger = logging.getLogger("tracker.scheduler")
 
 MISFIRE_GRACE_SECONDS = 3600
-CRAWL_TIME_LIMIT_SECONDS = 3 * 3600
+CRAWL_TIME_LIMIT_SECONDS = 3 * 3600  # per jurisdiction of a child's crawl...
+CRAWL_TIME_LIMIT_CAP = 12 * 3600  # ...and at most this for one child
 OUTBOX_EVERY_SECONDS = 60
 SYNC_EVERY_SECONDS = 60
 LOCK_CHECK_SECONDS = 60
+CRAWL_EXECUTOR = "crawls"
 ADVISORY_LOCK_KEY = 0x5A4C_7E11  # "the tracker's scheduler", any constant unique to this application
 
 
@@ -103,13 +108,15 @@ _children: set[subprocess.Popen[str]] = set()
 _children_lock = threading.Lock()
 
 
-def _crawl_child(config_path: str | None, slug: str, time_limit: float) -> subprocess.CompletedProcess[str]:
-    """``tracker crawl SLUG`` in a child process (as :func:`tracker.crawl.crawl_in_child` runs it), killed at
-    its time limit, and known to :func:`stop_crawls` while it runs."""
+def _crawl_child(
+    config_path: str | None, slugs: list[str], time_limit: float
+) -> subprocess.CompletedProcess[str]:
+    """``tracker crawl SLUG...`` in a child process (as :func:`tracker.crawl.crawl_in_child` runs it), killed
+    at its time limit, and known to :func:`stop_crawls` while it runs."""
     cmd = [sys.executable, "-m", "tracker"]
     if config_path:
         cmd += ["--config", str(config_path)]
-    cmd += ["crawl", slug]
+    cmd += ["crawl", *slugs]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with _children_lock:
         _children.add(proc)
@@ -139,44 +146,66 @@ def stop_crawls() -> int:
 
 def crawl_job(
     config_path: str | None,
-    slug: str,
-    time_limit: float = CRAWL_TIME_LIMIT_SECONDS,
+    slugs: str | list[str],
+    time_limit: float | None = None,
     *,
     engine: Engine | None = None,
     config: Config | None = None,
 ) -> int:
-    """Crawl one jurisdiction in a child process; returns its exit code (non-zero: failed or timed out)."""
-    logger.info("crawl of %s starting", slug, extra={"jurisdiction": slug, "event": "crawl_start"})
+    """Crawl jurisdictions in one child process (one Scrapy crawler: the per-host cap holds across them);
+    returns its exit code (non-zero: a crawl failed, or the child was killed at its time limit, by default
+    ``CRAWL_TIME_LIMIT_SECONDS`` per jurisdiction, at most ``CRAWL_TIME_LIMIT_CAP``). With ``engine`` and
+    ``config``, a jurisdiction whose crawl the child did not record (killed, crashed) gets a ``failed``
+    crawl record."""
+    slugs = [slugs] if isinstance(slugs, str) else list(slugs)
+    limit = (
+        time_limit
+        if time_limit is not None
+        else min(CRAWL_TIME_LIMIT_SECONDS * len(slugs), CRAWL_TIME_LIMIT_CAP)
+    )
+    label = ", ".join(slugs)
+    for slug in slugs:
+        logger.info("crawl of %s starting", slug, extra={"jurisdiction": slug, "event": "crawl_start"})
     started = utcnow() - timedelta(seconds=1)
     try:
-        result = _crawl_child(config_path, slug, time_limit)
+        result = _crawl_child(config_path, slugs, limit)
     except subprocess.TimeoutExpired:
-        logger.error(
-            "crawl of %s killed after %.0f s",
-            slug,
-            time_limit,
-            extra={"jurisdiction": slug, "event": "crawl_timeout"},
-        )
-        if engine is not None and config is not None:
-            _record_lost_crawl(
-                engine, config, slug, started, f"crawl killed after its time limit ({time_limit:.0f} s)"
+        for slug in slugs:
+            logger.error(
+                "crawl of %s killed after %.0f s",
+                slug,
+                limit,
+                extra={"jurisdiction": slug, "event": "crawl_timeout"},
             )
+            if engine is not None and config is not None:
+                _record_lost_crawl(
+                    engine, config, slug, started, f"crawl killed after its time limit ({limit:.0f} s)"
+                )
         return 124
-    lines = (result.stdout.strip() + "\n" + result.stderr.strip()).strip()
-    last = lines.splitlines()[-1] if lines else ""
-    level = logging.INFO if result.returncode == 0 else logging.ERROR
-    logger.log(
-        level,
-        "crawl of %s ended with code %d: %s",
-        slug,
-        result.returncode,
-        last,
-        extra={"jurisdiction": slug, "event": "crawl_end"},
-    )
-    if result.returncode != 0 and engine is not None and config is not None:
-        _record_lost_crawl(
-            engine, config, slug, started, f"crawl process exited with code {result.returncode}: {last[:500]}"
+    out = result.stdout.strip().splitlines()
+    err = result.stderr.strip().splitlines()
+    for slug in slugs:
+        # `tracker crawl` prints one summary line per jurisdiction: "SLUG: STATUS (MODE) - ..."
+        line = next((x for x in out if x.startswith(f"{slug}: ")), None)
+        ok = line is not None and line.startswith(f"{slug}: succeeded")
+        logger.log(
+            logging.INFO if ok else logging.ERROR,
+            "crawl of %s ended: %s",
+            slug,
+            line or (err[-1] if err else f"exit code {result.returncode}"),
+            extra={"jurisdiction": slug, "event": "crawl_end"},
         )
+        if line is None and engine is not None and config is not None:
+            last = err[-1] if err else ""
+            _record_lost_crawl(
+                engine,
+                config,
+                slug,
+                started,
+                f"crawl process exited with code {result.returncode}: {last[:500]}",
+            )
+    if result.returncode != 0:
+        logger.error("crawl of %s: exit code %d", label, result.returncode, extra={"event": "crawl_end"})
     return result.returncode
 
 
@@ -207,8 +236,8 @@ class Jobs:
         self._lock = threading.Lock()
 
     # crawls
-    def crawl(self, slug: str, now: datetime | None = None) -> int:
-        code = crawl_job(self.config_path, slug, engine=self.engine, config=self.config)
+    def crawl(self, slugs: list[str], now: datetime | None = None) -> int:
+        code = crawl_job(self.config_path, slugs, engine=self.engine, config=self.config)
         self.immediate()
         self.health()
         return code
@@ -295,6 +324,17 @@ class Jobs:
         return added
 
 
+def crawl_groups(config: Config) -> dict[str, list[str]]:
+    """Jurisdictions by crawl schedule (cron expression), in configuration order. Jurisdictions that share a
+    schedule are crawled together, by one child process: one Scrapy crawler, so that the per-host cap holds
+    across the cities that share a portal host (all Legistar clients share webapi.legistar.com)."""
+    groups: dict[str, list[str]] = {}
+    for j in config.jurisdictions:
+        crawl_trigger(config, j)  # a bad expression is a configuration error, named by jurisdiction
+        groups.setdefault(j.crawl_cron or config.schedule.crawl_cron, []).append(j.slug)
+    return groups
+
+
 def build_scheduler(
     config: Config,
     config_path: str | None,
@@ -305,7 +345,7 @@ def build_scheduler(
     catch_up: bool = True,
 ) -> BaseScheduler:
     """A scheduler with every job (not started). Without ``engine``, only the crawl jobs (calling ``job``,
-    default :func:`crawl_job`)."""
+    default :func:`crawl_job`, with the config path and the slugs of one schedule)."""
     scheduler = scheduler or BlockingScheduler(timezone="UTC")
     scheduler.configure(
         job_defaults={
@@ -314,21 +354,26 @@ def build_scheduler(
             "max_instances": 1,
         }
     )
+    # Crawls run one at a time, in their own executor: never two crawl children hammering a shared portal
+    # host at once, and a long crawl never holds up a digest.
+    with contextlib.suppress(ValueError):  # already there when a scheduler is built twice
+        scheduler.add_executor(ThreadPoolExecutor(1), CRAWL_EXECUTOR)
     jobs = Jobs(config, config_path, engine) if engine is not None else None
-    for j in config.jurisdictions:
-        trigger = crawl_trigger(config, j)
+    for expression, slugs in crawl_groups(config).items():
+        trigger = cron_trigger(expression, f"{config.source}: [schedule] crawl_cron")
+        func: Callable[..., Any]
         if job is not None or jobs is None:
-            scheduler.add_job(
-                job or crawl_job,
-                trigger,
-                args=[config_path, j.slug],
-                id=f"crawl:{j.slug}",
-                name=f"crawl {j.slug}",
-            )
+            func, args = job or crawl_job, [config_path, slugs]
         else:
-            scheduler.add_job(
-                jobs.crawl, trigger, args=[j.slug], id=f"crawl:{j.slug}", name=f"crawl {j.slug}"
-            )
+            func, args = jobs.crawl, [slugs]
+        scheduler.add_job(
+            func,
+            trigger,
+            args=args,
+            id="crawl:" + ",".join(slugs),
+            name=f"crawl {', '.join(slugs)}",
+            executor=CRAWL_EXECUTOR,
+        )
     if jobs is None:
         return scheduler
     every = config.digests.immediate_every_minutes

@@ -104,7 +104,8 @@ def test_changes_and_export_commands(tmp_path, db_url, engine):
         matter[0]["MatterStatusName"] = "Passed"
         matter[0]["MatterRowVersion"] = "AAAAAAJpCW0="
         server.routes["/v1/metro/matters"] = (200, "application/json", json.dumps(matter).encode())
-        server.routes["/v1/metro/matters/10881/histories"] = (200, "application/json", json.dumps(histories).encode())
+        all_rows = json.dumps(histories).encode()
+        server.routes["/v1/metro/matters/10881/histories"] = (200, "application/json", all_rows)
         second = run_tracker("--config", str(cfg), "crawl")
     assert second.returncode == 0, second.stderr
     assert "1 changed, 1 status changes" in second.stdout
@@ -116,14 +117,16 @@ def test_changes_and_export_commands(tmp_path, db_url, engine):
     assert "la-metro" in lines[1] and "In Committee → Passed" in lines[1] and "2013-05-08 Passed" in lines[1]
     assert lines[-1] == "1 status change."
 
-    (event,) = [json.loads(x) for x in run_tracker("--config", str(cfg), "changes", "--format", "jsonl").stdout.splitlines()]
+    jsonl = run_tracker("--config", str(cfg), "changes", "--format", "jsonl")
+    (event,) = [json.loads(x) for x in jsonl.stdout.splitlines()]
     assert (event["old_status"], event["new_status"], event["old_stage"], event["new_stage"]) == (
         "In Committee",
         "Passed",
         "in_committee",
         "passed",
     )
-    assert event["action"] == {"date": "2013-05-08", "description": "Passed", "body": "City Council", "result": "Pass"}
+    action = {"date": "2013-05-08", "description": "Passed", "body": "City Council", "result": "Pass"}
+    assert event["action"] == action
     both = run_tracker("--config", str(cfg), "changes", "--include-first-seen", "--format", "jsonl")
     assert [json.loads(x)["kind"] for x in both.stdout.splitlines()] == ["first_seen", "changed"]
     future = run_tracker("--config", str(cfg), "changes", "--since", "2999-01-01")

@@ -62,6 +62,7 @@ def test_jobs_triggers_and_explicit_misfire_policy(engine, db_url, paused):
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
+        assert job.executor == ("crawls" if job.id.startswith("crawl:") else "default")
     assert jobs["crawl:riverton"].misfire_grace_time == MISFIRE_GRACE_SECONDS
     assert jobs["digest:1"].misfire_grace_time == 6 * 3600
     # crawl crons: per jurisdiction, else the [schedule] default (UTC)
@@ -82,6 +83,13 @@ def test_jobs_triggers_and_explicit_misfire_policy(engine, db_url, paused):
         2026, 11, 6, 13, 30, tzinfo=UTC
     )  # Friday 07:30 CST
     assert jobs["digests:immediate"].trigger.interval == timedelta(minutes=5)
+
+
+def test_jurisdictions_that_share_a_schedule_are_crawled_by_one_child(engine, db_url, paused):
+    config = h.make_config(db_url)  # both on the [schedule] default
+    build_scheduler(config, "t.toml", paused, engine=engine, now=T0, catch_up=False)
+    crawls = [j for j in paused.get_jobs() if j.id.startswith("crawl:")]
+    assert [(j.id, j.args) for j in crawls] == [("crawl:riverton,portalder", (["riverton", "portalder"],))]
 
 
 def test_a_daily_digest_goes_out_at_the_subscribers_local_time(engine, db_url, smtp):

@@ -67,5 +67,5 @@ def test_a_second_scheduler_waits_for_the_first(db_url, tmp_path):
         if second is not None:
             _stop(second)
     assert "Traceback" not in first_log.read_text() + second_log.read_text()
-    # 2 crawls, immediate digests, outbox, health, subscriptions sync, lock check
-    assert "Scheduler running with 7 jobs." in first_log.read_text()
+    # one crawl (both jurisdictions share a schedule), immediate digests, outbox, health, sync, lock check
+    assert "Scheduler running with 6 jobs." in first_log.read_text()
