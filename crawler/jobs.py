@@ -29,6 +29,9 @@ class CrawlJob:
     # source id -> (row version, status) as stored; incremental crawls and sweeps refetch a matter whose
     # pair differs (or that is new, or has a recent date).
     known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # source id -> history ids stored as its actions: a probe of a quiet matter's histories that finds the
+    # same ids needs no further requests.
+    known_actions: dict[str, frozenset[str]] = field(default_factory=dict)
     # source ids of stored bills whose attachments were never fetched (the backlog).
     attachments_pending: set[str] = field(default_factory=set)
     settings: CrawlSettings = field(default_factory=CrawlSettings)
@@ -36,6 +39,7 @@ class CrawlJob:
     # -- filled in by the crawl ---------------------------------------------------------------------
     listed: set[str] = field(default_factory=set)
     fetched: int = 0
+    probed_unchanged: int = 0
     attachment_requests: int = 0
     staged: int = 0
     rejected: int = 0

@@ -56,9 +56,7 @@ def plan_jobs(
                 mode = "sweep"
             else:
                 mode = "incremental"
-            known, pending = known_state(session, row.id) if mode != "full" else ({}, set())
-            if mode != "sweep":
-                pending = set()  # the attachments backlog is worked off by sweeps
+            state = known_state(session, row.id) if mode != "full" else None
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -66,8 +64,10 @@ def plan_jobs(
                     started_at=now,
                     stage_path=stage_dir / f"{cfg.slug}.jsonl",
                     since=None if mode == "full" else incremental_since(last, config.crawl.overlap_hours),
-                    known=known,
-                    attachments_pending=pending,
+                    known=state.rows if state else {},
+                    known_actions=state.actions if state else {},
+                    # the attachments backlog is worked off by sweeps
+                    attachments_pending=state.attachments_pending if state and mode == "sweep" else set(),
                     settings=config.crawl,
                 )
             )

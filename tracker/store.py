@@ -122,13 +122,23 @@ def last_success(
     return value
 
 
-def known_state(
-    session: Session, jurisdiction_id: int
-) -> tuple[dict[str, tuple[str | None, str | None]], set[str]]:
-    """What a sweep compares against: (row version, status) per stored bill, and the attachments backlog."""
+@dataclass
+class KnownState:
+    """What incremental crawls and sweeps compare the portal's listing against."""
+
+    # source id -> (row version, status) of every stored, present bill
+    rows: dict[str, tuple[str | None, str | None]]
+    # source ids whose attachments were never fetched (the backlog)
+    attachments_pending: set[str]
+    # source id -> the history ids stored as its actions
+    actions: dict[str, frozenset[str]]
+
+
+def known_state(session: Session, jurisdiction_id: int) -> KnownState:
+    present = (Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None))
     rows = session.execute(
         select(Bill.source_id, Bill.portal_row_version, Bill.status, Bill.attachments_fetched_at).where(
-            Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None)
+            *present
         )
     )
     known, pending = {}, set()
@@ -136,7 +146,12 @@ def known_state(
         known[sid] = (rv, st)
         if fetched is None:
             pending.add(sid)
-    return known, pending
+    actions: dict[str, set[str]] = {}
+    for sid, action_id in session.execute(
+        select(Bill.source_id, Action.source_id).join(Action).where(*present)
+    ):
+        actions.setdefault(sid, set()).add(action_id)
+    return KnownState(known, pending, {sid: frozenset(ids) for sid, ids in actions.items()})
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

@@ -135,62 +135,72 @@ class LegistarApiSpider(scrapy.Spider):
                 job.skipped_restricted += 1
                 continue
             job.listed.add(key)
-            if self._wanted(job, key, matter):
+            wanted = self._wanted(job, key, matter)
+            if wanted:
                 job.fetched += 1
                 # The attachments budget is spent in listing order, i.e. newest matters first.
                 with_attachments = job.take_attachment_slot()
-                out.append(self._sub(job, matter, "histories", with_attachments=with_attachments))
+                out.append(
+                    self._sub(
+                        job, matter, "histories", with_attachments=with_attachments, probe=wanted == "probe"
+                    )
+                )
             elif key in job.attachments_pending and job.take_attachment_slot():
                 out.append(self._sub(job, matter, "attachments", only_attachments=True))
         return out
 
-    def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> bool:
-        """Whether to fetch a listed matter's histories, sponsors and attachments.
+    def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> str | None:
+        """Whether to fetch a listed matter's histories, sponsors and attachments: "fetch", "probe" or None.
 
-        A full crawl fetches everything. Incremental crawls and sweeps fetch a matter that is new, whose row
-        version or status differs from what is stored, or that has a date inside the watermark window (an
-        action happened recently, which Legistar may not have reflected in the row). A date in the future
-        alone (an agenda set for next month) does not count: nothing has happened yet.
+        A full crawl fetches everything. Incremental crawls and sweeps fetch a matter that is new or whose
+        row version or status differs from what is stored (the row version moves with every change of the
+        matter's row, even when Legistar leaves MatterLastModifiedUtc alone). A quiet matter with an
+        intro, agenda, passed or enactment date inside the watermark window may have new history rows that
+        touched nothing else: its histories are *probed* (one request), and only new ids lead on to the
+        rest. A date in the future alone (an agenda set for next month) counts for nothing.
         """
         if job.mode == "full":
-            return True
+            return "fetch"
+        row_version = matter.get("MatterRowVersion")
         stored = job.known.get(key)
-        if stored is None or stored != (
-            matter.get("MatterRowVersion"),
-            _clean(matter.get("MatterStatusName")),
-        ):
-            return True
-        return self._recent_dates(job, matter)
+        if stored is None or stored != (row_version, _clean(matter.get("MatterStatusName"))):
+            return "fetch"
+        if row_version is None and self._recent(job, matter, UTC_FIELDS):
+            return "fetch"  # no row version to trust: a recent modification stamp decides
+        return "probe" if self._recent(job, matter, LOCAL_DATE_FIELDS) else None
 
     @staticmethod
-    def _recent_dates(job: CrawlJob, matter: dict[str, Any]) -> bool:
+    def _recent(job: CrawlJob, matter: dict[str, Any], fields: tuple[str, ...]) -> bool:
+        """Whether one of ``fields`` lies in the watermark window (up to now, not in the future)."""
         if job.since is None:
             return True
         now = datetime.now(UTC)
-        low = job.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        high = now.strftime("%Y-%m-%dT%H:%M:%S")
+        if fields is UTC_FIELDS:
+            low = job.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            high = now.strftime("%Y-%m-%dT%H:%M:%S")
+            return any(isinstance(v, str) and low < v[:19] <= high for v in map(matter.get, fields))
         first_day = job.since.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
         today = now.astimezone(job.jurisdiction.zone).strftime("%Y-%m-%d")
-        for f in UTC_FIELDS:
-            v = matter.get(f)
-            if isinstance(v, str) and low < v[:19] <= high:
-                return True
-        for f in LOCAL_DATE_FIELDS:
-            v = matter.get(f)
-            if isinstance(v, str) and first_day <= v[:10] <= today:
-                return True
-        return False
+        return any(isinstance(v, str) and first_day <= v[:10] <= today for v in map(matter.get, fields))
 
     def parse_histories(
-        self, response: Response, slug: str, matter: dict[str, Any], with_attachments: bool
-    ) -> Request:
-        return self._sub(
-            self.jobs[slug],
-            matter,
-            "sponsors",
-            histories=response.meta[JSON_META],
-            with_attachments=with_attachments,
-        )
+        self, response: Response, slug: str, matter: dict[str, Any], with_attachments: bool, probe: bool
+    ) -> list[Request]:
+        job = self.jobs[slug]
+        if probe:
+            ids = frozenset(str(row.get("MatterHistoryId")) for row in response.meta[JSON_META])
+            if ids == job.known_actions.get(str(matter["MatterId"]), frozenset()):
+                job.probed_unchanged += 1
+                return []  # nothing new: the stored bill stands
+        return [
+            self._sub(
+                self.jobs[slug],
+                matter,
+                "sponsors",
+                histories=response.meta[JSON_META],
+                with_attachments=with_attachments,
+            )
+        ]
 
     def parse_sponsors(
         self,
