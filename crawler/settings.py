@@ -90,7 +90,9 @@ def crawl_settings(crawl: CrawlSettings, *, progress: bool = False) -> dict[str,
     values.update(
         CONCURRENT_REQUESTS_PER_DOMAIN=crawl.per_host_concurrency,
         CONCURRENT_REQUESTS=max(64, crawl.per_host_concurrency * 4),
-        AUTOTHROTTLE_TARGET_CONCURRENCY=float(crawl.per_host_concurrency),
+        # AutoThrottle aims at twice the cap, so that the cap is what binds while the host answers quickly;
+        # the delay it adds still grows with the host's latency when the host slows down.
+        AUTOTHROTTLE_TARGET_CONCURRENCY=float(crawl.per_host_concurrency) * 2,
         DOWNLOAD_TIMEOUT=crawl.download_timeout,
         RETRY_TIMES=crawl.retries,
         TRACKER_BACKOFF_BASE=crawl.backoff_base,

@@ -153,7 +153,7 @@ def test_malformed_record_is_skipped_named_and_holds_the_watermark(tmp_path, db_
     assert crawl(cfg).returncode == 1
     history = runs(engine, "riverton")
     assert [r.status for r in history] == ["succeeded", "partial", "partial"]
-    assert history[2].since == history[1].since == history[0].started_at - timedelta(hours=72)
+    assert history[2].since == history[1].since == history[0].started_at - timedelta(hours=24)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -70,8 +70,10 @@ class CrawlSettings(_Strict):
     retries: int = Field(4, ge=0, le=20)
     backoff_base: float = Field(1.0, ge=0, le=60)
     backoff_max: float = Field(60.0, ge=0, le=3600)
-    # Incremental crawls look back this far before the last successful crawl (clock skew, late writes).
-    overlap_hours: float = Field(72.0, ge=0, le=24 * 30)
+    # Incremental crawls look back this far before the last successful crawl (clock skew, late writes,
+    # actions recorded the day after their meeting). Changes of a matter's row are caught by its row version
+    # whatever their dates, so a day is enough.
+    overlap_hours: float = Field(24.0, ge=0, le=24 * 30)
     # A reconciliation sweep lists every matter (cheap: 1 request per 1000) and refetches those whose
     # status or row version differs; it runs on an incremental crawl when the last sweep is older than this.
     reconcile_every_hours: float = Field(24.0, ge=0, le=24 * 365)
