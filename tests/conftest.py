@@ -107,3 +107,32 @@ def run_tracker(
         cwd=str(REPO),
         check=False,
     )
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on loopback."""
+    from tests.digests.helpers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def webhook():
+    """A webhook receiver (http.server) on loopback."""
+    from tests.digests.helpers import WebhookServer
+
+    with WebhookServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """A migrated SQLite database, for tests of the command line (whose logic also runs on PostgreSQL in the
+    other tests): (url, engine)."""
+    url = f"sqlite:///{tmp_path}/tracker.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    yield url, engine
+    engine.dispose()
