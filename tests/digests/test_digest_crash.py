@@ -11,15 +11,14 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from db.engine import make_engine, session_scope, upgrade
+from db.engine import session_scope
 from db.models_digest import Digest, DigestDelivery
-from tests.conftest import REPO, _pg_schema_url, run_tracker
+from tests.conftest import REPO, run_tracker
 from tests.digests import helpers as h
 from tracker.digests.outbox import release, send_due
 
@@ -45,27 +44,9 @@ def _params():
         yield pytest.param(step, "postgresql", id=f"{step}-postgresql")
 
 
-@pytest.fixture
-def db_url(request, tmp_path):
-    """The engine named by the test's parameters (a subset of the steps also runs on PostgreSQL)."""
-    schema = None
-    if request.node.callspec.params["engine_name"] == "sqlite":
-        url = f"sqlite:///{tmp_path}/tracker.db"
-    else:
-        pg_admin = request.getfixturevalue("pg_admin")
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        url = _pg_schema_url(pg_admin, schema)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if schema:
-        with request.getfixturevalue("pg_admin").connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
-@pytest.mark.parametrize(("step", "engine_name"), list(_params()))
-def test_kill_at_each_step_then_restart(step, engine_name, db_url, engine, smtp, tmp_path):
+# The shared db_url fixture, parametrized per step: every step on SQLite, a subset on PostgreSQL.
+@pytest.mark.parametrize(("step", "db_url"), list(_params()), indirect=["db_url"])
+def test_kill_at_each_step_then_restart(step, db_url, engine, smtp, tmp_path):
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0)
