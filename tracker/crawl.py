@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,6 @@ def crawl_in_child(
 
 
 def parse_iso(value: str) -> datetime:
-    from datetime import UTC
-
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -116,8 +116,6 @@ def last_success(
         q = q.where(CrawlRun.mode.in_(list(modes)))
     value = session.scalar(q)
     if value is not None and value.tzinfo is None:  # SQLite aggregate bypasses the column type
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)
     return value
 
