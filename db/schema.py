@@ -2,7 +2,9 @@
 ``alembic check`` compare against it). A new model module adds one import here."""
 
 import db.models_digest
-import db.models_review  # noqa: F401
+import db.models_documents
+import db.models_review
+import db.models_web  # noqa: F401
 from db.models import Base
 
 __all__ = ["Base"]

@@ -1,0 +1,3 @@
+"""Bill documents (issue 7)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Web app accounts (issue 6)."""
+
+from __future__ import annotations
