@@ -1,0 +1,5 @@
+"""Web pages: bills (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Web pages: review (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Web pages: search (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
