@@ -68,6 +68,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DocumentHost(str):
+    """A host that bill documents may be downloaded from: ``name`` or ``name:port`` (issue 7)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(_check_document_host, core_schema.str_schema())
+
+
+def _check_document_host(value: str) -> str:
+    text = value.strip().lower()
+    try:
+        parts = urlsplit(f"//{text}")
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"document_hosts entries are 'host' or 'host:port', got {value!r}") from None
+    host = parts.hostname or ""
+    if (
+        not host
+        or "*" in text
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or not re.fullmatch(r"[a-z0-9.:-]+", host)
+    ):
+        raise ValueError(f"document_hosts entries are 'host' or 'host:port' (no wildcards), got {value!r}")
+    return text
+
+
 class CrawlSettings(_Strict):
     """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
 
@@ -111,6 +142,8 @@ class Jurisdiction(_Strict):
     crawl_cron: str | None = None
     # Operator alert when no crawl has succeeded for this long; the [alerts] default applies when absent.
     stale_after_hours: float | None = Field(None, gt=0)
+    # Extra hosts bill documents may come from ('host' or 'host:port'), replacing the platform's defaults.
+    document_hosts: list[DocumentHost] = Field(default_factory=list)
 
     @field_validator("slug")
     @classmethod
@@ -253,6 +286,46 @@ class Alerts(_Strict):
         return None if v is None else check_email(v)
 
 
+#: The media types whose text the tracker can extract (docs/documents.md).
+DOCUMENT_MEDIA_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "text/html",
+    "text/plain",
+)
+
+
+class Documents(_Strict):
+    """Bill documents (issue 7): attachments downloaded within limits, their text extracted and matched."""
+
+    # Fetch documents after every crawl (`tracker documents fetch` works either way).
+    after_crawl: bool = False
+    # Documents fetched per jurisdiction after a crawl, newest bills first (0: no limit).
+    per_crawl: int = Field(200, ge=0)
+    # A download larger than this is refused (stopped as soon as it is known: header or stream).
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1024**3)
+    # The whole download (every redirect hop, connect and read) must finish within this.
+    timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    max_redirects: int = Field(5, ge=0, le=20)
+    # Text extraction runs in a child process, killed past this time or memory.
+    extract_timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    extract_memory_mb: int = Field(1024, ge=256, le=65536)
+    # Extracted text kept per document (characters); the matcher reads only the start (docs/documents.md).
+    max_text_chars: int = Field(1_000_000, ge=1000, le=50_000_000)
+    # A stored document is asked again (conditional GET) after this long; a failed one after retry_hours.
+    recheck_hours: float = Field(168.0, ge=0)
+    retry_hours: float = Field(6.0, ge=0)
+    media_types: list[str] = Field(default_factory=lambda: list(DOCUMENT_MEDIA_TYPES))
+
+    @field_validator("media_types")
+    @classmethod
+    def _types(cls, v: list[str]) -> list[str]:
+        for t in v:
+            if t not in DOCUMENT_MEDIA_TYPES:
+                raise ValueError(f"media type {t!r} cannot be extracted (one of: {', '.join(DOCUMENT_MEDIA_TYPES)})")
+        return v
+
+
 class Config(_Strict):
     database: Database = Database()
     crawl: CrawlSettings = CrawlSettings()
@@ -260,6 +333,7 @@ class Config(_Strict):
     email: Email | None = None
     digests: Digests = Digests()
     alerts: Alerts = Alerts()
+    documents: Documents = Field(default_factory=Documents)
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
 
     # Not part of the file: where it was read from, for messages.
