@@ -55,7 +55,8 @@ def test_config_location_from_environment(tmp_path, monkeypatch):
         ({"timezone": "Mars/Olympus"}, "unknown timezone 'Mars/Olympus'"),
         (
             {"platform": "sharepoint"},
-            "jurisdictions[0] (slug 'seattle').platform: Input should be 'legistar'",
+            "jurisdictions[0] (slug 'seattle'): platform must be one of 'legistar', 'legistar-web', "
+            "'primegov', 'civicclerk', 'elms'",
         ),
         ({"slug": "Not A Slug"}, "slug 'Not A Slug' must be lowercase"),
         ({"token_env": "not-a-name"}, "token_env must be an environment variable name"),

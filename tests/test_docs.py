@@ -30,10 +30,11 @@ def test_every_command_is_in_the_readme():
 
 
 def test_every_configuration_key_is_documented():
-    from tracker.config import Config, CrawlSettings, Jurisdiction
+    from tracker.config import Config, CrawlSettings
+    from tracker.platforms import settings_classes
 
     doc = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").glob("*.md")))
-    for model in (CrawlSettings, Jurisdiction):
+    for model in (CrawlSettings, *settings_classes().values()):
         for name in model.model_fields:
             assert f"`{name}`" in doc, f"{model.__name__}.{name} is not documented in docs/"
     for table in Config.model_fields:

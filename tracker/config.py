@@ -14,11 +14,20 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tracker.errors import ConfigError
 
@@ -43,6 +52,7 @@ Stage = Literal[
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SOURCE_KEY = re.compile(r"^[a-z][a-z-]*:[A-Za-z0-9_.:-]+$")
 
 
 def _check_timezone(value: str) -> str:
@@ -125,18 +135,18 @@ class CrawlSettings(_Strict):
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 
-class Jurisdiction(_Strict):
+class JurisdictionBase(_Strict):
+    """What every jurisdiction has, whatever its platform. Each platform adds its own settings in a subclass
+    (tracker/platforms/): the ``platform`` key picks the subclass, so each platform's keys are checked."""
+
     slug: str
     name: str = Field(min_length=1)
-    platform: Literal["legistar"]
-    client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    api_base: str = LEGISTAR_API
-    web_base: str | None = None
+    platform: str
     token_env: str | None = None
     timezone: str = "UTC"
     # Raw status name -> stage, overriding the defaults for this jurisdiction only.
     stages: dict[str, Stage] = Field(default_factory=dict)
-    # A portal that legitimately has no matters yet: an empty full crawl is then not an error.
+    # A portal that legitimately has no bills yet: an empty full crawl is then not an error.
     allow_empty: bool = False
     # Cron expression for the scheduler (five fields); the [schedule] default applies when absent.
     crawl_cron: str | None = None
@@ -144,6 +154,9 @@ class Jurisdiction(_Strict):
     stale_after_hours: float | None = Field(None, gt=0)
     # Extra hosts bill documents may come from ('host' or 'host:port'), replacing the platform's defaults.
     document_hosts: list[DocumentHost] = Field(default_factory=list)
+    # A portal move (docs/platforms.md): the source keys this jurisdiction was crawled from before, e.g.
+    # "legistar:chicago". Bills from the new source are matched to the stored ones by file number.
+    moved_from: list[str] = Field(default_factory=list)
 
     @field_validator("slug")
     @classmethod
@@ -151,11 +164,6 @@ class Jurisdiction(_Strict):
         if not _SLUG.match(v):
             raise ValueError(f"slug {v!r} must be lowercase letters, digits, '-' or '_'")
         return v
-
-    @field_validator("api_base", "web_base")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v)
 
     @field_validator("token_env")
     @classmethod
@@ -169,6 +177,14 @@ class Jurisdiction(_Strict):
     def _tz(cls, v: str) -> str:
         return _check_timezone(v)
 
+    @field_validator("moved_from")
+    @classmethod
+    def _moved(cls, v: list[str]) -> list[str]:
+        for key in v:
+            if not _SOURCE_KEY.match(key):
+                raise ValueError(f"moved_from entries are source keys like 'legistar:chicago', got {key!r}")
+        return v
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -179,6 +195,20 @@ class Jurisdiction(_Strict):
             return None
         value = os.environ.get(self.token_env)
         return value or None
+
+    @property
+    def source_key(self) -> str:
+        """Which source this jurisdiction's bills come from: platform and client or host."""
+        raise NotImplementedError
+
+    @property
+    def hosts(self) -> set[str]:
+        """The portal's own host names (documents and tracked links are accepted from these only)."""
+        raise NotImplementedError
+
+
+# For type hints: any platform's jurisdiction settings.
+Jurisdiction = JurisdictionBase
 
 
 class Database(_Strict):
@@ -322,8 +352,33 @@ class Documents(_Strict):
     def _types(cls, v: list[str]) -> list[str]:
         for t in v:
             if t not in DOCUMENT_MEDIA_TYPES:
-                raise ValueError(f"media type {t!r} cannot be extracted (one of: {', '.join(DOCUMENT_MEDIA_TYPES)})")
+                known = ", ".join(DOCUMENT_MEDIA_TYPES)
+                raise ValueError(f"media type {t!r} cannot be extracted (one of: {known})")
         return v
+
+
+def _platform_of(value: Any) -> str:
+    if isinstance(value, dict):
+        platform = value.get("platform")
+        return platform if isinstance(platform, str) else ""
+    return str(getattr(value, "platform", ""))
+
+
+def _jurisdiction_union() -> Any:
+    from tracker.platforms import settings_classes
+
+    classes = settings_classes()
+    return Annotated[
+        Union[tuple(Annotated[cls, Tag(name)] for name, cls in classes.items())],  # noqa: UP007
+        Discriminator(
+            _platform_of,
+            custom_error_type="unknown_platform",
+            custom_error_message="platform must be one of " + ", ".join(repr(n) for n in classes),
+        ),
+    ]
+
+
+AnyJurisdiction = _jurisdiction_union()
 
 
 class Config(_Strict):
@@ -334,7 +389,7 @@ class Config(_Strict):
     digests: Digests = Digests()
     alerts: Alerts = Alerts()
     documents: Documents = Field(default_factory=Documents)
-    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    jurisdictions: list[AnyJurisdiction] = Field(default_factory=list)
 
     # Not part of the file: where it was read from, for messages.
     source: str = Field(DEFAULT_CONFIG, exclude=True)
@@ -352,14 +407,14 @@ class Config(_Strict):
     def database_url(self) -> str:
         return os.environ.get("TRACKER_DATABASE_URL") or self.database.url or DEFAULT_DATABASE_URL
 
-    def jurisdiction(self, slug: str) -> Jurisdiction:
+    def jurisdiction(self, slug: str) -> JurisdictionBase:
         for j in self.jurisdictions:
             if j.slug == slug:
                 return j
         known = ", ".join(j.slug for j in self.jurisdictions) or "none configured"
         raise ConfigError(f"{self.source}: no jurisdiction {slug!r} (known: {known})")
 
-    def select(self, slugs: list[str] | tuple[str, ...]) -> list[Jurisdiction]:
+    def select(self, slugs: list[str] | tuple[str, ...]) -> list[JurisdictionBase]:
         if not slugs:
             return list(self.jurisdictions)
         return [self.jurisdiction(s) for s in slugs]
@@ -381,10 +436,24 @@ def _where(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
                 if isinstance(node, dict) and isinstance(node.get("slug"), str):
                     label += f" (slug {node['slug']!r})"
             parts.append(label)
+        elif isinstance(node, dict) and node.get("platform") == item:
+            continue  # the platform tag of a jurisdiction: not a key of the file
         else:
             parts.append(str(item))
             node = node.get(item) if isinstance(node, dict) else None
     return ".".join(parts)
+
+
+def _node(loc: tuple[Any, ...], raw: dict[str, Any]) -> Any:
+    node: Any = raw
+    for item in loc:
+        if isinstance(node, list) and isinstance(item, int) and item < len(node):
+            node = node[item]
+        elif isinstance(node, dict):
+            node = node.get(item)
+        else:
+            return None
+    return node
 
 
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
@@ -400,6 +469,10 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
         return f"{where}: {text}" if where else text
     where = _where(loc, raw)
     msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if kind == "unknown_platform":
+        node = _node(loc, raw)
+        if isinstance(node, dict) and "platform" not in node:
+            msg = "missing field 'platform' (" + msg.removeprefix("platform must be ") + ")"
     return f"{where}: {msg}" if where else msg
 
 
