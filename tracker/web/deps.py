@@ -1,0 +1,286 @@
+"""What every route of the web app builds on: the database session, the logged-in user, roles, CSRF and
+template rendering.
+
+- ``get_db``: a SQLAlchemy session per request, committed when the route returns, rolled back on error.
+- ``current_user(request)``: the logged-in :class:`~db.models_web.User` or None. It is loaded by
+  :class:`AuthMiddleware` before the route runs and is *detached*: read its fields; to change it, load it
+  again in your ``get_db`` session (``db.get(User, user.id)``).
+- ``require_user``: a dependency returning the user; without a session, a 303 to ``/login?next=<path>``
+  for pages and a 401 JSON answer under ``/api/``.
+- ``require_role(role)``: a dependency factory (admin ⊇ editor ⊇ staff); a lesser role gets 403.
+- CSRF is enforced for every POST/PUT/PATCH/DELETE by :class:`AuthMiddleware`, before any route runs: the
+  form field ``csrf_token`` or the header ``X-CSRF-Token`` must equal the session's token. Templates put
+  ``{{ csrf_field() }}`` in every form; ``base.html`` sends the header with every htmx request.
+- ``render(request, name, **context)``: a template from ``tracker/web/templates/`` (autoescaped), with
+  ``request``, ``user``, ``csrf_token``, ``csrf_field()`` and the flash messages in its context.
+- ``redirect(url, message=None, category="info")``: a 303, with an optional flash message for the next page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.models_web import ROLE_RANK, User
+from db.types import utcnow
+from tracker.web.auth import Auth, load_session
+
+SESSION_COOKIE = "tracker_session"
+FLASH_COOKIE = "tracker_flash"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_FORM_BYTES = 1_000_000
+CSRF_REFUSED = (
+    "Error: the form's CSRF token is missing or does not match your session; reload the page and try again."
+)
+TEMPLATES = Path(__file__).with_name("templates")
+
+templates = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True, default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class LoginRequired(Exception):
+    """Raised by ``require_user`` without a session; create_app turns it into a redirect or a 401."""
+
+
+# -- database -----------------------------------------------------------------------------------------
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the route returns, rolled back when it raises."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# -- users and roles ----------------------------------------------------------------------------------
+
+
+def current_auth(request: Request) -> Auth | None:
+    return request.scope.get("state", {}).get("auth")
+
+
+def current_user(request: Request) -> User | None:
+    auth = current_auth(request)
+    return auth.user if auth else None
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def require_role(role: str) -> Callable[..., User]:
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    def dependency(user: Annotated[User, Depends(require_user)]) -> User:
+        if not user.has_role(role):
+            raise HTTPException(status_code=403, detail=f"This needs the {role} role.")
+        return user
+
+    return dependency
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# Shorthands for route signatures: ``def page(db: DB, user: CurrentUser)``.
+DB = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[User, Depends(require_user)]
+Editor = Annotated[User, Depends(require_role("editor"))]
+Admin = Annotated[User, Depends(require_role("admin"))]
+
+
+# -- CSRF and sessions --------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    auth = current_auth(request)
+    return auth.csrf_token if auth else ""
+
+
+def is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class AuthMiddleware:
+    """Loads the session named by the cookie (``scope["state"]["auth"]``) and refuses any unsafe request
+    whose CSRF token does not match the session's, before a route sees it."""
+
+    def __init__(self, app: ASGIApp, factory: sessionmaker[Session]) -> None:
+        self.app = app
+        self.factory = factory
+
+    def _load(self, token: str | None) -> Auth | None:
+        with self.factory() as session, session.begin():
+            return load_session(session, token, utcnow())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = StarletteRequest(scope)
+        token = request.cookies.get(SESSION_COOKIE)
+        auth = await run_in_threadpool(self._load, token) if token else None
+        scope.setdefault("state", {})["auth"] = auth
+        if scope["method"] not in UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        headers = Headers(scope=scope)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_FORM_BYTES:
+                await PlainTextResponse("Error: request too large.", status_code=413)(scope, receive, send)
+                return
+        supplied = headers.get(CSRF_HEADER)
+        if supplied is None:
+            supplied = await _form_csrf(scope, headers, body)
+        if (
+            auth is None
+            or not supplied
+            or not hmac.compare_digest(supplied.encode(), auth.csrf_token.encode())
+        ):
+            response = PlainTextResponse(CSRF_REFUSED, status_code=403)
+            await response(scope, receive, send)
+            return
+
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _form_csrf(scope: Scope, headers: Headers, body: bytes) -> str | None:
+    content_type = headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
+        return values[0] if values else None
+    if content_type.startswith("multipart/form-data"):
+        done = False
+
+        async def once() -> Message:
+            nonlocal done
+            if done:
+                return {"type": "http.disconnect"}
+            done = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            form = await StarletteRequest(scope, once).form()
+        except Exception:  # a malformed body: no token
+            return None
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+
+def _read_flash(request: Request) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        items = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        return [{"message": str(i["message"]), "category": str(i["category"])} for i in items][:5]
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def render(request: Request, template_name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    token = csrf_token(request)
+
+    def csrf_field() -> Markup:
+        return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(token))
+
+    flashes = _read_flash(request)
+    html = templates.get_template(template_name).render(
+        request=request,
+        user=current_user(request),
+        csrf_token=token,
+        csrf_field=csrf_field,
+        flashes=flashes,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    if flashes:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, message: str | None = None, category: str = "info") -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        flash(response, message, category)
+    return response
+
+
+def flash(response: Any, message: str, category: str = "info") -> None:
+    """A message shown (escaped) on the next page rendered for this browser."""
+    data = json.dumps([{"message": message, "category": category}]).encode()
+    value = base64.urlsafe_b64encode(data).decode()
+    response.set_cookie(FLASH_COOKIE, value, httponly=True, samesite="lax", path="/")
+
+
+def set_session_cookie(request: Request, response: Any, token: str, max_age: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )

@@ -1,0 +1,5 @@
+"""Web: admin (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

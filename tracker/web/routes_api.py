@@ -1,0 +1,5 @@
+"""Web: api (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

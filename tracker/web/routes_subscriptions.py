@@ -1,0 +1,5 @@
+"""Web: subscriptions (issue 6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
