@@ -18,6 +18,7 @@ from tracker.digest_cli import COMMANDS as DIGEST_COMMANDS
 from tracker.errors import CrawlFailed, TrackerError
 from tracker.matcher.commands import COMMANDS as MATCHER_COMMANDS
 from tracker.review_cli import COMMANDS as REVIEW_COMMANDS
+from tracker.web_cli import COMMANDS as WEB_COMMANDS
 
 
 class Context:
@@ -245,7 +246,7 @@ def demo(directory: str, days: int) -> None:
     run_demo(directory, days=days)
 
 
-for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS):
+for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS, *WEB_COMMANDS):
     cli.add_command(_command)
 
 

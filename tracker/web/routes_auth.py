@@ -34,12 +34,13 @@ def login_form(request: Request, db: DB, next: str = "/") -> Response:
     session_auth = current_auth(request)
     if session_auth and session_auth.user:
         return redirect(safe_next(next))
-    response = render(request, "login.html", next=safe_next(next), error=None)
+    token = None
     if session_auth is None:
         # A pre-login session, so that the form has a CSRF token to check against.
         token, row = auth.start_session(db, None, utcnow())
         request.scope["state"]["auth"] = auth.Auth(row.id, row.csrf_token, None)
-        response = render(request, "login.html", next=safe_next(next), error=None)
+    response = render(request, "login.html", next=safe_next(next), error=None)
+    if token:
         set_session_cookie(request, response, token, int(auth.PRE_SESSION_LIFETIME.total_seconds()))
     return response
 

@@ -1,0 +1,129 @@
+"""``tracker serve`` and ``tracker users``: click commands registered by ``tracker/cli.py``.
+
+Passwords come from ``$TRACKER_PASSWORD`` when it is set, else from a prompt (typed twice, not echoed);
+they are never printed or logged.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from db.models_web import ROLES
+from db.types import utcnow
+
+PASSWORD_ENV = "TRACKER_PASSWORD"  # noqa: S105 (the name of the variable)
+
+
+def read_password() -> str:
+    from tracker.web.auth import check_password
+
+    value = os.environ.get(PASSWORD_ENV)
+    if value is None:
+        value = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return check_password(value)
+
+
+# -- serve --------------------------------------------------------------------------------------------
+
+
+def serve_app(config: Any, host: str, port: int, *, banner: str | None = None) -> None:
+    """Run the web app with uvicorn until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from tracker.web.app import create_app
+
+    app = create_app(config)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(banner or f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.pass_obj
+def serve(obj: Any, host: str, port: int) -> None:
+    """Serve the web app (review queue, search, subscriptions, admin, JSON API) until stopped."""
+    obj.engine().dispose()  # one line, `Error: ...`, if the database is unreachable or its schema is old
+    serve_app(obj.config, host, port)
+
+
+# -- users --------------------------------------------------------------------------------------------
+
+
+@click.group("users")
+def users() -> None:
+    """Web app accounts: add, passwd, remove, list. Roles: admin ⊇ editor ⊇ staff."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, help=f"One of {', '.join(ROLES)}.")
+@click.option("--email", metavar="EMAIL", help="The user's address (their digest subscriptions use it).")
+@click.pass_obj
+def users_add(obj: Any, username: str, role: str, email: str | None) -> None:
+    """Add a user; the password is $TRACKER_PASSWORD, else prompted."""
+    from db.engine import session_scope
+    from tracker.web import auth
+
+    auth.check_username(username)
+    auth.check_role(role)  # before the prompt: a typo fails at once
+    engine = obj.engine()
+    password = read_password()
+    with session_scope(engine) as session:
+        auth.add_user(session, username, role, password, utcnow(), email=email)
+    click.echo(f"User {username} added ({role}{', ' + email if email else ''}).")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.pass_obj
+def users_passwd(obj: Any, username: str) -> None:
+    """Set a user's password ($TRACKER_PASSWORD, else prompted); their sessions end."""
+    from db.engine import session_scope
+    from tracker.web import auth
+
+    engine = obj.engine()
+    with session_scope(engine) as session:
+        auth.get_user(session, username)
+    password = read_password()
+    with session_scope(engine) as session:
+        auth.set_password(session, auth.get_user(session, username), password, utcnow())
+    click.echo(f"Password of {username} changed; their sessions ended.")
+
+
+@users.command("remove")
+@click.argument("username")
+@click.pass_obj
+def users_remove(obj: Any, username: str) -> None:
+    """Remove a user and end their sessions (their subscriptions stay, keyed by e-mail)."""
+    from db.engine import session_scope
+    from tracker.web import auth
+
+    with session_scope(obj.engine()) as session:
+        auth.remove_user(session, auth.get_user(session, username))
+    click.echo(f"User {username} removed.")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(obj: Any) -> None:
+    """List users: name, role, e-mail, last login."""
+    from db.engine import session_scope
+    from tracker.web import auth
+
+    with session_scope(obj.engine()) as session:
+        rows = auth.list_users(session)
+        if not rows:
+            click.echo("No users (`tracker users add USERNAME --role admin`).")
+            return
+        for u in rows:
+            last = f"{u.last_login_at:%Y-%m-%d %H:%M} UTC" if u.last_login_at else "never"
+            flags = " [disabled]" if u.disabled else ""
+            click.echo(f"{u.username:<20} {u.role:<7} {u.email or '-':<30} last login {last}{flags}")
+
+
+COMMANDS = (serve, users)
