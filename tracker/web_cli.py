@@ -38,7 +38,8 @@ def serve_app(config: Any, host: str, port: int, *, banner: str | None = None) -
     app = create_app(config)
     shown = f"[{host}]" if ":" in host else host
     click.echo(banner or f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    # No access log: a feed URL holds its secret token.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
 
 
 @click.command("serve")

@@ -1,7 +1,8 @@
 """Fixtures for the web app tests, on both engines (through the shared ``engine`` fixture).
 
-- ``app``: ``create_app`` over the test database; ``client``: a TestClient on it that does **not** follow
-  redirects (assert the 303 yourself, or pass ``follow_redirects=True``);
+- ``web_config``: a configuration with the jurisdictions of tests/digests/helpers.py (riverton, lakeside,
+  portalder); ``app``: ``create_app`` over it and the test database; ``client``: a TestClient on it that
+  does **not** follow redirects (assert the 303 yourself, or pass ``follow_redirects=True``);
 - ``make_user(username, role, password=PASSWORD, email=None) -> User`` writes an account;
 - ``login(client, role="editor", username=None, email=None) -> User`` creates a user with that role
   (username defaults to the role) and logs the client in through the real login form; afterwards
@@ -23,14 +24,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
+from tests.digests.helpers import make_config
 from tests.web.helpers import PASSWORD, create_user, csrf_token, log_in
 from tracker.config import Config
 from tracker.web.app import create_app
 
 
 @pytest.fixture
-def web_config() -> Config:
-    return Config()
+def web_config(db_url) -> Config:
+    """The digest tests' configuration: riverton, lakeside, portalder (unreachable portals, never crawled)."""
+    return make_config(db_url)
 
 
 @pytest.fixture

@@ -220,8 +220,11 @@ async def _form_csrf(scope: Scope, headers: Headers, body: bytes) -> str | None:
             form = await StarletteRequest(scope, once).form()
         except Exception:  # a malformed body: no token
             return None
-        value = form.get(CSRF_FIELD)
-        return value if isinstance(value, str) else None
+        try:
+            value = form.get(CSRF_FIELD)
+            return value if isinstance(value, str) else None
+        finally:
+            await form.close()
     return None
 
 

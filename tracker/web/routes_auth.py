@@ -90,7 +90,8 @@ def healthz(request: Request) -> Response:
     """No session needed: 200 when the database answers, else 503 (for load balancers and monitors)."""
     try:
         with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            # Answers, and is this tracker's database (a wrong or emptied database is not healthy).
+            conn.execute(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # any database failure is "unhealthy"; the details go to the log, not to anyone
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()
         log.warning("health check: the database does not answer: %s", reason[0] if reason else repr(exc))
