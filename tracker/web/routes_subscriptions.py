@@ -1,5 +1,182 @@
-"""Web: subscriptions (issue 6)."""
+"""``/subscriptions``: a user's digest subscriptions (those with their e-mail address; admins see every one)
+and their secret Atom feed link; ``/feeds/<token>.atom``: that feed, for feed readers (no session: the
+token is the credential).
 
-from fastapi import APIRouter
+The feed token is random, shown once when it is made, and stored only as its SHA-256; making a new one
+stops the old link. The server does not log request paths (uvicorn's access log is off), so the token
+never reaches a log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import Select, select
+
+from db.models_digest import Digest, Subscription
+from db.models_web import User
+from db.types import utcnow
+from tracker.digests import subscriptions as subs
+from tracker.digests.labels import CATEGORY_LABELS, DIRECTION_LABELS
+from tracker.digests.outbox import sub_info
+from tracker.digests.periods import WEEKDAYS
+from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
+from tracker.web import auth
+from tracker.web.deps import DB, CurrentUser, redirect, render
 
 router = APIRouter()
+
+
+def _visible(user: User, show_all: bool = True) -> Select[tuple[Subscription]]:
+    q = select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
+    if user.has_role("admin") and show_all:
+        return q
+    return q.where(Subscription.email == (user.email or ""))
+
+
+def _own(db: DB, user: User, sub_id: int) -> Subscription:
+    sub = db.scalar(_visible(user).where(Subscription.id == sub_id))
+    if sub is None:
+        raise HTTPException(status_code=404, detail=f"No subscription {sub_id} of yours.")
+    return sub
+
+
+def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **extra: object) -> Response:
+    config = request.app.state.config
+    now = utcnow()
+    rows = [subs.describe(s, config, now) for s in db.scalars(_visible(user))]
+    fresh = db.get(User, user.id)
+    context: dict[str, object] = {
+        "subscriptions": rows,
+        "has_feed": bool(fresh and fresh.feed_token_hash),
+        "jurisdictions": [(j.slug, j.name) for j in config.jurisdictions],
+        "categories": CATEGORY_LABELS,
+        "directions": DIRECTION_LABELS,
+        "weekdays": WEEKDAYS,
+        "default_timezone": config.digests.timezone,
+        "can_choose_email": user.has_role("admin"),
+        "feed_url": None,
+        "error": None,
+    }
+    context.update(extra)
+    return render(request, "subscriptions.html", status_code=status_code, **context)
+
+
+@router.get("/subscriptions")
+def subscriptions_page(request: Request, db: DB, user: CurrentUser) -> Response:
+    return _page(request, db, user)
+
+
+@router.post("/subscriptions")
+def subscriptions_add(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    email: Annotated[str, Form()] = "",
+    jurisdictions: Annotated[list[str] | None, Form()] = None,
+    categories: Annotated[list[str] | None, Form()] = None,
+    direction: Annotated[str, Form()] = "",
+    confirmed_only: Annotated[bool, Form()] = False,
+    status_changes: Annotated[bool, Form()] = False,
+    frequency: Annotated[str, Form()] = "daily",
+    at_time: Annotated[str, Form()] = "08:00",
+    weekday: Annotated[str, Form()] = "mon",
+    timezone: Annotated[str, Form()] = "",
+    webhook_url: Annotated[str, Form()] = "",
+    slack: Annotated[bool, Form()] = False,
+    email_enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    if not user.has_role("admin") or not email.strip():
+        email = user.email or ""
+    if not email:
+        return _page(
+            request, db, user, status_code=400,
+            error="Your account has no e-mail address: ask an admin to set one (tracker users add --email).",
+        )  # fmt: skip
+    spec = subs.SubscriptionSpec(
+        email=email.strip(),
+        jurisdictions=jurisdictions or [],
+        categories=categories or [],
+        direction=direction or None,
+        confirmed_only=confirmed_only,
+        status_changes=status_changes,
+        frequency=frequency,
+        at_time=at_time,
+        weekday=weekday,
+        timezone=timezone.strip() or None,
+        email_enabled=email_enabled,
+        webhook_url=webhook_url.strip() or None,
+        webhook_format="slack" if slack else "json",
+    )
+    try:
+        sub = subs.add(db, spec, request.app.state.config, utcnow())
+    except subs.SubscriptionError as exc:
+        return _page(request, db, user, status_code=400, error=f"{exc}.")
+    return redirect("/subscriptions", f"Subscription {sub.id} added ({subs.schedule_text(sub)}).")
+
+
+@router.post("/subscriptions/{sub_id}/{action}")
+def subscriptions_action(request: Request, db: DB, user: CurrentUser, sub_id: int, action: str) -> Response:
+    if action not in ("pause", "resume", "remove"):
+        raise HTTPException(status_code=404, detail="Not found.")
+    sub = _own(db, user, sub_id)
+    message = getattr(subs, action)(db, sub, utcnow())
+    return redirect("/subscriptions", message)
+
+
+@router.post("/subscriptions/feed-token")
+def feed_token(request: Request, db: DB, user: CurrentUser) -> Response:
+    """A new secret feed link (the old one stops working); shown on this page only."""
+    fresh = db.get(User, user.id)
+    assert fresh is not None
+    token = auth.new_feed_token(fresh, utcnow())
+    url = str(request.url_for("user_feed", token=token))
+    return _page(request, db, user, feed_url=url, has_feed=True)
+
+
+def _own_xml(data: bytes) -> ET.Element:
+    # Our own output, serialised by ElementTree a moment ago: no DTD, no entities to expand.
+    return ET.fromstring(data)  # noqa: S314
+
+
+def user_feed_xml(db: DB, user: User, self_url: str | None) -> bytes:
+    """One Atom feed of the digests of all the user's subscriptions (entries rendered by the digests'
+    own Atom code, one subscription at a time, then merged newest first)."""
+    header = {
+        "feed_token": f"user:{user.id}",  # the feed's id: stable when the secret token changes
+        "email": user.email or user.username,
+        "created_at": user.created_at,
+    }
+    feed = _own_xml(atom_feed(header, [], self_url))
+    entries: list[ET.Element] = []
+    if user.email:
+        for sub in db.scalars(select(Subscription).where(Subscription.email == user.email)):
+            digests = list(db.scalars(select(Digest).where(Digest.subscription_id == sub.id)))
+            if digests:
+                entries += _own_xml(atom_feed(sub_info(sub), digests)).findall(f"{{{ATOM_NS}}}entry")
+    entries.sort(key=lambda e: e.findtext(f"{{{ATOM_NS}}}updated") or "", reverse=True)
+    entries = entries[:FEED_ENTRIES]
+    if entries:
+        updated = feed.find(f"{{{ATOM_NS}}}updated")
+        assert updated is not None
+        updated.text = entries[0].findtext(f"{{{ATOM_NS}}}updated")
+    feed.extend(entries)
+    ET.register_namespace("", ATOM_NS)
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+@router.get("/feeds/{token}.atom", name="user_feed")
+def user_feed(request: Request, db: DB, token: str) -> Response:
+    user = auth.user_for_feed_token(db, token)
+    if user is None:
+        raise HTTPException(status_code=404, detail="No such feed.")
+    self_url = str(request.url_for("user_feed", token=token))
+    return Response(
+        user_feed_xml(db, user, self_url),
+        media_type="application/atom+xml",
+        headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"},
+    )
