@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 from tracker.config import CrawlSettings, Jurisdiction
+from tracker.platforms import Platform, platform
 
-Mode = Literal["full", "incremental", "sweep"]
+# track: fetch only the bills in ``only`` (tracked by link); it never moves the incremental watermark.
+Mode = Literal["full", "incremental", "sweep", "track"]
 
 # How many problems are kept verbatim for the report (all are counted).
 _KEEP_ERRORS = 20
@@ -35,6 +37,10 @@ class CrawlJob:
     # source ids of stored bills whose attachments were never fetched (the backlog).
     attachments_pending: set[str] = field(default_factory=set)
     settings: CrawlSettings = field(default_factory=CrawlSettings)
+    # track mode: the source ids to fetch (and nothing else).
+    only: set[str] = field(default_factory=set)
+    # source ids of bills tracked by link: fetched by every crawl, whatever their dates.
+    tracked: set[str] = field(default_factory=set)
 
     # -- filled in by the crawl ---------------------------------------------------------------------
     listed: set[str] = field(default_factory=set)
@@ -52,9 +58,14 @@ class CrawlJob:
         return self.jurisdiction.slug
 
     @property
+    def platform(self) -> Platform:
+        return platform(self.jurisdiction.platform)
+
+    @property
     def lists_everything(self) -> bool:
-        """Whether this crawl lists every matter (so absent ones have vanished)."""
-        return self.mode in ("full", "sweep")
+        """Whether this crawl lists every bill (so absent ones have vanished): full crawls and sweeps of a
+        platform that can list every bill."""
+        return self.mode in ("full", "sweep") and self.platform.lists_everything
 
     def take_attachment_slot(self) -> bool:
         """Whether this crawl may still fetch one more attachment list."""

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 from tracker.errors import DataError
-from tracker.normalize import AttachmentsUpdate, normalize_attachments, normalize_matter
+from tracker.normalize import (
+    AttachmentsUpdate,
+    NormalizedBill,
+    content_hash,
+    normalize_attachments,
+    normalize_matter,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,6 +44,16 @@ class StagePipeline:
     def process_item(self, item: dict[str, Any]) -> None:
         job = self._job(item["slug"])
         j = job.jurisdiction
+        staged = item.get("bill")
+        if staged is not None:
+            # Platforms other than the Legistar API normalize in their spider (tracker/platforms/).
+            if not isinstance(staged, NormalizedBill):
+                raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a NormalizedBill")
+            if not staged.content_hash:
+                staged.content_hash = content_hash(staged)
+            self.files[j.slug].write(staged.to_json() + "\n")
+            job.staged += 1
+            return None
         if item.get("only_attachments"):
             mid = item["matter"].get("MatterId")
             try:

@@ -65,6 +65,9 @@ class Jurisdiction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Touched by every import under a row lock: serialises importers of one jurisdiction.
     last_import_at: Mapped[datetime | None]
+    # The source its bills come from now ("legistar:chicago", "elms:api.chicityclerkelms.chicago.gov");
+    # a change must be declared in the config (moved_from). None until the first crawl.
+    source_key: Mapped[str | None] = mapped_column(String(200))
 
     bills: Mapped[list[Bill]] = relationship(back_populates="jurisdiction")
 
@@ -102,6 +105,13 @@ class Bill(Base):
     vanished_at: Mapped[datetime | None]
     # When attachments were first fetched; None while the bill waits in the attachments backlog.
     attachments_fetched_at: Mapped[datetime | None]
+    # The normalized file number (tracker.identity.identifier_key): how a bill is recognised across sources.
+    identifier_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The source that describes the bill now (see Jurisdiction.source_key).
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    # Tracked by link (tracker track URL, or the web app's paste box): fetched by every crawl.
+    tracked_at: Mapped[datetime | None]
+    tracked_by: Mapped[str | None] = mapped_column(String(200))
 
     jurisdiction: Mapped[Jurisdiction] = relationship(back_populates="bills")
     actions: Mapped[list[Action]] = relationship(
@@ -116,6 +126,32 @@ class Bill(Base):
     status_changes: Mapped[list[StatusChange]] = relationship(
         back_populates="bill", order_by="StatusChange.seq", cascade="all, delete-orphan"
     )
+    sources: Mapped[list[BillSource]] = relationship(
+        back_populates="bill", order_by="BillSource.first_seen_at", cascade="all, delete-orphan"
+    )
+
+
+class BillSource(Base):
+    """One source that described a bill: a platform and client or host, the bill's id and URL there.
+
+    A bill keeps its internal id across portal moves; every source it was seen on stays recorded, so old
+    links keep resolving (docs/platforms.md)."""
+
+    __tablename__ = "bill_sources"
+    __table_args__ = (UniqueConstraint("source_key", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"), index=True)
+    source_key: Mapped[str] = mapped_column(String(200))
+    source_id: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str | None] = mapped_column(String(100))
+    identifier_key: Mapped[str | None] = mapped_column(String(100))
+    public_url: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    bill: Mapped[Bill] = relationship(back_populates="sources")
 
 
 class Action(Base):

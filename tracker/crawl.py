@@ -23,6 +23,7 @@ from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker.config import Config
 from tracker.errors import ConfigError
+from tracker.identity import move_problem
 from tracker.store import (
     RunSummary,
     ensure_jurisdiction,
@@ -30,14 +31,22 @@ from tracker.store import (
     incremental_since,
     known_state,
     last_success,
+    tracked_ids,
 )
 
 logger = logging.getLogger(__name__)
 
 
 def plan_jobs(
-    config: Config, engine: Any, slugs: list[str], full: bool, stage_dir: Path, sweep: bool = False
+    config: Config,
+    engine: Any,
+    slugs: list[str],
+    full: bool,
+    stage_dir: Path,
+    sweep: bool = False,
+    only: set[str] | None = None,
 ) -> list[CrawlJob]:
+    """One job per jurisdiction; ``only``: a track crawl of these source ids (one jurisdiction)."""
     now = utcnow()
     jobs = []
     with session_scope(engine) as session:
@@ -46,7 +55,9 @@ def plan_jobs(
             last = last_success(session, row.id)
             last_sweep = last_success(session, row.id, modes=("full", "sweep"))
             mode: Mode
-            if full or last is None:
+            if only:
+                mode = "track"
+            elif full or last is None:
                 mode = "full"
             elif (
                 sweep
@@ -56,7 +67,7 @@ def plan_jobs(
                 mode = "sweep"
             else:
                 mode = "incremental"
-            state = known_state(session, row.id) if mode != "full" else None
+            state = known_state(session, row.id) if mode not in ("full", "track") else None
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -69,8 +80,13 @@ def plan_jobs(
                     # the attachments backlog is worked off by sweeps
                     attachments_pending=state.attachments_pending if state and mode == "sweep" else set(),
                     settings=config.crawl,
+                    only=set(only or ()),
+                    tracked=tracked_ids(session, row.id) if mode != "track" else set(),
                 )
             )
+            problem = move_problem(row, cfg)
+            if problem:
+                jobs[-1].fail(problem)
             if cfg.token_env and not cfg.token():
                 # This jurisdiction fails (and says why); the others are crawled.
                 jobs[-1].fail(f"{cfg.slug}: environment variable {cfg.token_env} (token_env) is not set")
@@ -78,12 +94,15 @@ def plan_jobs(
 
 
 def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, int]:
-    """Run the spider over every job; returns requests made per jurisdiction."""
+    """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
+
+    One crawler per platform serves every jurisdiction of that platform, so a host shared by several cities
+    (webapi.legistar.com) has one download slot and the per-host cap holds across them."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from crawler.settings import crawl_settings
-    from crawler.spiders.legistar import LegistarApiSpider
+    from tracker.platforms import spider_class
 
     settings = crawl_settings(config.crawl, progress=progress)
     settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the tracker's handler (with redaction) is in place
@@ -91,41 +110,60 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
     # Scrapy sets its loggers to DEBUG; at the handler's level they would build every per-request debug
     # record only for it to be dropped.
     logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
-    crawler = process.create_crawler(LegistarApiSpider)
-    reasons: list[str] = []
+    by_platform: dict[str, list[CrawlJob]] = {}
+    for job in jobs:
+        by_platform.setdefault(job.jurisdiction.platform, []).append(job)
+    crawlers = []
+    receivers: list[Any] = []
+    for name, group in by_platform.items():
+        crawler = process.create_crawler(spider_class(name))
+        reasons: list[str] = []
 
-    def closed(reason: str) -> None:
-        reasons.append(reason)
+        def closed(reason: str, reasons: list[str] = reasons) -> None:
+            reasons.append(reason)
 
-    crawler.signals.connect(closed, signal=signals.spider_closed)
+        crawler.signals.connect(closed, signal=signals.spider_closed)
 
-    def failed_callback(failure: Any, response: Any) -> None:
-        slug = response.meta.get("job_slug") if response is not None else None
-        for job in jobs:
-            if job.slug == slug or slug is None:
-                where = redact_url(response.url) if response is not None else "a response"
-                job.fail(f"{job.slug}: internal error while parsing {where}: {failure.value!r}")
+        def failed_callback(failure: Any, response: Any, group: list[CrawlJob] = group) -> None:
+            slug = response.meta.get("job_slug") if response is not None else None
+            for job in group:
+                if job.slug == slug or slug is None:
+                    where = redact_url(response.url) if response is not None else "a response"
+                    job.fail(f"{job.slug}: internal error while parsing {where}: {failure.value!r}")
 
-    crawler.signals.connect(failed_callback, signal=signals.spider_error)
-    process.crawl(crawler, jobs=jobs)
+        crawler.signals.connect(failed_callback, signal=signals.spider_error)
+        process.crawl(crawler, jobs=group)
+        # Scrapy's signals hold receivers weakly: keep ours alive until the crawl ends.
+        receivers.extend((closed, failed_callback))
+        crawlers.append((crawler, group, reasons))
     process.start()
-    reason = reasons[0] if reasons else "not run"
-    if reason != "finished":
-        for job in jobs:
-            job.fail(f"{job.slug}: crawl interrupted ({reason})")
-    stats = crawler.stats
-    return {job.slug: int(stats.get_value(f"tracker/requests/{job.slug}", 0)) if stats else 0 for job in jobs}
+    requests: dict[str, int] = {}
+    for crawler, group, reasons in crawlers:
+        reason = reasons[0] if reasons else "not run"
+        if reason != "finished":
+            for job in group:
+                job.fail(f"{job.slug}: crawl interrupted ({reason})")
+        stats = crawler.stats
+        for job in group:
+            requests[job.slug] = int(stats.get_value(f"tracker/requests/{job.slug}", 0)) if stats else 0
+    return requests
 
 
 def run_crawl(
-    config: Config, slugs: list[str], *, full: bool = False, sweep: bool = False, progress: bool = False
+    config: Config,
+    slugs: list[str],
+    *,
+    full: bool = False,
+    sweep: bool = False,
+    progress: bool = False,
+    only: set[str] | None = None,
 ) -> list[RunSummary]:
     engine = make_engine(config.database_url)
     require_schema(engine)
     if not config.select(slugs):
         raise ConfigError(f"{config.source}: no jurisdictions configured")
     with tempfile.TemporaryDirectory(prefix="tracker-crawl-") as tmp:
-        jobs = plan_jobs(config, engine, slugs, full, Path(tmp), sweep=sweep)
+        jobs = plan_jobs(config, engine, slugs, full, Path(tmp), sweep=sweep, only=only)
         requests = _crawl(jobs, config, progress)
         return [import_job(engine, job, requests[job.slug]) for job in jobs]
 

@@ -144,6 +144,9 @@ class NormalizedBill:
     # None: not fetched by this crawl (the attachments backlog); the stored ones are kept.
     attachments: list[NormalizedAttachment] | None = None
     content_hash: str = ""
+    # False when the source shows only some of the bill's actions (agenda platforms read a window of
+    # meetings): the import then keeps stored actions the crawl did not see instead of deleting them.
+    actions_complete: bool = True
 
     # -- staging (JSON lines) -------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -177,7 +180,7 @@ class NormalizedBill:
 
     def bill_columns(self) -> dict[str, Any]:
         """The values of the ``bills`` row (without the tracker's own timestamps)."""
-        skip = {"actions", "sponsors", "attachments", "status_source_id"}
+        skip = {"actions", "sponsors", "attachments", "status_source_id", "actions_complete"}
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
 
@@ -220,7 +223,7 @@ def _load_dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _hash(bill: NormalizedBill) -> str:
+def content_hash(bill: NormalizedBill) -> str:
     content = bill.as_dict()
     content.pop("content_hash")
     content.pop("raw")
@@ -367,5 +370,5 @@ def normalize_matter(
         sponsors=_sponsors(_rows(sponsors, f"{where} sponsors")),
         attachments=None if attachments is None else normalize_attachments(attachments, where),
     )
-    bill.content_hash = _hash(bill)
+    bill.content_hash = content_hash(bill)
     return bill

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -31,6 +32,7 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.types import utcnow
 from tracker.config import Jurisdiction as JurisdictionConfig
+from tracker.identity import adopt_moved, identifier_key, key_unkeyed, record_sources
 from tracker.normalize import (
     AttachmentsUpdate,
     NormalizedAction,
@@ -112,12 +114,23 @@ def last_success(
     q = select(func.max(CrawlRun.started_at)).where(
         CrawlRun.jurisdiction_id == jurisdiction_id, CrawlRun.status == "succeeded"
     )
-    if modes is not None:
-        q = q.where(CrawlRun.mode.in_(list(modes)))
+    # without modes: any crawl but a track crawl, which fetches a few bills and says nothing of the rest
+    q = q.where(CrawlRun.mode.in_(list(modes)) if modes is not None else CrawlRun.mode != "track")
     value = session.scalar(q)
     if value is not None and value.tzinfo is None:  # SQLite aggregate bypasses the column type
         value = value.replace(tzinfo=UTC)
     return value
+
+
+def tracked_ids(session: Session, jurisdiction_id: int) -> set[str]:
+    """Source ids of the bills tracked by link (every crawl fetches them)."""
+    return set(
+        session.scalars(
+            select(Bill.source_id).where(
+                Bill.jurisdiction_id == jurisdiction_id, Bill.tracked_at.is_not(None)
+            )
+        )
+    )
 
 
 @dataclass
@@ -226,32 +239,37 @@ def explaining_action(bill: NormalizedBill, previous: set[str]) -> str | None:
 
 
 class Importer:
-    def __init__(self, session: Session, jurisdiction: Jurisdiction, run: CrawlRun, observed_at: datetime):
+    def __init__(
+        self,
+        session: Session,
+        jurisdiction: Jurisdiction,
+        run: CrawlRun,
+        observed_at: datetime,
+        *,
+        source_key: str | None = None,
+        moved_from: Iterable[str] = (),
+    ):
         self.s = session
         self.j = jurisdiction
         self.run = run
         self.observed_at = observed_at
+        self.source_key = source_key or jurisdiction.source_key
+        self.moved_from = list(moved_from)
+        self.adopted = 0
         # Bills inserted or changed by this import (for the stages that follow ingest, e.g. matching).
         self.touched: set[int] = set()
 
     def apply(self, batch: list[NormalizedBill | AttachmentsUpdate]) -> None:
         bills = [b for b in batch if isinstance(b, NormalizedBill)]
         updates = [u for u in batch if isinstance(u, AttachmentsUpdate)]
-        ids = [b.source_id for b in batch]
-        existing = {
-            row.source_id: row
-            for row in self.s.execute(
-                select(
-                    Bill.id,
-                    Bill.source_id,
-                    Bill.status,
-                    Bill.stage,
-                    Bill.content_hash,
-                    Bill.vanished_at,
-                    Bill.attachments_fetched_at,
-                ).where(Bill.jurisdiction_id == self.j.id, Bill.source_id.in_(ids))
-            )
-        }
+        existing = self._existing([b.source_id for b in batch])
+        if self.moved_from and self.source_key:
+            unknown = [b for b in bills if b.source_id not in existing]
+            adopted = adopt_moved(self.s, self.j.id, self.source_key, self.moved_from, unknown)
+            if adopted:
+                self.adopted += adopted
+                # Adopted bills are stored bills now: their content is compared and updated as usual.
+                existing = self._existing([b.source_id for b in batch], force_changed=True)
         self.run.seen += len(bills)
         fresh = [b for b in bills if b.source_id not in existing]
         changed = [
@@ -264,6 +282,11 @@ class Importer:
             self._insert_new(fresh)
         if changed:
             self._update(changed, existing)
+        if self.source_key and (fresh or changed):
+            ids = self._existing([b.source_id for b in fresh + changed])
+            record_sources(
+                self.s, self.source_key, [(ids[b.source_id].id, b) for b in fresh + changed], self.observed_at
+            )
         fetched = [
             (b.source_id, b.attachments)
             for b in bills
@@ -274,11 +297,39 @@ class Importer:
             already = {b.source_id for b in changed}
             self._sync_attachments(fetched, existing, already)
 
+    def _existing(self, ids: list[str], force_changed: bool = False) -> dict[str, Any]:
+        rows = {
+            row.source_id: row
+            for row in self.s.execute(
+                select(
+                    Bill.id,
+                    Bill.source_id,
+                    Bill.status,
+                    Bill.stage,
+                    Bill.content_hash,
+                    Bill.vanished_at,
+                    Bill.attachments_fetched_at,
+                    Bill.source_key,
+                ).where(Bill.jurisdiction_id == self.j.id, Bill.source_id.in_(ids))
+            )
+        }
+        if force_changed:
+            # a bill adopted from an old source is rewritten from the new one even if the hashes agree
+            rows = {
+                sid: SimpleNamespace(**{**row._asdict(), "content_hash": ""})
+                if row.source_key != self.source_key
+                else row
+                for sid, row in rows.items()
+            }
+        return rows
+
     def _insert_new(self, bills: list[NormalizedBill]) -> None:
         now = self.observed_at
         rows = [
             {
                 **b.bill_columns(),
+                "identifier_key": identifier_key(b.identifier),
+                "source_key": self.source_key,
                 "jurisdiction_id": self.j.id,
                 "first_seen_at": now,
                 "updated_at": now,
@@ -350,7 +401,14 @@ class Importer:
         self.s.execute(
             update(Bill),
             [
-                {**b.bill_columns(), "id": existing[b.source_id].id, "updated_at": now, "vanished_at": None}
+                {
+                    **b.bill_columns(),
+                    "identifier_key": identifier_key(b.identifier),
+                    "source_key": self.source_key,
+                    "id": existing[b.source_id].id,
+                    "updated_at": now,
+                    "vanished_at": None,
+                }
                 for b in bills
             ],
         )
@@ -368,6 +426,9 @@ class Importer:
         to_insert, to_update, keep = [], [], set()
         for b in bills:
             bill_id = existing[b.source_id].id
+            if not b.actions_complete:
+                # the source showed only some actions (an agenda window): the others stay
+                keep.update(key for key in stored_actions if key[0] == bill_id)
             for a in b.actions:
                 key = (bill_id, a.source_id)
                 row = _action_row(bill_id, a)
@@ -569,9 +630,27 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         if job.rejected:
             message = f"{job.rejected} records rejected, first: {job.problems[0]}"
         run = _record(session, jurisdiction, job, status, requests, message)
-        importer = Importer(session, jurisdiction, run, job.started_at)
+        if jurisdiction.source_key is None:
+            key_unkeyed(session, jurisdiction, cfg.source_key, job.started_at)
+        importer = Importer(
+            session,
+            jurisdiction,
+            run,
+            job.started_at,
+            source_key=cfg.source_key,
+            moved_from=cfg.moved_from if jurisdiction.source_key != cfg.source_key else (),
+        )
         for batch in _batches(read_stage(job)):
             importer.apply(batch)
+        if jurisdiction.source_key != cfg.source_key:
+            logger.info(
+                "%s: moved from %s to %s (%d bills matched by file number)",
+                cfg.slug,
+                jurisdiction.source_key,
+                cfg.source_key,
+                importer.adopted,
+            )
+            jurisdiction.source_key = cfg.source_key
         if job.lists_everything:
             importer.mark_vanished(job.listed)
         # Issue 4: match new and changed bills against the sanctuary taxonomy, in the same transaction.

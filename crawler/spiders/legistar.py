@@ -34,6 +34,7 @@ from crawler.redact import redact_url
 LOCAL_DATE_FIELDS = ("MatterIntroDate", "MatterAgendaDate", "MatterPassedDate", "MatterEnactmentDate")
 UTC_FIELDS = ("MatterLastModifiedUtc",)
 
+OPTIONAL_META = "optional"  # a request whose 404 is reported, not fatal
 PRIORITY_PAGE = 100  # pages first, so the queue of matters to fetch fills early
 PRIORITY_SUB = {"histories": 1, "sponsors": 2, "attachments": 3}  # finish started matters first
 
@@ -109,12 +110,51 @@ class LegistarApiSpider(scrapy.Spider):
             cb_kwargs={"slug": job.slug, "matter": matter, **cb},
         )
 
+    def _matter(self, job: CrawlJob, key: str, *, optional: bool) -> Request:
+        """One matter by id: a bill tracked by link. ``optional``: a tracked bill fetched by an
+        incremental crawl; if it is gone (404), the crawl goes on and says so."""
+        j = job.jurisdiction
+        request = self._request(
+            job,
+            f"{j.api_base}/{j.client}/matters/{quote(key)}",
+            "object",
+            self.parse_matter,
+            priority=PRIORITY_PAGE - 1,
+            cb_kwargs={"slug": job.slug, "key": key},
+        )
+        request.meta[OPTIONAL_META] = optional
+        return request
+
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
-            if job.fatal is None:
-                yield self._page(job, 0)
+            if job.fatal is not None:
+                continue
+            if job.mode == "track":
+                for key in sorted(job.only):
+                    yield self._matter(job, key, optional=False)
+                continue
+            yield self._page(job, 0)
+            if job.mode == "incremental":
+                # Tracked bills are fetched whatever their dates (full crawls and sweeps list them anyway).
+                for key in sorted(job.tracked):
+                    yield self._matter(job, key, optional=True)
 
     # -- callbacks -------------------------------------------------------------------------------------
+    def parse_matter(self, response: Response, slug: str, key: str) -> list[Request]:
+        job = self.jobs[slug]
+        matter: dict[str, Any] = response.meta[JSON_META]
+        if str(matter.get("MatterId")) != key:
+            job.reject(f"{slug}: matter {key} answered with MatterId {matter.get('MatterId')!r}")
+            return []
+        if key in job.listed:
+            return []  # also on a listing page of this crawl: fetched from there
+        if matter.get("MatterRestrictViewViaWeb") is True:
+            job.skipped_restricted += 1
+            return []
+        job.listed.add(key)
+        job.fetched += 1
+        return [self._sub(job, matter, "histories", with_attachments=job.take_attachment_slot(), probe=False)]
+
     # Callbacks return lists, not generators: Scrapy inspects the source of every generator callback it
     # calls (to warn about `return` values), which costs more than the callback itself.
     def parse_matters(self, response: Response, slug: str, skip: int) -> list[Request]:
@@ -266,6 +306,11 @@ class LegistarApiSpider(scrapy.Spider):
                 detail += f": {message}"
         else:
             detail = redact_url(str(value)) or type(value).__name__
+        gone = response is not None and response.status == 404
+        if job is not None and gone and request.meta.get(OPTIONAL_META):
+            job.problems.append(f"{slug}: tracked bill gone: {detail}")
+            self.logger.warning("%s: tracked bill gone: %s", slug, detail)
+            return
         if job is not None:
             job.fail(f"{slug}: {detail}")
         self.logger.error("%s: %s", slug, detail)
