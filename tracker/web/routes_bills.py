@@ -1,5 +1,38 @@
-"""Web pages: bills (issue 6)."""
+"""Web pages (issue 6): one bill (``/bills/<id>``): its title, city, identifier, sponsors and stage, the
+timeline of status changes and actions, its match and review history, and links to the council's page and
+documents (http(s) links only). Any logged-in user; editors also get the review buttons."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from db.models_web import User
+from tracker.web import queries
+from tracker.web.deps import get_db, render, require_user
 
 router = APIRouter()
+
+
+@router.get("/bills/{bill_id}")
+def bill_page(
+    request: Request,
+    bill_id: str,
+    db: Annotated[Session, Depends(get_db)],
+    user: Annotated[User, Depends(require_user)],
+) -> HTMLResponse:
+    detail = queries.bill_page(db, int(bill_id)) if bill_id.isdigit() and len(bill_id) < 19 else None
+    if detail is None:
+        raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
+    return render(
+        request,
+        "bill.html",
+        h=queries.HELPERS,
+        d=detail,
+        row=detail["row"],
+        can_review=user.has_role("editor"),
+        next_url=f"/bills/{detail['bill'].id}",
+    )

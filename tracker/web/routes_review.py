@@ -1,5 +1,190 @@
-"""Web pages: review (issue 6)."""
+"""Web pages (issue 6): the editors' review queue (``/review``, ``/review.csv``) and its decisions.
 
-from fastapi import APIRouter
+Each decision is one POST, made by the functions of :mod:`tracker.review` (which lock the match row, record
+the decision and append the audit event), with the logged-in editor as the actor:
+
+- ``POST /review/<id>/confirm``: confirm the match as it stands (``note`` optional);
+- ``POST /review/<id>/reject``: reject it (``note`` optional);
+- ``POST /review/<id>/correct``: confirm with corrected ``categories`` (one or more) and ``direction``
+  (adds the bill when it was not in review: a bill the matcher missed);
+- ``POST /review/<id>/note``: record a note on a decided bill (its decision again, with the note: a note is
+  always part of a decision in the audit trail).
+
+With htmx (the ``HX-Request`` header) the answer is the bill's updated row, swapped in place; without
+JavaScript the same forms post normally and get a 303 back to the page they came from (``next``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from db.models_review import BillMatch
+from db.models_web import User
+from tracker import review
+from tracker.errors import TrackerError
+from tracker.web import queries
+from tracker.web.deps import get_db, redirect, render, require_role, safe_next
+from tracker.web.queries import QUEUE_STATES, FilterError, Filters
+from tracker.web.routes_search import csv_error, csv_response
 
 router = APIRouter()
+
+DB = Annotated[Session, Depends(get_db)]
+Editor = Annotated[User, Depends(require_role("editor"))]
+MAX_NOTE = 2000
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@router.get("/review")
+def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
+    try:
+        filters = Filters.parse(request.query_params, states=QUEUE_STATES)
+        page = queries.review_queue(db, filters)
+    except FilterError as exc:
+        filters, page, error, status = Filters(), None, str(exc), 400
+    else:
+        error, status = None, 200
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(
+        request,
+        "review.html",
+        status_code=status,
+        h=queries.HELPERS,
+        filters=filters,
+        page=page,
+        error=error,
+        jurisdictions=queries.jurisdictions(db),
+        states=QUEUE_STATES,
+        next_url=here,
+    )
+
+
+@router.get("/review.csv")
+def review_csv(request: Request, db: DB, _user: Editor) -> Response:
+    try:
+        rows = queries.all_rows(db, Filters.parse(request.query_params, states=QUEUE_STATES), queue=True)
+    except FilterError as exc:
+        return csv_error(exc)
+    return csv_response(queries.to_csv(rows, queries.REVIEW_CSV_COLUMNS), "review.csv")
+
+
+# -- decisions -------------------------------------------------------------------------------------------
+
+
+def _note(note: str) -> str | None:
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise review.ReviewError(f"the note is longer than {MAX_NOTE} characters")
+    return note or None
+
+
+def _decided(
+    request: Request, db: Session, bill_id: int, next_url: str, message: str, *, error: bool = False
+) -> Response:
+    """The answer to a decision: the updated row for htmx, else a 303 back to the page it came from."""
+    target = safe_next(next_url)
+    if _is_htmx(request):
+        row = queries.review_row(db, bill_id)
+        if row is None:  # pragma: no cover - a bill is never deleted
+            raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
+        return render(
+            request,
+            "_review_row.html",
+            status_code=400 if error else 200,
+            h=queries.HELPERS,
+            row=row,
+            next_url=target,
+            message=message,
+            error=error,
+        )
+    anchor = "" if target.startswith("/bills/") else f"#bill-{bill_id}"
+    return redirect(target + anchor, message, "error" if error else "info")
+
+
+def _decide(request: Request, db: Session, bill_id: int, next_url: str, action: Any) -> Response:
+    try:
+        decision = action()
+    except TrackerError as exc:  # a one-line error (unknown category, no categories...): nothing written
+        db.rollback()
+        return _decided(request, db, bill_id, next_url, f"Error: {exc}", error=True)
+    db.commit()
+    return _decided(request, db, bill_id, next_url, decision.line())
+
+
+def _require_bill(db: Session, bill_id: int) -> str:
+    ref = str(bill_id)
+    try:
+        review.resolve_bill(db, ref)
+    except review.ReviewError:
+        raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.") from None
+    return ref
+
+
+Note = Annotated[str, Form()]
+Next = Annotated[str, Form()]
+
+
+@router.post("/review/{bill_id}/confirm")
+def confirm(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+    ref = _require_bill(db, bill_id)
+    return _decide(
+        request, db, bill_id, next, lambda: review.confirm(db, ref, note=_note(note), by=user.username)
+    )
+
+
+@router.post("/review/{bill_id}/reject")
+def reject(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+    ref = _require_bill(db, bill_id)
+    return _decide(
+        request, db, bill_id, next, lambda: review.reject(db, ref, note=_note(note), by=user.username)
+    )
+
+
+@router.post("/review/{bill_id}/correct")
+def correct(
+    request: Request,
+    bill_id: int,
+    db: DB,
+    user: Editor,
+    categories: Annotated[list[str] | None, Form()] = None,
+    direction: Annotated[str, Form()] = "",
+    note: Note = "",
+    next: Next = "/review",
+):
+    ref = _require_bill(db, bill_id)
+    codes = [c for c in (categories or []) if c.strip()]
+
+    def act() -> review.Decision:
+        if not codes:
+            raise review.ReviewError("choose at least one category to confirm")
+        match = db.get(BillMatch, bill_id)
+        fn = review.add if match is None or match.review_state is None else review.confirm
+        return fn(db, ref, categories=codes, direction=direction or None, note=_note(note), by=user.username)
+
+    return _decide(request, db, bill_id, next, act)
+
+
+@router.post("/review/{bill_id}/note")
+def add_note(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+    ref = _require_bill(db, bill_id)
+
+    def act() -> review.Decision:
+        text = _note(note)
+        if not text:
+            raise review.ReviewError("the note is empty")
+        match = db.get(BillMatch, bill_id)
+        state = match.review_state if match else None
+        if state == "confirmed":
+            return review.confirm(db, ref, note=text, by=user.username)
+        if state == "rejected":
+            return review.reject(db, ref, note=text, by=user.username)
+        raise review.ReviewError("a note is recorded with a decision: confirm or reject the bill with it")
+
+    return _decide(request, db, bill_id, next, act)

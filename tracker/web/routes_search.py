@@ -1,5 +1,159 @@
-"""Web pages: search (issue 6)."""
+"""Web pages (issue 6): the dashboard (``/``), search and lists of bills (``/search``), the living list of
+confirmed measures (``/living-list``), and their CSV (and Markdown) exports. Any logged-in user (staff and
+up). The queries are in :mod:`tracker.web.queries`."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from db.models_web import User
+from db.types import utcnow
+from tracker.web import queries
+from tracker.web.deps import get_db, render, require_user
+from tracker.web.queries import FilterError, Filters
 
 router = APIRouter()
+
+DB = Annotated[Session, Depends(get_db)]
+AnyUser = Annotated[User, Depends(require_user)]
+DASHBOARD_ROWS = 50
+
+
+def csv_response(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def error_page(request: Request, exc: FilterError) -> HTMLResponse:
+    return render(request, "error.html", status_code=400, message=str(exc))
+
+
+def csv_error(exc: FilterError) -> Response:
+    return Response(f"Error: {exc}\n", status_code=400, media_type="text/plain; charset=utf-8")
+
+
+def _page_context(db: Session, filters: Filters, **extra: Any) -> dict[str, Any]:
+    return {"h": queries.HELPERS, "filters": filters, "jurisdictions": queries.jurisdictions(db), **extra}
+
+
+# -- the dashboard ---------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def dashboard(request: Request, db: DB, user: AnyUser) -> HTMLResponse:
+    since, now = queries.dashboard_window()
+    matches, matches_total = queries.new_matches(db, since, now, limit=DASHBOARD_ROWS)
+    changes, changes_total = queries.recent_status_changes(db, since, now, limit=DASHBOARD_ROWS)
+    open_reviews = queries.review_queue(db, Filters(), per_page=1).total if user.has_role("editor") else None
+    return render(
+        request,
+        "dashboard.html",
+        h=queries.HELPERS,
+        since=since,
+        now=now,
+        matches=matches,
+        matches_total=matches_total,
+        changes=changes,
+        changes_total=changes_total,
+        open_reviews=open_reviews,
+    )
+
+
+@router.get("/dashboard/new-matches.csv")
+def dashboard_matches_csv(db: DB, _user: AnyUser) -> Response:
+    since, now = queries.dashboard_window()
+    rows, _ = queries.new_matches(db, since, now)
+    return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "new-matches.csv")
+
+
+@router.get("/dashboard/status-changes.csv")
+def dashboard_changes_csv(db: DB, _user: AnyUser) -> Response:
+    since, now = queries.dashboard_window()
+    rows, _ = queries.recent_status_changes(db, since, now)
+    return csv_response(queries.to_csv(rows, queries.CHANGE_CSV_COLUMNS), "status-changes.csv")
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+
+@router.get("/search")
+def search(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
+    try:
+        filters = Filters.parse(request.query_params)
+        page = queries.search_bills(db, filters)
+    except FilterError as exc:
+        return render(
+            request,
+            "search.html",
+            status_code=400,
+            error=str(exc),
+            page=None,
+            **_page_context(db, Filters(q=" ".join((request.query_params.get("q") or "").split()))),
+        )
+    return render(request, "search.html", error=None, page=page, **_page_context(db, filters))
+
+
+@router.get("/search.csv")
+def search_csv(request: Request, db: DB, _user: AnyUser) -> Response:
+    try:
+        rows = queries.all_rows(db, Filters.parse(request.query_params))
+    except FilterError as exc:
+        return csv_error(exc)
+    return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "bills.csv")
+
+
+# -- the living list -------------------------------------------------------------------------------------
+
+
+def _living(request: Request, db: Session) -> tuple[str | None, list[queries.LivingGroup]]:
+    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    return slug, queries.living_list(db, jurisdiction=slug)
+
+
+@router.get("/living-list")
+def living_list(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
+    try:
+        slug, groups = _living(request, db)
+    except FilterError as exc:
+        return error_page(request, exc)
+    return render(
+        request,
+        "living_list.html",
+        h=queries.HELPERS,
+        groups=groups,
+        jurisdiction=slug,
+        jurisdictions=queries.jurisdictions(db),
+        total=sum(g.count for g in groups),
+        query="?" + urlencode({"jurisdiction": slug}) if slug else "",
+    )
+
+
+@router.get("/living-list.csv")
+def living_list_csv(request: Request, db: DB, _user: AnyUser) -> Response:
+    try:
+        _, groups = _living(request, db)
+    except FilterError as exc:
+        return csv_error(exc)
+    rows = [row for g in groups for _, rows in g.directions for row in rows]
+    return csv_response(queries.to_csv(rows, queries.LIVING_CSV_COLUMNS), "living-list.csv")
+
+
+@router.get("/living-list.md")
+def living_list_md(request: Request, db: DB, _user: AnyUser) -> Response:
+    try:
+        _, groups = _living(request, db)
+    except FilterError as exc:
+        return csv_error(exc)
+    return Response(
+        queries.living_list_markdown(groups, generated=utcnow()),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="living-list.md"'},
+    )

@@ -1,0 +1,747 @@
+"""Read-side queries of the web pages (issue 6): search and lists of bills, the editors' review queue, one
+bill's page, the dashboard and the living list; and the safe renderings every list shares (evidence marked
+in escaped HTML, CSV cells that cannot be formulas, Markdown that cannot be markup).
+
+Everything here runs on SQLite and PostgreSQL alike: every value is a bound parameter, text search is a
+case-insensitive ``LIKE`` (``ILIKE`` on PostgreSQL) with ``%``, ``_`` and the escape character escaped, and
+the few engine-specific bits (a JSON array containing a category code) are chosen by dialect.
+
+The search is in one place, :func:`search_bills` (its text condition in :func:`text_condition`), so that
+the documents' text (issue 7) can be added as one more column or subquery.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from markupsafe import Markup, escape
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, defer, selectinload
+
+from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models_review import BillMatch, ReviewEvent
+from db.types import utcnow
+from tracker.digests.labels import STAGE_LABELS, category_label, direction_label, stage_label
+from tracker.errors import TrackerError
+from tracker.matcher import CATEGORY_CODES, DIRECTIONS
+from tracker.queries import check_jurisdiction
+
+PER_PAGE = 50
+STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
+#: Review-state filter of the search: a state, "flagged" (changed after a decision) or "none" (not in review).
+SEARCH_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected", "flagged", "none")
+#: Review-state filter of the queue: "open" = pending or flagged (what still needs an editor).
+QUEUE_STATES: tuple[str, ...] = ("open", "pending", "flagged", "confirmed", "rejected")
+DASHBOARD_DAYS = 7
+LIKE_ESCAPE = "!"
+
+
+class FilterError(TrackerError):
+    """A filter of a page's query string is not valid (shown as one line, status 400)."""
+
+
+# -- filters ---------------------------------------------------------------------------------------------
+
+
+def _one_of(name: str, value: str | None, allowed: Iterable[str]) -> str | None:
+    if value is None:
+        return None
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise FilterError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _date(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f"{name} must be a date like 2026-11-25, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters of a list page, parsed from its query string (empty values mean "any")."""
+
+    q: str = ""
+    jurisdiction: str | None = None
+    stage: str | None = None
+    category: str | None = None
+    direction: str | None = None
+    state: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str], *, states: tuple[str, ...] = SEARCH_STATES) -> Filters:
+        def get(key: str) -> str | None:
+            value = params.get(key)
+            value = value.strip() if isinstance(value, str) else None
+            return value or None
+
+        page_text = get("page") or "1"
+        if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 7:
+            raise FilterError(f"page must be a positive number, not {page_text!r}")
+        q = " ".join((params.get("q") or "").split())
+        if len(q) > 500:
+            raise FilterError("the search text is longer than 500 characters")
+        date_from, date_to = _date("from", get("from")), _date("to", get("to"))
+        if date_from and date_to and date_from > date_to:
+            raise FilterError(f"the date range is empty: from {date_from} is after to {date_to}")
+        return cls(
+            q=q,
+            jurisdiction=get("jurisdiction"),
+            stage=_one_of("stage", get("stage"), STAGES),
+            category=_one_of("category", get("category"), CATEGORY_CODES),
+            direction=_one_of("direction", get("direction"), DIRECTIONS),
+            state=_one_of("state", get("state"), states),
+            date_from=date_from,
+            date_to=date_to,
+            page=int(page_text),
+        )
+
+    def params(self, **overrides: Any) -> dict[str, str]:
+        """The filters as query parameters (the empty ones and page 1 left out)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(overrides)
+        names = {"date_from": "from", "date_to": "to"}
+        out: dict[str, str] = {}
+        for key, value in values.items():
+            if value is None or value == "" or (key == "page" and value == 1):
+                continue
+            out[names.get(key, key)] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    def query_string(self, **overrides: Any) -> str:
+        """``?a=1&b=2`` (or ``""``) for links: pages, CSV exports."""
+        params = self.params(**overrides)
+        return "?" + urlencode(params) if params else ""
+
+    def with_page(self, page: int) -> Filters:
+        return replace(self, page=page)
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.rows else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+
+# -- SQL building blocks ---------------------------------------------------------------------------------
+
+
+def like_pattern(term: str) -> str:
+    """``%term%`` with LIKE's wildcards (and the escape character) taken literally."""
+    e = LIKE_ESCAPE
+    escaped = term.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+    return f"%{escaped}%"
+
+
+def _ilike(column: Any, pattern: str) -> Any:
+    return column.ilike(pattern, escape=LIKE_ESCAPE)
+
+
+def text_condition(q: str) -> Any:
+    """Bills whose title, name, identifier or action texts (an action's name or text) contain every word of
+    ``q``, case-insensitively; every character is literal (``%``, ``_``, quotes, backslashes).
+
+    The documents' text (issue 7) belongs here: one more ``or_`` member per word."""
+    words = q.split()
+    if not words:
+        return None
+    conds = []
+    for word in words:
+        pattern = like_pattern(word)
+        in_actions = select(Action.bill_id).where(
+            or_(_ilike(Action.text, pattern), _ilike(Action.description, pattern))
+        )
+        conds.append(
+            or_(
+                _ilike(Bill.title, pattern),
+                _ilike(Bill.name, pattern),
+                _ilike(Bill.identifier, pattern),
+                Bill.id.in_(in_actions),
+            )
+        )
+    return and_(*conds)
+
+
+def _json_array_contains(column: Any, value: str, dialect: str) -> Any:
+    """``value`` is an element of the JSON array in ``column``."""
+    if dialect == "postgresql":
+        return type_coerce(column, JSONB).contains([value])
+    elements = func.json_each(column).table_valued("value").alias("elements")
+    return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
+
+
+_CONFIRMED = BillMatch.review_state == "confirmed"
+_UNDECIDED = or_(BillMatch.review_state.is_(None), BillMatch.review_state == "pending")
+
+
+def effective_relevant() -> Any:
+    """The editor's word when there is one, else the matcher's (BillMatch.effective_relevant in SQL)."""
+    return or_(_CONFIRMED, and_(BillMatch.relevant.is_(True), _UNDECIDED))
+
+
+def effective_category(code: str, dialect: str) -> Any:
+    """``code`` is one of the effective categories: the editor's when confirmed (BillMatch.
+    effective_categories; a confirmation always records at least one), the matcher's when undecided."""
+    return or_(
+        and_(_CONFIRMED, _json_array_contains(BillMatch.editor_categories, code, dialect)),
+        and_(_UNDECIDED, _json_array_contains(BillMatch.categories, code, dialect)),
+    )
+
+
+def effective_direction(direction: str) -> Any:
+    return or_(
+        and_(_CONFIRMED, BillMatch.editor_direction == direction),
+        and_(_CONFIRMED, BillMatch.editor_direction.is_(None), BillMatch.direction == direction),
+        and_(_UNDECIDED, BillMatch.direction == direction),
+    )
+
+
+def _state_condition(state: str | None) -> Any:
+    if state is None:
+        return None
+    if state == "open":
+        return or_(BillMatch.review_state == "pending", BillMatch.needs_review.is_(True))
+    if state == "flagged":
+        return BillMatch.needs_review.is_(True)
+    if state == "none":
+        return BillMatch.review_state.is_(None)
+    return BillMatch.review_state == state
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _check_jurisdiction(session: Session, slug: str | None) -> None:
+    if slug:
+        try:
+            check_jurisdiction(session, slug)
+        except TrackerError as exc:
+            raise FilterError(str(exc)) from None
+
+
+def _conditions(session: Session, f: Filters) -> list[Any]:
+    _check_jurisdiction(session, f.jurisdiction)
+    dialect = _dialect(session)
+    conds = [
+        text_condition(f.q),
+        Jurisdiction.slug == f.jurisdiction if f.jurisdiction else None,
+        Bill.stage == f.stage if f.stage else None,
+        effective_category(f.category, dialect) if f.category else None,
+        effective_direction(f.direction) if f.direction else None,
+        _state_condition(f.state),
+        Bill.introduced >= f.date_from if f.date_from else None,
+        Bill.introduced <= f.date_to if f.date_to else None,
+    ]
+    return [c for c in conds if c is not None]
+
+
+# Columns a list never shows: left out of every list query (``raw`` can be large).
+_LIST_DEFERRED = (
+    defer(Bill.raw),
+    defer(BillMatch.category_scores),
+    defer(BillMatch.content_keys),
+    defer(BillMatch.decided_content),
+)
+
+
+def _bills_query(session: Session, f: Filters, *, matched_only: bool) -> Select[Any]:
+    q = select(Bill, Jurisdiction, BillMatch).join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+    if matched_only:
+        q = q.join(BillMatch, BillMatch.bill_id == Bill.id)
+    else:
+        q = q.outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+    return q.where(*_conditions(session, f))
+
+
+def _paged(session: Session, q: Select[Any], f: Filters, order: list[Any], per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    rows = session.execute(
+        q.options(*_LIST_DEFERRED).order_by(*order).limit(per_page).offset((f.page - 1) * per_page)
+    ).all()
+    return Page([bill_row(b, j, m) for b, j, m in rows], total, f.page, per_page)
+
+
+# -- rows ------------------------------------------------------------------------------------------------
+
+
+def safe_url(url: str | None) -> str | None:
+    """A scraped link, only when it is a plain http(s) URL (never ``javascript:``, ``data:``...)."""
+    if not url or not isinstance(url, str):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
+        return None
+    return url
+
+
+def bill_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
+    """One bill of a list, with its effective match fields (the editor's word when there is one)."""
+    return {
+        "id": bill.id,
+        "jurisdiction": jurisdiction.slug,
+        "city": jurisdiction.name,
+        "identifier": bill.identifier,
+        "title": bill.title,
+        "name": bill.name,
+        "status": bill.status,
+        "stage": bill.stage,
+        "introduced": bill.introduced,
+        "first_seen_at": bill.first_seen_at,
+        "url": safe_url(bill.public_url),
+        "matched": match is not None,
+        "relevant": match.effective_relevant if match else None,
+        "score": match.score if match else None,
+        "categories": match.effective_categories if match else [],
+        "direction": match.effective_direction if match else None,
+        "review_state": match.review_state if match else None,
+        "needs_review": bool(match and match.needs_review),
+        "needs_review_reason": match.needs_review_reason if match else None,
+        "source": match.source if match else None,
+        "decided_by": match.decided_by if match else None,
+        "decided_at": match.decided_at if match else None,
+        "note": match.note if match else None,
+        "machine_categories": list(match.categories) if match else [],
+        "machine_direction": match.direction if match else None,
+        "evidence": list(match.evidence or []) if match else [],
+    }
+
+
+# -- search, the queue -----------------------------------------------------------------------------------
+
+
+def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
+    """Every bill (matched or not) passing the filters, newest introduced first, one page."""
+    q = _bills_query(session, f, matched_only=False)
+    order = [Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id.desc()]
+    return _paged(session, q, f, order, per_page)
+
+
+def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
+    """Bills in review (by default the open ones: pending or flagged), newest first (first seen by the
+    tracker), one page."""
+    if f.state is None:
+        f = replace(f, state="open")
+    q = _bills_query(session, f, matched_only=True).where(BillMatch.review_state.is_not(None))
+    order = [Bill.first_seen_at.desc(), Bill.id.desc()]
+    return _paged(session, q, f, order, per_page)
+
+
+def all_rows(
+    session: Session, f: Filters, *, queue: bool = False, limit: int = 100_000
+) -> list[dict[str, Any]]:
+    """Every row of a list (for the CSV export), not one page."""
+    rows: list[dict[str, Any]] = []
+    page = replace(f, page=1)
+    fetch = review_queue if queue else search_bills
+    while True:
+        chunk = fetch(session, page, per_page=5000)
+        rows.extend(chunk.rows)
+        if not chunk.has_next or len(rows) >= limit:
+            return rows[:limit]
+        page = replace(page, page=page.page + 1)
+
+
+def review_row(session: Session, bill_id: int) -> dict[str, Any] | None:
+    """One bill as a row of the queue (after a decision, for the partial that replaces the row)."""
+    row = session.execute(
+        select(Bill, Jurisdiction, BillMatch)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(Bill.id == bill_id)
+        .options(*_LIST_DEFERRED)
+    ).one_or_none()
+    return None if row is None else bill_row(*row)
+
+
+def jurisdictions(session: Session) -> list[tuple[str, str]]:
+    """(slug, name) of every jurisdiction, for the filters."""
+    q = select(Jurisdiction.slug, Jurisdiction.name).order_by(Jurisdiction.name, Jurisdiction.slug)
+    return [(slug, name) for slug, name in session.execute(q)]
+
+
+# -- one bill --------------------------------------------------------------------------------------------
+
+
+def bill_page(session: Session, bill_id: int) -> dict[str, Any] | None:
+    """Everything the bill page shows, in a fixed number of queries (None for an unknown id)."""
+    bill = session.scalar(
+        select(Bill)
+        .where(Bill.id == bill_id)
+        .options(
+            selectinload(Bill.jurisdiction),
+            selectinload(Bill.sponsors),
+            selectinload(Bill.actions),
+            selectinload(Bill.attachments),
+            selectinload(Bill.status_changes),
+        )
+    )
+    if bill is None:
+        return None
+    match = session.get(BillMatch, bill.id)
+    events = session.scalars(
+        select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id)
+    ).all()
+    actions_by_id = {a.id: a for a in bill.actions}
+    changes = [
+        {"change": c, "action": actions_by_id.get(c.action_id) if c.action_id else None}
+        for c in sorted(bill.status_changes, key=lambda c: c.seq, reverse=True)
+    ]
+    return {
+        "bill": bill,
+        "jurisdiction": bill.jurisdiction,
+        "row": bill_row(bill, bill.jurisdiction, match),
+        "match": match,
+        "events": list(events),
+        "sponsors": list(bill.sponsors),
+        "actions": sorted(bill.actions, key=lambda a: a.sequence, reverse=True),
+        "attachments": [{"name": a.name, "url": safe_url(a.url), "raw_url": a.url} for a in bill.attachments],
+        "status_changes": changes,
+        "public_url": safe_url(bill.public_url),
+    }
+
+
+# -- the dashboard ---------------------------------------------------------------------------------------
+
+
+def dashboard_window(now: datetime | None = None, days: int = DASHBOARD_DAYS) -> tuple[datetime, datetime]:
+    now = now or utcnow()
+    return now - timedelta(days=days), now
+
+
+def new_matches(
+    session: Session, since: datetime, now: datetime, *, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Measures that are new in the window, as in the digests: relevant (the editor's word first), and first
+    seen by the tracker in the window or confirmed by an editor in it. Newest first; (rows, total)."""
+    confirmed_in_window = and_(_CONFIRMED, BillMatch.decided_at >= since, BillMatch.decided_at <= now)
+    q = (
+        select(Bill, Jurisdiction, BillMatch)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(
+            effective_relevant(),
+            or_(and_(Bill.first_seen_at >= since, Bill.first_seen_at <= now), confirmed_in_window),
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    q = q.options(*_LIST_DEFERRED).order_by(Bill.first_seen_at.desc(), Bill.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return [bill_row(b, j, m) for b, j, m in session.execute(q)], total
+
+
+def recent_status_changes(
+    session: Session, since: datetime, now: datetime, *, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Status changes observed in the window of bills that are measures (relevant, the editor's word
+    first), newest first, each with the action that explains it; (rows, total)."""
+    q = (
+        select(StatusChange, Bill, Jurisdiction, BillMatch, Action)
+        .join(Bill, StatusChange.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .outerjoin(Action, StatusChange.action_id == Action.id)
+        .where(
+            StatusChange.kind == "changed",
+            StatusChange.observed_at >= since,
+            StatusChange.observed_at <= now,
+            effective_relevant(),
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    q = q.options(*_LIST_DEFERRED, defer(Action.raw)).order_by(
+        StatusChange.observed_at.desc(), StatusChange.id.desc()
+    )
+    if limit is not None:
+        q = q.limit(limit)
+    out = []
+    for change, bill, jurisdiction, match, action in session.execute(q):
+        row = bill_row(bill, jurisdiction, match)
+        row.update(
+            observed_at=change.observed_at,
+            old_status=change.old_status,
+            new_status=change.new_status,
+            old_stage=change.old_stage,
+            new_stage=change.new_stage,
+            action_date=action.action_date if action else None,
+            action=action.description if action else None,
+        )
+        out.append(row)
+    return out, total
+
+
+# -- the living list -------------------------------------------------------------------------------------
+
+DIRECTION_ORDER = ("expands", "restricts", "neutral")
+
+
+def _last_actions(session: Session, bill_ids: Select[Any]) -> dict[int, tuple[date | None, str | None]]:
+    """The last action (date, name) of each bill of a subquery of ids: one query (a window function)."""
+    ranked = (
+        select(
+            Action.bill_id,
+            Action.action_date,
+            Action.description,
+            func.row_number()
+            .over(partition_by=Action.bill_id, order_by=Action.sequence.desc())
+            .label("rank"),
+        )
+        .where(Action.bill_id.in_(bill_ids))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.bill_id, ranked.c.action_date, ranked.c.description).where(ranked.c.rank == 1)
+    )
+    return {bill_id: (day, name) for bill_id, day, name in rows}
+
+
+@dataclass
+class LivingGroup:
+    jurisdiction: str
+    city: str
+    directions: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(rows) for _, rows in self.directions)
+
+
+def living_list(session: Session, *, jurisdiction: str | None = None) -> list[LivingGroup]:
+    """The measures editors confirmed, by city (by name) and direction (expands, restricts, neutral), each
+    with its stage, categories and last action."""
+    _check_jurisdiction(session, jurisdiction)
+    q = (
+        select(Bill, Jurisdiction, BillMatch)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(_CONFIRMED)
+    )
+    if jurisdiction:
+        q = q.where(Jurisdiction.slug == jurisdiction)
+    ids = q.with_only_columns(Bill.id)
+    last = _last_actions(session, ids)
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    cities: dict[str, str] = {}
+    q = q.options(*_LIST_DEFERRED, defer(BillMatch.evidence)).order_by(
+        Jurisdiction.name, Jurisdiction.slug, Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id
+    )
+    for bill, j, match in session.execute(q):
+        row = bill_row(bill, j, match)
+        row.pop("evidence")
+        row["last_action_date"], row["last_action"] = last.get(bill.id, (None, None))
+        cities[j.slug] = j.name
+        direction = row["direction"] if row["direction"] in DIRECTION_ORDER else "neutral"
+        groups.setdefault(j.slug, {}).setdefault(direction, []).append(row)
+    return [
+        LivingGroup(slug, cities[slug], [(d, by_dir[d]) for d in DIRECTION_ORDER if d in by_dir])
+        for slug, by_dir in groups.items()
+    ]
+
+
+# -- renderings ------------------------------------------------------------------------------------------
+
+_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
+
+
+def highlight_html(text: str | None, evidence: list[dict[str, Any]], field: str) -> Markup:
+    """``text`` escaped, with every evidence span of ``field`` in a ``<mark>`` (class ``term``, ``cue`` or
+    ``negative``): the web twin of :func:`tracker.review.highlight`, whose rules it follows (overlapping
+    spans make one mark of the strongest kind; spans that no longer match the text are left unmarked)."""
+    text = text or ""
+    spans = []
+    for e in evidence or []:
+        if not isinstance(e, dict) or e.get("field") != field or e.get("kind") not in _KIND_RANK:
+            continue
+        start, end = e.get("start"), e.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
+            continue
+        if start < end:
+            spans.append((start, end, e["kind"]))
+    spans.sort()
+    merged: list[list[Any]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
+                last[2] = kind
+        else:
+            merged.append([start, end, kind])
+    out, pos = Markup(""), 0
+    for start, end, kind in merged:
+        out += escape(text[pos:start])
+        out += Markup('<mark class="ev-{}">{}</mark>').format(kind, text[start:end])
+        pos = end
+    return out + escape(text[pos:])
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet cannot run: text starting with = + - @ (or a tab or carriage return) gets a
+    leading apostrophe; lists are joined with "; "; dates are ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+BILL_CSV_COLUMNS = [
+    "id", "jurisdiction", "city", "identifier", "title", "status", "stage", "introduced", "first_seen_at",
+    "relevant", "score", "categories", "direction", "review_state", "needs_review", "url",
+]  # fmt: skip
+REVIEW_CSV_COLUMNS = [*BILL_CSV_COLUMNS, "decided_by", "decided_at", "note", "needs_review_reason"]
+CHANGE_CSV_COLUMNS = [
+    "observed_at", "id", "jurisdiction", "city", "identifier", "title", "old_status", "new_status",
+    "old_stage", "new_stage", "action_date", "action", "categories", "direction", "review_state", "url",
+]  # fmt: skip
+LIVING_CSV_COLUMNS = [
+    "city", "jurisdiction", "identifier", "title", "stage", "status", "categories", "direction",
+    "last_action_date", "last_action", "url",
+]  # fmt: skip
+
+# Every ASCII character that means something to CommonMark or GitHub's Markdown (links, images, HTML,
+# entities, emphasis, code, tables, headings, lists) and ":" "@" (autolinks of URLs and e-mail addresses).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:@$])")
+
+
+def md_escape(text: Any) -> str:
+    """Scraped text made inert in Markdown: one line, every special character backslash-escaped, so a title
+    cannot open a link, an image, HTML, code or a table cell."""
+    text = " ".join(str(text if text is not None else "").split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_link(label: str, url: str | None) -> str:
+    """``[label](<url>)`` for a safe http(s) URL (its own ``<``, ``>`` and backslashes percent-encoded),
+    else the escaped label alone."""
+    url = safe_url(url)
+    if not url:
+        return md_escape(label)
+    url = url.replace("\\", "%5C").replace("<", "%3C").replace(">", "%3E")
+    return f"[{md_escape(label)}](<{url}>)"
+
+
+def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | None = None) -> str:
+    """The living list as Markdown: a heading per city, a table per direction."""
+    generated = generated or utcnow()
+    total = sum(g.count for g in groups)
+    lines = [
+        "# Sanctuary measures: the living list",
+        "",
+        f"{total} measure{'s' if total != 1 else ''} confirmed by editors, "
+        f"as of {generated:%Y-%m-%d %H:%M} UTC.",
+    ]
+    for g in groups:
+        lines += ["", f"## {md_escape(g.city)}", ""]
+        for direction, rows in g.directions:
+            lines += [f"### {md_escape(direction_label(direction).capitalize())} ({len(rows)})", ""]
+            lines.append("| File | Title | Stage | Categories | Last action |")
+            lines.append("|---|---|---|---|---|")
+            for r in rows:
+                last = " ".join(
+                    x for x in (r["last_action_date"].isoformat() if r["last_action_date"] else "",
+                                md_escape(r["last_action"] or "")) if x
+                )  # fmt: skip
+                cats = ", ".join(md_escape(category_label(c)) for c in r["categories"])
+                lines.append(
+                    f"| {md_link(r['identifier'] or str(r['id']), r['url'])} | {md_escape(r['title'] or '')} "
+                    f"| {md_escape(stage_label(r['stage']))} | {cats} | {last or '-'} |"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -- template helpers ------------------------------------------------------------------------------------
+
+
+def when(value: datetime | date | None) -> str:
+    """A time as ``2026-11-25 12:49 UTC``, a date as ISO, nothing as "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    return value.isoformat()
+
+
+def category_labels(codes: Iterable[str]) -> str:
+    return ", ".join(category_label(c) for c in codes)
+
+
+class TemplateHelpers:
+    """What the pages' templates call as ``h.<name>(...)`` (labels, times, evidence marks)."""
+
+    category = staticmethod(category_label)
+    cats = staticmethod(category_labels)
+    direction = staticmethod(direction_label)
+    stage = staticmethod(stage_label)
+    when = staticmethod(when)
+    highlight = staticmethod(highlight_html)
+    safe_url = staticmethod(safe_url)
+    stages = STAGES
+    categories = CATEGORY_CODES
+    search_states = SEARCH_STATES
+    queue_states = QUEUE_STATES
+    directions = DIRECTIONS
+
+
+HELPERS = TemplateHelpers()
