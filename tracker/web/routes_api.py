@@ -1,5 +1,316 @@
-"""Web: api (issue 6)."""
+"""The read-only JSON API: ``/api/bills`` (filters, paging), ``/api/bills/<id>``, ``/api/changes``,
+``/api/matches``. A session is required like everywhere else (a 401 JSON answer without one): the data is
+public council data, but review decisions and notes are the editors' work in progress.
 
-from fastapi import APIRouter
+Every list answers ``{"items": [...], "total": N, "limit": L, "offset": O, "next": URL | null}``; a bad
+parameter answers 400 ``{"error": "one line"}``. Filters mean what they mean on the pages: an editor's
+decision and corrections win over the matcher's (the conditions of :mod:`tracker.web.queries`).
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import Boolean, Select, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models_review import BillMatch, ReviewEvent
+from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
+from tracker.web.deps import DB, CurrentUser
+from tracker.web.queries import effective_category, effective_direction, effective_relevant, text_condition
+
+router = APIRouter(prefix="/api")
+
+MAX_LIMIT = 500
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Offset = Annotated[int, Query(ge=0)]
+Category = Literal[CATEGORY_CODES]
+Direction = Literal[DIRECTIONS]
+State = Literal["pending", "confirmed", "rejected", "flagged", "none"]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise HTTPException(400, f"{name} needs a time zone, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+def _jurisdiction(db: Session, slug: str | None) -> None:
+    if slug and db.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug)) is None:
+        raise HTTPException(404, f"no jurisdiction {slug!r}")
+
+
+def _paged(
+    request: Request, db: Session, q: Select[Any], order: list[Any], limit: int, offset: int
+) -> tuple[list[Any], dict[str, Any]]:
+    total = db.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    rows = list(db.execute(q.order_by(*order).limit(limit).offset(offset)).all())
+    nxt = None
+    if offset + limit < total:
+        nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit))
+    return rows, {"total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any] | None:
+    if match is None:
+        return None
+    out = {
+        "relevant": match.effective_relevant,
+        "score": match.score,
+        "categories": match.effective_categories,
+        "direction": match.effective_direction,
+        "review_state": match.review_state,
+        "needs_review": match.needs_review,
+        "source": match.source,
+        "decided_by": match.decided_by,
+        "decided_at": _iso(match.decided_at),
+        "note": match.note,
+        "matched_at": _iso(match.matched_at),
+    }
+    if evidence:
+        out["machine"] = {
+            "relevant": match.relevant,
+            "categories": list(match.categories),
+            "direction": match.direction,
+        }
+        out["needs_review_reason"] = match.needs_review_reason
+        out["evidence"] = list(match.evidence)
+    return out
+
+
+def _bill(bill: Bill, slug: str, match: BillMatch | None) -> dict[str, Any]:
+    return {
+        "id": bill.id,
+        "jurisdiction": slug,
+        "source_id": bill.source_id,
+        "identifier": bill.identifier,
+        "title": bill.title,
+        "name": bill.name,
+        "type": bill.type_name,
+        "status": bill.status,
+        "stage": bill.stage,
+        "body": bill.body_name,
+        "introduced": _iso(bill.introduced),
+        "passed": _iso(bill.passed_date),
+        "enacted": _iso(bill.enacted_date),
+        "url": bill.public_url or bill.source_url,
+        "first_seen_at": _iso(bill.first_seen_at),
+        "updated_at": _iso(bill.updated_at),
+        "vanished_at": _iso(bill.vanished_at),
+        "match": _match(match),
+    }
+
+
+def _state(state: str) -> Any:
+    if state == "flagged":
+        return BillMatch.needs_review.is_(True)
+    if state == "none":
+        return BillMatch.review_state.is_(None)
+    return BillMatch.review_state == state
+
+
+def _match_conditions(
+    db: Session, category: str | None, direction: str | None, relevant: bool | None, state: str | None
+) -> list[Any]:
+    dialect = db.get_bind().dialect.name
+    conds = []
+    if category:
+        conds.append(effective_category(category, dialect))
+    if direction:
+        conds.append(effective_direction(direction))
+    if relevant is True:
+        conds.append(effective_relevant())
+    elif relevant is False:
+        # NULL-safe negation (review_state is often NULL): a bill never matched is not relevant either.
+        relevant_sql = func.coalesce(effective_relevant(), false(), type_=Boolean)
+        conds.append(or_(BillMatch.bill_id.is_(None), relevant_sql.is_(False)))
+    if state:
+        conds.append(_state(state))
+    return conds
+
+
+@router.get("/bills")
+def api_bills(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    q: str = "",
+    jurisdiction: str | None = None,
+    stage: str | None = None,
+    category: Category | None = None,
+    direction: Direction | None = None,
+    relevant: bool | None = None,
+    review_state: State | None = None,
+    updated_since: datetime | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Bills, oldest id first; every filter optional."""
+    _jurisdiction(db, jurisdiction)
+    since = _aware("updated_since", updated_since)
+    query = (
+        select(Bill, Jurisdiction.slug, BillMatch)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(*_match_conditions(db, category, direction, relevant, review_state))
+    )
+    if q.strip():
+        query = query.where(text_condition(q))
+    if jurisdiction:
+        query = query.where(Jurisdiction.slug == jurisdiction)
+    if stage:
+        query = query.where(Bill.stage == stage)
+    if since is not None:
+        query = query.where(Bill.updated_at >= since)
+    rows, page = _paged(request, db, query, [Bill.id], limit, offset)
+    return {"items": [_bill(b, s, m) for b, s, m in rows], **page}
+
+
+@router.get("/bills/{bill_id}")
+def api_bill(db: DB, user: CurrentUser, bill_id: int) -> dict[str, Any]:
+    """One bill with its sponsors, actions, attachments, status history, match (with its evidence) and
+    review history."""
+    bill = db.scalar(
+        select(Bill)
+        .where(Bill.id == bill_id)
+        .options(
+            selectinload(Bill.sponsors),
+            selectinload(Bill.actions),
+            selectinload(Bill.attachments),
+            selectinload(Bill.status_changes),
+            selectinload(Bill.jurisdiction),
+        )
+    )
+    if bill is None:
+        raise HTTPException(404, f"no bill {bill_id}")
+    match = db.get(BillMatch, bill.id)
+    events = db.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id))
+    out = _bill(bill, bill.jurisdiction.slug, None)
+    out["match"] = _match(match, evidence=True)
+    out["sponsors"] = [
+        {"name": s.name, "primary": s.is_primary} for s in sorted(bill.sponsors, key=lambda s: s.sequence)
+    ]
+    out["actions"] = [
+        {
+            "date": _iso(a.action_date),
+            "description": a.description,
+            "body": a.body_name,
+            "result": a.result,
+            "tally": a.tally,
+            "classification": a.classification,
+        }
+        for a in sorted(bill.actions, key=lambda a: a.sequence)
+    ]
+    out["attachments"] = [
+        {"name": a.name, "url": a.url} for a in sorted(bill.attachments, key=lambda a: a.sequence)
+    ]
+    out["status_history"] = [
+        {"kind": c.kind, "status": c.new_status, "stage": c.new_stage, "observed_at": _iso(c.observed_at)}
+        for c in sorted(bill.status_changes, key=lambda c: c.seq)
+    ]
+    out["review_events"] = [
+        {
+            "kind": e.kind,
+            "at": _iso(e.at),
+            "by": e.actor,
+            "note": e.note,
+            "categories": e.categories,
+            "direction": e.direction,
+        }
+        for e in events
+    ]
+    return out
+
+
+@router.get("/changes")
+def api_changes(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    since: datetime | None = None,
+    jurisdiction: str | None = None,
+    include_first_seen: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Status changes, oldest first, with the action that explains each (``tracker changes``)."""
+    _jurisdiction(db, jurisdiction)
+    since = _aware("since", since)
+    act = aliased(Action)
+    query = (
+        select(StatusChange, Bill, Jurisdiction.slug, act)
+        .join(Bill, StatusChange.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(act, StatusChange.action_id == act.id)
+    )
+    if not include_first_seen:
+        query = query.where(StatusChange.kind != "first_seen")
+    if since is not None:
+        query = query.where(StatusChange.observed_at >= since)
+    if jurisdiction:
+        query = query.where(Jurisdiction.slug == jurisdiction)
+    rows, page = _paged(request, db, query, [StatusChange.observed_at, StatusChange.id], limit, offset)
+    items = [
+        {
+            "observed_at": _iso(change.observed_at),
+            "kind": change.kind,
+            "bill_id": bill.id,
+            "jurisdiction": slug,
+            "identifier": bill.identifier,
+            "title": bill.title,
+            "old_status": change.old_status,
+            "new_status": change.new_status,
+            "old_stage": change.old_stage,
+            "new_stage": change.new_stage,
+            "action": None
+            if action is None
+            else {
+                "date": _iso(action.action_date),
+                "description": action.description,
+                "body": action.body_name,
+                "result": action.result,
+            },
+            "url": bill.public_url or bill.source_url,
+        }
+        for change, bill, slug, action in rows
+    ]
+    return {"items": items, **page}
+
+
+@router.get("/matches")
+def api_matches(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    jurisdiction: str | None = None,
+    category: Category | None = None,
+    direction: Direction | None = None,
+    review_state: State | None = None,
+    relevant: bool | None = True,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Matched bills, best score first: the relevant ones, or with ``relevant=false`` the others."""
+    _jurisdiction(db, jurisdiction)
+    query = (
+        select(Bill, Jurisdiction.slug, BillMatch)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(*_match_conditions(db, category, direction, relevant, review_state))
+    )
+    if jurisdiction:
+        query = query.where(Jurisdiction.slug == jurisdiction)
+    rows, page = _paged(request, db, query, [BillMatch.score.desc(), Bill.id], limit, offset)
+    items = []
+    for bill, slug, match in rows:
+        item = _bill(bill, slug, None)
+        item["match"] = _match(match, evidence=True)
+        items.append(item)
+    return {"items": items, **page}
