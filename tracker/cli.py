@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.config import Config, load_config
 from tracker.digest_cli import COMMANDS as DIGEST_COMMANDS
+from tracker.documents_cli import COMMANDS as DOCUMENT_COMMANDS
 from tracker.errors import CrawlFailed, TrackerError
 from tracker.matcher.commands import COMMANDS as MATCHER_COMMANDS
 from tracker.review_cli import COMMANDS as REVIEW_COMMANDS
@@ -109,6 +110,12 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool) -> None
     summaries = run_crawl(obj.config, list(slugs), full=full, sweep=sweep, progress=sys.stderr.isatty())
     for s in summaries:
         click.echo(s.line())
+    if obj.config.documents.after_crawl:  # never fails the crawl: problems are part of the lines
+        from tracker.documents import after_crawl
+
+        crawled = [s.slug for s in summaries if s.status in ("succeeded", "partial")]
+        for line in after_crawl(obj.config, obj.engine(), crawled):
+            click.echo(line)
     bad = [s.slug for s in summaries if not s.ok]
     if bad:
         raise CrawlFailed(f"crawl did not succeed for {', '.join(bad)}")
@@ -246,7 +253,7 @@ def demo(directory: str, days: int) -> None:
     run_demo(directory, days=days)
 
 
-for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS, *WEB_COMMANDS):
+for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS, *WEB_COMMANDS, *DOCUMENT_COMMANDS):
     cli.add_command(_command)
 
 

@@ -45,6 +45,7 @@ from db.engine import session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
+from tracker.documents import bill_documents, name_documents
 from tracker.matcher import DEFAULT_RULES_PATH, Matcher, MatchResult, Rules, load_rules
 
 logger = logging.getLogger(__name__)
@@ -145,13 +146,12 @@ def current_rules(path: str | Path | None = None) -> LoadedRules:
 
 
 def bill_texts(session: Session, bill_ids: list[int]) -> dict[int, str]:
-    """The full or attachment text of each bill, for the matcher's ``text`` field.
-
-    Issue 7 (documents) fills this in: return ``{bill_id: extracted text}`` for the bills whose documents
-    have been extracted. Until then bills are matched on title and name only. Callers that already hold
-    the text pass ``texts=`` to :func:`match_bills` instead.
+    """The document text of each bill, for the matcher's ``text`` field: the start of each extracted
+    document still attached to it (:func:`tracker.documents.bill_documents`; the caps are in
+    docs/documents.md). Bills without extracted documents are matched on title and name only. Callers
+    that already hold the text pass ``texts=`` to :func:`match_bills` instead.
     """
-    return {}
+    return bill_documents(session, bill_ids)
 
 
 # -- matching ----------------------------------------------------------------------------------------------
@@ -198,7 +198,8 @@ def _classify(
         if distinct_name is None and not text:
             fast.append((bill_id, title or ""))
         else:
-            out[bill_id] = loaded.matcher.classify(title or "", name=distinct_name, text=text or None)
+            result = loaded.matcher.classify(title or "", name=distinct_name, text=text or None)
+            out[bill_id] = name_documents(result, text)  # evidence in a document names it
     if fast:
         results = loaded.matcher.classify_many(t for _, t in fast)
         out.update((bill_id, r) for (bill_id, _), r in zip(fast, results, strict=True))
