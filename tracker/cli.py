@@ -97,8 +97,15 @@ def init(obj: Context) -> None:
 @click.option(
     "--sweep", is_flag=True, help="Run the reconciliation sweep now (every matter's status compared)."
 )
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="SOURCE_ID",
+    help="Fetch only this bill (its id on the portal; repeatable; one jurisdiction); see `tracker track`.",
+)
 @pass_ctx
-def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool) -> None:
+def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool, only: tuple[str, ...]) -> None:
     """Crawl the named jurisdictions (all when none are named).
 
     Prints one line per jurisdiction and exits non-zero if any crawl failed, was partial or suspect.
@@ -107,7 +114,16 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool) -> None
 
     if full and sweep:
         raise click.UsageError("--full and --sweep exclude each other")
-    summaries = run_crawl(obj.config, list(slugs), full=full, sweep=sweep, progress=sys.stderr.isatty())
+    if only and (full or sweep or len(slugs) != 1):
+        raise click.UsageError("--only needs exactly one jurisdiction and neither --full nor --sweep")
+    summaries = run_crawl(
+        obj.config,
+        list(slugs),
+        full=full,
+        sweep=sweep,
+        progress=sys.stderr.isatty(),
+        only=set(only) or None,
+    )
     for s in summaries:
         click.echo(s.line())
     if obj.config.documents.after_crawl:  # never fails the crawl: problems are part of the lines
@@ -119,6 +135,21 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool) -> None
     bad = [s.slug for s in summaries if not s.ok]
     if bad:
         raise CrawlFailed(f"crawl did not succeed for {', '.join(bad)}")
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--by", "by", metavar="NAME", help="Who asked (recorded as tracked_by; default: cli).")
+@pass_ctx
+def track(obj: Context, url: str, by: str | None) -> None:
+    """Track a bill by its public URL: fetch it now, follow it from then on, put it in the review queue.
+
+    The URL must be a bill page of a configured jurisdiction's portal (any supported platform), or a URL
+    the tracker recorded for a bill before a portal move.
+    """
+    from tracker.track import track_url
+
+    click.echo(track_url(obj.config, obj.engine(), url, by=by).line())
 
 
 def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, Any]]:
@@ -246,11 +277,17 @@ def changes(
     "--dir", "directory", default="tracker-demo", show_default=True, help="Where the demo keeps its files."
 )
 @click.option("--days", default=14, show_default=True, help="How far the demo clock advances between crawls.")
-def demo(directory: str, days: int) -> None:
-    """Run the whole main job offline against a built-in demo portal."""
+@click.option("--no-serve", is_flag=True, help="Stop after the crawls instead of serving the web app.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Web app port (default 8000, else any free one).")
+def demo(directory: str, days: int, no_serve: bool, port: int | None) -> None:
+    """Run the whole main job offline against a built-in demo portal, then serve the web app over it."""
     from tracker.demo.run import run_demo
 
     run_demo(directory, days=days)
+    if not no_serve:
+        from tracker.web.demo import serve_demo
+
+        serve_demo(directory, port=port)
 
 
 for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS, *WEB_COMMANDS, *DOCUMENT_COMMANDS):

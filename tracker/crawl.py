@@ -177,6 +177,7 @@ def crawl_in_child(
     timeout: float | None = None,
     env: dict[str, str] | None = None,
     capture: bool = True,
+    only: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``tracker crawl`` in a child process (a fresh reactor each time), with a time limit."""
     cmd = [sys.executable, "-m", "tracker"]
@@ -187,6 +188,8 @@ def crawl_in_child(
         cmd.append("--full")
     if sweep:
         cmd.append("--sweep")
+    for source_id in only or ():
+        cmd += ["--only", source_id]
     return subprocess.run(
         cmd,
         timeout=timeout,

@@ -1,0 +1,130 @@
+"""Track by link: a public bill URL → its jurisdiction, the bill fetched now and followed from then on.
+
+``tracker track URL`` and the web app's paste box call :func:`track_url`. The URL is read by each
+platform's ``parse_url`` (tracker/platforms/); the jurisdiction is the configured one on that platform
+whose portal hosts include the URL's host. A URL recorded for a bill on an earlier source (a portal move)
+resolves to that bill. The bill is fetched by a *track* crawl of that one bill (a child process, so the web
+app never runs Scrapy's reactor), then marked tracked (every later crawl fetches it, whatever its dates)
+and put in the review queue unless an editor already decided on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from db.engine import session_scope
+from db.models import Bill, Jurisdiction
+from db.models_review import BillMatch
+from db.types import utcnow
+from tracker.config import Config, JurisdictionBase
+from tracker.errors import TrackerError
+from tracker.identity import bill_for_url
+from tracker.platforms import PLATFORMS, LinkTarget, parse_url
+
+logger = logging.getLogger(__name__)
+
+# How long the fetch of one bill may take (a few requests, with the [crawl] retries).
+TRACK_TIMEOUT = 300.0
+
+
+class TrackError(TrackerError):
+    """A URL that cannot be tracked, or a fetch that failed; the message is one line."""
+
+
+@dataclass
+class TrackResult:
+    bill_id: int
+    slug: str
+    identifier: str | None
+    title: str | None
+    # "tracked" (newly), "already tracked"
+    state: str
+    in_review: bool
+
+    def line(self) -> str:
+        name = self.identifier or f"bill {self.bill_id}"
+        queue = "in the review queue" if self.in_review else "already decided by an editor"
+        return f"{self.slug} {name}: {self.state} (bill {self.bill_id}, {queue}): {self.title or ''}".rstrip()
+
+
+def resolve(config: Config, url: str, session: Session | None = None) -> tuple[JurisdictionBase, str]:
+    """The configured jurisdiction and source id a public bill URL names, or a one-line TrackError."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TrackError(f"not an http(s) URL: {url[:200]!r}")
+    host = parts.hostname.lower()
+    if session is not None:
+        known = bill_for_url(session, url)
+        if known is not None:
+            slug = session.scalar(select(Jurisdiction.slug).where(Jurisdiction.id == known.jurisdiction_id))
+            cfg = next((j for j in config.jurisdictions if j.slug == slug), None)
+            if cfg is not None:
+                return cfg, known.source_id
+    on_host = [j for j in config.jurisdictions if host in j.hosts]
+    targets: list[LinkTarget] = parse_url(url)
+    for target in targets:
+        for cfg in on_host:
+            if cfg.platform == target.platform:
+                return cfg, target.source_id
+    if not on_host:
+        raise TrackError(f"no configured jurisdiction has its portal on {host} (add it to the config first)")
+    names = ", ".join(sorted({PLATFORMS[j.platform].description.split(" (")[0] for j in on_host}))
+    slugs = ", ".join(j.slug for j in on_host)
+    raise TrackError(f"{host} is the portal of {slugs} ({names}), but this URL is not a bill page it reads")
+
+
+def _mark(session: Session, bill: Bill, by: str | None, url: str) -> TrackResult:
+    now = utcnow()
+    state = "already tracked" if bill.tracked_at is not None else "tracked"
+    if bill.tracked_at is None:
+        bill.tracked_at, bill.tracked_by = now, by or "cli"
+    match = session.get(BillMatch, bill.id)
+    in_review = True
+    if match is not None:
+        if match.review_state in (None, "pending"):
+            match.review_state = "pending"
+            if not match.relevant:
+                match.needs_review = True
+                match.needs_review_reason = f"tracked by link by {by or 'cli'}"
+                match.flagged_at = match.flagged_at or now
+            match.updated_at = now
+        else:
+            in_review = False  # confirmed or rejected already: the editor's word stands
+    slug = session.scalar(select(Jurisdiction.slug).where(Jurisdiction.id == bill.jurisdiction_id)) or "?"
+    return TrackResult(bill.id, slug, bill.identifier, bill.title, state, in_review)
+
+
+def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None) -> TrackResult:
+    """Fetch the bill a public URL names now, mark it tracked and put it in the review queue."""
+    from tracker.crawl import crawl_in_child
+
+    with session_scope(engine) as session:
+        cfg, source_id = resolve(config, url, session)
+    env = {"TRACKER_DATABASE_URL": config.database_url}
+    try:
+        done = crawl_in_child(config.source, [cfg.slug], only=[source_id], timeout=TRACK_TIMEOUT, env=env)
+    except Exception as exc:  # a timeout or a child that could not start
+        raise TrackError(f"{cfg.slug}: fetching {source_id} failed: {exc}") from None
+    with session_scope(engine) as session:
+        bill = session.scalar(
+            select(Bill)
+            .join(Jurisdiction)
+            .where(Jurisdiction.slug == cfg.slug, Bill.source_id == source_id)
+        )
+        if bill is None or done.returncode != 0:
+            # the crawl's summary line for the city says what went wrong; else the last error line
+            summary = [ln for ln in done.stdout.splitlines() if ln.startswith(f"{cfg.slug}: ")]
+            errors = [ln for ln in done.stderr.splitlines() if ln.strip()]
+            why = (summary or errors or [f"exit status {done.returncode}"])[-1].removeprefix(f"{cfg.slug}: ")
+            if bill is None:
+                raise TrackError(f"{cfg.slug}: could not fetch bill {source_id}: {why}")
+            logger.warning(
+                "%s: fetching %s did not complete (%s); tracking the stored bill", cfg.slug, source_id, why
+            )
+        return _mark(session, bill, by, url)
