@@ -493,15 +493,9 @@ class Fetcher:
         expected = EXPECTED_BY_EXTENSION.get(_extension(got.final_url)) or EXPECTED_BY_EXTENSION.get(
             _extension(cand.url)
         )
-        if media_type is None or (expected and media_type != expected):
-            what = SHORT_NAMES.get(media_type or "", "") or describe(got.body, got.content_type)
-            if expected and media_type in (HTML, None) and declared.startswith("text/"):
-                return Outcome(
-                    "failed", f"the link names a {SHORT_NAMES[expected]} but the server sent {what}"
-                )
-            if declared in (PDF, DOCX) and media_type != declared:
-                return Outcome("failed", f"declared {declared} but the bytes are {what or 'not one'}")
-            return Outcome("unsupported", f"not a document the tracker can read ({what})")
+        problem = _mismatch(media_type, declared, expected, got)
+        if problem is not None:
+            return problem
         if media_type not in self.settings.media_types:
             return Outcome("unsupported", f"{media_type} is not in [documents] media_types")
         digest = hashlib.sha256(got.body).hexdigest()
@@ -521,6 +515,22 @@ class Fetcher:
                     "failed", f"cannot extract the text: {exc}", download=got, media_type=media_type
                 )
         return Outcome("extracted", None, got, media_type, digest, extracted)
+
+
+def _mismatch(media_type: str | None, declared: str, expected: str | None, got: Download) -> Outcome | None:
+    """Why a download is not the document it should be (None when it is): an error page where a PDF was
+    linked or declared is ``failed`` (retried later), anything unreadable ``unsupported``."""
+    what = SHORT_NAMES.get(media_type or "", "") or describe(got.body, got.content_type)
+    if declared in (PDF, DOCX) and media_type != declared:
+        are = SHORT_NAMES.get(media_type or "", "something else")
+        return Outcome("failed", f"declared {declared} but the bytes are {are}", download=got)
+    if expected and media_type != expected and (media_type == HTML or declared.startswith("text/")):
+        return Outcome(
+            "failed", f"the link names a {SHORT_NAMES[expected]} but the server sent {what}", download=got
+        )
+    if media_type is None or (expected and media_type != expected):
+        return Outcome("unsupported", f"not a document the tracker can read ({what})", download=got)
+    return None
 
 
 def _extension(url: str) -> str:

@@ -158,6 +158,7 @@ def test_problems_are_recorded_one_line_each_and_the_last_good_text_is_kept(engi
     server.routes["/blob"] = Route(b"\x00\x01\x02garbage" * 50, content_type="application/octet-stream")
     server.routes["/big.pdf"] = Route(contract_pdf + b"%" + b"0" * 5000)
     server.routes["/fake.pdf"] = Route(b"%PDF-1.7\n1 0 obj << garbage")
+    server.routes["/lying"] = Route(b"<html><body>Error</body></html>", content_type="application/pdf")
     server.routes["/elsewhere"] = Route(
         status=302, location="http://169.254.169.254/latest/", content_type=None
     )
@@ -167,6 +168,7 @@ def test_problems_are_recorded_one_line_each_and_the_last_good_text_is_kept(engi
         "blob": server.url("/blob"),
         "big": server.url("/big.pdf"),
         "fake": server.url("/fake.pdf"),
+        "lying": server.url("/lying"),
         "redirected": server.url("/elsewhere"),
         "other host": "http://evil.example/x.pdf",
         "file": "file:///etc/passwd",
@@ -182,7 +184,7 @@ def test_problems_are_recorded_one_line_each_and_the_last_good_text_is_kept(engi
         summary.refused,
         summary.too_large,
         summary.unsupported,
-    ) == (9, 1, 3, 3, 1, 1)
+    ) == (10, 1, 4, 3, 1, 1)
     got = {d.name: (d.status, d.error) for d in documents(engine, bill_id)}
     assert got["good"] == ("ok", None)
     assert got["error page"] == ("failed", "the link names a PDF but the server sent HTML")
@@ -191,6 +193,7 @@ def test_problems_are_recorded_one_line_each_and_the_last_good_text_is_kept(engi
     assert got["fake"][0] == "failed" and got["fake"][1].startswith(
         "cannot extract the text: not a readable PDF"
     )
+    assert got["lying"] == ("failed", "declared application/pdf but the bytes are HTML")
     assert got["redirected"] == ("refused", "host 169.254.169.254 is not one of riverton's document hosts")
     assert got["other host"] == ("refused", "host evil.example is not one of riverton's document hosts")
     assert got["file"] == ("refused", "only http and https URLs are fetched, not file URL file:///etc/passwd")
