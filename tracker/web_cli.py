@@ -37,7 +37,10 @@ def serve_app(config: Any, host: str, port: int, *, banner: str | None = None) -
 
     app = create_app(config)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(banner or f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)")
+    if banner is None:
+        banner = f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)"
+    if banner:
+        click.echo(banner)
     # No access log: a feed URL holds its secret token.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
 

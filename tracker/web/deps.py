@@ -19,8 +19,10 @@ template rendering.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,10 +49,13 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_FORM_BYTES = 1_000_000
+_DB_SESSIONS = "tracker_db_sessions"
 CSRF_REFUSED = (
     "Error: the form's CSRF token is missing or does not match your session; reload the page and try again."
 )
 TEMPLATES = Path(__file__).with_name("templates")
+
+log = logging.getLogger(__name__)
 
 templates = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -68,15 +73,34 @@ class LoginRequired(Exception):
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the route returns, rolled back when it raises."""
+    """One session per request: committed before the response goes out, rolled back when the route raises.
+
+    FastAPI ends a ``yield`` dependency *after* the response is sent (its default scope), which would let a
+    browser's next request run before this one's commit. So :class:`AuthMiddleware` commits the request's
+    sessions when the response starts (a failed commit becomes a 500), whichever way this dependency is
+    declared; the code after ``yield`` then only rolls back on an error and closes.
+    """
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
+    session = factory()
+    request.scope.setdefault("state", {}).setdefault(_DB_SESSIONS, []).append(session)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _commit_all(sessions: list[Session]) -> None:
+    try:
+        for session in sessions:
             session.commit()
-        except BaseException:
+    except BaseException:
+        for session in sessions:
             session.rollback()
-            raise
+        raise
 
 
 # -- users and roles ----------------------------------------------------------------------------------
@@ -160,9 +184,12 @@ class AuthMiddleware:
         request = StarletteRequest(scope)
         token = request.cookies.get(SESSION_COOKIE)
         auth = await run_in_threadpool(self._load, token) if token else None
-        scope.setdefault("state", {})["auth"] = auth
+        state = scope.setdefault("state", {})
+        state["auth"] = auth
+        state[_DB_SESSIONS] = []
+        send = _committing(state[_DB_SESSIONS], scope, send)
         if scope["method"] not in UNSAFE_METHODS:
-            await self.app(scope, receive, send)
+            await self._run(scope, receive, send)
             return
 
         headers = Headers(scope=scope)
@@ -198,7 +225,38 @@ class AuthMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self._run(scope, replay, send)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(_ResponseSent):
+            await self.app(scope, receive, send)
+
+
+def _committing(sessions: list[Session], scope: Scope, send: Send) -> Send:
+    """``send`` that first commits the request's database sessions when the response starts."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and sessions:
+            pending = list(sessions)
+            sessions.clear()
+            try:
+                await run_in_threadpool(_commit_all, pending)
+            except Exception:
+                log.exception("commit failed: %s %s", scope.get("method"), scope.get("path"))
+                error = PlainTextResponse("Error: the change could not be saved; try again.", status_code=500)
+                await error(scope, _no_body, send)
+                raise _ResponseSent() from None
+        await send(message)
+
+    return wrapped
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class _ResponseSent(Exception):
+    """The failed commit's 500 has been sent: stop the response the route made."""
 
 
 async def _form_csrf(scope: Scope, headers: Headers, body: bytes) -> str | None:

@@ -1,0 +1,154 @@
+"""`tracker users add|passwd|remove|list` and `tracker serve`, as a user runs them (child processes, real
+HTTP), on both engines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from db.engine import session_scope
+from tests.conftest import REPO, run_tracker
+from tests.web.helpers import form_csrf
+from tracker.web import auth
+
+
+def users(db_url, *args, password=None):
+    env = {"TRACKER_DATABASE_URL": db_url}
+    if password is not None:
+        env["TRACKER_PASSWORD"] = password
+    return run_tracker("users", *args, env=env)
+
+
+def _one_line_error(result, text):
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"Error: {text}" or (
+        result.stderr.startswith("Error: ") and text in result.stderr and result.stderr.count("\n") == 1
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_users_add_list_passwd_remove(db_url, engine):
+    r = users(
+        db_url, "add", "ana", "--role", "editor", "--email", "ana@example.org", password="first password"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "User ana added (editor, ana@example.org)."
+    assert "first password" not in r.stdout + r.stderr
+    with session_scope(engine) as s:
+        user = auth.get_user(s, "ana")
+        assert (user.role, user.email) == ("editor", "ana@example.org")
+        assert user.password_hash.startswith("$argon2id$") and "first password" not in user.password_hash
+        assert auth.verify_password(user, "first password")
+
+    assert users(db_url, "add", "bo", "--role", "admin", password="another one").returncode == 0
+    listing = users(db_url, "list").stdout.splitlines()
+    assert [line.split()[:3] for line in listing] == [
+        ["ana", "editor", "ana@example.org"],
+        ["bo", "admin", "-"],
+    ]
+
+    r = users(db_url, "passwd", "ana", password="second password")
+    assert r.returncode == 0 and "Password of ana changed" in r.stdout
+    with session_scope(engine) as s:
+        user = auth.get_user(s, "ana")
+        assert auth.verify_password(user, "second password") and not auth.verify_password(
+            user, "first password"
+        )
+
+    assert users(db_url, "remove", "ana").stdout.strip() == "User ana removed."
+    assert [line.split()[0] for line in users(db_url, "list").stdout.splitlines()] == ["bo"]
+
+
+def test_users_errors_are_one_line(sqlite_db):  # no engine-specific logic: SQLite only
+    db_url, _engine = sqlite_db
+    _one_line_error(
+        users(db_url, "add", "ana", "--role", "boss", password="long enough"), "invalid role 'boss'"
+    )
+    _one_line_error(
+        users(db_url, "add", "ana", "--role", "staff", password="short"), "the password is too short"
+    )
+    _one_line_error(
+        users(db_url, "add", "a b", "--role", "staff", password="long enough"), "invalid username"
+    )
+    _one_line_error(
+        users(db_url, "add", "ana", "--role", "staff", "--email", "nope", password="long enough"),
+        "not an e-mail address",
+    )
+    assert users(db_url, "add", "ana", "--role", "staff", password="long enough").returncode == 0
+    _one_line_error(users(db_url, "add", "ana", "--role", "staff", password="long enough"), "exists already")
+    _one_line_error(users(db_url, "passwd", "nobody", password="long enough"), "no user 'nobody'")
+    _one_line_error(users(db_url, "remove", "nobody"), "no user 'nobody'")
+    assert users(db_url, "list").stdout.split()[0] == "ana"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(db_url):
+    port = _free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    env.pop("TRACKER_CONFIG", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "tracker", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(REPO),
+        env=env,
+    ) as proc:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError("the server did not start")
+            yield proc, base
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def test_serve_over_real_http(db_url, server):
+    proc, base = server
+    assert users(db_url, "add", "ana", "--role", "staff", password="long enough").returncode == 0
+    for _ in range(5):  # a login's session is committed before the redirect reaches the browser
+        with httpx.Client(base_url=base, timeout=10) as http:
+            page = http.get("/login")
+            r = http.post(
+                "/login",
+                data={"username": "ana", "password": "long enough", "csrf_token": form_csrf(page.text)},
+            )
+            assert r.status_code == 303
+            assert http.get("/subscriptions").status_code == 200
+            cookie = next(c for c in http.cookies.jar if c.name == "tracker_session")
+            assert cookie.has_nonstandard_attr("HttpOnly") and not cookie.secure
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    out = proc.stdout.read()
+    assert out.strip() == f"Serving the web app on {base}/ (Ctrl-C stops it)"
+    assert "ana" not in proc.stderr.read()  # no access log
+
+
+def test_serve_refuses_a_database_without_schema(tmp_path):
+    r = run_tracker("serve", env={"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"})
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: ") and "tracker init" in r.stderr and r.stderr.count("\n") == 1
