@@ -9,8 +9,8 @@ Safety, in the order a URL meets it (:class:`HostPolicy`, :func:`download`):
    configuration, its ``document_hosts``, or else its platform's default document hosts; each on its
    configured port, or the scheme's default port;
 3. the host's addresses are resolved once, and a host that resolves to a private, loopback, link-local or
-   otherwise non-global address is refused unless the configuration names it explicitly; the connection
-   goes to the address that was checked (no second lookup that could answer differently);
+   otherwise non-global address is refused unless it is listed in ``document_hosts``; the connection goes
+   to the address that was checked (no second lookup that could answer differently);
 4. redirects are followed by hand, at most ``max_redirects``, each hop checked by the same rules;
 5. the body is streamed and abandoned past ``max_bytes``; the whole download shares one deadline;
 6. what the bytes are is sniffed (:func:`tracker.extract.sniff`), never taken from the URL or the header
@@ -109,7 +109,7 @@ class FetchFailed(Exception):
 class HostRule:
     host: str
     port: int | None  # None: the scheme's default port
-    explicit: bool  # named in the configuration: may resolve to a private address
+    explicit: bool  # listed in document_hosts: may resolve to a private address
     source: str  # where it comes from, for `tracker documents hosts`
 
     def allows(self, host: str, port: int, scheme: str) -> bool:
@@ -203,7 +203,7 @@ class HostPolicy:
 
 
 def _url_fields(jurisdiction: Any) -> list[tuple[str, str, bool]]:
-    """(field, URL, set explicitly in the file) for every URL-valued setting of a jurisdiction."""
+    """(field, URL, set in the file) for every URL-valued setting of a jurisdiction."""
     out = []
     for name in type(jurisdiction).model_fields:
         value = getattr(jurisdiction, name, None)
@@ -222,14 +222,16 @@ def _rule(entry: str, explicit: bool, source: str) -> HostRule:
 
 
 def policy_for(jurisdiction: Any) -> HostPolicy:
-    """The document hosts of a configured jurisdiction (see the module docstring and docs/documents.md)."""
-    rules: list[HostRule] = []
-    derived: list[HostRule] = []
-    for name, url, explicit in _url_fields(jurisdiction):
-        (rules if explicit else derived).append(_rule(url, explicit, name))
+    """The document hosts of a configured jurisdiction (see the module docstring and docs/documents.md).
+
+    Only ``document_hosts`` entries may resolve to private addresses: that list is the operator's
+    explicit word on where documents come from. The hosts of URLs set in the file come next; without
+    ``document_hosts``, the platform's defaults too."""
     configured = list(getattr(jurisdiction, "document_hosts", None) or [])
-    for entry in configured:
-        rules.append(_rule(entry, True, "document_hosts"))
+    rules = [_rule(entry, True, "document_hosts") for entry in configured]
+    derived: list[HostRule] = []
+    for name, url, in_file in _url_fields(jurisdiction):
+        (rules if in_file else derived).append(_rule(url, False, name))
     if not configured:
         rules += derived
         platform = getattr(jurisdiction, "platform", "")

@@ -10,6 +10,7 @@ import pytest
 
 from tests.documents.conftest import make_config
 from tests.documents.server import Route
+from tracker.config import parse_config
 from tracker.documents import FetchFailed, Refused, TooLarge, download, policy_for, system_resolver
 
 
@@ -103,6 +104,24 @@ def test_the_default_hosts_of_a_legistar_jurisdiction_are_explicit():
     # document_hosts replaces the defaults; each entry is explicit
     only = policy_for(make_config(hosts=["docs.riverton.gov", "127.0.0.1:8080"]).jurisdictions[0]).rules
     assert [(r.label(), r.explicit) for r in only] == [("docs.riverton.gov", True), ("127.0.0.1:8080", True)]
+
+
+def test_only_document_hosts_may_be_private(server, contract_pdf):
+    """A local api_base is an allowed host, but documents from a private address need document_hosts."""
+    server.routes["/x.pdf"] = Route(contract_pdf)
+    jurisdiction = {
+        "slug": "riverton",
+        "name": "Riverton",
+        "platform": "legistar",
+        "client": "riverton",
+        "api_base": f"http://127.0.0.1:{server.port}/v1",
+    }
+    config = parse_config({"jurisdictions": [jurisdiction]}, "test.toml")
+    with pytest.raises(Refused, match=r"host 127\.0\.0\.1 resolves to a non-public address \(127\.0\.0\.1\)"):
+        get(server.url("/x.pdf"), config)
+    assert server.requests == []
+    config = parse_config({"jurisdictions": [{**jurisdiction, "document_hosts": [server.host]}]}, "test.toml")
+    assert get(server.url("/x.pdf"), config).body == contract_pdf
 
 
 def test_redirects_are_checked_hop_by_hop(server, contract_pdf):
