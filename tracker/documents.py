@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -858,7 +858,14 @@ def bill_documents(session: Session, bill_ids: list[int]) -> dict[int, str]:
     if not bill_ids:
         return {}
     rows = session.execute(
-        select(Attachment.bill_id, Attachment.name, Attachment.sequence, Document.content_hash, Document.text)
+        select(
+            Attachment.bill_id,
+            Attachment.name,
+            Attachment.sequence,
+            Document.content_hash,
+            # only what the matcher reads leaves the database
+            func.substr(Document.text, 1, MATCH_CHARS_PER_DOCUMENT).label("text"),
+        )
         .join(Document, and_(Document.bill_id == Attachment.bill_id, Document.url == Attachment.url))
         .where(Attachment.bill_id.in_(bill_ids), Document.text.is_not(None), Document.text != "")
         .order_by(Attachment.bill_id, Attachment.sequence, Attachment.id)

@@ -245,3 +245,18 @@ def test_newest_bills_first_within_the_limit(engine, server, contract_pdf, limit
     server.requests.clear()
     (summary,) = fetch_documents(make_config(server), engine, ["riverton"], limit=limit)
     assert server.paths() == ["/1.pdf", "/0.pdf"]  # never-fetched ones before any recheck
+
+
+def test_the_matcher_reads_the_start_of_each_document(engine, server):
+    """A measure buried past the first 50,000 characters is not read (docs/documents.md); the stored text
+    keeps it."""
+    filler = "Section. The parks maintenance schedule is amended as shown in the table below. " * 700
+    measure = "No City resources shall be used to honor civil immigration detainer requests. "
+    server.routes["/late.txt"] = Route((filler + measure).encode(), content_type="text/plain; charset=utf-8")
+    server.routes["/early.txt"] = Route((measure + filler).encode(), content_type="text/plain; charset=utf-8")
+    late = bill_with_attachments(engine, "AMENDING CHAPTER 12.08", [("Text", server.url("/late.txt"))])
+    early = bill_with_attachments(engine, "AMENDING CHAPTER 12.10", [("Text", server.url("/early.txt"))])
+    fetch_documents(make_config(server), engine, ["riverton"])
+    assert len(filler) > 50_000 and "detainer" in documents(engine, late)[0].text
+    assert not match_row(engine, late).relevant
+    assert match_row(engine, early).relevant
