@@ -36,7 +36,9 @@ def login_form(request: Request, db: DB, next: str = "/") -> Response:
         return redirect(safe_next(next))
     token = None
     if session_auth is None:
-        # A pre-login session, so that the form has a CSRF token to check against.
+        # A pre-login session, so that the form has a CSRF token to check against (expired ones go first:
+        # anonymous visits would otherwise pile up between logins).
+        auth.purge_expired(db, utcnow())
         token, row = auth.start_session(db, None, utcnow())
         request.scope["state"]["auth"] = auth.Auth(row.id, row.csrf_token, None)
     response = render(request, "login.html", next=safe_next(next), error=None)
