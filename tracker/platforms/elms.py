@@ -1,24 +1,57 @@
 """Chicago eLMS public API: matters with their actions, sponsors and attachments.
 
-Settings of a city on this platform; the spider is crawler/spiders/elms.py.
+Settings of a city on this platform, ``parse_url`` (public matter page → matterId), the strict reader of the
+API's list envelope and the normalizer of a matter; the spider is crawler/spiders/elms.py and the wire format
+is described in docs/platform-elms.md.
+
+What the code relies on comes from the recorded ``GET /meeting`` answer (../shared/portal-samples/elms/) and
+from the public code that reads the API (field names only: opencivicdata/scrapers-us-municipal
+chicago/bills.py and chicago/base.py; the clerk's URLs and ``status``/``controllingBody``/
+``lastPublicationDate`` as other public eLMS clients read them). No recorded matter answer exists, so the
+normalizer is strict: a missing id, an unknown sponsor type or a malformed date raises
+:class:`~tracker.errors.DataError` naming the matter and the field.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-from urllib.parse import urlsplit
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, urlsplit
+from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from tracker.config import JurisdictionBase, _check_http_url
+from tracker.errors import DataError, PortalError
+from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.platforms import LinkTarget
+from tracker.stages import classify_action, stage_for
+
+ELMS_API = "https://api.chicityclerkelms.chicago.gov"
+ELMS_WEB = "https://chicityclerkelms.chicago.gov"
+# Where the clerk's files live (the ``path`` of attachments and meeting files in the recorded sample).
+ELMS_FILE_HOST = "occprodstoragev1.blob.core.usgovcloudapi.net"
+
+# Clerk workflow steps listed among a matter's actions that are not legislative actions (the names
+# scrapers-us-municipal chicago/bills.py leaves out); they are dropped by exact name.
+WORKFLOW_STEPS = frozenset({"Create", "Submit", "Accept", "Post to Public"})
+# sponsorType -> primary? (the four values scrapers-us-municipal knows; any other value is an error)
+SPONSOR_TYPES = {"Sponsor": True, "Filing Sponsor": True, "CoSponsor": False, "": False}
 
 
 class Settings(JurisdictionBase):
     platform: Literal["elms"]
-    api_base: str = "https://api.chicityclerkelms.chicago.gov"
+    api_base: str = ELMS_API
     # The public site, for links to a matter's page.
-    web_base: str = "https://chicityclerkelms.chicago.gov"
+    web_base: str = ELMS_WEB
+    # Matters asked per list page (`top`); the API's own default is 100.
+    page_size: int = Field(100, ge=1, le=1000)
+    # The largest `skip` the API accepts; past it the listing restarts from a cursor on its sort field.
+    max_offset: int = Field(100_000, ge=1)
 
     @field_validator("api_base", "web_base")
     @classmethod
@@ -31,9 +64,335 @@ class Settings(JurisdictionBase):
 
     @property
     def hosts(self) -> set[str]:
-        found = {urlsplit(self.api_base).hostname, urlsplit(self.web_base).hostname}
+        found = {urlsplit(self.api_base).hostname, urlsplit(self.web_base).hostname, ELMS_FILE_HOST}
         return {h for h in found if h}
 
 
+# -- track by link -----------------------------------------------------------------------------------------
+
+_MATTER_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+
+
 def parse_url(url: str) -> LinkTarget | None:
-    return None
+    """``https://chicityclerkelms.chicago.gov/Matter/?matterId={id}`` → that matter (ids are GUIDs, kept in
+    the API's upper case)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path.lower().rstrip("/") != "/matter":
+        return None
+    ids = parse_qs(parts.query).get("matterId")
+    if not ids or len(ids) != 1 or not _MATTER_ID.match(ids[0]):
+        return None
+    matter_id = ids[0].upper() if _GUID.match(ids[0]) else ids[0]
+    return LinkTarget(platform="elms", host=parts.hostname.lower(), source_id=matter_id, url=url)
+
+
+def matter_url(web_base: str, matter_id: str) -> str:
+    return f"{web_base}/Matter/?matterId={quote(matter_id, safe='')}"
+
+
+def detail_url(api_base: str, matter_id: str) -> str:
+    return f"{api_base}/matter/{quote(matter_id, safe='')}"
+
+
+# -- the list envelope ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of a list endpoint: ``{"facets": [...], "data": [...], "meta": {...}}``."""
+
+    rows: list[dict[str, Any]]
+    skip: int
+    top: int
+    count: int
+    pages: int
+    facets: list[dict[str, Any]]
+
+
+def _int(meta: dict[str, Any], key: str) -> int:
+    value = meta.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PortalError(f"meta.{key} is {value!r}, not a count")
+    return value
+
+
+def parse_envelope(doc: Any) -> Page:
+    """The list envelope, checked: PortalError says what is not as the API writes it."""
+    if not isinstance(doc, dict):
+        raise PortalError(f"expected the list envelope, got {type(doc).__name__}")
+    missing = [k for k in ("data", "meta") if k not in doc]
+    if missing:
+        raise PortalError(f"the list envelope has no {' or '.join(repr(k) for k in missing)}")
+    rows, meta, facets = doc["data"], doc["meta"], doc.get("facets", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise PortalError("'data' is not a list of objects")
+    if not isinstance(meta, dict):
+        raise PortalError("'meta' is not an object")
+    if not isinstance(facets, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("values"), list)
+        for f in facets
+    ):
+        raise PortalError("'facets' is not a list of {name, values}")
+    page = Page(rows, _int(meta, "skip"), _int(meta, "top"), _int(meta, "count"), _int(meta, "pages"), facets)
+    if page.top == 0 or len(rows) > page.top:
+        raise PortalError(f"{len(rows)} rows on a page of top {page.top}")
+    return page
+
+
+# -- dates ---------------------------------------------------------------------------------------------------
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def parse_datetime(value: Any, where: str, zone: ZoneInfo) -> tuple[datetime, bool] | None:
+    """An eLMS date as an aware time in ``zone``, and whether it carried a time of day. The API writes UTC
+    with an offset (``2023-10-12T15:00:00+00:00``); a value without an offset is taken as local wall-clock
+    time; anything else raises DataError."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"{where}: expected a date string, got {value!r}")
+    m = _ISO.match(value.strip())
+    if not m:
+        raise DataError(f"{where}: malformed date {value!r}")
+    year, month, day, hour, minute, second, frac, offset = m.groups()
+    try:
+        naive = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((frac or "0").ljust(6, "0")[:6]),
+        )
+        if offset is None:
+            return naive.replace(tzinfo=zone), hour is not None
+        if offset == "Z":
+            return naive.replace(tzinfo=UTC).astimezone(zone), True
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return naive.replace(tzinfo=timezone(sign * delta)).astimezone(zone), True
+    except ValueError:
+        raise DataError(f"{where}: malformed date {value!r}") from None
+
+
+def parse_when(value: Any, where: str, zone: ZoneInfo) -> tuple[date | None, datetime | None]:
+    """An eLMS date: its local calendar date in ``zone``, and the UTC instant when it carries a time that is
+    not local midnight (a date alone is a calendar date, not an instant)."""
+    parsed = parse_datetime(value, where, zone)
+    if parsed is None:
+        return None, None
+    local, has_time = parsed
+    if not has_time or (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date(), None
+    return local.date(), local.astimezone(UTC)
+
+
+def instant(value: Any) -> datetime | None:
+    """A list row's sort stamp (``recordCreateDate``) as an aware instant, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else None
+
+
+# -- the normalizer ------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _id(record: dict[str, Any], key: str, where: str) -> str:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise DataError(f"{where}: missing or invalid {key} ({value!r})")
+    text = str(value).strip()
+    if len(text) > 64:
+        raise DataError(f"{where}: {key} is longer than 64 characters")
+    return text
+
+
+def _rows(matter: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """A nested list of the detail answer; null is an empty list (the API writes null for none)."""
+    value = matter.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise DataError(f"{where}: {key} is not a list of objects")
+    return value
+
+
+def _digest(*parts: Any) -> str:
+    blob = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _tally(votes: list[dict[str, Any]], where: str) -> str | None:
+    """``votes[]`` (vote, voterName) → "Yea 48, Nay 1" (most frequent first)."""
+    counts: Counter[str] = Counter()
+    for vote in votes:
+        value = _text(vote.get("vote"))
+        if value is None:
+            raise DataError(f"{where}: a vote without a value")
+        counts[value] += 1
+    if not counts:
+        return None
+    text = ", ".join(f"{v} {n}" for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return text[:100]
+
+
+def _actions(matter: dict[str, Any], where: str, zone: ZoneInfo) -> list[NormalizedAction]:
+    parsed = []
+    for i, row in enumerate(_rows(matter, "actions", where)):
+        name = _text(row.get("actionName"))
+        if name in WORKFLOW_STEPS:
+            continue
+        here = f"{where} action {i}"
+        day, at = parse_when(row.get("actionDate"), f"{here}: actionDate", zone)
+        sort = row.get("sort")
+        if sort is not None and (isinstance(sort, bool) or not isinstance(sort, int)):
+            raise DataError(f"{here}: sort is {sort!r}, not a number")
+        votes = row.get("votes") or []
+        if not isinstance(votes, list) or not all(isinstance(v, dict) for v in votes):
+            raise DataError(f"{here}: votes is not a list of objects")
+        parsed.append((day or date.max, sort if sort is not None else 1 << 30, i, day, at, name, row, votes))
+    parsed.sort(key=lambda p: (p[0], p[1], p[2]))
+    actions: list[NormalizedAction] = []
+    seen: set[str] = set()
+    for _, _, _, day, at, name, row, votes in parsed:
+        body = _text(row.get("actionByName"))
+        # The API gives actions no id: one is derived from what identifies the row. Exact repeats collapse.
+        source_id = "a" + _digest(row.get("actionDate"), row.get("sort"), name, body)
+        if source_id in seen:
+            continue
+        seen.add(source_id)
+        text = _text(row.get("actionText"))
+        meeting = row.get("meetingId")
+        actions.append(
+            NormalizedAction(
+                source_id=source_id,
+                sequence=len(actions),
+                action_date=day,
+                acted_at=at,
+                description=name,
+                text=text,
+                body_name=body,
+                result=None,
+                tally=_tally(votes, f"{where} action {name!r}"),
+                classification=classify_action(name, text),
+                status_source_id=None,
+                event_source_id=_text(meeting),
+                raw=row,
+            )
+        )
+    return actions
+
+
+def _sponsors(matter: dict[str, Any], where: str) -> list[NormalizedSponsor]:
+    primary: list[str] = []
+    others: list[str] = []
+    for row in _rows(matter, "sponsors", where):
+        kind = row.get("sponsorType")
+        kind = "" if kind is None else kind
+        if kind not in SPONSOR_TYPES:
+            raise DataError(f"{where}: unknown sponsorType {kind!r}")
+        name = _text(row.get("sponsorName"))
+        if not name:
+            continue
+        (primary if SPONSOR_TYPES[kind] else others).append(name)
+    names: list[str] = []
+    for name in primary + others:
+        if name not in names:
+            names.append(name)
+    n_primary = len(set(primary))
+    return [NormalizedSponsor(sequence=i, name=n, is_primary=i < n_primary) for i, n in enumerate(names)]
+
+
+def _attachments(matter: dict[str, Any], where: str) -> list[NormalizedAttachment]:
+    rows = _rows(matter, "attachments", where)
+    ordered = sorted(
+        enumerate(rows),
+        key=lambda p: (p[1].get("sort") if isinstance(p[1].get("sort"), int) else 1 << 30, p[0]),
+    )
+    out: list[NormalizedAttachment] = []
+    seen: set[str] = set()
+    for _, row in ordered:
+        path = _text(row.get("path"))
+        name = _text(row.get("fileName")) or _text(row.get("attachmentType"))
+        if path is None and name is None:
+            raise DataError(f"{where}: an attachment with neither path nor fileName")
+        source_id = "f" + _digest(path or name)
+        if source_id in seen:
+            continue
+        seen.add(source_id)
+        url = path if path and path.lower().startswith(("http://", "https://")) else None
+        out.append(NormalizedAttachment(source_id=source_id, sequence=len(out), name=name, url=url))
+    return out
+
+
+def normalize_matter(
+    matter: Any,
+    *,
+    slug: str,
+    api_base: str,
+    web_base: str,
+    zone: ZoneInfo,
+    stage_overrides: dict[str, str] | None = None,
+) -> NormalizedBill:
+    """One ``GET /matter/{matterId}`` answer → a NormalizedBill (``legacyRecordNumber`` stays in ``raw``)."""
+    if not isinstance(matter, dict):
+        raise DataError(f"{slug}: a matter is not a JSON object")
+    mid = _id(matter, "matterId", f"{slug} matter")
+    where = f"{slug} matter {mid}"
+    identifier = _text(matter.get("recordNumber"))
+    if identifier is None:
+        raise DataError(f"{where}: no recordNumber")
+    if len(identifier) > 100:
+        raise DataError(f"{where}: recordNumber is longer than 100 characters")
+    status = _text(matter.get("status"))
+    introduced, _ = parse_when(matter.get("introductionDate"), f"{where}: introductionDate", zone)
+    # lastPublicationDate moves when the clerk republishes the matter: the sweep compares it like Legistar's
+    # row version.
+    stamp = _text(matter.get("lastPublicationDate"))
+    published = parse_datetime(stamp, f"{where}: lastPublicationDate", zone)
+    return NormalizedBill(
+        source_id=mid,
+        identifier=identifier,
+        title=_text(matter.get("title")),
+        name=None,
+        type_name=_text(matter.get("type")),
+        status=status,
+        status_source_id=None,
+        stage=stage_for(status, stage_overrides),
+        body_name=_text(matter.get("controllingBody")),
+        version=None,
+        introduced=introduced,
+        agenda_date=None,
+        passed_date=None,
+        enacted_date=None,
+        enactment_number=None,
+        source_url=detail_url(api_base, mid),
+        public_url=matter_url(web_base, mid),
+        portal_modified_at=None if published is None else published[0].astimezone(UTC),
+        portal_row_version=stamp[:64] if stamp else None,
+        raw=matter,
+        actions=_actions(matter, where, zone),
+        sponsors=_sponsors(matter, where),
+        attachments=_attachments(matter, where),
+        actions_complete=True,
+    )
