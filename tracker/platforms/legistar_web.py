@@ -1,17 +1,44 @@
-"""Legistar InSite web pages (Legislation.aspx, LegislationDetail.aspx).
+"""Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``): settings,
+track-by-link, and the normalizer from the pages' HTML to the tracker's bill (docs/platform-legistar-web.md).
 
-Settings of a city on this platform; the spider is crawler/spiders/legistar_web.py.
+The spider is crawler/spiders/legistar_web.py. Everything here works on HTML text and is tested without
+Scrapy.
+
+Parsing is intentionally fragile: elements are looked up by their exact ASP.NET ids, each lookup says how
+many matches it expects, and a page that is not shaped as expected raises :class:`LayoutChanged` (the
+crawl of the city fails, naming the URL and what is missing) while one bad record raises
+:class:`~tracker.errors.DataError` (that record is skipped and named). Scraped text is untrusted: it is
+whitespace-normalized, length-checked against the columns it goes to, and links are resolved against the
+configured site, never followed to a host read from a page.
+
+Source ids are the ids InSite puts in its links, which are the Legistar Web API's ids: a bill's source id is
+the ``ID`` of ``LegislationDetail.aspx?ID=...`` (the API's MatterId), an action's is the ``ID`` of its
+``HistoryDetail.aspx`` link (MatterHistoryId), an attachment's the ``ID`` of ``View.ashx?M=F&ID=...``
+(MatterAttachmentId). A city can therefore move between ``legistar`` and ``legistar-web`` and keep its bills.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-from urllib.parse import urlsplit
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
+import lxml.html
+from lxml.etree import ParserError
 from pydantic import Field, field_validator
 
 from tracker.config import JurisdictionBase, _check_http_url
+from tracker.errors import DataError
+from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.platforms import LinkTarget
+from tracker.stages import classify_action, stage_for
+
+# A value of the search form's years drop-down ("All", "This Year", "2024", "Session 2018-2021"...).
+_YEAR_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 
 
 class Settings(JurisdictionBase):
@@ -19,6 +46,10 @@ class Settings(JurisdictionBase):
     client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     # The InSite site (default https://{client}.legistar.com).
     web_base: str | None = None
+    # Values of the legislation search's years drop-down searched by full crawls and sweeps.
+    search_years: list[str] = Field(default_factory=lambda: ["All"])
+    # ... and by incremental crawls (cheap: only this and last year's legislation is listed).
+    incremental_years: list[str] = Field(default_factory=lambda: ["This Year", "Last Year"])
 
     @property
     def base(self) -> str:
@@ -28,6 +59,18 @@ class Settings(JurisdictionBase):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else _check_http_url(v)
+
+    @field_validator("search_years", "incremental_years")
+    @classmethod
+    def _years(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("must name at least one value of the search's years drop-down")
+        for value in v:
+            if not _YEAR_VALUE.match(value):
+                raise ValueError(f"not a years drop-down value: {value!r}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"lists a value twice: {v!r}")
+        return v
 
     @property
     def source_key(self) -> str:
@@ -39,5 +82,602 @@ class Settings(JurisdictionBase):
         return {h for h in found if h}
 
 
+# -- track by link ------------------------------------------------------------------------------------------
+
+_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+
+
+def _query(url: str) -> dict[str, str]:
+    """The query parameters of a URL, names lower-cased, first value of each."""
+    return {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def detail_id(url: str) -> tuple[str, str | None] | None:
+    """(ID, GUID or None) of a ``LegislationDetail.aspx?ID=...&GUID=...`` URL or path, else None."""
+    parts = urlsplit(url)
+    if not parts.path.lower().endswith("legislationdetail.aspx"):
+        return None
+    q = _query(url)
+    mid = q.get("id", "")
+    if not mid.isdigit() or len(mid) > 18:
+        return None
+    guid = q.get("guid")
+    return mid, guid if guid and _GUID.match(guid) else None
+
+
 def parse_url(url: str) -> LinkTarget | None:
+    """A public InSite bill page (``LegislationDetail.aspx?ID=...``, or the ``Gateway.aspx?M=L&ID=...``
+    permalink) → its source id, the ID (the API's MatterId). The host is matched to a configured
+    jurisdiction by the caller."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    found = detail_id(url.strip())
+    if found is None and parts.path.lower().endswith("/gateway.aspx"):
+        q = _query(url.strip())
+        if q.get("m", "").lower() == "l" and q.get("id", "").isdigit() and len(q["id"]) <= 18:
+            found = (q["id"], None)
+    if found is None:
+        return None
+    return LinkTarget(
+        platform="legistar-web", host=parts.hostname.lower(), source_id=found[0], url=url.strip()
+    )
+
+
+def public_url(base: str, source_id: str, guid: str) -> str:
+    """The bill's public page; the same URL the ``legistar`` platform records for the bill."""
+    return f"{base}/LegislationDetail.aspx?ID={source_id}&GUID={guid}"
+
+
+# -- pages --------------------------------------------------------------------------------------------------
+
+
+class LayoutChanged(DataError):
+    """The page is not shaped as this parser expects (an element missing, or there twice): the portal's
+    layout changed, and the crawl of the city fails rather than dropping data silently."""
+
+
+GONE_TEXT = "This record no longer exists"
+INVALID_TEXT = "Invalid parameters!"
+
+SEARCH_GRID = "ctl00_ContentPlaceHolder1_gridMain_ctl00"
+HISTORY_GRID = "ctl00_ContentPlaceHolder1_gridLegislation_ctl00"
+YEARS = "ctl00_ContentPlaceHolder1_lstYearsAdvanced"
+MAX = "ctl00_ContentPlaceHolder1_lstMax"
+SWITCH = "ctl00_ContentPlaceHolder1_btnSwitch"
+SEARCH_TARGET = "ctl00$ContentPlaceHolder1$btnSearch"
+TEXT_FIELD = "ctl00$ContentPlaceHolder1$txtText"
+GRID_UNIQUE = "ctl00$ContentPlaceHolder1$gridMain$"
+
+
+def page_problem(body: bytes, text: str) -> str | None:
+    """Why a 200 answer is not a page to parse: empty, or InSite's record-gone / invalid-id pages."""
+    if not body.strip():
+        return "empty body"
+    if GONE_TEXT in text:
+        return "record gone"
+    if INVALID_TEXT in text and "ctl00_ContentPlaceHolder1" not in text:
+        return "invalid parameters"
     return None
+
+
+def parse_html(text: str) -> Any:
+    """An HTML document (lxml), or LayoutChanged when there is nothing to parse."""
+    try:
+        return lxml.html.document_fromstring(text)
+    except ValueError:  # a str with an XML encoding declaration
+        return lxml.html.document_fromstring(text.encode("utf-8"))
+    except ParserError:
+        raise LayoutChanged("not an HTML page") from None
+
+
+def _by_id(doc: Any, element_id: str) -> list[Any]:
+    return doc.xpath("//*[@id=$i]", i=element_id)
+
+
+def _one(doc: Any, element_id: str, what: str, *, required: bool = True) -> Any:
+    found = _by_id(doc, element_id)
+    if len(found) > 1:
+        raise LayoutChanged(f"{len(found)} elements with id {element_id} ({what})")
+    if not found:
+        if required:
+            raise LayoutChanged(f"{what} ({element_id}) missing")
+        return None
+    return found[0]
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(value.replace("\xa0", " ").split())
+    return text or None
+
+
+def _text(el: Any) -> str | None:
+    """An element's text, whitespace collapsed (line breaks count as spaces)."""
+    if el is None:
+        return None
+    for br in el.iter("br"):
+        br.tail = " " + (br.tail or "")
+    return _clean(el.text_content())
+
+
+def _has_class(el: Any, name: str) -> bool:
+    return name in (el.get("class") or "").split()
+
+
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(value: str | None, where: str) -> date | None:
+    """InSite's ``M/D/YYYY`` dates."""
+    if value is None:
+        return None
+    m = _DATE.match(value)
+    if not m:
+        raise DataError(f"{where}: malformed date {value[:40]!r}")
+    month, day, year = (int(g) for g in m.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise DataError(f"{where}: malformed date {value[:40]!r}") from None
+
+
+def _limit(value: str | None, size: int, where: str) -> str | None:
+    if value is not None and len(value) > size:
+        raise DataError(f"{where}: {len(value)} characters (at most {size})")
+    return value
+
+
+# -- the grids ----------------------------------------------------------------------------------------------
+
+
+def _grid_headers(table: Any, what: str) -> list[str]:
+    """Column names of a RadGrid table (its one header row), made unique."""
+    rows = table.xpath("./thead/tr[th[contains(concat(' ', normalize-space(@class), ' '), ' rgHeader ')]]")
+    if len(rows) != 1:
+        raise LayoutChanged(f"{what}: {len(rows)} header rows instead of 1")
+    names: list[str] = []
+    for th in rows[0].xpath("./th"):
+        name = _text(th) or th.xpath("string(.//input/@value)") or th.xpath("string(.//img/@alt)") or ""
+        name = _clean(name) or ""
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return names
+
+
+def _grid_rows(table: Any, what: str, width: int) -> list[Any]:
+    """The data rows of a RadGrid table; [] for its "No records to display." row."""
+    out = []
+    for i, tr in enumerate(table.xpath("./tbody/tr")):
+        if _has_class(tr, "rgNoRecords"):
+            continue
+        if not (_has_class(tr, "rgRow") or _has_class(tr, "rgAltRow")):
+            raise LayoutChanged(f"{what}: row {i + 1} is neither rgRow nor rgAltRow ({tr.get('class')!r})")
+        cells = tr.xpath("./td")
+        if len(cells) != width:
+            raise LayoutChanged(f"{what}: row {i + 1} has {len(cells)} cells for {width} columns")
+        out.append(tr)
+    return out
+
+
+@dataclass
+class GridRow:
+    """One row of the legislation search results."""
+
+    source_id: str
+    guid: str | None
+    identifier: str | None
+    status: str | None
+    cells: dict[str, str | None]
+    # Any M/D/YYYY date shown in the row (intro date, final action...): what makes a row "recent".
+    dates: list[date]
+    # A hash of every cell: what an incremental crawl compares with the stored bill (its row version).
+    fingerprint: str
+
+
+@dataclass
+class SearchPage:
+    rows: list[GridRow]
+    rejected: list[str]
+    page: int
+    pages: int
+    total: int
+    # The postback target of the next page's pager link, when there is one.
+    next_target: str | None
+
+
+_PAGER_INFO = re.compile(r"Page (\d+) of (\d+), items (\d+) to (\d+) of (\d+)")
+_POSTBACK = re.compile(r"__doPostBack\('([^']*)'")
+_UNIQUE_ID = re.compile(r"^[A-Za-z0-9_$]{1,200}$")
+
+
+def fingerprint(cells: dict[str, str | None]) -> str:
+    blob = json.dumps(sorted(cells.items()), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def parse_search_page(doc: Any) -> SearchPage:
+    """The legislation search results grid of a ``Legislation.aspx`` page."""
+    table = _one(doc, SEARCH_GRID, "the legislation results grid")
+    headers = _grid_headers(table, "the legislation results grid")
+    rows, rejected = [], []
+    for i, tr in enumerate(_grid_rows(table, "the legislation results grid", len(headers))):
+        links = tr.xpath(".//a[substring(@id, string-length(@id) - 7) = '_hypFile']")
+        if len(links) != 1:
+            raise LayoutChanged(f"the legislation results grid: row {i + 1} has {len(links)} file links")
+        href = links[0].get("href") or ""
+        found = detail_id(href)
+        if found is None:
+            rejected.append(f"row {i + 1} links to {href[:120]!r}, not a LegislationDetail.aspx?ID= page")
+            continue
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        try:
+            dates = [parse_date(v, f"row {i + 1}") for v in cells.values() if v and _DATE.match(v)]
+        except DataError as exc:
+            rejected.append(str(exc))
+            continue
+        rows.append(
+            GridRow(
+                source_id=found[0],
+                guid=found[1],
+                identifier=_text(links[0]),
+                status=cells.get("Status"),
+                cells=cells,
+                dates=[d for d in dates if d is not None],
+                fingerprint=fingerprint(cells),
+            )
+        )
+    page, pages, total, next_target = 1, 1, len(rows) + len(rejected), None
+    pager = table.xpath("./tfoot/tr[contains(concat(' ', normalize-space(@class), ' '), ' rgPager ')]")
+    if len(pager) > 1:
+        raise LayoutChanged(f"the legislation results grid has {len(pager)} pagers")
+    if pager:
+        info = _clean(pager[0].xpath("string(.//div[contains(@class, 'rgInfoPart')])")) or ""
+        m = _PAGER_INFO.search(info)
+        if not m:
+            raise LayoutChanged("the results pager's 'Page N of M, items ...' text is missing")
+        page, pages, total = int(m.group(1)), int(m.group(2)), int(m.group(5))
+        current = pager[0].xpath(
+            ".//a[contains(concat(' ', normalize-space(@class), ' '), ' rgCurrentPage ')]"
+        )
+        if len(current) != 1:
+            raise LayoutChanged(f"the results pager has {len(current)} current-page links")
+        following = current[0].xpath("following-sibling::a[1]")
+        if page < pages:
+            if not following:
+                raise LayoutChanged(f"the results pager shows page {page} of {pages} but no next-page link")
+            m2 = _POSTBACK.search(following[0].get("href") or "")
+            target = unquote(m2.group(1)) if m2 else ""
+            if not _UNIQUE_ID.match(target) or not target.startswith(GRID_UNIQUE):
+                raise LayoutChanged(
+                    f"the results pager's next-page link is not a grid postback ({target[:80]!r})"
+                )
+            next_target = target
+    return SearchPage(rows, rejected, page, pages, total, next_target)
+
+
+# -- the form and its postbacks ------------------------------------------------------------------------------
+
+
+def form_fields(doc: Any) -> list[tuple[str, str]]:
+    """What a browser would post back from the page's ``aspnetForm``: hidden and text inputs, checked
+    boxes, selected options (no buttons). ``__VIEWSTATE`` must be there."""
+    form = _one(doc, "aspnetForm", "the page form")
+    fields: list[tuple[str, str]] = []
+    for el in form.xpath(".//input | .//select | .//textarea"):
+        name = el.get("name")
+        if not name:
+            continue
+        if el.tag == "input":
+            kind = (el.get("type") or "text").lower()
+            if kind in ("submit", "image", "button", "reset", "file"):
+                continue
+            if kind in ("checkbox", "radio") and el.get("checked") is None:
+                continue
+            fields.append((name, el.get("value") or ("on" if kind in ("checkbox", "radio") else "")))
+        elif el.tag == "select":
+            chosen = el.xpath("./option[@selected]") or el.xpath("./option[1]")
+            if chosen:
+                fields.append((name, chosen[0].get("value", chosen[0].text or "")))
+        else:
+            fields.append((name, el.text or ""))
+    if sum(1 for name, _ in fields if name == "__VIEWSTATE") != 1:
+        raise LayoutChanged("the page form has no __VIEWSTATE")
+    return fields
+
+
+def postback(
+    fields: list[tuple[str, str]], target: str, overrides: dict[str, str] | None = None, argument: str = ""
+) -> list[tuple[str, str]]:
+    """The form fields of a postback fired by ``target``: the page's own fields (``__VIEWSTATE``,
+    ``__EVENTVALIDATION``... copied from the previous answer), ``__EVENTTARGET``/``__EVENTARGUMENT``,
+    and ``overrides`` replacing or adding fields."""
+    extra = {"__EVENTTARGET": target, "__EVENTARGUMENT": argument, **(overrides or {})}
+    out = [(k, v) for k, v in fields if k not in extra]
+    out += list(extra.items())
+    return out
+
+
+@dataclass
+class Combo:
+    """A Telerik RadComboBox of the form: its unique id and (value, text) items."""
+
+    unique_id: str
+    client_state: str
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+_CREATE = re.compile(
+    r"\$create\(Telerik\.Web\.UI\.RadComboBox,\s*(\{.*?\}),\s*(?:null|\{[^{}]*\}),\s*(?:null|\{[^{}]*\}),\s*"
+    r"\$get\(\"([A-Za-z0-9_]+)\"\)\)",
+    re.S,
+)
+
+
+def combos(doc: Any, page_text: str) -> dict[str, Combo]:
+    """The page's RadComboBoxes by element id, from their ``$create(...)`` scripts and drop-down lists."""
+    out: dict[str, Combo] = {}
+    for m in _CREATE.finditer(page_text):
+        try:
+            config = json.loads(m.group(1))
+        except json.JSONDecodeError:
+            continue
+        element_id = m.group(2)
+        texts = [_text(li) or "" for li in doc.xpath("//*[@id=$i]//li", i=f"{element_id}_DropDown")]
+        values = [str(item.get("value", "")) for item in config.get("itemData") or []]
+        if len(texts) != len(values):
+            raise LayoutChanged(f"drop-down {element_id}: {len(values)} values for {len(texts)} items")
+        out[element_id] = Combo(
+            unique_id=str(config.get("_uniqueId") or ""),
+            client_state=str(config.get("clientStateFieldID") or f"{element_id}_ClientState"),
+            items=list(zip(values, texts, strict=True)),
+        )
+    return out
+
+
+def is_advanced(doc: Any) -> bool:
+    """Whether the page shows the advanced search (the years and max-results drop-downs)."""
+    return bool(_by_id(doc, f"{YEARS}_Input"))
+
+
+def switch_button(doc: Any) -> tuple[str, str]:
+    """(name, value) of the simple/advanced switch button of a simple search page."""
+    button = _one(doc, SWITCH, "the simple/advanced search switch")
+    name, value = button.get("name"), button.get("value") or ""
+    if not name or "advanced" not in value.lower():
+        raise LayoutChanged(f"the search switch does not lead to the advanced search ({value[:40]!r})")
+    return name, value
+
+
+def search_overrides(doc: Any, page_text: str, year: str) -> dict[str, str]:
+    """The fields of an advanced legislation search of every type and status in the years value ``year``,
+    with the most results per search the form offers. Raises DataError when ``year`` is not offered."""
+    found = combos(doc, page_text)
+    years, most = found.get(YEARS), found.get(MAX)
+    if years is None:
+        raise LayoutChanged(f"the years drop-down ({YEARS}) missing")
+    if most is None:
+        raise LayoutChanged(f"the max-results drop-down ({MAX}) missing")
+    item = next(((v, t) for v, t in years.items if v == year), None) or next(
+        ((v, t) for v, t in years.items if t == year), None
+    )
+    if item is None:
+        offered = ", ".join(v for v, _ in years.items)
+        raise DataError(f"the years drop-down does not offer {year!r} (it offers: {offered[:300]})")
+    numeric = [(int(v), v, t) for v, t in most.items if v.isdigit()]
+    if not numeric:
+        raise LayoutChanged("the max-results drop-down has no numeric value")
+    _, max_value, max_text = max(numeric)
+    return {
+        TEXT_FIELD: "",
+        years.unique_id: item[1],
+        years.client_state: json.dumps({"value": item[0]}, separators=(",", ":")),
+        most.unique_id: max_text,
+        most.client_state: json.dumps({"value": max_value}, separators=(",", ":")),
+    }
+
+
+# -- the detail page -----------------------------------------------------------------------------------------
+
+_FIELD = "ctl00_ContentPlaceHolder1_"
+_HISTORY_ID = re.compile(r"HistoryDetail\.aspx\?([^'\"\s]+)", re.I)
+_MEETING_ID = re.compile(r"MeetingDetail\.aspx\?([^'\"\s]+)", re.I)
+
+
+def _link_id(link: Any, pattern: re.Pattern[str]) -> str | None:
+    """The ID parameter of a HistoryDetail/MeetingDetail link (in its href or its radopen() onclick)."""
+    if link is None:
+        return None
+    for attr in ("onclick", "href"):
+        m = pattern.search(link.get(attr) or "")
+        if m:
+            value = _query("x?" + m.group(1).replace("&amp;", "&")).get("id", "")
+            if value.isdigit() and len(value) <= 18:
+                return value
+    return None
+
+
+def _row_link(tr: Any, suffix: str, where: str) -> Any:
+    links = tr.xpath(f".//a[substring(@id, string-length(@id) - {len(suffix) - 1}) = '{suffix}']")
+    if len(links) > 1:
+        raise LayoutChanged(f"{where}: {len(links)} links ending in {suffix}")
+    return links[0] if links else None
+
+
+HISTORY_COLUMNS = ("Date", "Action By", "Action", "Result")
+
+
+def _actions(doc: Any, where: str) -> list[NormalizedAction]:
+    table = _one(doc, HISTORY_GRID, "the history table")
+    headers = _grid_headers(table, "the history table")
+    missing = [c for c in HISTORY_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the history table has no {', '.join(missing)} column")
+    parsed = []
+    for i, tr in enumerate(_grid_rows(table, "the history table", len(headers))):
+        here = f"{where} history row {i + 1}"
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        day = parse_date(cells["Date"], f"{here}: Date")
+        details = _link_id(_row_link(tr, "_hypDetails", here), _HISTORY_ID)
+        meeting = _link_id(_row_link(tr, "_hypMeetingDetail", here), _MEETING_ID)
+        parsed.append((day, i, details, meeting, cells))
+    # The page lists the newest first: oldest first here, a day's rows in the order they happened.
+    parsed.sort(key=lambda p: (p[0] or date.min, -p[1]))
+    actions: list[NormalizedAction] = []
+    seen_rows: set[tuple[Any, ...]] = set()
+    seen_ids: set[str] = set()
+    for day, i, details, meeting, cells in parsed:
+        here = f"{where} history row {i + 1}"
+        name, body, result = cells["Action"], cells["Action By"], cells["Result"]
+        key = (day, (name or "").lower(), (body or "").lower(), (result or "").lower())
+        if name and key in seen_rows:
+            continue  # Legistar's double rows for one action collapse onto the first (as from the API)
+        seen_rows.add(key)
+        if details is not None:
+            sid = details
+        else:
+            blob = json.dumps([str(day), cells.get("Ver."), body, name, result], ensure_ascii=False)
+            sid = "row-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+            n = 2
+            while sid in seen_ids:
+                sid = f"{sid.split('~')[0]}~{n}"
+                n += 1
+        if sid in seen_ids:
+            continue  # the same action details twice
+        seen_ids.add(sid)
+        actions.append(
+            NormalizedAction(
+                source_id=sid,
+                sequence=len(actions),
+                action_date=day,
+                acted_at=None,
+                description=name,
+                text=None,
+                body_name=_limit(body, 300, f"{here}: Action By"),
+                result=_limit(result, 100, f"{here}: Result"),
+                tally=None,
+                classification=classify_action(name),
+                status_source_id=None,
+                event_source_id=meeting,
+                raw={"cells": cells, "history_id": details, "meeting_id": meeting},
+            )
+        )
+    return actions
+
+
+def _sponsors(doc: Any, where: str) -> list[NormalizedSponsor]:
+    span = _one(doc, f"{_FIELD}lblSponsors2", "the sponsors", required=False)
+    if span is None:
+        return []
+    links = span.xpath(".//a")
+    names = [_text(a) for a in links] if links else (_text(span) or "").split(",")
+    out: list[str] = []
+    for name in names:
+        clean = _clean(name)
+        if clean and clean not in out:
+            out.append(_limit(clean, 300, f"{where}: sponsor") or clean)
+    return [NormalizedSponsor(sequence=i, name=n, is_primary=i == 0) for i, n in enumerate(out)]
+
+
+def _attachments(doc: Any, base: str, where: str) -> list[NormalizedAttachment]:
+    span = _one(doc, f"{_FIELD}lblAttachments2", "the attachments", required=False)
+    if span is None:
+        return []
+    out: list[NormalizedAttachment] = []
+    seen: set[str] = set()
+    for a in span.xpath(".//a"):
+        href = (a.get("href") or "").strip()
+        url = urljoin(base + "/", href)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DataError(f"{where}: attachment link {href[:120]!r} is not an http(s) URL")
+        q = _query(url)
+        if parts.path.lower().endswith("/view.ashx") and q.get("id", "").isdigit():
+            sid = q["id"]
+        else:
+            sid = "url-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+        if sid in seen:
+            continue
+        seen.add(sid)
+        out.append(NormalizedAttachment(source_id=sid, sequence=len(out), name=_text(a), url=url))
+    return out
+
+
+# (element id suffix, NormalizedBill field, column size or None for dates)
+_DETAIL_TEXT = (
+    ("lblFile2", "identifier", 100),
+    ("lblType2", "type_name", 200),
+    ("lblStatus2", "status", 200),
+    ("lblName2", "name", None),
+    ("lblTitle2", "title", None),
+    ("lblVersion2", "version", 20),
+    ("lblEnactmentNumber2", "enactment_number", 100),
+    ("hypInControlOf2", "body_name", 300),
+)
+_DETAIL_DATES = (
+    ("lblIntroduced2", "introduced"),
+    ("lblOnAgenda2", "agenda_date"),
+    ("lblPassed2", "passed_date"),
+    ("lblEnactmentDate2", "enacted_date"),
+)
+_REQUIRED = {"lblFile2": "the file number", "lblStatus2": "the status"}
+
+
+def parse_detail(
+    doc: Any,
+    *,
+    source_id: str,
+    guid: str,
+    base: str,
+    slug: str,
+    stage_overrides: dict[str, str] | None = None,
+    row_version: str | None = None,
+    listed_identifier: str | None = None,
+) -> NormalizedBill:
+    """A ``LegislationDetail.aspx`` page → the bill with its history, sponsors and attachments.
+
+    ``row_version``: the fingerprint of the bill's search results row (None when it was fetched without
+    being listed); ``listed_identifier``: the file number that row showed, which the page must show too."""
+    where = f"{slug} bill {source_id}"
+    form = _one(doc, "aspnetForm", "the page form")
+    action = form.get("action") or ""
+    shown = detail_id(action)
+    if shown is not None and shown[0] != source_id:
+        raise DataError(f"{where}: the page is the detail page of ID {shown[0]}")
+    values: dict[str, Any] = {}
+    raw: dict[str, Any] = {"guid": guid}
+    for suffix, name, size in _DETAIL_TEXT:
+        label = _REQUIRED.get(suffix, name.replace("_", " "))
+        el = _one(doc, _FIELD + suffix, label, required=suffix in _REQUIRED)
+        value = _text(el)
+        raw[suffix] = value
+        values[name] = _limit(value, size, f"{where}: {label}") if size else value
+    for suffix, name in _DETAIL_DATES:
+        el = _one(doc, _FIELD + suffix, name.replace("_", " "), required=False)
+        raw[suffix] = _text(el)
+        values[name] = parse_date(_text(el), f"{where}: {name.replace('_', ' ')}")
+    if not values["identifier"]:
+        raise DataError(f"{where}: the file number is empty")
+    if listed_identifier and listed_identifier != values["identifier"]:
+        raise DataError(
+            f"{where}: the page shows file {values['identifier']!r}, the search listed {listed_identifier!r}"
+        )
+    status = values["status"]
+    url = public_url(base, source_id, guid)
+    return NormalizedBill(
+        source_id=source_id,
+        status_source_id=None,
+        stage=stage_for(status, stage_overrides),
+        source_url=url,
+        public_url=url,
+        portal_modified_at=None,
+        portal_row_version=row_version,
+        raw=raw,
+        actions=_actions(doc, where),
+        sponsors=_sponsors(doc, where),
+        attachments=_attachments(doc, base, where),
+        **values,
+    )
