@@ -1,0 +1,479 @@
+"""The Legistar InSite spider (platform ``legistar-web``): one spider for every InSite city of a crawl.
+
+For clients whose Web API is off or lags, it reads the public web pages (docs/platform-legistar-web.md):
+
+1. ``GET Legislation.aspx``, switching to the advanced search when the page opens on the simple one;
+2. the search, an ASP.NET WebForms postback: the form's own fields (``__VIEWSTATE``,
+   ``__EVENTVALIDATION``... copied from the previous answer), ``__EVENTTARGET`` = the search button, and
+   the years and max-results drop-downs set through their ``..._ClientState`` JSON;
+3. the results grid, paged by posting back the target of the link after ``a.rgCurrentPage``
+   (``javascript:__doPostBack('...')``), each page's answer checked to be the page asked for;
+4. ``LegislationDetail.aspx?ID=..&GUID=..`` of each bill to fetch: every listed bill on a full crawl; on
+   incremental crawls and sweeps only bills that are new, whose results row changed (its fingerprint is
+   stored as the bill's row version), that show a date inside the watermark window, or that are tracked.
+   Bills fetched by id alone (track mode, tracked bills the search did not list) go through the
+   ``Gateway.aspx?M=L&ID=..`` permalink, whose redirect names the page with its GUID.
+
+A search is a chain of postbacks in one ASP.NET session: the spider keeps each search's session cookies
+itself and sends them with the next postback of that search. (Scrapy's cookie middleware stays off, as for
+every spider: it would download the public suffix list from the internet on first use, and the bill pages
+need no session.) Pages are parsed by
+:mod:`tracker.platforms.legistar_web`: a page whose layout changed fails the city's crawl naming the URL;
+one bad record is rejected (skipped and named); InSite's error answers (a redirect to ``Error.aspx``, an
+empty body) are retried ``[crawl] retries`` times, then fail the city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import FormRequest, Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.jobs import CrawlJob
+from crawler.middlewares import JOB_META
+from crawler.redact import redact_url
+from tracker.errors import DataError
+from tracker.platforms.legistar_web import (
+    SEARCH_TARGET,
+    GridRow,
+    LayoutChanged,
+    detail_id,
+    form_fields,
+    is_advanced,
+    page_problem,
+    parse_detail,
+    parse_html,
+    parse_search_page,
+    postback,
+    public_url,
+    search_overrides,
+    switch_button,
+)
+
+PRIORITY_SEARCH = 100  # finish listing first: a search is a chain of postbacks that cannot run in parallel
+PRIORITY_GATEWAY = 99
+PRIORITY_DETAIL = 0
+ATTEMPT_META = "insite_attempt"
+REDIRECTS = (301, 302, 303, 307, 308)
+OWN_META = {JOB_META, ATTEMPT_META, "optional", "is_detail", "handle_httpstatus_list"}
+
+
+@dataclass
+class _Search:
+    """One search chain of a city (one years value): its ASP.NET session cookies and what it read."""
+
+    year: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    total: int = 0
+
+    def remember(self, response: Response) -> None:
+        """Keep the cookies an answer sets (``ASP.NET_SessionId``, the load balancer's, InSite's
+        ``Setting-*``): the next postback of the chain must carry them."""
+        for header in response.headers.getlist(b"Set-Cookie"):
+            name, sep, value = header.decode("latin-1").split(";", 1)[0].partition("=")
+            if not sep or not name.strip():
+                continue
+            if value.strip():
+                self.cookies[name.strip()] = value.strip()
+            else:
+                self.cookies.pop(name.strip(), None)
+
+    def headers(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+
+
+class LegistarWebSpider(scrapy.Spider):
+    name = "legistar-web"
+
+    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+        # source ids of each city already asked for in this crawl (never staged twice)
+        self._queued: dict[str, set[str]] = {slug: set() for slug in self.jobs}
+        self._open_searches: dict[str, int] = {slug: 0 for slug in self.jobs}
+        self._rows_listed: dict[str, int] = {slug: 0 for slug in self.jobs}
+
+    # -- requests -------------------------------------------------------------------------------------
+    @staticmethod
+    def _base(job: CrawlJob) -> str:
+        return job.jurisdiction.base  # type: ignore[attr-defined, no-any-return]
+
+    def _meta(self, job: CrawlJob, **extra: Any) -> dict[str, Any]:
+        return {JOB_META: job.slug, **extra}
+
+    def _form(self, job: CrawlJob, search: _Search) -> Request:
+        return Request(
+            f"{self._base(job)}/Legislation.aspx",
+            callback=self.parse_form,
+            errback=self.on_error,
+            meta=self._meta(job),
+            priority=PRIORITY_SEARCH,
+            dont_filter=True,
+            cb_kwargs={"slug": job.slug, "search": search, "switched": False},
+        )
+
+    def _post(self, job: CrawlJob, search: _Search, fields: list[tuple[str, str]], **cb: Any) -> FormRequest:
+        callback = self.parse_results if "page" in cb else self.parse_form
+        return FormRequest(
+            f"{self._base(job)}/Legislation.aspx",
+            formdata=fields,
+            callback=callback,
+            errback=self.on_error,
+            headers=search.headers(),
+            meta=self._meta(job),
+            priority=PRIORITY_SEARCH,
+            dont_filter=True,
+            cb_kwargs={"slug": job.slug, "search": search, **cb},
+        )
+
+    def _detail(
+        self,
+        job: CrawlJob,
+        key: str,
+        guid: str,
+        *,
+        row_version: str | None,
+        identifier: str | None,
+        optional: bool,
+    ) -> Request:
+        job.fetched += 1
+        return Request(
+            public_url(self._base(job), key, guid),
+            callback=self.parse_detail,
+            errback=self.on_error,
+            meta=self._meta(job, optional=optional, is_detail=True),
+            priority=PRIORITY_DETAIL,
+            dont_filter=True,
+            cb_kwargs={
+                "slug": job.slug,
+                "key": key,
+                "guid": guid,
+                "row_version": row_version,
+                "identifier": identifier,
+                "optional": optional,
+            },
+        )
+
+    def _gateway(self, job: CrawlJob, key: str, *, optional: bool) -> Request:
+        """A bill by id alone: InSite's permalink redirects to its page (with the GUID) if it is public."""
+        return Request(
+            f"{self._base(job)}/Gateway.aspx?M=L&ID={key}",
+            callback=self.parse_gateway,
+            errback=self.on_error,
+            meta=self._meta(job, optional=optional, handle_httpstatus_list=[302]),
+            priority=PRIORITY_GATEWAY,
+            dont_filter=True,
+            cb_kwargs={"slug": job.slug, "key": key, "optional": optional},
+        )
+
+    async def start(self) -> AsyncIterator[Request]:
+        for job in self.jobs.values():
+            if job.fatal is not None:
+                continue
+            if job.mode == "track":
+                for key in sorted(job.only):
+                    if not key.isdigit():
+                        job.reject(f"{job.slug}: {key[:40]!r} is not an InSite bill id (the ID of its page)")
+                        continue
+                    self._queued[job.slug].add(key)
+                    yield self._gateway(job, key, optional=False)
+                continue
+            j = job.jurisdiction
+            years = j.incremental_years if job.mode == "incremental" else j.search_years  # type: ignore[attr-defined]
+            self._open_searches[job.slug] = len(years)
+            for year in years:
+                yield self._form(job, _Search(year))
+
+    # -- reading answers -------------------------------------------------------------------------------
+    @staticmethod
+    def _text(response: Response) -> str:
+        if isinstance(response, TextResponse):
+            return response.text
+        return response.body.decode("utf-8", "replace")
+
+    def _page(self, response: Response, job: CrawlJob, *, optional: bool = False) -> Any:
+        """The parsed page, or a list (requests or nothing) when the answer is not a page to parse."""
+        text = self._text(response)
+        problem = page_problem(response.body, text)
+        url = redact_url(response.url)
+        if problem == "empty body":
+            return self._again(response.request, job, f"empty answer from {url}")
+        if problem is not None:
+            what = (
+                "the portal says the record no longer exists"
+                if problem == "record gone"
+                else "the portal answered 'Invalid parameters!'"
+            )
+            if optional:
+                self._note(job, f"{job.slug}: tracked bill gone: {what} at {url}")
+            elif response.meta.get("is_detail"):
+                job.reject(f"{job.slug}: {what} at {url}")
+            else:
+                job.fail(f"{job.slug}: {what} at {url}")
+            return []
+        try:
+            return parse_html(text)
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+
+    def _again(self, request: Request | None, job: CrawlJob, reason: str) -> list[Request]:
+        """Retry an answer InSite gives when it is broken (Error.aspx, an empty body), then give up."""
+        if request is None:
+            job.fail(f"{job.slug}: {reason}")
+            return []
+        attempt = request.meta.get(ATTEMPT_META, 0) + 1
+        if attempt > job.settings.retries:
+            job.fail(f"{job.slug}: {reason} (gave up after {attempt} attempts)")
+            return []
+        self.logger.info("%s: retry %d/%d: %s", job.slug, attempt, job.settings.retries, reason)
+        # only this spider's own meta keys: Scrapy's (download_latency...) must not be carried over
+        meta = {k: v for k, v in request.meta.items() if k in OWN_META}
+        return [
+            request.replace(
+                dont_filter=True, priority=request.priority + 1, meta={**meta, ATTEMPT_META: attempt}
+            )
+        ]
+
+    def _layout(self, job: CrawlJob, exc: Exception, response: Response) -> list[Any]:
+        job.fail(f"{job.slug}: layout changed: {exc} at {redact_url(response.url)}")
+        return []
+
+    def _note(self, job: CrawlJob, message: str) -> None:
+        job.problems.append(message)
+        self.logger.warning("%s", message)
+
+    # -- the search ------------------------------------------------------------------------------------
+    # Callbacks return lists, not generators (see crawler/spiders/legistar.py).
+    def parse_form(self, response: Response, slug: str, search: _Search, switched: bool) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        search.remember(response)
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        try:
+            if not is_advanced(doc):
+                if switched:
+                    raise LayoutChanged("the advanced search did not open after the switch")
+                name, value = switch_button(doc)
+                fields = postback(form_fields(doc), "", {name: value})
+                return [self._post(job, search, fields, switched=True)]
+            overrides = search_overrides(doc, self._text(response), search.year)
+            fields = postback(
+                form_fields(doc), SEARCH_TARGET, {**overrides, SEARCH_TARGET: "Search Legislation"}
+            )
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
+            return []
+        return [self._post(job, search, fields, page=1)]
+
+    def parse_results(self, response: Response, slug: str, search: _Search, page: int) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        search.remember(response)
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            found = parse_search_page(doc)
+            fields = form_fields(doc) if found.next_target else []
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            job.fail(f"{slug}: {exc} on page {page} of the {search.year!r} search at {url}")
+            return []
+        if found.page != page:
+            job.fail(
+                f"{slug}: asked for page {page} of the {search.year!r} search, got page {found.page} at {url}"
+            )
+            return []
+        for problem in found.rejected:
+            job.reject(f"{slug}: page {page} of the {search.year!r} search: {problem}")
+        search.rows += len(found.rows) + len(found.rejected)
+        search.total = found.total
+        out: list[Any] = []
+        if found.next_target:
+            out.append(self._post(job, search, postback(fields, found.next_target), page=page + 1))
+        for row in found.rows:
+            request = self._row(job, row)
+            if request is not None:
+                out.append(request)
+        if found.next_target is None:
+            out += self._search_done(job, search, url)
+        return out
+
+    def _row(self, job: CrawlJob, row: GridRow) -> Request | None:
+        job.listed.add(row.source_id)
+        self._rows_listed[job.slug] += 1
+        if row.source_id in self._queued[job.slug] or not self._wanted(job, row):
+            return None
+        self._queued[job.slug].add(row.source_id)
+        if row.guid is None:
+            return self._gateway(job, row.source_id, optional=False)
+        return self._detail(
+            job,
+            row.source_id,
+            row.guid,
+            row_version=row.fingerprint,
+            identifier=row.identifier,
+            optional=False,
+        )
+
+    def _wanted(self, job: CrawlJob, row: GridRow) -> bool:
+        """Whether to fetch a listed bill's page: always on a full crawl; otherwise when it is new, tracked,
+        its results row changed (status, dates, title... all in the fingerprint), or it shows a date inside
+        the watermark window (its page may have gained a history row that changed nothing in the row)."""
+        if job.mode == "full" or row.source_id in job.tracked:
+            return True
+        stored = job.known.get(row.source_id)
+        if stored is None or stored[0] != row.fingerprint:
+            return True
+        return self._recent(job, row.dates)
+
+    @staticmethod
+    def _recent(job: CrawlJob, dates: list[date]) -> bool:
+        if job.since is None:
+            return True
+        zone = job.jurisdiction.zone
+        first = job.since.astimezone(zone).date()
+        today = datetime.now(UTC).astimezone(zone).date()
+        return any(first <= d <= today for d in dates)
+
+    def _search_done(self, job: CrawlJob, search: _Search, url: str) -> list[Request]:
+        if search.rows != search.total:
+            job.reject(
+                f"{job.slug}: the {search.year!r} search announced {search.total} rows but "
+                f"{search.rows} were read (rows moved while paging?) at {url}"
+            )
+        self._open_searches[job.slug] -= 1
+        if self._open_searches[job.slug] > 0:
+            return []
+        # Every search of the city is done.
+        if job.mode == "full" and self._rows_listed[job.slug] == 0 and not job.jurisdiction.allow_empty:
+            job.fail(
+                f"{job.slug}: the legislation search listed nothing at {url} "
+                "(set allow_empty = true if that is expected)"
+            )
+            return []
+        out = []
+        for key in sorted(job.tracked - self._queued[job.slug]):
+            self._queued[job.slug].add(key)
+            out.append(self._gateway(job, key, optional=True))
+        return out
+
+    # -- bills -----------------------------------------------------------------------------------------
+    def parse_gateway(self, response: Response, slug: str, key: str, optional: bool) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        url = redact_url(response.url)
+        if response.status != 302:
+            message = f"{slug}: bill {key} has no public page ({url} does not lead to one)"
+            if optional:
+                self._note(job, message)
+            else:
+                job.reject(message)
+            return []
+        location = response.headers.get(b"Location", b"").decode("latin-1")
+        target = urljoin(response.url, location)
+        if "error.aspx" in urlsplit(target).path.lower():
+            return self._again(
+                response.request, job, f"the portal redirected to its error page (Error.aspx) from {url}"
+            )
+        found = detail_id(target)
+        same_site = urlsplit(target).hostname == urlsplit(self._base(job)).hostname
+        if found is None or found[0] != key or found[1] is None or not same_site:
+            job.fail(
+                f"{slug}: layout changed: {url} redirects to {redact_url(target)[:200]}, "
+                f"not to bill {key}'s page"
+            )
+            return []
+        job.listed.add(key)
+        stored = job.known.get(key)
+        return [
+            self._detail(
+                job,
+                key,
+                found[1],
+                row_version=stored[0] if stored else None,  # not listed: its row is as stored
+                identifier=None,
+                optional=optional,
+            )
+        ]
+
+    def parse_detail(
+        self,
+        response: Response,
+        slug: str,
+        key: str,
+        guid: str,
+        row_version: str | None,
+        identifier: str | None,
+        optional: bool,
+    ) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        doc = self._page(response, job, optional=optional)
+        if isinstance(doc, list):
+            return doc
+        j = job.jurisdiction
+        try:
+            bill = parse_detail(
+                doc,
+                source_id=key,
+                guid=guid,
+                base=self._base(job),
+                slug=slug,
+                stage_overrides=j.stages,
+                row_version=row_version,
+                listed_identifier=identifier,
+            )
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            job.reject(f"{exc} at {redact_url(response.url)}")
+            return []
+        return [{"slug": slug, "bill": bill}]
+
+    # -- failures --------------------------------------------------------------------------------------
+    def on_error(self, failure: Failure) -> list[Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        slug = request.meta.get(JOB_META)
+        job = self.jobs.get(slug)
+        url = redact_url(request.url)
+        response = getattr(failure.value, "response", None)
+        if response is not None and response.status in REDIRECTS:
+            location = response.headers.get(b"Location", b"").decode("latin-1")
+            if job is not None and "error.aspx" in location.lower():
+                return self._again(
+                    request, job, f"the portal redirected to its error page (Error.aspx) from {url}"
+                )
+            detail = (
+                f"unexpected redirect (HTTP {response.status}) to {redact_url(location)[:200]} from {url}"
+            )
+        elif response is not None:
+            detail = f"HTTP {response.status} from {url}"
+        else:
+            detail = redact_url(str(failure.value)) or type(failure.value).__name__
+        if job is None:
+            self.logger.error("%s: %s", slug, detail)
+            return []
+        if request.meta.get("optional") and response is not None and response.status in (404, 410):
+            self._note(job, f"{slug}: tracked bill gone: {detail}")
+            return []
+        job.fail(f"{slug}: {detail}")
+        self.logger.error("%s: %s", slug, detail)
+        return []

@@ -1,0 +1,493 @@
+"""A Legistar InSite site on loopback, for the ``legistar-web`` tests.
+
+What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
+
+- ``Legislation.aspx``: the real recorded search page of a client (``../shared/portal-samples/
+  legistar-insite/{chicago,metro,nyc}/bills.html``) used as the page template. Its results grid is
+  re-rendered for each answer with this server's bills, in the markup of the recorded rows, and its pager
+  in RadGrid's shape (numbered links, "..." links to the neighbouring groups of ten, "Page N of M, items
+  A to B of T."). The ASP.NET behaviour the spider must reproduce is checked like the real site does:
+  a POST must carry the session cookie set by the GET and a ``__VIEWSTATE`` this server issued in that
+  session (else a redirect to ``Error.aspx``, as InSite answers an invalid postback); the search is fired
+  by ``__EVENTTARGET`` = the search button and reads the years drop-down from its ``..._ClientState``
+  JSON; pages are turned by posting back the ``__EVENTTARGET`` of a pager link issued with the previous
+  page.
+- ``LegislationDetail.aspx?ID=..&GUID=..``: fixtures/legistar_web/LegislationDetail.html (written for
+  these tests) filled with a bill's fields and history.
+- ``Gateway.aspx?M=L&ID=..``: a 302 to the bill's detail page (python-legistar-scraper's
+  ``legislation_detail_url`` relies on that redirect).
+- Faults (``faults``): ``"search"`` or ``"detail:<ID>"`` → ``"error"`` (302 to ``Error.aspx``),
+  ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid or the history table removed, as after a
+  redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import lxml.html
+
+SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "portal-samples" / "legistar-insite"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "legistar_web"
+
+GRID = "ctl00_ContentPlaceHolder1_gridMain_ctl00"
+HISTORY = "ctl00_ContentPlaceHolder1_gridLegislation_ctl00"
+SEARCH = "ctl00$ContentPlaceHolder1$btnSearch"
+SWITCH = "ctl00$ContentPlaceHolder1$btnSwitch"
+YEARS_STATE = "ctl00_ContentPlaceHolder1_lstYearsAdvanced_ClientState"
+PAGER = "ctl00$ContentPlaceHolder1$gridMain$ctl00$ctl03$ctl01$"
+
+
+@dataclass
+class History:
+    date: date
+    body: str
+    action: str | None
+    result: str | None = None
+    id: int | None = None  # HistoryDetail.aspx ID; None: minutes not final ("Not available")
+    meeting_id: int | None = None
+    ver: str = "1"
+
+
+@dataclass
+class Bill:
+    id: int
+    guid: str
+    file: str
+    type: str
+    status: str
+    title: str
+    intro: date
+    final: date | None = None
+    name: str | None = None
+    in_control: str | None = None
+    agenda: date | None = None
+    sponsors: list[str] = field(default_factory=list)
+    attachments: list[tuple[int, str]] = field(default_factory=list)
+    history: list[History] = field(default_factory=list)  # oldest first (pages list the newest first)
+    # grid cells by column name, for columns the fields above do not fill (a recorded row's own cells)
+    cells: dict[str, str] = field(default_factory=dict)
+    public: bool = True
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    form: dict[str, str]
+    cookie: str
+
+
+def mdy(d: date | None) -> str:
+    return "" if d is None else f"{d.month}/{d.day}/{d.year}"
+
+
+def parse_mdy(text: str) -> date | None:
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text.strip())
+    return None if m is None else date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+
+
+def _tr(html: str):
+    """One table row parsed from HTML (a bare <tr> is not a valid fragment)."""
+    return lxml.html.fromstring(f"<table><tbody>{html}</tbody></table>").xpath(".//tr")[0]
+
+
+def recorded_bills(city: str = "chicago") -> list[Bill]:
+    """The 100 rows of a recorded search page as bills (their ids, GUIDs, file numbers, types, statuses,
+    dates and titles as recorded), with a made-up history: "Introduced" and "Referred" on the intro date,
+    and the status as an action on the final-action date when there is one; a sponsor named after the
+    row's ward when the row shows one. Read with plain lxml, independently of the code under test."""
+    doc = lxml.html.parse(str(SAMPLES / city / "bills.html")).getroot()
+    grid = doc.get_element_by_id(GRID)
+    headers = [" ".join(th.text_content().split()) for th in grid.xpath("./thead/tr/th")]
+    bills = []
+    for tr in grid.xpath("./tbody/tr"):
+        tds = tr.xpath("./td")
+        cells = {
+            h: " ".join(td.text_content().replace("\xa0", " ").split())
+            for h, td in zip(headers, tds, strict=True)
+        }
+        href = tr.xpath(".//a")[0].get("href")
+        q = parse_qs(urlsplit(href).query)
+        bid, guid = int(q["ID"][0]), q["GUID"][0]
+        intro = parse_mdy(cells.get("Intro Date") or cells.get("File Created") or "") or date(2018, 1, 2)
+        final = parse_mdy(cells.get("Final Action") or "")
+        history = [
+            History(
+                intro, "City Council", "Introduced", id=bid * 10 + 1, meeting_id=700000 + intro.toordinal()
+            ),
+            History(
+                intro, "City Council", "Referred", id=bid * 10 + 2, meeting_id=700000 + intro.toordinal()
+            ),
+        ]
+        if final:
+            history.append(History(final, "City Council", cells["Status"], "Pass", id=bid * 10 + 3))
+        ward = cells.get("Main Sponsor's Ward/Office")
+        bills.append(
+            Bill(
+                id=bid,
+                guid=guid,
+                file=cells[headers[0]],
+                type=cells["Type"],
+                status=cells["Status"],
+                title=cells["Title"],
+                intro=intro,
+                final=final,
+                sponsors=[f"Alderperson of ward {ward}"] if ward else [],
+                history=history,
+                cells=cells,
+            )
+        )
+    return bills
+
+
+class InsiteServer:
+    def __init__(
+        self,
+        bills: list[Bill],
+        *,
+        template: str = "chicago",
+        page_size: int = 100,
+        today: date = date(2019, 1, 7),
+        simple_first: bool = False,
+    ) -> None:
+        self.bills = {b.id: b for b in bills}
+        self.page_size = page_size
+        self.today = today
+        self.simple_first = simple_first
+        self.faults: dict[str, str] = {}
+        self.hits: list[Hit] = []
+        self.issued: list[str] = []  # every __VIEWSTATE handed out, in order
+        self._lock = threading.Lock()
+        # __VIEWSTATE token -> what the page it was issued with showed
+        self._states: dict[str, dict] = {}
+        self._search_page = lxml.html.parse(str(SAMPLES / template / "bills.html")).getroot()
+        self._detail_page = lxml.html.parse(str(FIXTURES / "LegislationDetail.html")).getroot()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                server._handle(self, "GET", b"")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                server._handle(self, "POST", self.rfile.read(length))
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> InsiteServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+    def hits_to(self, path: str, method: str | None = None) -> list[Hit]:
+        return [h for h in self.hits if h.path.lower() == path.lower() and method in (None, h.method)]
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+    def _handle(self, h: BaseHTTPRequestHandler, method: str, body: bytes) -> None:
+        parts = urlsplit(h.path)
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)) if method == "POST" else {}
+        cookie = h.headers.get("Cookie") or ""
+        self.hits.append(Hit(method, parts.path, parse_qs(parts.query), form, cookie))
+        query = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}
+        path = parts.path.lower()
+        headers: dict[str, str] = {}
+        if path == "/legislation.aspx" and method == "GET":
+            session = secrets.token_hex(8)
+            headers["Set-Cookie"] = f"ASP.NET_SessionId={session}; path=/; HttpOnly; SameSite=Lax"
+            status, page = self._form_page(session)
+        elif path == "/legislation.aspx" and method == "POST":
+            status, page = self._postback(form, cookie)
+        elif path == "/legislationdetail.aspx":
+            status, page = self._detail(query.get("id", ""), query.get("guid", ""))
+        elif path == "/gateway.aspx":
+            status, page = self._gateway(query.get("id", ""))
+        elif path == "/error.aspx":
+            status, page = 200, b"<html><body><h1>An error has occurred.</h1></body></html>"
+        else:
+            status, page = 404, b"<html><body>Not found</body></html>"
+        if isinstance(page, str):  # a redirect
+            headers["Location"] = page
+            page = b""
+        h.send_response(status)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(page)))
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(page)
+
+    @staticmethod
+    def _error(page: str) -> tuple[int, str]:
+        return 302, f"/Error.aspx?aspxerrorpath=/{page}"
+
+    def _issue(self, doc, state: dict) -> None:
+        token = "VS" + secrets.token_hex(12)
+        with self._lock:
+            self._states[token] = state
+            self.issued.append(token)
+        doc.xpath("//input[@name='__VIEWSTATE']")[0].set("value", token)
+
+    # -- the search ------------------------------------------------------------------------------------
+    def _form_page(self, session: str) -> tuple[int, bytes]:
+        if self.simple_first:
+            doc = copy.deepcopy(self._search_page)
+            years = doc.get_element_by_id("ctl00_ContentPlaceHolder1_lstYearsAdvanced_Input")
+            years.getparent().remove(years)
+            doc.get_element_by_id("ctl00_ContentPlaceHolder1_btnSwitch").set("value", "Advanced search >>>")
+            self._issue(doc, {"session": session, "simple": True})
+            return 200, lxml.html.tostring(doc, encoding="utf-8")
+        return 200, self._results(session, "All", 1)
+
+    def _postback(self, form: dict[str, str], cookie: str) -> tuple[int, bytes | str]:
+        token = form.get("__VIEWSTATE", "")
+        with self._lock:
+            state = self._states.get(token)
+        session = re.search(r"ASP\.NET_SessionId=([0-9a-f]+)", cookie)
+        if state is None or session is None or session.group(1) != state["session"]:
+            return self._error("Legislation.aspx")
+        fault = self.faults.get("search")
+        if fault == "error":
+            return self._error("Legislation.aspx")
+        if fault == "empty":
+            return 200, b""
+        target = form.get("__EVENTTARGET", "")
+        if SWITCH in form:
+            return 200, self._results(state["session"], "All", 1)
+        if target == SEARCH or SEARCH in form:
+            year = json.loads(form.get(YEARS_STATE) or '{"value": "?"}')["value"]
+            return 200, self._results(state["session"], year, 1)
+        if target in state.get("targets", {}):
+            return 200, self._results(state["session"], state["year"], state["targets"][target])
+        return self._error("Legislation.aspx")
+
+    def _matching(self, year: str) -> list[Bill]:
+        def keep(b: Bill) -> bool:
+            if year == "All":
+                return True
+            if year == "This Year":
+                return b.intro.year == self.today.year
+            if year == "Last Year":
+                return b.intro.year == self.today.year - 1
+            return year.isdigit() and b.intro.year == int(year)
+
+        # InSite's default order: newest first
+        return sorted(
+            (b for b in self.bills.values() if keep(b)), key=lambda b: (b.intro, b.id), reverse=True
+        )
+
+    def _cell(self, bill: Bill, header: str) -> str:
+        by_header = {
+            "Type": bill.type,
+            "Status": bill.status,
+            "Intro Date": mdy(bill.intro),
+            "File Created": mdy(bill.intro),
+            "Final Action": mdy(bill.final),
+            "Title": bill.title,
+            "Committee": bill.in_control or "",
+            "Prime Sponsor": bill.sponsors[0] if bill.sponsors else "",
+        }
+        if header in by_header:
+            return by_header[header]
+        return bill.cells.get(header, "")
+
+    def _results(self, session: str, year: str, page: int) -> bytes:
+        bills = self._matching(year)
+        pages = max(1, -(-len(bills) // self.page_size))
+        rows = bills[(page - 1) * self.page_size : page * self.page_size]
+        doc = copy.deepcopy(self._search_page)
+        grid = doc.get_element_by_id(GRID)
+        headers = [" ".join(th.text_content().split()) for th in grid.xpath("./thead/tr/th")]
+        tbody = grid.find("tbody")
+        proto = tbody[0]
+        for tr in list(tbody):
+            tbody.remove(tr)
+        for i, bill in enumerate(rows):
+            tr = copy.deepcopy(proto)
+            tr.set("class", "rgRow" if i % 2 == 0 else "rgAltRow")
+            tr.set("id", f"{GRID}__{i}")
+            for header, td in zip(headers, tr.xpath("./td"), strict=True):
+                link = td.xpath(".//a")
+                if link:
+                    link[0].set("id", f"{GRID}_ctl{4 + 2 * i:02d}_hypFile")
+                    link[0].set(
+                        "href", f"LegislationDetail.aspx?ID={bill.id}&GUID={bill.guid}&Options=&Search="
+                    )
+                    value = bill.file
+                else:
+                    value = self._cell(bill, header)
+                leaf = td.xpath(".//*[not(*)]")[-1]
+                leaf.text = value or "\xa0"
+            tbody.append(tr)
+        if not rows:
+            tbody.append(
+                _tr(
+                    f'<tr class="rgNoRecords"><td colspan="{len(headers)}">'
+                    "<div>No records to display.</div></td></tr>"
+                )
+            )
+        targets: dict[str, int] = {}
+        tfoot = grid.find("tfoot")
+        if not rows:
+            grid.remove(tfoot)
+        else:
+            links = []
+            start = (page - 1) // 10 * 10 + 1
+            end = min(start + 9, pages)
+            if start > 1:
+                links.append(("...", start - 1))
+            links += [(str(n), n) for n in range(start, end + 1)]
+            if end < pages:
+                links.append(("...", end + 1))
+            html = []
+            for k, (label, n) in enumerate(links):
+                target = f"{PAGER}ctl{2 + 2 * k:02d}"
+                targets[target] = n
+                href = "javascript:__doPostBack('" + target.replace("$", "%24") + "','')"
+                current = (
+                    ' onclick="return false;" class="rgCurrentPage"' if label != "..." and n == page else ""
+                )
+                html.append(f'<a{current} href="{href}"><span>{label}</span></a>')
+            num = tfoot.xpath(".//div[contains(@class, 'rgNumPart')]")[0]
+            num.getparent().replace(
+                num, lxml.html.fragment_fromstring(f'<div class="rgWrap rgNumPart">{"".join(html)}</div>')
+            )
+            first, last = (page - 1) * self.page_size + 1, (page - 1) * self.page_size + len(rows)
+            info = tfoot.xpath(".//div[contains(@class, 'rgInfoPart')]")[0]
+            info.getparent().replace(
+                info,
+                lxml.html.fragment_fromstring(
+                    f'<div class="rgWrap rgInfoPart">\xa0Page <strong>{page}</strong> of <strong>{pages}'
+                    f"</strong>, items <strong>{first}</strong> to <strong>{last}</strong> of "
+                    f"<strong>{len(bills)}</strong>.</div>"
+                ),
+            )
+        if self.faults.get("search") == "layout":
+            grid.set("id", "ctl00_ContentPlaceHolder1_gridResults_ctl00")  # a redesign renamed the grid
+        self._issue(doc, {"session": session, "year": year, "page": page, "targets": targets})
+        return lxml.html.tostring(doc, encoding="utf-8")
+
+    # -- bills -----------------------------------------------------------------------------------------
+    def _gateway(self, raw_id: str) -> tuple[int, bytes | str]:
+        bill = self.bills.get(int(raw_id)) if raw_id.isdigit() else None
+        if bill is None:
+            return self._error("Gateway.aspx")
+        if not bill.public:
+            return 200, b"<html><body>This page is not available.</body></html>"
+        return 302, f"LegislationDetail.aspx?ID={bill.id}&GUID={bill.guid}"
+
+    def _detail(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
+        fault = self.faults.get(f"detail:{raw_id}")
+        if fault == "error":
+            return self._error("LegislationDetail.aspx")
+        if fault == "empty":
+            return 200, b""
+        bill = self.bills.get(int(raw_id)) if raw_id.isdigit() else None
+        if fault == "gone" or bill is None:
+            return 200, (
+                b"<html><body><form id='aspnetForm'><span id='ctl00_ContentPlaceHolder1_lblMessage'>"
+                b"This record no longer exists. It might have been deleted.</span></form></body></html>"
+            )
+        if guid.upper() != bill.guid.upper():
+            return 200, b"<html><body>Invalid parameters!</body></html>"
+        doc = copy.deepcopy(self._detail_page)
+        doc.find(".//title").text = f"File #: {bill.file}"
+        doc.get_element_by_id("aspnetForm").set(
+            "action", f"./LegislationDetail.aspx?ID={bill.id}&GUID={bill.guid}&Options=&Search="
+        )
+
+        def put(suffix: str, value: str | None) -> None:
+            el = doc.get_element_by_id(f"ctl00_ContentPlaceHolder1_{suffix}")
+            for child in list(el):
+                el.remove(child)
+            el.text = value or ""
+
+        put("lblFile2", bill.file)
+        put("lblVersion2", "1")
+        put("lblName2", bill.name)
+        put("lblType2", bill.type)
+        put("lblStatus2", bill.status)
+        put("lblIntroduced2", mdy(bill.intro))
+        put("hypInControlOf2", bill.in_control)
+        put("lblOnAgenda2", mdy(bill.agenda))
+        put("lblPassed2", mdy(bill.final))
+        put("lblTitle2", bill.title)
+        put("lblIndexes2", "")
+        sponsors = doc.get_element_by_id("ctl00_ContentPlaceHolder1_lblSponsors2")
+        put("lblSponsors2", None)
+        for k, name in enumerate(bill.sponsors):
+            a = lxml.html.fragment_fromstring(
+                f'<a href="PersonDetail.aspx?ID={500 + k}&amp;GUID=X">{escape(name)}</a>'
+            )
+            a.tail = ", " if k < len(bill.sponsors) - 1 else ""
+            sponsors.append(a)
+        attachments = doc.get_element_by_id("ctl00_ContentPlaceHolder1_lblAttachments2")
+        put("lblAttachments2", None)
+        for k, (aid, name) in enumerate(bill.attachments):
+            a = lxml.html.fragment_fromstring(
+                f'<a href="View.ashx?M=F&amp;ID={aid}&amp;GUID=X">{escape(name)}</a>'
+            )
+            a.tail = ", " if k < len(bill.attachments) - 1 else ""
+            attachments.append(a)
+        table = doc.get_element_by_id(HISTORY)
+        tbody = table.find("tbody")
+        for tr in list(tbody):
+            tbody.remove(tr)
+        for i, row in enumerate(reversed(bill.history)):
+            tbody.append(_tr(self._history_row(i, row)))
+        if fault == "layout":
+            table.getparent().remove(table)
+        return 200, lxml.html.tostring(doc, encoding="utf-8")
+
+    @staticmethod
+    def _history_row(i: int, row: History) -> str:
+        ctl = f"{HISTORY}_ctl{4 + 2 * i:02d}"
+        if row.id is None:
+            details = f'<a id="{ctl}_hypDetails" class="draftActionHyplink">Not&nbsp;available</a>'
+        else:
+            details = (
+                f'<a id="{ctl}_hypDetails" onclick="radopen(\'HistoryDetail.aspx?ID={row.id}&amp;GUID=X\', '
+                f'\'HistoryDetail\');return false;" href="#">Action&nbsp;details</a>'
+            )
+        if row.meeting_id is None:
+            meeting = f'<a id="{ctl}_hypMeetingDetail" class="meeting_NoMeeting">Meeting&nbsp;details</a>'
+        else:
+            meeting = (
+                f'<a id="{ctl}_hypMeetingDetail" href="MeetingDetail.aspx?ID={row.meeting_id}&amp;GUID=X'
+                f'&amp;Options=&amp;Search=">Meeting&nbsp;details</a>'
+            )
+        return (
+            f'<tr class="{"rgRow" if i % 2 == 0 else "rgAltRow"}" valign="top" id="{HISTORY}__{i}">'
+            f'<td class="rgSorted">{mdy(row.date)}</td><td>{row.ver}</td>'
+            f'<td><a id="{ctl}_hypBody">{escape(row.body)}</a></td>'
+            f"<td>{escape(row.action or '') or '&nbsp;'}</td>"
+            f"<td>{escape(row.result or '') or '&nbsp;'}</td><td>{details}</td><td>{meeting}</td>"
+            f'<td><span><a id="{ctl}_hypVideo" class="historyVideoIndexNotAvailableLink">'
+            "Not&nbsp;available</a></span></td></tr>"
+        )
