@@ -1,0 +1,448 @@
+"""How fast the web pages answer with 50,000 bills: ``./dev bench bench_web [--bills N] [--requests N]
+[--engine sqlite|postgresql|both]``.
+
+The goal of issue 6 is every page under 200 ms with 50,000 bills. For each engine this builds a database
+through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
+jurisdictions with their sponsors, actions (about 3 a bill, a third with text) and status changes (first
+seen, then 0 to 2 changes explained by actions), runs the project's matcher over every bill
+(``tracker.matching.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides part
+of the queue as editors would (a quarter of the relevant bills confirmed, some with corrections and
+notes, an eighth rejected, a few of the decided ones flagged), with their review events.
+
+Then it serves the app with the real ``tracker serve`` in a child process on loopback, logs in as an
+editor over HTTP, and requests each page ``--requests`` times in a row (after one warm-up request),
+timing each full response. Prints the median and 95th percentile per page, and marks the pages over
+200 ms. The titles are the labelled council titles of tracker/matcher/devset, made distinct with a
+street and a number; "quagga" is in 25 titles (a rare word), "zyzzyva" in none.
+
+SQLite: a file in a temporary directory, as the app runs it (no ANALYZE). PostgreSQL (127.0.0.1:5432,
+database ``test``, or ``$TRACKER_TEST_PG_URL``): a schema of its own, ANALYZEd after the load (as
+autovacuum would), dropped at the end. No assertion: this is a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E402
+
+from db.engine import make_engine, session_scope, upgrade  # noqa: E402
+from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange  # noqa: E402
+from db.models_review import BillMatch, ReviewEvent  # noqa: E402
+from tracker.matcher.evaluate import read_labelled  # noqa: E402
+from tracker.matching import match_bills  # noqa: E402
+
+PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DEVSET = REPO / "tracker" / "matcher" / "devset"
+GOAL_MS = 200.0
+PASSWORD = "bench password 1234"  # a throwaway account in a throwaway database
+JURISDICTIONS = [
+    ("riverton", "Riverton City Council"),
+    ("lakeside", "Lakeside City Council"),
+    ("portalder", "Port Alder City Council"),
+    ("millbrook", "Millbrook Board of Aldermen"),
+    ("eastbay", "East Bay City Council"),
+]
+STREETS = [
+    "Old Mill Road", "Main Street", "Harbor Way", "Elm Avenue", "Cedar Lane", "Lincoln Boulevard",
+    "Oak Street", "River Drive", "Park Place", "Station Road", "Hill Street", "Market Street",
+    "Bay Road", "Union Avenue", "Pine Street", "Grand Avenue", "Spring Street", "Lake Shore Drive",
+]  # fmt: skip
+STAGES = ["introduced", "in_committee", "passed", "enacted", "failed", "withdrawn"]
+STATUSES = {
+    "introduced": "Introduced",
+    "in_committee": "Referred to Committee",
+    "passed": "Passed",
+    "enacted": "Adopted",
+    "failed": "Failed",
+    "withdrawn": "Withdrawn",
+}
+ACTIONS = [
+    ("Introduced and referred", None),
+    ("Referred to committee", "Referred to the Public Safety and Human Services Committee for review"),
+    ("Public hearing held", "Public hearing held; speakers from the community addressed the committee"),
+    ("Recommended for approval", None),
+    ("Passed", "Passed by the following vote: 7 ayes, 2 noes"),
+]
+NOW = datetime.now(UTC)
+
+
+# -- the data ------------------------------------------------------------------------------------------
+
+
+def titles(count: int, rng: random.Random) -> list[str]:
+    """The devset's council titles (about 1 in 12 relevant, as in a council's feed), each made distinct."""
+    items = read_labelled(DEVSET / "dev.csv") + read_labelled(DEVSET / "holdout.csv")
+    relevant = [i.title for i in items if i.relevant]
+    other = [i.title for i in items if not i.relevant]
+    out = []
+    for n in range(count):
+        base = relevant[n % len(relevant)] if n % 12 == 0 else other[n % len(other)]
+        out.append(f"{base} ({rng.choice(STREETS)}, file {n})")
+    for n in rng.sample(range(count), 25):
+        out[n] = f"Contract for quagga mussel inspections at the {rng.choice(STREETS)} boat launch (file {n})"
+    return out
+
+
+def _raw(n: int, size: int) -> dict[str, Any]:
+    """A portal record of about ``size`` bytes (a Legistar matter's JSON is about 1-2 KB)."""
+    return {"MatterId": n, "MatterGuid": str(uuid.UUID(int=n)), "Notes": "x" * size}
+
+
+def build(url: str, count: int, seed: int = 6) -> dict[str, Any]:
+    """The benchmark database at ``url`` (migrated, empty); returns facts used to pick the pages."""
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    upgrade(engine)
+    bills, actions, sponsors, changes = [], [], [], []
+    action_id = 0
+    for n, title in enumerate(titles(count, rng), start=1):
+        jid = (n % len(JURISDICTIONS)) + 1
+        first_seen = NOW - timedelta(days=rng.uniform(0, 3 * 365))
+        introduced = (first_seen - timedelta(days=rng.randint(0, 30))).date()
+        stage = rng.choices(STAGES, weights=[30, 30, 15, 15, 5, 5])[0]
+        bills.append(
+            {
+                "id": n, "jurisdiction_id": jid, "source_id": str(100000 + n),
+                "identifier": f"O{introduced.year}-{n:05d}", "title": title, "name": None,
+                "type_name": "Ordinance", "status": STATUSES[stage], "stage": stage,
+                "body_name": "City Council", "introduced": introduced, "content_hash": f"{n:064x}",
+                "raw": _raw(n, 900), "first_seen_at": first_seen, "updated_at": first_seen,
+                "public_url": f"https://{JURISDICTIONS[jid - 1][0]}.legistar.com/Detail.aspx?ID={n}",
+                "attachments_fetched_at": first_seen,
+            }
+        )  # fmt: skip
+        sponsors.append({"bill_id": n, "sequence": 0, "name": f"Council Member {n % 37}", "is_primary": True})
+        ids = []
+        for seq in range(rng.randint(1, 5)):
+            action_id += 1
+            description, body = ACTIONS[seq]
+            day = min(introduced + timedelta(days=7 * seq), NOW.date())
+            actions.append(
+                {
+                    "id": action_id, "bill_id": n, "source_id": f"{n}-{seq}", "sequence": seq,
+                    "action_date": day, "description": description, "text": body,
+                    "body_name": "City Council", "classification": "other", "raw": _raw(action_id, 300),
+                }
+            )  # fmt: skip
+            ids.append((action_id, day))
+        changes.append(
+            {"bill_id": n, "seq": 0, "kind": "first_seen", "old_status": None, "new_status": "Introduced",
+             "old_stage": None, "new_stage": "introduced", "observed_at": first_seen, "action_id": None}
+        )  # fmt: skip
+        old_status, old_stage = "Introduced", "introduced"
+        for seq, (aid, _day) in enumerate(ids[1:3], start=1):
+            new_stage = stage if seq == len(ids[1:3]) else "in_committee"
+            new_status = STATUSES[new_stage]
+            changes.append(
+                {"bill_id": n, "seq": seq, "kind": "changed", "old_status": old_status,
+                 "new_status": new_status, "old_stage": old_stage, "new_stage": new_stage,
+                 "observed_at": min(first_seen + timedelta(days=7 * seq), NOW), "action_id": aid}
+            )  # fmt: skip
+            old_status, old_stage = new_status, new_stage
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Jurisdiction),
+            [{"id": i + 1, "slug": s, "name": name, "platform": "legistar", "created_at": NOW}
+             for i, (s, name) in enumerate(JURISDICTIONS)],
+        )  # fmt: skip
+        for table, rows in ((Bill, bills), (Sponsor, sponsors), (Action, actions), (StatusChange, changes)):
+            for i in range(0, len(rows), 5000):
+                conn.execute(insert(table), rows[i : i + 5000])
+    loaded = time.perf_counter()
+    with session_scope(engine) as session:  # the project's matcher writes every bill's match
+        match_bills(session, range(1, count + 1), texts={}, now=NOW - timedelta(days=3 * 365))
+    matched = time.perf_counter()
+    decided = decide(engine, rng)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    with engine.connect() as conn:
+        facts = {
+            "bills": conn.scalar(select(func.count()).select_from(Bill)),
+            "actions": conn.scalar(select(func.count()).select_from(Action)),
+            "status_changes": conn.scalar(select(func.count()).select_from(StatusChange)),
+            "relevant": conn.scalar(select(func.count()).where(BillMatch.relevant.is_(True))),
+            "pending": conn.scalar(select(func.count()).where(BillMatch.review_state == "pending")),
+            **decided,
+            # The bill with the longest history, for /bills/<id>.
+            "busy_bill": conn.scalar(
+                select(Action.bill_id).group_by(Action.bill_id).order_by(func.count().desc()).limit(1)
+            ),
+            "load_s": loaded - started,
+            "match_s": matched - loaded,
+        }
+    engine.dispose()
+    return facts
+
+
+def decide(engine, rng: random.Random) -> dict[str, int]:
+    """Editors' decisions on part of the queue (core updates, with their review events)."""
+    with engine.begin() as conn:
+        relevant = conn.execute(
+            select(BillMatch.bill_id, BillMatch.categories, BillMatch.direction, Bill.title)
+            .join(Bill, Bill.id == BillMatch.bill_id)
+            .where(BillMatch.relevant.is_(True))
+        ).all()
+        confirmed, rejected, events = [], [], []
+        for bill_id, categories, direction, title in relevant:
+            seen = {"title": title, "name": None}
+            roll = rng.random()
+            at = NOW - timedelta(days=rng.uniform(0, 700))
+            if roll < 0.25:
+                corrected = rng.random() < 0.2
+                cats = list(categories)[:1] + (["data_privacy_status"] if corrected else [])
+                note = "confirmed at the committee hearing" if rng.random() < 0.3 else None
+                confirmed.append(
+                    {"b_id": bill_id, "cats": cats, "dir": "restricts" if corrected else direction,
+                     "at": at, "note": note}
+                )  # fmt: skip
+                events.append(
+                    {"bill_id": bill_id, "kind": "confirmed", "at": at, "actor": "ana", "note": note,
+                     "categories": cats, "direction": confirmed[-1]["dir"], "snapshot": seen}
+                )  # fmt: skip
+            elif roll < 0.375:
+                rejected.append({"b_id": bill_id, "at": at})
+                events.append(
+                    {"bill_id": bill_id, "kind": "rejected", "at": at, "actor": "bo", "note": None,
+                     "categories": None, "direction": None, "snapshot": seen}
+                )  # fmt: skip
+        table = BillMatch.__table__
+        if confirmed:
+            conn.execute(
+                update(table).where(table.c.bill_id == bindparam("b_id")).values(
+                    review_state="confirmed", decided_by="ana", decided_at=bindparam("at"),
+                    editor_categories=bindparam("cats"), editor_direction=bindparam("dir"),
+                    note=bindparam("note"),
+                ),
+                confirmed,
+            )  # fmt: skip
+        if rejected:
+            conn.execute(
+                update(table).where(table.c.bill_id == bindparam("b_id")).values(
+                    review_state="rejected", decided_by="bo", decided_at=bindparam("at")
+                ),
+                rejected,
+            )  # fmt: skip
+        flagged = [row["b_id"] for row in (confirmed + rejected)[::40]]
+        if flagged:
+            conn.execute(
+                update(table).where(table.c.bill_id.in_(flagged)).values(
+                    needs_review=True, needs_review_reason="title changed since the decision", flagged_at=NOW
+                )
+            )  # fmt: skip
+        if events:
+            conn.execute(insert(ReviewEvent), events)
+    return {"confirmed": len(confirmed), "rejected": len(rejected), "flagged": len(flagged)}
+
+
+# -- the server ----------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(path: Path, url: str) -> Path:
+    lines = ["[database]", f'url = "{url}"', ""]
+    for slug, name in JURISDICTIONS:
+        lines += [
+            "[[jurisdictions]]", f'slug = "{slug}"', f'name = "{name}"', 'platform = "legistar"',
+            f'client = "{slug}"', 'api_base = "http://127.0.0.1:9/v1"', "",
+        ]  # fmt: skip
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def tracker(config: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tracker", "--config", str(config), *args],
+        check=True, cwd=str(REPO), env={**os.environ, **(env or {})}, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+class Server:
+    """``tracker serve`` in a child process on a free loopback port."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tracker", "--config", str(config), "serve", "--port", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO), env=env,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"tracker serve exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"tracker serve did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- the measurement -----------------------------------------------------------------------------------
+
+
+def pages(facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, path) of every page timed."""
+    busy = facts["busy_bill"]
+    return [
+        ("dashboard", "/"),
+        ("review queue", "/review"),
+        ("review, page 20", "/review?page=20"),
+        ("review, confirmed", "/review?state=confirmed"),
+        ("review, city+category", "/review?jurisdiction=lakeside&category=gang_databases"),
+        ("search, no text", "/search"),
+        ("search, common word", "/search?q=ordinance"),
+        ("search, rare word", "/search?q=quagga"),
+        ("search, absent word", "/search?q=zyzzyva"),
+        ("search, two words", "/search?q=police+street"),
+        ("search, word+filters", "/search?q=ordinance&jurisdiction=riverton&stage=passed"),
+        ("search, category", "/search?category=detainers_warrants"),
+        ("search, direction+state", "/search?direction=expands&state=confirmed"),
+        ("search, dates", "/search?from=2025-01-01&to=2025-03-31"),
+        ("search, page 500", "/search?page=500"),
+        ("bill page", f"/bills/{busy}"),
+        ("living list", "/living-list"),
+        ("living list, city", "/living-list?jurisdiction=riverton"),
+        ("api bills", "/api/bills"),
+        ("api bills, q", "/api/bills?q=ordinance"),
+        ("api bills, relevant", "/api/bills?relevant=true&limit=100"),
+        ("api bill", f"/api/bills/{busy}"),
+        ("api changes", "/api/changes"),
+        ("api matches", "/api/matches"),
+        ("csv: dashboard matches", "/dashboard/new-matches.csv"),
+        ("csv: dashboard changes", "/dashboard/status-changes.csv"),
+        ("csv: review queue", "/review.csv"),
+        ("csv: search rare word", "/search.csv?q=quagga"),
+        ("csv: search category", "/search.csv?category=detainers_warrants"),
+        ("csv: living list", "/living-list.csv"),
+        ("markdown: living list", "/living-list.md"),
+    ]
+
+
+def login(http: httpx.Client) -> None:
+    page = http.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = http.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
+    if r.status_code != 303:
+        raise SystemExit(f"login failed: {r.status_code} {r.text[:200]}")
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def measure(base: str, facts: dict[str, Any], requests: int) -> list[tuple[str, str, float, float, int, int]]:
+    out = []
+    with httpx.Client(base_url=base, timeout=120, follow_redirects=False) as http:
+        login(http)
+        for label, path in pages(facts):
+            http.get(path)  # warm-up
+            times, status, size = [], 0, 0
+            for _ in range(requests):
+                start = time.perf_counter()
+                r = http.get(path)
+                times.append((time.perf_counter() - start) * 1000)
+                status, size = r.status_code, len(r.content)
+            out.append((label, path, statistics.median(times), p95(times), status, size))
+    return out
+
+
+def report(engine_name: str, facts: dict[str, Any], rows: list, requests: int) -> None:
+    print(
+        f"\n{engine_name}: {facts['bills']:,} bills, {facts['actions']:,} actions, "
+        f"{facts['status_changes']:,} status changes; {facts['relevant']:,} relevant: {facts['pending']:,} "
+        f"pending, {facts['confirmed']:,} confirmed, {facts['rejected']:,} rejected, {facts['flagged']} "
+        f"flagged (load {facts['load_s']:.0f} s, matcher {facts['match_s']:.0f} s); "
+        f"{requests} requests a page; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(f"| {'page':<24} | {'path':<56} | median ms | p95 ms | status | KB |")
+    print(f"|{'-' * 26}|{'-' * 58}|----------:|-------:|-------:|---:|")
+    for label, path, median, high, status, size in rows:
+        mark = " **over**" if high > GOAL_MS or median > GOAL_MS else ""
+        kb = size / 1024
+        print(f"| {label:<24} | {path:<56} | {median:9.1f} | {high:6.1f} | {status:6} | {kb:.0f} |{mark}")
+
+
+def run(engine_name: str, count: int, requests: int, workdir: Path) -> None:
+    schema = None
+    if engine_name == "sqlite":
+        url = f"sqlite:///{workdir}/bench.db"
+    else:
+        admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        schema = f"bench_web_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    server = None
+    try:
+        print(f"{engine_name}: building {count:,} bills...", file=sys.stderr, flush=True)
+        facts = build(url, count)
+        config = write_config(workdir / f"{engine_name}.toml", url)
+        tracker(config, "users", "add", "bench", "--role", "editor", env={"TRACKER_PASSWORD": PASSWORD})
+        server = Server(config, workdir / f"{engine_name}-serve.log")
+        print(f"{engine_name}: timing the pages...", file=sys.stderr, flush=True)
+        rows = measure(server.base, facts, requests)
+        report(engine_name, facts, rows, requests)
+    finally:
+        if server:
+            server.stop()
+        if schema:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bills", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args(argv)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    print(f"goal: every page under {GOAL_MS:.0f} ms (median and p95), {date.today()}")
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        for name in engines:
+            run(name, args.bills, args.requests, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
