@@ -638,7 +638,7 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             run,
             job.started_at,
             source_key=cfg.source_key,
-            moved_from=cfg.moved_from if jurisdiction.source_key != cfg.source_key else (),
+            moved_from=cfg.moved_from,
         )
         for batch in _batches(read_stage(job)):
             importer.apply(batch)
