@@ -1,0 +1,214 @@
+"""The base of the agenda-platform spiders (PrimeGov, CivicClerk): one spider for every city of a platform.
+
+A crawl of an agenda platform lists the meetings in the city's window, reads the agenda of each, and turns
+every item it saw into an :class:`~tracker.platforms.agenda.Appearance`. A bill is the sum of its item's
+appearances across meetings, so nothing is staged until every agenda of the city has been read: the spider
+counts the requests of each city in flight, and the callback (or errback) that brings the count to zero
+stages that city's bills (each source id once).
+
+Every mode reads the whole window (the outcome of a past meeting is recorded when its minutes are published,
+often weeks later, and no listing says which agendas changed): ``full``, ``incremental`` and ``sweep`` crawl
+the same requests; a ``track`` crawl reads them too and stages only the bills it was asked for.
+
+Errors follow the Legistar spider: a request that fails for good (after the retries) fails the city with a
+one-line message naming the URL; so does a page whose layout is not the one this adapter reads
+(:class:`LayoutError`): a changed portal must never look like a city with fewer items. One malformed record
+(a meeting with a garbled date, an item with an impossible number) is rejected and named; the rest is staged
+and the crawl is partial.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import scrapy
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from crawler.jobs import CrawlJob
+from crawler.middlewares import EXPECT_META, JOB_META
+from crawler.redact import redact_url
+from tracker.errors import DataError, PortalError
+from tracker.platforms.agenda import Appearance, build_bills
+
+
+class LayoutError(PortalError):
+    """A page or document is not in the layout this adapter reads; the message says what is missing."""
+
+
+@dataclass
+class CityState:
+    """What the spider keeps for one city while its agendas are read."""
+
+    today: date
+    first_day: date
+    last_day: date | None  # None: no upper bound (the portal's own list of upcoming meetings)
+    pending: int = 0
+    meetings: set[str] = field(default_factory=set)
+    appearances: list[Appearance] = field(default_factory=list)
+    finished: bool = False
+
+
+def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A portal's local wall-clock time (no offset) as a UTC instant."""
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    """Wrap a callback: a :class:`LayoutError` fails the city (naming the URL), a :class:`DataError`
+    rejects one record, and the request is counted as done whatever happened, so the city's bills are staged
+    once its last request is answered."""
+
+    @functools.wraps(method)
+    def wrapper(self: AgendaSpider, response: Response, slug: str, **kwargs: Any) -> list[Any]:
+        job = self.jobs[slug]
+        out: list[Any] = []
+        try:
+            if job.fatal is None:
+                out = method(self, response, slug, **kwargs)
+        except LayoutError as exc:
+            job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
+            self.logger.error("%s: %s at %s", slug, exc, redact_url(response.url))
+        except DataError as exc:
+            job.reject(f"{slug}: {exc}")
+        finally:
+            out = out + self._settle(slug)
+        return out
+
+    return wrapper
+
+
+class AgendaSpider(scrapy.Spider):
+    """Shared plumbing; a platform spider implements :meth:`window_end` and :meth:`first_requests`."""
+
+    platform = ""
+
+    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+        self.cities: dict[str, CityState] = {}
+
+    # -- the window -------------------------------------------------------------------------------------
+    def window_end(self, job: CrawlJob, today: date) -> date | None:
+        """The last meeting day read (None: whatever the portal lists as upcoming)."""
+        return None
+
+    def city(self, job: CrawlJob) -> CityState:
+        state = self.cities.get(job.slug)
+        if state is None:
+            today = datetime.now(job.jurisdiction.zone).date()
+            first = today - timedelta(days=job.jurisdiction.lookback_days)  # type: ignore[attr-defined]
+            state = CityState(today=today, first_day=first, last_day=self.window_end(job, today))
+            self.cities[job.slug] = state
+        return state
+
+    def in_window(self, job: CrawlJob, day: date) -> bool:
+        state = self.city(job)
+        return state.first_day <= day and (state.last_day is None or day <= state.last_day)
+
+    # -- requests ---------------------------------------------------------------------------------------
+    def request(
+        self,
+        job: CrawlJob,
+        url: str,
+        callback: Callable[..., Any],
+        *,
+        expect: str | None = None,
+        accept: str = "application/json",
+        priority: int = 0,
+        **cb_kwargs: Any,
+    ) -> Request:
+        """A request of this city (counted until answered)."""
+        self.city(job).pending += 1
+        meta: dict[str, Any] = {JOB_META: job.slug}
+        if expect:
+            meta[EXPECT_META] = expect
+        return Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta=meta,
+            headers={"Accept": accept},
+            dont_filter=True,
+            priority=priority,
+            cb_kwargs={"slug": job.slug, **cb_kwargs},
+        )
+
+    def first_requests(self, job: CrawlJob) -> list[Request]:
+        raise NotImplementedError
+
+    async def start(self) -> Any:
+        for job in self.jobs.values():
+            if job.fatal is not None:
+                continue
+            self.city(job)
+            for request in self.first_requests(job):
+                yield request
+
+    # -- bookkeeping ------------------------------------------------------------------------------------
+    def add_meeting(self, job: CrawlJob, meeting_id: str) -> bool:
+        """Whether a listed meeting is new to this crawl (the archive and upcoming lists can overlap)."""
+        state = self.city(job)
+        if meeting_id in state.meetings:
+            return False
+        state.meetings.add(meeting_id)
+        return True
+
+    def _settle(self, slug: str) -> list[Any]:
+        state = self.cities[slug]
+        state.pending -= 1
+        if state.pending > 0 or state.finished:
+            return []
+        state.finished = True
+        return self.finish(self.jobs[slug], state)
+
+    def finish(self, job: CrawlJob, state: CityState) -> list[dict[str, Any]]:
+        """Every agenda of the city is read: its bills, each source id once."""
+        if job.fatal is not None:
+            return []
+        if not state.meetings and job.mode == "full" and not job.jurisdiction.allow_empty:
+            end = state.last_day.isoformat() if state.last_day else "the upcoming meetings"
+            job.fail(
+                f"{job.slug}: the portal listed no meetings from {state.first_day.isoformat()} to {end} "
+                "(set allow_empty = true if that is expected)"
+            )
+            return []
+        bills = build_bills(state.appearances, self.platform, job.jurisdiction.stages)
+        if job.mode == "track":
+            bills = [b for b in bills if b.source_id in job.only]
+        for bill in bills:
+            job.listed.add(bill.source_id)
+        self.logger.info(
+            "%s: %d meetings, %d agenda items, %d bills", job.slug, len(state.meetings),
+            len(state.appearances), len(bills),
+        )
+        return [{"slug": job.slug, "bill": bill} for bill in bills]
+
+    def on_error(self, failure: Failure) -> list[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        slug = request.meta.get(JOB_META)
+        job = self.jobs.get(slug)
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            detail = f"HTTP {response.status} from {redact_url(request.url)}"
+        else:
+            detail = redact_url(str(failure.value)) or type(failure.value).__name__
+        self.logger.error("%s: %s", slug, detail)
+        if job is None:
+            return []
+        job.fail(f"{slug}: {detail}")
+        return self._settle(slug)
+
+
+def html_page(response: Response) -> None:
+    """A page must be HTML; anything else (JSON, a PDF, an empty body) is not the page this adapter reads."""
+    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    if "html" not in ctype:
+        raise LayoutError(f"expected an HTML page, got content type {ctype or 'none'!r}")
+    if not response.body.strip():
+        raise LayoutError("expected an HTML page, got an empty body")

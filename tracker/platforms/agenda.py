@@ -1,0 +1,213 @@
+"""What agenda platforms (PrimeGov, CivicClerk) share: their settings, and agenda items → bills.
+
+An agenda platform shows meetings and the items on their agendas, not bills with a status. The tracker reads
+the meetings in a window (``lookback_days`` back from today, and what the portal lists as upcoming) and turns
+each item it sees on an agenda into an :class:`Appearance`. Appearances are grouped into bills:
+
+- an item with a file, resolution or ordinance number is the bill of that number: its source id is the
+  normalized number (:func:`tracker.identity.identifier_key`, so ``CF 21-0745`` and ``cf 21 - 0745`` are one
+  bill), whatever meeting it appears at;
+- an item without a number gets a stable key, ``item:`` and a hash of its normalized title and type, so the
+  same untitled-number item ("Consent calendar", "Public comment on items not on the agenda") seen at two
+  crawls is one bill, not two. Its limit: two different items with the same title and type are one bill
+  (every meeting's "Approval of the minutes" is one bill with one action per meeting), and an item whose
+  title is edited becomes a new bill.
+
+Each appearance becomes one action of its bill (date = the meeting's local date, body = the meeting's name,
+description = the recorded outcome, or ``On agenda`` when none is recorded yet). The bill's status is the
+outcome of its latest appearance in the window, so the status log says "seen on an agenda with outcome X",
+never more. The crawl sees only the window: ``actions_complete`` is False, so the import keeps the actions of
+meetings that left the window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from tracker.config import JurisdictionBase
+from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.stages import classify_action, stage_for
+
+#: The status of an item seen on an agenda whose outcome is not recorded (yet).
+ON_AGENDA = "On agenda"
+
+# Column sizes of the tables the values end up in (db/models.py): scraped text is clipped to them.
+_STATUS_MAX = 200
+_BODY_MAX = 300
+_TYPE_MAX = 200
+_RESULT_MAX = 100
+_TALLY_MAX = 100
+# A file number is a bill's source id (64 characters) and identifier (100): longer ones are not numbers.
+FILE_NUMBER_MAX = 60
+
+
+class AgendaSettings(JurisdictionBase):
+    """Settings every agenda platform has (each platform's ``Settings`` adds its own)."""
+
+    # How far back meetings are read (outcomes of older meetings are not seen; their actions stay stored).
+    lookback_days: int = Field(365, ge=1, le=3650)
+
+
+def clean(value: Any) -> str | None:
+    """Text with its whitespace collapsed, or None when empty."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def clip(value: str | None, size: int) -> str | None:
+    if value is None or len(value) <= size:
+        return value
+    return value[: size - 1].rstrip() + "…"
+
+
+_KEY_PUNCT = re.compile(r"[^\w\s]")
+
+
+def item_key(number: str | None, title: str | None, type_name: str | None) -> str:
+    """The bill's source id of an agenda item: its normalized file number, else a stable ``item:`` key."""
+    from tracker.identity import identifier_key  # imports the models; not needed to load the settings
+
+    key = identifier_key(number)
+    if key:
+        return key
+    words = " ".join(_KEY_PUNCT.sub(" ", f"{title or ''}").lower().split())
+    kind = " ".join((type_name or "").lower().split())
+    return "item:" + hashlib.sha256(f"{words}\x1f{kind}".encode()).hexdigest()[:24]
+
+
+@dataclass
+class Appearance:
+    """One item on one meeting's agenda, as the portal showed it."""
+
+    meeting_id: str
+    item_id: str
+    # position of the item on its agenda (0-based), to order two appearances at one meeting
+    position: int
+    meeting_date: date
+    # the meeting's start as a UTC instant, when the portal gives a time
+    meeting_at: datetime | None
+    body: str | None  # the meeting's name ("City Council Regular Meeting", a committee...)
+    number: str | None  # the file, resolution or ordinance number as shown
+    title: str | None
+    type_name: str | None
+    # the recorded outcome ("Adopted", "Continued"...), None when the agenda records none (yet)
+    outcome: str | None
+    result: str | None = None  # "Pass" / "Fail" when the portal says so
+    tally: str | None = None
+    text: str | None = None  # the portal's own wording of the action (motions, vote counts)
+    public_url: str | None = None
+    source_url: str | None = None
+    attachments: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (id, name, url)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return item_key(self.number, self.title, self.type_name)
+
+    @property
+    def status(self) -> str:
+        return clip(self.outcome, _STATUS_MAX) or ON_AGENDA
+
+    def order(self) -> tuple[Any, ...]:
+        at = self.meeting_at.timestamp() if self.meeting_at else 0.0
+        mid = int(self.meeting_id) if self.meeting_id.isdigit() else 0
+        return (self.meeting_date, at, mid, self.meeting_id, self.position)
+
+
+def _sequence(appearance: Appearance, rank: int) -> int:
+    """An action's sequence that orders actions across crawls: meetings that left the window keep their
+    stored actions, and the sequences of new ones sort after them (a day's ordinal times 1000, plus its
+    rank that day)."""
+    return appearance.meeting_date.toordinal() * 1000 + min(rank, 999)
+
+
+def build_bills(
+    appearances: Iterable[Appearance], platform: str, stage_overrides: Mapping[str, str] | None = None
+) -> list[NormalizedBill]:
+    """Group appearances into one bill per key, oldest appearance first, each appearance one action."""
+    by_key: dict[str, list[Appearance]] = {}
+    for a in appearances:
+        by_key.setdefault(a.key, []).append(a)
+    bills = []
+    for key, group in by_key.items():
+        group.sort(key=Appearance.order)
+        actions = []
+        ranks: dict[date, int] = {}
+        seen_ids: set[str] = set()
+        for a in group:
+            action_id = f"{a.meeting_id}:{a.item_id}"
+            if action_id in seen_ids:
+                continue  # the same item listed twice by one page: one action
+            seen_ids.add(action_id)
+            rank = ranks.get(a.meeting_date, 0)
+            ranks[a.meeting_date] = rank + 1
+            description = a.status
+            actions.append(
+                NormalizedAction(
+                    source_id=action_id,
+                    sequence=_sequence(a, rank),
+                    action_date=a.meeting_date,
+                    acted_at=a.meeting_at,
+                    description=description,
+                    text=a.text,
+                    body_name=clip(a.body, _BODY_MAX),
+                    result=clip(a.result, _RESULT_MAX),
+                    tally=clip(a.tally, _TALLY_MAX),
+                    classification=classify_action(None if a.outcome is None else description, a.text),
+                    # the action that set the bill's status is the latest one (see status_source_id below)
+                    status_source_id=action_id,
+                    event_source_id=a.meeting_id,
+                    raw=a.raw,
+                )
+            )
+        latest = group[-1]
+        attachments: list[NormalizedAttachment] = []
+        taken: set[str] = set()
+        for a in group:
+            for source_id, name, url in a.attachments:
+                if source_id in taken:
+                    continue
+                taken.add(source_id)
+                attachments.append(
+                    NormalizedAttachment(source_id=source_id, sequence=len(attachments), name=name, url=url)
+                )
+        status = latest.status
+        bills.append(
+            NormalizedBill(
+                source_id=key,
+                identifier=latest.number if not key.startswith("item:") else None,
+                title=latest.title,
+                name=None,
+                type_name=clip(latest.type_name, _TYPE_MAX),
+                status=status,
+                status_source_id=actions[-1].source_id,
+                stage=stage_for(status, stage_overrides),
+                body_name=clip(latest.body, _BODY_MAX),
+                version=None,
+                introduced=None,
+                agenda_date=latest.meeting_date,
+                passed_date=None,
+                enacted_date=None,
+                enactment_number=None,
+                source_url=latest.source_url,
+                public_url=latest.public_url,
+                portal_modified_at=None,
+                portal_row_version=None,
+                raw={"platform": platform, "appearances": len(group), **latest.raw},
+                actions=actions,
+                sponsors=[],
+                attachments=attachments,
+                actions_complete=False,
+            )
+        )
+    bills.sort(key=lambda b: b.source_id)
+    return bills
