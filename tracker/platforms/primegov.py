@@ -1,6 +1,7 @@
 """PrimeGov public portal: meetings and their agenda items.
 
-Settings of a city on this platform; the spider is crawler/spiders/primegov.py.
+Settings of a city on this platform; the spider is crawler/spiders/primegov.py, the wire format and what
+is read are in docs/platform-primegov.md.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from tracker.config import JurisdictionBase, _check_http_url
+from tracker.config import _check_http_url
 from tracker.platforms import LinkTarget
+from tracker.platforms.agenda import AgendaSettings
 
 
-class Settings(JurisdictionBase):
+class Settings(AgendaSettings):
     platform: Literal["primegov"]
     tenant: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     # Default https://{tenant}.primegov.com.
     base_url: str | None = None
-    # How far back meetings are read (agenda outcomes older than this are not seen).
-    lookback_days: int = Field(365, ge=1, le=3650)
+    # Only the meetings of these committees (the listings' committeeId); empty: every committee.
+    committee_ids: list[int] = Field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -30,6 +32,13 @@ class Settings(JurisdictionBase):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else _check_http_url(v)
+
+    @field_validator("committee_ids")
+    @classmethod
+    def _ids(cls, v: list[int]) -> list[int]:
+        if any(i < 0 for i in v) or len(set(v)) != len(v):
+            raise ValueError("committee_ids are distinct committee numbers (the listings' committeeId)")
+        return v
 
     @property
     def source_key(self) -> str:
@@ -42,4 +51,8 @@ class Settings(JurisdictionBase):
 
 
 def parse_url(url: str) -> LinkTarget | None:
+    """PrimeGov has no public page per bill: its meeting pages (``/Portal/Meeting?meetingTemplateId=...``)
+    name a meeting, and an item there (``#AgendaItem_...``) carries its file number only in the page. A
+    URL the tracker itself recorded for a bill is still recognised (tracker/track.py looks stored URLs up
+    first)."""
     return None
