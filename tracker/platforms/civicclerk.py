@@ -1,6 +1,7 @@
 """CivicClerk OData v4 API: events and their agenda items.
 
-Settings of a city on this platform; the spider is crawler/spiders/civicclerk.py.
+Settings of a city on this platform; the spider is crawler/spiders/civicclerk.py, the wire format and what
+is read are in docs/platform-civicclerk.md.
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from tracker.config import JurisdictionBase, _check_http_url
+from tracker.config import _check_http_url
 from tracker.platforms import LinkTarget
+from tracker.platforms.agenda import AgendaSettings
 
 
-class Settings(JurisdictionBase):
+class Settings(AgendaSettings):
     platform: Literal["civicclerk"]
     tenant: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     # Default https://{tenant}.api.civicclerk.com (the API) and https://{tenant}.portal.civicclerk.com.
     api_base: str | None = None
     portal_base: str | None = None
-    # How far back events are read (agenda outcomes older than this are not seen).
-    lookback_days: int = Field(365, ge=1, le=3650)
+    # How far ahead events are read (the agenda of a meeting weeks away is often published already).
+    lookahead_days: int = Field(60, ge=0, le=365)
+    # Only the events of these categories (the API's categoryId, e.g. 26 "City Council"); empty: all.
+    category_ids: list[int] = Field(default_factory=list)
 
     @property
     def api(self) -> str:
@@ -36,6 +40,13 @@ class Settings(JurisdictionBase):
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else _check_http_url(v)
 
+    @field_validator("category_ids")
+    @classmethod
+    def _ids(cls, v: list[int]) -> list[int]:
+        if any(i < 0 for i in v) or len(set(v)) != len(v):
+            raise ValueError("category_ids are distinct category numbers (the events' categoryId)")
+        return v
+
     @property
     def source_key(self) -> str:
         return f"civicclerk:{self.tenant}"
@@ -47,4 +58,7 @@ class Settings(JurisdictionBase):
 
 
 def parse_url(url: str) -> LinkTarget | None:
+    """CivicClerk has no public page per bill: its portal pages (``/event/{id}/files``) name a meeting, and
+    an item's resolution or ordinance number is only in the API's agenda. A URL the tracker itself recorded
+    for a bill is still recognised (tracker/track.py looks stored URLs up first)."""
     return None
