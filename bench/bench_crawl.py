@@ -28,7 +28,12 @@ from tracker.demo import LegistarPortalServer, bulk_portal  # noqa: E402
 
 
 def write_config(
-    path: Path, server: LegistarPortalServer, database: str, cap: int, reconcile_hours: float
+    path: Path,
+    server: LegistarPortalServer,
+    database: str,
+    cap: int,
+    reconcile_hours: float,
+    processes: int = 2,
 ) -> None:
     path.write_text(
         "\n".join(
@@ -37,6 +42,7 @@ def write_config(
                 f'url = "{database}"',
                 "[crawl]",
                 f"per_host_concurrency = {cap}",
+                f"processes = {processes}",
                 f"reconcile_every_hours = {reconcile_hours}",
                 "[[jurisdictions]]",
                 'slug = "bench"',
@@ -79,6 +85,7 @@ def main() -> None:
         "--change", type=float, default=0.01, help="fraction of matters changed before step 2"
     )
     parser.add_argument("--database", help="database URL (default: SQLite in a temporary directory)")
+    parser.add_argument("--processes", type=int, default=2, help="[crawl] processes of the full backfill")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -94,8 +101,8 @@ def main() -> None:
         database = args.database or f"sqlite:///{tmp}/bench.db"
         config = Path(tmp) / "bench.toml"
         sweep_config = Path(tmp) / "sweep.toml"
-        write_config(config, server, database, args.cap, 24)
-        write_config(sweep_config, server, database, args.cap, 0)
+        write_config(config, server, database, args.cap, 24, args.processes)
+        write_config(sweep_config, server, database, args.cap, 0, args.processes)
         tracker(config, "init")
 
         def step(label: str, cfg: Path, *extra: str) -> None:
@@ -110,7 +117,10 @@ def main() -> None:
         portal.client("bench").touch_fraction(args.change, bump_last_modified=False)
         step("sweep after 1% changed quietly", sweep_config)
 
-    print(f"latency {args.latency * 1000:.0f} ms per request, per-host cap {args.cap}")
+    print(
+        f"latency {args.latency * 1000:.0f} ms per request, per-host cap {args.cap}, "
+        f"{args.processes} crawler process(es) for the backfill"
+    )
     print(f"{'step':<34} {'seconds':>8} {'matters':>8} {'matters/s':>10} {'requests':>9}")
     for label, elapsed, seen, requests, _ in rows:
         print(f"{label:<34} {elapsed:>8.1f} {seen:>8} {seen / elapsed:>10.1f} {requests:>9}")

@@ -6,6 +6,7 @@ filled in while crawling, and read back after the crawl to decide whether and wh
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,10 @@ class CrawlJob:
     only: set[str] = field(default_factory=set)
     # source ids of bills tracked by link: fetched by every crawl, whatever their dates.
     tracked: set[str] = field(default_factory=set)
+    # (i, n): this process fetches the bills of shard i of n (a full crawl split over worker processes;
+    # every shard lists every page). Stage files of the other shards are imported with this one's.
+    shard: tuple[int, int] = (0, 1)
+    other_stage_paths: list[Path] = field(default_factory=list)
 
     # -- filled in by the crawl ---------------------------------------------------------------------
     listed: set[str] = field(default_factory=set)
@@ -67,9 +72,33 @@ class CrawlJob:
         platform that can list every bill."""
         return self.mode in ("full", "sweep") and self.platform.lists_everything
 
+    def owns(self, source_id: str) -> bool:
+        """Whether this process fetches that bill (always, unless the crawl is sharded)."""
+        index, count = self.shard
+        if count == 1:
+            return True
+        number = int(source_id) if source_id.isdigit() else zlib.crc32(source_id.encode())
+        return number % count == index
+
+    def merge(self, shard: CrawlJob) -> None:
+        """Fold the outcome of another shard of this crawl into this one."""
+        self.listed |= shard.listed
+        self.fetched += shard.fetched
+        self.probed_unchanged += shard.probed_unchanged
+        self.attachment_requests += shard.attachment_requests
+        self.staged += shard.staged
+        self.rejected += shard.rejected
+        self.skipped_restricted += shard.skipped_restricted
+        if self.fatal is None:
+            self.fatal = shard.fatal
+        self.problems = (self.problems + shard.problems)[:_KEEP_ERRORS]
+        self.other_stage_paths.append(shard.stage_path)
+
     def take_attachment_slot(self) -> bool:
         """Whether this crawl may still fetch one more attachment list."""
         limit = self.settings.attachments_per_crawl
+        if limit and self.shard[1] > 1:
+            limit = -(-limit // self.shard[1])  # the budget is shared out between the shards
         if limit and self.attachment_requests >= limit:
             return False
         self.attachment_requests += 1

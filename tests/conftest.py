@@ -79,8 +79,10 @@ def write_config(
     lines = []
     if database_url:
         lines += ["[database]", f"url = {value(database_url)}", ""]
-    if crawl:
-        lines += ["[crawl]"] + [f"{k} = {value(v)}" for k, v in crawl.items()] + [""]
+    # One crawler process unless a test asks for more: request counts are per process, and split backfills
+    # have their own tests (tests/test_crawl_shards.py).
+    crawl = {"processes": 1, **(crawl or {})}
+    lines += ["[crawl]"] + [f"{k} = {value(v)}" for k, v in crawl.items()] + [""]
     for j in jurisdictions:
         lines.append("[[jurisdictions]]")
         lines += [f"{k} = {value(v)}" for k, v in j.items()]

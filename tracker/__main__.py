@@ -1,3 +1,5 @@
 from tracker.cli import main
 
-main()
+# Guarded: the worker processes of a split crawl (multiprocessing, spawn) import this module too.
+if __name__ == "__main__":
+    main()

@@ -132,6 +132,10 @@ class CrawlSettings(_Strict):
     # Attachment lists cost one request per matter. A crawl fetches at most this many (newest matters
     # first); the rest wait in a backlog that later sweeps work off. 0 = no limit.
     attachments_per_crawl: int = Field(5000, ge=0)
+    # Worker processes of a full crawl of the Legistar API (each lists every page and fetches its share of
+    # the matters; the per-host cap is shared out between them): the crawler is CPU-bound, so a backfill
+    # uses every core. Incremental crawls and sweeps run in one process.
+    processes: int = Field(2, ge=1, le=8)
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 

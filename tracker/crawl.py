@@ -8,6 +8,7 @@ scheduler and ``tracker demo`` run each crawl as a child process (``python -m tr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
@@ -149,6 +150,103 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
     return requests
 
 
+def _shard_worker(
+    conn: Any, jobs: list[CrawlJob], config: Config, progress: bool, logging_setup: dict[str, Any]
+) -> None:
+    """One worker process of a split crawl (a fresh interpreter: its own reactor). Sends back the jobs as
+    crawled and the requests made, then exits."""
+    if logging_setup:
+        from tracker.logs import setup_logging
+
+        setup_logging(**logging_setup)
+    try:
+        requests = _crawl(jobs, config, progress)
+        conn.send((jobs, requests))
+    finally:
+        conn.close()
+
+
+def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, int]:
+    """Run a crawl whose full Legistar jobs are split over ``[crawl] processes`` worker processes.
+
+    Worker 0 crawls every job (its shard of the split ones); worker k > 0 its shard of the split ones.
+    Each worker gets its share of the per-host cap, so the cap holds across them. The outcomes are folded
+    back into the jobs, and the import reads every worker's stage file."""
+    import multiprocessing
+
+    from tracker.logs import LAST_SETUP
+
+    count = config.crawl.processes
+    shared = config.model_copy(
+        update={
+            "crawl": config.crawl.model_copy(
+                update={"per_host_concurrency": max(1, config.crawl.per_host_concurrency // count)}
+            )
+        }
+    )
+    split = {job.slug for job in jobs if _splits(job)}
+    plans: list[list[CrawlJob]] = []
+    for index in range(count):
+        plan = []
+        for job in jobs:
+            if job.slug in split:
+                plan.append(
+                    dataclasses.replace(
+                        job,
+                        shard=(index, count),
+                        stage_path=job.stage_path.with_suffix(f".{index}.jsonl"),
+                        listed=set(),
+                        problems=[],
+                    )
+                )
+            elif index == 0:
+                plan.append(job)
+        plans.append(plan)
+    # Plain processes, not a Pool: a Pool stops its workers with SIGTERM, which Scrapy's shutdown handler
+    # in each worker would turn into a graceful stop of a reactor that is no longer running.
+    context = multiprocessing.get_context("spawn")
+    workers = []
+    for index, plan in enumerate(plans):
+        receive, send = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_shard_worker,
+            args=(send, plan, shared, progress and index == 0, dict(LAST_SETUP)),
+            name=f"crawl-shard-{index}",
+        )
+        worker.start()
+        send.close()
+        workers.append((worker, receive, plan))
+    results = []
+    for worker, receive, plan in workers:
+        try:
+            results.append(receive.recv())
+        except EOFError:  # the worker died before reporting (killed, out of memory...)
+            worker.join()
+            for job in plan:
+                job.fail(f"{job.slug}: crawler worker {worker.name} died (exit code {worker.exitcode})")
+            results.append((plan, {}))
+        finally:
+            receive.close()
+    for worker, _, _ in workers:
+        worker.join()
+    requests: dict[str, int] = {}
+    by_slug = {job.slug: job for job in jobs}
+    for done, counts in results:
+        for shard in done:
+            requests[shard.slug] = requests.get(shard.slug, 0) + counts.get(shard.slug, 0)
+            job = by_slug[shard.slug]
+            if shard.slug not in split:
+                by_slug[shard.slug] = shard  # crawled whole by worker 0
+            else:
+                job.merge(shard)
+    jobs[:] = [by_slug[job.slug] for job in jobs]
+    return requests
+
+
+def _splits(job: CrawlJob) -> bool:
+    return job.mode == "full" and job.jurisdiction.platform == "legistar" and job.fatal is None
+
+
 def run_crawl(
     config: Config,
     slugs: list[str],
@@ -164,7 +262,10 @@ def run_crawl(
         raise ConfigError(f"{config.source}: no jurisdictions configured")
     with tempfile.TemporaryDirectory(prefix="tracker-crawl-") as tmp:
         jobs = plan_jobs(config, engine, slugs, full, Path(tmp), sweep=sweep, only=only)
-        requests = _crawl(jobs, config, progress)
+        if config.crawl.processes > 1 and any(_splits(job) for job in jobs):
+            requests = _crawl_sharded(jobs, config, progress)
+        else:
+            requests = _crawl(jobs, config, progress)
         return [import_job(engine, job, requests[job.slug]) for job in jobs]
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from crawler.redact import RedactingFilter
 
@@ -29,7 +30,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+# The arguments of the last setup_logging call, so that a crawl's worker processes log the same way.
+LAST_SETUP: dict[str, Any] = {}
+
+
 def setup_logging(verbosity: int = 0, *, secret_env: Iterable[str] = (), json_lines: bool = False) -> None:
+    LAST_SETUP.update(verbosity=verbosity, secret_env=list(secret_env), json_lines=json_lines)
+    secret_env = LAST_SETUP["secret_env"]
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     # The level sits on the handler: Scrapy resets its own loggers to DEBUG when a crawl starts.

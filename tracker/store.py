@@ -177,12 +177,13 @@ def _batches(
 
 
 def read_stage(job: CrawlJob) -> Iterator[NormalizedBill | AttachmentsUpdate]:
-    if not job.stage_path.exists():
-        return
-    with job.stage_path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield read_staged(line)
+    for path in (job.stage_path, *job.other_stage_paths):
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield read_staged(line)
 
 
 def _action_row(bill_id: int, a: NormalizedAction) -> dict[str, Any]:

@@ -175,6 +175,8 @@ class LegistarApiSpider(scrapy.Spider):
                 job.skipped_restricted += 1
                 continue
             job.listed.add(key)
+            if not job.owns(key):
+                continue  # another worker process of this crawl fetches it
             wanted = self._wanted(job, key, matter)
             if wanted:
                 job.fetched += 1

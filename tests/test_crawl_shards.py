@@ -1,0 +1,89 @@
+"""A full backfill split over two crawler processes ([crawl] processes = 2) stores exactly what one process
+stores, lists every page in each process, shares out the attachments budget, and a failure in one worker
+fails the whole crawl with nothing imported (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Attachment, Bill
+from tests.conftest import run_tracker
+from tests.portal import event_counts, now, portal_config, portal_statuses, runs, stored_statuses
+from tracker.demo import LegistarPortalServer, demo_portal
+
+CLIENT = "riverton"
+
+
+@pytest.fixture
+def portal():
+    return demo_portal(now=now())
+
+
+@pytest.fixture
+def server(portal):
+    with LegistarPortalServer(portal) as s:
+        yield s
+
+
+def test_two_processes_store_what_one_stores(tmp_path, db_url, engine, portal, server):
+    cfg = portal_config(
+        tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT], crawl={"processes": 2, "page_size": 50}
+    )
+    done = run_tracker("--config", str(cfg), "crawl", "--full")
+    assert done.returncode == 0, done.stderr
+    expected = portal_statuses(portal, CLIENT)
+    assert stored_statuses(engine, CLIENT) == expected
+    assert event_counts(engine) == {"first_seen": len(expected)}
+    (run,) = runs(engine, CLIENT)
+    assert (run.mode, run.status, run.seen, run.new) == ("full", "succeeded", len(expected), len(expected))
+    listed = len(portal.client(CLIENT).matter_rows())
+    pages = listed // 50 + 1
+    # every process lists every page; each matter's three sub-resources are fetched once, by one process
+    assert run.requests == 2 * pages + 3 * len(expected)
+    histories = [p for p, _ in server.requests if p.endswith("/histories")]
+    assert len(histories) == len(set(histories)) == len(expected)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Bill)) == len(expected)
+        with_docs = s.scalar(select(func.count(func.distinct(Attachment.bill_id))))
+        assert with_docs > 0
+
+
+def test_the_attachments_budget_is_shared_out(tmp_path, db_url, engine, portal, server):
+    cfg = portal_config(
+        tmp_path / "t.toml",
+        server,
+        portal,
+        db_url,
+        clients=[CLIENT],
+        crawl={"processes": 2, "attachments_per_crawl": 10},
+    )
+    done = run_tracker("--config", str(cfg), "crawl", "--full")
+    assert done.returncode == 0, done.stderr
+    lists = [p for p, _ in server.requests if p.endswith("/attachments")]
+    assert len(lists) == 10  # 5 per process
+    with session_scope(engine) as s:
+        fetched = s.scalar(
+            select(func.count()).select_from(Bill).where(Bill.attachments_fetched_at.is_not(None))
+        )
+        assert fetched == 10
+
+
+def test_a_failing_worker_fails_the_crawl(tmp_path, db_url, engine, portal, server):
+    cfg = portal_config(
+        tmp_path / "t.toml",
+        server,
+        portal,
+        db_url,
+        clients=[CLIENT],
+        crawl={"processes": 2, "retries": 0},
+    )
+    # one matter's histories answer 500: the worker that owns it fails, so the whole crawl does
+    victim = max(r["MatterId"] for r in portal.client(CLIENT).matter_rows())
+    server.add_fault(rf"/{CLIENT}/matters/{victim}/histories$", "500", times=None)
+    done = run_tracker("--config", str(cfg), "crawl", "--full")
+    assert done.returncode == 1
+    assert f"{CLIENT}: failed (full)" in done.stdout and "HTTP 500" in done.stdout
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Bill)) == 0
