@@ -55,16 +55,15 @@ class Progress:
 
 class QuietLogFormatter(LogFormatter):
     """Scrapy's log formatter without the item dumps: a scraped item (a whole matter with its histories)
-    is logged as its jurisdiction and matter id only."""
+    is logged as its jurisdiction and the bill's id on the portal only."""
 
     def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
         result = super().scraped(item, response, spider)
-        matter = item.get("matter") or {} if isinstance(item, dict) else {}
+        item = item if isinstance(item, dict) else {}
+        staged = item.get("bill")  # platforms that normalize in their spider stage NormalizedBill items
+        source_id = staged.source_id if staged is not None else (item.get("matter") or {}).get("MatterId")
         return {
             **result,
-            "msg": "Scraped %(slug)s matter %(matter)s",
-            "args": {
-                "slug": item.get("slug") if isinstance(item, dict) else "?",
-                "matter": matter.get("MatterId"),
-            },
+            "msg": "Scraped %(slug)s bill %(source_id)s",
+            "args": {"slug": item.get("slug", "?"), "source_id": source_id},
         }

@@ -122,3 +122,8 @@ def parse_url(url: str) -> list[LinkTarget]:
         if target is not None:
             found.append(target)
     return found
+
+
+# Last, so that importing a platform module first works: the config module builds its union of settings
+# classes from this registry when it is first imported, and each platform module imports the config.
+import tracker.config  # noqa: E402, F401
