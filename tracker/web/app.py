@@ -23,6 +23,7 @@ from tracker.web import (
     routes_review,
     routes_search,
     routes_subscriptions,
+    routes_track,
 )
 from tracker.web.deps import AuthMiddleware, LoginRequired, is_api, login_redirect, render
 
@@ -59,6 +60,7 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         routes_subscriptions,
         routes_admin,
         routes_api,
+        routes_track,
     ):
         app.include_router(module.router)
 
