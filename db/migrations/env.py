@@ -8,7 +8,7 @@ import os
 from alembic import context
 
 from db.engine import make_engine
-from db.schema import Base
+from db.schema import Base, include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,6 +25,7 @@ def run_migrations_online() -> None:
             # SQLite cannot ALTER most things in place: batch mode copies the table.
             render_as_batch=True,
             compare_type=True,
+            include_object=include_object,
         )
         context.run_migrations()
 

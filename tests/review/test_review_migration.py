@@ -9,13 +9,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from db.engine import alembic_config, current_revision, head_revision, upgrade
-from db.schema import Base
+from db.schema import Base, include_object
 
 
 def _differences(engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "target_metadata": Base.metadata}
+            conn,
+            opts={"compare_type": True, "target_metadata": Base.metadata, "include_object": include_object},
         )
         return compare_metadata(context, Base.metadata)
 
