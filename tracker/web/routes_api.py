@@ -162,7 +162,7 @@ def api_bills(
         .where(*_match_conditions(db, category, direction, relevant, review_state))
     )
     if q.strip():
-        query = query.where(text_condition(q))
+        query = query.where(text_condition(q, db.get_bind().dialect.name))
     if jurisdiction:
         query = query.where(Jurisdiction.slug == jurisdiction)
     if stage:
