@@ -379,6 +379,30 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
         assert (change.action.description, change.action.tally) == ("Passed", "Yea 2")
         assert change.action.action_date == acted.astimezone(CHICAGO).date()
 
+    # The tracked matter moves too: listed by the filter and fetched as tracked, it is staged once.
+    server.add_action(
+        O2022,
+        {
+            "actionDate": acted.isoformat(),
+            "actionName": "Repealed",
+            "actionByName": "City Council",
+            "sort": 50,
+        },
+    )
+    server.update(O2022, status="Repealed", lastPublicationDate=acted.isoformat())
+    both = crawl(cfg)
+    assert both.returncode == 0, both.stderr
+    assert re.fullmatch(
+        # O2024-0008841 again (its action is still inside the overlap), O2022-1001 once: three requests when
+        # the tracked answer comes first and the page then skips it, four when both were asked
+        r"chicago: succeeded \(incremental\) - 2 bills seen, 0 new, 1 changed, 1 status changes, 0 vanished, "
+        r"0 errors, [34] requests",
+        line_of(both),
+    ), line_of(both)
+    with session_scope(engine) as s:
+        repealed = s.scalar(select(Bill).where(Bill.source_id == O2022))
+        assert [(e.seq, e.new_status) for e in repealed.status_changes] == [(1, "Passed"), (2, "Repealed")]
+
     # A status that moves without any date (incremental crawls cannot see it) and a matter that leaves the
     # portal: the sweep lists everything and fetches only what differs from the store.
     server.update(O2023, status="Placed on File")
@@ -404,6 +428,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
         ).all()
         assert changes == [
             ("O2024-0008841", 2, "In Committee", "Passed"),
+            ("O2022-1001", 2, "Passed", "Repealed"),
             ("O2023-0000412", 2, "In Committee", "Placed on File"),
         ]
 
