@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import event
 
+from db.models_review import BillMatch
 from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING, RINK
 from tests.web.page_factories import (
     ESCAPED_XSS,
@@ -23,7 +24,7 @@ from tests.web.page_factories import (
     set_first_seen,
     status_change,
 )
-from tracker.web.queries import Filters, like_pattern
+from tracker.web.queries import Filters, effective_match, like_pattern
 
 
 def found(html: str) -> list[int]:
@@ -78,7 +79,7 @@ def test_search_by_title_name_identifier_and_action_text(client, login, engine):
     assert found(client.get("/search?q=gang+contract").text) == []  # every word must appear
     assert found(client.get("/search?q=welcoming").text) == [named]
     assert found(client.get("/search?q=ice contract").text) == [acted]
-    assert found(client.get("/search?q=tabled").text) == [described]
+    assert found(client.get("/search?q=tabled").text) == []  # an action's name is not its text
     assert found(client.get("/search?q=cb-120987").text) == [ident]
     # no text: every bill, newest introduced first, bills without a date last
     assert found(client.get("/search").text) == [gang, named, acted, ident, described]
@@ -294,3 +295,22 @@ def test_a_list_page_costs_the_same_queries_for_5_or_50_rows(client, login, engi
             )
             status_change(engine, b, "Introduced", "Referred", observed_at=days_ago(1))
     assert counts[:3] == counts[3:]
+
+
+def test_the_exports_effective_values_agree_with_the_model():
+    for state in (None, "pending", "confirmed", "rejected"):
+        for relevant in (True, False):
+            for editor in ((None, None), (["legal_defense"], "neutral"), ([], None)):
+                m = BillMatch(
+                    review_state=state,
+                    relevant=relevant,
+                    categories=["gang_databases"] if relevant else [],
+                    direction="expands" if relevant else None,
+                    editor_categories=editor[0],
+                    editor_direction=editor[1],
+                )
+                assert effective_match(state, m.relevant, m.categories, m.direction, *editor) == (
+                    m.effective_relevant,
+                    m.effective_categories,
+                    m.effective_direction,
+                )

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, type_coerce, union
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, defer, selectinload
 
@@ -170,13 +170,18 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _ilike(column: Any, pattern: str) -> Any:
+def _contains(column: Any, pattern: str, dialect: str | None) -> Any:
+    """Case-insensitive ``LIKE``: ``ILIKE`` on PostgreSQL; on SQLite a plain ``LIKE``, which already ignores
+    (ASCII) case and is much cheaper than the ``lower(x) LIKE lower(y)`` that ``ilike`` renders there.
+    Without a dialect, ``ilike`` (right on both)."""
+    if dialect == "sqlite":
+        return column.like(pattern, escape=LIKE_ESCAPE)
     return column.ilike(pattern, escape=LIKE_ESCAPE)
 
 
-def text_condition(q: str) -> Any:
-    """Bills whose title, name, identifier or action texts (an action's name or text) contain every word of
-    ``q``, case-insensitively; every character is literal (``%``, ``_``, quotes, backslashes).
+def text_condition(q: str, dialect: str | None = None) -> Any:
+    """Bills whose title, name, identifier or action texts contain every word of ``q``, case-insensitively;
+    every character is literal (``%``, ``_``, quotes, backslashes).
 
     The documents' text (issue 7) belongs here: one more ``or_`` member per word."""
     words = q.split()
@@ -185,17 +190,17 @@ def text_condition(q: str) -> Any:
     conds = []
     for word in words:
         pattern = like_pattern(word)
-        in_actions = select(Action.bill_id).where(
-            or_(_ilike(Action.text, pattern), _ilike(Action.description, pattern))
-        )
-        conds.append(
+        # A union of ids rather than one OR over the bill's columns and a subquery: each part can use its
+        # own index (PostgreSQL's pg_trgm GIN indexes serve ILIKE '%...%'), and SQLite scans each once.
+        in_bill = select(Bill.id).where(
             or_(
-                _ilike(Bill.title, pattern),
-                _ilike(Bill.name, pattern),
-                _ilike(Bill.identifier, pattern),
-                Bill.id.in_(in_actions),
+                _contains(Bill.title, pattern, dialect),
+                _contains(Bill.name, pattern, dialect),
+                _contains(Bill.identifier, pattern, dialect),
             )
         )
+        in_actions = select(Action.bill_id).where(_contains(Action.text, pattern, dialect))
+        conds.append(Bill.id.in_(union(in_bill, in_actions)))
     return and_(*conds)
 
 
@@ -249,20 +254,29 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _check_jurisdiction(session: Session, slug: str | None) -> None:
-    if slug:
+def _jurisdiction_id(session: Session, slug: str | None) -> int | None:
+    """The id of the jurisdiction ``slug`` (None for no slug); an unknown slug is a FilterError."""
+    if not slug:
+        return None
+    found = session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
+    if found is None:
         try:
             check_jurisdiction(session, slug)
         except TrackerError as exc:
             raise FilterError(str(exc)) from None
+    return found
+
+
+def _needs_match(f: Filters) -> bool:
+    return bool(f.category or f.direction or f.state)
 
 
 def _conditions(session: Session, f: Filters) -> list[Any]:
-    _check_jurisdiction(session, f.jurisdiction)
+    jurisdiction_id = _jurisdiction_id(session, f.jurisdiction)
     dialect = _dialect(session)
     conds = [
-        text_condition(f.q),
-        Jurisdiction.slug == f.jurisdiction if f.jurisdiction else None,
+        text_condition(f.q, dialect),
+        Bill.jurisdiction_id == jurisdiction_id if jurisdiction_id is not None else None,
         Bill.stage == f.stage if f.stage else None,
         effective_category(f.category, dialect) if f.category else None,
         effective_direction(f.direction) if f.direction else None,
@@ -282,21 +296,47 @@ _LIST_DEFERRED = (
 )
 
 
-def _bills_query(session: Session, f: Filters, *, matched_only: bool) -> Select[Any]:
-    q = select(Bill, Jurisdiction, BillMatch).join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-    if matched_only:
-        q = q.join(BillMatch, BillMatch.bill_id == Bill.id)
-    else:
+def _ids_query(session: Session, f: Filters, *, queue: bool) -> Select[Any]:
+    """The ids of the bills passing the filters, joined only to what the filters need (a page is chosen
+    on this narrow query, then its rows are loaded: a deep page does not join every row it skips)."""
+    q = select(Bill.id)
+    if queue:
+        q = q.join(BillMatch, BillMatch.bill_id == Bill.id).where(BillMatch.review_state.is_not(None))
+    elif _needs_match(f):
         q = q.outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
     return q.where(*_conditions(session, f))
 
 
-def _paged(session: Session, q: Select[Any], f: Filters, order: list[Any], per_page: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
-    rows = session.execute(
-        q.options(*_LIST_DEFERRED).order_by(*order).limit(per_page).offset((f.page - 1) * per_page)
+def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """The list rows of these bills, in this order (one query)."""
+    if not ids:
+        return []
+    q = (
+        select(Bill, Jurisdiction, BillMatch)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(Bill.id.in_(ids))
+        .options(*_LIST_DEFERRED)
+    )
+    by_id = {b.id: bill_row(b, j, m) for b, j, m in session.execute(q)}
+    return [by_id[i] for i in ids]
+
+
+def _paged(session: Session, ids_q: Select[Any], f: Filters, order: list[Any], per_page: int) -> Page:
+    """One page of a list: its ids and the total in one query (a window count), then its rows."""
+    hits = session.execute(
+        ids_q.add_columns(func.count().over().label("total"))
+        .order_by(*order)
+        .limit(per_page)
+        .offset((f.page - 1) * per_page)
     ).all()
-    return Page([bill_row(b, j, m) for b, j, m in rows], total, f.page, per_page)
+    if hits:
+        total = hits[0].total
+    elif f.page == 1:
+        total = 0
+    else:  # past the last page: count on its own
+        total = session.scalar(select(func.count()).select_from(ids_q.subquery())) or 0
+    return Page(_rows(session, [h.id for h in hits]), total, f.page, per_page)
 
 
 # -- rows ------------------------------------------------------------------------------------------------
@@ -316,8 +356,11 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def bill_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
-    """One bill of a list, with its effective match fields (the editor's word when there is one)."""
+def bill_row(
+    bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None, *, evidence: bool = True
+) -> dict[str, Any]:
+    """One bill of a list, with its effective match fields (the editor's word when there is one); without
+    ``evidence`` (a list that defers that column)."""
     return {
         "id": bill.id,
         "jurisdiction": jurisdiction.slug,
@@ -344,7 +387,7 @@ def bill_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) ->
         "note": match.note if match else None,
         "machine_categories": list(match.categories) if match else [],
         "machine_direction": match.direction if match else None,
-        "evidence": list(match.evidence or []) if match else [],
+        "evidence": list(match.evidence or []) if match and evidence else [],
     }
 
 
@@ -353,9 +396,8 @@ def bill_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) ->
 
 def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
     """Every bill (matched or not) passing the filters, newest introduced first, one page."""
-    q = _bills_query(session, f, matched_only=False)
-    order = [Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id.desc()]
-    return _paged(session, q, f, order, per_page)
+    order = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
+    return _paged(session, _ids_query(session, f, queue=False), f, order, per_page)
 
 
 def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
@@ -363,36 +405,106 @@ def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> P
     tracker), one page."""
     if f.state is None:
         f = replace(f, state="open")
-    q = _bills_query(session, f, matched_only=True).where(BillMatch.review_state.is_not(None))
     order = [Bill.first_seen_at.desc(), Bill.id.desc()]
-    return _paged(session, q, f, order, per_page)
+    return _paged(session, _ids_query(session, f, queue=True), f, order, per_page)
 
 
-def all_rows(
-    session: Session, f: Filters, *, queue: bool = False, limit: int = 100_000
-) -> list[dict[str, Any]]:
-    """Every row of a list (for the CSV export), not one page."""
-    rows: list[dict[str, Any]] = []
-    page = replace(f, page=1)
-    fetch = review_queue if queue else search_bills
-    while True:
-        chunk = fetch(session, page, per_page=5000)
-        rows.extend(chunk.rows)
-        if not chunk.has_next or len(rows) >= limit:
-            return rows[:limit]
-        page = replace(page, page=page.page + 1)
+def effective_match(
+    state: str | None,
+    relevant: bool | None,
+    categories: list[str] | None,
+    direction: str | None,
+    editor_categories: list[str] | None,
+    editor_direction: str | None,
+) -> tuple[bool | None, list[str], str | None]:
+    """(relevant, categories, direction) as :class:`BillMatch`'s ``effective_*`` properties compute them,
+    over plain column values (the exports read columns, not ORM objects)."""
+    if state == "confirmed":
+        return True, list(editor_categories or categories or []), editor_direction or direction
+    if state == "rejected":
+        return False, [], None
+    return relevant, list(categories or []), direction
+
+
+_EXPORT_COLUMNS = (
+    Bill.id,
+    Jurisdiction.slug,
+    Jurisdiction.name,
+    Bill.identifier,
+    Bill.title,
+    Bill.status,
+    Bill.stage,
+    Bill.introduced,
+    Bill.first_seen_at,
+    Bill.public_url,
+    BillMatch.bill_id.label("match_id"),
+    BillMatch.relevant,
+    BillMatch.score,
+    BillMatch.categories,
+    BillMatch.direction,
+    BillMatch.review_state,
+    BillMatch.needs_review,
+    BillMatch.needs_review_reason,
+    BillMatch.editor_categories,
+    BillMatch.editor_direction,
+    BillMatch.decided_by,
+    BillMatch.decided_at,
+    BillMatch.note,
+)
+
+
+def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
+    """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
+    one query over plain columns (no ORM objects, no evidence), not one page."""
+    if queue and f.state is None:
+        f = replace(f, state="open")
+    q = (
+        select(*_EXPORT_COLUMNS)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .where(*_conditions(session, f))
+    )
+    if queue:
+        q = q.where(BillMatch.review_state.is_not(None)).order_by(Bill.first_seen_at.desc(), Bill.id.desc())
+    else:
+        q = q.order_by(Bill.introduced.desc().nulls_last(), Bill.id.desc())
+    out = []
+    for r in session.execute(q.execution_options(yield_per=2000)):
+        matched = r.match_id is not None
+        relevant, categories, direction = effective_match(
+            r.review_state, r.relevant, r.categories, r.direction, r.editor_categories, r.editor_direction
+        )
+        out.append(
+            {
+                "id": r.id,
+                "jurisdiction": r.slug,
+                "city": r.name,
+                "identifier": r.identifier,
+                "title": r.title,
+                "status": r.status,
+                "stage": r.stage,
+                "introduced": r.introduced,
+                "first_seen_at": r.first_seen_at,
+                "url": safe_url(r.public_url),
+                "relevant": relevant if matched else None,
+                "score": r.score,
+                "categories": categories,
+                "direction": direction,
+                "review_state": r.review_state,
+                "needs_review": bool(r.needs_review),
+                "needs_review_reason": r.needs_review_reason,
+                "decided_by": r.decided_by,
+                "decided_at": r.decided_at,
+                "note": r.note,
+            }
+        )
+    return out
 
 
 def review_row(session: Session, bill_id: int) -> dict[str, Any] | None:
     """One bill as a row of the queue (after a decision, for the partial that replaces the row)."""
-    row = session.execute(
-        select(Bill, Jurisdiction, BillMatch)
-        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
-        .where(Bill.id == bill_id)
-        .options(*_LIST_DEFERRED)
-    ).one_or_none()
-    return None if row is None else bill_row(*row)
+    rows = _rows(session, [bill_id])
+    return rows[0] if rows else None
 
 
 def jurisdictions(session: Session) -> list[tuple[str, str]]:
@@ -551,15 +663,15 @@ class LivingGroup:
 def living_list(session: Session, *, jurisdiction: str | None = None) -> list[LivingGroup]:
     """The measures editors confirmed, by city (by name) and direction (expands, restricts, neutral), each
     with its stage, categories and last action."""
-    _check_jurisdiction(session, jurisdiction)
+    jurisdiction_id = _jurisdiction_id(session, jurisdiction)
     q = (
         select(Bill, Jurisdiction, BillMatch)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .where(_CONFIRMED)
     )
-    if jurisdiction:
-        q = q.where(Jurisdiction.slug == jurisdiction)
+    if jurisdiction_id is not None:
+        q = q.where(Bill.jurisdiction_id == jurisdiction_id)
     ids = q.with_only_columns(Bill.id)
     last = _last_actions(session, ids)
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -568,8 +680,7 @@ def living_list(session: Session, *, jurisdiction: str | None = None) -> list[Li
         Jurisdiction.name, Jurisdiction.slug, Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id
     )
     for bill, j, match in session.execute(q):
-        row = bill_row(bill, j, match)
-        row.pop("evidence")
+        row = bill_row(bill, j, match, evidence=False)
         row["last_action_date"], row["last_action"] = last.get(bill.id, (None, None))
         cities[j.slug] = j.name
         direction = row["direction"] if row["direction"] in DIRECTION_ORDER else "neutral"

@@ -4,15 +4,11 @@ documents (http(s) links only). Any logged-in user; editors also get the review 
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from db.models_web import User
 from tracker.web import queries
-from tracker.web.deps import get_db, render, require_user
+from tracker.web.deps import DB, CurrentUser, render
 
 router = APIRouter()
 
@@ -21,8 +17,8 @@ router = APIRouter()
 def bill_page(
     request: Request,
     bill_id: str,
-    db: Annotated[Session, Depends(get_db)],
-    user: Annotated[User, Depends(require_user)],
+    db: DB,
+    user: CurrentUser,
 ) -> HTMLResponse:
     detail = queries.bill_page(db, int(bill_id)) if bill_id.isdigit() and len(bill_id) < 19 else None
     if detail is None:

@@ -18,23 +18,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from db.models_review import BillMatch
-from db.models_web import User
 from tracker import review
 from tracker.errors import TrackerError
 from tracker.web import queries
-from tracker.web.deps import get_db, redirect, render, require_role, safe_next
+from tracker.web.deps import DB, Editor, redirect, render, safe_next
 from tracker.web.queries import QUEUE_STATES, FilterError, Filters
 from tracker.web.routes_search import csv_error, csv_response
 
 router = APIRouter()
 
-DB = Annotated[Session, Depends(get_db)]
-Editor = Annotated[User, Depends(require_role("editor"))]
 MAX_NOTE = 2000
 
 
@@ -69,7 +66,7 @@ def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
 @router.get("/review.csv")
 def review_csv(request: Request, db: DB, _user: Editor) -> Response:
     try:
-        rows = queries.all_rows(db, Filters.parse(request.query_params, states=QUEUE_STATES), queue=True)
+        rows = queries.export_rows(db, Filters.parse(request.query_params, states=QUEUE_STATES), queue=True)
     except FilterError as exc:
         return csv_error(exc)
     return csv_response(queries.to_csv(rows, queries.REVIEW_CSV_COLUMNS), "review.csv")

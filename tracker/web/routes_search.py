@@ -4,23 +4,19 @@ up). The queries are in :mod:`tracker.web.queries`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from db.models_web import User
 from db.types import utcnow
 from tracker.web import queries
-from tracker.web.deps import get_db, render, require_user
+from tracker.web.deps import DB, CurrentUser, render
 from tracker.web.queries import FilterError, Filters
 
 router = APIRouter()
-
-DB = Annotated[Session, Depends(get_db)]
-AnyUser = Annotated[User, Depends(require_user)]
 DASHBOARD_ROWS = 50
 
 
@@ -48,7 +44,7 @@ def _page_context(db: Session, filters: Filters, **extra: Any) -> dict[str, Any]
 
 
 @router.get("/")
-def dashboard(request: Request, db: DB, user: AnyUser) -> HTMLResponse:
+def dashboard(request: Request, db: DB, user: CurrentUser) -> HTMLResponse:
     since, now = queries.dashboard_window()
     matches, matches_total = queries.new_matches(db, since, now, limit=DASHBOARD_ROWS)
     changes, changes_total = queries.recent_status_changes(db, since, now, limit=DASHBOARD_ROWS)
@@ -68,14 +64,14 @@ def dashboard(request: Request, db: DB, user: AnyUser) -> HTMLResponse:
 
 
 @router.get("/dashboard/new-matches.csv")
-def dashboard_matches_csv(db: DB, _user: AnyUser) -> Response:
+def dashboard_matches_csv(db: DB, _user: CurrentUser) -> Response:
     since, now = queries.dashboard_window()
     rows, _ = queries.new_matches(db, since, now)
     return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "new-matches.csv")
 
 
 @router.get("/dashboard/status-changes.csv")
-def dashboard_changes_csv(db: DB, _user: AnyUser) -> Response:
+def dashboard_changes_csv(db: DB, _user: CurrentUser) -> Response:
     since, now = queries.dashboard_window()
     rows, _ = queries.recent_status_changes(db, since, now)
     return csv_response(queries.to_csv(rows, queries.CHANGE_CSV_COLUMNS), "status-changes.csv")
@@ -85,7 +81,7 @@ def dashboard_changes_csv(db: DB, _user: AnyUser) -> Response:
 
 
 @router.get("/search")
-def search(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
+def search(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
     try:
         filters = Filters.parse(request.query_params)
         page = queries.search_bills(db, filters)
@@ -102,9 +98,9 @@ def search(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
 
 
 @router.get("/search.csv")
-def search_csv(request: Request, db: DB, _user: AnyUser) -> Response:
+def search_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
     try:
-        rows = queries.all_rows(db, Filters.parse(request.query_params))
+        rows = queries.export_rows(db, Filters.parse(request.query_params))
     except FilterError as exc:
         return csv_error(exc)
     return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "bills.csv")
@@ -119,7 +115,7 @@ def _living(request: Request, db: Session) -> tuple[str | None, list[queries.Liv
 
 
 @router.get("/living-list")
-def living_list(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
+def living_list(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
     try:
         slug, groups = _living(request, db)
     except FilterError as exc:
@@ -137,7 +133,7 @@ def living_list(request: Request, db: DB, _user: AnyUser) -> HTMLResponse:
 
 
 @router.get("/living-list.csv")
-def living_list_csv(request: Request, db: DB, _user: AnyUser) -> Response:
+def living_list_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
     try:
         _, groups = _living(request, db)
     except FilterError as exc:
@@ -147,7 +143,7 @@ def living_list_csv(request: Request, db: DB, _user: AnyUser) -> Response:
 
 
 @router.get("/living-list.md")
-def living_list_md(request: Request, db: DB, _user: AnyUser) -> Response:
+def living_list_md(request: Request, db: DB, _user: CurrentUser) -> Response:
     try:
         _, groups = _living(request, db)
     except FilterError as exc:

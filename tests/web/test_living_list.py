@@ -1,0 +1,180 @@
+"""The living list (/living-list, .csv, .md): the measures editors confirmed, by city and direction, with
+stage, categories, last action and link; Markdown that a scraped title cannot turn into links or HTML; CSV
+without formulas. Both engines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import event
+
+from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING
+from tests.web.page_factories import ESCAPED_XSS, XSS, make_bill
+from tracker.web.queries import md_escape, md_link
+
+EVIL = (
+    "[click](javascript:alert(1)) <img src=x onerror=alert(1)> a | b `code` ![i](http://x.example/i.png) "
+    "**bold** _it_ www.evil.example http://evil.example/x <http://evil.example> &amp; # h \\ ~~s~~"
+)
+
+
+def decide(client, bill_id, action="confirm", **data):
+    r = client.post(f"/review/{bill_id}/{action}", data={"csrf_token": client.csrf, **data})
+    assert r.status_code == 303
+
+
+@pytest.fixture
+def listed(client, login, engine):
+    """Confirmed: gang (Riverton, expands), flock (Riverton, restricts), detainers (Lakeside, expands);
+    pending: a second gang bill; rejected: parking (added, then rejected)."""
+    ids = {
+        "gang": make_bill(
+            engine,
+            GANG,
+            identifier="O2026-0053",
+            stage="enacted",
+            status="Adopted",
+            actions=[(date(2026, 11, 2), "Introduced", None), (date(2026, 11, 20), "Adopted", None)],
+        ),
+        "flock": make_bill(engine, FLOCK, identifier="R2026-0007"),
+        "detainers": make_bill(
+            engine, DETAINERS, slug="lakeside", city="Lakeside County Board", identifier="26-0004"
+        ),
+        "pending": make_bill(engine, GANG + " (second reading)"),
+        "parking": make_bill(engine, PARKING),
+    }
+    login(client, "editor")
+    decide(client, ids["gang"])
+    decide(client, ids["flock"])
+    decide(client, ids["detainers"])
+    decide(client, ids["parking"], "correct", categories="legal_defense")
+    decide(client, ids["parking"], "reject")
+    return ids
+
+
+def test_the_living_list_has_confirmed_measures_by_city_and_direction(client, listed):
+    r = client.get("/living-list")
+    assert r.status_code == 200
+    text = r.text
+    assert "3 measures confirmed by editors" in text
+    # cities by name, then directions in order: expands before restricts
+    order = [text.index(s) for s in ("Lakeside County Board", "Riverton City Council")]
+    assert order == sorted(order)
+    riverton = text[text.index("<h2>Riverton City Council") :]
+    assert (
+        riverton.index("Expands sanctuary (1)")
+        < riverton.index("O2026-0053")
+        < riverton.index("Restricts sanctuary (1)")
+        < riverton.index("R2026-0007")
+    )
+    assert "2026-11-20 Adopted" in text and "enacted" in text
+    assert "second reading" not in text and PARKING not in text
+
+
+def test_living_list_csv(client, listed):
+    r = client.get("/living-list.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(row["city"], row["identifier"], row["direction"]) for row in rows] == [
+        ("Lakeside County Board", "26-0004", "expands"),
+        ("Riverton City Council", "O2026-0053", "expands"),
+        ("Riverton City Council", "R2026-0007", "restricts"),
+    ]
+    gang = rows[1]
+    assert (gang["stage"], gang["categories"], gang["last_action_date"], gang["last_action"]) == (
+        "enacted",
+        "gang_databases",
+        "2026-11-20",
+        "Adopted",
+    )
+    assert gang["url"].startswith("https://riverton.legistar.com/")
+    lakeside = client.get("/living-list.csv?jurisdiction=lakeside").text
+    assert len(list(csv.DictReader(io.StringIO(lakeside)))) == 1
+    r = client.get("/living-list.csv?jurisdiction=atlantis")
+    assert r.status_code == 400 and r.text.startswith("Error: no jurisdiction 'atlantis'")
+
+
+def test_living_list_markdown(client, listed):
+    r = client.get("/living-list.md")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+    md = r.text
+    assert md.startswith("# Sanctuary measures: the living list\n")
+    assert "## Riverton City Council" in md and "### Restricts sanctuary (1)" in md
+    line = next(x for x in md.splitlines() if "O2026" in x)
+    assert line.startswith("| [O2026\\-0053](<https://riverton.legistar.com/LegislationDetail.aspx?ID=")
+    assert "| enacted | Gang databases | 2026-11-20 Adopted |" in line
+    assert line.count("|") == 6  # one row, five cells
+
+
+def _unescaped(text: str, chars: str) -> list[str]:
+    """Special characters of ``text`` not preceded by a backslash escape."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] in chars:
+            out.append(text[i])
+        i += 1
+    return out
+
+
+def test_markdown_escapes_scraped_text():
+    escaped = md_escape(EVIL + "\nsecond line\r\n| x |")
+    assert "\n" not in escaped and "\r" not in escaped
+    assert _unescaped(escaped, "[]()<>|`!*_&#\\~:") == []
+    # the words survive
+    assert re.sub(r"\\(.)", r"\1", escaped) == " ".join((EVIL + "\nsecond line\r\n| x |").split())
+    assert md_link("O-1", "javascript:alert(1)") == "O\\-1"
+    assert md_link("x]", "https://e.example/a>b\\c") == "[x\\]](<https://e.example/a%3Eb%5Cc>)"
+
+
+def test_markdown_living_list_cannot_be_injected(client, login, engine):
+    b = make_bill(engine, f"{GANG} {EVIL}", identifier="[x](javascript:alert(1))", public_url="javascript:x")
+    login(client, "editor")
+    decide(client, b)
+    md = client.get("/living-list.md").text
+    row = next(x for x in md.splitlines() if "gang" in x)
+    cells = row.split(" | ")
+    assert len(cells) == 5  # the title's pipe did not add a cell
+    assert cells[0] == "| \\[x\\]\\(javascript\\:alert\\(1\\)\\)"  # no link: the URL is not http(s)
+    assert _unescaped(cells[1], "[]()<>|`!*_&#~:") == []
+    html = client.get("/living-list").text
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_living_list_escapes_html_and_csv_formulas(client, login, engine):
+    b = make_bill(engine, f"=cmd|' /C calc'!A0 {GANG} {XSS}", identifier="@SUM(1)")
+    login(client, "editor")
+    decide(client, b)
+    html = client.get("/living-list").text
+    assert XSS not in html and ESCAPED_XSS in html
+    row = next(csv.DictReader(io.StringIO(client.get("/living-list.csv").text)))
+    assert row["title"].startswith("'=cmd") and row["identifier"] == "'@SUM(1)"
+
+
+def test_the_living_list_costs_the_same_queries_for_2_or_12_measures(client, login, engine):
+    """No query per measure (N+1) on the page or in its exports."""
+    login(client, "editor")
+    counts = []
+    for batch in (2, 10):
+        for i in range(batch):
+            b = make_bill(engine, f"{GANG} {batch}-{i}", actions=[(None, "Introduced", None)])
+            decide(client, b)
+        n = {"queries": 0}
+
+        def count(*_args, n=n, **_kwargs):
+            n["queries"] += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            for path in ("/living-list", "/living-list.csv", "/living-list.md"):
+                assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        counts.append(n["queries"])
+    assert counts[0] == counts[1]
