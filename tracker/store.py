@@ -422,14 +422,16 @@ class Importer:
             )
         }
         previous: dict[int, set[str]] = {}
+        by_bill: dict[int, list[tuple[int, str]]] = {}
         for bill_id, source_id in stored_actions:
             previous.setdefault(bill_id, set()).add(source_id)
+            by_bill.setdefault(bill_id, []).append((bill_id, source_id))
         to_insert, to_update, keep = [], [], set()
         for b in bills:
             bill_id = existing[b.source_id].id
             if not b.actions_complete:
                 # the source showed only some actions (an agenda window): the others stay
-                keep.update(key for key in stored_actions if key[0] == bill_id)
+                keep.update(by_bill.get(bill_id, ()))
             for a in b.actions:
                 key = (bill_id, a.source_id)
                 row = _action_row(bill_id, a)
