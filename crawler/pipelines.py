@@ -75,7 +75,7 @@ class StagePipeline:
                 attachments=item["attachments"],
                 api_base=j.api_base,
                 client=j.client,
-                web_base=j.web_base,
+                web_base=j.public_base,
                 zone=j.zone,
                 stage_overrides=j.stages,
             )

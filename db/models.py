@@ -76,7 +76,8 @@ class Bill(Base):
     """One piece of legislation (a Legistar matter) as last seen on its portal."""
 
     __tablename__ = "bills"
-    __table_args__ = (UniqueConstraint("jurisdiction_id", "source_id"),)
+    # A bill is one source's record until a portal move: ids of two sources of a jurisdiction may collide.
+    __table_args__ = (UniqueConstraint("jurisdiction_id", "source_key", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id", ondelete="RESTRICT"))

@@ -58,7 +58,13 @@ def plan_jobs(
             mode: Mode
             if only:
                 mode = "track"
-            elif full or last is None:
+            elif (
+                full
+                or last is None
+                or (row.source_key != cfg.source_key and row.source_key in cfg.moved_from)
+            ):
+                # the first crawl after a declared portal move lists everything, so every stored bill is
+                # matched in it (or marked vanished)
                 mode = "full"
             elif (
                 sweep
@@ -68,7 +74,7 @@ def plan_jobs(
                 mode = "sweep"
             else:
                 mode = "incremental"
-            state = known_state(session, row.id) if mode not in ("full", "track") else None
+            state = known_state(session, row.id, cfg.source_key) if mode not in ("full", "track") else None
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -82,7 +88,7 @@ def plan_jobs(
                     attachments_pending=state.attachments_pending if state and mode == "sweep" else set(),
                     settings=config.crawl,
                     only=set(only or ()),
-                    tracked=tracked_ids(session, row.id) if mode != "track" else set(),
+                    tracked=tracked_ids(session, row.id, cfg.source_key) if mode != "track" else set(),
                 )
             )
             problem = move_problem(row, cfg)

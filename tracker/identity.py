@@ -94,13 +94,38 @@ def adopt_moved(
     a file number that names two stored bills (or two fresh ones) is left alone, with a warning.
     """
     old_keys = list(moved_from)
-    by_key: dict[str, list[Any]] = {}
+    fresh = list(fresh)
+    # Each fresh bill's file-number keys: its identifier first, then its alternates (e.g. a legacy number).
+    keys_of: list[list[str]] = []
     for bill in fresh:
-        k = identifier_key(bill.identifier)
-        if k:
-            by_key.setdefault(k, []).append(bill)
-    if not old_keys or not by_key:
+        raw = [bill.identifier, *getattr(bill, "alternate_identifiers", ())]
+        keys_of.append([k for k in dict.fromkeys(identifier_key(r) for r in raw) if k])
+    by_key: dict[str, list[int]] = {}
+    for n, keys in enumerate(keys_of):
+        for k in keys:
+            by_key.setdefault(k, []).append(n)
+    if not old_keys or not fresh:
         return 0
+    changes = []
+    stored_taken: set[int] = set()
+    fresh_taken: set[int] = set()
+    # The Legistar API and InSite pages of one client number matters alike: the same id is the same bill.
+    same_ids = [k for k in old_keys if _shares_ids(k, source_key)]
+    if same_ids:
+        position = {b.source_id: n for n, b in enumerate(fresh)}
+        wanted = list(position)
+        for i in range(0, len(wanted), 500):
+            for bill_id, sid in session.execute(
+                select(Bill.id, Bill.source_id).where(
+                    Bill.jurisdiction_id == jurisdiction_id,
+                    Bill.source_key.in_(same_ids),
+                    Bill.source_id.in_(wanted[i : i + 500]),
+                )
+            ):
+                if bill_id not in stored_taken and position[sid] not in fresh_taken:
+                    stored_taken.add(bill_id)
+                    fresh_taken.add(position[sid])
+                    changes.append({"id": bill_id, "source_id": sid, "source_key": source_key})
     candidates: dict[str, list[int]] = {}
     keys = list(by_key)
     for i in range(0, len(keys), 500):
@@ -112,17 +137,36 @@ def adopt_moved(
             )
         ):
             candidates.setdefault(k, []).append(bill_id)
-    changes = []
-    for k, ids in candidates.items():
-        if len(ids) != 1 or len(by_key[k]) != 1:
-            logger.warning(
-                "file number %s names %d stored and %d new bills: not matched", k, len(ids), len(by_key[k])
-            )
-            continue
-        changes.append({"id": ids[0], "source_id": by_key[k][0].source_id, "source_key": source_key})
+    for primary in (True, False):  # identifiers first, then alternates
+        for n, bill_keys in enumerate(keys_of):
+            for k in bill_keys[:1] if primary else bill_keys[1:]:
+                ids = candidates.get(k, [])
+                if not ids or n in fresh_taken:
+                    continue
+                if len(ids) != 1 or len(by_key[k]) != 1:
+                    logger.warning(
+                        "file number %s names %d stored and %d new bills: not matched",
+                        k,
+                        len(ids),
+                        len(by_key[k]),
+                    )
+                    continue
+                if ids[0] in stored_taken:
+                    continue
+                stored_taken.add(ids[0])
+                fresh_taken.add(n)
+                changes.append({"id": ids[0], "source_id": fresh[n].source_id, "source_key": source_key})
     if changes:
         session.execute(update(Bill), changes)
     return len(changes)
+
+
+def _shares_ids(old_key: str, new_key: str) -> bool:
+    """Whether two source keys number their bills alike: the Legistar API and InSite of one client."""
+    family = ("legistar", "legistar-web")
+    old_platform, _, old_client = old_key.partition(":")
+    new_platform, _, new_client = new_key.partition(":")
+    return old_platform in family and new_platform in family and old_client == new_client
 
 
 def record_sources(session: Session, source_key: str, bills: list[tuple[int, Any]], now: datetime) -> None:

@@ -147,6 +147,8 @@ class NormalizedBill:
     # False when the source shows only some of the bill's actions (agenda platforms read a window of
     # meetings): the import then keeps stored actions the crawl did not see instead of deleting them.
     actions_complete: bool = True
+    # Other file numbers the source gives the bill (eLMS legacyRecordNumber): a portal move may match on them.
+    alternate_identifiers: list[str] = field(default_factory=list)
 
     # -- staging (JSON lines) -------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -180,7 +182,14 @@ class NormalizedBill:
 
     def bill_columns(self) -> dict[str, Any]:
         """The values of the ``bills`` row (without the tracker's own timestamps)."""
-        skip = {"actions", "sponsors", "attachments", "status_source_id", "actions_complete"}
+        skip = {
+            "actions",
+            "sponsors",
+            "attachments",
+            "status_source_id",
+            "actions_complete",
+            "alternate_identifiers",
+        }
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
 

@@ -24,7 +24,7 @@ from itertools import islice
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.jobs import CrawlJob
@@ -122,12 +122,17 @@ def last_success(
     return value
 
 
-def tracked_ids(session: Session, jurisdiction_id: int) -> set[str]:
+def _of_source(source_key: str | None) -> Any:
+    """Bills described by this source now (or not keyed yet: stored before sources were recorded)."""
+    return or_(Bill.source_key == source_key, Bill.source_key.is_(None))
+
+
+def tracked_ids(session: Session, jurisdiction_id: int, source_key: str | None = None) -> set[str]:
     """Source ids of the bills tracked by link (every crawl fetches them)."""
     return set(
         session.scalars(
             select(Bill.source_id).where(
-                Bill.jurisdiction_id == jurisdiction_id, Bill.tracked_at.is_not(None)
+                Bill.jurisdiction_id == jurisdiction_id, Bill.tracked_at.is_not(None), _of_source(source_key)
             )
         )
     )
@@ -145,8 +150,8 @@ class KnownState:
     actions: dict[str, frozenset[str]]
 
 
-def known_state(session: Session, jurisdiction_id: int) -> KnownState:
-    present = (Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None))
+def known_state(session: Session, jurisdiction_id: int, source_key: str | None = None) -> KnownState:
+    present = (Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None), _of_source(source_key))
     rows = session.execute(
         select(Bill.source_id, Bill.portal_row_version, Bill.status, Bill.attachments_fetched_at).where(
             *present
@@ -311,7 +316,12 @@ class Importer:
                     Bill.vanished_at,
                     Bill.attachments_fetched_at,
                     Bill.source_key,
-                ).where(Bill.jurisdiction_id == self.j.id, Bill.source_id.in_(ids))
+                ).where(
+                    Bill.jurisdiction_id == self.j.id,
+                    Bill.source_id.in_(ids),
+                    # ids of another source (before a move) may name other bills
+                    _of_source(self.source_key),
+                )
             )
         }
         if force_changed:
@@ -343,7 +353,9 @@ class Importer:
         ids = dict(
             self.s.execute(
                 select(Bill.source_id, Bill.id).where(
-                    Bill.jurisdiction_id == self.j.id, Bill.source_id.in_([b.source_id for b in bills])
+                    Bill.jurisdiction_id == self.j.id,
+                    Bill.source_key == self.source_key,
+                    Bill.source_id.in_([b.source_id for b in bills]),
                 )
             ).all()
         )
@@ -524,11 +536,12 @@ class Importer:
 
     def mark_vanished(self, listed: set[str]) -> None:
         present = self.s.execute(
-            select(Bill.id, Bill.source_id).where(
+            select(Bill.id, Bill.source_id, Bill.source_key).where(
                 Bill.jurisdiction_id == self.j.id, Bill.vanished_at.is_(None)
             )
         ).all()
-        gone = [bid for bid, sid in present if sid not in listed]
+        # a bill of an earlier source that no bill of this listing adopted has left the portal too
+        gone = [bid for bid, sid, key in present if key != self.source_key or sid not in listed]
         for chunk in (gone[i : i + BATCH] for i in range(0, len(gone), BATCH)):
             self.s.execute(update(Bill).where(Bill.id.in_(chunk)).values(vanished_at=self.observed_at))
         self.run.vanished = len(gone)

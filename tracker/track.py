@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
-from db.models import Bill, Jurisdiction
+from db.models import Bill, BillSource, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
 from tracker.config import Config, JurisdictionBase
@@ -68,6 +68,22 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
                 return cfg, known.source_id
     on_host = [j for j in config.jurisdictions if host in j.hosts]
     targets: list[LinkTarget] = parse_url(url)
+    if session is not None and not on_host:
+        # An old link in another form than the one recorded (say without its GUID): the bill the old
+        # source knew by that id, if exactly one configured city recorded it.
+        for target in targets:
+            found = session.execute(
+                select(BillSource.bill_id, Jurisdiction.slug, Bill.source_id)
+                .join(Bill, Bill.id == BillSource.bill_id)
+                .join(Jurisdiction, Jurisdiction.id == Bill.jurisdiction_id)
+                .where(
+                    BillSource.source_id == target.source_id,
+                    BillSource.source_key.startswith(f"{target.platform}:"),
+                )
+            ).all()
+            cfgs = [(j, sid) for _, slug, sid in found for j in config.jurisdictions if j.slug == slug]
+            if len(cfgs) == 1:
+                return cfgs[0]
     for target in targets:
         for cfg in on_host:
             if cfg.platform == target.platform:
@@ -115,7 +131,9 @@ def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None
         bill = session.scalar(
             select(Bill)
             .join(Jurisdiction)
-            .where(Jurisdiction.slug == cfg.slug, Bill.source_id == source_id)
+            .where(
+                Jurisdiction.slug == cfg.slug, Bill.source_id == source_id, Bill.source_key == cfg.source_key
+            )
         )
         if bill is None or done.returncode != 0:
             # the crawl's summary line for the city says what went wrong; else the last error line

@@ -17,9 +17,11 @@ from db.models import Bill, BillSource, Jurisdiction, StatusChange
 from tests.conftest import run_tracker, write_config
 from tests.platforms.elms_server import CRAWL, FIXTURES, ElmsServer, elms_entry, fixture_matters
 from tests.portal import store_fingerprint
+from tracker.config import load_config
 from tracker.demo import LegistarPortalServer, Portal
 from tracker.demo.model import ClientData
 from tracker.identity import bill_for_url
+from tracker.track import resolve
 
 O2022 = "E2B7C8D9-1A3B-ED11-82E3-001DD80698CB"  # eLMS O2022-1001 (carried over from Legistar)
 R2022 = "A9F0E1D2-4C5B-ED11-82E3-001DD80698CB"  # eLMS "R2022-1002 "
@@ -205,6 +207,10 @@ def test_chicago_moves_from_legistar_to_elms(tmp_path, db_url, engine, legistar)
         assert tracked.returncode == 0, tracked.stderr
         assert tracked.stdout.startswith(f"chicago O2022-1001: tracked (bill {ordinance_id}, ")
         assert elms.detail_requests()[-1] == O2022
+        # ... and so does the old link in another form (without its GUID), through the recorded source id
+        with session_scope(engine) as s:
+            cfg, source_id = resolve(load_config(declared), old_url.split("&GUID=")[0], s)
+        assert (cfg.slug, source_id) == ("chicago", O2022)
 
         # Later crawls change nothing and duplicate nothing.
         fingerprint = store_fingerprint(engine)
@@ -262,22 +268,22 @@ def test_legistar_client_rename_keeps_bills(tmp_path, db_url, engine, ids):
 
 
 def test_plain_crawls_after_a_declared_move_adopt_every_bill(tmp_path, db_url, engine, legistar):
-    """The crawl right after the move is incremental (it lists only recent matters): the bills it does not see
-    are adopted by the next sweep, which lists everything, since every crawl of a city that declares
-    ``moved_from`` matches new bills to the old source's."""
+    """A plain crawl (no --full) right after the move lists everything, so every stored bill is adopted or
+    marked vanished at once; the crawls after it are the usual incremental ones and change nothing more."""
     crawl_legistar(tmp_path, legistar, db_url)
     before = bills_by_file(engine)
     with ElmsServer([m for m in fixture_matters() if m["matterId"] != O2023]) as elms:
         declared = write(tmp_path / "elms.toml", elms_entry(elms), db_url, moved_from=["legistar:chicago"])
         first = crawl(declared)
         assert first.returncode == 0, first.stderr
-        assert line_of(first).startswith("chicago: succeeded (incremental) - 0 bills seen, 0 new, 0 changed")
-        sweep = crawl(declared, "--sweep")
-        assert sweep.returncode == 0, sweep.stderr
-        assert line_of(sweep).startswith(
-            "chicago: succeeded (sweep) - 5 bills seen, 3 new, 2 changed, 1 status changes, 2 vanished, "
+        assert line_of(first).startswith(
+            "chicago: succeeded (full) - 5 bills seen, 3 new, 2 changed, 1 status changes, 2 vanished, "
             "0 errors"
         )
+        later = crawl(declared)
+        assert later.returncode == 0, later.stderr
+        assert line_of(later).startswith("chicago: succeeded (incremental) - ")
+        assert " 0 new, 0 changed, 0 status changes, 0 vanished" in line_of(later)
     after = bills_by_file(engine)
     assert len(after) == 7
     assert after["O2022-1001"] == (before["O2022-1001"][0], O2022, ELMS, None)
@@ -286,15 +292,10 @@ def test_plain_crawls_after_a_declared_move_adopt_every_bill(tmp_path, db_url, e
         assert s.scalar(select(func.count()).select_from(Bill).where(Bill.identifier == "O2022-1001")) == 1
 
 
-# -- what the move does not do yet (strict expected failures: each passes once fixed) ----------------------
+# -- harder moves: re-created matters, colliding ids -----------------------------------------------------
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    reason="adoption matches recordNumber only; a matter re-created in eLMS names its Legistar file number "
-    "in legacyRecordNumber (NormalizedBill has no alternate identifiers for tracker/identity.py adopt_moved)",
-    strict=True,
-)
 def test_recreated_matter_is_matched_by_its_legacy_record_number(tmp_path, db_url, engine, legistar):
     crawl_legistar(tmp_path, legistar, db_url)
     before = bills_by_file(engine)
@@ -308,11 +309,6 @@ def test_recreated_matter_is_matched_by_its_legacy_record_number(tmp_path, db_ur
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    reason="stored bills are found by source id whatever their source (tracker/store.py Importer._existing): "
-    "a new client whose MatterIds collide with the old client's other matters overwrites the wrong bills",
-    strict=True,
-)
 def test_legistar_rename_with_colliding_matter_ids_keeps_each_bill(tmp_path, db_url, engine):
     # The new instance numbers the same matters one lower: its O2022-1003 has the old R2022-1002's MatterId.
     portal = legistar_portal({"chicago": 38000, "chicagoclerk": 37999})

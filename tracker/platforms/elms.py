@@ -395,4 +395,5 @@ def normalize_matter(
         sponsors=_sponsors(matter, where),
         attachments=_attachments(matter, where),
         actions_complete=True,
+        alternate_identifiers=[x for x in [_text(matter.get("legacyRecordNumber"))] if x],
     )
