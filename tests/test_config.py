@@ -23,7 +23,22 @@ def test_shipped_config_lists_real_legistar_cities():
     nyc = config.jurisdiction("nyc")
     assert nyc.token_env == "LEGISTAR_NYC_TOKEN"
     assert nyc.web_base == "https://legistar.council.nyc.gov"
-    assert all(j.api_base == "https://webapi.legistar.com/v1" for j in config.jurisdictions)
+    legistar = [j for j in config.jurisdictions if j.platform == "legistar"]
+    assert all(j.api_base == "https://webapi.legistar.com/v1" for j in legistar)
+
+
+def test_shipped_config_lists_a_real_city_on_every_platform():
+    from tracker.platforms import PLATFORMS
+
+    config = load_config(REPO / "tracker.toml")
+    assert {j.platform for j in config.jurisdictions} == set(PLATFORMS)
+    assert config.jurisdiction("chicago").platform == "elms"
+    assert config.jurisdiction("los-angeles").source_key == "primegov:lacity"
+    assert config.jurisdiction("south-fulton").hosts == {
+        "southfultonga.api.civicclerk.com",
+        "southfultonga.portal.civicclerk.com",
+    }
+    assert config.documents.after_crawl
 
 
 def test_defaults(tmp_path, monkeypatch):
