@@ -92,6 +92,11 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
         raise TrackError(f"no configured jurisdiction has its portal on {host} (add it to the config first)")
     names = ", ".join(sorted({PLATFORMS[j.platform].description.split(" (")[0] for j in on_host}))
     slugs = ", ".join(j.slug for j in on_host)
+    if all(PLATFORMS[j.platform].observes == "agenda_items" for j in on_host):
+        raise TrackError(
+            f"{host} is the portal of {slugs} ({names}), whose pages are meetings, not bills: find the bill "
+            "in the tracker (search its file number) and track it from its page"
+        )
     raise TrackError(f"{host} is the portal of {slugs} ({names}), but this URL is not a bill page it reads")
 
 
@@ -114,6 +119,14 @@ def _mark(session: Session, bill: Bill, by: str | None, url: str) -> TrackResult
             in_review = False  # confirmed or rejected already: the editor's word stands
     slug = session.scalar(select(Jurisdiction.slug).where(Jurisdiction.id == bill.jurisdiction_id)) or "?"
     return TrackResult(bill.id, slug, bill.identifier, bill.title, state, in_review)
+
+
+def track_bill(session: Session, bill_id: int, *, by: str | None = None) -> TrackResult:
+    """Track a stored bill (the web app's Track button): followed by every crawl, queued for review."""
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise TrackError(f"no bill with id {bill_id}")
+    return _mark(session, bill, by, "")
 
 
 def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None) -> TrackResult:

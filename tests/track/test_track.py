@@ -134,3 +134,18 @@ def test_a_missing_bill_fails_in_one_line(tmp_path, db_url, engine, portal, serv
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"Error: {CLIENT}: could not fetch bill 987654321: ")
     assert "failed (track)" in line and "HTTP 404" in line, line
+
+
+def test_an_agenda_portal_page_says_how_to_track_its_bills(tmp_path):
+    from tests.conftest import write_config
+
+    cfg = write_config(
+        tmp_path / "t.toml",
+        [{"slug": "la", "name": "Los Angeles", "platform": "primegov", "tenant": "lacity"}],
+    )
+    with pytest.raises(TrackerError) as err:
+        resolve(load_config(cfg), "https://lacity.primegov.com/Portal/Meeting?meetingTemplateId=78142")
+    assert str(err.value) == (
+        "lacity.primegov.com is the portal of la (PrimeGov public portal), whose pages are meetings, "
+        "not bills: find the bill in the tracker (search its file number) and track it from its page"
+    )

@@ -83,3 +83,18 @@ def test_tracking_needs_a_session_and_a_csrf_token(track_client, login):
     login(track_client, "staff", username="sam")
     refused = track_client.post("/track", data={"url": "https://example.org/"})
     assert refused.status_code == 403
+
+
+def test_the_bill_page_track_button_follows_a_stored_bill(client, engine, login):
+    from tests.web.page_factories import make_bill
+
+    bill_id = make_bill(engine, "Agenda item: contract for inmate housing", match=False)
+    login(client, "staff", username="sam")
+    page = client.get(f"/bills/{bill_id}")
+    done = client.post(f"/bills/{bill_id}/track", data={"csrf_token": form_csrf(page.text)})
+    assert done.status_code == 303 and done.headers["location"] == f"/bills/{bill_id}"
+    with session_scope(engine) as s:
+        bill = s.get(Bill, bill_id)
+        assert bill.tracked_by == "sam" and bill.tracked_at is not None
+    missing = client.post("/bills/999999/track", data={"csrf_token": form_csrf(page.text)})
+    assert missing.status_code == 303 and missing.headers["location"] == "/search"

@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from tracker.errors import TrackerError
-from tracker.track import track_url
-from tracker.web.deps import CurrentUser, redirect, render
+from tracker.track import track_bill, track_url
+from tracker.web.deps import DB, CurrentUser, redirect, render
 
 router = APIRouter()
 
@@ -42,3 +42,13 @@ async def track_post(
             jurisdictions=config.jurisdictions,
         )
     return redirect(f"/bills/{result.bill_id}", result.line())
+
+
+@router.post("/bills/{bill_id}/track")
+def track_stored_bill(bill_id: int, user: CurrentUser, db: DB) -> Response:
+    """The bill page's Track button: a stored bill followed by every crawl from now on (any platform)."""
+    try:
+        result = track_bill(db, bill_id, by=user.username)
+    except TrackerError as exc:
+        return redirect("/search", str(exc), "error")
+    return redirect(f"/bills/{bill_id}", result.line())
