@@ -554,6 +554,18 @@ def bill_page(session: Session, bill_id: int) -> dict[str, Any] | None:
     }
 
 
+def open_reviews(session: Session) -> int:
+    """How many bills wait for an editor (pending, or flagged after a decision): the queue's default."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(BillMatch)
+            .where(BillMatch.review_state.is_not(None), _state_condition("open"))
+        )
+        or 0
+    )
+
+
 # -- the dashboard ---------------------------------------------------------------------------------------
 
 
@@ -569,19 +581,21 @@ def new_matches(
     seen by the tracker in the window or confirmed by an editor in it. Newest first; (rows, total)."""
     confirmed_in_window = and_(_CONFIRMED, BillMatch.decided_at >= since, BillMatch.decided_at <= now)
     q = (
-        select(Bill, Jurisdiction, BillMatch)
+        select(Bill, Jurisdiction, BillMatch, func.count().over().label("total"))
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .where(
             effective_relevant(),
             or_(and_(Bill.first_seen_at >= since, Bill.first_seen_at <= now), confirmed_in_window),
         )
+        .options(*_LIST_DEFERRED, defer(BillMatch.evidence))
+        .order_by(Bill.first_seen_at.desc(), Bill.id.desc())
     )
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    q = q.options(*_LIST_DEFERRED).order_by(Bill.first_seen_at.desc(), Bill.id.desc())
     if limit is not None:
         q = q.limit(limit)
-    return [bill_row(b, j, m) for b, j, m in session.execute(q)], total
+    rows = session.execute(q).all()
+    total = rows[0].total if rows else 0
+    return [bill_row(b, j, m, evidence=False) for b, j, m, _ in rows], total
 
 
 def recent_status_changes(
@@ -590,7 +604,7 @@ def recent_status_changes(
     """Status changes observed in the window of bills that are measures (relevant, the editor's word
     first), newest first, each with the action that explains it; (rows, total)."""
     q = (
-        select(StatusChange, Bill, Jurisdiction, BillMatch, Action)
+        select(StatusChange, Bill, Jurisdiction, BillMatch, Action, func.count().over().label("total"))
         .join(Bill, StatusChange.bill_id == Bill.id)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
@@ -602,15 +616,15 @@ def recent_status_changes(
             effective_relevant(),
         )
     )
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    q = q.options(*_LIST_DEFERRED, defer(Action.raw)).order_by(
+    q = q.options(*_LIST_DEFERRED, defer(BillMatch.evidence), defer(Action.raw)).order_by(
         StatusChange.observed_at.desc(), StatusChange.id.desc()
     )
     if limit is not None:
         q = q.limit(limit)
+    rows = session.execute(q).all()
     out = []
-    for change, bill, jurisdiction, match, action in session.execute(q):
-        row = bill_row(bill, jurisdiction, match)
+    for change, bill, jurisdiction, match, action, _ in rows:
+        row = bill_row(bill, jurisdiction, match, evidence=False)
         row.update(
             observed_at=change.observed_at,
             old_status=change.old_status,
@@ -621,7 +635,7 @@ def recent_status_changes(
             action=action.description if action else None,
         )
         out.append(row)
-    return out, total
+    return out, rows[0].total if rows else 0
 
 
 # -- the living list -------------------------------------------------------------------------------------

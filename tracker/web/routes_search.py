@@ -48,7 +48,7 @@ def dashboard(request: Request, db: DB, user: CurrentUser) -> HTMLResponse:
     since, now = queries.dashboard_window()
     matches, matches_total = queries.new_matches(db, since, now, limit=DASHBOARD_ROWS)
     changes, changes_total = queries.recent_status_changes(db, since, now, limit=DASHBOARD_ROWS)
-    open_reviews = queries.review_queue(db, Filters(), per_page=1).total if user.has_role("editor") else None
+    open_reviews = queries.open_reviews(db) if user.has_role("editor") else None
     return render(
         request,
         "dashboard.html",
