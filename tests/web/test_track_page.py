@@ -98,3 +98,15 @@ def test_the_bill_page_track_button_follows_a_stored_bill(client, engine, login)
         assert bill.tracked_by == "sam" and bill.tracked_at is not None
     missing = client.post("/bills/999999/track", data={"csrf_token": form_csrf(page.text)})
     assert missing.status_code == 303 and missing.headers["location"] == "/search"
+
+
+def test_the_bill_page_shows_the_track_button_then_who_tracks_it(client, engine, login):
+    from tests.web.page_factories import make_bill
+
+    bill_id = make_bill(engine, "Ordinance on data sharing with ICE")
+    login(client, "staff", username="sam")
+    page = client.get(f"/bills/{bill_id}")
+    assert f'action="/bills/{bill_id}/track"' in page.text
+    client.post(f"/bills/{bill_id}/track", data={"csrf_token": form_csrf(page.text)})
+    again = client.get(f"/bills/{bill_id}")
+    assert f'action="/bills/{bill_id}/track"' not in again.text and "tracked by sam since" in again.text
