@@ -27,7 +27,8 @@ REVIEW_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected")
 DECIDED_STATES: tuple[str, ...] = ("confirmed", "rejected")
 #: Who put the bill on the list: the matcher, or an editor (``tracker review add``, a bill it missed).
 MATCH_SOURCES: tuple[str, ...] = ("matcher", "editor")
-EVENT_KINDS: tuple[str, ...] = ("confirmed", "rejected", "added", "flagged")
+# noted: an editor's note without a decision (the decision, if any, stands).
+EVENT_KINDS: tuple[str, ...] = ("confirmed", "rejected", "added", "flagged", "noted")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -123,7 +123,7 @@ def _locked_match(session: Session, bill: Bill, rules: LoadedRules) -> BillMatch
 @dataclass
 class Decision:
     ref: str
-    kind: str  # confirmed | rejected | added
+    kind: str  # confirmed | rejected | added | noted
     state: str
     categories: list[str]
     direction: str | None
@@ -131,6 +131,8 @@ class Decision:
     at: datetime
 
     def line(self) -> str:
+        if self.kind == "noted":
+            return f"Noted on {self.ref} by {self.by}."
         verb = {"confirmed": "Confirmed", "rejected": "Rejected", "added": "Added"}[self.kind]
         what = ""
         if self.state == "confirmed":
@@ -226,6 +228,38 @@ def reject(session: Session, ref: str, **kwargs: Any) -> Decision:
 def add(session: Session, ref: str, **kwargs: Any) -> Decision:
     """Add a bill the matcher missed (confirmed, source "editor")."""
     return _decide(session, ref, kind="added", **kwargs)
+
+
+def note(
+    session: Session, ref: str, text: str, *, by: str | None = None, now: datetime | None = None
+) -> Decision:
+    """An editor's note on a bill in review, without a decision: the audit trail records it; a decision
+    already taken stands (and its note, ``bill_matches.note``, becomes this latest one)."""
+    text = (text or "").strip()
+    if not text:
+        raise ReviewError("the note is empty")
+    by = (by or "").strip() or default_editor()
+    now = now or utcnow()
+    bill, jurisdiction = resolve_bill(session, ref)
+    shown = bill_ref(jurisdiction.slug, bill)
+    match = _locked_match(session, bill, current_rules())
+    if match.review_state is None:
+        raise ReviewError(f"{shown} is not in review: add it (`tracker review add`) or decide on it first")
+    match.note, match.updated_at = text, now
+    session.add(
+        ReviewEvent(
+            bill_id=bill.id,
+            kind="noted",
+            at=now,
+            actor=by,
+            note=text,
+            categories=None,
+            direction=None,
+            snapshot={"title": bill.title, "name": bill.name},
+        )
+    )
+    session.flush()
+    return Decision(shown, "noted", match.review_state, [], None, by, now)
 
 
 # -- reading ---------------------------------------------------------------------------------------------

@@ -159,6 +159,21 @@ def reject_command(obj: Any, bill: str, note: str | None, by: str | None) -> Non
     click.echo(decision.line())
 
 
+@review.command("note")
+@click.argument("bill")
+@click.argument("text")
+@BY_OPTION
+@click.pass_obj
+def note_command(obj: Any, bill: str, text: str, by: str | None) -> None:
+    """Add a note to a bill in review, without deciding (the audit trail records it)."""
+    from db.engine import session_scope
+    from tracker.review import note
+
+    with session_scope(obj.engine()) as session:
+        decision = note(session, bill, text, by=by)
+    click.echo(decision.line())
+
+
 @review.command("add")
 @click.argument("bill")
 @CATEGORY_OPTION

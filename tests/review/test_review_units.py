@@ -104,3 +104,24 @@ def test_default_editor(monkeypatch):
     assert default_editor() == "test-editor"
     monkeypatch.setenv("TRACKER_EDITOR", "  ")
     assert default_editor()  # the OS user
+
+
+def test_review_note_cli_records_a_noted_event(tmp_path, db_url, engine):
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models_review import BillMatch, ReviewEvent
+    from tests.conftest import run_tracker, write_config
+    from tests.web.page_factories import make_bill
+
+    bill_id = make_bill(engine, "Ordinance ending the 287(g) agreement with ICE")
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+    done = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "ask the clerk", "--by", "alice")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("Noted on ") and done.stdout.strip().endswith(" by alice.")
+    with session_scope(engine) as s:
+        (event,) = s.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill_id)).all()
+        assert (event.kind, event.note, event.actor) == ("noted", "ask the clerk", "alice")
+        assert s.get(BillMatch, bill_id).review_state == "pending"
+    empty = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "  ")
+    assert empty.returncode == 1 and empty.stderr.strip() == "Error: the note is empty"

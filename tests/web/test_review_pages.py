@@ -238,7 +238,7 @@ def test_add_a_bill_the_matcher_missed(client, login, engine, bills):
     assert audit(engine, bills["rink"])[0][:2] == ("added", "dana")
 
 
-def test_note_on_a_decided_bill(client, login, engine, bills):
+def test_notes_on_decided_and_pending_bills(client, login, engine, bills):
     login(client, "editor", username="erin")
     gang = bills["gang"]
     client.post(
@@ -249,7 +249,7 @@ def test_note_on_a_decided_bill(client, login, engine, bills):
     )
     assert r.status_code == 200 and "see the hearing" in r.text
     m = match_of(engine, gang)
-    # the note is recorded with the decision as it stands: the correction is kept
+    # a note without a decision: the correction stands, the trail records a "noted" event
     assert (m.review_state, m.editor_categories, m.note) == (
         "confirmed",
         ["police_accountability"],
@@ -257,16 +257,18 @@ def test_note_on_a_decided_bill(client, login, engine, bills):
     )
     assert [e[:3] for e in audit(engine, gang)] == [
         ("confirmed", "erin", None),
-        ("confirmed", "erin", "see the hearing"),
+        ("noted", "erin", "see the hearing"),
     ]
-    # pending: a note needs a decision; an empty note is refused
-    r = client.post(
-        f"/review/{bills['flock']}/note", data={"csrf_token": client.csrf, "note": "hm"}, headers=HTMX
-    )
-    assert r.status_code == 400 and "a note is recorded with a decision" in r.text
+    # a pending bill takes a note too, and stays pending
+    flock_note = {"csrf_token": client.csrf, "note": "ask the clerk"}
+    r = client.post(f"/review/{bills['flock']}/note", data=flock_note, headers=HTMX)
+    assert r.status_code == 200 and "ask the clerk" in r.text
+    assert match_of(engine, bills["flock"]).review_state == "pending"
+    assert [e[:3] for e in audit(engine, bills["flock"])] == [("noted", "erin", "ask the clerk")]
+    # an empty note is refused, nothing written
     r = client.post(f"/review/{gang}/note", data={"csrf_token": client.csrf, "note": "  "}, headers=HTMX)
     assert r.status_code == 400 and "the note is empty" in r.text
-    assert len(audit(engine, gang)) == 2 and audit(engine, bills["flock"]) == []
+    assert len(audit(engine, gang)) == 2
 
 
 def test_redirect_stays_on_this_site(client, login, bills):

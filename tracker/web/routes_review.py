@@ -7,8 +7,8 @@ the decision and append the audit event), with the logged-in editor as the actor
 - ``POST /review/<id>/reject``: reject it (``note`` optional);
 - ``POST /review/<id>/correct``: confirm with corrected ``categories`` (one or more) and ``direction``
   (adds the bill when it was not in review: a bill the matcher missed);
-- ``POST /review/<id>/note``: record a note on a decided bill (its decision again, with the note: a note is
-  always part of a decision in the audit trail).
+- ``POST /review/<id>/note``: record a note on a bill in review (a ``noted`` event in the audit trail; a
+  decision already taken stands).
 
 With htmx (the ``HX-Request`` header) the answer is the bill's updated row, swapped in place; without
 JavaScript the same forms post normally and get a 303 back to the page they came from (``next``).
@@ -173,15 +173,6 @@ def add_note(request: Request, bill_id: int, db: DB, user: Editor, note: Note = 
     ref = _require_bill(db, bill_id)
 
     def act() -> review.Decision:
-        text = _note(note)
-        if not text:
-            raise review.ReviewError("the note is empty")
-        match = db.get(BillMatch, bill_id)
-        state = match.review_state if match else None
-        if state == "confirmed":
-            return review.confirm(db, ref, note=text, by=user.username)
-        if state == "rejected":
-            return review.reject(db, ref, note=text, by=user.username)
-        raise review.ReviewError("a note is recorded with a decision: confirm or reject the bill with it")
+        return review.note(db, ref, _note(note) or "", by=user.username)
 
     return _decide(request, db, bill_id, next, act)
