@@ -12,7 +12,12 @@ For clients whose Web API is off or lags, it reads the public web pages (docs/pl
    incremental crawls and sweeps only bills that are new, whose results row changed (its fingerprint is
    stored as the bill's row version), that show a date inside the watermark window, or that are tracked.
    Bills fetched by id alone (track mode, tracked bills the search did not list) go through the
-   ``Gateway.aspx?M=L&ID=..`` permalink, whose redirect names the page with its GUID.
+   ``Gateway.aspx?M=L&ID=..`` permalink, whose redirect names the page with its GUID;
+5. on incremental crawls and sweeps (``calendar = true``), once the searches are done: ``Calendar.aspx``,
+   its years drop-down posted back for each year of the window [last crawl - ``calendar_days``, today]
+   and its grid paged like the search, then the ``MeetingDetail.aspx`` page of each meeting in the window,
+   and the page of every bill on those agendas that the crawl has not asked for yet (a bill acted on at a
+   meeting although the search lags or its row did not change).
 
 A search is a chain of postbacks in one ASP.NET session: the spider keeps each search's session cookies
 itself and sends them with the next postback of that search. (Scrapy's cookie middleware stays off, as for
@@ -27,7 +32,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -43,12 +49,17 @@ from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
     GridRow,
     LayoutChanged,
+    calendar_overrides,
+    check_calendar_year,
     detail_id,
     form_fields,
     is_advanced,
+    meeting_url,
     page_problem,
+    parse_calendar_page,
     parse_detail,
     parse_html,
+    parse_meeting_page,
     parse_search_page,
     postback,
     public_url,
@@ -58,6 +69,7 @@ from tracker.platforms.legistar_web import (
 
 PRIORITY_SEARCH = 100  # finish listing first: a search is a chain of postbacks that cannot run in parallel
 PRIORITY_GATEWAY = 99
+PRIORITY_MEETING = 98
 PRIORITY_DETAIL = 0
 ATTEMPT_META = "insite_attempt"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -72,6 +84,9 @@ class _Search:
     cookies: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     total: int = 0
+    # a calendar chain: the text the years drop-down must show, and the window's first day
+    shown: str = ""
+    first: date | None = None
 
     def remember(self, response: Response) -> None:
         """Keep the cookies an answer sets (``ASP.NET_SessionId``, the load balancer's, InSite's
@@ -99,6 +114,11 @@ class LegistarWebSpider(scrapy.Spider):
         self._queued: dict[str, set[str]] = {slug: set() for slug in self.jobs}
         self._open_searches: dict[str, int] = {slug: 0 for slug in self.jobs}
         self._rows_listed: dict[str, int] = {slug: 0 for slug in self.jobs}
+        # listed rows of each city not fetched (source id -> (GUID, fingerprint, file number)): a bill the
+        # calendar finds on an agenda is fetched with its listed row's fingerprint as its row version
+        self._unfetched: dict[str, dict[str, GridRow]] = {slug: {} for slug in self.jobs}
+        # meetings of each city asked for in this crawl
+        self._meetings: dict[str, set[str]] = {slug: set() for slug in self.jobs}
 
     # -- requests -------------------------------------------------------------------------------------
     @staticmethod
@@ -317,7 +337,10 @@ class LegistarWebSpider(scrapy.Spider):
     def _row(self, job: CrawlJob, row: GridRow) -> Request | None:
         job.listed.add(row.source_id)
         self._rows_listed[job.slug] += 1
-        if row.source_id in self._queued[job.slug] or not self._wanted(job, row):
+        if row.source_id in self._queued[job.slug]:
+            return None
+        if not self._wanted(job, row):
+            self._unfetched[job.slug][row.source_id] = row
             return None
         self._queued[job.slug].add(row.source_id)
         if row.guid is None:
@@ -367,10 +390,216 @@ class LegistarWebSpider(scrapy.Spider):
                 "(set allow_empty = true if that is expected)"
             )
             return []
-        out = []
+        out: list[Request] = self._calendar(job)
         for key in sorted(job.tracked - self._queued[job.slug]):
             self._queued[job.slug].add(key)
             out.append(self._gateway(job, key, optional=True))
+        return out
+
+    # -- the calendar ----------------------------------------------------------------------------------
+    def _calendar(self, job: CrawlJob) -> list[Request]:
+        """The calendar chains of the window [last crawl - calendar_days, today]: one per year it covers
+        ("This Year", "Last Year", older years by number)."""
+        j = job.jurisdiction
+        if job.mode not in ("incremental", "sweep") or not j.calendar or job.since is None:  # type: ignore[attr-defined]
+            return []
+        zone = j.zone
+        today = datetime.now(UTC).astimezone(zone).date()
+        first = job.since.astimezone(zone).date() - timedelta(days=j.calendar_days)  # type: ignore[attr-defined]
+        out = []
+        for year in range(min(first.year, today.year), today.year + 1):
+            value = {today.year: "This Year", today.year - 1: "Last Year"}.get(year, str(year))
+            out.append(
+                Request(
+                    f"{self._base(job)}/Calendar.aspx",
+                    callback=self.parse_calendar_form,
+                    errback=self.on_error,
+                    meta=self._meta(job),
+                    priority=PRIORITY_SEARCH,
+                    dont_filter=True,
+                    cb_kwargs={"slug": job.slug, "search": _Search(value, first=first)},
+                )
+            )
+        return out
+
+    def _calendar_post(
+        self, job: CrawlJob, search: _Search, fields: list[tuple[str, str]], page: int
+    ) -> Request:
+        return FormRequest(
+            f"{self._base(job)}/Calendar.aspx",
+            formdata=fields,
+            callback=self.parse_calendar,
+            errback=self.on_error,
+            headers=search.headers(),
+            meta=self._meta(job),
+            priority=PRIORITY_SEARCH,
+            dont_filter=True,
+            cb_kwargs={"slug": job.slug, "search": search, "page": page},
+        )
+
+    def parse_calendar_form(self, response: Response, slug: str, search: _Search) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        search.remember(response)
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        try:
+            shown, overrides = calendar_overrides(doc, self._text(response), search.year)
+            fields = postback(form_fields(doc), overrides.pop("__EVENTTARGET"), overrides)
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            if search.year not in ("This Year", "Last Year"):
+                # an older year the drop-down does not offer: the site has no meeting in it
+                self._note(job, f"{slug}: calendar: {exc} at {redact_url(response.url)}")
+                return []
+            job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
+            return []
+        search.shown = shown
+        return [self._calendar_post(job, search, fields, 1)]
+
+    def parse_calendar(self, response: Response, slug: str, search: _Search, page: int) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        search.remember(response)
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            found = parse_calendar_page(doc, self._base(job))
+            check_calendar_year(found, search.shown)
+            fields = form_fields(doc) if found.next_target else []
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            job.fail(f"{slug}: {exc} at {url}")
+            return []
+        if found.page != page:
+            job.fail(
+                f"{slug}: asked for page {page} of the {search.year!r} calendar, "
+                f"got page {found.page} at {url}"
+            )
+            return []
+        for problem in found.rejected:
+            job.reject(f"{slug}: page {page} of the {search.year!r} calendar: {problem}")
+        search.rows += len(found.meetings) + len(found.rejected)
+        today = datetime.now(UTC).astimezone(job.jurisdiction.zone).date()
+        out: list[Any] = []
+        for meeting in found.meetings:
+            if meeting.source_id is None or meeting.guid is None:
+                continue  # not held yet, or its page is not published
+            if not (search.first <= meeting.date <= today) or meeting.source_id in self._meetings[slug]:
+                continue
+            self._meetings[slug].add(meeting.source_id)
+            out.append(self._meeting(job, meeting.source_id, meeting.guid))
+        dates = [m.date for m in found.meetings]
+        newest_first = all(a >= b for a, b in pairwise(dates))
+        if (
+            found.next_target
+            and newest_first
+            and dates
+            and search.first is not None
+            and dates[-1] < search.first
+        ):
+            return out  # InSite lists the newest first: the next pages are older than the window
+        if found.next_target:
+            out.append(self._calendar_post(job, search, postback(fields, found.next_target), page + 1))
+        elif search.rows != found.total:
+            job.reject(
+                f"{slug}: the {search.year!r} calendar announced {found.total} meetings but "
+                f"{search.rows} were read (rows moved while paging?) at {url}"
+            )
+        return out
+
+    def _meeting(
+        self,
+        job: CrawlJob,
+        key: str,
+        guid: str,
+        search: _Search | None = None,
+        fields: Any = None,
+        page: int = 1,
+    ) -> Request:
+        url = meeting_url(self._base(job), key, guid)
+        search = search or _Search(key)
+        cb = {"slug": job.slug, "key": key, "guid": guid, "search": search, "page": page}
+        if fields is None:
+            return Request(
+                url,
+                callback=self.parse_meeting,
+                errback=self.on_error,
+                meta=self._meta(job, is_detail=True),
+                priority=PRIORITY_MEETING,
+                dont_filter=True,
+                cb_kwargs=cb,
+            )
+        return FormRequest(
+            url,
+            formdata=fields,
+            callback=self.parse_meeting,
+            errback=self.on_error,
+            headers=search.headers(),
+            meta=self._meta(job, is_detail=True),
+            priority=PRIORITY_MEETING + 1,
+            dont_filter=True,
+            cb_kwargs=cb,
+        )
+
+    def parse_meeting(
+        self, response: Response, slug: str, key: str, guid: str, search: _Search, page: int
+    ) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        search.remember(response)
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            found = parse_meeting_page(doc, key)
+            fields = form_fields(doc) if found.next_target else None
+        except LayoutChanged as exc:
+            return self._layout(job, exc, response)
+        except DataError as exc:
+            job.reject(f"{slug}: {exc} at {url}")
+            return []
+        if found.page != page:
+            job.fail(
+                f"{slug}: asked for page {page} of meeting {key}'s agenda, got page {found.page} at {url}"
+            )
+            return []
+        for problem in found.rejected:
+            job.reject(f"{slug}: {problem} at {url}")
+        out: list[Any] = []
+        if found.next_target:
+            out.append(self._meeting(job, key, guid, search, postback(fields, found.next_target), page + 1))
+        for item in found.items:
+            if item.source_id in self._queued[slug]:
+                continue
+            self._queued[slug].add(item.source_id)
+            job.listed.add(item.source_id)
+            listed = self._unfetched[slug].pop(item.source_id, None)
+            stored = job.known.get(item.source_id)
+            # its listed row's fingerprint; not listed: its row is as stored
+            version = listed.fingerprint if listed is not None else stored[0] if stored else None
+            if item.guid is None:
+                out.append(self._gateway(job, item.source_id, optional=False))
+                continue
+            out.append(
+                self._detail(
+                    job,
+                    item.source_id,
+                    item.guid,
+                    row_version=version,
+                    identifier=item.identifier,
+                    optional=False,
+                )
+            )
         return out
 
     # -- bills -----------------------------------------------------------------------------------------

@@ -16,9 +16,18 @@ What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
   these tests) filled with a bill's fields and history.
 - ``Gateway.aspx?M=L&ID=..``: a 302 to the bill's detail page (python-legistar-scraper's
   ``legislation_detail_url`` relies on that redirect).
-- Faults (``faults``): ``"search"`` or ``"detail:<ID>"`` → ``"error"`` (302 to ``Error.aspx``),
-  ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid or the history table removed, as after a
-  redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page).
+- ``Calendar.aspx``: the real recorded Nashville calendar (``nashville/Calendar.aspx.GET.body.html``) as
+  the page template, its grid re-rendered with this server's meetings (newest first, in the markup of the
+  recorded rows) and paged like the search. The years drop-down is posted back as the recorded Nashville
+  postback does (``__EVENTTARGET`` = ``ctl00$ContentPlaceHolder1$lstYears``, the value in its
+  ``_ClientState`` JSON); a value the drop-down does not offer keeps the year shown, as the recorded answer
+  did. The GET shows "This Year".
+- ``MeetingDetail.aspx?ID=..&GUID=..``: fixtures/legistar_web/MeetingDetail.html (written for these tests)
+  with a meeting's agenda items (a roll call row without a file, then one row per bill).
+- Faults (``faults``): ``"search"``, ``"calendar"``, ``"meeting:<ID>"`` or ``"detail:<ID>"`` →
+  ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid
+  renamed, the calendar's "Meeting Date" header renamed, the agenda grid or the history table removed, as
+  after a redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page).
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ SEARCH = "ctl00$ContentPlaceHolder1$btnSearch"
 SWITCH = "ctl00$ContentPlaceHolder1$btnSwitch"
 YEARS_STATE = "ctl00_ContentPlaceHolder1_lstYearsAdvanced_ClientState"
 PAGER = "ctl00$ContentPlaceHolder1$gridMain$ctl00$ctl03$ctl01$"
+CALENDAR = "ctl00_ContentPlaceHolder1_gridCalendar_ctl00"
+CALENDAR_PAGER = "ctl00$ContentPlaceHolder1$gridCalendar$ctl00$ctl03$ctl01$"
+CALENDAR_YEARS = "ctl00$ContentPlaceHolder1$lstYears"
+CALENDAR_YEARS_STATE = "ctl00_ContentPlaceHolder1_lstYears_ClientState"
+AGENDA = "ctl00_ContentPlaceHolder1_gridMain_ctl00"
 
 
 @dataclass
@@ -78,6 +92,18 @@ class Bill:
     # grid cells by column name, for columns the fields above do not fill (a recorded row's own cells)
     cells: dict[str, str] = field(default_factory=dict)
     public: bool = True
+
+
+@dataclass
+class Meeting:
+    id: int
+    guid: str
+    body: str
+    date: date
+    time: str = "10:00 AM"
+    location: str = "Council Chambers, City Hall"
+    bills: list[int] = field(default_factory=list)  # ids of the bills on its agenda, in agenda order
+    published: bool = True  # False: "Meeting details" shown without a link
 
 
 @dataclass
@@ -152,6 +178,46 @@ def recorded_bills(city: str = "chicago") -> list[Bill]:
     return bills
 
 
+def _render_pager(grid, prefix: str, page: int, pages: int, size: int, shown: int, total: int) -> dict:
+    """RadGrid's footer pager (numbered links, "..." links to the neighbouring groups of ten, "Page N of
+    M, items A to B of T."), or no footer without rows; → the postback target of each link → its page."""
+    targets: dict[str, int] = {}
+    tfoot = grid.find("tfoot")
+    if not shown:
+        grid.remove(tfoot)
+        return targets
+    links = []
+    start = (page - 1) // 10 * 10 + 1
+    end = min(start + 9, pages)
+    if start > 1:
+        links.append(("...", start - 1))
+    links += [(str(n), n) for n in range(start, end + 1)]
+    if end < pages:
+        links.append(("...", end + 1))
+    html = []
+    for k, (label, n) in enumerate(links):
+        target = f"{prefix}ctl{2 + 2 * k:02d}"
+        targets[target] = n
+        href = "javascript:__doPostBack('" + target.replace("$", "%24") + "','')"
+        current = ' onclick="return false;" class="rgCurrentPage"' if label != "..." and n == page else ""
+        html.append(f'<a{current} href="{href}"><span>{label}</span></a>')
+    num = tfoot.xpath(".//div[contains(@class, 'rgNumPart')]")[0]
+    num.getparent().replace(
+        num, lxml.html.fragment_fromstring(f'<div class="rgWrap rgNumPart">{"".join(html)}</div>')
+    )
+    first, last = (page - 1) * size + 1, (page - 1) * size + shown
+    info = tfoot.xpath(".//div[contains(@class, 'rgInfoPart')]")[0]
+    info.getparent().replace(
+        info,
+        lxml.html.fragment_fromstring(
+            f'<div class="rgWrap rgInfoPart">\xa0Page <strong>{page}</strong> of <strong>{pages}'
+            f"</strong>, items <strong>{first}</strong> to <strong>{last}</strong> of "
+            f"<strong>{total}</strong>.</div>"
+        ),
+    )
+    return targets
+
+
 class InsiteServer:
     def __init__(
         self,
@@ -161,8 +227,12 @@ class InsiteServer:
         page_size: int = 100,
         today: date = date(2019, 1, 7),
         simple_first: bool = False,
+        meetings: list[Meeting] | None = None,
+        calendar_page_size: int = 100,
     ) -> None:
         self.bills = {b.id: b for b in bills}
+        self.meetings = {m.id: m for m in meetings or []}
+        self.calendar_page_size = calendar_page_size
         self.page_size = page_size
         self.today = today
         self.simple_first = simple_first
@@ -174,6 +244,10 @@ class InsiteServer:
         self._states: dict[str, dict] = {}
         self._search_page = lxml.html.parse(str(SAMPLES / template / "bills.html")).getroot()
         self._detail_page = lxml.html.parse(str(FIXTURES / "LegislationDetail.html")).getroot()
+        self._calendar_page = lxml.html.parse(
+            str(SAMPLES / "nashville" / "Calendar.aspx.GET.body.html")
+        ).getroot()
+        self._meeting_page = lxml.html.parse(str(FIXTURES / "MeetingDetail.html")).getroot()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -224,6 +298,14 @@ class InsiteServer:
             status, page = self._form_page(session)
         elif path == "/legislation.aspx" and method == "POST":
             status, page = self._postback(form, cookie)
+        elif path == "/calendar.aspx" and method == "GET":
+            session = secrets.token_hex(8)
+            headers["Set-Cookie"] = f"ASP.NET_SessionId={session}; path=/; HttpOnly; SameSite=Lax"
+            status, page = 200, self._calendar(session, "This Year", 1)
+        elif path == "/calendar.aspx" and method == "POST":
+            status, page = self._calendar_postback(form, cookie)
+        elif path == "/meetingdetail.aspx":
+            status, page = self._meeting(query.get("id", ""), query.get("guid", ""))
         elif path == "/legislationdetail.aspx":
             status, page = self._detail(query.get("id", ""), query.get("guid", ""))
         elif path == "/gateway.aspx":
@@ -352,42 +434,7 @@ class InsiteServer:
                     "<div>No records to display.</div></td></tr>"
                 )
             )
-        targets: dict[str, int] = {}
-        tfoot = grid.find("tfoot")
-        if not rows:
-            grid.remove(tfoot)
-        else:
-            links = []
-            start = (page - 1) // 10 * 10 + 1
-            end = min(start + 9, pages)
-            if start > 1:
-                links.append(("...", start - 1))
-            links += [(str(n), n) for n in range(start, end + 1)]
-            if end < pages:
-                links.append(("...", end + 1))
-            html = []
-            for k, (label, n) in enumerate(links):
-                target = f"{PAGER}ctl{2 + 2 * k:02d}"
-                targets[target] = n
-                href = "javascript:__doPostBack('" + target.replace("$", "%24") + "','')"
-                current = (
-                    ' onclick="return false;" class="rgCurrentPage"' if label != "..." and n == page else ""
-                )
-                html.append(f'<a{current} href="{href}"><span>{label}</span></a>')
-            num = tfoot.xpath(".//div[contains(@class, 'rgNumPart')]")[0]
-            num.getparent().replace(
-                num, lxml.html.fragment_fromstring(f'<div class="rgWrap rgNumPart">{"".join(html)}</div>')
-            )
-            first, last = (page - 1) * self.page_size + 1, (page - 1) * self.page_size + len(rows)
-            info = tfoot.xpath(".//div[contains(@class, 'rgInfoPart')]")[0]
-            info.getparent().replace(
-                info,
-                lxml.html.fragment_fromstring(
-                    f'<div class="rgWrap rgInfoPart">\xa0Page <strong>{page}</strong> of <strong>{pages}'
-                    f"</strong>, items <strong>{first}</strong> to <strong>{last}</strong> of "
-                    f"<strong>{len(bills)}</strong>.</div>"
-                ),
-            )
+        targets = _render_pager(grid, PAGER, page, pages, self.page_size, len(rows), len(bills))
         if self.faults.get("search") == "layout":
             grid.set("id", "ctl00_ContentPlaceHolder1_gridResults_ctl00")  # a redesign renamed the grid
         self._issue(doc, {"session": session, "year": year, "page": page, "targets": targets})
@@ -491,3 +538,143 @@ class InsiteServer:
             f'<td><span><a id="{ctl}_hypVideo" class="historyVideoIndexNotAvailableLink">'
             "Not&nbsp;available</a></span></td></tr>"
         )
+
+    # -- the calendar ----------------------------------------------------------------------------------
+    def _calendar_postback(self, form: dict[str, str], cookie: str) -> tuple[int, bytes | str]:
+        token = form.get("__VIEWSTATE", "")
+        with self._lock:
+            state = self._states.get(token)
+        session = re.search(r"ASP\.NET_SessionId=([0-9a-f]+)", cookie)
+        if state is None or session is None or session.group(1) != state["session"] or "year" not in state:
+            return self._error("Calendar.aspx")
+        fault = self.faults.get("calendar")
+        if fault == "error":
+            return self._error("Calendar.aspx")
+        if fault == "empty":
+            return 200, b""
+        target = form.get("__EVENTTARGET", "")
+        if target == CALENDAR_YEARS:
+            year = json.loads(form.get(CALENDAR_YEARS_STATE) or '{"value": "?"}')["value"]
+            if year not in state["offered"]:
+                year = state["year"]  # as the recorded Nashville answer: the year shown is kept
+            return 200, self._calendar(state["session"], year, 1)
+        if target in state.get("targets", {}):
+            return 200, self._calendar(state["session"], state["year"], state["targets"][target])
+        return self._error("Calendar.aspx")
+
+    def _in_year(self, d: date, year: str) -> bool:
+        if year == "All":
+            return True
+        if year == "This Year":
+            return d.year == self.today.year
+        if year == "Last Year":
+            return d.year == self.today.year - 1
+        return year.isdigit() and d.year == int(year)
+
+    def _calendar(self, session: str, year: str, page: int) -> bytes:
+        meetings = sorted(
+            (m for m in self.meetings.values() if self._in_year(m.date, year)),
+            key=lambda m: (m.date, m.id),
+            reverse=True,
+        )
+        size = self.calendar_page_size
+        pages = max(1, -(-len(meetings) // size))
+        rows = meetings[(page - 1) * size : page * size]
+        doc = copy.deepcopy(self._calendar_page)
+        grid = doc.get_element_by_id(CALENDAR)
+        for tr in grid.xpath("./thead/tr[contains(@class, 'rgPager')]"):
+            tr.getparent().remove(
+                tr
+            )  # the recorded page's pager above the grid (this one renders the footer)
+        headers = [" ".join(th.text_content().split()) for th in grid.xpath("./thead/tr/th")]
+        tbody = grid.find("tbody")
+        proto = tbody[0]
+        for tr in list(tbody):
+            tbody.remove(tr)
+        for i, m in enumerate(rows):
+            tr = copy.deepcopy(proto)
+            tr.set("class", "rgRow" if i % 2 == 0 else "rgAltRow")
+            tr.set("id", f"{CALENDAR}__{i}")
+            for el in tr.xpath(".//*[@id]"):
+                el.set("id", el.get("id").replace("_ctl04_", f"_ctl{4 + 2 * i:02d}_"))
+            cells = dict(zip(headers, tr.xpath("./td"), strict=True))
+            cells["Name"].xpath(".//a")[0].text = m.body
+            for header, value in (
+                ("Meeting Date", mdy(m.date)),
+                ("Meeting Time", m.time),
+                ("Meeting Location", m.location),
+            ):
+                leaf = cells[header].xpath(".//*[not(*)]") or [cells[header]]
+                leaf[-1].text = value
+            link = tr.xpath(".//a[substring(@id, string-length(@id) - 16) = '_hypMeetingDetail']")[0]
+            if m.published:
+                link.set("href", f"MeetingDetail.aspx?ID={m.id}&GUID={m.guid}&Options=info|&Search=")
+            tbody.append(tr)
+        if not rows:
+            tbody.append(
+                _tr(
+                    f'<tr class="rgNoRecords"><td colspan="{len(headers)}">'
+                    "<div>No records to display.</div></td></tr>"
+                )
+            )
+        targets = _render_pager(grid, CALENDAR_PAGER, page, pages, size, len(rows), len(meetings))
+        # the drop-down's items ("All Years" is the text of the value "All"; the others show their value)
+        offered = {
+            "All" if li.text_content().strip() == "All Years" else li.text_content().strip()
+            for li in doc.xpath("//*[@id='ctl00_ContentPlaceHolder1_lstYears_DropDown']//li")
+        }
+        shown = {"All": "All Years"}.get(year, year)
+        doc.get_element_by_id("ctl00_ContentPlaceHolder1_lstYears_Input").set("value", shown)
+        if self.faults.get("calendar") == "layout":
+            (th,) = [
+                th
+                for th in grid.xpath("./thead/tr/th")
+                if " ".join(th.text_content().split()) == "Meeting Date"
+            ]
+            th.xpath(".//a")[0].text = "Date"  # a redesign renamed the column
+        self._issue(doc, {"session": session, "year": year, "targets": targets, "offered": offered})
+        return lxml.html.tostring(doc, encoding="utf-8")
+
+    def _meeting(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
+        fault = self.faults.get(f"meeting:{raw_id}")
+        if fault == "error":
+            return self._error("MeetingDetail.aspx")
+        if fault == "empty":
+            return 200, b""
+        meeting = self.meetings.get(int(raw_id)) if raw_id.isdigit() else None
+        if meeting is None or guid.upper() != meeting.guid.upper():
+            return 200, b"<html><body>Invalid parameters!</body></html>"
+        doc = copy.deepcopy(self._meeting_page)
+        doc.get_element_by_id("aspnetForm").set(
+            "action", f"./MeetingDetail.aspx?ID={meeting.id}&GUID={meeting.guid}&Options=info|&Search="
+        )
+        doc.get_element_by_id("ctl00_ContentPlaceHolder1_hypName").text = meeting.body
+        doc.get_element_by_id("ctl00_ContentPlaceHolder1_lblDate").text = mdy(meeting.date)
+        doc.get_element_by_id("ctl00_ContentPlaceHolder1_lblTime").text = meeting.time
+        doc.get_element_by_id("ctl00_ContentPlaceHolder1_lblLocation").text = meeting.location
+        table = doc.get_element_by_id(AGENDA)
+        tbody = table.find("tbody")
+        rows = list(tbody)
+        roll_call, proto = rows[0], rows[1]
+        for tr in rows[1:]:
+            tbody.remove(tr)
+        for i, bid in enumerate(meeting.bills):
+            bill = self.bills[bid]
+            tr = copy.deepcopy(proto)
+            n = i + 1
+            tr.set("class", "rgRow" if n % 2 == 0 else "rgAltRow")
+            tr.set("id", f"{AGENDA}__{n}")
+            for el in tr.xpath(".//*[@id]"):
+                el.set("id", el.get("id").replace("_ctl06_", f"_ctl{4 + 2 * n:02d}_"))
+            tds = tr.xpath("./td")
+            a = tds[0].xpath(".//a")[0]
+            a.set("href", f"LegislationDetail.aspx?ID={bill.id}&GUID={bill.guid}&Options=&Search=")
+            a.text = bill.file
+            for k, value in ((2, f"{n + 1}."), (3, bill.name or "\xa0"), (4, bill.type), (5, bill.status)):
+                tds[k].text = value
+            tds[6].text = bill.title
+            tbody.append(tr)
+        assert roll_call is tbody[0]
+        if fault == "layout":
+            table.getparent().remove(table)
+        return 200, lxml.html.tostring(doc, encoding="utf-8")

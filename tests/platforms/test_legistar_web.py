@@ -518,9 +518,10 @@ def test_status_change_between_two_crawls(tmp_path, db_url, engine):
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
         "chicago: succeeded (incremental) - 1 bills seen, 0 new, 1 changed, 1 status changes, 0 vanished, "
-        "0 errors, 6 requests\n"
+        "0 errors, 8 requests\n"
     )
-    # incremental: "This Year" (2019: nothing) and "Last Year" (2018: 62 rows, 2 pages), one bill page
+    # incremental: "This Year" (2019: nothing) and "Last Year" (2018: 62 rows, 2 pages), one bill page, and
+    # the calendar (a GET and the "This Year" postback: no meeting)
     years = [
         json.loads(h.form["ctl00_ContentPlaceHolder1_lstYearsAdvanced_ClientState"])["value"]
         for h in second_hits

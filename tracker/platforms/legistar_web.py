@@ -1,5 +1,6 @@
-"""Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``): settings,
-track-by-link, and the normalizer from the pages' HTML to the tracker's bill (docs/platform-legistar-web.md).
+"""Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``, and
+``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas): settings, track-by-link,
+and the normalizer from the pages' HTML to the tracker's bill (docs/platform-legistar-web.md).
 
 The spider is crawler/spiders/legistar_web.py. Everything here works on HTML text and is tested without
 Scrapy.
@@ -50,6 +51,10 @@ class Settings(JurisdictionBase):
     search_years: list[str] = Field(default_factory=lambda: ["All"])
     # ... and by incremental crawls (cheap: only this and last year's legislation is listed).
     incremental_years: list[str] = Field(default_factory=lambda: ["This Year", "Last Year"])
+    # Incremental crawls and sweeps also read the calendar (Calendar.aspx) for the meetings held since the
+    # last crawl (less calendar_days) and fetch every bill on their agendas (MeetingDetail.aspx).
+    calendar: bool = True
+    calendar_days: int = Field(default=7, ge=0, le=366)
 
     @property
     def base(self) -> str:
@@ -299,6 +304,36 @@ def fingerprint(cells: dict[str, str | None]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+def _pager(table: Any, count: int, grid: str, what: str, unique: str) -> tuple[int, int, int, str | None]:
+    """(page, pages, total, next page's postback target) from a RadGrid's footer pager; a grid without one
+    is one page of ``count`` rows."""
+    page, pages, total, next_target = 1, 1, count, None
+    pager = table.xpath("./tfoot/tr[contains(concat(' ', normalize-space(@class), ' '), ' rgPager ')]")
+    if len(pager) > 1:
+        raise LayoutChanged(f"{grid} has {len(pager)} pagers")
+    if pager:
+        info = _clean(pager[0].xpath("string(.//div[contains(@class, 'rgInfoPart')])")) or ""
+        m = _PAGER_INFO.search(info)
+        if not m:
+            raise LayoutChanged(f"{what}'s 'Page N of M, items ...' text is missing")
+        page, pages, total = int(m.group(1)), int(m.group(2)), int(m.group(5))
+        current = pager[0].xpath(
+            ".//a[contains(concat(' ', normalize-space(@class), ' '), ' rgCurrentPage ')]"
+        )
+        if len(current) != 1:
+            raise LayoutChanged(f"{what} has {len(current)} current-page links")
+        following = current[0].xpath("following-sibling::a[1]")
+        if page < pages:
+            if not following:
+                raise LayoutChanged(f"{what} shows page {page} of {pages} but no next-page link")
+            m2 = _POSTBACK.search(following[0].get("href") or "")
+            target = unquote(m2.group(1)) if m2 else ""
+            if not _UNIQUE_ID.match(target) or not target.startswith(unique):
+                raise LayoutChanged(f"{what}'s next-page link is not a grid postback ({target[:80]!r})")
+            next_target = target
+    return page, pages, total, next_target
+
+
 def parse_search_page(doc: Any) -> SearchPage:
     """The legislation search results grid of a ``Legislation.aspx`` page."""
     table = _one(doc, SEARCH_GRID, "the legislation results grid")
@@ -330,32 +365,9 @@ def parse_search_page(doc: Any) -> SearchPage:
                 fingerprint=fingerprint(cells),
             )
         )
-    page, pages, total, next_target = 1, 1, len(rows) + len(rejected), None
-    pager = table.xpath("./tfoot/tr[contains(concat(' ', normalize-space(@class), ' '), ' rgPager ')]")
-    if len(pager) > 1:
-        raise LayoutChanged(f"the legislation results grid has {len(pager)} pagers")
-    if pager:
-        info = _clean(pager[0].xpath("string(.//div[contains(@class, 'rgInfoPart')])")) or ""
-        m = _PAGER_INFO.search(info)
-        if not m:
-            raise LayoutChanged("the results pager's 'Page N of M, items ...' text is missing")
-        page, pages, total = int(m.group(1)), int(m.group(2)), int(m.group(5))
-        current = pager[0].xpath(
-            ".//a[contains(concat(' ', normalize-space(@class), ' '), ' rgCurrentPage ')]"
-        )
-        if len(current) != 1:
-            raise LayoutChanged(f"the results pager has {len(current)} current-page links")
-        following = current[0].xpath("following-sibling::a[1]")
-        if page < pages:
-            if not following:
-                raise LayoutChanged(f"the results pager shows page {page} of {pages} but no next-page link")
-            m2 = _POSTBACK.search(following[0].get("href") or "")
-            target = unquote(m2.group(1)) if m2 else ""
-            if not _UNIQUE_ID.match(target) or not target.startswith(GRID_UNIQUE):
-                raise LayoutChanged(
-                    f"the results pager's next-page link is not a grid postback ({target[:80]!r})"
-                )
-            next_target = target
+    page, pages, total, next_target = _pager(
+        table, len(rows) + len(rejected), "the legislation results grid", "the results pager", GRID_UNIQUE
+    )
     return SearchPage(rows, rejected, page, pages, total, next_target)
 
 
@@ -681,3 +693,218 @@ def parse_detail(
         attachments=_attachments(doc, base, where),
         **values,
     )
+
+
+# -- the calendar -------------------------------------------------------------------------------------------
+
+CALENDAR_GRID = "ctl00_ContentPlaceHolder1_gridCalendar_ctl00"
+CALENDAR_UNIQUE = "ctl00$ContentPlaceHolder1$gridCalendar$"
+CALENDAR_YEARS = "ctl00_ContentPlaceHolder1_lstYears"
+CALENDAR_BODIES = "ctl00_ContentPlaceHolder1_lstBodies"
+CALENDAR_COLUMNS = ("Name", "Meeting Date", "Meeting Time", "Meeting Location", "Meeting Details")
+MEETING_GRID = "ctl00_ContentPlaceHolder1_gridMain_ctl00"
+MEETING_UNIQUE = "ctl00$ContentPlaceHolder1$gridMain$"
+AGENDA_COLUMNS = ("File #", "Title")
+
+
+@dataclass
+class Meeting:
+    """One row of the calendar grid."""
+
+    # the ID and GUID of its MeetingDetail.aspx link (the API's EventId); None while the site shows
+    # "Meeting details" without a link (a meeting not yet published)
+    source_id: str | None
+    guid: str | None
+    body: str | None
+    date: date
+    time: str | None
+    location: str | None
+    # the agenda and minutes links, resolved on the configured site (None: "Not available")
+    agenda_url: str | None
+    minutes_url: str | None
+    cells: dict[str, str | None]
+
+
+@dataclass
+class CalendarPage:
+    meetings: list[Meeting]
+    rejected: list[str]
+    page: int
+    pages: int
+    total: int
+    next_target: str | None
+    # the text the years drop-down shows ("This Year", "2025"): which year the grid lists
+    year: str | None
+
+
+_MEETING_LINK = re.compile(r"(?:^|/)MeetingDetail\.aspx$", re.I)
+
+
+def meeting_id(url: str) -> tuple[str, str | None] | None:
+    """(ID, GUID or None) of a ``MeetingDetail.aspx?ID=...&GUID=...`` URL or path, else None."""
+    if not _MEETING_LINK.search(urlsplit(url).path):
+        return None
+    q = _query(url)
+    mid = q.get("id", "")
+    if not mid.isdigit() or len(mid) > 18:
+        return None
+    guid = q.get("guid")
+    return mid, guid if guid and _GUID.match(guid) else None
+
+
+def meeting_url(base: str, source_id: str, guid: str) -> str:
+    return f"{base}/MeetingDetail.aspx?ID={source_id}&GUID={guid}&Options=info&Search="
+
+
+def _link_url(link: Any, base: str, where: str) -> str | None:
+    """A document link of a row (agenda, minutes), resolved on the configured site; None without href."""
+    if link is None or not (link.get("href") or "").strip():
+        return None
+    url = urljoin(base + "/", link.get("href").strip())
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DataError(f"{where}: link {link.get('href')[:120]!r} is not an http(s) URL")
+    return url
+
+
+def parse_calendar_page(doc: Any, base: str) -> CalendarPage:
+    """The meetings grid of a ``Calendar.aspx`` page. Columns are found by their exact header text; a
+    missing grid, column or row link is a changed layout."""
+    table = _one(doc, CALENDAR_GRID, "the calendar grid")
+    headers = _grid_headers(table, "the calendar grid")
+    missing = [c for c in CALENDAR_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the calendar grid has no {', '.join(missing)} column")
+    years = _one(doc, f"{CALENDAR_YEARS}_Input", "the calendar's years drop-down")
+    meetings, rejected = [], []
+    for i, tr in enumerate(_grid_rows(table, "the calendar grid", len(headers))):
+        where = f"calendar row {i + 1}"
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        detail = _row_link(tr, "_hypMeetingDetail", where)
+        if detail is None:
+            raise LayoutChanged(f"the calendar grid: row {i + 1} has no meeting details link")
+        try:
+            day = parse_date(cells["Meeting Date"], f"{where}: Meeting Date")
+            if day is None:
+                raise DataError(f"{where}: no meeting date")
+            found = None
+            href = (detail.get("href") or "").strip()
+            if href:
+                found = meeting_id(href)
+                if found is None or found[1] is None:
+                    raise DataError(
+                        f"{where} links to {href[:120]!r}, not a MeetingDetail.aspx?ID=&GUID= page"
+                    )
+            meetings.append(
+                Meeting(
+                    source_id=found[0] if found else None,
+                    guid=found[1] if found else None,
+                    body=_limit(cells["Name"], 300, f"{where}: Name"),
+                    date=day,
+                    time=cells["Meeting Time"],
+                    location=cells["Meeting Location"],
+                    agenda_url=_link_url(_row_link(tr, "_hypAgenda", where), base, where),
+                    minutes_url=_link_url(_row_link(tr, "_hypMinutes", where), base, where),
+                    cells=cells,
+                )
+            )
+        except DataError as exc:
+            if isinstance(exc, LayoutChanged):
+                raise
+            rejected.append(str(exc))
+    page, pages, total, next_target = _pager(
+        table, len(meetings) + len(rejected), "the calendar grid", "the calendar pager", CALENDAR_UNIQUE
+    )
+    return CalendarPage(meetings, rejected, page, pages, total, next_target, _clean(years.get("value")))
+
+
+def calendar_overrides(doc: Any, page_text: str, year: str) -> tuple[str, dict[str, str]]:
+    """(the text shown for ``year``, the fields of the calendar's years drop-down postback for it) with
+    every body; the postback's ``__EVENTTARGET`` is the drop-down itself (as the recorded Nashville
+    postback and python-legistar-scraper's ``eventSearch``). DataError when ``year`` is not offered."""
+    found = combos(doc, page_text)
+    years = found.get(CALENDAR_YEARS)
+    if years is None:
+        raise LayoutChanged(f"the calendar's years drop-down ({CALENDAR_YEARS}) missing")
+    item = next(((v, t) for v, t in years.items if v == year), None) or next(
+        ((v, t) for v, t in years.items if t == year), None
+    )
+    if item is None:
+        offered = ", ".join(v for v, _ in years.items)
+        raise DataError(
+            f"the calendar's years drop-down does not offer {year!r} (it offers: {offered[:300]})"
+        )
+    out = {years.client_state: json.dumps({"value": item[0]}, separators=(",", ":"))}
+    bodies = found.get(CALENDAR_BODIES)
+    if bodies is not None:
+        every = next(((v, t) for v, t in bodies.items if v == "All"), None)
+        if every is None:
+            raise LayoutChanged(f"the calendar's bodies drop-down ({CALENDAR_BODIES}) has no 'All' item")
+        out[bodies.client_state] = json.dumps({"value": "All"}, separators=(",", ":"))
+    return item[1], {"__EVENTTARGET": years.unique_id, **out}
+
+
+def check_calendar_year(page: CalendarPage, shown: str) -> None:
+    """The calendar answer must list the year asked for (InSite sometimes answers another range, as
+    python-legistar-scraper notes; the recorded Nashville postback of a year it does not offer kept
+    "This Year")."""
+    if page.year != shown:
+        raise DataError(f"the calendar shows {page.year!r} after a postback asking for {shown!r}")
+
+
+# -- the meeting page ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgendaItem:
+    source_id: str
+    guid: str | None
+    identifier: str | None
+    cells: dict[str, str | None]
+
+
+@dataclass
+class MeetingPage:
+    items: list[AgendaItem]
+    rejected: list[str]
+    page: int
+    pages: int
+    total: int
+    next_target: str | None
+
+
+def parse_meeting_page(doc: Any, source_id: str) -> MeetingPage:
+    """The agenda items grid of a ``MeetingDetail.aspx`` page → the bills on the agenda (the ``ID`` and
+    ``GUID`` of each item's ``LegislationDetail.aspx`` file link). Items without a file number (roll
+    call, public comment) have no link and are skipped; a file number without a bill link is rejected."""
+    form = _one(doc, "aspnetForm", "the page form")
+    shown = meeting_id(form.get("action") or "")
+    if shown is not None and shown[0] != source_id:
+        raise DataError(f"meeting {source_id}: the page is the meeting page of ID {shown[0]}")
+    table = _one(doc, MEETING_GRID, "the agenda items grid")
+    headers = _grid_headers(table, "the agenda items grid")
+    missing = [c for c in AGENDA_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the agenda items grid has no {', '.join(missing)} column")
+    items, rejected, seen = [], [], set()
+    for i, tr in enumerate(_grid_rows(table, "the agenda items grid", len(headers))):
+        where = f"meeting {source_id} agenda row {i + 1}"
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        link = _row_link(tr, "_hypFile", where)
+        if link is None:
+            if cells["File #"]:
+                rejected.append(f"{where}: file {cells['File #'][:40]!r} has no link")
+            continue
+        href = link.get("href") or ""
+        found = detail_id(href)
+        if found is None:
+            rejected.append(f"{where} links to {href[:120]!r}, not a LegislationDetail.aspx?ID= page")
+            continue
+        if found[0] in seen:
+            continue  # a bill twice on one agenda (two versions, two items)
+        seen.add(found[0])
+        items.append(AgendaItem(found[0], found[1], _text(link), cells))
+    page, pages, total, next_target = _pager(
+        table, len(items) + len(rejected), "the agenda items grid", "the agenda pager", MEETING_UNIQUE
+    )
+    return MeetingPage(items, rejected, page, pages, total, next_target)
