@@ -140,3 +140,21 @@ def sqlite_db(tmp_path):
     upgrade(engine)
     yield url, engine
     engine.dispose()
+
+
+@pytest.fixture
+def portal():
+    """The demo Legistar portal (tracker/demo), its clock at the test's start."""
+    from tests.portal import now
+    from tracker.demo import demo_portal
+
+    return demo_portal(now=now())
+
+
+@pytest.fixture
+def server(portal):
+    """The demo portal served on loopback (a module may define its own ``server`` for another platform)."""
+    from tracker.demo import LegistarPortalServer
+
+    with LegistarPortalServer(portal) as s:
+        yield s

@@ -16,25 +16,13 @@ from db.models import Attachment, Bill, Jurisdiction, StatusChange
 from tests.conftest import run_tracker
 from tests.portal import (
     event_counts,
-    now,
     portal_config,
     portal_statuses,
     runs,
     store_fingerprint,
     stored_statuses,
 )
-from tracker.demo import LegistarPortalServer, demo_portal
-
-
-@pytest.fixture
-def portal():
-    return demo_portal(now=now())
-
-
-@pytest.fixture
-def server(portal):
-    with LegistarPortalServer(portal) as s:
-        yield s
+from tracker.demo import LegistarPortalServer
 
 
 def crawl(cfg, *args):

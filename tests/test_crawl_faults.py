@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 from db.engine import session_scope
 from db.models import Bill, StatusChange
 from tests.conftest import REPO, run_tracker
-from tests.portal import now, portal_config, portal_statuses, runs, store_fingerprint, stored_statuses
-from tracker.demo import LegistarPortalServer, demo_portal
+from tests.portal import portal_config, portal_statuses, runs, store_fingerprint, stored_statuses
+from tracker.demo import LegistarPortalServer
 
 FAULTS = [
     ("500", r"/riverton/matters/\d+/histories", {}),
@@ -39,17 +39,6 @@ EXPECTED_REASON = {
     "disconnect": "Response",  # ResponseFailed or ResponseDataLossError, by when the cut is noticed
     "hang": "TimeoutError",
 }
-
-
-@pytest.fixture
-def portal():
-    return demo_portal(now=now())
-
-
-@pytest.fixture
-def server(portal):
-    with LegistarPortalServer(portal) as s:
-        yield s
 
 
 def crawl(cfg, *args, env=None):

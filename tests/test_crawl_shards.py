@@ -4,27 +4,14 @@ fails the whole crawl with nothing imported (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Attachment, Bill
 from tests.conftest import run_tracker
-from tests.portal import event_counts, now, portal_config, portal_statuses, runs, stored_statuses
-from tracker.demo import LegistarPortalServer, demo_portal
+from tests.portal import event_counts, portal_config, portal_statuses, runs, stored_statuses
 
 CLIENT = "riverton"
-
-
-@pytest.fixture
-def portal():
-    return demo_portal(now=now())
-
-
-@pytest.fixture
-def server(portal):
-    with LegistarPortalServer(portal) as s:
-        yield s
 
 
 def test_two_processes_store_what_one_stores(tmp_path, db_url, engine, portal, server):

@@ -11,24 +11,12 @@ from db.engine import session_scope
 from db.models import Bill, BillSource, CrawlRun, StatusChange
 from db.models_review import BillMatch
 from tests.conftest import run_tracker
-from tests.portal import now, portal_config
+from tests.portal import portal_config
 from tracker.config import load_config
-from tracker.demo import LegistarPortalServer, demo_portal
 from tracker.errors import TrackerError
 from tracker.track import resolve
 
 CLIENT = "riverton"
-
-
-@pytest.fixture
-def portal():
-    return demo_portal(now=now())
-
-
-@pytest.fixture
-def server(portal):
-    with LegistarPortalServer(portal) as s:
-        yield s
 
 
 def _two_quiet_matters(portal) -> tuple[int, int]:

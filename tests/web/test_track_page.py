@@ -11,24 +11,12 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Bill
 from db.models_review import BillMatch
-from tests.portal import now, portal_config
+from tests.portal import portal_config
 from tests.web.helpers import form_csrf
 from tracker.config import load_config
-from tracker.demo import LegistarPortalServer, demo_portal
 from tracker.web.app import create_app
 
 CLIENT = "riverton"
-
-
-@pytest.fixture
-def portal():
-    return demo_portal(now=now())
-
-
-@pytest.fixture
-def server(portal):
-    with LegistarPortalServer(portal) as s:
-        yield s
 
 
 @pytest.fixture
