@@ -19,6 +19,7 @@ def test_the_search_indexes_exist(engine):
             "ix_search_bills_identifier",
             "ix_search_actions_text",
         } <= names
+        assert "ix_search_documents_text" in {i["name"] for i in inspect(engine).get_indexes("documents")}
     else:
         assert {"ix_search_bills_text", "ix_search_actions_text"} <= names
 
@@ -31,4 +32,5 @@ def test_postgresql_plans_the_search_on_the_trigram_indexes(engine):
     with engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")))
-    assert "ix_search_bills_title" in plan and "ix_search_actions_text" in plan, plan
+    for index in ("ix_search_bills_title", "ix_search_actions_text", "ix_search_documents_text"):
+        assert index in plan, plan

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, defer, selectinload
 
 from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models_documents import Document
 from db.models_review import BillMatch, ReviewEvent
 from db.types import utcnow
 from tracker.digests.labels import STAGE_LABELS, category_label, direction_label, stage_label
@@ -180,10 +181,8 @@ def _contains(column: Any, pattern: str, dialect: str | None) -> Any:
 
 
 def text_condition(q: str, dialect: str | None = None) -> Any:
-    """Bills whose title, name, identifier or action texts contain every word of ``q``, case-insensitively;
-    every character is literal (``%``, ``_``, quotes, backslashes).
-
-    The documents' text (issue 7) belongs here: one more ``or_`` member per word."""
+    """Bills whose title, name, identifier, action texts or document texts contain every word of ``q``,
+    case-insensitively; every character is literal (``%``, ``_``, quotes, backslashes)."""
     words = q.split()
     if not words:
         return None
@@ -200,7 +199,11 @@ def text_condition(q: str, dialect: str | None = None) -> Any:
             )
         )
         in_actions = select(Action.bill_id).where(_contains(Action.text, pattern, dialect))
-        conds.append(Bill.id.in_(union(in_bill, in_actions)))
+        # the text of the bill's documents (tracker/documents.py), when they were fetched and read
+        in_documents = select(Document.bill_id).where(
+            Document.status == "ok", _contains(Document.text, pattern, dialect)
+        )
+        conds.append(Bill.id.in_(union(in_bill, in_actions, in_documents)))
     return and_(*conds)
 
 

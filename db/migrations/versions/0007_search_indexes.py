@@ -24,6 +24,7 @@ TRIGRAM = [
     ("ix_search_bills_name", "bills", "name"),
     ("ix_search_bills_identifier", "bills", "identifier"),
     ("ix_search_actions_text", "actions", "text"),
+    ("ix_search_documents_text", "documents", "text"),
 ]
 
 
