@@ -521,7 +521,8 @@ class Importer:
                 first_fetch.append(row.id)
             if [(a.source_id, a.name, a.url) for a in attachments] != stored[row.id]:
                 replace.append((row.id, attachments))
-                if sid not in already_changed:
+                # a first fetch from the backlog completes the bill; it does not change it
+                if sid not in already_changed and row.attachments_fetched_at is not None:
                     self.run.changed += 1
         if replace:
             self.touched.update(bid for bid, _ in replace)
