@@ -145,7 +145,7 @@ def test_correct_category_and_direction_then_add_a_note(page, login, site):
     assert match_of(site.engine, bill).editor_direction == "restricts"  # a note keeps the correction
     assert events(site.engine, bill) == [
         ("confirmed", "editor", "ALPR data is shared with federal agencies"),
-        ("confirmed", "editor", "council vote expected in December"),
+        ("noted", "editor", "council vote expected in December"),  # a note without a new decision
     ]
 
 
