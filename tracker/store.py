@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
@@ -275,7 +274,7 @@ class Importer:
             if adopted:
                 self.adopted += adopted
                 # Adopted bills are stored bills now: their content is compared and updated as usual.
-                existing = self._existing([b.source_id for b in batch], force_changed=True)
+                existing = self._existing([b.source_id for b in batch])
         self.run.seen += len(bills)
         fresh = [b for b in bills if b.source_id not in existing]
         changed = [
@@ -284,15 +283,13 @@ class Importer:
             if b.source_id in existing
             and (existing[b.source_id].content_hash != b.content_hash or existing[b.source_id].vanished_at)
         ]
-        if fresh:
-            self._insert_new(fresh)
+        new_ids = self._insert_new(fresh) if fresh else {}
         if changed:
             self._update(changed, existing)
         if self.source_key and (fresh or changed):
-            ids = self._existing([b.source_id for b in fresh + changed])
-            record_sources(
-                self.s, self.source_key, [(ids[b.source_id].id, b) for b in fresh + changed], self.observed_at
-            )
+            seen = [(new_ids[b.source_id], b) for b in fresh]
+            seen += [(existing[b.source_id].id, b) for b in changed]
+            record_sources(self.s, self.source_key, seen, self.observed_at)
         fetched = [
             (b.source_id, b.attachments)
             for b in bills
@@ -303,8 +300,8 @@ class Importer:
             already = {b.source_id for b in changed}
             self._sync_attachments(fetched, existing, already)
 
-    def _existing(self, ids: list[str], force_changed: bool = False) -> dict[str, Any]:
-        rows = {
+    def _existing(self, ids: list[str]) -> dict[str, Any]:
+        return {
             row.source_id: row
             for row in self.s.execute(
                 select(
@@ -315,7 +312,6 @@ class Importer:
                     Bill.content_hash,
                     Bill.vanished_at,
                     Bill.attachments_fetched_at,
-                    Bill.source_key,
                 ).where(
                     Bill.jurisdiction_id == self.j.id,
                     Bill.source_id.in_(ids),
@@ -324,17 +320,9 @@ class Importer:
                 )
             )
         }
-        if force_changed:
-            # a bill adopted from an old source is rewritten from the new one even if the hashes agree
-            rows = {
-                sid: SimpleNamespace(**{**row._asdict(), "content_hash": ""})
-                if row.source_key != self.source_key
-                else row
-                for sid, row in rows.items()
-            }
-        return rows
 
-    def _insert_new(self, bills: list[NormalizedBill]) -> None:
+    def _insert_new(self, bills: list[NormalizedBill]) -> dict[str, int]:
+        """Insert new bills with their children and first-seen events; their ids by source id."""
         now = self.observed_at
         rows = [
             {
@@ -380,6 +368,7 @@ class Importer:
                 }
             )
         self.s.execute(insert(StatusChange), events)
+        return ids
 
     def _insert_children(
         self, bills: list[NormalizedBill], ids: dict[str, int]
