@@ -173,7 +173,8 @@ def _shard_worker(
 
 
 def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, int]:
-    """Run a crawl whose full Legistar jobs are split over ``[crawl] processes`` worker processes.
+    """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
+    worker processes.
 
     Worker 0 crawls every job (its shard of the split ones); worker k > 0 its shard of the split ones.
     Each worker gets its share of the per-host cap, so the cap holds across them. The outcomes are folded
@@ -250,7 +251,7 @@ def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict
 
 
 def _splits(job: CrawlJob) -> bool:
-    return job.mode == "full" and job.jurisdiction.platform == "legistar" and job.fatal is None
+    return job.mode == "full" and job.platform.splits_backfills and job.fatal is None
 
 
 def run_crawl(

@@ -40,6 +40,9 @@ class Platform:
     # Whether a full crawl lists every bill of the source, so that a bill absent from it has vanished.
     lists_everything: bool
     description: str
+    # Whether its spider honours ``CrawlJob.shard`` (fetches only the bills it owns), so that a full crawl
+    # can be split over ``[crawl] processes`` worker processes (tracker/crawl.py).
+    splits_backfills: bool = False
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -52,6 +55,7 @@ PLATFORMS: dict[str, Platform] = {
             "bills",
             True,
             "Legistar Web API (webapi.legistar.com/v1/{client})",
+            splits_backfills=True,
         ),
         Platform(
             "legistar-web",
