@@ -98,7 +98,7 @@ def adopt_moved(
     # Each fresh bill's file-number keys: its identifier first, then its alternates (e.g. a legacy number).
     keys_of: list[list[str]] = []
     for bill in fresh:
-        raw = [bill.identifier, *getattr(bill, "alternate_identifiers", ())]
+        raw = [bill.identifier, *bill.alternate_identifiers]
         keys_of.append([k for k in dict.fromkeys(identifier_key(r) for r in raw) if k])
     by_key: dict[str, list[int]] = {}
     for n, keys in enumerate(keys_of):

@@ -59,13 +59,13 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TrackError(f"not an http(s) URL: {url[:200]!r}")
     host = parts.hostname.lower()
+    by_slug = {j.slug: j for j in config.jurisdictions}
     if session is not None:
         known = bill_for_url(session, url)
         if known is not None:
             slug = session.scalar(select(Jurisdiction.slug).where(Jurisdiction.id == known.jurisdiction_id))
-            cfg = next((j for j in config.jurisdictions if j.slug == slug), None)
-            if cfg is not None:
-                return cfg, known.source_id
+            if slug in by_slug:
+                return by_slug[slug], known.source_id
     on_host = [j for j in config.jurisdictions if host in j.hosts]
     targets: list[LinkTarget] = parse_url(url)
     if session is not None and not on_host:
@@ -81,7 +81,7 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
                     BillSource.source_key.startswith(f"{target.platform}:"),
                 )
             ).all()
-            cfgs = [(j, sid) for _, slug, sid in found for j in config.jurisdictions if j.slug == slug]
+            cfgs = [(by_slug[slug], sid) for _, slug, sid in found if slug in by_slug]
             if len(cfgs) == 1:
                 return cfgs[0]
     for target in targets:
@@ -100,7 +100,7 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
     raise TrackError(f"{host} is the portal of {slugs} ({names}), but this URL is not a bill page it reads")
 
 
-def _mark(session: Session, bill: Bill, by: str | None, url: str) -> TrackResult:
+def _mark(session: Session, bill: Bill, by: str | None) -> TrackResult:
     now = utcnow()
     state = "already tracked" if bill.tracked_at is not None else "tracked"
     if bill.tracked_at is None:
@@ -126,7 +126,7 @@ def track_bill(session: Session, bill_id: int, *, by: str | None = None) -> Trac
     bill = session.get(Bill, bill_id)
     if bill is None:
         raise TrackError(f"no bill with id {bill_id}")
-    return _mark(session, bill, by, "")
+    return _mark(session, bill, by)
 
 
 def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None) -> TrackResult:
@@ -158,4 +158,4 @@ def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None
             logger.warning(
                 "%s: fetching %s did not complete (%s); tracking the stored bill", cfg.slug, source_id, why
             )
-        return _mark(session, bill, by, url)
+        return _mark(session, bill, by)
