@@ -16,16 +16,17 @@ the bills seen and the requests made:
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tracker.demo.primegov_portal import AppServer, change_outcomes, generated_portal  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_crawl import tracker  # noqa: E402  (the `tracker` child-process runner, timed)
 
 
 def write_config(path: Path, server: AppServer, database: str, cap: int) -> None:
@@ -48,21 +49,6 @@ def write_config(path: Path, server: AppServer, database: str, cap: int) -> None
         ),
         encoding="utf-8",
     )
-
-
-def tracker(config: Path, *args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker", "--config", str(config), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"tracker {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
-    return elapsed, result.stdout.strip()
 
 
 def main() -> None:
