@@ -3,12 +3,13 @@ assertions but does not select the response)."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback import LoopbackServer
 
-class ReplayServer:
+
+class ReplayServer(LoopbackServer):
     def __init__(self, routes: dict[str, bytes | tuple[int, str, bytes]]):
         self.routes = {
             path.lower(): r if isinstance(r, tuple) else (200, "application/json; charset=utf-8", r)
@@ -36,19 +37,8 @@ class ReplayServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> ReplayServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        return self.origin + "/v1"

@@ -27,10 +27,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "elms"
 MEETINGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "portal-samples" / "elms" / "chicago"
@@ -160,7 +162,7 @@ def _matches(node: Any, matter: dict[str, Any]) -> bool:
 # -- the server ----------------------------------------------------------------------------------------------
 
 
-class ElmsServer:
+class ElmsServer(LoopbackServer):
     def __init__(
         self,
         matters: Iterable[dict[str, Any]] | None = None,
@@ -196,22 +198,11 @@ class ElmsServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> ElmsServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        return self.origin
 
     # -- what tests change -------------------------------------------------------------------------------
     def update(self, matter_id: str, **fields: Any) -> None:

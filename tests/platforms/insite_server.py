@@ -40,11 +40,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import lxml.html
+
+from tests.loopback import LoopbackServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "portal-samples" / "legistar-insite"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "legistar_web"
@@ -218,7 +220,7 @@ def _render_pager(grid, prefix: str, page: int, pages: int, size: int, shown: in
     return targets
 
 
-class InsiteServer:
+class InsiteServer(LoopbackServer):
     def __init__(
         self,
         bills: list[Bill],
@@ -263,22 +265,11 @@ class InsiteServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> InsiteServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        return self.origin
 
     def hits_to(self, path: str, method: str | None = None) -> list[Hit]:
         return [h for h in self.hits if h.path.lower() == path.lower() and method in (None, h.method)]
