@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -32,8 +33,16 @@ from tracker.errors import DataError
 from tracker.platforms.agenda import item_key
 
 FAST = {"retries": 1, "backoff_base": 0, "backoff_max": 0, "download_timeout": 5}
+TZ = "America/New_York"
+
+
+def local_today() -> date:
+    """The portal's date now: the crawler counts its window in the jurisdiction's time zone."""
+    return datetime.now(ZoneInfo(TZ)).date()
+
+
 # the window reaches back to the first recorded event (2026-04-15)
-LOOKBACK = (date.today() - date(2026, 4, 1)).days
+LOOKBACK = (local_today() - date(2026, 4, 1)).days
 
 
 def served(api):
@@ -50,7 +59,7 @@ def config(tmp_path, db_url, server, **extra):
         "tenant": "southfultonga",
         "api_base": server.base_url,
         "portal_base": "https://southfultonga.portal.civicclerk.com",
-        "timezone": "America/New_York",
+        "timezone": TZ,
         "lookback_days": LOOKBACK,
         "category_ids": [26],
         **extra,
@@ -200,8 +209,10 @@ def test_events_query():
 
 def test_crawl_follows_next_link_and_groups_items_into_bills(tmp_path, db_url, engine):
     api = south_fulton_api()
+    before = local_today()
     with served(api) as server:
         result = crawl(config(tmp_path, db_url, server))
+    after = local_today()
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "south-fulton: succeeded (full) - 15 bills seen, 15 new, 0 changed, 0 status changes, 0 vanished, "
@@ -210,9 +221,9 @@ def test_crawl_follows_next_link_and_groups_items_into_bills(tmp_path, db_url, e
     events = [(p, q) for p, q in server.requests if p == "/v1/Events"]
     assert len(events) == 2  # 16 events, 10 a page: the nextLink is followed
     (first_filter,) = events[0][1]["$filter"]
-    assert first_filter.startswith(
-        f"startDateTime ge {date.fromordinal(date.today().toordinal() - LOOKBACK)}"
-    )
+    # the crawl ran between `before` and `after`: its window starts LOOKBACK days before its local date
+    starts = {f"startDateTime ge {day - timedelta(days=LOOKBACK)}" for day in (before, after)}
+    assert any(first_filter.startswith(start) for start in starts), first_filter
     assert first_filter.endswith("and categoryId in (26)")
     assert "$skip" not in events[0][1] and events[1][1]["$skip"] == ["10"]
     assert sorted(p for p, _ in server.requests if p.startswith("/v1/Meetings/")) == [
