@@ -20,6 +20,7 @@ How a text is scored (the numbers live in ``rules.toml``, section ``[settings]``
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,18 @@ class MatchResult:
 
 _NOT_RELEVANT = MatchResult(relevant=False, score=0.0, categories=[], direction=None)
 
+#: The most characters of each field the matcher reads; the rest is ignored. Titles and names are capped at
+#: 10,000 characters at ingest already (tracker/sanitize.py); the document text is built from at most
+#: 200,000 characters (tracker/documents.py, MATCH_CHARS_PER_BILL) plus the separators between documents.
+#: Every step of the engine is linear (or n log n) in what it reads, so these bound the work per bill.
+FIELD_LIMITS: dict[str, int] = {"title": 10_000, "name": 10_000, "text": 250_000}
+
+
+def _capped(field_name: str, value: str) -> str:
+    limit = FIELD_LIMITS[field_name]
+    # a DocumentText keeps its document offsets when it is within the limit (the usual case)
+    return value if len(value) <= limit else str(value)[:limit]
+
 
 @dataclass
 class _Hit:
@@ -123,11 +136,11 @@ class Matcher:
 
     # ------------------------------------------------------------------------------------------ API
     def classify(self, title: str, name: str | None = None, text: str | None = None) -> MatchResult:
-        fields = [("title", title or "")]
+        fields = [("title", _capped("title", title or ""))]
         if name:
-            fields.append(("name", name))
+            fields.append(("name", _capped("name", name)))
         if text:
-            fields.append(("text", text))
+            fields.append(("text", _capped("text", text)))
         return self._classify(fields)
 
     def classify_many(self, titles: Iterable[str]) -> list[MatchResult]:
@@ -137,7 +150,7 @@ class Matcher:
         for title in titles:
             result = cache.get(title)
             if result is None:
-                result = self._classify([("title", title or "")])
+                result = self._classify([("title", _capped("title", title or ""))])
                 cache[title] = result
             out.append(result)
         return out
@@ -254,6 +267,9 @@ class Matcher:
             return hits
         unless_cache: dict[int, bool] = {}
         for pattern, neg in candidates:
+            # A hit goes when any match of any negative negates it, so the matches of one pattern are
+            # collected first and the hits filtered once against all of them (linear, not matches x hits).
+            spans: list[tuple[int, int]] = []
             for m in pattern.regex.finditer(ftext):
                 blocked = unless_cache.get(id(neg))
                 if blocked is None:
@@ -262,7 +278,9 @@ class Matcher:
                 if blocked:
                     break
                 evidence.append(Evidence("negative", neg.code, m.group(0), fname, m.start(), m.end()))
-                hits = [h for h in hits if not _negated(neg, m.start(), m.end(), h)]
+                spans.append((m.start(), m.end()))
+            if spans and hits:
+                hits = _without_negated(neg, spans, hits)
         return hits
 
     def _require_cues(self, hits: list[_Hit], cues: list[_CueHit]) -> list[_Hit]:
@@ -270,14 +288,16 @@ class Matcher:
             return hits
         prox = self.rules.settings.proximity
         kept = []
+        near: dict[str, _Spans] = {}
         for h in hits:
-            if h.term.category not in self._requires_cue:
+            category = h.term.category
+            if category not in self._requires_cue:
                 kept.append(h)
                 continue
-            if any(
-                _applies(c.cue, h.term.category) and _distance(c.start, c.end, h.start, h.end) <= prox
-                for c in cues
-            ):
+            spans = near.get(category)
+            if spans is None:
+                spans = near[category] = _Spans([(c.start, c.end) for c in cues if _applies(c.cue, category)])
+            if spans.distance(h.start, h.end) <= prox:
                 kept.append(h)
         return kept
 
@@ -287,14 +307,18 @@ class Matcher:
         best_dir: str | None = None
         near: list[_CueHit] = []
         cat_hits = [h for h in hits if h.term.category == category]
+        by_field: dict[str, _Spans] = {}
         for c in cues:
             if not _applies(c.cue, category):
                 continue
-            dists = [_distance(c.start, c.end, h.start, h.end) for h in cat_hits if h.field == c.field]
-            if not dists or min(dists) > prox:
+            spans = by_field.get(c.field)
+            if spans is None:
+                spans = by_field[c.field] = _Spans([(h.start, h.end) for h in cat_hits if h.field == c.field])
+            dist = spans.distance(c.start, c.end)
+            if dist > prox:  # also when the field has no match of the category (infinite distance)
                 continue
             near.append(c)
-            rank = (c.cue.priority, -min(dists))
+            rank = (c.cue.priority, -dist)
             if best is None or rank > best:
                 best, best_dir = rank, c.cue.direction
         for h in cat_hits:
@@ -370,27 +394,78 @@ def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
     city"): keep the longer one only."""
     if len(hits) < 2:
         return hits
-    kept = []
-    for h in hits:
-        inside = any(
-            o is not h
-            and o.term.category == h.term.category
-            and o.start <= h.start
-            and h.end <= o.end
-            and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-        if not inside:
-            kept.append(h)
-    return kept
+    # h lies inside a longer o of its category when o starts before h and ends at or after it, or starts
+    # with h and ends after it. One sweep per category in start order: O(n log n), not n x n.
+    inside: set[int] = set()
+    by_cat: dict[str, list[int]] = {}
+    for i, h in enumerate(hits):
+        by_cat.setdefault(h.term.category, []).append(i)
+    for members in by_cat.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: hits[i].start)
+        before_end = -1  # the furthest end of the matches starting before the current start
+        k = 0
+        while k < len(members):
+            start = hits[members[k]].start
+            group = []
+            while k < len(members) and hits[members[k]].start == start:
+                group.append(members[k])
+                k += 1
+            group_end = max(hits[i].end for i in group)
+            for i in group:
+                end = hits[i].end
+                if before_end >= end or group_end > end:
+                    inside.add(i)
+            before_end = max(before_end, group_end)
+    return [h for i, h in enumerate(hits) if i not in inside]
 
 
-def _negated(neg: Negative, start: int, end: int, hit: _Hit) -> bool:
-    if neg.categories and hit.term.category not in neg.categories:
-        return False
+class _Spans:
+    """Character spans, for the distance from a span to the nearest of them in O(log n)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans = sorted(spans)
+        self._starts = [s for s, _ in spans]
+        self._reach: list[int] = []  # the furthest end among the spans up to each one (in start order)
+        furthest = -1
+        for _, e in spans:
+            furthest = max(furthest, e)
+            self._reach.append(furthest)
+        self._ends = sorted(e for _, e in spans)
+
+    def distance(self, start: int, end: int) -> float:
+        """min over the spans of :func:`_distance` to ``(start, end)``; infinite when there are none."""
+        if not self._starts:
+            return float("inf")
+        best = float("inf")
+        # spans that start before ``end`` and end after ``start`` overlap it
+        i = bisect_left(self._starts, end)
+        if i and self._reach[i - 1] > start:
+            return 0
+        if i < len(self._starts):  # the first span starting at or after ``end``
+            best = self._starts[i] - end
+        j = bisect_right(self._ends, start)
+        if j:  # the last span ending at or before ``start``
+            best = min(best, start - self._ends[j - 1])
+        return best
+
+
+def _without_negated(neg: Negative, spans: list[tuple[int, int]], hits: list[_Hit]) -> list[_Hit]:
+    """``hits`` without those one of the negative's matches (``spans``, in text order) negates."""
+    concerned = [not neg.categories or h.term.category in neg.categories for h in hits]
     if neg.action == "veto":
-        return True
-    return hit.start < end and start < hit.end  # suppress: overlapping spans only
+        return [h for h, c in zip(hits, concerned, strict=True) if not c]
+    # suppress: overlapping spans only. finditer's matches do not overlap, so their ends are in order too.
+    ends = [e for _, e in spans]
+    kept = []
+    for h, c in zip(hits, concerned, strict=True):
+        if c:
+            i = bisect_right(ends, h.start)  # the first match ending after the hit starts
+            if i < len(spans) and spans[i][0] < h.end:
+                continue
+        kept.append(h)
+    return kept
 
 
 def _applies(cue: Cue, category: str) -> bool:
