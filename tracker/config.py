@@ -289,6 +289,9 @@ class Digests(_Strict):
     feed_dir: str | None = None
     # The feed's self link base, e.g. https://tracker.example.org/feeds (optional).
     feed_base_url: str | None = None
+    # Webhook hosts ('host' or 'host:port') allowed to be or resolve to private, loopback or link-local
+    # addresses (an internal chat server); every other webhook must be public (docs/security.md).
+    webhook_private_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod

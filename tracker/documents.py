@@ -26,11 +26,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import ipaddress
 import json
 import logging
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +45,7 @@ from db.engine import session_scope
 from db.models import Attachment, Bill, Jurisdiction
 from db.models_documents import Document
 from db.types import utcnow
+from tracker import outbound
 from tracker.config import Config, Documents
 from tracker.errors import TrackerError
 from tracker.extract import (
@@ -60,6 +59,7 @@ from tracker.extract import (
     describe,
     sniff,
 )
+from tracker.outbound import DEFAULT_PORTS, Refused, is_public, pinned_connection
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ MATCH_CHARS_PER_BILL = 200_000
 #: ``proximity``) and made of a symbol no phrase contains, so no match spans two documents.
 SEPARATOR = "\n" + "\u241e" * 198 + "\n"
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
 EXPECTED_BY_EXTENSION = {".pdf": PDF, ".docx": DOCX}
@@ -88,10 +87,6 @@ LEGISTAR_DOCUMENT_HOSTS = (
     "legistar2.granicus.com",
     "legistar3.granicus.com",
 )
-
-
-class Refused(Exception):
-    """The URL may not be fetched (scheme, host, port or address); nothing was sent."""
 
 
 class TooLarge(Exception):
@@ -124,23 +119,11 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def system_resolver(host: str, port: int) -> list[str]:
+    """:func:`tracker.outbound.system_resolver`, a failure being a FetchFailed (tried again later)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchFailed(f"cannot resolve {host}: {exc}") from None
-    seen: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in seen:
-            seen.append(address)
-    return seen
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+        return outbound.system_resolver(host, port)
+    except outbound.Unresolvable as exc:
+        raise FetchFailed(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -251,28 +234,6 @@ def policy_for(jurisdiction: Any) -> HostPolicy:
 # -- downloading ---------------------------------------------------------------------------------------------
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """An HTTP connection to an address chosen (and checked) beforehand; the Host header names the host."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 @dataclass
 class Download:
     final_url: str
@@ -366,6 +327,9 @@ def download(
                     raise TooLarge(f"more than max_bytes ({settings.max_bytes:,} bytes) sent")
                 chunks.append(chunk)
             _remaining(deadline, timeout)
+            if declared and declared.strip().isdigit() and size < int(declared):
+                # The connection ended early: a truncated document is not stored (nor its ETag).
+                raise FetchFailed(f"incomplete download: {size:,} of {int(declared):,} bytes announced")
             return Download(
                 current,
                 body=b"".join(chunks),
@@ -393,10 +357,9 @@ def _hang_up(sock: socket.socket) -> None:
 def _connect(
     target: Target, addresses: list[str], deadline: float, timeout: float
 ) -> http.client.HTTPConnection:
-    cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     last: Exception | None = None
     for address in addresses:
-        conn = cls(target.host, target.port, address, _remaining(deadline, timeout))
+        conn = pinned_connection(target, address, _remaining(deadline, timeout))
         try:
             conn.connect()
             return conn

@@ -171,7 +171,8 @@ def make_config(
     data: dict[str, Any] = {
         "database": {"url": db_url},
         "jurisdictions": jurisdictions if jurisdictions is not None else JURISDICTIONS,
-        "digests": {"retry_base_seconds": 60, **(digests or {})},
+        # The webhook receiver runs on loopback: allowed as an operator would allow an internal host.
+        "digests": {"retry_base_seconds": 60, "webhook_private_hosts": ["127.0.0.1"], **(digests or {})},
     }
     if smtp_port is not None:
         data["email"] = {
@@ -196,6 +197,8 @@ def toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, int | float):
         return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -9,7 +9,8 @@ retry); a failure after it, before the server's answer, is *in doubt*: the messa
   the server's ``354`` and before the message is sent; a lost connection while sending the message is
   definite (the final dot never got through), while a lost answer to the final dot is in doubt.
 - Webhook: ``before_transmit()`` is called once the TCP (and TLS) connection is up; a lost answer after the
-  request went out is in doubt. Redirects are not followed.
+  request went out is in doubt. Redirects are not followed. The URL is checked by the outbound policy
+  (:mod:`tracker.outbound`) before anything is sent: a URL it refuses fails for good, never in doubt.
 
 Failures carry a one-line message that names the server and what to check, never a secret.
 """
@@ -21,13 +22,14 @@ import json
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker import outbound
 from tracker.config import Email
 from tracker.errors import TrackerError
 
@@ -275,48 +277,80 @@ def _describe(exc: BaseException) -> str:
 def redact_webhook(url: str) -> str:
     """A webhook URL fit for logs and status lines: scheme, host and port only (Slack-style webhook URLs
     carry their secret in the path)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/…"
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return "(an invalid URL)"
+    netloc = "".join(ch if ch.isprintable() and not ch.isspace() else "?" for ch in netloc)[:100]
+    return f"{parts.scheme}://{netloc}/…"
 
 
-def check_webhook_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"the webhook must be an http(s) URL, got {redact_webhook(url)!r}")
-    if parts.username or parts.password:
-        raise ValueError("the webhook URL must not carry credentials")
-    return url
+_PRIVATE_HINT = "; an operator may allow such a host in [digests] webhook_private_hosts"
+
+
+def check_webhook_url(url: str, private_hosts: Iterable[str] = ()) -> str:
+    """The webhook URL if it may be stored: http(s), a host, no credentials, no space or control
+    character, and not written as a non-public address (``127.0.0.1``, ``2130706433``, ``localhost``,
+    ``[::1]``, ``169.254.169.254``...) unless its host is allowed in ``[digests] webhook_private_hosts``.
+    Host names are resolved only when a digest is sent (:class:`WebhookChannel`), where every address is
+    checked again. ValueError with a one-line reason otherwise."""
+    try:
+        target = outbound.split_url(url, what="webhook")
+        allowed = outbound.HostList(private_hosts).allows(target.host, target.port)
+        outbound.check_literal(target, private_ok=allowed, hint=_PRIVATE_HINT)
+    except outbound.Refused as exc:
+        raise ValueError(str(exc)) from None
+    return url.strip()
 
 
 class WebhookChannel:
-    def __init__(self, timeout: float = 30.0) -> None:
+    """POSTs a digest by the outbound policy (:mod:`tracker.outbound`): the URL is checked again at every
+    send, its host resolved once and every address checked (public only, unless the host is allowed in
+    ``private_hosts``), and the connection made to the address that was checked."""
+
+    def __init__(
+        self,
+        timeout: float = 30.0,
+        private_hosts: Iterable[str] = (),
+        resolver: outbound.Resolver = outbound.system_resolver,
+    ) -> None:
         self.timeout = timeout
+        self.private_hosts = outbound.HostList(private_hosts)
+        self.resolver = resolver
 
     def send(self, url: str, body: dict[str, Any], event_id: str, before_transmit: Callable[[], None]) -> str:
-        parts = urlsplit(url)
         where = f"webhook {redact_webhook(url)}"
-        host = parts.hostname or ""
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
-                host, parts.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        else:
-            conn = http.client.HTTPConnection(host, parts.port, timeout=self.timeout)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            try:
-                conn.connect()
-            except OSError as exc:
-                raise DeliveryError(f"{where}: cannot connect ({_describe(exc)})", config=True) from None
+            target = outbound.split_url(url, what="webhook")
+            allowed = self.private_hosts.allows(target.host, target.port)
+            addresses = outbound.checked_addresses(
+                target, self.resolver, private_ok=allowed, hint=_PRIVATE_HINT
+            )
+        except outbound.Refused as exc:  # nothing was sent, and never will be to this URL
+            raise DeliveryError(f"{where}: refused: {exc}", permanent=True) from None
+        except outbound.Unresolvable as exc:
+            raise DeliveryError(f"{where}: {exc}", config=True) from None
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        conn: http.client.HTTPConnection | None = None
+        try:
+            last: OSError | None = None
+            for address in addresses:
+                conn = outbound.pinned_connection(target, address, self.timeout)
+                try:
+                    conn.connect()
+                    break
+                except OSError as exc:
+                    conn.close()
+                    conn, last = None, exc
+            if conn is None:
+                assert last is not None
+                raise DeliveryError(f"{where}: cannot connect ({_describe(last)})", config=True)
             before_transmit()
             try:
                 conn.request(
                     "POST",
-                    path,
+                    target.path,
                     body=payload,
                     headers={
                         "Content-Type": "application/json; charset=utf-8",
@@ -333,7 +367,8 @@ class WebhookChannel:
                     f"{where}: {_describe(exc)} after the request was sent, before the answer", in_doubt=True
                 ) from None
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
         if 200 <= status < 300:
             return f"HTTP {status}"
         permanent = 400 <= status < 500 and status not in (408, 425, 429)

@@ -449,7 +449,10 @@ def deliver_due(
 ) -> SendReport:
     report = report or SendReport()
     smtp = SmtpChannel(config.email) if config.email else None
-    webhook = WebhookChannel(timeout=config.email.timeout if config.email else 30.0)
+    webhook = WebhookChannel(
+        timeout=config.email.timeout if config.email else 30.0,
+        private_hosts=config.digests.webhook_private_hosts,
+    )
     broken: dict[str, str] = {}  # "email" -> the SMTP configuration problem met in this run
     for delivery, digest in _due_deliveries(engine, now, subscription_ids):
         what = _describe_delivery(delivery, digest)

@@ -70,9 +70,10 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise SubscriptionError(f"unknown timezone {tz!r}") from None
+    webhook_url = None
     if spec.webhook_url is not None:
         try:
-            check_webhook_url(spec.webhook_url)
+            webhook_url = check_webhook_url(spec.webhook_url, config.digests.webhook_private_hosts)
         except ValueError as exc:
             raise SubscriptionError(str(exc)) from None
     if spec.webhook_format not in ("json", "slack"):
@@ -84,6 +85,7 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
             "categories": sorted(set(spec.categories)),
             "at_time": f"{at.hour:02d}:{at.minute:02d}",
             "timezone": tz,
+            "webhook_url": webhook_url,
         }
     )
 
