@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from tracker.config import Config, load_config
@@ -19,6 +19,7 @@ from tracker.documents_cli import COMMANDS as DOCUMENT_COMMANDS
 from tracker.errors import CrawlFailed, TrackerError
 from tracker.matcher.commands import COMMANDS as MATCHER_COMMANDS
 from tracker.review_cli import COMMANDS as REVIEW_COMMANDS
+from tracker.safe_output import csv_cell, echo, json_text, terminal_text, terminal_view
 from tracker.web_cli import COMMANDS as WEB_COMMANDS
 
 
@@ -125,13 +126,13 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool, only: t
         only=set(only) or None,
     )
     for s in summaries:
-        click.echo(s.line())
+        echo(s.line())
     if obj.config.documents.after_crawl:  # never fails the crawl: problems are part of the lines
         from tracker.documents import after_crawl
 
         crawled = [s.slug for s in summaries if s.status in ("succeeded", "partial")]
         for line in after_crawl(obj.config, obj.engine(), crawled):
-            click.echo(line)
+            echo(line)
     bad = [s.slug for s in summaries if not s.ok]
     if bad:
         raise CrawlFailed(f"crawl did not succeed for {', '.join(bad)}")
@@ -149,7 +150,7 @@ def track(obj: Context, url: str, by: str | None) -> None:
     """
     from tracker.track import track_url
 
-    click.echo(track_url(obj.config, obj.engine(), url, by=by).line())
+    echo(track_url(obj.config, obj.engine(), url, by=by).line())
 
 
 def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, Any]]:
@@ -241,7 +242,7 @@ def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> Non
         rec["sponsors"] = "; ".join(rec["sponsors"])
         rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
         csv_match_fields(rec)
-        writer.writerow(rec)
+        writer.writerow({k: csv_cell(v) for k, v in rec.items()})  # formula-safe cells
 
 
 @cli.command()
@@ -265,11 +266,11 @@ def changes(
     )
     if fmt == "jsonl":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
         return
     from tracker.queries import format_changes_table
 
-    click.echo(format_changes_table(rows))
+    click.echo(format_changes_table(terminal_view(rows)))
 
 
 @cli.command()
@@ -294,6 +295,11 @@ for _command in (*MATCHER_COMMANDS, *REVIEW_COMMANDS, *DIGEST_COMMANDS, *WEB_COM
     cli.add_command(_command)
 
 
+def _first_line(exc: object) -> str:
+    lines = str(exc).strip().splitlines()
+    return terminal_text(lines[0]) if lines else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
@@ -304,11 +310,14 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except TrackerError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except OperationalError as exc:
-        click.echo(f"Error: database: {str(exc.orig).strip().splitlines()[0]}", err=True)
+        echo(f"Error: database: {_first_line(exc.orig)}", err=True)
         sys.exit(1)
+    except DatabaseError as exc:  # e.g. a database URL naming a file that is not a database
+        echo(f"Error: database: {_first_line(exc.orig)} (check the database URL)", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

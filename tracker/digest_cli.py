@@ -17,6 +17,7 @@ import click
 
 from db.types import utcnow
 from tracker.errors import TrackerError
+from tracker.safe_output import echo, id_argument, json_text
 
 
 def _now(value: str | None) -> datetime:
@@ -129,13 +130,13 @@ def subscriptions_add(
             f"Subscription {sub.id} added: {sub.email}, {subs.schedule_text(sub)}, {subs.filters_text(sub)}; "
             f"channels: {info['channels']}."
         )
-    click.echo(line)
+    echo(line)
     if info["next_run"]:
-        click.echo(
+        echo(
             f"First digest: {info['next_run'][:16].replace('T', ' ')} UTC, if anything is new by then."
         )
     if not no_email and config.email is None:
-        click.echo(f"Note: {config.source} has no [email] table yet; e-mails wait until it does.", err=True)
+        echo(f"Note: {config.source} has no [email] table yet; e-mails wait until it does.", err=True)
 
 
 @subscriptions.command("list")
@@ -152,15 +153,15 @@ def subscriptions_list(obj: Any, include_removed: bool, fmt: str) -> None:
         rows = subs.list_subscriptions(session, include_removed)
         if fmt == "jsonl":
             for sub in rows:
-                click.echo(json.dumps(subs.describe(sub, obj.config, now), ensure_ascii=False))
+                echo(json_text(json.dumps(subs.describe(sub, obj.config, now), ensure_ascii=False)))
             return
         if not rows:
-            click.echo("No subscriptions (`tracker subscriptions add EMAIL`).")
+            echo("No subscriptions (`tracker subscriptions add EMAIL`).")
             return
         for sub in rows:
             info = subs.describe(sub, obj.config, now)
             nxt = f"next {info['next_run'][:16].replace('T', ' ')} UTC" if info["next_run"] else sub.state
-            click.echo(
+            echo(
                 f"{sub.id:>4}  {sub.email}  [{sub.state}]  {subs.schedule_text(sub)} ({nxt})\n"
                 f"      {subs.filters_text(sub)}; channels: {info['channels']}; feed {info['feed']}"
             )
@@ -173,7 +174,7 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, ref)
         message = getattr(subs, action)(session, sub, utcnow(), **kwargs)
-    click.echo(message)
+    echo(message)
 
 
 @subscriptions.command("pause")
@@ -229,20 +230,20 @@ def digest_preview(obj: Any, subscription: str, fmt: str, now_text: str | None) 
         slot, content = preview(session, sub, obj.config, now)
         info = sub_info(sub)
     if content.empty:
-        click.echo(f"Nothing new for subscription {info['id']} ({info['email']}): no digest would be sent.")
+        echo(f"Nothing new for subscription {info['id']} ({info['email']}): no digest would be sent.")
         return
     rendered = render_digest(content.as_dict(), info, slot.period)
     if fmt == "json":
-        click.echo(
+        echo(
             json.dumps(
                 {"subject": rendered.subject, "period": slot.period, **content.as_dict()}, ensure_ascii=False
             )
         )
     elif fmt == "html":
-        click.echo(rendered.html, nl=False)
+        echo(rendered.html, nl=False)
     else:
-        click.echo(f"Subject: {rendered.subject}\n")
-        click.echo(rendered.text, nl=False)
+        echo(f"Subject: {rendered.subject}\n")
+        echo(rendered.text, nl=False)
 
 
 @digest.command("send")
@@ -269,17 +270,17 @@ def digest_send(obj: Any, dry_run: bool, subscription: str | None, now_text: str
             ids = [subs.find(session, subscription).id]
     report = send_due(engine, obj.config, _now(now_text), subscription_ids=ids, dry_run=dry_run)
     for line in report.lines():
-        click.echo(line)
+        echo(line)
     if not report.lines() and not report.errors:
-        click.echo("Nothing to send.")
+        echo("Nothing to send.")
     if report.errors:
         for line in report.errors[:-1]:
-            click.echo(f"Error: {line}", err=True)
+            echo(f"Error: {line}", err=True)
         raise TrackerError(report.errors[-1])
 
 
 @digest.command("release")
-@click.argument("delivery_id", metavar="ID", type=int)
+@click.argument("delivery_id", metavar="ID", callback=id_argument("a delivery"))
 @click.option(
     "--mark-sent", is_flag=True, help="It did arrive: record it as sent instead of sending it again."
 )
@@ -289,7 +290,7 @@ def digest_release(obj: Any, delivery_id: int, mark_sent: bool) -> None:
     SMTP server's log), then send it again, or --mark-sent."""
     from tracker.digests.outbox import release
 
-    click.echo(release(obj.engine(), delivery_id, utcnow(), mark_sent=mark_sent))
+    echo(release(obj.engine(), delivery_id, utcnow(), mark_sent=mark_sent))
 
 
 @digest.command("list")
@@ -321,7 +322,7 @@ def digest_list(obj: Any, statuses: tuple[str, ...], limit: int) -> None:
             q = q.where(DigestDelivery.status.in_(statuses))
         rows = session.execute(q).all()
         if not rows:
-            click.echo("No deliveries.")
+            echo("No deliveries.")
             return
         for d, g in rows:
             target = d.target if d.channel == "email" else redact_webhook(d.target)
@@ -333,7 +334,7 @@ def digest_list(obj: Any, statuses: tuple[str, ...], limit: int) -> None:
             )
             if d.last_error and d.status != "sent":
                 line += f"\n       {d.last_error}"
-            click.echo(line)
+            echo(line)
 
 
 @digest.command("feed")
@@ -359,7 +360,7 @@ def digest_check_email(obj: Any) -> None:
 
     if obj.config.email is None:
         raise TrackerError(f"{obj.config.source}: no [email] table")
-    click.echo(SmtpChannel(obj.config.email).check())
+    echo(SmtpChannel(obj.config.email).check())
 
 
 # -- status and the scheduler -------------------------------------------------------------------------
@@ -381,9 +382,9 @@ def status(obj: Any, check: bool, fmt: str, now_text: str | None) -> None:
         engine, obj.config, _now(now_text), scheduler_state=scheduler_state(obj.config.database_url)
     )
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        echo(json_text(json.dumps(report.to_dict(), ensure_ascii=False)))
     else:
-        click.echo(format_status(report))
+        echo(format_status(report))
     if check and report.alerts:
         sys.exit(1)
 
@@ -405,12 +406,12 @@ def schedule(obj: Any, list_only: bool) -> None:
             config, obj.config_path, sched.BlockingScheduler(timezone="UTC"), engine=engine, catch_up=False
         )
         for line in sched.describe_jobs(s, utcnow()):
-            click.echo(line)
+            echo(line)
         engine.dispose()
         return
     obj.engine().dispose()  # the schema is checked before waiting for the lock
     code = sched.run(
-        config, obj.config_path, on_event=lambda m: click.echo(m[0].upper() + m[1:] + ".", err=True)
+        config, obj.config_path, on_event=lambda m: echo(m[0].upper() + m[1:] + ".", err=True)
     )
     if code:
         raise TrackerError("the scheduler stopped: its lock was lost")

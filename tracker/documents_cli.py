@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from tracker.safe_output import bill_argument, echo, json_text, terminal_text
+
 
 @click.group()
 def documents() -> None:
@@ -26,11 +28,11 @@ def fetch(obj: Any, slugs: tuple[str, ...], limit: int | None, bill: str | None,
     if bill and slugs:
         raise click.UsageError("give jurisdictions or --bill, not both")
     for summary in fetch_documents(obj.config, obj.engine(), slugs, limit=limit, bill=bill, force=force):
-        click.echo(summary.line())
+        echo(summary.line())
 
 
 @documents.command("show")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @click.option("--text", "with_text", is_flag=True, help="Also print the extracted text.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
@@ -42,10 +44,10 @@ def show(obj: Any, bill: str, with_text: bool, as_json: bool) -> None:
     with session_scope(obj.engine()) as session:
         ref, docs, evidence = bill_document_rows(session, bill)
         if as_json:
-            out = show_json(ref, docs, evidence)
+            out = json_text(show_json(ref, docs, evidence))
         else:
             out = format_documents(ref, docs, evidence, text=with_text)
-    click.echo(out)
+    click.echo(out if as_json else terminal_text(out))
 
 
 @documents.command("hosts")
@@ -57,10 +59,10 @@ def hosts(obj: Any, slugs: tuple[str, ...]) -> None:
 
     for j in obj.config.select(list(slugs)):
         policy = policy_for(j)
-        click.echo(f"{j.slug}:")
+        echo(f"{j.slug}:")
         for rule in policy.rules:
             private = "; private address allowed" if rule.explicit else ""
-            click.echo(f"  {rule.label()}  ({rule.source}{private})")
+            echo(f"  {rule.label()}  ({rule.source}{private})")
 
 
 COMMANDS = (documents,)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from tracker.matcher import DIRECTIONS
+from tracker.safe_output import bill_argument, echo, json_text, terminal_view
 
 BY_OPTION = click.option(
     "--by", "by", metavar="NAME", help="Who decides (default: $TRACKER_EDITOR, else the OS user)."
@@ -104,13 +105,13 @@ def list_command(
         )
     if fmt == "jsonl":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
         return
-    click.echo(format_review_table(rows))
+    click.echo(format_review_table(terminal_view(rows)))
 
 
 @review.command("show")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def show(obj: Any, bill: str, as_json: bool) -> None:
@@ -121,12 +122,13 @@ def show(obj: Any, bill: str, as_json: bool) -> None:
 
     with session_scope(obj.engine()) as session:
         detail = bill_detail(session, bill)
-        text = show_json(detail) if as_json else format_bill_detail(detail)
+        # scraped text made inert for the terminal before the styling (which is ours) is added
+        text = json_text(show_json(detail)) if as_json else format_bill_detail(terminal_view(detail))
     click.echo(text)
 
 
 @review.command("confirm")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @CATEGORY_OPTION
 @DIRECTION_OPTION
 @NOTE_OPTION
@@ -141,11 +143,11 @@ def confirm_command(
 
     with session_scope(obj.engine()) as session:
         decision = confirm(session, bill, categories=categories, direction=direction, note=note, by=by)
-    click.echo(decision.line())
+    echo(decision.line())
 
 
 @review.command("reject")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @NOTE_OPTION
 @BY_OPTION
 @click.pass_obj
@@ -156,11 +158,11 @@ def reject_command(obj: Any, bill: str, note: str | None, by: str | None) -> Non
 
     with session_scope(obj.engine()) as session:
         decision = reject(session, bill, note=note, by=by)
-    click.echo(decision.line())
+    echo(decision.line())
 
 
 @review.command("note")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @click.argument("text")
 @BY_OPTION
 @click.pass_obj
@@ -171,11 +173,11 @@ def note_command(obj: Any, bill: str, text: str, by: str | None) -> None:
 
     with session_scope(obj.engine()) as session:
         decision = note(session, bill, text, by=by)
-    click.echo(decision.line())
+    echo(decision.line())
 
 
 @review.command("add")
-@click.argument("bill")
+@click.argument("bill", callback=bill_argument)
 @CATEGORY_OPTION
 @DIRECTION_OPTION
 @NOTE_OPTION
@@ -190,7 +192,7 @@ def add_command(
 
     with session_scope(obj.engine()) as session:
         decision = add(session, bill, categories=categories, direction=direction, note=note, by=by)
-    click.echo(decision.line())
+    echo(decision.line())
 
 
 COMMANDS = (match, review)

@@ -11,6 +11,7 @@ and put in the review queue unless an editor already decided on it.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from db.engine import session_scope
 from db.models import Bill, BillSource, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
+from tracker import outbound
 from tracker.config import Config, JurisdictionBase
 from tracker.errors import TrackerError
 from tracker.identity import bill_for_url
@@ -30,10 +32,19 @@ logger = logging.getLogger(__name__)
 
 # How long the fetch of one bill may take (a few requests, with the [crawl] retries).
 TRACK_TIMEOUT = 300.0
+# At most this many track crawls (child processes) at once in one process (the web app's workers each
+# have their own); one more request waits up to TRACK_WAIT seconds for a slot, then is told to retry.
+MAX_TRACK_PROCESSES = 2
+TRACK_WAIT = 2.0
+_track_slots = threading.BoundedSemaphore(MAX_TRACK_PROCESSES)
 
 
 class TrackError(TrackerError):
     """A URL that cannot be tracked, or a fetch that failed; the message is one line."""
+
+
+class TrackBusy(TrackError):
+    """Every track slot is taken: nothing was started; try again in a moment."""
 
 
 @dataclass
@@ -58,6 +69,10 @@ def resolve(config: Config, url: str, session: Session | None = None) -> tuple[J
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TrackError(f"not an http(s) URL: {url[:200]!r}")
+    try:  # the outbound policy's URL rules (no credentials, spaces or control characters)
+        outbound.split_url(url, what="link")
+    except outbound.Refused as exc:
+        raise TrackError(str(exc)) from None
     host = parts.hostname.lower()
     by_slug = {j.slug: j for j in config.jurisdictions}
     if session is not None:
@@ -136,10 +151,16 @@ def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None
     with session_scope(engine) as session:
         cfg, source_id = resolve(config, url, session)
     env = {"TRACKER_DATABASE_URL": config.database_url}
+    if not _track_slots.acquire(timeout=TRACK_WAIT):
+        raise TrackBusy(
+            f"busy: {MAX_TRACK_PROCESSES} bills are being fetched already; try again in a minute"
+        )
     try:
         done = crawl_in_child(config.source, [cfg.slug], only=[source_id], timeout=TRACK_TIMEOUT, env=env)
     except Exception as exc:  # a timeout or a child that could not start
         raise TrackError(f"{cfg.slug}: fetching {source_id} failed: {exc}") from None
+    finally:
+        _track_slots.release()
     with session_scope(engine) as session:
         bill = session.scalar(
             select(Bill)

@@ -13,6 +13,7 @@ import click
 
 from db.models_web import ROLES
 from db.types import utcnow
+from tracker.safe_output import echo
 
 PASSWORD_ENV = "TRACKER_PASSWORD"  # noqa: S105 (the name of the variable)
 
@@ -40,7 +41,7 @@ def serve_app(config: Any, host: str, port: int, *, banner: str | None = None) -
     if banner is None:
         banner = f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)"
     if banner:
-        click.echo(banner)
+        echo(banner)
     # No access log: a feed URL holds its secret token.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
 
@@ -79,7 +80,7 @@ def users_add(obj: Any, username: str, role: str, email: str | None) -> None:
     password = read_password()
     with session_scope(engine) as session:
         auth.add_user(session, username, role, password, utcnow(), email=email)
-    click.echo(f"User {username} added ({role}{', ' + email if email else ''}).")
+    echo(f"User {username} added ({role}{', ' + email if email else ''}).")
 
 
 @users.command("passwd")
@@ -96,7 +97,7 @@ def users_passwd(obj: Any, username: str) -> None:
     password = read_password()
     with session_scope(engine) as session:
         auth.set_password(session, auth.get_user(session, username), password, utcnow())
-    click.echo(f"Password of {username} changed; their sessions ended.")
+    echo(f"Password of {username} changed; their sessions ended.")
 
 
 @users.command("remove")
@@ -109,7 +110,7 @@ def users_remove(obj: Any, username: str) -> None:
 
     with session_scope(obj.engine()) as session:
         auth.remove_user(session, auth.get_user(session, username))
-    click.echo(f"User {username} removed.")
+    echo(f"User {username} removed.")
 
 
 @users.command("list")
@@ -122,12 +123,12 @@ def users_list(obj: Any) -> None:
     with session_scope(obj.engine()) as session:
         rows = auth.list_users(session)
         if not rows:
-            click.echo("No users (`tracker users add USERNAME --role admin`).")
+            echo("No users (`tracker users add USERNAME --role admin`).")
             return
         for u in rows:
             last = f"{u.last_login_at:%Y-%m-%d %H:%M} UTC" if u.last_login_at else "never"
             flags = " [disabled]" if u.disabled else ""
-            click.echo(f"{u.username:<20} {u.role:<7} {u.email or '-':<30} last login {last}{flags}")
+            echo(f"{u.username:<20} {u.role:<7} {u.email or '-':<30} last login {last}{flags}")
 
 
 COMMANDS = (serve, users)

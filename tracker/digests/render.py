@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from tracker.safe_output import xml_text
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EVENT_NAMESPACE = uuid.UUID("6f1d6c3e-3b1e-5d0a-9a57-7a1c5b1e2d40")
 FEED_ENTRIES = 50
@@ -206,9 +208,11 @@ def atom_feed(sub: dict[str, Any], digests: list[Any], self_url: str | None = No
     ET.register_namespace("", ATOM_NS)
 
     def el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        # Scraped text may hold characters XML cannot (ESC, NUL...): dropped, so the feed stays well-formed.
+        safe = {k: xml_text(str(v)) for k, v in attrs.items()}
+        node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", safe)
         if text is not None:
-            node.text = text
+            node.text = xml_text(text)
         return node
 
     feed = ET.Element(f"{{{ATOM_NS}}}feed")

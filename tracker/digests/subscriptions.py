@@ -18,6 +18,7 @@ from tracker.digests.channels import check_webhook_url, redact_webhook
 from tracker.digests.periods import WEEKDAYS, next_run, parse_at
 from tracker.errors import TrackerError
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
+from tracker.safe_output import parse_id
 
 
 class SubscriptionError(TrackerError):
@@ -119,8 +120,9 @@ def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime)
 
 def find(session: Session, ref: str) -> Subscription:
     """A subscription by id, or by e-mail address when that address has exactly one."""
-    if ref.isdigit():
-        sub = session.get(Subscription, int(ref))
+    if ref.strip().isdigit():
+        sub_id = parse_id(ref)
+        sub = session.get(Subscription, sub_id) if sub_id is not None else None
         if sub is None or sub.state == "removed":
             raise SubscriptionError(f"no subscription {ref} (see `tracker subscriptions list`)")
         return sub

@@ -34,6 +34,7 @@ from tracker.digests.labels import STAGE_LABELS, category_label, direction_label
 from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.queries import check_jurisdiction
+from tracker.safe_output import csv_cell
 
 PER_PAGE = 50
 STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
@@ -743,25 +744,6 @@ def highlight_html(text: str | None, evidence: list[dict[str, Any]], field: str)
         out += Markup('<mark class="ev-{}">{}</mark>').format(kind, text[start:end])
         pos = end
     return out + escape(text[pos:])
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet cannot run: text starting with = + - @ (or a tab or carriage return) gets a
-    leading apostrophe; lists are joined with "; "; dates are ISO."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:

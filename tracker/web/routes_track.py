@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from tracker.errors import TrackerError
-from tracker.track import track_bill, track_url
+from tracker.track import TrackBusy, track_bill, track_url
 from tracker.web.deps import DB, CurrentUser, redirect, render
 
 router = APIRouter()
@@ -33,14 +33,17 @@ async def track_post(
         # a few requests to the portal, in a child process: off the event loop
         result = await run_in_threadpool(track_url, config, engine, url, by=user.username)
     except TrackerError as exc:
-        return render(
+        response = render(
             request,
             "track.html",
-            status_code=400,
+            status_code=503 if isinstance(exc, TrackBusy) else 400,
             url=url,
             error=str(exc),
             jurisdictions=config.jurisdictions,
         )
+        if isinstance(exc, TrackBusy):
+            response.headers["Retry-After"] = "30"
+        return response
     return redirect(f"/bills/{result.bill_id}", result.line())
 
 

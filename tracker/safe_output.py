@@ -1,0 +1,160 @@
+"""Scraped text made inert for each place it is written (docs/security.md): XML (Atom feeds), a terminal
+or a pipe (every ``tracker`` command), and CSV cells a spreadsheet would otherwise run as formulas.
+
+- :func:`xml_text`: drops what XML 1.0 cannot hold (C0 controls but tab and line breaks, lone surrogates,
+  U+FFFE/U+FFFF), so a feed stays well-formed whatever a portal sent;
+- :func:`terminal_text`: replaces every control character a terminal acts on (ESC, so every CSI/OSC
+  sequence incl. OSC 8 hyperlinks and clear-screen; the other C0 controls but tab and newline; DEL; the C1
+  controls, incl. the one-byte CSI U+009B; bidirectional overrides; line/paragraph separators; lone
+  surrogates) by U+FFFD, one for one, so offsets into the text (the matcher's evidence) stay right;
+  :func:`terminal_view` does it to every string of a record or object; :func:`echo` prints through it;
+- :func:`json_text`: a JSON document whose strings keep their data but spell those same characters as
+  ``\\uXXXX`` escapes (valid JSON, the same value once parsed, inert on a terminal);
+- :func:`csv_cell`: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+  leading apostrophe (the OWASP rule), for every CSV the tracker writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from tracker.errors import TrackerError
+
+REPLACEMENT = "\ufffd"
+
+_XML_BAD = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# C0 but tab and newline, DEL, C1, bidi embeddings/overrides/isolates, LS/PS, lone surrogates.
+_TERMINAL_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal acts on (it escapes C0 itself).
+_JSON_RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot contain (escaping ``<&>`` is the serialiser's job)."""
+    return _XML_BAD.sub("", value)
+
+
+def terminal_text(value: str) -> str:
+    """``value`` with every character a terminal would act on replaced by U+FFFD (same length)."""
+    return _TERMINAL_BAD.sub(REPLACEMENT, value)
+
+
+def json_text(document: str) -> str:
+    """A JSON document (from ``json.dumps(..., ensure_ascii=False)``) with the characters a terminal acts
+    on written as ``\\uXXXX``: they can only be inside strings, so the parsed value is unchanged."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+class _TerminalView:
+    """Read-only view of an object whose string attributes (and those of everything reached through it)
+    come out terminal-safe."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        return terminal_view(getattr(self._target, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a terminal view is read-only")
+
+
+_PLAIN = (int, float, bool, datetime, date, type(None))
+
+
+def terminal_view(value: Any) -> Any:
+    """``value`` with every string in it terminal-safe: strings, lists, tuples and dicts are copied, other
+    objects (ORM rows) wrapped in a read-only view that does the same to their attributes."""
+    if isinstance(value, str):
+        return terminal_text(value)
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, Mapping):
+        return {terminal_view(k): terminal_view(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(terminal_view(v) for v in value)
+    if isinstance(value, list | set | frozenset):
+        return type(value)(terminal_view(v) for v in value)
+    if isinstance(value, _TerminalView):
+        return value
+    return _TerminalView(value)
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` of terminal-safe text (for every line that may carry scraped or typed text)."""
+    click.echo(terminal_text(str(message)), err=err, nl=nl)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet cannot run: text starting with = + - @ (or a tab or carriage return) gets a
+    leading apostrophe; lists are joined with "; "; dates are ISO; booleans true/false; None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# -- ids typed by people ---------------------------------------------------------------------------------
+
+#: The largest id a database column holds (BIGINT); a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str) -> int | None:
+    """The row id ``text`` spells in ASCII digits (``"42"``), or None: not digits (``"²"``, ``"4 2"``,
+    ``"-1"``, ``"1e3"``) or beyond 64 bits (no row has it; the drivers would raise on it)."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+class BadId(TrackerError):
+    """An id argument that names no row (not ASCII digits, or beyond 64 bits): a usage error."""
+
+    exit_code = 2
+
+
+def id_argument(what: str) -> Any:
+    """A click callback: the argument as an id, or one ``Error:`` line (exit 2) saying what an id is."""
+
+    def convert(_ctx: Any, _param: Any, value: Any) -> int | None:
+        if value is None:
+            return None
+        found = parse_id(str(value))
+        if found is None:
+            raise BadId(f"{terminal_text(str(value))[:40]!r} is not {what} id (a number from 1 to {MAX_ID})")
+        return found
+
+    return convert
+
+
+def bill_argument(_ctx: Any, _param: Any, value: Any) -> Any:
+    """A click callback for BILL (an id or SLUG:IDENTIFIER): an all-digit value must be a valid id."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if ":" not in text and parse_id(text) is None:
+        raise BadId(
+            f"{terminal_text(text)[:40]!r} is not a bill: give its id (1 to {MAX_ID}) or SLUG:IDENTIFIER "
+            "(e.g. riverton:O2026-0053)"
+        )
+    return text
