@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +48,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -60,87 +61,146 @@ from tracker.errors import ConfigError
 logger = logging.getLogger("tracker.scheduler")
 
 MISFIRE_GRACE_SECONDS = 3600
-CRAWL_TIME_LIMIT_SECONDS = 3 * 3600  # per jurisdiction of a child's crawl...
+CRAWL_TIME_LIMIT_SECONDS = 3 * 3600  # per jurisdiction of a child's crawl, when no config is given...
 CRAWL_TIME_LIMIT_CAP = 12 * 3600  # ...and at most this for one child
 OUTBOX_EVERY_SECONDS = 60
 SYNC_EVERY_SECONDS = 60
-LOCK_CHECK_SECONDS = 60
+LOCK_CHECK_SECONDS = 5
 CRAWL_EXECUTOR = "crawls"
 ADVISORY_LOCK_KEY = 0x5A4C_7E11  # "the tracker's scheduler", any constant unique to this application
 
 
+class LockLost(Exception):
+    """This scheduler's lock (or its generation, the fencing token) is no longer its own."""
+
+
+# -- the fencing token ---------------------------------------------------------------------------------
+
+
+def take_generation(engine: Engine) -> int:
+    """Called once the lock is held: the next scheduler generation, now this scheduler's fencing token."""
+    from db.models import SchedulerLease
+    from tracker.crawl_runs import HOST
+
+    now = utcnow()
+    with session_scope(engine) as session:
+        lease = session.get(SchedulerLease, 1, with_for_update=True)
+        if lease is None:
+            lease = SchedulerLease(id=1, generation=0, acquired_at=now, checked_at=now)
+            session.add(lease)
+        lease.generation += 1
+        lease.owner_host, lease.owner_pid = HOST, os.getpid()
+        lease.acquired_at = lease.checked_at = now
+        session.flush()
+        return lease.generation
+
+
+def confirm_generation(session: Any, generation: int) -> bool:
+    """In the caller's transaction: whether ``generation`` is still the current one. The row stays locked
+    until the transaction ends, so a successor cannot take over between this check and the commit of what
+    the transaction records."""
+    from db.models import SchedulerLease
+
+    result = session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.id == 1, SchedulerLease.generation == generation)
+        .values(checked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 # -- crawls -------------------------------------------------------------------------------------------
 
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Condition()
+_in_flight = 0  # crawl jobs between recording their runs and closing them
+_stopping = threading.Event()  # the scheduler is stopping: a crawl that ends now was interrupted
 
-def _record_lost_crawl(engine: Engine, config: Config, slug: str, started: datetime, message: str) -> None:
-    """A crawl child that died or was killed records nothing: record its failure so that it shows."""
-    from db.models import CrawlRun
+
+def _start_runs(
+    engine: Engine, config: Config, slugs: list[str], token: int | None, stage: Path
+) -> dict[str, int]:
+    """Record the crawl before it starts (one ``running`` row per jurisdiction, owned by this process), in
+    the transaction that confirms this scheduler's generation: a scheduler that lost its lock starts
+    nothing."""
+    from tracker import crawl_runs
     from tracker.store import ensure_jurisdiction
 
     with session_scope(engine) as session:
-        row = ensure_jurisdiction(session, config.jurisdiction(slug))
-        recorded = session.scalar(
-            select(CrawlRun.id).where(CrawlRun.jurisdiction_id == row.id, CrawlRun.started_at >= started)
-        )
-        if recorded is not None:
-            return
-        session.add(
-            CrawlRun(
-                jurisdiction_id=row.id,
-                mode="unknown",
-                status="failed",
-                started_at=started,
-                finished_at=utcnow(),
-                since=None,
-                seen=0,
-                new=0,
-                changed=0,
-                status_changes=0,
-                vanished=0,
-                errors=1,
-                requests=0,
-                message=message,
-            )
-        )
-
-
-_children: set[subprocess.Popen[str]] = set()
-_children_lock = threading.Lock()
+        if token is not None and not confirm_generation(session, token):
+            raise LockLost("another scheduler took this database's lock")
+        rows = [ensure_jurisdiction(session, config.jurisdiction(slug)) for slug in slugs]
+        return crawl_runs.begin(session, rows, owner_pid=os.getpid(), owner_token=token, stage_dir=stage)
 
 
 def _crawl_child(
-    config_path: str | None, slugs: list[str], time_limit: float
+    config_path: str | None,
+    slugs: list[str],
+    time_limit: float,
+    env: dict[str, str] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``tracker crawl SLUG...`` in a child process (as :func:`tracker.crawl.crawl_in_child` runs it), killed
-    at its time limit, and known to :func:`stop_crawls` while it runs."""
+    """``tracker crawl SLUG...`` in a child process tied to this one (:mod:`tracker.children`), killed at
+    its time limit, and known to :func:`stop_crawls` while it runs."""
+    from tracker import children
+
     cmd = [sys.executable, "-m", "tracker"]
     if config_path:
         cmd += ["--config", str(config_path)]
     cmd += ["crawl", *slugs]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with _children_lock:
-        _children.add(proc)
+    procs: list[subprocess.Popen[str]] = []
+
+    def started(proc: subprocess.Popen[str]) -> None:
+        procs.append(proc)
+        with _children_lock:
+            _children.add(proc)
+        if _stopping.is_set():  # the scheduler began stopping while this child was starting
+            children.terminate(proc)
+
     try:
-        try:
-            out, err = proc.communicate(timeout=time_limit)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise
+        return children.run(
+            cmd,
+            time_limit=time_limit,
+            memory_mb=None,  # the child caps itself at [crawl] memory_mb of the configuration it reads
+            env={**os.environ, **(env or {})},
+            tick=tick,
+            tick_every=_heartbeat_every(),
+            started=started,
+        )
     finally:
         with _children_lock:
-            _children.discard(proc)
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+            _children.difference_update(procs)
+            _children_lock.notify_all()
 
 
-def stop_crawls() -> int:
-    """Ask running crawl children to stop (SIGTERM: Scrapy shuts down and the crawl is recorded as
-    interrupted); returns how many there were."""
+def _heartbeat_every() -> float:
+    from tracker.crawl_runs import HEARTBEAT_SECONDS
+
+    return HEARTBEAT_SECONDS
+
+
+def stop_crawls(deadline: float | None = None, grace: float = 0.0) -> int:
+    """Stop running crawl children: SIGTERM (the child stops Scrapy promptly and records the crawl as
+    interrupted), SIGKILL to those still running ``grace`` seconds later; then wait, until the monotonic
+    ``deadline``, for the crawl jobs to record how their crawls ended. Returns how many children there
+    were."""
+    from tracker import children
+
+    _stopping.set()
     with _children_lock:
         running = [p for p in _children if p.poll() is None]
     for proc in running:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+        children.terminate(proc)
+    kill_at = time.monotonic() + grace
+    for proc in running:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, kill_at - time.monotonic()))
+        if proc.poll() is None:
+            children.kill(proc)
+    with _children_lock:
+        while _in_flight and (deadline is None or time.monotonic() < deadline):
+            _children_lock.wait(timeout=0.05 if deadline is None else max(0.0, deadline - time.monotonic()))
     return len(running)
 
 
@@ -151,66 +211,136 @@ def crawl_job(
     *,
     engine: Engine | None = None,
     config: Config | None = None,
+    token: int | None = None,
 ) -> int:
     """Crawl jurisdictions in one child process (one Scrapy crawler: the per-host cap holds across them);
     returns its exit code (non-zero: a crawl failed, or the child was killed at its time limit, by default
-    ``CRAWL_TIME_LIMIT_SECONDS`` per jurisdiction, at most ``CRAWL_TIME_LIMIT_CAP``). With ``engine`` and
-    ``config``, a jurisdiction whose crawl the child did not record (killed, crashed) gets a ``failed``
-    crawl record."""
+    ``[crawl] time_limit_minutes`` per jurisdiction, at most ``CRAWL_TIME_LIMIT_CAP``).
+
+    With ``engine`` and ``config``, the crawl is recorded before it starts (``running`` rows owned by this
+    process, heartbeat while it runs; with ``token``, only if this scheduler's generation is still current,
+    else :class:`LockLost`), and a jurisdiction whose crawl the child did not record (killed, crashed,
+    stopped with the scheduler) gets its row closed as ``failed`` or ``interrupted``. Its stage directory is
+    removed whatever happens."""
+    global _in_flight
+    from tracker import crawl_runs
+    from tracker.crawl import crawl_time_limit
+
     slugs = [slugs] if isinstance(slugs, str) else list(slugs)
-    limit = (
-        time_limit
-        if time_limit is not None
-        else min(CRAWL_TIME_LIMIT_SECONDS * len(slugs), CRAWL_TIME_LIMIT_CAP)
-    )
+    if time_limit is not None:
+        limit = time_limit
+    elif config is not None:
+        limit = crawl_time_limit(config, len(slugs))
+    else:
+        limit = min(CRAWL_TIME_LIMIT_SECONDS * len(slugs), CRAWL_TIME_LIMIT_CAP)
     label = ", ".join(slugs)
-    for slug in slugs:
-        logger.info("crawl of %s starting", slug, extra={"jurisdiction": slug, "event": "crawl_start"})
-    started = utcnow() - timedelta(seconds=1)
+    recorded = engine is not None and config is not None
+    stage = crawl_runs.new_stage_dir()
+    ids: dict[str, int] = {}
+    with _children_lock:
+        _in_flight += 1
     try:
-        result = _crawl_child(config_path, slugs, limit)
-    except subprocess.TimeoutExpired:
-        for slug in slugs:
-            logger.error(
-                "crawl of %s killed after %.0f s",
-                slug,
-                limit,
-                extra={"jurisdiction": slug, "event": "crawl_timeout"},
-            )
-            if engine is not None and config is not None:
-                _record_lost_crawl(
-                    engine, config, slug, started, f"crawl killed after its time limit ({limit:.0f} s)"
+        if recorded:
+            assert engine is not None and config is not None
+            try:
+                ids = _start_runs(engine, config, slugs, token, stage)
+            except LockLost:
+                logger.error(
+                    "crawl of %s not started: this scheduler lost its lock",
+                    label,
+                    extra={"event": "crawl_start"},
                 )
-        return 124
-    out = result.stdout.strip().splitlines()
-    err = result.stderr.strip().splitlines()
-    for slug in slugs:
-        # `tracker crawl` prints one summary line per jurisdiction: "SLUG: STATUS (MODE) - ..."
-        line = next((x for x in out if x.startswith(f"{slug}: ")), None)
-        ok = line is not None and line.startswith(f"{slug}: succeeded")
-        logger.log(
-            logging.INFO if ok else logging.ERROR,
-            "crawl of %s ended: %s",
-            slug,
-            line or (err[-1] if err else f"exit code {result.returncode}"),
-            extra={"jurisdiction": slug, "event": "crawl_end"},
-        )
-        if line is None and engine is not None and config is not None:
-            last = err[-1] if err else ""
-            _record_lost_crawl(
-                engine,
-                config,
-                slug,
-                started,
-                f"crawl process exited with code {result.returncode}: {last[:500]}",
+                raise
+        if _stopping.is_set():
+            if ids:
+                crawl_runs.close(
+                    engine, ids.values(), "interrupted", "the scheduler stopped before the crawl"
+                )
+            return 143
+        for slug in slugs:
+            logger.info("crawl of %s starting", slug, extra={"jurisdiction": slug, "event": "crawl_start"})
+
+        def beat() -> None:
+            try:
+                crawl_runs.heartbeat(engine, ids.values())
+            except Exception as exc:  # the database is away: the next beat tries again
+                logger.warning("crawl heartbeat not recorded: %s", exc)
+
+        try:
+            result = _crawl_child(
+                config_path, slugs, limit, crawl_runs.for_child(ids) if ids else None, beat if ids else None
             )
-    if result.returncode != 0:
-        logger.error("crawl of %s: exit code %d", label, result.returncode, extra={"event": "crawl_end"})
-    return result.returncode
+        except subprocess.TimeoutExpired:
+            for slug in slugs:
+                logger.error(
+                    "crawl of %s killed after %.0f s",
+                    slug,
+                    limit,
+                    extra={"jurisdiction": slug, "event": "crawl_timeout"},
+                )
+            if ids:
+                crawl_runs.close(
+                    engine, ids.values(), "failed", f"crawl killed after its time limit ({limit:.0f} s)"
+                )
+            return 124
+        out = result.stdout.strip().splitlines()
+        err = result.stderr.strip().splitlines()
+        for slug in slugs:
+            # `tracker crawl` prints one summary line per jurisdiction: "SLUG: STATUS (MODE) - ..."
+            line = next((x for x in out if x.startswith(f"{slug}: ")), None)
+            ok = line is not None and line.startswith(f"{slug}: succeeded")
+            logger.log(
+                logging.INFO if ok else logging.ERROR,
+                "crawl of %s ended: %s",
+                slug,
+                _short(line or (err[-1] if err else f"exit code {result.returncode}")),
+                extra={"jurisdiction": slug, "event": "crawl_end"},
+            )
+        if ids:
+            if _stopping.is_set():
+                crawl_runs.close(
+                    engine, ids.values(), "interrupted", "the scheduler stopped (SIGTERM) during the crawl"
+                )
+            else:
+                last = _short(err[-1]) if err else ""
+                crawl_runs.close(
+                    engine,
+                    ids.values(),
+                    "failed",
+                    f"crawl process exited with code {result.returncode}: {last}".rstrip(": "),
+                )
+        if result.returncode != 0:
+            logger.error("crawl of %s: exit code %d", label, result.returncode, extra={"event": "crawl_end"})
+        return result.returncode
+    finally:
+        crawl_runs.release(ids.values())
+        crawl_runs.remove_stage_dir(stage)
+        with _children_lock:
+            _in_flight -= 1
+            _children_lock.notify_all()
+
+
+def _short(text: str, limit: int = 300) -> str:
+    from tracker.health import short_reason
+
+    return short_reason(text, limit)
 
 
 def cron_trigger(expression: str, where: str) -> CronTrigger:
+    """Five-field crontab (minute hour day month weekday), or six with a leading seconds field; UTC."""
     try:
+        fields = expression.split()
+        if len(fields) == 6:
+            second, minute, hour, day, month, weekday = fields
+            return CronTrigger(
+                second=second,
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=weekday,
+                timezone="UTC",
+            )
         return CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError as exc:
         raise ConfigError(f"{where}: invalid cron expression {expression!r}: {exc}") from None
@@ -234,17 +364,58 @@ class Jobs:
         self.engine = engine
         self._scheduled: dict[int, tuple[str, str, int, str]] = {}
         self._lock = threading.Lock()
+        # Set by run() once the lock is held: the lock's liveness check, this scheduler's generation (the
+        # fencing token) and what to do when either fails. Without them (tests, --list) every job runs.
+        self.lock_alive: Callable[[], bool] | None = None
+        self.token: int | None = None
+        self.on_lost: Callable[[str], None] | None = None
+
+    # the lock, checked before every job and every LOCK_CHECK_SECONDS
+    def check_lock(self, now: datetime | None = None) -> bool:
+        """Whether this scheduler still holds its lock and its generation is current; when not, it stops
+        (``on_lost``) and the caller starts nothing."""
+        if self.lock_alive is None:
+            return True
+        why = None
+        if not self.lock_alive():
+            why = "the scheduler's lock could not be confirmed (lock connection or lock file lost)"
+        elif self.token is not None:
+            try:
+                with session_scope(self.engine) as session:
+                    if not confirm_generation(session, self.token):
+                        why = "another scheduler took this database's lock (newer generation)"
+            except Exception as exc:  # the database is away: no job can run anyway; try again later
+                logger.warning("scheduler lock check: database unreachable: %s", exc)
+                return False
+        if why is None:
+            return True
+        if self.on_lost is not None:
+            self.on_lost(why)
+        return False
 
     # crawls
-    def crawl(self, slugs: list[str], now: datetime | None = None) -> int:
-        code = crawl_job(self.config_path, slugs, engine=self.engine, config=self.config)
-        self.immediate()
-        self.health()
+    def crawl(self, slugs: list[str], now: datetime | None = None) -> int | None:
+        if _stopping.is_set() or not self.check_lock():
+            return None
+        try:
+            code = crawl_job(
+                self.config_path, slugs, engine=self.engine, config=self.config, token=self.token
+            )
+        except LockLost as exc:
+            if self.on_lost is not None:
+                self.on_lost(str(exc))
+            return None
+        if not _stopping.is_set():
+            self.immediate()
+            self.health()
         return code
 
     # digests
     def digest(self, subscription_id: int, now: datetime | None = None) -> Any:
         from tracker.digests.outbox import send_due
+
+        if not self.check_lock():
+            return None
 
         report = send_due(self.engine, self.config, now or utcnow(), subscription_ids=[subscription_id])
         for line in report.errors:
@@ -254,6 +425,9 @@ class Jobs:
     def immediate(self, now: datetime | None = None) -> Any:
         from tracker.digests.outbox import send_due
 
+        if not self.check_lock():
+            return None
+
         report = send_due(self.engine, self.config, now or utcnow(), frequencies=["immediate"])
         for line in report.errors:
             logger.error("digests: %s", line, extra={"event": "digest_error"})
@@ -262,6 +436,8 @@ class Jobs:
     def outbox(self, now: datetime | None = None) -> Any:
         from tracker.digests.outbox import deliver_due, reap
 
+        if not self.check_lock():
+            return None
         now = now or utcnow()
         reap(self.engine, self.config, now)
         report = deliver_due(self.engine, self.config, now)
@@ -272,6 +448,8 @@ class Jobs:
     def health(self, now: datetime | None = None) -> Any:
         from tracker.health import check_and_notify
 
+        if not self.check_lock():
+            return None
         return check_and_notify(self.engine, self.config, now or utcnow())
 
     # the digest jobs follow the subscriptions table
@@ -282,6 +460,8 @@ class Jobs:
         from tracker.digests.outbox import slot_for
         from tracker.digests.periods import digest_trigger
 
+        if not self.check_lock():
+            return []
         now = now or utcnow()
         grace = timedelta(hours=self.config.digests.misfire_grace_hours)
         with session_scope(self.engine) as session:
@@ -406,6 +586,13 @@ def build_scheduler(
         name="follow the subscriptions",
         misfire_grace_time=SYNC_EVERY_SECONDS,
     )
+    scheduler.add_job(
+        jobs.check_lock,
+        IntervalTrigger(seconds=LOCK_CHECK_SECONDS, timezone="UTC"),
+        id="lock:check",
+        name="check the scheduler's lock and generation; stop when lost",
+        misfire_grace_time=LOCK_CHECK_SECONDS,
+    )
     jobs.sync(scheduler, now, catch_up=catch_up)
     scheduler.jobs = jobs  # type: ignore[attr-defined]  # for `tracker schedule --list` and tests
     return scheduler
@@ -447,12 +634,20 @@ def single_instance(
                         on_wait(message)
                     conn.execute(text(_PG_LOCK.format(fn="pg_advisory_lock")), {"k": ADVISORY_LOCK_KEY})
 
+                guard = threading.Lock()  # the connection is not shared between threads at once
+
                 def alive() -> bool:
-                    try:
-                        conn.execute(text("SELECT 1"))
-                    except Exception:  # any failure means the lock may be gone
-                        return False
-                    return True
+                    with guard:
+                        try:
+                            held = conn.execute(
+                                text(
+                                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                    "AND pid = pg_backend_pid() AND granted"
+                                )
+                            ).scalar()
+                        except Exception:  # any failure means the lock may be gone
+                            return False
+                    return bool(held)
 
                 try:
                     yield alive
@@ -475,7 +670,22 @@ def single_instance(
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        yield lambda: True
+        inode = os.fstat(fd).st_ino
+
+        def alive() -> bool:
+            # The lock lives on this open file: if the file was removed or replaced, another scheduler can
+            # lock the new one.
+            try:
+                return os.stat(lock_path).st_ino == inode
+            except OSError:
+                return False
+
+        try:
+            yield alive
+        finally:
+            with contextlib.suppress(OSError):
+                if alive():
+                    os.ftruncate(fd, 0)  # no stale pid after a clean exit
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -524,48 +734,70 @@ def describe_jobs(scheduler: BaseScheduler, now: datetime) -> list[str]:
 
 
 def run(config: Config, config_path: str | None, on_event: Callable[[str], None] | None = None) -> int:
-    """Run the scheduler until SIGTERM or SIGINT; returns an exit code."""
+    """Run the scheduler until SIGTERM or SIGINT; returns an exit code (1: the lock was lost).
+
+    Once the lock is held: take the next generation (the fencing token every job checks), close the crawls
+    that a previous scheduler left running as ``interrupted``, then schedule. On SIGTERM or SIGINT, start
+    nothing more, stop the crawl children (SIGTERM, SIGKILL after the grace) and record their crawls as
+    interrupted, all within ``[schedule] stop_timeout_seconds``."""
+    from db.engine import require_schema
+    from tracker import crawl_runs
+
     say = on_event or (lambda _m: None)
     lost = threading.Event()
+    stop_timeout = config.schedule.stop_timeout_seconds
+    deadline: list[float] = []
+    _stopping.clear()
     with single_instance(config.database_url, on_wait=say) as alive:
         engine = make_engine(config.database_url)
-        from db.engine import require_schema
-
-        require_schema(engine)
-        scheduler = BlockingScheduler(timezone="UTC")
-        build_scheduler(config, config_path, scheduler, engine=engine)
-
-        def check_lock() -> None:
-            if not alive():
-                logger.error(
-                    "the scheduler's lock connection was lost: stopping, so that two schedulers never run "
-                    "at once",
-                    extra={"event": "scheduler_lock_lost"},
-                )
-                lost.set()
-                scheduler.shutdown(wait=False)
-
-        scheduler.add_job(
-            check_lock,
-            IntervalTrigger(seconds=LOCK_CHECK_SECONDS, timezone="UTC"),
-            id="lock:check",
-            name="check the scheduler's lock",
-        )
-
-        def stop(signum: int, _frame: Any) -> None:
-            logger.warning("stopping on signal %d", signum, extra={"event": "scheduler_stop"})
-            scheduler.shutdown(wait=False)
-            if stop_crawls():
-                logger.warning("running crawls asked to stop", extra={"event": "scheduler_stop"})
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            message = f"scheduler running with {len(scheduler.get_jobs())} jobs"
-            logger.info(message, extra={"event": "scheduler_start"})
-            say(message)
-            scheduler.start()
+            require_schema(engine)
+            token = take_generation(engine)
+            with session_scope(engine) as session:
+                closed = crawl_runs.close_abandoned(session)
+            if closed:
+                say(f"closed {len(closed)} crawl run(s) left running by a stopped scheduler as interrupted")
+            scheduler = BlockingScheduler(timezone="UTC")
+            build_scheduler(config, config_path, scheduler, engine=engine)
+            jobs: Jobs = scheduler.jobs  # type: ignore[attr-defined]
+
+            def shut_down() -> None:
+                if not deadline:
+                    deadline.append(time.monotonic() + stop_timeout)
+                _stopping.set()
+                with contextlib.suppress(Exception):  # already stopped
+                    scheduler.shutdown(wait=False)
+
+            def on_lost(why: str) -> None:
+                if not lost.is_set():
+                    logger.error(
+                        "%s: stopping, so that two schedulers never run at once",
+                        why,
+                        extra={"event": "scheduler_lock_lost"},
+                    )
+                lost.set()
+                shut_down()
+
+            jobs.lock_alive, jobs.token, jobs.on_lost = alive, token, on_lost
+
+            def stop(signum: int, _frame: Any) -> None:
+                logger.warning("stopping on signal %d", signum, extra={"event": "scheduler_stop"})
+                shut_down()
+
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                message = f"scheduler running with {len(scheduler.get_jobs())} jobs (generation {token})"
+                logger.info(message, extra={"event": "scheduler_start"})
+                say(message)
+                scheduler.start()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                end = deadline[0] if deadline else time.monotonic() + stop_timeout
+                # SIGKILL what is still running early enough to record the crawls before the deadline.
+                grace = max(0.0, end - time.monotonic() - min(2.0, stop_timeout / 2))
+                if stop_crawls(end, grace):
+                    logger.warning("running crawls stopped and recorded", extra={"event": "scheduler_stop"})
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             engine.dispose()
     return 1 if lost.is_set() else 0

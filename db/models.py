@@ -235,15 +235,20 @@ class StatusChange(Base):
 
 
 class CrawlRun(Base):
-    """What one crawl of one jurisdiction did; succeeded runs define the incremental watermark."""
+    """What one crawl of one jurisdiction did; succeeded runs define the incremental watermark.
+
+    A crawl is recorded before it starts, as ``running`` with its owner (host, pid, the scheduler's
+    generation) and a heartbeat; the importer's own record replaces it when the crawl ends. A ``running`` run
+    whose owner is gone is closed as ``interrupted`` (tracker.supervise)."""
 
     __tablename__ = "crawl_runs"
     __table_args__ = (Index("ix_crawl_runs_jurisdiction_started", "jurisdiction_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id", ondelete="CASCADE"))
-    mode: Mapped[str] = mapped_column(String(16))  # full | incremental | sweep
-    status: Mapped[str] = mapped_column(String(16))  # succeeded | partial | failed | suspect
+    mode: Mapped[str] = mapped_column(String(16))  # full | incremental | sweep | track | unknown
+    # succeeded | partial | failed | suspect | running | interrupted
+    status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     since: Mapped[datetime | None]
@@ -255,3 +260,27 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # Who runs a `running` crawl: the process that supervises it (the scheduler, or `tracker crawl` run by
+    # hand), on which host, and the scheduler's generation (SchedulerLease) when a scheduler started it.
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_token: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None]
+    # The crawl's temporary stage directory, removed when an interrupted run is closed.
+    stage_dir: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerLease(Base):
+    """One row: the generation of the scheduler that holds this database's lock. Each scheduler takes the
+    next generation when it gets the lock, and every job it starts checks (in the transaction that records
+    the job) that the generation is still its own: a scheduler that lost its lock to another can start
+    nothing (a fencing token)."""
+
+    __tablename__ = "scheduler_lease"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime]
+    checked_at: Mapped[datetime]

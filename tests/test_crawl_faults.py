@@ -163,10 +163,10 @@ def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, ser
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 1, err
-    assert "riverton: failed (full)" in out and "crawl interrupted (shutdown)" in out
+    assert "riverton: interrupted (full)" in out and "crawl stopped by SIGINT" in out
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Bill)) == 0
-    assert [r.status for r in runs(engine, "riverton")] == ["failed"]
+    assert [r.status for r in runs(engine, "riverton")] == ["interrupted"]
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["first-crawl", "after-change"])

@@ -136,6 +136,10 @@ class CrawlSettings(_Strict):
     # the matters; the per-host cap is shared out between them): the crawler is CPU-bound, so a backfill
     # uses every core. Incremental crawls and sweeps run in one process.
     processes: int = Field(2, ge=1, le=8)
+    # Limits of a crawl child process (tracker/children.py): killed past time_limit_minutes per
+    # jurisdiction it crawls (12 hours at most), address space capped at memory_mb (0: no cap).
+    time_limit_minutes: float = Field(180.0, gt=0, le=12 * 60)
+    memory_mb: int = Field(4096, ge=0, le=1024 * 1024)
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 
@@ -221,6 +225,8 @@ class Database(_Strict):
 
 class Schedule(_Strict):
     crawl_cron: str = "17 */6 * * *"
+    # On SIGTERM the scheduler stops its crawls and records them as interrupted within this many seconds.
+    stop_timeout_seconds: float = Field(5.0, ge=1, le=600)
 
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")

@@ -3,17 +3,27 @@ with one Scrapy crawler (one download slot per host, so the per-host cap holds a
 then import each completed crawl in its own transaction.
 
 The Twisted reactor cannot be restarted in a process: call :func:`run_crawl` once per process. The
-scheduler and ``tracker demo`` run each crawl as a child process (``python -m tracker crawl``).
+scheduler, ``tracker track`` and ``tracker demo`` run each crawl as a child process (``python -m tracker
+crawl``) tied to them (:mod:`tracker.children`: it dies with its parent, within its time and memory limits).
+
+A crawl is recorded before it starts: ``running`` rows with their owner and a heartbeat
+(:mod:`tracker.crawl_runs`), recorded by the scheduler for its child or by ``tracker crawl`` itself, and
+replaced by the importer's record when the crawl ends. On SIGTERM or SIGINT the crawl stops promptly (Scrapy
+gets :data:`STOP_GRACE` seconds to close, then the reactor is stopped), nothing is imported, and the crawl is
+recorded as ``interrupted``; during the import, SIGTERM kills the process at once (the transaction rolls back;
+the run is closed as interrupted by its supervisor or the next crawl).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import sys
-import tempfile
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +32,7 @@ from crawler.jobs import CrawlJob, Mode
 from crawler.redact import redact_url
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
+from tracker import children, crawl_runs
 from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.identity import move_problem
@@ -36,6 +47,48 @@ from tracker.store import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Seconds Scrapy gets to close its spiders after SIGTERM or SIGINT before the reactor is stopped.
+STOP_GRACE = 1.0
+# Per jurisdiction of one crawl child, and at most this for one child, when [crawl] sets no time limit.
+CRAWL_TIME_LIMIT_CAP = 12 * 3600
+
+
+def crawl_time_limit(config: Config, count: int) -> float:
+    """The time limit of a crawl child of ``count`` jurisdictions: ``[crawl] time_limit_minutes`` each, at
+    most :data:`CRAWL_TIME_LIMIT_CAP`."""
+    return min(config.crawl.time_limit_minutes * 60 * max(count, 1), CRAWL_TIME_LIMIT_CAP)
+
+
+class _Stopping:
+    """Whether a stop signal arrived during the crawl (set from the signal handler)."""
+
+    signum: int | None = None
+
+
+def _arm_prompt_stop(state: _Stopping) -> None:
+    """Once the reactor runs (after Scrapy installed its handlers): on SIGTERM or SIGINT, note it, let
+    Scrapy start its graceful shutdown, and force the reactor down :data:`STOP_GRACE` seconds later (Scrapy's
+    own second-signal path) instead of waiting for the slowest request in flight."""
+    from twisted.internet import reactor
+
+    def install() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            scrapy_handler = signal.getsignal(sig)
+
+            def handler(signum: int, frame: Any, scrapy_handler: Any = scrapy_handler) -> None:
+                first = state.signum is None
+                state.signum = signum
+                if callable(scrapy_handler):
+                    scrapy_handler(signum, frame)  # replaces both handlers with Scrapy's forced stop
+                if first:
+                    timer = threading.Timer(STOP_GRACE, os.kill, (os.getpid(), signal.SIGTERM))
+                    timer.daemon = True
+                    timer.start()
+
+            signal.signal(sig, handler)
+
+    reactor.callWhenRunning(lambda: reactor.callLater(0, install))  # type: ignore[attr-defined]
 
 
 def plan_jobs(
@@ -100,7 +153,9 @@ def plan_jobs(
     return jobs
 
 
-def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, int]:
+def _crawl(
+    jobs: list[CrawlJob], config: Config, progress: bool, stopping: _Stopping | None = None
+) -> dict[str, int]:
     """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
 
     One crawler per platform serves every jurisdiction of that platform, so a host shared by several cities
@@ -143,6 +198,8 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
         # Scrapy's signals hold receivers weakly: keep ours alive until the crawl ends.
         receivers.extend((closed, failed_callback))
         crawlers.append((crawler, group, reasons))
+    if stopping is not None:
+        _arm_prompt_stop(stopping)
     process.start()
     requests: dict[str, int] = {}
     for crawler, group, reasons in crawlers:
@@ -157,10 +214,17 @@ def _crawl(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, in
 
 
 def _shard_worker(
-    conn: Any, jobs: list[CrawlJob], config: Config, progress: bool, logging_setup: dict[str, Any]
+    conn: Any,
+    jobs: list[CrawlJob],
+    config: Config,
+    progress: bool,
+    logging_setup: dict[str, Any],
+    parent_pid: int | None = None,
 ) -> None:
     """One worker process of a split crawl (a fresh interpreter: its own reactor). Sends back the jobs as
-    crawled and the requests made, then exits."""
+    crawled and the requests made, then exits. Dies with the crawl process that started it."""
+    if parent_pid:
+        children.bind_to_parent(parent_pid)
     if logging_setup:
         from tracker.logs import setup_logging
 
@@ -172,7 +236,9 @@ def _shard_worker(
         conn.close()
 
 
-def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict[str, int]:
+def _crawl_sharded(
+    jobs: list[CrawlJob], config: Config, progress: bool, stopping: _Stopping | None = None
+) -> dict[str, int]:
     """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
     worker processes.
 
@@ -217,12 +283,26 @@ def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict
         receive, send = context.Pipe(duplex=False)
         worker = context.Process(
             target=_shard_worker,
-            args=(send, plan, shared, progress and index == 0, dict(LAST_SETUP)),
+            args=(send, plan, shared, progress and index == 0, dict(LAST_SETUP), os.getpid()),
             name=f"crawl-shard-{index}",
         )
         worker.start()
         send.close()
         workers.append((worker, receive, plan))
+
+    def stop_workers(signum: int, _frame: Any) -> None:
+        # Each worker gets Scrapy's graceful stop, then is killed after the grace.
+        if stopping is not None:
+            stopping.signum = signum
+        for worker, _, _ in workers:
+            if worker.is_alive() and worker.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+        timer = threading.Timer(STOP_GRACE, lambda: [w.kill() for w, _, _ in workers if w.is_alive()])
+        timer.daemon = True
+        timer.start()
+
+    previous = {sig: signal.signal(sig, stop_workers) for sig in (signal.SIGTERM, signal.SIGINT)}
     results = []
     for worker, receive, plan in workers:
         try:
@@ -236,6 +316,8 @@ def _crawl_sharded(jobs: list[CrawlJob], config: Config, progress: bool) -> dict
             receive.close()
     for worker, _, _ in workers:
         worker.join()
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     requests: dict[str, int] = {}
     by_slug = {job.slug: job for job in jobs}
     for done, counts in results:
@@ -263,17 +345,69 @@ def run_crawl(
     progress: bool = False,
     only: set[str] | None = None,
 ) -> list[RunSummary]:
+    """Crawl and import; one summary per jurisdiction. Started by a supervisor (:mod:`tracker.children`),
+    this process takes its limits and dies with it; the ``running`` rows are the supervisor's
+    (:data:`tracker.crawl_runs.ENV`), else this process records and heartbeats its own."""
+    if children.enter_child():
+        children.limit_memory(config.crawl.memory_mb)
+    given = crawl_runs.from_env()
     engine = make_engine(config.database_url)
     require_schema(engine)
-    if not config.select(slugs):
+    selected = config.select(slugs)
+    if not selected:
         raise ConfigError(f"{config.source}: no jurisdictions configured")
-    with tempfile.TemporaryDirectory(prefix="tracker-crawl-") as tmp:
-        jobs = plan_jobs(config, engine, slugs, full, Path(tmp), sweep=sweep, only=only)
+    beat = None
+    if given:
+        run_ids = given
+        stage = crawl_runs.stage_dir_of(engine, run_ids.values()) or crawl_runs.new_stage_dir()
+        stage.mkdir(parents=True, exist_ok=True)
+    else:
+        stage = crawl_runs.new_stage_dir()
+        with session_scope(engine) as session:
+            rows = [ensure_jurisdiction(session, cfg) for cfg in selected]
+            run_ids = crawl_runs.begin(
+                session, rows, owner_pid=os.getpid(), owner_token=None, stage_dir=stage, mode="unknown"
+            )
+        beat = crawl_runs.Heartbeat(engine, run_ids.values()).start()
+    stopping = _Stopping()
+    pending = dict(run_ids)  # the rows no record replaced yet
+    try:
+        jobs = plan_jobs(config, engine, slugs, full, stage, sweep=sweep, only=only)
+        crawl_runs.set_modes(engine, {run_ids[j.slug]: j.mode for j in jobs if j.slug in run_ids})
         if config.crawl.processes > 1 and any(_splits(job) for job in jobs):
-            requests = _crawl_sharded(jobs, config, progress)
+            requests = _crawl_sharded(jobs, config, progress, stopping)
         else:
-            requests = _crawl(jobs, config, progress)
-        return [import_job(engine, job, requests[job.slug]) for job in jobs]
+            requests = _crawl(jobs, config, progress, stopping)
+        if stopping.signum is not None:
+            name = signal.Signals(stopping.signum).name
+            message = f"crawl stopped by {name} before it finished; nothing imported"
+            crawl_runs.close(engine, pending.values(), "interrupted", message)
+            pending.clear()
+            return [RunSummary(job.slug, job.mode, "interrupted", message=message) for job in jobs]
+        # From here on SIGTERM ends the process at once, whatever it is doing (a long match holds the
+        # interpreter): the import's transaction rolls back and the run is closed as interrupted.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        summaries = []
+        for job in jobs:
+            summaries.append(import_job(engine, job, requests[job.slug]))
+            run_id = pending.pop(job.slug, None)
+            if run_id is not None:
+                crawl_runs.discard(engine, run_id)
+        return summaries
+    except KeyboardInterrupt:
+        crawl_runs.close(engine, pending.values(), "interrupted", "crawl stopped by SIGINT; nothing imported")
+        pending.clear()
+        raise
+    except Exception as exc:
+        line = " ".join(str(exc).split())[:300] or type(exc).__name__
+        crawl_runs.close(engine, pending.values(), "failed", f"crawl failed: {type(exc).__name__}: {line}")
+        pending.clear()
+        raise
+    finally:
+        if beat is not None:
+            beat.stop()
+        crawl_runs.release(run_ids.values())
+        crawl_runs.remove_stage_dir(stage)
 
 
 def crawl_in_child(
@@ -287,7 +421,9 @@ def crawl_in_child(
     capture: bool = True,
     only: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``tracker crawl`` in a child process (a fresh reactor each time), with a time limit."""
+    """Run ``tracker crawl`` in a child process (a fresh reactor each time), tied to this process (it dies
+    with it) and killed at ``timeout`` (``subprocess.TimeoutExpired``); its memory is capped by
+    ``[crawl] memory_mb`` of the configuration it reads."""
     cmd = [sys.executable, "-m", "tracker"]
     if config_path:
         cmd += ["--config", str(config_path)]
@@ -298,13 +434,12 @@ def crawl_in_child(
         cmd.append("--sweep")
     for source_id in only or ():
         cmd += ["--only", source_id]
-    return subprocess.run(
+    return children.run(
         cmd,
-        timeout=timeout,
+        time_limit=timeout,
+        memory_mb=None,
         env={**os.environ, **(env or {})},
-        capture_output=capture,
-        text=True,
-        check=False,
+        capture=capture,
     )
 
 

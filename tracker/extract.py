@@ -3,7 +3,8 @@
 Documents come from portals and are untrusted: a malformed or hostile PDF can make a parser loop, recurse or
 allocate without end. Parsing therefore runs in a child process (:class:`ExtractorProcess`, the same
 interpreter running ``python -m tracker.extract``) with an address-space limit, and the parent kills it
-when it has not answered within the time limit; the next document gets a fresh child. The child holds no
+when it has not answered within the time limit; the next document gets a fresh child. The child dies with
+the process that started it (:mod:`tracker.children`) and on SIGTERM. The child holds no
 database connection, no configuration and no secrets (it starts with a minimal environment).
 
 :func:`sniff` decides what a download is from its bytes (the declared ``Content-Type`` only settles the
@@ -26,6 +27,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tracker import children
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -230,6 +233,9 @@ def _read_exact(stream: Any, n: int) -> bytes | None:
 
 def worker_main(memory_mb: int) -> None:
     """The child: one request at a time from stdin (header, body), one answer on stdout."""
+    from tracker.children import enter_child
+
+    enter_child()  # dies with its parent
     try:
         import resource
 
@@ -290,8 +296,11 @@ class ExtractorProcess:
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        self._proc = subprocess.Popen(
+        # The time limit is per document, enforced here (the child serves many); the memory limit is its own.
+        self._proc = children.spawn(
             [sys.executable, "-m", "tracker.extract", "--worker", str(self.memory_mb)],
+            time_limit=None,
+            memory_mb=self.memory_mb,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

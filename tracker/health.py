@@ -5,7 +5,9 @@ A broken scraper must be loud. For each configured jurisdiction an alert is rais
 - **stale**: no crawl has succeeded for longer than its threshold (``stale_after_hours`` of the
   jurisdiction, else ``[alerts] stale_after_hours``), counted from the last success, or from the first
   attempt when it never succeeded;
-- **failing**: its last ``[alerts] failures_in_a_row`` crawls all failed or were suspect;
+- **failing**: its last ``[alerts] failures_in_a_row`` crawls all failed, were suspect or were interrupted
+  (killed with their scheduler, or stopped by a shutdown: see tracker.crawl_runs); a crawl still running
+  does not count;
 - **suspect**: its last crawl listed far fewer matters than are stored (a listing that collapsed: the
   importer records such a crawl as ``suspect`` and changes nothing);
 
@@ -22,6 +24,7 @@ deduplicates the mails across runs and schedulers.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +43,17 @@ from tracker.digests.subscriptions import schedule_text
 
 logger = logging.getLogger("tracker.health")
 
-FAILING = ("failed", "suspect")
+FAILING = ("failed", "suspect", "interrupted")
+FINISHED_NOT = ("running",)  # a crawl in progress is neither a success nor a failure yet
+REASON_CHARS = 200
+_URL = re.compile(r"(https?://[^\s?#'\"<>]+)[?#][^\s'\"<>]*")
+
+
+def short_reason(text: str | None, limit: int = REASON_CHARS) -> str:
+    """A failure's reason for alerts and logs: one line, URLs without their query strings (a Legistar
+    filter is hundreds of characters), at most ``limit`` characters."""
+    line = " ".join(_URL.sub(r"\1", text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass
@@ -60,6 +73,8 @@ class JurisdictionHealth:
     failures_in_a_row: int
     next_crawl_at: str | None
     stale_after_hours: float
+    # the crawl in progress, if any: {"started_at", "mode", "heartbeat_at", "owner"}
+    running: dict[str, Any] | None = None
 
 
 @dataclass
@@ -131,16 +146,32 @@ def evaluate(
             upcoming = trigger.get_next_fire_time(None, now)
             row = rows.get(cfg.slug)
             runs: list[CrawlRun] = []
+            running: dict[str, Any] | None = None
             last_success = None
             if row is not None:
                 runs = list(
                     session.scalars(
                         select(CrawlRun)
-                        .where(CrawlRun.jurisdiction_id == row.id)
+                        .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status.not_in(FINISHED_NOT))
                         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
                         .limit(window)
                     )
                 )
+                current = session.scalar(
+                    select(CrawlRun)
+                    .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "running")
+                    .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                    .limit(1)
+                )
+                if current is not None:
+                    running = {
+                        "started_at": _iso(current.started_at),
+                        "mode": current.mode,
+                        "heartbeat_at": _iso(current.heartbeat_at),
+                        "owner": f"pid {current.owner_pid} on {current.owner_host}"
+                        if current.owner_pid
+                        else None,
+                    }
                 last_success = session.scalar(
                     select(CrawlRun.started_at)
                     .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "succeeded")
@@ -160,6 +191,7 @@ def evaluate(
                 failures_in_a_row=streak,
                 next_crawl_at=_iso(upcoming),
                 stale_after_hours=threshold,
+                running=running,
             )
             report.jurisdictions.append(health)
             limit = timedelta(hours=threshold)
@@ -172,7 +204,7 @@ def evaluate(
                         else f"no successful crawl since the first attempt {_hours(now - since)} ago"
                     )
                     last = (
-                        f"; last crawl {runs[0].status}: {runs[0].message}"
+                        f"; last crawl {runs[0].status}: {short_reason(runs[0].message)}"
                         if runs and runs[0].message
                         else ""
                     )
@@ -190,8 +222,8 @@ def evaluate(
                         f"failing:{cfg.slug}",
                         "failing",
                         cfg.slug,
-                        f"{cfg.slug}: the last {streak} crawls failed or were suspect; "
-                        f"last: {runs[0].message or runs[0].status}",
+                        f"{cfg.slug}: the last {streak} crawls failed, were suspect or were interrupted; "
+                        f"last: {runs[0].status}: {short_reason(runs[0].message) or 'no message'}",
                     )
                 )
             if runs and runs[0].status == "suspect":
@@ -201,7 +233,7 @@ def evaluate(
                         "suspect",
                         cfg.slug,
                         f"{cfg.slug}: the last crawl ({_short(_iso(runs[0].started_at))} UTC) "
-                        f"suddenly returned (almost) nothing: {runs[0].message}",
+                        f"suddenly returned (almost) nothing: {short_reason(runs[0].message)}",
                     )
                 )
 
@@ -279,7 +311,7 @@ def format_status(report: HealthReport) -> str:
     for j in report.jurisdictions:
         run = j.last_run
         if run is None:
-            last = "never crawled"
+            last = "no crawl finished yet" if j.running else "never crawled"
         else:
             last = (
                 f"last crawl {_short(run['started_at'])} {run['status']} ({run['mode']}): "
@@ -289,9 +321,14 @@ def format_status(report: HealthReport) -> str:
             if run["message"]:
                 last += f" - {run['message']}"
         lines.append(f"  {j.slug}: {last}")
+        if j.running:
+            now_running = f"crawl running since {_short(j.running['started_at'])} ({j.running['mode']})"
+            if j.running["owner"]:
+                now_running += f", {j.running['owner']}, last heartbeat {_short(j.running['heartbeat_at'])}"
+            lines.append(f"    {now_running}")
         extra = f"last success {_short(j.last_success_at)}"
         if j.failures_in_a_row:
-            extra += f"; {j.failures_in_a_row} failed or suspect in a row"
+            extra += f"; {j.failures_in_a_row} failed, suspect or interrupted in a row"
         extra += f"; next crawl {_short(j.next_crawl_at)}"
         lines.append(f"    {extra}")
     lines.append("")
@@ -400,7 +437,7 @@ def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
-                claimed_open.append((a.id, a.message, a.opened_at, before))
+                claimed_open.append((a.id, a.message, a.opened_at, before, a.kind))
         for a in due_resolved:
             result = session.execute(
                 update(Alert)
@@ -409,11 +446,18 @@ def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
-                claimed_resolved.append((a.id, a.message, a.resolved_at))
+                claimed_resolved.append((a.id, a.message, a.resolved_at, a.kind))
     if not claimed_open and not claimed_resolved:
         return None
-    opened = [{"message": m, "since": f"{opened:%Y-%m-%d %H:%M} UTC"} for _, m, opened, _ in claimed_open]
-    cleared = [{"message": m, "cleared": f"{at:%Y-%m-%d %H:%M} UTC"} for _, m, at in claimed_resolved]
+    # Each line names the jurisdiction, the kind of alert and a short reason (never a whole request URL).
+    opened = [
+        {"message": _mail_line(k, m), "since": f"{opened:%Y-%m-%d %H:%M} UTC"}
+        for _, m, opened, _, k in claimed_open
+    ]
+    cleared = [
+        {"message": _mail_line(k, m), "cleared": f"{at:%Y-%m-%d %H:%M} UTC"}
+        for _, m, at, k in claimed_resolved
+    ]
     heading = (
         f"Sanctuary Tracker: {len(opened)} open alert{'s' if len(opened) != 1 else ''}"
         if opened
@@ -438,9 +482,9 @@ def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None
         if not exc.in_doubt:
             # Not sent: give the claims back so that the next check tries again.
             with session_scope(engine) as session:
-                for alert_id, _, _, before in claimed_open:
+                for alert_id, _, _, before, _ in claimed_open:
                     session.execute(update(Alert).where(Alert.id == alert_id).values(notified_at=before))
-                for alert_id, _, _ in claimed_resolved:
+                for alert_id, _, _, _ in claimed_resolved:
                     session.execute(
                         update(Alert).where(Alert.id == alert_id).values(resolved_notified_at=None)
                     )
@@ -454,6 +498,10 @@ def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None
         extra={"event": "alert_mailed"},
     )
     return f"mailed {config.alerts.operator_email}: {len(opened)} open, {len(cleared)} cleared"
+
+
+def _mail_line(kind: str, message: str) -> str:
+    return f"[{kind}] {short_reason(message, 400)}"
 
 
 def check_and_notify(engine: Engine, config: Config, now: datetime) -> HealthReport:

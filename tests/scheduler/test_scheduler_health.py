@@ -50,7 +50,7 @@ def test_stale_failing_and_suspect_alerts(engine, db_url):
     ]
     text = format_status(report)
     assert "portalder: last crawl 2026-11-02 15:00 suspect (incremental)" in text
-    assert "3 failed or suspect in a row" in text
+    assert "3 failed, suspect or interrupted in a row" in text
     assert "ALERTS (2):" in text and "suddenly returned (almost) nothing" in text
     with session_scope(engine) as s:
         h.crawl_run(s, "portalder", "succeeded", T0 + timedelta(hours=5))

@@ -59,7 +59,9 @@ def test_jobs_triggers_and_explicit_misfire_policy(engine, db_url, paused):
         "outbox",
         "health",
         "subscriptions:sync",
+        "lock:check",  # listed by `tracker schedule --list` too
     }
+    assert jobs["lock:check"].trigger.interval == timedelta(seconds=5)
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
         assert job.executor == ("crawls" if job.id.startswith("crawl:") else "default")
