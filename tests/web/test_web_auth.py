@@ -4,14 +4,14 @@ database on both engines, HTTP through FastAPI's test client)."""
 from __future__ import annotations
 
 from fastapi import Depends
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models_web import LoginAttempt, LoginSession
 from db.types import utcnow
 from tests.web.helpers import PASSWORD, form_csrf, log_in
 from tracker.web import auth
-from tracker.web.deps import SESSION_COOKIE, require_role
+from tracker.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, require_role
 
 PAGES = ["/subscriptions", "/admin", "/review", "/search?q=x", "/bills/1", "/"]
 
@@ -41,18 +41,21 @@ def test_every_page_needs_a_session(client):
 def test_login_sets_a_new_httponly_samesite_session_and_goes_to_next(client, make_user, engine):
     make_user("ana", "staff")
     page = client.get("/login?next=/subscriptions")
-    pre_cookie = client.cookies.get(SESSION_COOKIE)
-    assert pre_cookie and 'name="next" value="/subscriptions"' in page.text
+    # no session before the login: the form's CSRF token is a double-submit cookie, nothing is stored
+    assert client.cookies.get(SESSION_COOKIE) is None and client.cookies.get(LOGIN_CSRF_COOKIE)
+    assert 'name="next" value="/subscriptions"' in page.text
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(LoginSession)) == 0
     r = _post_login(client, "ana", PASSWORD, form_csrf(page.text), next="/subscriptions")
     assert r.status_code == 303 and r.headers["location"] == "/subscriptions"
     set_cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
     cookie = client.cookies.get(SESSION_COOKIE)
-    assert cookie and cookie != pre_cookie  # a new session on login: no fixation
+    assert cookie
     with session_scope(engine) as s:
         hashes = set(s.scalars(select(LoginSession.token_hash)))
     assert auth.hash_token(cookie) in hashes and cookie not in hashes  # only the hash is stored
-    assert auth.hash_token(pre_cookie) not in hashes  # the pre-login session is gone
+    assert len(hashes) == 1  # the one session, made by the login
     assert client.get("/subscriptions").status_code == 200
 
 

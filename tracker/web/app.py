@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.engine import make_engine, require_schema, session_factory
@@ -25,9 +28,10 @@ from tracker.web import (
     routes_subscriptions,
     routes_track,
 )
-from tracker.web.deps import AuthMiddleware, LoginRequired, is_api, login_redirect, render
+from tracker.web.deps import _DB_SESSIONS, AuthMiddleware, LoginRequired, is_api, login_redirect, render
 
 STATIC = Path(__file__).with_name("static")
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
@@ -88,7 +92,59 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
             return JSONResponse({"error": message}, status_code=400)
         return render(request, "error.html", status_code=400, message=message[:1].upper() + message[1:] + ".")
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, _exc: OverflowError) -> Response:
+        # A number no database column holds (an id or offset past 64 bits that slipped through): it names
+        # nothing. The drivers raise this before anything is sent.
+        await _roll_back(request)
+        return _error(request, 404, "Not found.")
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # A value the database refuses (a NUL in text on PostgreSQL, a number out of range): bad input.
+        await _roll_back(request)
+        log.info("refused input: %s %s: %s", request.method, request.url.path, _first_line(exc.orig))
+        return _error(request, 400, "Invalid input: a value out of range or a character not allowed.")
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        await _roll_back(request)
+        if _is_timeout(exc):  # SET LOCAL statement_timeout of a search (tracker.web.queries)
+            return _error(
+                request,
+                503,
+                "The search took too long and was stopped: try fewer or more specific words.",
+                {"Retry-After": "10"},
+            )
+        log.error("database error: %s %s: %s", request.method, request.url.path, _first_line(exc.orig))
+        return _error(request, 503, "The database is not available right now; try again in a moment.")
+
     return app
+
+
+async def _roll_back(request: Request) -> None:
+    sessions = request.scope.get("state", {}).get(_DB_SESSIONS) or []
+    pending = list(sessions)
+    sessions.clear()  # nothing to commit when the error response goes out
+    for session in pending:
+        await run_in_threadpool(session.rollback)
+
+
+def _first_line(exc: object) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _is_timeout(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "57014"  # query_canceled
+
+
+def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if is_api(request.url.path) or not _wants_html(request):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    response = render(request, "error.html", status_code=status, message=message)
+    response.headers.update(headers or {})
+    return response
 
 
 def _wants_html(request: Request) -> bool:

@@ -11,11 +11,11 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models_web import ROLES, LoginAttempt, LoginSession, User
@@ -24,10 +24,19 @@ from tracker.errors import TrackerError
 
 SESSION_LIFETIME = timedelta(hours=12)  # sliding: renewed when less than half of it is left
 PRE_SESSION_LIFETIME = timedelta(hours=2)  # the anonymous session that carries the login form's CSRF token
-# Login rate limit: failed attempts within the window, per username and per client address.
+# Login throttling (docs/security.md), from the failed attempts of the last LOGIN_WINDOW, kept in the
+# login_attempts table (shared by every web worker): past its free attempts, a client waits
+# LOGIN_BACKOFF doubling with each further failure (at most LOGIN_WINDOW) before it may try again,
+# - per client address: LOGIN_MAX_PER_CLIENT free failures, whatever the usernames;
+# - per (username, client address): LOGIN_MAX_PER_USERNAME free failures;
+# - per username from everywhere (soft): past LOGIN_MAX_PER_ACCOUNT failures, a client that has failed
+#   on that username even once waits its backoff, but a client that has not may still try: an attacker
+#   can slow down guessing from many addresses, never lock the rightful user out.
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_MAX_PER_USERNAME = 5
 LOGIN_MAX_PER_CLIENT = 20
+LOGIN_MAX_PER_ACCOUNT = 50
+LOGIN_BACKOFF = timedelta(seconds=30)
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -211,28 +220,57 @@ def purge_expired(session: Session, now: datetime) -> None:
 
 
 class LoginRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, retry_after: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.retry_after = retry_after
+
+
+def backoff(failures: int, free: int) -> timedelta:
+    """How long to wait after the last failure, ``failures`` failures in, ``free`` of them free."""
+    if failures < free:
+        return timedelta(0)
+    return min(LOGIN_BACKOFF * 2 ** min(failures - free, 20), LOGIN_WINDOW)
+
+
+def throttled(session: Session, username: str, client: str, now: datetime) -> int:
+    """Seconds this client must still wait before trying this username (0: it may try now)."""
+    since = now - LOGIN_WINDOW
+    mine = and_(LoginAttempt.username == username, LoginAttempt.client == client)
+    recent = select(
+        func.count().filter(LoginAttempt.client == client),
+        func.max(LoginAttempt.at).filter(LoginAttempt.client == client),
+        func.count().filter(mine),
+        func.max(LoginAttempt.at).filter(mine),
+        func.count().filter(LoginAttempt.username == username),
+    ).where(LoginAttempt.at > since, or_(LoginAttempt.username == username, LoginAttempt.client == client))
+    by_client, client_last, by_pair, pair_last, by_account = session.execute(recent).one()
+    free_pair = 1 if by_account >= LOGIN_MAX_PER_ACCOUNT else LOGIN_MAX_PER_USERNAME
+    until = now
+    if client_last is not None:
+        until = max(until, _aware(client_last) + backoff(by_client, LOGIN_MAX_PER_CLIENT))
+    if pair_last is not None:
+        until = max(until, _aware(pair_last) + backoff(by_pair, free_pair))
+    return int((until - now).total_seconds() + 0.999)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def login(session: Session, username: str, password: str, client: str, now: datetime) -> User:
-    """The user whose password this is, or LoginRefused (401 wrong credentials, 429 too many attempts).
+    """The user whose password this is, or LoginRefused (401 wrong credentials, 429 throttled).
 
-    A refused attempt is recorded; too many recent failures for the username or from the client refuse
-    even a right password until the window has passed.
+    A refused attempt is recorded; a throttled client (:func:`throttled`) is refused before the password
+    is even checked, so waiting is the only way on, while the rightful user on another address is not.
     """
-    username = username.strip()[:64]
+    username = username.replace("\x00", "").strip()[:64]
     client = client[:64]
-    since = now - LOGIN_WINDOW
-    recent = select(
-        func.count().filter(LoginAttempt.username == username),
-        func.count().filter(LoginAttempt.client == client),
-    ).where(LoginAttempt.at > since, or_(LoginAttempt.username == username, LoginAttempt.client == client))
-    by_name, by_client = session.execute(recent).one()
-    if by_name >= LOGIN_MAX_PER_USERNAME or by_client >= LOGIN_MAX_PER_CLIENT:
-        raise LoginRefused("Too many failed logins: wait 15 minutes and try again.", 429)
+    wait = throttled(session, username, client, now)
+    if wait > 0:
+        minutes = f"{wait // 60 + 1} minutes" if wait >= 90 else f"{wait} seconds"
+        raise LoginRefused(f"Too many failed logins: wait {minutes} and try again.", 429, wait)
     user = find_user(session, username)
     if not verify_password(user, password) or user is None or user.disabled:
         session.add(LoginAttempt(username=username, client=client, at=now))

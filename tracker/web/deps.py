@@ -23,13 +23,15 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,10 +43,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.models_web import ROLE_RANK, User
 from db.types import utcnow
-from tracker.web.auth import Auth, load_session
+from tracker.safe_output import MAX_ID
+from tracker.web.auth import Auth, load_session, new_token
 
 SESSION_COOKIE = "tracker_session"
 FLASH_COOKIE = "tracker_flash"
+# The login form's CSRF token, before there is a session (double-submit: the cookie and the form field
+# must be equal); no database row is written for an anonymous visitor.
+LOGIN_CSRF_COOKIE = "tracker_login_csrf"
+LOGIN_PATH = "/login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -146,6 +153,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+#: A row id in a path (``/bills/{bill_id}``): a number a database column can hold, else a 400.
+RowId = Annotated[int, PathParam(ge=0, le=MAX_ID)]
+
 # Shorthands for route signatures: ``def page(db: DB, user: CurrentUser)``.
 DB = Annotated[Session, Depends(get_db)]
 CurrentUser = Annotated[User, Depends(require_user)]
@@ -158,7 +168,41 @@ Admin = Annotated[User, Depends(require_role("admin"))]
 
 def csrf_token(request: Request) -> str:
     auth = current_auth(request)
-    return auth.csrf_token if auth else ""
+    if auth:
+        return auth.csrf_token
+    return request.scope.get("state", {}).get("login_csrf", "")
+
+
+def login_csrf_token(request: Request) -> tuple[str, bool]:
+    """The anonymous login form's CSRF token: the browser's cookie if it has a sound one, else a new one
+    (``True``: set the cookie). Rendered forms pick it up through :func:`csrf_token`."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    fresh = not (20 <= len(token) <= 100 and _TOKEN.fullmatch(token))
+    if fresh:
+        token = new_token()
+    request.scope.setdefault("state", {})["login_csrf"] = token
+    return token, fresh
+
+
+def set_login_csrf_cookie(request: Request, response: Any, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=2 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=LOGIN_PATH,
+    )
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_NUL_REFUSED = "Error: the request contains a NUL character, which no field may hold."
+
+
+def _has_nul(data: bytes) -> bool:
+    """A NUL byte, raw or percent-encoded (``%00``), in a path, query string or urlencoded body."""
+    return b"\x00" in data or b"%00" in data
 
 
 def is_api(path: str) -> bool:
@@ -182,6 +226,10 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         request = StarletteRequest(scope)
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        if "\x00" in scope["path"] or _has_nul(raw_path) or _has_nul(scope.get("query_string", b"")):
+            await _refuse_nul(scope, receive, send)  # PostgreSQL cannot store it: refused at the door
+            return
         token = request.cookies.get(SESSION_COOKIE)
         auth = await run_in_threadpool(self._load, token) if token else None
         state = scope.setdefault("state", {})
@@ -204,13 +252,20 @@ class AuthMiddleware:
             if len(body) > MAX_FORM_BYTES:
                 await PlainTextResponse("Error: request too large.", status_code=413)(scope, receive, send)
                 return
+        content_type = headers.get("content-type", "")
+        if content_type.startswith("application/x-www-form-urlencoded") and _has_nul(body):
+            await _refuse_nul(scope, receive, send)
+            return
         supplied = headers.get(CSRF_HEADER)
         if supplied is None:
             supplied = await _form_csrf(scope, headers, body)
+        expected = auth.csrf_token if auth is not None else None
+        if auth is None and scope["path"] == LOGIN_PATH:
+            expected = request.cookies.get(LOGIN_CSRF_COOKIE)  # the login form: double-submit cookie
         if (
-            auth is None
+            not expected
             or not supplied
-            or not hmac.compare_digest(supplied.encode(), auth.csrf_token.encode())
+            or not hmac.compare_digest(supplied.encode(), expected.encode())
         ):
             response = PlainTextResponse(CSRF_REFUSED, status_code=403)
             await response(scope, receive, send)
@@ -249,6 +304,14 @@ def _committing(sessions: list[Session], scope: Scope, send: Send) -> Send:
         await send(message)
 
     return wrapped
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
+    if is_api(scope["path"]):
+        response: Any = JSONResponse({"error": _NUL_REFUSED.removeprefix("Error: ")}, status_code=400)
+    else:
+        response = PlainTextResponse(_NUL_REFUSED, status_code=400)
+    await response(scope, receive, send)
 
 
 async def _no_body() -> Message:

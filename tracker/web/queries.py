@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, type_coerce, union
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, text, type_coerce, union
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, defer, selectinload
 
@@ -95,9 +95,7 @@ class Filters:
         page_text = get("page") or "1"
         if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 7:
             raise FilterError(f"page must be a positive number, not {page_text!r}")
-        q = " ".join((params.get("q") or "").split())
-        if len(q) > 500:
-            raise FilterError("the search text is longer than 500 characters")
+        q = check_search_text(params.get("q") or "")
         date_from, date_to = _date("from", get("from")), _date("to", get("to"))
         if date_from and date_to and date_from > date_to:
             raise FilterError(f"the date range is empty: from {date_from} is after to {date_to}")
@@ -163,6 +161,31 @@ class Page:
 
 
 # -- SQL building blocks ---------------------------------------------------------------------------------
+
+
+#: Search text limits (pages and /api/bills): each word is one more scan of the bills, actions and
+#: documents, so the number of words bounds the query's cost; PostgreSQL also stops a search after
+#: SEARCH_TIMEOUT_MS (:func:`limit_search_time`).
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 20
+SEARCH_TIMEOUT_MS = 5000
+
+
+def check_search_text(q: str) -> str:
+    """The search text with its whitespace collapsed, or a FilterError (a 400) when it is too long."""
+    q = " ".join(q.replace("\x00", " ").split())
+    if len(q) > MAX_SEARCH_CHARS:
+        raise FilterError(f"the search text is longer than {MAX_SEARCH_CHARS} characters")
+    if len(q.split()) > MAX_SEARCH_WORDS:
+        raise FilterError(f"the search text has more than {MAX_SEARCH_WORDS} words")
+    return q
+
+
+def limit_search_time(session: Session) -> None:
+    """On PostgreSQL, a statement timeout for the rest of this request's transaction (``SET LOCAL``): a
+    search that runs longer is cancelled, and the app answers 503 (tracker/web/app.py)."""
+    if _dialect(session) == "postgresql":
+        session.execute(text(f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS)}"))
 
 
 def like_pattern(term: str) -> str:
@@ -276,6 +299,8 @@ def _needs_match(f: Filters) -> bool:
 
 
 def _conditions(session: Session, f: Filters) -> list[Any]:
+    if f.q:
+        limit_search_time(session)
     jurisdiction_id = _jurisdiction_id(session, f.jurisdiction)
     dialect = _dialect(session)
     conds = [

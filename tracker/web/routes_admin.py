@@ -16,7 +16,7 @@ from tracker.digests.outbox import release
 from tracker.errors import TrackerError
 from tracker.health import evaluate
 from tracker.web import auth
-from tracker.web.deps import DB, Admin, redirect, render
+from tracker.web.deps import DB, Admin, RowId, redirect, render
 
 router = APIRouter()
 
@@ -90,7 +90,7 @@ def admin_page(request: Request, db: DB, user: Admin) -> Response:
 
 @router.post("/admin/deliveries/{delivery_id}/release")
 def admin_release(
-    request: Request, user: Admin, delivery_id: int, mark_sent: Annotated[bool, Form()] = False
+    request: Request, user: Admin, delivery_id: RowId, mark_sent: Annotated[bool, Form()] = False
 ) -> Response:
     try:
         message = release(request.app.state.engine, delivery_id, utcnow(), mark_sent=mark_sent)

@@ -19,14 +19,23 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
-from tracker.web.deps import DB, CurrentUser
-from tracker.web.queries import effective_category, effective_direction, effective_relevant, text_condition
+from tracker.safe_output import MAX_ID
+from tracker.web.deps import DB, CurrentUser, RowId
+from tracker.web.queries import (
+    FilterError,
+    check_search_text,
+    effective_category,
+    effective_direction,
+    effective_relevant,
+    limit_search_time,
+    text_condition,
+)
 
 router = APIRouter(prefix="/api")
 
 MAX_LIMIT = 500
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 Category = Literal[CATEGORY_CODES]
 Direction = Literal[DIRECTIONS]
 State = Literal["pending", "confirmed", "rejected", "flagged", "none"]
@@ -161,7 +170,12 @@ def api_bills(
         .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         .where(*_match_conditions(db, category, direction, relevant, review_state))
     )
-    if q.strip():
+    try:
+        q = check_search_text(q)
+    except FilterError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if q:
+        limit_search_time(db)
         query = query.where(text_condition(q, db.get_bind().dialect.name))
     if jurisdiction:
         query = query.where(Jurisdiction.slug == jurisdiction)
@@ -174,7 +188,7 @@ def api_bills(
 
 
 @router.get("/bills/{bill_id}")
-def api_bill(db: DB, user: CurrentUser, bill_id: int) -> dict[str, Any]:
+def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
     """One bill with its sponsors, actions, attachments, status history, match (with its evidence) and
     review history."""
     bill = db.scalar(

@@ -13,11 +13,15 @@ from db.types import utcnow
 from tracker.web import auth
 from tracker.web.deps import (
     DB,
+    LOGIN_CSRF_COOKIE,
+    LOGIN_PATH,
     SESSION_COOKIE,
     current_auth,
+    login_csrf_token,
     redirect,
     render,
     safe_next,
+    set_login_csrf_cookie,
     set_session_cookie,
 )
 
@@ -30,20 +34,16 @@ def _client(request: Request) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, db: DB, next: str = "/") -> Response:
+def login_form(request: Request, next: str = "/") -> Response:
+    """The login form. An anonymous visit writes nothing to the database: the form's CSRF token is a
+    double-submit cookie (deps.LOGIN_CSRF_COOKIE), and a session is created only by a successful login."""
     session_auth = current_auth(request)
     if session_auth and session_auth.user:
         return redirect(safe_next(next))
-    token = None
-    if session_auth is None:
-        # A pre-login session, so that the form has a CSRF token to check against (expired ones go first:
-        # anonymous visits would otherwise pile up between logins).
-        auth.purge_expired(db, utcnow())
-        token, row = auth.start_session(db, None, utcnow())
-        request.scope["state"]["auth"] = auth.Auth(row.id, row.csrf_token, None)
+    token, fresh = login_csrf_token(request) if session_auth is None else ("", False)
     response = render(request, "login.html", next=safe_next(next), error=None)
-    if token:
-        set_session_cookie(request, response, token, int(auth.PRE_SESSION_LIFETIME.total_seconds()))
+    if fresh:
+        set_login_csrf_cookie(request, response, token)
     return response
 
 
@@ -56,17 +56,22 @@ def login_submit(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     now = utcnow()
+    if current_auth(request) is None:
+        login_csrf_token(request)  # the form shown again carries the same token
     try:
         user = auth.login(db, username, password, _client(request), now)
     except auth.LoginRefused as refused:
-        return render(
+        response = render(
             request,
             "login.html",
             status_code=refused.status,
             next=safe_next(next),
             error=refused.message,
-            username=username,
+            username=username[:64],
         )
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     previous = current_auth(request)
     if previous is not None:
         auth.end_session(db, previous.session_id)  # a new session on login: no fixation
@@ -74,6 +79,7 @@ def login_submit(
     token, _row = auth.start_session(db, user, now)
     response = redirect(safe_next(next), f"Logged in as {user.username}.")
     set_session_cookie(request, response, token, int(auth.SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
     return response
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from tracker.safe_output import parse_id
 from tracker.web import queries
 from tracker.web.deps import DB, CurrentUser, render
 
@@ -20,7 +21,8 @@ def bill_page(
     db: DB,
     user: CurrentUser,
 ) -> HTMLResponse:
-    detail = queries.bill_page(db, int(bill_id)) if bill_id.isdigit() and len(bill_id) < 19 else None
+    found = parse_id(bill_id)  # ASCII digits within 64 bits; anything else names no bill
+    detail = queries.bill_page(db, found) if found is not None else None
     if detail is None:
         raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
     return render(

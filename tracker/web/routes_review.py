@@ -26,7 +26,7 @@ from db.models_review import BillMatch
 from tracker import review
 from tracker.errors import TrackerError
 from tracker.web import queries
-from tracker.web.deps import DB, Editor, redirect, render, safe_next
+from tracker.web.deps import DB, Editor, RowId, redirect, render, safe_next
 from tracker.web.queries import QUEUE_STATES, FilterError, Filters
 from tracker.web.routes_search import csv_error, csv_response
 
@@ -129,7 +129,7 @@ Next = Annotated[str, Form()]
 
 
 @router.post("/review/{bill_id}/confirm")
-def confirm(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def confirm(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
     ref = _require_bill(db, bill_id)
     return _decide(
         request, db, bill_id, next, lambda: review.confirm(db, ref, note=_note(note), by=user.username)
@@ -137,7 +137,7 @@ def confirm(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "
 
 
 @router.post("/review/{bill_id}/reject")
-def reject(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def reject(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
     ref = _require_bill(db, bill_id)
     return _decide(
         request, db, bill_id, next, lambda: review.reject(db, ref, note=_note(note), by=user.username)
@@ -147,7 +147,7 @@ def reject(request: Request, bill_id: int, db: DB, user: Editor, note: Note = ""
 @router.post("/review/{bill_id}/correct")
 def correct(
     request: Request,
-    bill_id: int,
+    bill_id: RowId,
     db: DB,
     user: Editor,
     categories: Annotated[list[str] | None, Form()] = None,
@@ -169,7 +169,7 @@ def correct(
 
 
 @router.post("/review/{bill_id}/note")
-def add_note(request: Request, bill_id: int, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def add_note(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
     ref = _require_bill(db, bill_id)
 
     def act() -> review.Decision:

@@ -25,7 +25,7 @@ from tracker.digests.outbox import sub_info
 from tracker.digests.periods import WEEKDAYS
 from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
 from tracker.web import auth
-from tracker.web.deps import DB, CurrentUser, redirect, render
+from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 
 router = APIRouter()
 
@@ -119,7 +119,7 @@ def subscriptions_add(
 
 
 @router.post("/subscriptions/{sub_id}/{action}")
-def subscriptions_action(request: Request, db: DB, user: CurrentUser, sub_id: int, action: str) -> Response:
+def subscriptions_action(request: Request, db: DB, user: CurrentUser, sub_id: RowId, action: str) -> Response:
     if action not in ("pause", "resume", "remove"):
         raise HTTPException(status_code=404, detail="Not found.")
     sub = _own(db, user, sub_id)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tracker.errors import TrackerError
 from tracker.track import TrackBusy, track_bill, track_url
-from tracker.web.deps import DB, CurrentUser, redirect, render
+from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 
 router = APIRouter()
 
@@ -48,7 +48,7 @@ async def track_post(
 
 
 @router.post("/bills/{bill_id}/track")
-def track_stored_bill(bill_id: int, user: CurrentUser, db: DB) -> Response:
+def track_stored_bill(bill_id: RowId, user: CurrentUser, db: DB) -> Response:
     """The bill page's Track button: a stored bill followed by every crawl from now on (any platform)."""
     try:
         result = track_bill(db, bill_id, by=user.username)
