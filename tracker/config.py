@@ -74,6 +74,35 @@ def _check_http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _check_cron(value: str | None) -> str | None:
+    """A cron expression (as the scheduler reads it, in UTC) that fires within the next 8 years:
+    ``0 0 31 2 *`` never does, and is refused with the entry that holds it."""
+    if value is None:
+        return value
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = value.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            f"crawl_cron {value!r} must have five fields (minute hour day month weekday), "
+            "or six with a leading seconds field"
+        )
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    now = datetime.now(UTC)
+    try:
+        trigger = CronTrigger(
+            second=second, minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
+            day_of_week=fields[4], timezone="UTC", end_date=now + timedelta(days=8 * 366),
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(f"crawl_cron {value!r} is not a valid cron expression: {exc}") from None
+    if trigger.get_next_fire_time(None, now) is None:
+        raise ValueError(f"crawl_cron {value!r} never fires (no such date in the next 8 years)")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -166,6 +195,11 @@ class JurisdictionBase(_Strict):
     # "legistar:chicago". Bills from the new source are matched to the stored ones by file number.
     moved_from: list[str] = Field(default_factory=list)
 
+    @field_validator("crawl_cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return _check_cron(v)
+
     @field_validator("slug")
     @classmethod
     def _slug(cls, v: str) -> str:
@@ -225,6 +259,11 @@ class Database(_Strict):
 
 class Schedule(_Strict):
     crawl_cron: str = "17 */6 * * *"
+
+    @field_validator("crawl_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        return _check_cron(v) or v
     # On SIGTERM the scheduler stops its crawls and records them as interrupted within this many seconds.
     stop_timeout_seconds: float = Field(5.0, ge=1, le=600)
 
