@@ -201,9 +201,26 @@ def heartbeat(engine: Engine, ids: Iterable[int], now: datetime | None = None) -
 
 
 def discard(engine: Engine, run_id: int) -> None:
-    """The crawl recorded its outcome in a row of its own: the ``running`` row goes."""
+    """The crawl recorded its outcome in a row of its own (the importer's): that row takes the running row's
+    owner (which process and scheduler generation ran it) and the running row goes."""
     with session_scope(engine) as session:
-        session.execute(delete(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running"))
+        run = session.get(CrawlRun, run_id)
+        if run is not None and run.status == "running":
+            final = session.scalar(
+                select(CrawlRun)
+                .where(
+                    CrawlRun.jurisdiction_id == run.jurisdiction_id,
+                    CrawlRun.id > run.id,
+                    CrawlRun.status.not_in(("running", "interrupted")),
+                    CrawlRun.owner_pid.is_(None),
+                )
+                .order_by(CrawlRun.id.desc())
+                .limit(1)
+            )
+            if final is not None:
+                final.owner_host, final.owner_pid = run.owner_host, run.owner_pid
+                final.owner_token = run.owner_token
+            session.execute(delete(CrawlRun).where(CrawlRun.id == run_id, CrawlRun.status == "running"))
     release([run_id])
 
 
@@ -223,8 +240,7 @@ def close(engine: Engine, run_ids: Iterable[int], status: str, message: str) -> 
                     CrawlRun.jurisdiction_id == run.jurisdiction_id,
                     CrawlRun.id > run.id,
                     CrawlRun.started_at >= run.started_at,
-                    CrawlRun.status != "running",
-                    CrawlRun.owner_pid.is_(None),
+                    CrawlRun.status.not_in(("running", "interrupted")),
                 )
             )
             if recorded is not None:
