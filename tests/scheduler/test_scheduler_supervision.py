@@ -121,6 +121,9 @@ def test_kill_9_mid_crawl_the_child_dies_and_the_restart_records_it_interrupted(
         assert (run.owner_pid, run.owner_host) == (first.pid, os.uname().nodename)
         assert run.owner_token == 1 and run.heartbeat_at is not None
         assert Path(run.stage_dir).is_dir() and Path(run.stage_dir).parent == tmp
+        limits = Path(f"/proc/{child}/limits").read_text()
+        assert f"Max address space         {4096 * 1024 * 1024}" in limits  # [crawl] memory_mb
+        assert "Max cpu time              10811" in limits  # 3 h per jurisdiction, and the child's backstop
         first.send_signal(signal.SIGKILL)
         if also_the_child:
             os.kill(child, signal.SIGKILL)
