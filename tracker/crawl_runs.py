@@ -10,7 +10,7 @@ machine): :func:`close_abandoned` (run by every scheduler start and every crawl 
 ``running`` row as ``interrupted`` when its owner is gone, that is when
 
 - it ran on this host and its pid is dead (or is this very process, which does not supervise it), or
-- its heartbeat is older than :data:`ABANDONED_AFTER` (another host, or a pid reused),
+- it ran on another host and its heartbeat is older than :data:`ABANDONED_AFTER`,
 
 and removes its stage directory.
 """
@@ -80,11 +80,12 @@ def remove_stage_dir(path: str | Path | None) -> None:
 
 def _owner_gone(run: CrawlRun, now: datetime) -> bool:
     if run.owner_host == HOST and run.owner_pid is not None:
+        # On this host the pid decides: a live owner may be too busy to beat (a long import holds the
+        # interpreter), and it is still there to finish or close its run.
         if run.owner_pid == os.getpid():
             with _active_lock:
                 return run.id not in _active
-        if not pid_alive(run.owner_pid):
-            return True
+        return not pid_alive(run.owner_pid)
     beat = run.heartbeat_at or run.started_at
     return now - beat > ABANDONED_AFTER
 

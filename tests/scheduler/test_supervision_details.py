@@ -84,3 +84,40 @@ def test_alert_mails_name_the_jurisdiction_the_kind_and_a_short_reason(engine, d
     assert "HTTP 500 from https://webapi.legistar.com/v1/riverton/matters" in line
     assert "$filter" not in body and "MatterLastModifiedUtc" not in body
     assert len(short_reason("x" * 5000)) == 200
+
+
+def test_a_running_crawl_is_closed_only_when_its_owner_is_gone(engine, db_url, tmp_path):
+    from db.models import CrawlRun
+    from tracker.crawl_runs import HOST, close_abandoned
+
+    alive = subprocess.Popen(["sleep", "60"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stage = tmp_path / "tracker-crawl-left"
+    stage.mkdir()
+    old, fresh = h.T0 - timedelta(hours=1), h.T0 - timedelta(minutes=1)
+    owners = {
+        "dead pid here": (HOST, dead.pid, old),
+        "live pid here, no recent heartbeat": (HOST, alive.pid, old),
+        "other host, stale heartbeat": ("elsewhere", 1, old),
+        "other host, recent heartbeat": ("elsewhere", 1, fresh),
+    }
+    try:
+        with session_scope(engine) as s:
+            for name, (host, pid, beat) in owners.items():
+                row = h.crawl_run(s, "riverton", "running", beat, name)
+                row.finished_at, row.owner_host, row.owner_pid, row.heartbeat_at = None, host, pid, beat
+                row.stage_dir = str(stage) if name == "dead pid here" else None
+        with session_scope(engine) as s:
+            closed = close_abandoned(s, now=h.T0)
+        assert len(closed) == 2
+        with session_scope(engine) as s:
+            statuses = sorted(r.status for r in s.query(CrawlRun))
+        assert statuses == ["interrupted", "interrupted", "running", "running"]
+        with session_scope(engine) as s:
+            still = sorted(r.message for r in s.query(CrawlRun).filter(CrawlRun.status == "running"))
+        assert still == ["live pid here, no recent heartbeat", "other host, recent heartbeat"]
+        assert not stage.exists()  # the interrupted run's stage directory is removed
+    finally:
+        alive.kill()
+        alive.wait()
