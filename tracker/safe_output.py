@@ -113,13 +113,13 @@ def csv_cell(value: Any) -> Any:
 
 # -- ids typed by people ---------------------------------------------------------------------------------
 
-#: The largest id a database column holds (BIGINT); a larger number names nothing.
-MAX_ID = 2**63 - 1
+#: The largest row id (the id columns are INTEGER: 32 bits on PostgreSQL); a larger number names nothing.
+MAX_ID = 2**31 - 1
 
 
 def parse_id(text: str) -> int | None:
     """The row id ``text`` spells in ASCII digits (``"42"``), or None: not digits (``"²"``, ``"4 2"``,
-    ``"-1"``, ``"1e3"``) or beyond 64 bits (no row has it; the drivers would raise on it)."""
+    ``"-1"``, ``"1e3"``) or beyond :data:`MAX_ID` (no row has it; the database would refuse it)."""
     text = text.strip()
     if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
         return None
@@ -128,7 +128,7 @@ def parse_id(text: str) -> int | None:
 
 
 class BadId(TrackerError):
-    """An id argument that names no row (not ASCII digits, or beyond 64 bits): a usage error."""
+    """An id argument that names no row (not ASCII digits, or beyond MAX_ID): a usage error."""
 
     exit_code = 2
 
