@@ -55,6 +55,9 @@ class CrawlJob:
     staged: int = 0
     rejected: int = 0
     skipped_restricted: int = 0
+    # records stored with a field cut to its limit or dropped (tracker/sanitize.py); the first few named
+    cut: int = 0
+    cuts: list[str] = field(default_factory=list)
     fatal: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -89,6 +92,8 @@ class CrawlJob:
         self.staged += shard.staged
         self.rejected += shard.rejected
         self.skipped_restricted += shard.skipped_restricted
+        self.cut += shard.cut
+        self.cuts = (self.cuts + shard.cuts)[:_KEEP_ERRORS]
         if self.fatal is None:
             self.fatal = shard.fatal
         self.problems = (self.problems + shard.problems)[:_KEEP_ERRORS]
@@ -114,6 +119,12 @@ class CrawlJob:
         """One record failed validation: it is skipped, the rest is imported, the crawl is partial."""
         self.rejected += 1
         self._keep(message)
+
+    def note_cut(self, message: str) -> None:
+        """One record is stored with a field cut to its limit or dropped: counted and named, not an error."""
+        self.cut += 1
+        if len(self.cuts) < _KEEP_ERRORS:
+            self.cuts.append(message)
 
     def _keep(self, message: str) -> None:
         if len(self.problems) < _KEEP_ERRORS:

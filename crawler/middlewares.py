@@ -43,7 +43,10 @@ def validate_json(response: Response, expect: str) -> Any:
         looks = "an HTML page" if body.lstrip()[:1] == b"<" else f"content type {ctype or 'none'!r}"
         raise InvalidResponse(f"expected JSON, got {looks}")
     try:
-        doc = json.loads(body)
+        # Invalid UTF-8 bytes become U+FFFD and raw control characters inside strings are accepted: one
+        # careless record must not make the whole answer (a city's listing page) unreadable. The stage
+        # pipeline removes what cannot be stored (tracker/sanitize.py).
+        doc = json.loads(body.decode("utf-8-sig", errors="replace"), strict=False)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidResponse(
             f"invalid or truncated JSON ({exc.msg if hasattr(exc, 'msg') else exc})"

@@ -1,8 +1,15 @@
-"""Validate → normalize → stage. Storage happens after the crawl, in one transaction per jurisdiction
-(:mod:`tracker.store`), and only if the crawl completed: a crawl cut short stores nothing."""
+"""Validate → normalize → sanitise → stage. Storage happens after the crawl, in one transaction per
+jurisdiction (:mod:`tracker.store`), and only if the crawl completed: a crawl cut short stores nothing.
+
+Every platform's records pass through :meth:`StagePipeline.process_item`, so this is the normalizer boundary:
+each record is made safe here (:func:`tracker.sanitize.sanitize_record`), whichever spider produced it, and
+one record that cannot be made safe, or that a parser fails on, is rejected alone (named in the crawl's
+summary; the crawl is partial) while the city's other records are staged.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import IO, TYPE_CHECKING, Any
 
 from tracker.errors import DataError
@@ -13,11 +20,22 @@ from tracker.normalize import (
     normalize_attachments,
     normalize_matter,
 )
+from tracker.sanitize import clean_text, sanitize_record
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from crawler.jobs import CrawlJob
+
+logger = logging.getLogger(__name__)
+
+# A problem's text is kept for the crawl's summary: bounded, whatever a portal put in it.
+_PROBLEM_CHARS = 500
+
+
+def _problem(text: str) -> str:
+    text = clean_text(text) or ""
+    return text if len(text) <= _PROBLEM_CHARS else text[: _PROBLEM_CHARS - 1] + "…"
 
 
 class StagePipeline:
@@ -45,43 +63,64 @@ class StagePipeline:
         job = self._job(item["slug"])
         j = job.jurisdiction
         staged = item.get("bill")
-        if staged is not None:
-            # Platforms other than the Legistar API normalize in their spider (tracker/platforms/).
-            if not isinstance(staged, NormalizedBill):
-                raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a NormalizedBill")
-            if not staged.content_hash:
-                staged.content_hash = content_hash(staged)
-            self.files[j.slug].write(staged.to_json() + "\n")
-            job.staged += 1
+        # Platforms other than the Legistar API normalize in their spider (tracker/platforms/).
+        if staged is not None and not isinstance(staged, NormalizedBill):
+            raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a NormalizedBill")
+        try:
+            record = staged if staged is not None else self._normalize(job, item)
+            where = f"{j.slug} bill {clean_text(record.source_id) or '?'}"[:120]
+            outcome = sanitize_record(record, where)
+        except DataError as exc:
+            problem = _problem(str(exc))
+            logger.warning("rejected: %s", problem)
+            job.reject(problem)
             return None
+        except Exception as exc:  # a parser's bug on one odd record rejects that record, not the city
+            problem = _problem(
+                f"{j.slug} {self._describe(item)}: could not be read ({type(exc).__name__}: {exc})"
+            )
+            logger.warning("rejected: %s", problem)
+            logger.debug("%s: the parser's error", j.slug, exc_info=True)  # for a developer, with -v
+            job.reject(problem)
+            return None
+        if outcome.cuts:
+            message = _problem(f"{where}: " + "; ".join(outcome.cuts))
+            logger.warning("%s", message)
+            job.note_cut(message)
+        if isinstance(record, NormalizedBill):
+            if outcome.changed or not record.content_hash:
+                record.content_hash = content_hash(record)
+            job.staged += 1
+        self.files[j.slug].write(record.to_json() + "\n")
+        return None
+
+    @staticmethod
+    def _normalize(job: CrawlJob, item: dict[str, Any]) -> NormalizedBill | AttachmentsUpdate:
+        j = job.jurisdiction
         if item.get("only_attachments"):
             mid = item["matter"].get("MatterId")
-            try:
-                update = AttachmentsUpdate(
-                    source_id=str(mid),
-                    attachments=normalize_attachments(item["attachments"], f"{j.slug} matter {mid}"),
-                )
-            except DataError as exc:
-                job.reject(str(exc))
-                return None
-            self.files[j.slug].write(update.to_json() + "\n")
-            return None
-        try:
-            bill = normalize_matter(
-                slug=j.slug,
-                matter=item["matter"],
-                histories=item["histories"],
-                sponsors=item["sponsors"],
-                attachments=item["attachments"],
-                api_base=j.api_base,
-                client=j.client,
-                web_base=j.public_base,
-                zone=j.zone,
-                stage_overrides=j.stages,
+            return AttachmentsUpdate(
+                source_id=str(mid),
+                attachments=normalize_attachments(item["attachments"], f"{j.slug} matter {mid}"),
             )
-        except DataError as exc:
-            job.reject(str(exc))
-            return None
-        self.files[j.slug].write(bill.to_json() + "\n")
-        job.staged += 1
-        return None
+        return normalize_matter(
+            slug=j.slug,
+            matter=item["matter"],
+            histories=item["histories"],
+            sponsors=item["sponsors"],
+            attachments=item["attachments"],
+            api_base=j.api_base,
+            client=j.client,
+            web_base=j.public_base,
+            zone=j.zone,
+            stage_overrides=j.stages,
+        )
+
+    @staticmethod
+    def _describe(item: dict[str, Any]) -> str:
+        bill = item.get("bill")
+        if isinstance(bill, NormalizedBill):
+            return f"bill {clean_text(bill.source_id) or '?'}"
+        matter = item.get("matter")
+        mid = matter.get("MatterId") if isinstance(matter, dict) else None
+        return f"matter {clean_text(mid) or '?'}"

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.errors import DataError
+from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 _DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?Z?$")
@@ -62,14 +63,13 @@ def parse_local_time(value: Any, where: str, zone: ZoneInfo) -> tuple[date | Non
         return None, None
     if dt.hour == dt.minute == dt.second == dt.microsecond == 0:
         return dt.date(), None
-    return dt.date(), dt.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return dt.date(), dt.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across the date line
+        raise DataError(f"{where}: date out of range {value!r}") from None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+_text = clean_text  # every platform's one text helper (tracker/sanitize.py)
 
 
 def _id(record: dict[str, Any], key: str, where: str) -> str:

@@ -24,6 +24,14 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 
 from crawler.jobs import CrawlJob
@@ -44,6 +52,10 @@ from tracker.normalize import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+# What one record can make the database refuse (a value it cannot hold, a constraint): the record is skipped.
+# A lost connection or a locked database (OperationalError) is not about one record and fails the import.
+_RECORD_ERRORS = (DataError, IntegrityError, ProgrammingError, StatementError, ValueError, TypeError)
+_NOT_RECORD_ERRORS = (OperationalError, InterfaceError)
 # Below this many stored bills a collapse cannot be told from a small portal's ordinary churn.
 COLLAPSE_MIN_STORED = 20
 
@@ -263,6 +275,47 @@ class Importer:
         self.adopted = 0
         # Bills inserted or changed by this import (for the stages that follow ingest, e.g. matching).
         self.touched: set[int] = set()
+        # Records the database refused (each named), skipped while the others are stored.
+        self.failed: list[str] = []
+
+    def apply_guarded(self, batch: list[NormalizedBill | AttachmentsUpdate]) -> None:
+        """:meth:`apply` inside a savepoint. When the database refuses the batch, it is applied again one
+        record at a time, each in its own savepoint, so one record the database cannot take is reported in
+        ``failed`` and skipped, and the jurisdiction's other records are stored (on both engines)."""
+        try:
+            self._in_savepoint(batch)
+            return
+        except _RECORD_ERRORS as exc:
+            if isinstance(exc, _NOT_RECORD_ERRORS):
+                raise
+            if len(batch) == 1:
+                self._failed(batch[0], exc)
+                return
+            logger.warning("%s: a batch was refused (%s); storing its records one by one", self.j.slug, exc)
+        for record in batch:
+            try:
+                self._in_savepoint([record])
+            except _RECORD_ERRORS as exc:
+                if isinstance(exc, _NOT_RECORD_ERRORS):
+                    raise
+                self._failed(record, exc)
+
+    def _in_savepoint(self, batch: list[NormalizedBill | AttachmentsUpdate]) -> None:
+        counters = (self.run.seen, self.run.new, self.run.changed, self.run.status_changes, self.adopted)
+        touched = set(self.touched)
+        try:
+            with self.s.begin_nested():
+                self.apply(batch)
+        except _RECORD_ERRORS:
+            self.run.seen, self.run.new, self.run.changed, self.run.status_changes, self.adopted = counters
+            self.touched = touched
+            raise
+
+    def _failed(self, record: NormalizedBill | AttachmentsUpdate, exc: Exception) -> None:
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+        message = f"{self.j.slug} bill {record.source_id[:64]!r}: the database refused it ({detail})"
+        logger.warning("%s", message)
+        self.failed.append(message)
 
     def apply(self, batch: list[NormalizedBill | AttachmentsUpdate]) -> None:
         bills = [b for b in batch if isinstance(b, NormalizedBill)]
@@ -600,6 +653,26 @@ def _summary(run: CrawlRun, slug: str) -> RunSummary:
     )
 
 
+def _report(run: CrawlRun, job: CrawlJob, failed: list[str]) -> None:
+    """The run's status and message from the records rejected while crawling, those the database refused
+    (``failed``) and those stored with a field cut (tracker/sanitize.py). Rejected records make the crawl
+    partial (and hold the incremental watermark); a cut record is stored, counted and named, not an error."""
+    rejected = job.rejected + len(failed)
+    first = (job.problems or failed or [""])[0] if job.rejected else (failed or [""])[0]
+    parts = []
+    if rejected:
+        parts.append(f"{rejected} records rejected, first: {_bounded(first)}")
+    if job.cut:
+        parts.append(f"{job.cut} records stored with a field cut, first: {_bounded(job.cuts[0])}")
+    run.status = "partial" if rejected else "succeeded"
+    run.errors = job.errors + len(failed)
+    run.message = "; ".join(parts) or None
+
+
+def _bounded(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
     """Store what one crawl found, or only the record of its failure."""
     cfg = job.jurisdiction
@@ -631,11 +704,8 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
                 run.finished_at = utcnow()
                 return _summary(run, cfg.slug)
 
-        status = "partial" if job.rejected else "succeeded"
-        message = None
-        if job.rejected:
-            message = f"{job.rejected} records rejected, first: {job.problems[0]}"
-        run = _record(session, jurisdiction, job, status, requests, message)
+        run = _record(session, jurisdiction, job, "succeeded", requests, None)
+        _report(run, job, [])
         if jurisdiction.source_key is None:
             key_unkeyed(session, jurisdiction, cfg.source_key, job.started_at)
         importer = Importer(
@@ -647,7 +717,7 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             moved_from=cfg.moved_from,
         )
         for batch in _batches(read_stage(job)):
-            importer.apply(batch)
+            importer.apply_guarded(batch)
         if jurisdiction.source_key != cfg.source_key:
             logger.info(
                 "%s: moved from %s to %s (%d bills matched by file number)",
@@ -663,6 +733,7 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         from tracker.matching import match_bills
 
         match_bills(session, importer.touched)
+        _report(run, job, importer.failed)
         run.finished_at = utcnow()
         logger.info("%s: imported %s", cfg.slug, _summary(run, cfg.slug).line())
         return _summary(run, cfg.slug)

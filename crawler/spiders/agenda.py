@@ -184,8 +184,11 @@ class AgendaSpider(scrapy.Spider):
         for bill in bills:
             job.listed.add(bill.source_id)
         self.logger.info(
-            "%s: %d meetings, %d agenda items, %d bills", job.slug, len(state.meetings),
-            len(state.appearances), len(bills),
+            "%s: %d meetings, %d agenda items, %d bills",
+            job.slug,
+            len(state.meetings),
+            len(state.appearances),
+            len(bills),
         )
         return [{"slug": job.slug, "bill": bill} for bill in bills]
 

@@ -34,6 +34,7 @@ from crawler.middlewares import JSON_META
 from crawler.spiders.agenda import AgendaSpider, LayoutError, local_instant, settles
 from tracker.errors import DataError
 from tracker.platforms.agenda import FILE_NUMBER_MAX, Appearance, clean, clip
+from tracker.sanitize import scrub
 
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?Z?$")
 
@@ -95,7 +96,8 @@ def html_text(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise DataError(f"expected text, got {value!r}")
+        raise DataError(f"expected text, got {value!r:.80}")
+    value = scrub(value)  # lxml refuses NUL and control characters
     if "<" not in value and "&" not in value:
         return clean(value)
     return clean(" ".join(Selector(text=f"<div>{value}</div>").xpath("//div[1]//text()").getall()))

@@ -34,6 +34,7 @@ from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
 from crawler.redact import redact_url
 from tracker.errors import DataError, PortalError
 from tracker.platforms.elms import detail_url, instant, normalize_matter, parse_envelope
+from tracker.sanitize import clean_text
 
 SORT_FIELD = "recordCreateDate"
 SORT = f"{SORT_FIELD} asc"
@@ -67,11 +68,7 @@ def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe='(),:/')}" for k, v in params)
 
 
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+_clean = clean_text
 
 
 class ElmsSpider(scrapy.Spider):
@@ -229,6 +226,12 @@ class ElmsSpider(scrapy.Spider):
             )
         except DataError as exc:
             job.reject(str(exc))
+            return []
+        except Exception as exc:  # the parser fails on this one odd record: it alone is rejected
+            text = f"{slug}: matter {key}: could not be read ({type(exc).__name__}: {exc})"
+            problem = (clean_text(text) or "")[:500]
+            self.logger.warning("rejected: %s", problem)
+            job.reject(problem)
             return []
         return [{"slug": slug, "bill": bill}]
 

@@ -28,6 +28,7 @@ from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
 from crawler.redact import redact_url
+from tracker.sanitize import clean_text
 
 # Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
 # compared with the watermark's local calendar date, the UTC stamp with the UTC instant.
@@ -318,11 +319,7 @@ class LegistarApiSpider(scrapy.Spider):
         self.logger.error("%s: %s", slug, detail)
 
 
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+_clean = clean_text  # as tracker.normalize cleans the stored status
 
 
 def _api_message(response: Response) -> str | None:

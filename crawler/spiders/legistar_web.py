@@ -66,6 +66,7 @@ from tracker.platforms.legistar_web import (
     search_overrides,
     switch_button,
 )
+from tracker.sanitize import clean_text
 
 PRIORITY_SEARCH = 100  # finish listing first: a search is a chain of postbacks that cannot run in parallel
 PRIORITY_GATEWAY = 99
@@ -674,6 +675,12 @@ class LegistarWebSpider(scrapy.Spider):
             return self._layout(job, exc, response)
         except DataError as exc:
             job.reject(f"{exc} at {redact_url(response.url)}")
+            return []
+        except Exception as exc:  # the parser fails on this one odd page: that bill alone is rejected
+            problem = clean_text(f"{slug} bill {key}: could not be read ({type(exc).__name__}: {exc})") or ""
+            problem = problem[:400]
+            self.logger.warning("rejected: %s at %s", problem, redact_url(response.url))
+            job.reject(f"{problem} at {redact_url(response.url)}")
             return []
         return [{"slug": slug, "bill": bill}]
 

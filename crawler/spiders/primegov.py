@@ -299,8 +299,13 @@ class PrimeGovSpider(AgendaSpider):
         base = job.jurisdiction.base  # type: ignore[attr-defined]
         state = self.city(job)
         requests = [
-            self.request(job, base + ARCHIVED.format(year=year), self.parse_meetings, expect="list",
-                         listing=f"archive {year}")
+            self.request(
+                job,
+                base + ARCHIVED.format(year=year),
+                self.parse_meetings,
+                expect="list",
+                listing=f"archive {year}",
+            )
             for year in range(state.first_day.year, state.today.year + 1)
         ]
         requests.append(
@@ -333,8 +338,14 @@ class PrimeGovSpider(AgendaSpider):
             url = j.base + PAGE.format(template_id=document.template_id)  # type: ignore[attr-defined]
             out.append(
                 self.request(
-                    job, url, self.parse_agenda, accept="text/html", priority=1,
-                    meeting=meeting, document=document, kind=kind,
+                    job,
+                    url,
+                    self.parse_agenda,
+                    accept="text/html",
+                    priority=1,
+                    meeting=meeting,
+                    document=document,
+                    kind=kind,
                 )
             )
         return out

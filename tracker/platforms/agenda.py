@@ -33,6 +33,7 @@ from pydantic import Field
 
 from tracker.config import JurisdictionBase
 from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 #: The status of an item seen on an agenda whose outcome is not recorded (yet).
@@ -55,12 +56,8 @@ class AgendaSettings(JurisdictionBase):
     lookback_days: int = Field(365, ge=1, le=3650)
 
 
-def clean(value: Any) -> str | None:
-    """Text with its whitespace collapsed, or None when empty."""
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+# Text with forbidden characters removed and whitespace collapsed, or None when empty.
+clean = clean_text
 
 
 def clip(value: str | None, size: int) -> str | None:

@@ -29,6 +29,7 @@ from tracker.config import JurisdictionBase, _check_http_url
 from tracker.errors import DataError, PortalError
 from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.platforms import LinkTarget
+from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 ELMS_API = "https://api.chicityclerkelms.chicago.gov"
@@ -210,11 +211,7 @@ def instant(value: Any) -> datetime | None:
 # -- the normalizer ------------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+_text = clean_text
 
 
 def _id(record: dict[str, Any], key: str, where: str) -> str:

@@ -36,6 +36,7 @@ from tracker.config import JurisdictionBase, _check_http_url
 from tracker.errors import DataError
 from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.platforms import LinkTarget
+from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 # A value of the search form's years drop-down ("All", "This Year", "2024", "Session 2018-2021"...).
@@ -191,11 +192,7 @@ def _one(doc: Any, element_id: str, what: str, *, required: bool = True) -> Any:
     return found[0]
 
 
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(value.replace("\xa0", " ").split())
-    return text or None
+_clean = clean_text  # forbidden characters removed, whitespace (no-break spaces too) collapsed
 
 
 def _text(el: Any) -> str | None:
