@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models import Base
@@ -45,6 +45,8 @@ class Subscription(Base):
     categories: Mapped[list[Any]]
     direction: Mapped[str | None] = mapped_column(String(16))
     confirmed_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Matches the model is unsure about (docs/matching.md) reach the subscriber only when asked for.
+    include_uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status_changes: Mapped[bool] = mapped_column(Boolean, default=True)
     # When: immediate | daily | weekly, at a local time (HH:MM) in ``timezone``; weekly on ``weekday``
     # (0 = Monday).

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models import Base, Bill
@@ -63,6 +63,10 @@ class BillMatch(Base):
     # Word-level keys of each input field ({"title": h, "name": h, "text": h}), for "changed materially".
     content_keys: Mapped[dict[str, Any]]
     matched_at: Mapped[datetime]
+    # The learned layer (docs/matching.md): near the model's decision boundary, and what it adds to the
+    # evidence (probability, similar labelled titles, why this direction, model version); None: rules only.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    learned: Mapped[dict[str, Any] | None]
 
     # -- the review (written only by editors, and by the "changed after decision" flag) ----------------
     source: Mapped[str] = mapped_column(String(16), default="matcher")

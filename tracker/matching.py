@@ -47,12 +47,16 @@ from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
 from tracker.documents import bill_documents, name_documents
 from tracker.matcher import DEFAULT_RULES_PATH, Matcher, MatchResult, Rules, load_rules
+from tracker.matcher.hybrid import HybridMatcher, load_model_or_none
+from tracker.matcher.learned import LearnedModel, load_shipped_model
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1000
 #: Environment variable naming the rules file used for stored bills (ingest and `tracker match`).
 RULES_ENV = "TRACKER_RULES"
+#: ``TRACKER_MATCHER=rules`` matches with the rules alone (no learned layer).
+MATCHER_ENV = "TRACKER_MATCHER"
 FLAG_ACTOR = "tracker"
 MATCH_FIELDS = ("title", "name", "text")
 _WORDS = re.compile(r"[^\W_]+")
@@ -101,10 +105,18 @@ def input_hash(title: str | None, name: str | None, text: str | None) -> str:
 
 @dataclass(frozen=True)
 class LoadedRules:
+    """The rules engine and the learned layer used for stored bills. ``hash`` is the SHA-256 of the rules
+    file and the model together: a bill matched under other rules or another model is matched again."""
+
     matcher: Matcher
     rules: Rules
     path: str
-    hash: str  # sha256 of the file's bytes
+    hash: str
+    hybrid: HybridMatcher | None = None
+
+    @property
+    def model(self) -> LearnedModel | None:
+        return self.hybrid.model if self.hybrid is not None else None
 
     @property
     def version(self) -> int:
@@ -112,29 +124,68 @@ class LoadedRules:
 
     @property
     def short(self) -> str:
-        return f"{self.version}/{self.hash[:8]}"
+        model = f", model {self.model.version}" if self.model is not None else ""
+        return f"{self.version}/{self.hash[:8]}{model}"
 
 
-_CACHE: dict[tuple[str, int, int], LoadedRules] = {}
+_CACHE: dict[tuple[str, int, int, str], LoadedRules] = {}
+_SHIPPED: list[LearnedModel | None] = []
+_STORED: dict[str, LearnedModel | None] = {}
+
+
+def active_model(session: Session | None) -> LearnedModel | None:
+    """The model stored matches use: the newest active model trained on this database's decisions
+    (``tracker match --train``), else the shipped one; ``None`` (rules alone) when ``TRACKER_MATCHER=rules``
+    or when the model cannot be read (one warning in the log)."""
+    if os.environ.get(MATCHER_ENV, "").strip().lower() == "rules":
+        return None
+    if session is not None:
+        from db.models_matcher import MatcherModel
+
+        row = session.execute(
+            select(MatcherModel.id, MatcherModel.model_hash)
+            .where(MatcherModel.active)
+            .order_by(MatcherModel.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            if row.model_hash not in _STORED:
+                data = session.scalar(select(MatcherModel.data).where(MatcherModel.id == row.id))
+                _STORED.clear()
+                _STORED[row.model_hash] = load_model_or_none(
+                    lambda: LearnedModel.from_bytes(data or b"", f"#{row.id} in the database"), "stored"
+                )
+            stored = _STORED[row.model_hash]
+            if stored is not None:
+                return stored
+    if not _SHIPPED:
+        _SHIPPED.append(load_model_or_none(load_shipped_model, "shipped"))
+    return _SHIPPED[0]
 
 
 def rules_path() -> Path:
     return Path(os.environ.get(RULES_ENV) or DEFAULT_RULES_PATH)
 
 
-def current_rules(path: str | Path | None = None) -> LoadedRules:
-    """The compiled rules (``$TRACKER_RULES`` or the shipped file), cached until the file changes."""
+def current_rules(path: str | Path | None = None, session: Session | None = None) -> LoadedRules:
+    """The compiled rules (``$TRACKER_RULES`` or the shipped file) with the active model
+    (:func:`active_model`), cached until the file or the model changes."""
     p = Path(path) if path is not None else rules_path()
+    model = active_model(session)
+    model_hash = model.hash if model is not None else ""
     try:
         st = p.stat()
-        cache_key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+        cache_key = (str(p.resolve()), st.st_mtime_ns, st.st_size, model_hash)
     except OSError:
         cache_key = None
     if cache_key is not None and cache_key in _CACHE:
         return _CACHE[cache_key]
     rules = load_rules(p)  # raises ConfigError with one line when missing or invalid
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()
-    loaded = LoadedRules(Matcher(rules), rules, str(p), digest)
+    raw = p.read_bytes()
+    digest = hashlib.sha256(raw + model_hash.encode() if model_hash else raw).hexdigest()
+    matcher = Matcher(rules)
+    hybrid = HybridMatcher(matcher, model) if model is not None else None
+    loaded = LoadedRules(matcher, rules, str(p), digest, hybrid)
     if cache_key is not None:
         if len(_CACHE) >= 4:  # old versions of an edited file, or rules tried once
             _CACHE.clear()
@@ -188,9 +239,22 @@ def machine_snapshot(
 
 
 def _classify(
-    loaded: LoadedRules, items: list[tuple[int, str | None, str | None, str | None]]
+    loaded: LoadedRules,
+    items: list[tuple[int, str | None, str | None, str | None]],
+    session: Session | None = None,
 ) -> dict[int, MatchResult]:
-    """Results per bill id; bills with neither a distinct name nor text go through classify_many."""
+    """Results per bill id; bills with neither a distinct name nor text go through classify_many.
+    With a learned layer, every bill goes through it in one batch (embeddings cached in ``session``)."""
+    if loaded.hybrid is not None:
+        batch = []
+        for _bill_id, title, name, text in items:
+            distinct_name = name if name and material_words(name) != material_words(title) else None
+            batch.append((title or "", distinct_name, text or None))
+        results = loaded.hybrid.classify_items(batch, session)
+        return {
+            bill_id: name_documents(result, text)
+            for (bill_id, _, _, text), result in zip(items, results, strict=True)
+        }
     fast: list[tuple[int, str]] = []
     out: dict[int, MatchResult] = {}
     for bill_id, title, name, text in items:
@@ -237,7 +301,7 @@ def match_bills(
     ids = sorted(set(bill_ids))
     if not ids:  # an import that changed nothing does not even load the rules
         return MatchSummary()
-    loaded = rules or current_rules()
+    loaded = rules or current_rules(session=session)
     now = now or utcnow()
     summary = MatchSummary(rules=loaded.short)
     for i in range(0, len(ids), CHUNK):
@@ -284,6 +348,8 @@ def _match_chunk(
                 BillMatch.decided_content,
                 BillMatch.decided_by,
                 BillMatch.decided_at,
+                BillMatch.uncertain,
+                BillMatch.learned,
             )
             .where(BillMatch.bill_id.in_(chunk))
             .order_by(BillMatch.bill_id)
@@ -303,7 +369,7 @@ def _match_chunk(
         todo.append((bill_id, title, name, text))
     if not todo:
         return summary
-    results = _classify(loaded, todo)
+    results = _classify(loaded, todo, session)
     summary.classified = len(todo)
 
     inserts, updates, restamp, flags, events = [], [], [], [], []
@@ -318,6 +384,8 @@ def _match_chunk(
             "direction": r.direction,
             "category_scores": dict(r.category_scores),
             "evidence": [e.to_dict() for e in r.evidence],
+            "uncertain": bool(getattr(r, "uncertain", False)),
+            "learned": getattr(r, "learned", None),
             "rules_version": loaded.version,
             "rules_hash": loaded.hash,
             "input_hash": hashes[bill_id],
@@ -421,7 +489,10 @@ def _match_chunk(
     return summary
 
 
-_RESULT_FIELDS = ("relevant", "score", "categories", "direction", "category_scores", "evidence", "input_hash")
+_RESULT_FIELDS = (
+    "relevant", "score", "categories", "direction", "category_scores", "evidence", "input_hash", "uncertain",
+    "learned",
+)  # fmt: skip
 
 
 def _same_result(old: Any, machine: dict[str, Any]) -> bool:
@@ -451,8 +522,8 @@ def match_stored(
     no match yet or whose inputs or rules changed since their last match."""
     from tracker.queries import check_jurisdiction
 
-    loaded = rules or current_rules()
     with session_scope(engine) as session:
+        loaded = rules or current_rules(session=session)
         q = select(Bill.id).order_by(Bill.id)
         if jurisdiction:
             check_jurisdiction(session, jurisdiction)

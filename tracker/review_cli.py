@@ -35,20 +35,43 @@ DIRECTION_OPTION = click.option(
 @click.option(
     "--rescore", is_flag=True, help="Re-run the matcher on every bill (after a change of the rules)."
 )
+@click.option(
+    "--train",
+    is_flag=True,
+    help="First train a new model from the shipped labelled titles and the editors' decisions, then match.",
+)
 @click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@BY_OPTION
 @click.pass_obj
-def match(obj: Any, rescore: bool, jurisdiction: str | None) -> None:
+def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: str | None) -> None:
     """Run the matcher on stored bills and print what changed.
 
     Without --rescore, only bills that have no match yet or whose title, name or text changed since their
-    match. With --rescore, every bill (of one jurisdiction). The machine's fields are rewritten; editors'
-    decisions never are. Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
+    match, or that were matched under other rules or another model. With --rescore, every bill (of one
+    jurisdiction). With --train, a new model is trained first (from the shipped labelled titles and every
+    confirmed, corrected or rejected bill), stored with its version, the hash of its training data and its
+    evaluation, and used from then on. The machine's fields are rewritten; editors' decisions never are.
+    Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
     """
     from db.engine import session_scope
     from tracker.matching import match_stored
     from tracker.review import list_reviews
 
     engine = obj.engine()
+    if train:
+        from tracker.matcher.retrain import retrain
+
+        t = retrain(engine, by=by)
+        if t.unchanged:
+            click.echo(f"Model {t.version} is already trained on these {t.examples} examples: kept.")
+        else:
+            holdout = t.evaluation.get("holdout", {})
+            cv = t.evaluation.get("decisions_cross_validated")
+            agreement = f", agrees with {cv['agreement']:.0%} of decisions (5-fold)" if cv else ""
+            click.echo(
+                f"Trained model {t.version} on {t.examples} examples ({t.decisions} editors' decisions): "
+                f"holdout F1 {holdout.get('f1', 0):.3f}{agreement}."
+            )
     s = match_stored(engine, rescore=rescore, jurisdiction=jurisdiction)
     verb = "Rescored" if rescore else "Matched"
     unchanged = "" if rescore else f" ({s.considered - s.classified} unchanged)"

@@ -107,7 +107,7 @@ def test_evaluate_malformed_csv_is_one_error_line(capsys, tmp_path):
     assert err == "Error: set.csv: line 2: unknown category 'ice'\n"
     path.write_text("title,relevant\nx,1\n", encoding="utf-8")
     code, _out, err = run_main(capsys, "evaluate", str(path))
-    assert err == "Error: set.csv: missing column(s): category, direction, jurisdiction, source\n"
+    assert err == "Error: set.csv: missing column(s): category, direction\n"
 
 
 def test_module_runs_as_a_script():

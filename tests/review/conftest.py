@@ -7,14 +7,20 @@ from tracker.matching import current_rules
 
 @pytest.fixture(autouse=True)
 def _editor(monkeypatch):
-    """Decisions default to $TRACKER_EDITOR; the tests' editor is fixed."""
+    """Decisions default to $TRACKER_EDITOR; the tests' editor is fixed. These tests check the review
+    workflow against the rules engine's exact scores and rules changes, so they match with the rules alone
+    (TRACKER_MATCHER=rules, also in the child processes); the learned layer has its own tests
+    (tests/matcher/test_learned*.py)."""
     monkeypatch.setenv("TRACKER_EDITOR", "test-editor")
+    monkeypatch.setenv("TRACKER_MATCHER", "rules")
     monkeypatch.delenv("TRACKER_RULES", raising=False)
 
 
 @pytest.fixture(scope="session")
 def loaded_rules():
-    return current_rules()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRACKER_MATCHER", "rules")
+        return current_rules()
 
 
 @pytest.fixture(scope="session")

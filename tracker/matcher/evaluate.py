@@ -1,8 +1,11 @@
 """Measure the matcher on a labelled CSV (``tracker evaluate FILE``).
 
-The CSV has the columns ``title, relevant, category, direction, jurisdiction, source`` (see
-``tracker/matcher/devset/README.md``). ``category`` may hold several codes separated by ``|`` when the
-taxonomy legitimately places the measure in more than one category; the first is the primary one.
+The CSV (or TSV) has the columns ``title, relevant, category, direction`` and optionally ``note``,
+``jurisdiction`` (or ``council``) and ``source`` (see ``tracker/matcher/devset/README.md`` and
+``tracker/matcher/labels/README.md``). A row with a ``note`` is *borderline* (an editor could go either
+way): borderline rows are scored apart from the clear ones, and each jurisdiction apart as well.
+``category`` may hold several codes separated by ``|`` when the taxonomy legitimately places the measure in
+more than one category; the first is the primary one.
 
 Definitions (also in docs/matching.md):
 
@@ -24,7 +27,8 @@ from tracker.errors import DataError
 from tracker.matcher.engine import Matcher, MatchResult
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS, load_rules
 
-COLUMNS = ("title", "relevant", "category", "direction", "jurisdiction", "source")
+COLUMNS = ("title", "relevant", "category", "direction")
+OPTIONAL_COLUMNS = ("note", "jurisdiction", "council", "source")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,12 @@ class LabelledTitle:
     direction: str | None
     jurisdiction: str
     source: str
+    note: str = ""  # why an editor could go either way; empty for a clear row
+    unread: bool = False  # a stream row nobody labelled, counted as not relevant
+
+    @property
+    def borderline(self) -> bool:
+        return bool(self.note)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Report:
     category_accuracy_strict: float
     direction_accuracy: float
     misses: list[Miss]
+    borderline: int = 0  # rows with a note, scored apart (in groups), not in the figures above
+    groups: dict[str, Scored] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -74,13 +86,16 @@ class Report:
 
     def text(self) -> str:
         lines = [
-            f"{self.path}: {self.total} titles, {self.gold_relevant} relevant",
+            f"{self.path}: {self.total} titles, {self.gold_relevant} relevant"
+            + (f" (clear rows; {self.borderline} borderline rows scored apart)" if self.borderline else ""),
             f"  relevant   precision {self.precision:.3f}  recall {self.recall:.3f}  F1 {self.f1:.3f}"
             f"   (tp {self.tp}, fp {self.fp}, fn {self.fn}, tn {self.tn})",
             f"  category   {self.category_accuracy:.3f} of true positives (top category among the gold codes;"
             f" strict, first gold code: {self.category_accuracy_strict:.3f})",
             f"  direction  {self.direction_accuracy:.3f} of true positives",
         ]
+        for name, group in self.groups.items():
+            lines.append(f"  {name}: {group.summary()}")
         if self.misses:
             lines.append(f"  {len(self.misses)} misclassified:")
             for m in self.misses:
@@ -101,7 +116,7 @@ def read_labelled(path: str | Path) -> list[LabelledTitle]:
         raise DataError(f"{name}: cannot read: {exc.strerror}") from None
     out = []
     with fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, delimiter="\t" if p.suffix.lower() == ".tsv" else ",")
         header = reader.fieldnames or []
         missing = [c for c in COLUMNS if c not in header]
         if missing:
@@ -140,14 +155,38 @@ def _row(name: str, line: int, row: dict[str, str | None]) -> LabelledTitle:
         raise DataError(f"{name}: line {line}: a relevant title needs a category and a direction")
     if not relevant and (cats or direction):
         raise DataError(f"{name}: line {line}: a title that is not relevant has no category or direction")
-    return LabelledTitle(line, title, relevant, cats, direction, cell("jurisdiction"), cell("source"))
+    where = cell("jurisdiction") or cell("council")
+    return LabelledTitle(line, title, relevant, cats, direction, where, cell("source"), note=cell("note"))
 
 
-def evaluate(path: str | Path, matcher: Matcher | None = None) -> Report:
-    """Classify every title of a labelled CSV and compare with the gold labels."""
-    items = read_labelled(path)
-    matcher = matcher or Matcher(load_rules())
-    results = matcher.classify_many([i.title for i in items])
+@dataclass(frozen=True)
+class Scored:
+    """Counts and rates of one group of rows."""
+
+    total: int
+    gold_relevant: int
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    precision: float
+    recall: float
+    f1: float
+    category_accuracy: float
+    category_accuracy_strict: float
+    direction_accuracy: float
+    misses: list[Miss]
+
+    def summary(self) -> str:
+        return (
+            f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  (tp {self.tp}, fp {self.fp}, "
+            f"fn {self.fn}; {self.total} rows, {self.gold_relevant} relevant)  category "
+            f"{self.category_accuracy:.3f}  direction {self.direction_accuracy:.3f}"
+        )
+
+
+def score(items: list[LabelledTitle], results: list[MatchResult]) -> Scored:
+    """Compare results with gold labels, row by row."""
     tp = fp = fn = tn = cat_ok = cat_strict = dir_ok = 0
     misses: list[Miss] = []
     for item, res in zip(items, results, strict=True):
@@ -158,7 +197,7 @@ def evaluate(path: str | Path, matcher: Matcher | None = None) -> Report:
                 cat_ok += 1
             else:
                 misses.append(_miss("wrong category", item, res))
-            if top == item.categories[0]:
+            if item.categories and top == item.categories[0]:
                 cat_strict += 1
             if res.direction == item.direction:
                 dir_ok += 1
@@ -177,8 +216,7 @@ def evaluate(path: str | Path, matcher: Matcher | None = None) -> Report:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     order = {"false negative": 0, "false positive": 1, "wrong category": 2, "wrong direction": 3}
     misses.sort(key=lambda m: (order[m.kind], m.line))
-    return Report(
-        path=str(path),
+    return Scored(
         total=len(items),
         gold_relevant=sum(i.relevant for i in items),
         tp=tp,
@@ -192,6 +230,49 @@ def evaluate(path: str | Path, matcher: Matcher | None = None) -> Report:
         category_accuracy_strict=round(cat_strict / tp, 4) if tp else 0.0,
         direction_accuracy=round(dir_ok / tp, 4) if tp else 0.0,
         misses=misses,
+    )
+
+
+def evaluate(
+    path: str | Path, matcher: Any | None = None, items: list[LabelledTitle] | None = None
+) -> Report:
+    """Classify every title of a labelled CSV and compare with the gold labels.
+
+    The headline figures are those of the *clear* rows; borderline rows (with a ``note``) and each
+    jurisdiction are scored apart in ``groups``. ``matcher``: anything with ``classify_many``.
+    """
+    items = items if items is not None else read_labelled(path)
+    matcher = matcher or Matcher(load_rules())
+    results = list(matcher.classify_many([i.title for i in items]))
+    clear = [k for k, i in enumerate(items) if not i.borderline]
+    main = score([items[k] for k in clear], [results[k] for k in clear])
+    groups: dict[str, Scored] = {}
+    border = [k for k, i in enumerate(items) if i.borderline]
+    if border:
+        groups["borderline rows"] = score([items[k] for k in border], [results[k] for k in border])
+    places = sorted({i.jurisdiction for i in items if i.jurisdiction})
+    if len(places) > 1:
+        for place in places:
+            ks = [k for k in clear if items[k].jurisdiction == place]
+            if ks:
+                groups[f"{place} (clear rows)"] = score([items[k] for k in ks], [results[k] for k in ks])
+    return Report(
+        path=str(path),
+        total=main.total,
+        gold_relevant=main.gold_relevant,
+        tp=main.tp,
+        fp=main.fp,
+        fn=main.fn,
+        tn=main.tn,
+        precision=main.precision,
+        recall=main.recall,
+        f1=main.f1,
+        category_accuracy=main.category_accuracy,
+        category_accuracy_strict=main.category_accuracy_strict,
+        direction_accuracy=main.direction_accuracy,
+        misses=main.misses,
+        borderline=len(border),
+        groups=groups,
     )
 
 

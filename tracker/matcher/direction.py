@@ -1,0 +1,131 @@
+# ruff: noqa: E501 -- the verbose regexes read best with one family of words per line
+"""Direction from what the measure does: the verb and its object.
+
+A rollback read as a win is the worst error for advocates, and a category's default direction is wrong
+whenever the measure acts *against* the category's usual tool ("prohibit facial recognition") or *for* a
+protection's removal ("repeal the oversight ordinance"). This module reads the operative verb of a title
+and the object it acts on, and decides only where that pairing is certain:
+
+* an **enabling** verb (require, establish, create, authorize, approve, renew, expand, purchase, join,
+  honor ...) acting on an **enforcement tool** (detainers, 287(g), facial recognition, license plate
+  readers, a gang database, cash bail, school resource officers, curfews, camping bans ...) restricts;
+* a **limiting** verb (prohibit, ban, limit, restrict, end, terminate, withdraw from, repeal, abolish,
+  eliminate, dissolve, defund, close ...) acting on an enforcement tool expands;
+* an enabling verb acting on a **protection** (a review or oversight board, a sanctuary or welcoming
+  ordinance, limits on detainers, a legal defense fund, language access, municipal ID, expungement,
+  alternative responders ...) expands;
+* a limiting verb acting on a protection restricts.
+
+The verb must come before its object within one clause (no ``;`` between them, at most ``WINDOW``
+characters apart). The first certain pairing in the title decides; when none is found the caller falls
+back on the learned direction model and the rules' cues. Every decision carries its reason in words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Characters between the end of a verb and the start of its object.
+WINDOW = 90
+
+_ENABLING = r"""
+    require[sd]?|requiring|establish(?:es|ed|ing)?|creat(?:e|es|ed|ing)|authoriz(?:e|es|ed|ing)|
+    approv(?:e|es|ed|ing)|renew(?:s|ed|ing|al\ of)?|expand(?:s|ed|ing)?|expansion\ of|extend(?:s|ed|ing)?|
+    purchas(?:e|es|ed|ing)|acqui(?:re|res|red|ring|sition\ of)|procure(?:ment\ of)?|deploy(?:s|ed|ing|ment\ of)?|
+    join(?:s|ed|ing)?|enter(?:s|ed|ing)?\ into|honou?r(?:s|ed|ing)?|comply(?:ing)?\ with|cooperat(?:e|es|ed|ing|ion)\ with|
+    reinstat(?:e|es|ed|ing)|restor(?:e|es|ed|ing)|adopt(?:s|ed|ing)?|implement(?:s|ed|ing)?|fund(?:s|ed|ing)?|
+    support(?:s|ed|ing)?|increas(?:e|es|ed|ing)|strengthen(?:s|ed|ing)?|impos(?:e|es|ed|ing)
+"""
+_LIMITING = r"""
+    prohibit(?:s|ed|ing)?|prohibition\ (?:of|on)|ban(?:s|ned|ning)?|bar(?:s|red|ring)?|limit(?:s|ed|ing)?|
+    limitations?\ on|restrict(?:s|ed|ing)?|restrictions?\ on|end(?:s|ed|ing)?|terminat(?:e|es|ed|ing|ion\ of)|
+    withdraw(?:s|ing|al\ from)?|withdrew|repeal(?:s|ed|ing)?|abolish(?:es|ed|ing)?|eliminat(?:e|es|ed|ing|ion\ of)|
+    dissolv(?:e|es|ed|ing)|disband(?:s|ed|ing)?|defund(?:s|ed|ing)?|clos(?:e|es|ed|ing|ure\ of)|
+    rescind(?:s|ed|ing)?|cancel(?:s|led|ling)?|oppos(?:e|es|ed|ing)|reject(?:s|ed|ing)?|decriminaliz(?:e|es|ed|ing)|
+    stop(?:s|ped|ping)?|cease|phase\ out|reduc(?:e|es|ed|ing)|weaken(?:s|ed|ing)?|suspend(?:s|ed|ing)?
+"""
+
+#: Objects whose enabling means more enforcement, surveillance or criminalisation.
+_ENFORCEMENT = r"""
+    (?:civil\ )?immigration\ detainers?|detainer\ requests?|immigration\ holds?|ICE\ (?:detainers?|holds?)|
+    287\s*\(g\)|warrant\ service\ officer|(?:cooperation|agreement|contract|partnership)s?\ with\ (?:ICE|U\.?S\.?\ Immigration)|
+    immigration\ (?:enforcement|detention)|immigrant\ detention|detention\ (?:center|facility|contract)s?|
+    facial\ recognition|face\ recognition|biometric|license\ plate\ (?:readers?|recognition)|\bALPRs?\b|\bLPRs?\b|
+    flock|shotspotter|gunshot\ detection|drones?|unmanned\ aerial|cell[-\ ]site\ simulators?|surveillance\ (?:cameras?|technology|equipment|systems?)|
+    gang\ (?:database|injunctions?|enforcement)|criminal\ group\ database|cash\ bail|money\ bail|bail\ schedule|
+    school\ resource\ officers?|\bSROs?\b|police\ in\ schools|curfew|camping\ ban|(?:anti-)?camping|loitering|
+    panhandling|criminal\ penalt(?:y|ies)|stop[-\ ]and[-\ ]frisk|no[-\ ]knock\ warrants?|chokeholds?|tear\ gas|
+    vice\ (?:squad|unit)|jail\ expansion|new\ jail
+"""
+#: Objects whose enabling means more protection, oversight or access.
+_PROTECTION = r"""
+    (?:civilian\ )?(?:police\ )?(?:review|oversight|accountability)\ (?:board|commission|agency|office)|
+    (?:civilian|community)\ oversight|inspector\ general\ for\ (?:police|public\ safety)|
+    surveillance\ (?:oversight|ordinance)|community\ control\ over\ police\ surveillance|\bCCOPS\b|
+    sanctuary(?:\ (?:city|policy|policies|ordinance|status))?|welcoming\ city|trust\ act|
+    (?:limits?|restrictions?)\ on\ (?:immigration\ )?detainers?|legal\ defense\ fund|(?:immigrant\ )?legal\ (?:defense|services)\ fund|
+    deportation\ defense|removal\ defense|universal\ representation|language\ access|
+    municipal\ (?:id|identification)|expunge(?:ment|ments)?|record\ sealing|cite[-\ ]and[-\ ]release|
+    alternative\ (?:response|responders?)|crisis\ response\ teams?|bail\ (?:reform|fund)|
+    right\ to\ record|disciplinary\ records|body[-\ ]camera\ footage\ release
+"""
+
+_FLAGS = re.IGNORECASE | re.VERBOSE
+_VERB = re.compile(rf"\b(?:(?P<enabling>{_ENABLING})|(?P<limiting>{_LIMITING}))\b", _FLAGS)
+_OBJECT = re.compile(rf"(?:(?P<enforcement>{_ENFORCEMENT})|(?P<protection>{_PROTECTION}))", _FLAGS)
+# "limit the use of facial recognition" acts on facial recognition; "the use of force" is not an object.
+_NEGATED = re.compile(r"\b(?:not|never|no\ longer)\s+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DirectionCue:
+    direction: str  # expands | restricts
+    verb: str
+    object: str
+    reason: str
+
+
+def _effect(verb_kind: str, object_kind: str) -> str:
+    enabling = verb_kind == "enabling"
+    enforcement = object_kind == "enforcement"
+    return "restricts" if enabling == enforcement else "expands"
+
+
+#: Staffing an existing body (appointments, confirmations, removals of members) changes no policy.
+_APPOINTMENT = re.compile(
+    r"\b(?:re-?)?(?:appointment|appoint|confirmation|confirm|nomination|removal|remove)\b"
+    r"(?:(?!;).){0,200}?"
+    r"\b(?:to serve (?:on|as)|as a member of|(?:to|from) the (?:[\w'-]+ ){0,6}(?:board|commission|committee))\b",
+    re.IGNORECASE,
+)
+
+
+def read_direction(text: str) -> DirectionCue | None:
+    """The direction that the first certain verb-object pairing of ``text`` decides, or ``None``."""
+    text = text[:5_000]  # the operative verb of a measure is at its start; bounds the work on long text
+    appointment = _APPOINTMENT.search(text[:400])
+    if appointment:
+        return DirectionCue(
+            "neutral",
+            appointment.group(0).split()[0],
+            "a member of a body",
+            "an appointment to an existing body: it staffs the body and changes no policy, so it is neutral",
+        )
+    for verb in _VERB.finditer(text):
+        if _NEGATED.search(text[max(0, verb.start() - 12) : verb.start()]):
+            continue
+        span = text[verb.end() : verb.end() + WINDOW]
+        clause = re.split(r"[;:]|\band to\b", span, maxsplit=1)[0]
+        obj = _OBJECT.search(clause)
+        if obj is None:
+            continue
+        verb_kind = "enabling" if verb.group("enabling") else "limiting"
+        object_kind = "enforcement" if obj.group("enforcement") else "protection"
+        direction = _effect(verb_kind, object_kind)
+        what = "an enforcement or surveillance tool" if object_kind == "enforcement" else "a protection"
+        acts = "enables" if verb_kind == "enabling" else "limits"
+        reason = f'"{verb.group(0)} … {obj.group(0)}": the measure {acts} {what}, so it {direction}'
+
+        return DirectionCue(direction, verb.group(0), obj.group(0), reason)
+    return None
