@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, case, select
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
@@ -30,6 +30,23 @@ from tracker.matching import LoadedRules, current_rules, input_hash, machine_sna
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
 _STATE_ORDER = {"pending": 0, "confirmed": 1, "rejected": 2, None: 3}
+
+#: What "uncertain" means, in plain words (the CLI's legend, the web badge's tooltip).
+UNCERTAIN_HELP = (
+    "uncertain: the model's probability is near its decision boundary; "
+    "an editor's decision here teaches it the most"
+)
+
+
+def uncertain_rank(uncertain: bool, review_state: str | None) -> int:
+    """The "uncertain first" order (CLI and web): uncertain pending matches, the most informative to
+    decide, come before everything else (0), the rest keep their order (1)."""
+    return 0 if uncertain and review_state == "pending" else 1
+
+
+def uncertain_rank_sql() -> Any:
+    """:func:`uncertain_rank` as an SQL expression over ``bill_matches``."""
+    return case((and_(BillMatch.uncertain.is_(True), BillMatch.review_state == "pending"), 0), else_=1)
 
 
 class ReviewError(TrackerError):
@@ -294,6 +311,8 @@ def _record(match: BillMatch, bill: Bill, slug: str) -> dict[str, Any]:
         "decided_at": match.decided_at.isoformat() if match.decided_at else None,
         "note": match.note,
         "evidence": list(match.evidence),
+        "uncertain": bool(match.uncertain),
+        "learned": match.learned,
     }
 
 
@@ -304,9 +323,10 @@ def list_reviews(
     jurisdiction: str | None = None,
     category: str | None = None,
     direction: str | None = None,
+    uncertain_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Bills in the review workflow (every state when ``states`` is empty), flagged first, then pending by
-    score, then confirmed and rejected."""
+    score, then confirmed and rejected; with ``uncertain_first``, uncertain pending bills before all."""
     if category is not None:
         check_categories([category])
     check_direction(direction)
@@ -338,7 +358,14 @@ def list_reviews(
             continue
         rows.append((match, bill, slug))
     rows.sort(
-        key=lambda r: (not r[0].needs_review, _STATE_ORDER[r[0].review_state], -r[0].score, r[2], r[1].id)
+        key=lambda r: (
+            uncertain_rank(r[0].uncertain, r[0].review_state) if uncertain_first else 0,
+            not r[0].needs_review,
+            _STATE_ORDER[r[0].review_state],
+            -r[0].score,
+            r[2],
+            r[1].id,
+        )
     )
     return [_record(m, b, s) for m, b, s in rows]
 
@@ -358,12 +385,13 @@ def _short_categories(codes: list[str]) -> str:
 def format_review_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "No bills to show."
-    lines = [f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} title"]
+    lines = [f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} {'':<9} title"]
     for r in rows:
         state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
+        uncertain = "uncertain" if r.get("uncertain") else ""
         lines.append(
             f"{_cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {r['direction'] or '-':<9}  "
-            f"{_short_categories(r['categories']):<34} {_cut(r['title'], 80)}"
+            f"{_short_categories(r['categories']):<34} {uncertain:<9} {_cut(r['title'], 80)}"
         )
     counts: dict[str, int] = {}
     for r in rows:
@@ -372,6 +400,9 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
     parts = [f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: _STATE_ORDER.get(kv[0], 3))]
     if flagged:
         parts.append(f"{flagged} flagged (!): `tracker review show BILL` says why")
+    uncertain_n = sum(1 for r in rows if r.get("uncertain"))
+    if uncertain_n:
+        parts.append(f"{uncertain_n} {UNCERTAIN_HELP}")
     lines.append(f"{len(rows)} bill{'s' if len(rows) != 1 else ''}: {', '.join(parts)}.")
     return "\n".join(lines)
 
@@ -443,6 +474,26 @@ def _category_names(codes: list[str]) -> str:
     return ", ".join(codes) or "-"
 
 
+def learned_lines(learned: Any, uncertain: bool) -> list[str]:
+    """The learned layer's evidence in words a person can check (empty without a model's finding):
+    its probability, the labelled titles most like this one, and why this direction."""
+    if not isinstance(learned, dict):
+        return []
+    out = []
+    p = learned.get("probability")
+    if isinstance(p, int | float):
+        model = f" (model {learned['model']})" if learned.get("model") else ""
+        out.append(f"Model:      probability {p:.2f}{' (uncertain)' if uncertain else ''}{model}")
+    for s in learned.get("similar") or []:
+        if isinstance(s, dict):
+            out.append(f"Like:       {s.get('title', '')} — {s.get('label', '')} ({s.get('source', '')})")
+    if learned.get("direction_reason"):
+        out.append(f"Why this direction: {learned['direction_reason']}")
+    if learned.get("overruled"):
+        out.append(f"Overruled:  {learned['overruled']}")
+    return out
+
+
 def format_bill_detail(detail: dict[str, Any]) -> str:
     bill: Bill = detail["bill"]
     jurisdiction: Jurisdiction = detail["jurisdiction"]
@@ -488,6 +539,7 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
             f"Editor:     {_category_names(list(match.editor_categories or []))}; "
             f"direction {match.editor_direction or '-'}{corrected}"
         )
+    lines.extend(learned_lines(match.learned, bool(match.uncertain)))
     if evidence:
         lines.append("Evidence:   «term» category phrase, {cue} direction cue, ⟦negative⟧ hard negative")
         order = {"title": 0, "name": 1, "text": 2}

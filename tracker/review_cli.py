@@ -105,6 +105,11 @@ def review() -> None:
 @click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
 @click.option("--category", metavar="CODE", help="Only bills with this category.")
 @click.option("--direction", metavar="D", help=f"Only bills with this direction ({', '.join(DIRECTIONS)}).")
+@click.option(
+    "--uncertain-first",
+    is_flag=True,
+    help="Uncertain pending bills first (the model is least sure of them: deciding them teaches it most).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.pass_obj
 def list_command(
@@ -113,18 +118,25 @@ def list_command(
     jurisdiction: str | None,
     category: str | None,
     direction: str | None,
+    uncertain_first: bool,
     fmt: str,
 ) -> None:
     """List bills in review: flagged first, then pending (best score first), confirmed, rejected.
 
-    Categories and direction are the editor's when confirmed, else the matcher's.
+    Categories and direction are the editor's when confirmed, else the matcher's. The "uncertain" column
+    marks matches whose model probability is near its decision boundary.
     """
     from db.engine import session_scope
     from tracker.review import format_review_table, list_reviews
 
     with session_scope(obj.engine()) as session:
         rows = list_reviews(
-            session, states=states, jurisdiction=jurisdiction, category=category, direction=direction
+            session,
+            states=states,
+            jurisdiction=jurisdiction,
+            category=category,
+            direction=direction,
+            uncertain_first=uncertain_first,
         )
     if fmt == "jsonl":
         for row in rows:
