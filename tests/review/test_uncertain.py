@@ -39,7 +39,7 @@ def _setup(tmp_path, db_url, engine):
 
 
 def test_list_marks_uncertain_and_orders_them_first(tmp_path, db_url, engine):
-    ids, cfg = _setup(tmp_path, db_url, engine)
+    _ids, cfg = _setup(tmp_path, db_url, engine)
     plain = run_tracker("--config", str(cfg), "review", "list", "--state", "pending")
     assert plain.returncode == 0, plain.stderr
     rows = plain.stdout.splitlines()[1:4]
@@ -63,7 +63,8 @@ def test_show_prints_the_learned_evidence_escaped(tmp_path, db_url, engine):
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Model:      probability 0.83 (uncertain)" in out
-    assert "Like:       Repeal of the gang registry — relevant: gang_databases, restricts (labels/oakdale.csv)" in out
+    like = "Like:       Repeal of the gang registry — relevant: gang_databases, restricts (labels/oakdale.csv"
+    assert like in out
     assert "Like:       Ending the gang database" in out and "\x1b[31m" not in out  # scraped text made inert
     assert 'Why this direction: the verb "abolishing" ends the gang database' in out
 
