@@ -136,7 +136,8 @@ _STORED: dict[str, LearnedModel | None] = {}
 def active_model(session: Session | None) -> LearnedModel | None:
     """The model stored matches use: the newest active model trained on this database's decisions
     (``tracker match --train``), else the shipped one; ``None`` (rules alone) when ``TRACKER_MATCHER=rules``
-    or when the model cannot be read (one warning in the log)."""
+    or when the model cannot be read (one warning in the log; an unreadable active database model is not
+    replaced by the shipped one)."""
     if os.environ.get(MATCHER_ENV, "").strip().lower() == "rules":
         return None
     if session is not None:
@@ -155,9 +156,9 @@ def active_model(session: Session | None) -> LearnedModel | None:
                 _STORED[row.model_hash] = load_model_or_none(
                     lambda: LearnedModel.from_bytes(data or b"", f"#{row.id} in the database"), "stored"
                 )
-            stored = _STORED[row.model_hash]
-            if stored is not None:
-                return stored
+            # An unreadable active model means rules alone (the warning says so), not a silent switch to
+            # the shipped model, which knows none of this database's decisions.
+            return _STORED[row.model_hash]
     if not _SHIPPED:
         _SHIPPED.append(load_model_or_none(load_shipped_model, "shipped"))
     return _SHIPPED[0]
