@@ -286,3 +286,52 @@ def test_evaluate_arithmetic(tmp_path, sep):
     clear = [i for i in items if not i.borderline]
     direct = score(clear, [EVAL_ANSWERS[i.title] for i in clear])
     assert (direct.tp, direct.fp, direct.fn, direct.tn) == (2, 1, 1, 1)
+
+
+# -- 7. classify and evaluate use the learned layer unless --rules-only -----------------------------------
+
+ALPR = "Lease of Automated License Plate Readers (ALPR) from Flock Group, Inc."
+
+
+def test_classify_json_default_is_hybrid_and_rules_only_is_the_rules():
+    from click.testing import CliRunner
+
+    from tracker.matcher.commands import classify
+
+    hybrid = json.loads(CliRunner().invoke(classify, ["--json", ALPR]).output)
+    assert hybrid["learned"]["model"] == load_shipped_model().version
+    assert hybrid["score"] == hybrid["learned"]["probability"]
+    assert hybrid["learned"]["direction_reason"]
+    rules = json.loads(CliRunner().invoke(classify, ["--json", "--rules-only", ALPR]).output)
+    assert rules["learned"] is None
+    assert rules["score"] == Matcher(load_rules()).classify(ALPR).score
+
+
+def test_evaluate_default_is_hybrid(tmp_path):
+    from click.testing import CliRunner
+
+    from tracker.matcher.commands import evaluate as evaluate_command
+
+    path = tmp_path / "set.csv"
+    path.write_text(
+        "title,relevant,category,direction\n"
+        f'"{ALPR}",1,surveillance_technology,restricts\nIce Arena Commission Update,0,,\n',
+        encoding="utf-8",
+    )
+    both = json.loads(CliRunner().invoke(evaluate_command, [str(path), "--json"]).output)
+    rules = json.loads(CliRunner().invoke(evaluate_command, [str(path), "--json", "--rules-only"]).output)
+    assert (both["tp"], both["tn"]) == (rules["tp"], rules["tn"]) == (1, 1)
+
+
+def test_unreadable_shipped_model_is_one_warning_and_the_rules(tmp_path, monkeypatch, capsys):
+    from tracker.matcher import commands, learned
+
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"garbage")
+    monkeypatch.setattr(learned.load_shipped_model, "__defaults__", (bad,))
+    matcher = commands.make_matcher(None, rules_only=False)
+    err = capsys.readouterr().err
+    assert isinstance(matcher, Matcher)
+    assert err.count("\n") == 1 and err.startswith("Warning: matcher model model.npz is unreadable (")
+    assert err.rstrip().endswith("; matching with the rules alone")
+    assert matcher.classify(ALPR).relevant

@@ -1,6 +1,7 @@
 """``tracker classify`` and ``tracker evaluate``: click commands, registered by ``tracker/cli.py``.
 
-Neither touches the database. User errors are :class:`~tracker.errors.TrackerError` subclasses, which the
+Neither touches the database. Both use the rules and the shipped learned model (:func:`make_matcher`)
+unless ``--rules-only`` is given. User errors are :class:`~tracker.errors.TrackerError` subclasses, which the
 ``tracker`` command prints as one line, ``Error: ...``. The module also runs on its own, for editors
 trying a rules change: ``python -m tracker.matcher.commands classify "some title"``.
 """
@@ -13,9 +14,12 @@ from collections.abc import Iterator
 
 import click
 
-from tracker.errors import TrackerError
+from tracker.errors import ConfigError, TrackerError
+from tracker.matcher.embed import EmbeddingCache, load_embedder
 from tracker.matcher.engine import Matcher, MatchResult
 from tracker.matcher.evaluate import evaluate as run_evaluation
+from tracker.matcher.hybrid import HybridMatcher
+from tracker.matcher.learned import load_shipped_model
 from tracker.matcher.rules import load_rules
 
 RULES_OPTION = click.option(
@@ -24,6 +28,25 @@ RULES_OPTION = click.option(
     metavar="PATH",
     help="Rules file to use instead of the one shipped with the tracker (tracker/matcher/rules.toml).",
 )
+RULES_ONLY_OPTION = click.option(
+    "--rules-only",
+    is_flag=True,
+    help="The rules engine alone, without the learned layer (default: the rules and the shipped model).",
+)
+
+
+def make_matcher(rules_path: str | None, rules_only: bool) -> Matcher | HybridMatcher:
+    """The rules engine with the shipped learned model on top; the rules alone with ``rules_only``, or when
+    the model cannot be read (one warning line on standard error)."""
+    rules = Matcher(load_rules(rules_path))
+    if rules_only:
+        return rules
+    try:
+        model = load_shipped_model()
+        return HybridMatcher(rules, model, EmbeddingCache(load_embedder()))
+    except ConfigError as exc:
+        click.echo(f"Warning: {exc}; matching with the rules alone", err=True)
+        return rules
 
 
 @click.command("classify")
@@ -37,19 +60,26 @@ RULES_OPTION = click.option(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input line, in order.")
 @RULES_OPTION
-def classify(text: str | None, file_path: str | None, as_json: bool, rules_path: str | None) -> None:
+@RULES_ONLY_OPTION
+def classify(
+    text: str | None, file_path: str | None, as_json: bool, rules_path: str | None, rules_only: bool
+) -> None:
     """Classify ad-hoc titles against the sanctuary taxonomy, without touching the database.
 
     TEXT is one title; with --file PATH, every line of the file; with neither, every line of standard
     input. Each title gets a relevance, a score (0..1), its categories, a direction and the evidence.
+    By default the learned layer reads each title after the rules (its probability is the score, and
+    --json adds "learned"); --rules-only shows the rules engine alone.
     """
     if text is not None and file_path is not None:
         raise click.UsageError("give TEXT or --file, not both")
-    matcher = Matcher(load_rules(rules_path))
+    matcher = make_matcher(rules_path, rules_only)
     for line in _inputs(text, file_path):
         result = matcher.classify(line)
         if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            row = result.to_dict()
+            row.setdefault("learned", None)  # the same keys with --rules-only
+            click.echo(json.dumps(row, ensure_ascii=False))
         else:
             click.echo(_plain(line, result))
 
@@ -58,13 +88,15 @@ def classify(text: str | None, file_path: str | None, as_json: bool, rules_path:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @RULES_OPTION
-def evaluate(file: str, as_json: bool, rules_path: str | None) -> None:
+@RULES_ONLY_OPTION
+def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool) -> None:
     """Measure the matcher on a labelled CSV (title, relevant, category, direction, jurisdiction, source).
 
     Prints precision, recall and F1 of "relevant", category and direction accuracy on the true positives,
-    and every misclassified title. The labelled sets live in tracker/matcher/devset/.
+    and every misclassified title. The labelled sets live in tracker/matcher/devset/. By default the
+    rules and the learned layer are measured; --rules-only measures the rules engine alone.
     """
-    report = run_evaluation(file, Matcher(load_rules(rules_path)))
+    report = run_evaluation(file, make_matcher(rules_path, rules_only))
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
