@@ -43,6 +43,8 @@ SEARCH_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected", "flagged",
 #: Review-state filter of the queue: "open" = pending or flagged (what still needs an editor).
 QUEUE_STATES: tuple[str, ...] = ("open", "pending", "flagged", "confirmed", "rejected")
 DASHBOARD_DAYS = 7
+#: Orders of the review queue besides the default (newest first): "uncertain" = uncertain pending first.
+QUEUE_ORDERS: tuple[str, ...] = ("uncertain",)
 LIKE_ESCAPE = "!"
 
 
@@ -83,6 +85,7 @@ class Filters:
     state: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    order: str | None = None
     page: int = 1
 
     @classmethod
@@ -108,6 +111,7 @@ class Filters:
             state=_one_of("state", get("state"), states),
             date_from=date_from,
             date_to=date_to,
+            order=_one_of("order", get("order"), QUEUE_ORDERS),
             page=int(page_text),
         )
 
@@ -417,6 +421,8 @@ def bill_row(
         "machine_categories": list(match.categories) if match else [],
         "machine_direction": match.direction if match else None,
         "evidence": list(match.evidence or []) if match and evidence else [],
+        "uncertain": bool(match and match.uncertain),
+        "learned": match.learned if match and isinstance(match.learned, dict) else None,
     }
 
 
@@ -431,10 +437,15 @@ def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> P
 
 def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
     """Bills in review (by default the open ones: pending or flagged), newest first (first seen by the
-    tracker), one page."""
+    tracker), one page; ``order=uncertain``: uncertain pending bills first (the shared rule of
+    :func:`tracker.review.uncertain_rank`)."""
+    from tracker.review import uncertain_rank_sql
+
     if f.state is None:
         f = replace(f, state="open")
     order = [Bill.first_seen_at.desc(), Bill.id.desc()]
+    if f.order == "uncertain":
+        order.insert(0, uncertain_rank_sql())
     return _paged(session, _ids_query(session, f, queue=True), f, order, per_page)
 
 
@@ -877,6 +888,11 @@ class TemplateHelpers:
     search_states = SEARCH_STATES
     queue_states = QUEUE_STATES
     directions = DIRECTIONS
+    queue_orders = QUEUE_ORDERS
+    uncertain_help = (
+        "Uncertain: the model's probability is near its decision boundary, so it could go either way. "
+        "Deciding this bill teaches the model the most."
+    )
 
 
 HELPERS = TemplateHelpers()

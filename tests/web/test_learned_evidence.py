@@ -1,0 +1,74 @@
+"""The learned layer on the web: the "uncertain" badge (with its plain-words tooltip) and the "uncertain
+first" order of the review queue, and the model's evidence (probability, similar labelled titles, why this
+direction), escaped, on the review card and the bill page. Both engines; the rows' uncertain and learned
+fields are written directly (the learned layer has its own tests)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import update
+
+from db.engine import session_scope
+from db.models_review import BillMatch
+from tests.review.factories import DETAINERS, FLOCK, GANG
+from tests.web.page_factories import ESCAPED_XSS, XSS, days_ago, make_bill
+
+LEARNED = {
+    "model": "db-2",
+    "probability": 0.5123,
+    "uncertain": True,
+    "similar": [
+        {"title": f"Gang database {XSS}", "label": "relevant: gang_databases", "source": "riverton",
+         "similarity": 0.9},
+        {"title": "Ending the gang registry", "label": "relevant: gang_databases, restricts",
+         "source": "labels/oakdale.csv", "similarity": 0.85},
+    ],
+    "direction_reason": f"learned from labelled titles like it {XSS}",
+    "category_probability": 0.7,
+}  # fmt: skip
+
+
+def _bills(engine):
+    ids = {
+        "gang": make_bill(engine, GANG, first_seen_at=days_ago(30)),  # the oldest: last by default
+        "detainers": make_bill(engine, DETAINERS, first_seen_at=days_ago(20)),
+        "flock": make_bill(engine, FLOCK, first_seen_at=days_ago(10)),
+    }
+    with session_scope(engine) as s:
+        s.execute(update(BillMatch).where(BillMatch.bill_id.in_(ids.values())).values(
+            review_state="pending", uncertain=False, learned=None))  # fmt: skip
+        s.execute(update(BillMatch).where(BillMatch.bill_id == ids["gang"]).values(
+            uncertain=True, learned=LEARNED))  # fmt: skip
+    return ids
+
+
+def _order(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'<article class="review-row[^"]*" id="bill-(\d+)"', html)]
+
+
+def test_queue_badges_uncertain_and_orders_them_first(client, login, engine):
+    ids = _bills(engine)
+    login(client, "editor")
+    html = client.get("/review").text
+    assert _order(html) == [ids["flock"], ids["detainers"], ids["gang"]]  # newest first
+    assert html.count('class="state state-uncertain"') == 1
+    assert 'title="Uncertain: the model&#39;s probability is near its decision boundary' in html
+    first = client.get("/review?order=uncertain")
+    assert first.status_code == 200
+    assert _order(first.text) == [ids["gang"], ids["flock"], ids["detainers"]]
+    assert '<option value="uncertain" selected>uncertain first</option>' in first.text
+    assert client.get("/review?order=sideways").status_code == 400
+
+
+def test_review_card_and_bill_page_show_the_evidence_escaped(client, login, engine):
+    ids = _bills(engine)
+    login(client, "editor")
+    for html in (client.get("/review").text, client.get(f"/bills/{ids['gang']}").text):
+        assert "Model: probability 0.51 (uncertain)" in html
+        like = "Like: Ending the gang registry — relevant: gang_databases, restricts (labels/oakdale.csv)"
+        assert like in html
+        assert f"Like: Gang database {ESCAPED_XSS}" in html and XSS not in html
+        assert f"Why this direction: learned from labelled titles like it {ESCAPED_XSS}" in html
+    page = client.get(f"/bills/{ids['flock']}").text
+    assert "Model: probability" not in page and "state-uncertain" not in page
