@@ -31,10 +31,10 @@ WINDOW = 90
 
 _ENABLING = r"""
     require[sd]?|requiring|establish(?:es|ed|ing)?|creat(?:e|es|ed|ing)|authoriz(?:e|es|ed|ing)|
-    approv(?:e|es|ed|ing)|renew(?:s|ed|ing|al\ of)?|expand(?:s|ed|ing)?|expansion\ of|extend(?:s|ed|ing)?|
+    approv(?:e|es|ed|ing|al\ of)|leas(?:e|es|ed|ing)|renew(?:s|ed|ing|al\ of)?|expand(?:s|ed|ing)?|expansion\ of|extend(?:s|ed|ing)?|
     purchas(?:e|es|ed|ing)|acqui(?:re|res|red|ring|sition\ of)|procure(?:ment\ of)?|deploy(?:s|ed|ing|ment\ of)?|
     join(?:s|ed|ing)?|enter(?:s|ed|ing)?\ into|honou?r(?:s|ed|ing)?|comply(?:ing)?\ with|cooperat(?:e|es|ed|ing|ion)\ with|
-    reinstat(?:e|es|ed|ing)|restor(?:e|es|ed|ing)|adopt(?:s|ed|ing)?|implement(?:s|ed|ing)?|fund(?:s|ed|ing)?|
+    reinstat(?:e|es|ed|ing)|restor(?:e|es|ed|ing)|adopt(?:s|ed|ing)?|implement(?:s|ed|ing|ation\ of)?|fund(?:s|ed|ing)?|
     support(?:s|ed|ing)?|increas(?:e|es|ed|ing)|strengthen(?:s|ed|ing)?|impos(?:e|es|ed|ing)
 """
 _LIMITING = r"""
@@ -48,7 +48,7 @@ _LIMITING = r"""
 
 #: Objects whose enabling means more enforcement, surveillance or criminalisation.
 _ENFORCEMENT = r"""
-    (?:civil\ )?immigration\ detainers?|detainer\ requests?|immigration\ holds?|ICE\ (?:detainers?|holds?)|
+    (?:civil\ )?immigration\ detainers?|detainer\ requests?|detainers?|immigration\ holds?|ICE\ (?:detainers?|holds?)|
     287\s*\(g\)|warrant\ service\ officer|(?:cooperation|agreement|contract|partnership)s?\ with\ (?:ICE|U\.?S\.?\ Immigration)|
     immigration\ (?:enforcement|detention)|immigrant\ detention|detention\ (?:center|facility|contract)s?|
     facial\ recognition|face\ recognition|biometric|license\ plate\ (?:readers?|recognition)|\bALPRs?\b|\bLPRs?\b|
@@ -64,7 +64,7 @@ _PROTECTION = r"""
     (?:civilian|community)\ oversight|inspector\ general\ for\ (?:police|public\ safety)|
     surveillance\ (?:oversight|ordinance)|community\ control\ over\ police\ surveillance|\bCCOPS\b|
     sanctuary(?:\ (?:city|policy|policies|ordinance|status))?|welcoming\ city|trust\ act|
-    (?:limits?|restrictions?)\ on\ (?:immigration\ )?detainers?|legal\ defense\ fund|(?:immigrant\ )?legal\ (?:defense|services)\ fund|
+    (?:limits?|restrictions?)\ on\ (?:immigration\ )?detainers?|(?:immigrant\ )?legal[-\ ](?:defense|services)\ fund|
     deportation\ defense|removal\ defense|universal\ representation|language\ access|
     municipal\ (?:id|identification)|expunge(?:ment|ments)?|record\ sealing|cite[-\ ]and[-\ ]release|
     alternative\ (?:response|responders?)|crisis\ response\ teams?|bail\ (?:reform|fund)|
@@ -75,7 +75,8 @@ _FLAGS = re.IGNORECASE | re.VERBOSE
 _VERB = re.compile(rf"\b(?:(?P<enabling>{_ENABLING})|(?P<limiting>{_LIMITING}))\b", _FLAGS)
 _OBJECT = re.compile(rf"(?:(?P<enforcement>{_ENFORCEMENT})|(?P<protection>{_PROTECTION}))", _FLAGS)
 # "limit the use of facial recognition" acts on facial recognition; "the use of force" is not an object.
-_NEGATED = re.compile(r"\b(?:not|never|no\ longer)\s+$", re.IGNORECASE)
+# "related to how the county will honor ..." describes a policy on the tool without saying which way.
+_NEGATED = re.compile(r"\b(?:(?:not|never|no\ longer)|how(?:\s+[\w'-]+){0,3})\s+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def read_direction(text: str) -> DirectionCue | None:
             "an appointment to an existing body: it staffs the body and changes no policy, so it is neutral",
         )
     for verb in _VERB.finditer(text):
-        if _NEGATED.search(text[max(0, verb.start() - 12) : verb.start()]):
+        if _NEGATED.search(text[max(0, verb.start() - 40) : verb.start()]):
             continue
         span = text[verb.end() : verb.end() + WINDOW]
         clause = re.split(r"[;:]|\band to\b", span, maxsplit=1)[0]
