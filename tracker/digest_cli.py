@@ -60,6 +60,11 @@ def subscriptions() -> None:
     help="Only measures an editor confirmed, or also those the matcher found and no editor has decided.",
 )
 @click.option(
+    "--include-uncertain",
+    is_flag=True,
+    help="Also new matches the model is uncertain of and no editor has confirmed (marked as such).",
+)
+@click.option(
     "--no-status-changes", is_flag=True, help="New measures only, not the status changes of tracked bills."
 )
 @click.option(
@@ -90,6 +95,7 @@ def subscriptions_add(
     categories: tuple[str, ...],
     direction: str | None,
     confirmed_only: bool,
+    include_uncertain: bool,
     no_status_changes: bool,
     frequency: str,
     at_time: str,
@@ -111,6 +117,7 @@ def subscriptions_add(
         categories=list(categories),
         direction=direction,
         confirmed_only=confirmed_only,
+        include_uncertain=include_uncertain,
         status_changes=not no_status_changes,
         frequency=frequency,
         at_time=at_time,

@@ -5,7 +5,9 @@ Rules (docs/digests.md):
 
 - a *measure* is a bill whose current match passes the subscription's filters: relevant (the editor's word
   when there is one, else the matcher's) or, with ``confirmed_only``, confirmed by an editor; at least one
-  of the subscription's categories; its direction;
+  of the subscription's categories; its direction; a match the learned model is uncertain of (``uncertain``)
+  and no editor confirmed is left out of the new measures unless the subscription has ``include_uncertain``,
+  and then says so ("uncertain match, not yet reviewed");
 - a measure is *new* when the tracker first saw the bill inside the subscription's window
   (``starts_at`` .. now), or when an editor confirmed it inside the window. "First seen" is the tracker's
   own observation time (``bills.first_seen_at``), never the portal's action dates, so a future-dated
@@ -123,9 +125,16 @@ def _why(match: BillMatch) -> list[str]:
     return out
 
 
+def _uncertain_clause() -> Any:
+    """A new measure a subscriber gets without ``include_uncertain``: certain, or confirmed by an editor."""
+    return or_(BillMatch.uncertain.is_(False), BillMatch.review_state == "confirmed")
+
+
 def _review(match: BillMatch) -> str:
     if match.review_state == "confirmed":
         return "confirmed by an editor"
+    if match.uncertain:
+        return "uncertain match, not yet reviewed"
     return "not yet reviewed by an editor"
 
 
@@ -217,6 +226,8 @@ def build_content(session: Session, sub: Subscription, now: datetime) -> DigestC
         .where(_relevant_clause(sub), new_clause, Bill.id.not_in(received_measures))
         .order_by(Jurisdiction.name, Bill.first_seen_at, Bill.identifier, Bill.id)
     )
+    if not sub.include_uncertain:
+        q = q.where(_uncertain_clause())
     if sub.jurisdictions:
         q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
     cities: dict[str, dict[str, Any]] = {}

@@ -32,6 +32,7 @@ class SubscriptionSpec:
     categories: list[str] = field(default_factory=list)
     direction: str | None = None
     confirmed_only: bool = False
+    include_uncertain: bool = False
     status_changes: bool = True
     frequency: str = "daily"
     at_time: str = "08:00"
@@ -99,6 +100,7 @@ def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime)
         categories=spec.categories,
         direction=spec.direction,
         confirmed_only=spec.confirmed_only,
+        include_uncertain=spec.include_uncertain,
         status_changes=spec.status_changes,
         frequency=spec.frequency,
         at_time=spec.at_time,
@@ -200,6 +202,7 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "categories": list(sub.categories),
         "direction": sub.direction,
         "confirmed_only": sub.confirmed_only,
+        "include_uncertain": sub.include_uncertain,
         "status_changes": sub.status_changes,
         "frequency": sub.frequency,
         "at": sub.at_time,
@@ -227,6 +230,8 @@ def filters_text(sub: Subscription) -> str:
     if sub.direction:
         parts.append(sub.direction)
     parts.append("confirmed only" if sub.confirmed_only else "incl. pending")
+    if sub.include_uncertain:
+        parts.append("incl. uncertain")
     if not sub.status_changes:
         parts.append("no status changes")
     return "; ".join(parts)

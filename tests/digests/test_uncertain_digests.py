@@ -1,0 +1,52 @@
+"""Uncertain matches in digests: left out of the new measures unless the subscription asks for them
+(--include-uncertain, the web form's checkbox), and then marked "uncertain match, not yet reviewed"; an
+editor's confirmation makes one an ordinary measure for everyone. Both engines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from db.engine import session_scope
+from tests.conftest import run_tracker, write_config
+from tests.digests import helpers as h
+from tracker.digests.content import build_content
+
+T0 = h.T0
+
+
+def _titles(content) -> dict[str, str]:
+    return {m["title"]: m["review_label"] for c in content.cities for m in c["measures"]}
+
+
+def test_uncertain_matches_only_for_subscribers_who_ask(engine, db_url):
+    config = h.make_config(db_url)
+    with session_scope(engine) as s:
+        plain = h.subscribe(s, config, "a@example.org", starts_at=T0)
+        wants = h.subscribe(s, config, "b@example.org", starts_at=T0, include_uncertain=True)
+        assert (plain.include_uncertain, wants.include_uncertain) == (False, True)
+        sure = h.bill(s, title="Certain detainer ordinance", first_seen=T0 + timedelta(hours=1))
+        h.match(s, sure)
+        unsure = h.bill(s, title="Unsure detainer ordinance", first_seen=T0 + timedelta(hours=1))
+        m = h.match(s, unsure)
+        m.uncertain = True
+        s.flush()
+        now = T0 + timedelta(hours=2)
+        assert _titles(build_content(s, plain, now)) == {
+            "Certain detainer ordinance": "not yet reviewed by an editor"
+        }
+        assert _titles(build_content(s, wants, now)) == {
+            "Certain detainer ordinance": "not yet reviewed by an editor",
+            "Unsure detainer ordinance": "uncertain match, not yet reviewed",
+        }
+        m.review_state, m.decided_at = "confirmed", T0 + timedelta(hours=3)
+        s.flush()
+        confirmed = _titles(build_content(s, plain, T0 + timedelta(hours=4)))
+        assert confirmed["Unsure detainer ordinance"] == "confirmed by an editor"
+
+
+def test_cli_include_uncertain(tmp_path, db_url, engine):
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+    done = run_tracker("--config", str(cfg), "subscriptions", "add", "c@example.org", "--include-uncertain")
+    assert done.returncode == 0, done.stderr
+    listed = run_tracker("--config", str(cfg), "subscriptions", "list")
+    assert "incl. uncertain" in listed.stdout, listed.stdout + listed.stderr
