@@ -1,0 +1,63 @@
+"""`tracker match --train` (tracker/matcher/retrain.py) on a real database, both engines: a new model is
+stored with its version, training-data hash and evaluation and becomes active; it moves the scores the
+decisions say it should; decisions are never overridden; unchanged training data keeps the model."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models_matcher import MatcherModel
+from db.models_review import BillMatch
+from tests.review.factories import bill
+from tracker.matcher.retrain import retrain
+from tracker.matching import match_stored
+from tracker.review import confirm, reject
+
+# A title the shipped model finds relevant (a police camera network) that these editors reject, many times
+# over in slightly different words, as a deployment's editors would.
+REJECTED = [
+    f"To authorize the Director of Public Safety to enter into contract with K.N.S. Services for maintenance "
+    f"of the security camera system at the {place} recreation center"
+    for place in ("Linden", "Hilltop", "Driving Park", "Marion-Franklin", "Whetstone", "Beatty", "Glenwood",
+                  "Westgate", "Sullivant", "Milo-Grogan", "Barack", "Tuttle")
+]  # fmt: skip
+CONFIRMED = "An ordinance prohibiting the use of City resources to honor civil immigration detainer requests"
+
+
+def _probability(engine, bill_id: int) -> float:
+    with session_scope(engine) as s:
+        learned = s.scalar(select(BillMatch.learned).where(BillMatch.bill_id == bill_id))
+    assert learned is not None
+    return float(learned["probability"])
+
+
+def test_training_on_decisions_stores_a_model_moves_scores_and_never_overrides_a_decision(engine):
+    with session_scope(engine) as s:
+        rejected = [bill(s, t, identifier=f"R{i}") for i, t in enumerate(REJECTED)]
+        kept = bill(s, CONFIRMED, identifier="C1")
+    match_stored(engine, rescore=True)
+    before = _probability(engine, rejected[0])
+    with session_scope(engine) as s:
+        for i in range(len(REJECTED)):
+            reject(s, f"riverton:R{i}", by="ana")
+        confirm(s, "riverton:C1", categories=["detainers_warrants"], direction="expands", by="ana")
+
+    trained = retrain(engine, by="ana")
+    assert not trained.unchanged and trained.version == "db-1"
+    assert trained.decisions == len(REJECTED) + 1
+    assert set(trained.evaluation["holdout"]) >= {"precision", "recall", "f1"}
+    with session_scope(engine) as s:
+        row = s.execute(select(MatcherModel)).scalar_one()
+        assert (row.version, row.active, row.trained_by, len(row.training_hash)) == ("db-1", True, "ana", 64)
+
+    match_stored(engine, rescore=True)
+    assert _probability(engine, rejected[0]) < before  # the editors' rejections taught it
+    with session_scope(engine) as s:
+        states = dict(s.execute(select(BillMatch.bill_id, BillMatch.review_state)).all())
+        learned = s.scalar(select(BillMatch.learned).where(BillMatch.bill_id == kept))
+    assert all(states[b] == "rejected" for b in rejected) and states[kept] == "confirmed"
+    assert learned["model"] == "db-1"
+
+    again = retrain(engine)
+    assert again.unchanged and again.version == "db-1"
