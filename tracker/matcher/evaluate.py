@@ -19,7 +19,7 @@ Definitions (also in docs/matching.md):
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,9 @@ class Miss:
 
 
 @dataclass(frozen=True)
-class Report:
-    path: str
+class Scored:
+    """Counts and rates of one group of rows."""
+
     total: int
     gold_relevant: int
     tp: int
@@ -76,6 +77,20 @@ class Report:
     category_accuracy_strict: float
     direction_accuracy: float
     misses: list[Miss]
+
+    def summary(self) -> str:
+        return (
+            f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  (tp {self.tp}, fp {self.fp}, "
+            f"fn {self.fn}; {self.total} rows, {self.gold_relevant} relevant)  category "
+            f"{self.category_accuracy:.3f}  direction {self.direction_accuracy:.3f}"
+        )
+
+
+@dataclass(frozen=True)
+class Report(Scored):
+    """The figures of the clear rows (those of :class:`Scored`), and the groups scored apart."""
+
+    path: str = ""
     borderline: int = 0  # rows with a note, scored apart (in groups), not in the figures above
     groups: dict[str, Scored] = field(default_factory=dict)
 
@@ -159,32 +174,6 @@ def _row(name: str, line: int, row: dict[str, str | None]) -> LabelledTitle:
     return LabelledTitle(line, title, relevant, cats, direction, where, cell("source"), note=cell("note"))
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Counts and rates of one group of rows."""
-
-    total: int
-    gold_relevant: int
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-    precision: float
-    recall: float
-    f1: float
-    category_accuracy: float
-    category_accuracy_strict: float
-    direction_accuracy: float
-    misses: list[Miss]
-
-    def summary(self) -> str:
-        return (
-            f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  (tp {self.tp}, fp {self.fp}, "
-            f"fn {self.fn}; {self.total} rows, {self.gold_relevant} relevant)  category "
-            f"{self.category_accuracy:.3f}  direction {self.direction_accuracy:.3f}"
-        )
-
-
 def score(items: list[LabelledTitle], results: list[MatchResult]) -> Scored:
     """Compare results with gold labels, row by row."""
     tp = fp = fn = tn = cat_ok = cat_strict = dir_ok = 0
@@ -256,24 +245,8 @@ def evaluate(
             ks = [k for k in clear if items[k].jurisdiction == place]
             if ks:
                 groups[f"{place} (clear rows)"] = score([items[k] for k in ks], [results[k] for k in ks])
-    return Report(
-        path=str(path),
-        total=main.total,
-        gold_relevant=main.gold_relevant,
-        tp=main.tp,
-        fp=main.fp,
-        fn=main.fn,
-        tn=main.tn,
-        precision=main.precision,
-        recall=main.recall,
-        f1=main.f1,
-        category_accuracy=main.category_accuracy,
-        category_accuracy_strict=main.category_accuracy_strict,
-        direction_accuracy=main.direction_accuracy,
-        misses=main.misses,
-        borderline=len(border),
-        groups=groups,
-    )
+    figures = {f.name: getattr(main, f.name) for f in fields(Scored)}
+    return Report(**figures, path=str(path), borderline=len(border), groups=groups)
 
 
 def _miss(kind: str, item: LabelledTitle, res: MatchResult) -> Miss:
