@@ -634,7 +634,10 @@ def test_latency_and_stop_wakes_hanging_requests() -> None:
         server.latency = 0.0
         server.add_fault("matters", "hang", delay=30)
         thread.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10  # wait until the hanging request has reached the server
+        while server.request_count < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.request_count >= 2
     finally:
         started = time.monotonic()
         server.stop()
