@@ -207,7 +207,9 @@ class LearnedModel:
         for i, result in enumerate(rules):
             p = float(p_rel[i])
             boundary = KEEP_RULES if result.relevant else THRESHOLD
-            relevant = (result.relevant and p >= KEEP_RULES) or (
+            # The model reads the title (and name) only: a rules match found in a bill's documents stands.
+            in_documents = any(e.kind == "term" and e.field not in ("title", "name") for e in result.evidence)
+            relevant = (result.relevant and (p >= KEEP_RULES or in_documents)) or (
                 p >= THRESHOLD and (not vetoed(result) or p >= VETO_OVERRIDE)
             )
             ci = int(np.argmax(p_cat[i]))
