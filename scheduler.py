@@ -15,6 +15,9 @@ Jobs (every time a job runs is only a hint: correctness lives in the database):
 - ``outbox``, every minute: settles deliveries whose sender died and retries failed sends whose backoff
   has passed.
 - ``health``, every ``[alerts] check_every_minutes``: evaluates the alerts and mails the operator.
+- ``matcher:retrain``, on ``[matcher] retrain_cron`` (weekly): retrains the learned matcher on the editors'
+  decisions when at least ``[matcher] min_new_decisions`` are newer than the active model, then matches the
+  bills again; otherwise skips. One log line either way.
 
 Misfire and coalescing are explicit (APScheduler's default grace is one second, which would silently skip
 a digest delayed by a busy machine): a crawl delayed up to an hour still runs, a digest up to
@@ -452,6 +455,53 @@ class Jobs:
             return None
         return check_and_notify(self.engine, self.config, now or utcnow())
 
+    # the learned matcher, retrained on the editors' decisions
+    def retrain(self, now: datetime | None = None) -> str | None:
+        """``matcher:retrain``: when at least ``[matcher] min_new_decisions`` decisions are newer than the
+        active model, train a new one (as ``tracker match --train`` does) and match the bills whose model
+        changed; otherwise skip. One log line either way; returns ``"trained"``, ``"unchanged"`` or
+        ``"skipped"`` (``None``: the lock is lost)."""
+        from tracker.matcher.retrain import new_decisions, retrain
+        from tracker.matching import match_stored
+
+        if not self.check_lock():
+            return None
+        fresh, needed = new_decisions(self.engine), self.config.matcher.min_new_decisions
+        if fresh < needed:
+            logger.info(
+                "matcher retraining skipped: %d new decision(s), %d needed",
+                fresh,
+                needed,
+                extra={"event": "matcher_retrain"},
+            )
+            return "skipped"
+        trained = retrain(self.engine, by="scheduler")
+        if trained.unchanged:
+            logger.info(
+                "matcher retraining: model %s is already trained on these %d examples (%d new decisions)",
+                trained.version,
+                trained.examples,
+                fresh,
+                extra={"event": "matcher_retrain"},
+            )
+            return "unchanged"
+        summary = match_stored(self.engine, rescore=False)
+        f1 = trained.evaluation.get("holdout", {}).get("f1", 0.0)
+        logger.info(
+            "matcher retrained: model %s on %d examples (%d editors' decisions, %d new), holdout F1 %.3f; "
+            "%d bills matched again, %d newly relevant, %d no longer relevant",
+            trained.version,
+            trained.examples,
+            trained.decisions,
+            fresh,
+            f1,
+            summary.classified,
+            summary.newly_relevant,
+            summary.no_longer_relevant,
+            extra={"event": "matcher_retrain"},
+        )
+        return "trained"
+
     # the digest jobs follow the subscriptions table
     def sync(self, scheduler: BaseScheduler, now: datetime | None = None, catch_up: bool = True) -> list[int]:
         """Add, reschedule or remove ``digest:ID`` jobs to match the subscriptions; catch up a digest whose
@@ -585,6 +635,12 @@ def build_scheduler(
         id="subscriptions:sync",
         name="follow the subscriptions",
         misfire_grace_time=SYNC_EVERY_SECONDS,
+    )
+    scheduler.add_job(
+        jobs.retrain,
+        cron_trigger(config.matcher.retrain_cron, f"{config.source}: [matcher] retrain_cron"),
+        id="matcher:retrain",
+        name="retrain the matcher when enough new editors' decisions exist",
     )
     scheduler.add_job(
         jobs.check_lock,

@@ -74,7 +74,7 @@ def _check_http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _check_cron(value: str | None) -> str | None:
+def _check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
     """A cron expression (as the scheduler reads it, in UTC) that fires within the next 8 years:
     ``0 0 31 2 *`` never does, and is refused with the entry that holds it."""
     if value is None:
@@ -86,7 +86,7 @@ def _check_cron(value: str | None) -> str | None:
     fields = value.split()
     if len(fields) not in (5, 6):
         raise ValueError(
-            f"crawl_cron {value!r} must have five fields (minute hour day month weekday), "
+            f"{field} {value!r} must have five fields (minute hour day month weekday), "
             "or six with a leading seconds field"
         )
     second = fields.pop(0) if len(fields) == 6 else "0"
@@ -97,9 +97,9 @@ def _check_cron(value: str | None) -> str | None:
             day_of_week=fields[4], timezone="UTC", end_date=now + timedelta(days=8 * 366),
         )  # fmt: skip
     except ValueError as exc:
-        raise ValueError(f"crawl_cron {value!r} is not a valid cron expression: {exc}") from None
+        raise ValueError(f"{field} {value!r} is not a valid cron expression: {exc}") from None
     if trigger.get_next_fire_time(None, now) is None:
-        raise ValueError(f"crawl_cron {value!r} never fires (no such date in the next 8 years)")
+        raise ValueError(f"{field} {value!r} never fires (no such date in the next 8 years)")
     return value
 
 
@@ -433,6 +433,21 @@ def _jurisdiction_union() -> Any:
 AnyJurisdiction = _jurisdiction_union()
 
 
+class MatcherSettings(_Strict):
+    """The learned matcher's scheduled retraining (docs/matching.md)."""
+
+    # When the scheduler's `matcher:retrain` job runs (UTC, like crawl_cron): weekly, Sunday 03:00. Named,
+    # not numbered: APScheduler 3 reads a weekday 0 as Monday, not as crontab's Sunday.
+    retrain_cron: str = "0 3 * * sun"
+    # It retrains only when at least this many editors' decisions are newer than the active model.
+    min_new_decisions: int = Field(20, ge=1)
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        return _check_cron(v, "retrain_cron") or v
+
+
 class Config(_Strict):
     database: Database = Database()
     crawl: CrawlSettings = CrawlSettings()
@@ -441,6 +456,7 @@ class Config(_Strict):
     digests: Digests = Digests()
     alerts: Alerts = Alerts()
     documents: Documents = Field(default_factory=Documents)
+    matcher: MatcherSettings = MatcherSettings()
     jurisdictions: list[AnyJurisdiction] = Field(default_factory=list)
 
     # Not part of the file: where it was read from, for messages.

@@ -59,6 +59,7 @@ def test_jobs_triggers_and_explicit_misfire_policy(engine, db_url, paused):
         "outbox",
         "health",
         "subscriptions:sync",
+        "matcher:retrain",
         "lock:check",  # listed by `tracker schedule --list` too
     }
     assert jobs["lock:check"].trigger.interval == timedelta(seconds=5)

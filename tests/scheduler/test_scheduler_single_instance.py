@@ -67,7 +67,8 @@ def test_a_second_scheduler_waits_for_the_first(db_url, tmp_path):
         if second is not None:
             _stop(second)
     assert "Traceback" not in first_log.read_text() + second_log.read_text()
-    # one crawl (both jurisdictions share a schedule), immediate digests, outbox, health, sync, lock check
-    assert "Scheduler running with 6 jobs (generation 1)." in first_log.read_text()
+    # one crawl (both jurisdictions share a schedule), immediate digests, outbox, health, sync, matcher
+    # retraining, lock check
+    assert "Scheduler running with 7 jobs (generation 1)." in first_log.read_text()
     # each scheduler that takes over gets the next generation (the fencing token its jobs check)
-    assert "Scheduler running with 6 jobs (generation 2)." in second_log.read_text()
+    assert "Scheduler running with 7 jobs (generation 2)." in second_log.read_text()
