@@ -30,30 +30,87 @@ def read_password() -> str:
 # -- serve --------------------------------------------------------------------------------------------
 
 
-def serve_app(config: Any, host: str, port: int, *, banner: str | None = None) -> None:
-    """Run the web app with uvicorn until interrupted (Ctrl-C)."""
+def serve_app(
+    config: Any,
+    host: str,
+    port: int,
+    *,
+    banner: str | None = None,
+    workers: int = 1,
+    proxy_headers: bool = True,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Run the web app with uvicorn until interrupted (Ctrl-C or SIGTERM).
+
+    One worker runs the app in this process; several are processes uvicorn starts, each building the app
+    from the configuration through :func:`tracker.web.app.app_from_environment`."""
     import uvicorn
 
+    shown = f"[{host}]" if ":" in host else host
+    if banner is None:
+        more = f", {workers} workers" if workers > 1 else ""
+        banner = f"Serving the web app on http://{shown}:{port}/{more} (Ctrl-C stops it)"
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,  # no access log: a feed URL holds its secret token
+        "proxy_headers": proxy_headers,
+    }
+    if forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = forwarded_allow_ips
+    if workers > 1:
+        # The workers read the same configuration: the file this command read, and its database URL.
+        if config.source and os.path.exists(config.source):
+            os.environ["TRACKER_CONFIG"] = os.path.abspath(config.source)
+        os.environ["TRACKER_DATABASE_URL"] = config.database_url
+        if banner:
+            echo(banner)
+        uvicorn.run("tracker.web.app:app_from_environment", factory=True, workers=workers, **options)
+        return
     from tracker.web.app import create_app
 
     app = create_app(config)
-    shown = f"[{host}]" if ":" in host else host
-    if banner is None:
-        banner = f"Serving the web app on http://{shown}:{port}/ (Ctrl-C stops it)"
     if banner:
         echo(banner)
-    # No access log: a feed URL holds its secret token.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
+    uvicorn.run(app, **options)
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=True,
+    show_default=True,
+    help="Trust X-Forwarded-For/-Proto from the addresses of --forwarded-allow-ips.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    help="Comma-separated addresses of the reverse proxy ('*': any; default $FORWARDED_ALLOW_IPS, else "
+    "127.0.0.1).",
+)
 @click.pass_obj
-def serve(obj: Any, host: str, port: int) -> None:
-    """Serve the web app (review queue, search, subscriptions, admin, JSON API) until stopped."""
+def serve(
+    obj: Any, host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str | None
+) -> None:
+    """Serve the web app (review queue, search, subscriptions, admin, JSON API) until stopped.
+
+    /healthz answers while the process is up and its database answers; /readyz when the database answers
+    and its schema is at the latest migration (503 with the reason otherwise)."""
     obj.engine().dispose()  # one line, `Error: ...`, if the database is unreachable or its schema is old
-    serve_app(obj.config, host, port)
+    serve_app(
+        obj.config,
+        host,
+        port,
+        workers=workers,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 # -- users --------------------------------------------------------------------------------------------

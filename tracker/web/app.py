@@ -16,8 +16,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from db.engine import make_engine, require_schema, session_factory
-from tracker.config import Config
+from db.engine import current_revision, head_revision, make_engine, require_schema, session_factory
+from tracker.config import Config, load_config
 from tracker.web import (
     routes_admin,
     routes_api,
@@ -55,6 +55,23 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
     app.state.sessionmaker = session_factory(engine)
     app.add_middleware(AuthMiddleware, factory=app.state.sessionmaker)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    head = head_revision(engine)
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """No session needed: 200 when the database answers and its schema is at the latest migration, else
+        503 with a one-line reason (for load balancers and service managers; /healthz: the process is up)."""
+        try:
+            current = current_revision(engine)
+        except Exception as exc:  # any database failure: not ready; the details go to the log only
+            why = _first_line(getattr(exc, "orig", exc))
+            log.warning("readiness check: the database does not answer: %s", why)
+            return JSONResponse({"status": "error", "reason": "database unreachable"}, status_code=503)
+        if current != head:
+            reason = f"database schema at {current or 'nothing'}, needs {head}: run `tracker init`"
+            return JSONResponse({"status": "error", "reason": reason}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "revision": current})
 
     for module in (
         routes_auth,
@@ -120,6 +137,20 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         return _error(request, 503, "The database is not available right now; try again in a moment.")
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory of ``tracker serve --workers N`` (uvicorn imports it in each worker process): the
+    configuration named by ``$TRACKER_CONFIG`` (the serve command sets it from ``--config``), the database of
+    ``$TRACKER_DATABASE_URL`` or the configuration."""
+    from tracker.logs import setup_logging
+
+    config = load_config()
+    secrets = [j.token_env for j in config.jurisdictions if j.token_env]
+    if config.email and config.email.password_env:
+        secrets.append(config.email.password_env)
+    setup_logging(0, secret_env=secrets)
+    return create_app(config)
 
 
 async def _roll_back(request: Request) -> None:
