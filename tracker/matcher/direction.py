@@ -52,7 +52,7 @@ _ENFORCEMENT = r"""
     287\s*\(g\)|warrant\ service\ officer|(?:cooperation|agreement|contract|partnership)s?\ with\ (?:ICE|U\.?S\.?\ Immigration)|
     immigration\ (?:enforcement|detention)|immigrant\ detention|detention\ (?:center|facility|contract)s?|
     facial\ recognition|face\ recognition|biometric|license\ plate\ (?:readers?|recognition)|\bALPRs?\b|\bLPRs?\b|
-    flock|shotspotter|gunshot\ detection|drones?|unmanned\ aerial|cell[-\ ]site\ simulators?|surveillance\ (?:cameras?|technology|equipment|systems?)|
+    flock|shotspotter|gunshot\ detection|drones?|unmanned\ aerial|cell[-\ ]site\ simulators?|surveillance\ (?:cameras?|equipment|systems?)|
     gang\ (?:database|injunctions?|enforcement)|criminal\ group\ database|cash\ bail|money\ bail|bail\ schedule|
     school\ resource\ officers?|\bSROs?\b|police\ in\ schools|curfew|camping\ ban|(?:anti-)?camping|loitering|
     panhandling|criminal\ penalt(?:y|ies)|stop[-\ ]and[-\ ]frisk|no[-\ ]knock\ warrants?|chokeholds?|tear\ gas|
@@ -63,6 +63,7 @@ _PROTECTION = r"""
     (?:civilian\ )?(?:police\ )?(?:review|oversight|accountability)\ (?:board|commission|agency|office)|
     (?:civilian|community)\ oversight|inspector\ general\ for\ (?:police|public\ safety)|
     surveillance\ (?:oversight|ordinance)|community\ control\ over\ police\ surveillance|\bCCOPS\b|
+    (?:surveillance\ )?(?:technology\ )?(?:use|data)\ polic(?:y|ies)|surveillance\ technology\ polic(?:y|ies)|surveillance\ impact\ reports?|
     sanctuary(?:\ (?:city|policy|policies|ordinance|status))?|welcoming\ city|trust\ act|
     (?:limits?|restrictions?)\ on\ (?:immigration\ )?detainers?|(?:immigrant\ )?legal[-\ ](?:defense|services)\ fund|
     deportation\ defense|removal\ defense|universal\ representation|language\ access|
@@ -72,6 +73,13 @@ _PROTECTION = r"""
 """
 
 _FLAGS = re.IGNORECASE | re.VERBOSE
+# TAXONOMY.md (surveillance_technology): requiring use policies and impact reports is CCOPS oversight
+# (expands), but approving one use policy under an existing CCOPS law is neutral.
+_USE_POLICY = re.compile(
+    r"(?:surveillance\s+)?(?:technology\s+)?(?:use|data)\s+polic(?:y|ies)|surveillance\s+technology\s+polic(?:y|ies)",
+    re.IGNORECASE,
+)
+_APPROVING = re.compile(r"approv(?:e|es|ed|ing|al of)|adopt(?:s|ed|ing)?", re.IGNORECASE)
 _VERB = re.compile(rf"\b(?:(?P<enabling>{_ENABLING})|(?P<limiting>{_LIMITING}))\b", _FLAGS)
 _OBJECT = re.compile(rf"(?:(?P<enforcement>{_ENFORCEMENT})|(?P<protection>{_PROTECTION}))", _FLAGS)
 # "limit the use of facial recognition" acts on facial recognition; "the use of force" is not an object.
@@ -123,6 +131,16 @@ def read_direction(text: str) -> DirectionCue | None:
             continue
         verb_kind = "enabling" if verb.group("enabling") else "limiting"
         object_kind = "enforcement" if obj.group("enforcement") else "protection"
+        if (
+            object_kind == "protection"
+            and _USE_POLICY.fullmatch(obj.group(0))
+            and _APPROVING.fullmatch(verb.group(0))
+        ):
+            return DirectionCue(
+                "neutral", verb.group(0), obj.group(0),
+                f'"{verb.group(0)} … {obj.group(0)}": approving a use policy under an existing surveillance '
+                "oversight law governs a tool already in use, so it is neutral",
+            )  # fmt: skip
         direction = _effect(verb_kind, object_kind)
         what = "an enforcement or surveillance tool" if object_kind == "enforcement" else "a protection"
         acts = "enables" if verb_kind == "enabling" else "limits"
