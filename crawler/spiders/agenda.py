@@ -14,16 +14,20 @@ Errors follow the Legistar spider: a request that fails for good (after the retr
 one-line message naming the URL; so does a page whose layout is not the one this adapter reads
 (:class:`LayoutError`): a changed portal must never look like a city with fewer items. One malformed record
 (a meeting with a garbled date, an item with an impossible number) is rejected and named; the rest is staged
-and the crawl is partial.
+and the crawl is partial. Each item is read inside :func:`read_one`, so an exception a parser was not
+written for (a field of an unexpected type or size, raising a ``TypeError`` or ``ValueError``) rejects that
+item alone, like a :class:`~tracker.errors.DataError`; only a :class:`LayoutError` (the page as a whole is
+not what the adapter reads) or an error outside the items fails the city.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import scrapy
@@ -36,9 +40,43 @@ from crawler.redact import redact_url
 from tracker.errors import DataError, PortalError
 from tracker.platforms.agenda import Appearance, build_bills
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A problem names its record briefly, whatever a portal put in an id or an exception's message.
+_NAME_CHARS = 24
+_MESSAGE_CHARS = 300
+
 
 class LayoutError(PortalError):
     """A page or document is not in the layout this adapter reads; the message says what is missing."""
+
+
+def short(value: object, size: int = _NAME_CHARS) -> str:
+    """A portal's value, for naming a record in a problem: cut to ``size`` characters."""
+    text = str(value)
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def read_one(problems: list[str], where: str, read: Callable[[], T]) -> T | None:
+    """Read one record (an agenda item) with ``read()``; None when it is rejected.
+
+    A :class:`LayoutError` propagates (the page is not in the layout read: the city fails). A
+    :class:`DataError`, or any other exception (a parser meeting a field it was not written for: a number
+    where text is expected, an id ``int()`` cannot read), rejects this record alone: ``where`` and the
+    reason are added to ``problems`` and the caller goes on with the next record."""
+    try:
+        return read()
+    except LayoutError:
+        raise
+    except DataError as exc:
+        problems.append(f"{where}: {short(exc, _MESSAGE_CHARS)}")
+    except Exception as exc:
+        reason = short(f"{type(exc).__name__}: {exc}", _MESSAGE_CHARS)
+        problems.append(f"{where}: could not be read ({reason})")
+        logger.debug("%s: the parser's error", where, exc_info=True)  # for a developer, with -v
+    return None
 
 
 @dataclass
@@ -178,7 +216,10 @@ class AgendaSpider(scrapy.Spider):
                 "(set allow_empty = true if that is expected)"
             )
             return []
-        bills = build_bills(state.appearances, self.platform, job.jurisdiction.stages)
+        problems: list[str] = []
+        bills = build_bills(state.appearances, self.platform, job.jurisdiction.stages, problems)
+        for problem in problems:
+            job.reject(f"{job.slug}: {problem}")
         if job.mode == "track":
             bills = [b for b in bills if b.source_id in job.only]
         for bill in bills:

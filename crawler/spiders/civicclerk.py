@@ -31,7 +31,7 @@ from scrapy.http import Request, Response
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
-from crawler.spiders.agenda import AgendaSpider, LayoutError, local_instant, settles
+from crawler.spiders.agenda import AgendaSpider, LayoutError, local_instant, read_one, settles, short
 from tracker.errors import DataError
 from tracker.platforms.agenda import FILE_NUMBER_MAX, Appearance, clean, clip
 from tracker.sanitize import scrub
@@ -118,29 +118,30 @@ class AgendaItem:
     attachments: list[tuple[str, str | None, int]]  # (id, file name, attachment id)
 
 
-def _motions(item: dict[str, Any], where: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """(outcome, result, tally, text) of an item's recorded motions; the last motion is the outcome."""
+def _motions(item: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
+    """(outcome, result, tally, text) of an item's recorded motions; the last motion is the outcome.
+    (Messages name the field; :func:`parse_agenda` names the item.)"""
     votes = item.get("minutesItemVotes")
     if votes is None or votes == []:
         return None, None, None, None
     if not isinstance(votes, list):
-        raise DataError(f"{where}: minutesItemVotes is not a list")
+        raise DataError("minutesItemVotes is not a list")
     lines = []
     outcome = result = tally = None
     for vote in votes:
         if not isinstance(vote, dict):
-            raise DataError(f"{where}: a motion is not a JSON object")
+            raise DataError("a motion is not a JSON object")
         motion = html_text(vote.get("motionName"))
         passed = vote.get("passFail")
         if not motion:
-            raise DataError(f"{where}: a motion without motionName")
+            raise DataError("a motion without motionName")
         if isinstance(passed, bool) or passed not in (0, 1):
-            raise DataError(f"{where}: unknown passFail {passed!r} (1 passed, 0 failed)")
+            raise DataError(f"unknown passFail {passed!r} (1 passed, 0 failed)")
         counts = []
         for key in ("yesVotes", "noVotes", "abstainVotes"):
             names = vote.get(key) or []
             if not isinstance(names, list):
-                raise DataError(f"{where}: {key} is not a list")
+                raise DataError(f"{key} is not a list")
             counts.append(len(names))
         tally = "-".join(map(str, counts))
         result = "Pass" if passed == 1 else "Fail"
@@ -171,14 +172,15 @@ def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]
             if isinstance(section, bool) or section not in (0, 1):
                 raise LayoutError(f"agenda item {row.get('id')!r}: unknown isSection {section!r}")
             if section == 0:
-                try:
-                    item = _item(row, len(found))
-                except DataError as exc:
-                    problems.append(f"agenda {agenda_id}: {exc}")
-                else:
-                    if item is not None and item.id not in seen:
-                        seen.add(item.id)
-                        found.append(item)
+                # one item's odd field rejects that item alone (named); a LayoutError fails the agenda
+                item = read_one(
+                    problems,
+                    f"agenda {agenda_id}: agenda item {short(row.get('id'))}",
+                    lambda row=row: _item(row, len(found)),
+                )
+                if item is not None and item.id not in seen:
+                    seen.add(item.id)
+                    found.append(item)
             children = row.get("childItems")
             walk([] if children is None else children)
 
@@ -187,26 +189,26 @@ def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]
 
 
 def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
+    """One item of an agenda, None for an empty row. (Messages name the field; the caller names the item.)"""
     iid = _int(row, "id", "an agenda item")
-    where = f"agenda item {iid}"
     if iid <= 0:  # type: ignore[operator]
-        raise DataError(f"{where}: invalid id")
+        raise DataError("invalid id")
     ordinance = html_text(row.get("ordinanceFormattedNumber"))
     resolution = html_text(row.get("resolutionFormattedNumber"))
     if ordinance and resolution and ordinance != resolution:
-        raise DataError(f"{where}: both ordinance {ordinance!r} and resolution {resolution!r} numbers")
+        raise DataError(f"both ordinance {ordinance!r} and resolution {resolution!r} numbers")
     number = ordinance or resolution
     if number and len(number) > FILE_NUMBER_MAX:
-        raise DataError(f"{where}: not a file number: {number[:80]!r}")
+        raise DataError(f"not a file number: {number[:80]!r}")
     title = html_text(row.get("agendaObjectItemName"))
     if not title and not number:
         return None  # an empty row (a spacer): nothing to track
-    outcome, result, tally, text = _motions(row, where)
+    outcome, result, tally, text = _motions(row)
     attachments = []
     for att in row.get("attachmentsList") or []:
         if not isinstance(att, dict):
-            raise DataError(f"{where}: an attachment is not a JSON object")
-        aid = _int(att, "id", f"{where} attachment")
+            raise DataError("an attachment is not a JSON object")
+        aid = _int(att, "id", "an attachment")
         if att.get("isPublished", True) is False or att.get("isDeleted", False) is True:
             continue
         name = html_text(att.get("fileName"))
@@ -298,31 +300,46 @@ class CivicClerkSpider(AgendaSpider):
         state = self.city(job)
         at = local_instant(event.start, j.zone)
         page = f"{j.portal}/event/{event.id}/files"  # type: ignore[attr-defined]
+        rejected: list[str] = []
         for item in items:
-            state.appearances.append(
-                Appearance(
-                    meeting_id=str(event.id),
-                    item_id=str(item.id),
-                    position=item.position,
-                    meeting_date=event.start.date(),
-                    meeting_at=at,
-                    body=event.name,
-                    number=item.number,
-                    title=item.title,
-                    type_name=item.type_name,
-                    outcome=item.outcome,
-                    result=item.result,
-                    tally=item.tally,
-                    text=item.text,
-                    public_url=f"{page}#item-{item.id}",
-                    source_url=response.url,
-                    attachments=[(s, name, f"{page}/attachment/{a}") for s, name, a in item.attachments],
-                    raw={
-                        "event_id": event.id,
-                        "agenda_id": event.agenda_id,
-                        "item_id": item.id,
-                        "outline": item.outline,
-                    },
-                )
+            appearance = read_one(
+                rejected,
+                f"{slug}: agenda {event.agenda_id}: agenda item {item.id}",
+                lambda item=item: _appearance(item, event, at, page, response.url),
             )
+            if appearance is not None:
+                state.appearances.append(appearance)
+        for problem in rejected:
+            job.reject(problem)
         return []
+
+
+def _appearance(item: AgendaItem, event: Event, at: datetime, page: str, url: str) -> Appearance:
+    """One item of an agenda as an appearance (its key and order computed here, so that an item they fail
+    on is rejected alone rather than failing the city's bills)."""
+    appearance = Appearance(
+        meeting_id=str(event.id),
+        item_id=str(item.id),
+        position=item.position,
+        meeting_date=event.start.date(),
+        meeting_at=at,
+        body=event.name,
+        number=item.number,
+        title=item.title,
+        type_name=item.type_name,
+        outcome=item.outcome,
+        result=item.result,
+        tally=item.tally,
+        text=item.text,
+        public_url=f"{page}#item-{item.id}",
+        source_url=url,
+        attachments=[(s, name, f"{page}/attachment/{a}") for s, name, a in item.attachments],
+        raw={
+            "event_id": event.id,
+            "agenda_id": event.agenda_id,
+            "item_id": item.id,
+            "outline": item.outline,
+        },
+    )
+    appearance.check()
+    return appearance

@@ -31,7 +31,15 @@ from scrapy.http import Request, Response
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
-from crawler.spiders.agenda import AgendaSpider, LayoutError, html_page, local_instant, settles
+from crawler.spiders.agenda import (
+    AgendaSpider,
+    LayoutError,
+    html_page,
+    local_instant,
+    read_one,
+    settles,
+    short,
+)
 from tracker.errors import DataError
 from tracker.platforms.agenda import FILE_NUMBER_MAX, Appearance, clean, clip
 
@@ -239,53 +247,66 @@ def parse_page(text: str, url: str) -> tuple[list[PageItem], list[str]]:
         item_id = node.attrib.get("data-itemid", "")
         if not item_id.isdigit():
             raise LayoutError(f"an agenda item has no numeric data-itemid ({item_id[:20]!r})")
-        label = _text(_one(node.xpath(".//td[has-class('number-cell')]"), "td.number-cell", item_id))
-        cell = _one(node.xpath(".//td[has-class('item-cell')]"), "td.item-cell", item_id)
-        body = _one(cell.xpath("./div[has-class('agenda-item')]"), "div.agenda-item", item_id)
-        tables = body.xpath(".//table[has-class('forcepopulate')]")
-        number = note = None
-        if len(tables) > 1:
-            raise LayoutError(f"agenda item {item_id}: expected at most one table.forcepopulate")
-        if tables:
-            rows = tables[0].xpath("./tr | ./tbody/tr")
-            first = rows[0].xpath("./td") if rows else []
-            second = rows[1].xpath("./td") if len(rows) > 1 else []
-            if len(rows) != 2 or len(first) != 1 or len(second) != 2:
-                raise LayoutError(
-                    f"agenda item {item_id}: table.forcepopulate is not a number row and a title row"
-                )
-            number, note, title = _text(first[0]), _text(second[0]), _text(second[1])
-        else:
-            title = _text(body)
-        if number is not None and (len(number) > FILE_NUMBER_MAX or not _NUMBER.match(number)):
-            problems.append(f"{url}: agenda item {item_id}: not a file number: {number[:80]!r}")
-            continue
-        actions = cell.xpath("./div[not(has-class('agenda-item')) and not(has-class('item_contents'))]")
-        if len(actions) > 1:
-            raise LayoutError(f"agenda item {item_id}: {len(actions)} action blocks where one is expected")
-        action = _text(actions[0]) if actions else None
-        attachments = []
-        areas = sel.xpath(f"//div[@id='agenda_item_area_{item_id}']")
-        if len(areas) > 1:
-            raise LayoutError(f"agenda item {item_id}: {len(areas)} document areas")
-        for holder in areas.xpath(".//div[has-class('attachment-holder')]"):
-            links = holder.xpath(".//a[contains(@href, 'historyId=')]")
-            if len(links) != 1:
-                raise LayoutError(f"agenda item {item_id}: a document without exactly one historyId link")
-            href = links[0].attrib["href"]
-            history = (parse_qs(urlsplit(href).query).get("historyId") or [""])[0]
-            if not history:
-                raise LayoutError(f"agenda item {item_id}: a document link without a historyId")
-            link = urljoin(url, href)
-            attachments.append(
-                (
-                    clip(history, 64) or history,
-                    _text(links[0]),
-                    link if urlsplit(link).scheme in ("http", "https") else None,
-                )
-            )
-        found.append(PageItem(item_id, position, label, number, note, title, action, attachments))
+        # one item's odd field rejects that item alone (named); a LayoutError fails the page
+        item = read_one(
+            problems,
+            f"{url}: agenda item {short(item_id)}",
+            lambda node=node, position=position, item_id=item_id: _page_item(
+                sel, node, position, item_id, url
+            ),
+        )
+        if item is not None:
+            found.append(item)
     return found, problems
+
+
+def _page_item(sel: Selector, node: Selector, position: int, item_id: str, url: str) -> PageItem:
+    """One ``div.meeting-item`` of a page (see :func:`parse_page`)."""
+    label = _text(_one(node.xpath(".//td[has-class('number-cell')]"), "td.number-cell", item_id))
+    cell = _one(node.xpath(".//td[has-class('item-cell')]"), "td.item-cell", item_id)
+    body = _one(cell.xpath("./div[has-class('agenda-item')]"), "div.agenda-item", item_id)
+    tables = body.xpath(".//table[has-class('forcepopulate')]")
+    number = note = None
+    if len(tables) > 1:
+        raise LayoutError(f"agenda item {item_id}: expected at most one table.forcepopulate")
+    if tables:
+        rows = tables[0].xpath("./tr | ./tbody/tr")
+        first = rows[0].xpath("./td") if rows else []
+        second = rows[1].xpath("./td") if len(rows) > 1 else []
+        if len(rows) != 2 or len(first) != 1 or len(second) != 2:
+            raise LayoutError(
+                f"agenda item {item_id}: table.forcepopulate is not a number row and a title row"
+            )
+        number, note, title = _text(first[0]), _text(second[0]), _text(second[1])
+    else:
+        title = _text(body)
+    if number is not None and (len(number) > FILE_NUMBER_MAX or not _NUMBER.match(number)):
+        raise DataError(f"not a file number: {number[:80]!r}")
+    actions = cell.xpath("./div[not(has-class('agenda-item')) and not(has-class('item_contents'))]")
+    if len(actions) > 1:
+        raise LayoutError(f"agenda item {item_id}: {len(actions)} action blocks where one is expected")
+    action = _text(actions[0]) if actions else None
+    attachments = []
+    areas = sel.xpath(f"//div[@id='agenda_item_area_{item_id}']")
+    if len(areas) > 1:
+        raise LayoutError(f"agenda item {item_id}: {len(areas)} document areas")
+    for holder in areas.xpath(".//div[has-class('attachment-holder')]"):
+        links = holder.xpath(".//a[contains(@href, 'historyId=')]")
+        if len(links) != 1:
+            raise LayoutError(f"agenda item {item_id}: a document without exactly one historyId link")
+        href = links[0].attrib["href"]
+        history = (parse_qs(urlsplit(href).query).get("historyId") or [""])[0]
+        if not history:
+            raise LayoutError(f"agenda item {item_id}: a document link without a historyId")
+        link = urljoin(url, href)
+        attachments.append(
+            (
+                clip(history, 64) or history,
+                _text(links[0]),
+                link if urlsplit(link).scheme in ("http", "https") else None,
+            )
+        )
+    return PageItem(item_id, position, label, number, note, title, action, attachments)
 
 
 # -- the spider ----------------------------------------------------------------------------------------------
@@ -363,39 +384,52 @@ class PrimeGovSpider(AgendaSpider):
         state = self.city(job)
         at = local_instant(meeting.start, zone) if meeting.start else None
         page = job.jurisdiction.base + PAGE.format(template_id=document.template_id)  # type: ignore[attr-defined]
+        rejected: list[str] = []
         for item in items:
-            outcome = tally = None
-            if kind == "minutes" and item.action:
-                try:
-                    outcome, tally = parse_outcome(item.action)
-                except DataError as exc:
-                    job.reject(f"{slug}: {response.url}: agenda item {item.item_id}: {exc}")
-                    continue
-            state.appearances.append(
-                Appearance(
-                    meeting_id=str(meeting.id),
-                    item_id=item.item_id,
-                    position=item.position,
-                    meeting_date=meeting.day,
-                    meeting_at=at,
-                    body=meeting.title,
-                    number=item.number,
-                    title=item.title,
-                    type_name=None,
-                    outcome=outcome,
-                    tally=tally,
-                    text=clip(item.action, 4000),
-                    public_url=f"{page}#AgendaItem_{item.item_id}",
-                    source_url=page,
-                    attachments=item.attachments,
-                    raw={
-                        "meeting_id": meeting.id,
-                        "item_id": int(item.item_id),
-                        "template_id": document.template_id,
-                        "document": document.name,
-                        "label": item.label,
-                        "note": item.note,
-                    },
-                )
+            appearance = read_one(
+                rejected,
+                f"{slug}: {response.url}: agenda item {short(item.item_id)}",
+                lambda item=item: self._appearance(item, kind, meeting, document, at, page),
             )
+            if appearance is not None:
+                state.appearances.append(appearance)
+        for problem in rejected:
+            job.reject(problem)
         return []
+
+    @staticmethod
+    def _appearance(
+        item: PageItem, kind: str, meeting: Meeting, document: Document, at: datetime | None, page: str
+    ) -> Appearance:
+        """One item of a page as an appearance (its key and order computed here, so that an item they fail
+        on is rejected alone rather than failing the city's bills)."""
+        outcome = tally = None
+        if kind == "minutes" and item.action:
+            outcome, tally = parse_outcome(item.action)
+        appearance = Appearance(
+            meeting_id=str(meeting.id),
+            item_id=item.item_id,
+            position=item.position,
+            meeting_date=meeting.day,
+            meeting_at=at,
+            body=meeting.title,
+            number=item.number,
+            title=item.title,
+            type_name=None,
+            outcome=outcome,
+            tally=tally,
+            text=clip(item.action, 4000),
+            public_url=f"{page}#AgendaItem_{item.item_id}",
+            source_url=page,
+            attachments=item.attachments,
+            raw={
+                "meeting_id": meeting.id,
+                "item_id": int(item.item_id),
+                "template_id": document.template_id,
+                "document": document.name,
+                "label": item.label,
+                "note": item.note,
+            },
+        )
+        appearance.check()
+        return appearance

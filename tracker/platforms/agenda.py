@@ -119,6 +119,11 @@ class Appearance:
         mid = int(self.meeting_id) if self.meeting_id.isdigit() else 0
         return (self.meeting_date, at, mid, self.meeting_id, self.position)
 
+    def check(self) -> None:
+        """Compute what :func:`build_bills` will (the key, the order, the sequence), so that a spider reading
+        one item can reject that item alone when a field defeats them, before it joins the city's bills."""
+        _ = (self.key, self.order(), _sequence(self, 0))  # computed for their exceptions
+
 
 def _sequence(appearance: Appearance, rank: int) -> int:
     """An action's sequence that orders actions across crawls: meetings that left the window keep their
@@ -128,83 +133,100 @@ def _sequence(appearance: Appearance, rank: int) -> int:
 
 
 def build_bills(
-    appearances: Iterable[Appearance], platform: str, stage_overrides: Mapping[str, str] | None = None
+    appearances: Iterable[Appearance],
+    platform: str,
+    stage_overrides: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
 ) -> list[NormalizedBill]:
-    """Group appearances into one bill per key, oldest appearance first, each appearance one action."""
+    """Group appearances into one bill per key, oldest appearance first, each appearance one action.
+
+    With ``problems``, a bill that cannot be built (an exception on one of its appearances' fields) is
+    left out and named there, and the other bills are built; without it, the exception propagates."""
     by_key: dict[str, list[Appearance]] = {}
     for a in appearances:
         by_key.setdefault(a.key, []).append(a)
     bills = []
     for key, group in by_key.items():
-        group.sort(key=Appearance.order)
-        actions = []
-        ranks: dict[date, int] = {}
-        seen_ids: set[str] = set()
-        for a in group:
-            action_id = f"{a.meeting_id}:{a.item_id}"
-            if action_id in seen_ids:
-                continue  # the same item listed twice by one page: one action
-            seen_ids.add(action_id)
-            rank = ranks.get(a.meeting_date, 0)
-            ranks[a.meeting_date] = rank + 1
-            description = a.status
-            actions.append(
-                NormalizedAction(
-                    source_id=action_id,
-                    sequence=_sequence(a, rank),
-                    action_date=a.meeting_date,
-                    acted_at=a.meeting_at,
-                    description=description,
-                    text=a.text,
-                    body_name=clip(a.body, _BODY_MAX),
-                    result=clip(a.result, _RESULT_MAX),
-                    tally=clip(a.tally, _TALLY_MAX),
-                    classification=classify_action(None if a.outcome is None else description, a.text),
-                    # the action that set the bill's status is the latest one (see status_source_id below)
-                    status_source_id=action_id,
-                    event_source_id=a.meeting_id,
-                    raw=a.raw,
-                )
-            )
-        latest = group[-1]
-        attachments: list[NormalizedAttachment] = []
-        taken: set[str] = set()
-        for a in group:
-            for source_id, name, url in a.attachments:
-                if source_id in taken:
-                    continue
-                taken.add(source_id)
-                attachments.append(
-                    NormalizedAttachment(source_id=source_id, sequence=len(attachments), name=name, url=url)
-                )
-        status = latest.status
-        bills.append(
-            NormalizedBill(
-                source_id=key,
-                identifier=latest.number if not key.startswith("item:") else None,
-                title=latest.title,
-                name=None,
-                type_name=clip(latest.type_name, _TYPE_MAX),
-                status=status,
-                status_source_id=actions[-1].source_id,
-                stage=stage_for(status, stage_overrides),
-                body_name=clip(latest.body, _BODY_MAX),
-                version=None,
-                introduced=None,
-                agenda_date=latest.meeting_date,
-                passed_date=None,
-                enacted_date=None,
-                enactment_number=None,
-                source_url=latest.source_url,
-                public_url=latest.public_url,
-                portal_modified_at=None,
-                portal_row_version=None,
-                raw={"platform": platform, "appearances": len(group), **latest.raw},
-                actions=actions,
-                sponsors=[],
-                attachments=attachments,
-                actions_complete=False,
-            )
-        )
+        try:
+            bills.append(_build_bill(key, group, platform, stage_overrides))
+        except Exception as exc:
+            if problems is None:
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            problems.append(f"bill {key[:64]}: could not be built ({reason[:300]})")
     bills.sort(key=lambda b: b.source_id)
     return bills
+
+
+def _build_bill(
+    key: str, group: list[Appearance], platform: str, stage_overrides: Mapping[str, str] | None
+) -> NormalizedBill:
+    """The bill of one key (see :func:`build_bills`)."""
+    group.sort(key=Appearance.order)
+    actions = []
+    ranks: dict[date, int] = {}
+    seen_ids: set[str] = set()
+    for a in group:
+        action_id = f"{a.meeting_id}:{a.item_id}"
+        if action_id in seen_ids:
+            continue  # the same item listed twice by one page: one action
+        seen_ids.add(action_id)
+        rank = ranks.get(a.meeting_date, 0)
+        ranks[a.meeting_date] = rank + 1
+        description = a.status
+        actions.append(
+            NormalizedAction(
+                source_id=action_id,
+                sequence=_sequence(a, rank),
+                action_date=a.meeting_date,
+                acted_at=a.meeting_at,
+                description=description,
+                text=a.text,
+                body_name=clip(a.body, _BODY_MAX),
+                result=clip(a.result, _RESULT_MAX),
+                tally=clip(a.tally, _TALLY_MAX),
+                classification=classify_action(None if a.outcome is None else description, a.text),
+                # the action that set the bill's status is the latest one (see status_source_id below)
+                status_source_id=action_id,
+                event_source_id=a.meeting_id,
+                raw=a.raw,
+            )
+        )
+    latest = group[-1]
+    attachments: list[NormalizedAttachment] = []
+    taken: set[str] = set()
+    for a in group:
+        for source_id, name, url in a.attachments:
+            if source_id in taken:
+                continue
+            taken.add(source_id)
+            attachments.append(
+                NormalizedAttachment(source_id=source_id, sequence=len(attachments), name=name, url=url)
+            )
+    status = latest.status
+    return NormalizedBill(
+        source_id=key,
+        identifier=latest.number if not key.startswith("item:") else None,
+        title=latest.title,
+        name=None,
+        type_name=clip(latest.type_name, _TYPE_MAX),
+        status=status,
+        status_source_id=actions[-1].source_id,
+        stage=stage_for(status, stage_overrides),
+        body_name=clip(latest.body, _BODY_MAX),
+        version=None,
+        introduced=None,
+        agenda_date=latest.meeting_date,
+        passed_date=None,
+        enacted_date=None,
+        enactment_number=None,
+        source_url=latest.source_url,
+        public_url=latest.public_url,
+        portal_modified_at=None,
+        portal_row_version=None,
+        raw={"platform": platform, "appearances": len(group), **latest.raw},
+        actions=actions,
+        sponsors=[],
+        attachments=attachments,
+        actions_complete=False,
+    )
