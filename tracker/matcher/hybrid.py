@@ -10,7 +10,7 @@ How the two are combined (docs/matching.md has the measurements behind each choi
 
 * relevance: a rules match stands unless the model, reading the embedding and the rules' findings, is
   confident it is not relevant; the model adds bills the rules missed when it is confident they are; a
-  hard negative that vetoed the rules' categories holds unless the model is very sure;
+  hard negative that fired on a bill the rules do not find relevant is a veto the model never overrides;
 * category: the rules' categories when the rules found the bill (their phrases are the evidence), else
   the model's most probable category;
 * direction: a certain verb-object pairing (:mod:`tracker.matcher.direction`) decides; else a rules cue

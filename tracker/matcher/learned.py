@@ -9,8 +9,8 @@ give:
 
 * ``relevant``: the probability ``p`` that the measure is sanctuary-related. A bill the rules found relevant
   stays relevant unless the model is confident it is not (``p < KEEP_RULES``); a bill the rules missed
-  becomes relevant when ``p >= THRESHOLD``, except that a hard negative that vetoed every category of the
-  rules holds unless ``p >= VETO_OVERRIDE``;
+  becomes relevant when ``p >= THRESHOLD``, except that a hard negative that fired on a bill the rules do
+  not find relevant is a veto (the model never overrides it);
 * the category (the most probable code among the 16);
 * the direction, used only where :mod:`tracker.matcher.direction` finds no certain verb-object pairing.
 
@@ -54,7 +54,6 @@ MODEL_FORMAT = 1
 THRESHOLD = 0.6  # the model alone makes a bill relevant from here
 KEEP_RULES = 0.2  # the model overrules a rules match below this
 UNCERTAIN_BAND = 0.15
-VETO_OVERRIDE = 0.9
 #: How strongly the rules' findings weigh beside the 256 embedding dimensions (chosen on the councils left
 #: out, docs/matching.md).
 RULE_WEIGHT = 3.0
@@ -210,7 +209,7 @@ class LearnedModel:
             # The model reads the title (and name) only: a rules match found in a bill's documents stands.
             in_documents = any(e.kind == "term" and e.field not in ("title", "name") for e in result.evidence)
             relevant = (result.relevant and (p >= KEEP_RULES or in_documents)) or (
-                p >= THRESHOLD and (not vetoed(result) or p >= VETO_OVERRIDE)
+                p >= THRESHOLD and not vetoed(result)
             )
             ci = int(np.argmax(p_cat[i]))
             di = int(np.argmax(p_dir[i]))
