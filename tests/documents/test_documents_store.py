@@ -24,6 +24,15 @@ from tracker.matching import match_bills
 from tracker.review import confirm
 
 
+@pytest.fixture(autouse=True)
+def _rules_alone(monkeypatch):
+    """These tests measure what a bill's documents add to its match, title by title against the rules'
+    exact results; the learned layer reads titles and would find "AGREEMENT - INMATE HOUSING" relevant from
+    the title alone (the development set's ICE bed contract). So they match with the rules alone; how the
+    learned layer keeps a match found in documents is tested in tests/matcher/test_learned.py."""
+    monkeypatch.setenv("TRACKER_MATCHER", "rules")
+
+
 def documents(engine, bill_id: int) -> list[Document]:
     with session_scope(engine) as s:
         rows = list(s.scalars(select(Document).where(Document.bill_id == bill_id).order_by(Document.id)))

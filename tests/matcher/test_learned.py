@@ -335,3 +335,20 @@ def test_unreadable_shipped_model_is_one_warning_and_the_rules(tmp_path, monkeyp
     assert err.count("\n") == 1 and err.startswith("Warning: matcher model model.npz is unreadable (")
     assert err.rstrip().endswith("; matching with the rules alone")
     assert matcher.classify(ALPR).relevant
+
+
+def test_a_rules_match_found_in_the_documents_stands_whatever_the_title_model_says():
+    """The model reads titles only: it may overrule a rules match found in the title, never one found in a
+    bill's documents (tracker/matcher/learned.py)."""
+    from tracker.matcher import Matcher, load_rules
+    from tracker.matcher.hybrid import HybridMatcher
+    from tracker.matcher.learned import load_shipped_model
+
+    hybrid = HybridMatcher(Matcher(load_rules()), load_shipped_model())
+    title = "Ordinance establishing residential permit parking Zone 3 on Old Mill Road"
+    text = "Section 2. No City resources shall be used to honor civil immigration detainer requests."
+    plain = hybrid.classify(title)
+    assert not plain.relevant and plain.learned["probability"] < 0.2
+    with_text = hybrid.classify(title, text=text)
+    assert with_text.relevant and with_text.categories[0] == "detainers_warrants"
+    assert any(e.field == "text" for e in with_text.evidence)
