@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.models import Bill, BillSource, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
-from tracker import outbound
+from tracker import outbound, slots
 from tracker.config import Config, JurisdictionBase
 from tracker.errors import TrackerError
 from tracker.identity import bill_for_url
@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 # How long the fetch of one bill may take (a few requests, with the [crawl] retries).
 TRACK_TIMEOUT = 300.0
-# At most this many track crawls (child processes) at once in one process (the web app's workers each
-# have their own); one more request waits up to TRACK_WAIT seconds for a slot, then is told to retry.
+# At most this many track crawls (child processes) at once per database, whatever the number of web workers
+# and commands (tracker/slots.py: locks freed when their holder dies; and as many per process); one more
+# request waits up to TRACK_WAIT seconds for a slot, then is told to retry.
 MAX_TRACK_PROCESSES = 2
 TRACK_WAIT = 2.0
 _track_slots = threading.BoundedSemaphore(MAX_TRACK_PROCESSES)
@@ -151,14 +152,20 @@ def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None
     with session_scope(engine) as session:
         cfg, source_id = resolve(config, url, session)
     env = {"TRACKER_DATABASE_URL": config.database_url}
+    busy = f"busy: {MAX_TRACK_PROCESSES} bills are being fetched already; try again in a minute"
     if not _track_slots.acquire(timeout=TRACK_WAIT):
-        raise TrackBusy(
-            f"busy: {MAX_TRACK_PROCESSES} bills are being fetched already; try again in a minute"
-        )
+        raise TrackBusy(busy)
     try:
-        done = crawl_in_child(config.source, [cfg.slug], only=[source_id], timeout=TRACK_TIMEOUT, env=env)
-    except Exception as exc:  # a timeout or a child that could not start
-        raise TrackError(f"{cfg.slug}: fetching {source_id} failed: {exc}") from None
+        # and one of the database's slots, shared by every process (web workers, commands)
+        slot = slots.take(engine, "track", MAX_TRACK_PROCESSES, TRACK_WAIT)
+        if slot is None:
+            raise TrackBusy(busy)
+        try:
+            done = crawl_in_child(config.source, [cfg.slug], only=[source_id], timeout=TRACK_TIMEOUT, env=env)
+        except Exception as exc:  # a timeout or a child that could not start
+            raise TrackError(f"{cfg.slug}: fetching {source_id} failed: {exc}") from None
+        finally:
+            slot.release()
     finally:
         _track_slots.release()
     with session_scope(engine) as session:
