@@ -11,6 +11,9 @@ template rendering.
 - CSRF is enforced for every POST/PUT/PATCH/DELETE by :class:`AuthMiddleware`, before any route runs: the
   form field ``csrf_token`` or the header ``X-CSRF-Token`` must equal the session's token. Templates put
   ``{{ csrf_field() }}`` in every form; ``base.html`` sends the header with every htmx request.
+- A NUL character (which PostgreSQL cannot store) anywhere in a request is a 400 at the door, in
+  :class:`AuthMiddleware`: in the path and query string, in an urlencoded body (raw or ``%00``), and in any
+  field name, field value or file name of a multipart form.
 - ``render(request, name, **context)``: a template from ``tracker/web/templates/`` (autoescaped), with
   ``request``, ``user``, ``csrf_token``, ``csrf_field()`` and the flash messages in its context.
 - ``redirect(url, message=None, category="info")``: a 303, with an optional flash message for the next page.
@@ -256,9 +259,14 @@ class AuthMiddleware:
         if content_type.startswith("application/x-www-form-urlencoded") and _has_nul(body):
             await _refuse_nul(scope, receive, send)
             return
+        multipart = content_type.startswith("multipart/form-data")
+        fields = await _multipart_fields(scope, body) if multipart else None
+        if fields is not None and any("\x00" in name or "\x00" in value for name, value, _ in fields):
+            await _refuse_nul(scope, receive, send)  # a multipart form is checked field by field
+            return
         supplied = headers.get(CSRF_HEADER)
         if supplied is None:
-            supplied = await _form_csrf(scope, headers, body)
+            supplied = _form_csrf(headers, body, fields)
         expected = auth.csrf_token if auth is not None else None
         if auth is None and scope["path"] == LOGIN_PATH:
             expected = request.cookies.get(LOGIN_CSRF_COOKIE)  # the login form: double-submit cookie
@@ -322,30 +330,41 @@ class _ResponseSent(Exception):
     """The failed commit's 500 has been sent: stop the response the route made."""
 
 
-async def _form_csrf(scope: Scope, headers: Headers, body: bytes) -> str | None:
+async def _multipart_fields(scope: Scope, body: bytes) -> list[tuple[str, str, bool]] | None:
+    """The text of a multipart form: (name, value, False) of every field and (name, file name, True) of
+    every file part (a file's content is not text and is not read here); None when the body is not a
+    readable form."""
+    done = False
+
+    async def once() -> Message:
+        nonlocal done
+        if done:
+            return {"type": "http.disconnect"}
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await StarletteRequest(scope, once).form(max_files=100, max_fields=1000)
+    except Exception:  # a malformed body: no fields (and no CSRF token)
+        return None
+    try:
+        return [
+            (name, value, False) if isinstance(value, str) else (name, value.filename or "", True)
+            for name, value in form.multi_items()
+        ]
+    finally:
+        await form.close()
+
+
+def _form_csrf(headers: Headers, body: bytes, fields: list[tuple[str, str, bool]] | None) -> str | None:
+    """The form's CSRF field: from the urlencoded ``body``, or from the multipart ``fields``."""
     content_type = headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
         return values[0] if values else None
-    if content_type.startswith("multipart/form-data"):
-        done = False
-
-        async def once() -> Message:
-            nonlocal done
-            if done:
-                return {"type": "http.disconnect"}
-            done = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        try:
-            form = await StarletteRequest(scope, once).form()
-        except Exception:  # a malformed body: no token
-            return None
-        try:
-            value = form.get(CSRF_FIELD)
-            return value if isinstance(value, str) else None
-        finally:
-            await form.close()
+    if content_type.startswith("multipart/form-data") and fields is not None:
+        values = [value for name, value, is_file in fields if name == CSRF_FIELD and not is_file]
+        return values[-1] if values else None
     return None
 
 
