@@ -129,6 +129,11 @@ def decide_direction(rules: MatchResult, p: Prediction, title: str, category: st
                 rules.direction,
                 f'the cue "{cues[0].phrase}" ({rules.direction}) next to the matched phrase',
             )
+    usual = rules.relevant and rules.direction and rules.categories[0] == category
+    if usual and p.direction_probability < 0.6:
+        return rules.direction, (
+            f"no verb or cue decides it; the usual direction of {category.replace('_', ' ')} measures"
+        )
     return p.direction, (
         f"learned from labelled titles like it ({p.direction}, probability {p.direction_probability:.2f})"
     )
