@@ -95,7 +95,7 @@ class HybridMatcher:
 
 def combine(rules: MatchResult, p: Prediction, title: str, model: LearnedModel) -> HybridResult:
     similar = [
-        {"title": e.title, "label": e.label(), "source": e.source, "similarity": round(s, 3)}
+        {"title": _short(e.title), "label": e.label(), "source": e.source, "similarity": round(s, 3)}
         for s, e in p.similar
     ]
     learned: dict[str, Any] = {
@@ -147,3 +147,9 @@ def load_model_or_none(loader: Any, where: str) -> LearnedModel | None:
     except ConfigError as exc:
         logger.warning("%s; matching with the rules alone", exc)
         return None
+
+
+def _short(title: str, limit: int = 300) -> str:
+    """A similar title as stored with every match: long council titles are cut (the full one is in the
+    labelled set), so each bill's evidence stays small."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
