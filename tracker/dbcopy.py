@@ -82,24 +82,30 @@ def _non_empty(conn: Connection) -> list[str]:
 
 def _norm(value: Any) -> Any:
     """One value as text both engines give alike (what the models' types return on each engine)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
+    kind = type(value)
+    if value is None or kind is str or kind is int:
+        return value
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, datetime):
+    if kind is datetime:
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
         return value.replace(tzinfo=None).isoformat() + "Z"
-    if isinstance(value, date):
+    if kind is date:
         return value.isoformat()
+    if kind is float:
+        return repr(value) if math.isfinite(value) else str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)
-    if isinstance(value, int | str):
-        return value
     # JSON columns: canonical text
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _row_bytes(row: Any) -> bytes:
+    return _encode([_norm(v) for v in row]).encode() + b"\n"
 
 
 def _ordered(table: Table, conn: Connection) -> Any:
@@ -125,9 +131,8 @@ def table_checksum(conn: Connection, table: Table, batch: int = BATCH) -> tuple[
     count = 0
     for part in _rows(conn, table, batch):
         for row in part:
-            digest.update(json.dumps([_norm(v) for v in row], ensure_ascii=False).encode())
-            digest.update(b"\n")
-            count += 1
+            digest.update(_row_bytes(row))
+        count += len(part)
     return count, digest.hexdigest()
 
 
@@ -215,8 +220,7 @@ def _copy_table(sconn: Connection, tconn: Connection, table: Table, batch: int) 
     statement = _insert(table)
     for part in _rows(sconn, table, batch):
         for row in part:
-            digest.update(json.dumps([_norm(v) for v in row], ensure_ascii=False).encode())
-            digest.update(b"\n")
+            digest.update(_row_bytes(row))
         tconn.execute(statement, [dict(zip(names, row, strict=True)) for row in part])
         count += len(part)
         log.info("%s: %d rows inserted", table.name, count)
