@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models import Bill, StatusChange
+from tests.clock import wait_for
 from tests.conftest import REPO, run_tracker
 from tests.portal import portal_config, portal_statuses, runs, store_fingerprint, stored_statuses
 from tracker.demo import LegistarPortalServer
@@ -157,9 +157,10 @@ def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, ser
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while server.request_count < 20 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(
+        lambda: server.request_count >= 20 or child.poll() is not None, 60, what="20 requests of the crawl"
+    )
+    assert child.poll() is None, child.communicate()  # still crawling when interrupted
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 1, err

@@ -25,6 +25,7 @@ from urllib.request import urlopen
 
 import pytest
 
+from tests.clock import wait_for
 from tracker.demo import DEMO_NOW, DEMO_STEP_DAYS, LegistarPortalServer, Portal, bulk_portal, demo_portal
 from tracker.demo.model import ClientData
 from tracker.demo.odata import parse_wire_datetime
@@ -634,10 +635,7 @@ def test_latency_and_stop_wakes_hanging_requests() -> None:
         server.latency = 0.0
         server.add_fault("matters", "hang", delay=30)
         thread.start()
-        deadline = time.monotonic() + 10  # wait until the hanging request has reached the server
-        while server.request_count < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.request_count >= 2
+        wait_for(lambda: server.request_count >= 2, what="the hanging request to reach the server")
     finally:
         started = time.monotonic()
         server.stop()

@@ -8,7 +8,6 @@ import itertools
 import json
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -22,6 +21,7 @@ from aiosmtpd.controller import Controller
 from db.models import Bill, CrawlRun, Jurisdiction, StatusChange
 from db.models_review import BillMatch
 from db.types import utcnow
+from tests import clock
 from tracker.config import Config, parse_config
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -411,12 +411,7 @@ def subscribe(
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
     """Poll an external process's progress (a file appearing, a line printed), bounded in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    clock.wait_for(predicate, timeout, what=what)
 
 
 def now() -> datetime:

@@ -72,7 +72,11 @@ def test_kill_at_each_step_then_restart(step, db_url, engine, smtp, tmp_path):
         text=True,
     )
     try:
-        h.wait_for(lambda: marker.exists() or child.poll() is not None, 60, f"the sender to reach {step!r}")
+        # the marker is complete once its line ends: it is created empty, then written (seen under load)
+        def paused_or_exited():
+            return (marker.exists() and marker.read_text().endswith("\n")) or child.poll() is not None
+
+        h.wait_for(paused_or_exited, 60, f"the sender to reach {step!r}")
         assert child.poll() is None, child.communicate()
         assert marker.read_text().split()[0] == step
     finally:

@@ -8,12 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from db.engine import session_scope
+from tests.clock import wait_for
 from tests.conftest import REPO, run_tracker
 from tests.web.helpers import form_csrf
 from tracker.web import auth
@@ -109,14 +109,15 @@ def server(db_url):
     ) as proc:
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
+
+            def answering() -> bool:
+                assert proc.poll() is None, proc.communicate()  # exited instead of serving
                 try:
-                    if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                        break
+                    return httpx.get(base + "/healthz", timeout=2).status_code == 200
                 except httpx.TransportError:
-                    time.sleep(0.05)
-            else:
-                raise AssertionError("the server did not start")
+                    return False
+
+            wait_for(answering, 60, interval=0.05, what="the server to answer /healthz")
             yield proc, base
         finally:
             if proc.poll() is None:

@@ -14,6 +14,7 @@ import time
 
 import httpx
 
+from tests.clock import wait_for
 from tests.conftest import REPO, run_tracker
 from tests.web.helpers import form_csrf
 
@@ -59,12 +60,14 @@ def test_demo_serves_the_web_app_with_a_demo_editor(tmp_path):
         assert f"http://127.0.0.1:{port}/" in "".join(lines)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as http:
-            for _ in range(100):  # uvicorn starts right after the line
+
+            def answering() -> bool:  # uvicorn starts right after the line
                 try:
-                    if http.get("/healthz").status_code == 200:
-                        break
+                    return http.get("/healthz").status_code == 200
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    return False
+
+            wait_for(answering, 60, interval=0.05, what="the demo's web server to answer /healthz")
             page = http.get("/login")
             r = http.post(
                 "/login",
