@@ -60,6 +60,9 @@ class CrawlJob:
     cuts: list[str] = field(default_factory=list)
     fatal: str | None = None
     problems: list[str] = field(default_factory=list)
+    # what the crawl read but found wrong as a whole, without failing (an agenda platform whose meetings
+    # list no agenda items): the crawl is recorded as partial with these words
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -98,6 +101,7 @@ class CrawlJob:
             self.fatal = shard.fatal
         self.problems = (self.problems + shard.problems)[:_KEEP_ERRORS]
         self.other_stage_paths.append(shard.stage_path)
+        self.warnings = self.warnings + [w for w in shard.warnings if w not in self.warnings]
 
     def take_attachment_slot(self) -> bool:
         """Whether this crawl may still fetch one more attachment list."""

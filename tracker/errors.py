@@ -11,6 +11,13 @@ class TrackerError(Exception):
     exit_code = 1
 
 
+class UsageError(TrackerError):
+    """A command was given something it cannot use (an unknown jurisdiction, category or bill reference,
+    a malformed value): a usage error, exit status 2 like click's own (run-time failures are 1)."""
+
+    exit_code = 2
+
+
 class ConfigError(TrackerError):
     """The configuration file (or a rules file) is missing, unreadable or invalid."""
 

@@ -44,7 +44,12 @@ from tracker.digests.subscriptions import schedule_text
 logger = logging.getLogger("tracker.health")
 
 FAILING = ("failed", "suspect", "interrupted")
-FINISHED_NOT = ("running",)  # a crawl in progress is neither a success nor a failure yet
+FINISHED_NOT = ("running",)
+#: The mode of a one-bill track crawl (``tracker track``, the web's /track): its runs are recorded as track
+#: attempts and never count as the city's crawl (neither its last crawl, success nor failure).
+TRACK_MODE = "track"
+#: The words of an agenda crawl's warning (crawler/spiders/agenda.py) that open an alert.
+NO_AGENDA_ITEMS = "found no agenda items"  # a crawl in progress is neither a success nor a failure yet
 REASON_CHARS = 200
 _URL = re.compile(r"(https?://[^\s?#'\"<>]+)[?#][^\s'\"<>]*")
 
@@ -152,7 +157,11 @@ def evaluate(
                 runs = list(
                     session.scalars(
                         select(CrawlRun)
-                        .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status.not_in(FINISHED_NOT))
+                        .where(
+                            CrawlRun.jurisdiction_id == row.id,
+                            CrawlRun.status.not_in(FINISHED_NOT),
+                            CrawlRun.mode != TRACK_MODE,  # a one-bill track is not the city's crawl
+                        )
                         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
                         .limit(window)
                     )
@@ -174,7 +183,11 @@ def evaluate(
                     }
                 last_success = session.scalar(
                     select(CrawlRun.started_at)
-                    .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "succeeded")
+                    .where(
+                        CrawlRun.jurisdiction_id == row.id,
+                        CrawlRun.status == "succeeded",
+                        CrawlRun.mode != TRACK_MODE,
+                    )
                     .order_by(CrawlRun.started_at.desc())
                     .limit(1)
                 )
@@ -224,6 +237,16 @@ def evaluate(
                         cfg.slug,
                         f"{cfg.slug}: the last {streak} crawls failed, were suspect or were interrupted; "
                         f"last: {runs[0].status}: {short_reason(runs[0].message) or 'no message'}",
+                    )
+                )
+            if runs and runs[0].status == "partial" and NO_AGENDA_ITEMS in (runs[0].message or ""):
+                report.alerts.append(
+                    AlertItem(
+                        f"empty_agendas:{cfg.slug}",
+                        "empty_agendas",
+                        cfg.slug,
+                        f"{cfg.slug}: the last crawl ({_short(_iso(runs[0].started_at))} UTC) "
+                        f"{short_reason(runs[0].message)}",
                     )
                 )
             if runs and runs[0].status == "suspect":

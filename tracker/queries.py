@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import session_scope
 from db.models import Action, Bill, Jurisdiction, StatusChange
-from tracker.errors import TrackerError
+from tracker.errors import UsageError
 
 
 def check_jurisdiction(session: Session, slug: str) -> None:
@@ -18,7 +18,7 @@ def check_jurisdiction(session: Session, slug: str) -> None:
         known = (
             ", ".join(session.scalars(select(Jurisdiction.slug).order_by(Jurisdiction.slug))) or "none yet"
         )
-        raise TrackerError(f"no jurisdiction {slug!r} in the database (known: {known})")
+        raise UsageError(f"no jurisdiction {slug!r} in the database (known: {known})")
 
 
 def status_changes(
@@ -27,18 +27,27 @@ def status_changes(
     since: datetime | None = None,
     jurisdiction: str | None = None,
     include_first_seen: bool = False,
+    relevant: bool = False,
+    confirmed: bool = False,
 ) -> list[dict[str, Any]]:
+    """Status changes, oldest first; ``relevant``: only of bills relevant by the editors' word, else the
+    matcher's; ``confirmed``: only of bills an editor confirmed."""
+    from db.models_review import BillMatch
+
     act = aliased(Action)
     with session_scope(engine) as session:
         if jurisdiction:
             check_jurisdiction(session, jurisdiction)
         q = (
-            select(StatusChange, Bill, Jurisdiction.slug, act)
+            select(StatusChange, Bill, Jurisdiction.slug, act, BillMatch)
             .join(Bill, StatusChange.bill_id == Bill.id)
             .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
             .outerjoin(act, StatusChange.action_id == act.id)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
             .order_by(StatusChange.observed_at, StatusChange.id)
         )
+        if confirmed:
+            q = q.where(BillMatch.review_state == "confirmed")
         if not include_first_seen:
             q = q.where(StatusChange.kind != "first_seen")
         if since is not None:
@@ -46,7 +55,9 @@ def status_changes(
         if jurisdiction:
             q = q.where(Jurisdiction.slug == jurisdiction)
         out = []
-        for change, bill, slug, action in session.execute(q):
+        for change, bill, slug, action, match in session.execute(q):
+            if relevant and not (match is not None and match.effective_relevant):
+                continue
             out.append(
                 {
                     "observed_at": change.observed_at.isoformat(),

@@ -23,9 +23,10 @@ from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch, ReviewEvent
 from db.types import utcnow
 from tracker import matching
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, UsageError
 from tracker.matcher import DIRECTIONS
 from tracker.matching import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
+from tracker.signals import evidence_what, match_direction_reason
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
@@ -49,8 +50,28 @@ def uncertain_rank_sql() -> Any:
     return case((and_(BillMatch.uncertain.is_(True), BillMatch.review_state == "pending"), 0), else_=1)
 
 
+def queue_order_sql(*, uncertain_first: bool = False) -> list[Any]:
+    """The review queue's one order, the same on the web (/review) and in ``tracker review list``:
+    (with ``uncertain_first``, uncertain pending bills first;) flagged bills first, then pending,
+    confirmed, rejected; within each, the best score first, then the bill's id."""
+    state = case(
+        (BillMatch.review_state == "pending", 0),
+        (BillMatch.review_state == "confirmed", 1),
+        (BillMatch.review_state == "rejected", 2),
+        else_=3,
+    )
+    flagged = case((BillMatch.needs_review.is_(True), 0), else_=1)
+    order = [flagged, state, BillMatch.score.desc(), Bill.id]
+    return [uncertain_rank_sql(), *order] if uncertain_first else order
+
+
 class ReviewError(TrackerError):
     """A review command cannot do what it was asked (unknown bill, category or direction...)."""
+
+
+class ReviewUsageError(ReviewError, UsageError):
+    """A review command was given a value it cannot use (an unknown category code or direction, a
+    malformed or ambiguous bill reference): exit status 2."""
 
 
 # -- inputs ----------------------------------------------------------------------------------------------
@@ -75,7 +96,7 @@ def check_categories(codes: list[str] | tuple[str, ...], rules: LoadedRules | No
         if code not in known:
             close = difflib.get_close_matches(code, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
-            raise ReviewError(f"unknown category code '{code}' ({hint})")
+            raise ReviewUsageError(f"unknown category code '{code}' ({hint})")
         if code not in out:
             out.append(code)
     return out
@@ -83,7 +104,7 @@ def check_categories(codes: list[str] | tuple[str, ...], rules: LoadedRules | No
 
 def check_direction(direction: str | None) -> str | None:
     if direction is not None and direction not in DIRECTIONS:
-        raise ReviewError(f"direction must be one of {', '.join(DIRECTIONS)}, not '{direction}'")
+        raise ReviewUsageError(f"direction must be one of {', '.join(DIRECTIONS)}, not '{direction}'")
     return direction
 
 
@@ -92,7 +113,9 @@ def bill_ref(slug: str, bill: Bill) -> str:
 
 
 def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
-    """A bill from its internal id (``1234``) or ``slug:identifier`` (``riverton:O2026-0053``)."""
+    """A bill from its internal id (``1234``), ``slug:identifier`` (``riverton:O2026-0053``), or an
+    identifier alone when exactly one bill of every city has it (``O2026-0053``; several: a usage error
+    naming the candidates)."""
     ref = ref.strip()
     if ref.isdigit():
         row = session.execute(
@@ -102,8 +125,21 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
             raise ReviewError(f"no bill with id {ref}")
         return row[0], row[1]
     slug, sep, identifier = ref.partition(":")
+    if not sep and ref:
+        rows = session.execute(
+            select(Bill, Jurisdiction).join(Jurisdiction).where(Bill.identifier == ref).order_by(Bill.id)
+        ).all()
+        if len(rows) == 1:
+            return rows[0][0], rows[0][1]
+        if not rows:
+            raise ReviewError(f"no bill {ref!r} in any city (a bill is an id, SLUG:IDENTIFIER or IDENTIFIER)")
+        names = ", ".join(bill_ref(j.slug, b) if list(r[1].slug for r in rows).count(j.slug) == 1
+                          else f"{b.id}" for b, j in rows)  # fmt: skip
+        raise ReviewUsageError(f"{ref} names {len(rows)} bills: {names}; give one of them")
     if not sep or not slug or not identifier:
-        raise ReviewError(f"a bill is an id or SLUG:IDENTIFIER (e.g. riverton:O2026-0053), not '{ref}'")
+        raise ReviewUsageError(
+            f"a bill is an id, SLUG:IDENTIFIER or IDENTIFIER (e.g. riverton:O2026-0053), not '{ref}'"
+        )
     from tracker.queries import check_jurisdiction
 
     check_jurisdiction(session, slug)
@@ -117,7 +153,7 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
         raise ReviewError(f"no bill {identifier!r} in {slug}")
     if len(rows) > 1:
         ids = ", ".join(str(r[0].id) for r in rows)
-        raise ReviewError(f"{ref} names {len(rows)} bills (ids {ids}): give the id")
+        raise ReviewUsageError(f"{ref} names {len(rows)} bills (ids {ids}): give the id")
     return rows[0][0], rows[0][1]
 
 
@@ -313,6 +349,7 @@ def _record(match: BillMatch, bill: Bill, slug: str) -> dict[str, Any]:
         "evidence": list(match.evidence),
         "uncertain": bool(match.uncertain),
         "learned": match.learned,
+        "direction_reason": match_direction_reason(match),
     }
 
 
@@ -325,8 +362,9 @@ def list_reviews(
     direction: str | None = None,
     uncertain_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Bills in the review workflow (every state when ``states`` is empty), flagged first, then pending by
-    score, then confirmed and rejected; with ``uncertain_first``, uncertain pending bills before all."""
+    """Bills in the review workflow (every state when ``states`` is empty), in the queue's one order
+    (:func:`queue_order_sql`, the web queue's too): flagged first, then pending, confirmed, rejected, best
+    score first, then by id; with ``uncertain_first``, uncertain pending bills before all."""
     if category is not None:
         check_categories([category])
     check_direction(direction)
@@ -351,22 +389,12 @@ def list_reviews(
     if jurisdiction:
         q = q.where(Jurisdiction.slug == jurisdiction)
     rows = []
-    for match, bill, slug in session.execute(q):
+    for match, bill, slug in session.execute(q.order_by(*queue_order_sql(uncertain_first=uncertain_first))):
         if category is not None and category not in match.effective_categories:
             continue
         if direction is not None and match.effective_direction != direction:
             continue
         rows.append((match, bill, slug))
-    rows.sort(
-        key=lambda r: (
-            uncertain_rank(r[0].uncertain, r[0].review_state) if uncertain_first else 0,
-            not r[0].needs_review,
-            _STATE_ORDER[r[0].review_state],
-            -r[0].score,
-            r[2],
-            r[1].id,
-        )
-    )
     return [_record(m, b, s) for m, b, s in rows]
 
 
@@ -539,22 +567,23 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
             f"Editor:     {_category_names(list(match.editor_categories or []))}; "
             f"direction {match.editor_direction or '-'}{corrected}"
         )
-    lines.extend(learned_lines(match.learned, bool(match.uncertain)))
+    # the learned layer's lines, with the one reason for the direction shown (the editor's, the model's
+    # or the deciding cue's)
+    lines.extend(
+        ln for ln in learned_lines(match.learned, bool(match.uncertain)) if not ln.startswith("Why ")
+    )
+    reason = match_direction_reason(match)
+    if reason:
+        lines.append(f"Why this direction: {reason}")
     if evidence:
         lines.append("Evidence:   «term» category phrase, {cue} direction cue, ⟦negative⟧ hard negative")
         order = {"title": 0, "name": 1, "text": 2}
         for e in sorted(evidence, key=lambda e: (order.get(e["field"], 3), e["start"], e["end"])):
             left, right = _MARKS.get(e["kind"], ("", ""))
             phrase = click.style(f"{left}{e['phrase']}{right}", **_STYLES.get(e["kind"], {}))
-            what = e["rule"]
-            if e["kind"] == "cue":
-                what = f"cue {e['rule']} -> {e.get('direction')}"
-            elif e["kind"] == "negative":
-                what = f"hard negative {e['rule']}"
-            elif e.get("weight") is not None:
+            what = evidence_what(e)  # in words: never the rule's code
+            if e["kind"] == "term" and e.get("weight") is not None:
                 what += f", weight {e['weight']:.2f}"
-                if e.get("direction"):
-                    what += f", {e['direction']}"
             lines.append(f"  {e['field']:<5} {e['start']:>4}-{e['end']:<4} {phrase}  {what}")
     else:
         lines.append("Evidence:   none (no phrase of the rules matched)")
@@ -577,18 +606,22 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
 
 # -- export ----------------------------------------------------------------------------------------------
 
-EXPORT_MATCH_FIELDS = ["relevant", "score", "categories", "direction", "review_state"]
+EXPORT_MATCH_FIELDS = ["relevant", "score", "categories", "direction", "direction_reason", "review_state"]
 
 
 def export_fields(match: BillMatch | None) -> dict[str, Any]:
     """The match fields of `tracker export`: the editor's decision and corrections win over the machine's."""
     if match is None:
-        return {"relevant": None, "score": None, "categories": [], "direction": None, "review_state": None}
+        return {
+            "relevant": None, "score": None, "categories": [], "direction": None, "direction_reason": None,
+            "review_state": None,
+        }  # fmt: skip
     return {
         "relevant": match.effective_relevant,
         "score": match.score,
         "categories": match.effective_categories,
         "direction": match.effective_direction,
+        "direction_reason": match_direction_reason(match),
         "review_state": match.review_state,
     }
 

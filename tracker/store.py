@@ -664,7 +664,9 @@ def _report(run: CrawlRun, job: CrawlJob, failed: list[str]) -> None:
         parts.append(f"{rejected} records rejected, first: {_bounded(first)}")
     if job.cut:
         parts.append(f"{job.cut} records stored with a field cut, first: {_bounded(job.cuts[0])}")
-    run.status = "partial" if rejected else "succeeded"
+    warnings = list(getattr(job, "warnings", []) or [])
+    parts = [f"warning: {_bounded(w)}" for w in warnings] + parts
+    run.status = "partial" if rejected or warnings else "succeeded"
     run.errors = job.errors + len(failed)
     run.message = "; ".join(parts) or None
 
@@ -687,6 +689,16 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         if job.lists_everything:
             present = _present_count(session, jurisdiction.id)
             listed = len(job.listed)
+            if listed == 0 and job.rejected:
+                # every record the portal listed was rejected: the records were invalid, not absent
+                first = job.problems[0] if job.problems else "no detail kept"
+                message = (
+                    f"every record the portal listed was invalid ({job.rejected} rejected, none stored); "
+                    f"first problem: {_bounded(first)}"
+                )
+                run = _record(session, jurisdiction, job, "failed", requests, message)
+                run.finished_at = utcnow()
+                return _summary(run, cfg.slug)
             if listed == 0 and present == 0 and not cfg.allow_empty:
                 message = "the portal listed no matters (set allow_empty = true if that is expected)"
                 run = _record(session, jurisdiction, job, "failed", requests, message)

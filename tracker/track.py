@@ -177,13 +177,17 @@ def track_url(config: Config, engine: Engine, url: str, *, by: str | None = None
             )
         )
         if bill is None or done.returncode != 0:
-            # the crawl's summary line for the city says what went wrong; else the last error line
+            # the crawl's summary line for the city says what went wrong; else the last error line. A
+            # failed fetch is this track's failure: reported to whoever asked (the form, the command's
+            # exit status), recorded as a track attempt (mode "track"), never as the city's crawl.
             summary = [ln for ln in done.stdout.splitlines() if ln.startswith(f"{cfg.slug}: ")]
             errors = [ln for ln in done.stderr.splitlines() if ln.strip()]
             why = (summary or errors or [f"exit status {done.returncode}"])[-1].removeprefix(f"{cfg.slug}: ")
+            why = " ".join(why.split())[:500]
             if bill is None:
                 raise TrackError(f"{cfg.slug}: could not fetch bill {source_id}: {why}")
-            logger.warning(
-                "%s: fetching %s did not complete (%s); tracking the stored bill", cfg.slug, source_id, why
+            raise TrackError(
+                f"{cfg.slug}: could not fetch bill {source_id} ({bill.identifier or bill.id}): {why}; "
+                "nothing was tracked: try again later, or track the stored copy from its page"
             )
         return _mark(session, bill, by)

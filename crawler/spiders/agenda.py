@@ -209,6 +209,13 @@ class AgendaSpider(scrapy.Spider):
         """Every agenda of the city is read: its bills, each source id once."""
         if job.fatal is not None:
             return []
+        if not state.meetings and job.rejected:
+            # the portal listed meetings, every one of them invalid: say so, with the first problem
+            job.fail(
+                f"{job.slug}: every meeting the portal listed was invalid ({job.rejected} rejected); "
+                f"first problem: {(job.problems or ['no detail kept'])[0]}"
+            )
+            return []
         if not state.meetings and job.mode == "full" and not job.jurisdiction.allow_empty:
             end = state.last_day.isoformat() if state.last_day else "the upcoming meetings"
             job.fail(
@@ -216,6 +223,14 @@ class AgendaSpider(scrapy.Spider):
                 "(set allow_empty = true if that is expected)"
             )
             return []
+        if state.meetings and not state.appearances and job.mode != "track":
+            # meetings read, not one agenda item: a changed agenda layout or unpublished agendas, never a
+            # healthy "succeeded, 0 bills" (the crawl is recorded as partial and `tracker status` says it)
+            job.warnings.append(
+                f"read {len(state.meetings)} meeting{'s' if len(state.meetings) != 1 else ''} but found no "
+                "agenda items in them (agendas not published yet, or a page layout this tracker does not "
+                "read)"
+            )
         problems: list[str] = []
         bills = build_bills(state.appearances, self.platform, job.jurisdiction.stages, problems)
         for problem in problems:

@@ -385,6 +385,12 @@ class LegistarWebSpider(scrapy.Spider):
         if self._open_searches[job.slug] > 0:
             return []
         # Every search of the city is done.
+        if self._rows_listed[job.slug] == 0 and job.rejected:
+            job.fail(
+                f"{job.slug}: every record the portal listed was invalid ({job.rejected} rejected); "
+                f"first problem: {(job.problems or ['no detail kept'])[0]}"
+            )
+            return []
         if job.mode == "full" and self._rows_listed[job.slug] == 0 and not job.jurisdiction.allow_empty:
             job.fail(
                 f"{job.slug}: the legislation search listed nothing at {url} "

@@ -210,6 +210,7 @@ def test_rescore_after_a_rules_change_updates_the_machine_and_never_a_decision(e
         "score": gang.score,
         "categories": ["gang_databases"],
         "direction": "neutral",
+        "direction_reason": "set by the editor alice",
         "review_state": "confirmed",
     }
     assert (det.review_state, det.relevant) == ("rejected", False)
@@ -354,8 +355,8 @@ def test_list_filters_and_order(engine):
         (lambda s: reject(s, "riverton:O404"), "no bill 'O404' in riverton"),
         (lambda s: reject(s, "999999"), "no bill with id 999999"),
         (
-            lambda s: reject(s, "O1"),
-            "a bill is an id or SLUG:IDENTIFIER (e.g. riverton:O2026-0053), not 'O1'",
+            lambda s: reject(s, "riverton:"),
+            "a bill is an id, SLUG:IDENTIFIER or IDENTIFIER (e.g. riverton:O2026-0053), not 'riverton:'",
         ),
         (
             lambda s: reject(s, "oakland:O1"),

@@ -86,11 +86,20 @@ def test_unknown_bill_is_404(client, login):
 # -- the queue -------------------------------------------------------------------------------------------
 
 
-def test_queue_lists_pending_matches_newest_first_with_evidence_marked(client, login, bills):
+def cli_queue_order(engine, **filters) -> list[int]:
+    """The ids of the open queue in `tracker review list`'s order (tracker.review.list_reviews)."""
+    from tracker.review import list_reviews
+
+    with session_scope(engine) as s:
+        return [r["id"] for r in list_reviews(s, states=["pending", "flagged"], **filters)]
+
+
+def test_queue_lists_pending_matches_in_the_cli_order_with_evidence_marked(client, login, engine, bills):
     login(client, "editor")
     r = client.get("/review")
     assert r.status_code == 200
-    assert row_ids(r.text) == [bills["flock"], bills["detainers"], bills["gang"]]  # not the rink
+    assert sorted(row_ids(r.text)) == sorted([bills["flock"], bills["detainers"], bills["gang"]])  # no rink
+    assert row_ids(r.text) == cli_queue_order(engine)  # the one order of the queue, web and CLI
     assert '<mark class="ev-term">gang database</mark>' in r.text
     assert '<mark class="ev-cue">abolishing</mark>' in r.text
     assert "/static/review.js" in r.text and "Keyboard shortcuts" in r.text
@@ -127,7 +136,8 @@ def test_queue_csv(client, login, engine, bills):
     r = client.get("/review.csv?jurisdiction=riverton")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [row["title"][:11] for row in rows] == ["'=HYPERLINK", FLOCK[:11], GANG[:11]]
+    assert [int(row["id"]) for row in rows] == cli_queue_order(engine, jurisdiction="riverton")
+    assert {row["title"][:11] for row in rows} == {"'=HYPERLINK", FLOCK[:11], GANG[:11]}
     assert {row["review_state"] for row in rows} == {"pending"}
 
 

@@ -35,6 +35,7 @@ from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.queries import check_jurisdiction
 from tracker.safe_output import csv_cell
+from tracker.signals import EVIDENCE_LEGEND, evidence_what, match_direction_reason
 
 PER_PAGE = 50
 STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
@@ -43,7 +44,8 @@ SEARCH_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected", "flagged",
 #: Review-state filter of the queue: "open" = pending or flagged (what still needs an editor).
 QUEUE_STATES: tuple[str, ...] = ("open", "pending", "flagged", "confirmed", "rejected")
 DASHBOARD_DAYS = 7
-#: Orders of the review queue besides the default (newest first): "uncertain" = uncertain pending first.
+#: Orders of the review queue besides the default (flagged, pending by score...): "uncertain" = uncertain
+#: pending first.
 QUEUE_ORDERS: tuple[str, ...] = ("uncertain",)
 LIKE_ESCAPE = "!"
 
@@ -352,6 +354,16 @@ def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
         .options(*_LIST_DEFERRED)
     )
     by_id = {b.id: bill_row(b, j, m) for b, j, m in session.execute(q)}
+    # the latest action date of each (the review card shows it, so an editor can prioritise)
+    latest = dict(
+        session.execute(
+            select(Action.bill_id, func.max(Action.action_date))
+            .where(Action.bill_id.in_(ids))
+            .group_by(Action.bill_id)
+        ).all()
+    )
+    for i, row in by_id.items():
+        row["latest_action_date"] = latest.get(i)
     return [by_id[i] for i in ids]
 
 
@@ -423,6 +435,8 @@ def bill_row(
         "evidence": list(match.evidence or []) if match and evidence else [],
         "uncertain": bool(match and match.uncertain),
         "learned": match.learned if match and isinstance(match.learned, dict) else None,
+        # why this direction, in words (the evidence column is loaded by every list: it is small)
+        "direction_reason": match_direction_reason(match),
     }
 
 
@@ -436,16 +450,14 @@ def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> P
 
 
 def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
-    """Bills in review (by default the open ones: pending or flagged), newest first (first seen by the
-    tracker), one page; ``order=uncertain``: uncertain pending bills first (the shared rule of
-    :func:`tracker.review.uncertain_rank`)."""
-    from tracker.review import uncertain_rank_sql
+    """Bills in review (by default the open ones: pending or flagged), one page, in the queue's one order
+    (:func:`tracker.review.queue_order_sql`, shared with ``tracker review list``): flagged first, then
+    pending, confirmed, rejected, best score first; ``order=uncertain``: uncertain pending bills first."""
+    from tracker.review import queue_order_sql
 
     if f.state is None:
         f = replace(f, state="open")
-    order = [Bill.first_seen_at.desc(), Bill.id.desc()]
-    if f.order == "uncertain":
-        order.insert(0, uncertain_rank_sql())
+    order = queue_order_sql(uncertain_first=f.order == "uncertain")
     return _paged(session, _ids_query(session, f, queue=True), f, order, per_page)
 
 
@@ -505,7 +517,11 @@ def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[di
         .where(*_conditions(session, f))
     )
     if queue:
-        q = q.where(BillMatch.review_state.is_not(None)).order_by(Bill.first_seen_at.desc(), Bill.id.desc())
+        from tracker.review import queue_order_sql
+
+        q = q.where(BillMatch.review_state.is_not(None)).order_by(
+            *queue_order_sql(uncertain_first=f.order == "uncertain")
+        )
     else:
         q = q.order_by(Bill.introduced.desc().nulls_last(), Bill.id.desc())
     out = []
@@ -628,7 +644,7 @@ def new_matches(
             effective_relevant(),
             or_(and_(Bill.first_seen_at >= since, Bill.first_seen_at <= now), confirmed_in_window),
         )
-        .options(*_LIST_DEFERRED, defer(BillMatch.evidence))
+        .options(*_LIST_DEFERRED)
         .order_by(Bill.first_seen_at.desc(), Bill.id.desc())
     )
     if limit is not None:
@@ -656,7 +672,7 @@ def recent_status_changes(
             effective_relevant(),
         )
     )
-    q = q.options(*_LIST_DEFERRED, defer(BillMatch.evidence), defer(Action.raw)).order_by(
+    q = q.options(*_LIST_DEFERRED, defer(Action.raw)).order_by(
         StatusChange.observed_at.desc(), StatusChange.id.desc()
     )
     if limit is not None:
@@ -730,7 +746,7 @@ def living_list(session: Session, *, jurisdiction: str | None = None) -> list[Li
     last = _last_actions(session, ids)
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     cities: dict[str, str] = {}
-    q = q.options(*_LIST_DEFERRED, defer(BillMatch.evidence)).order_by(
+    q = q.options(*_LIST_DEFERRED).order_by(
         Jurisdiction.name, Jurisdiction.slug, Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id
     )
     for bill, j, match in session.execute(q):
@@ -889,6 +905,8 @@ class TemplateHelpers:
     queue_states = QUEUE_STATES
     directions = DIRECTIONS
     queue_orders = QUEUE_ORDERS
+    evidence_what = staticmethod(evidence_what)
+    evidence_legend = EVIDENCE_LEGEND
     uncertain_help = (
         "Uncertain: the model's probability is near its decision boundary, so it could go either way. "
         "Deciding this bill teaches the model the most."

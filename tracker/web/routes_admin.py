@@ -25,7 +25,7 @@ def _last_errors(db: DB) -> dict[str, CrawlRun]:
     """Each jurisdiction's most recent crawl that did not succeed."""
     newest = (
         select(CrawlRun.jurisdiction_id, func.max(CrawlRun.id).label("id"))
-        .where(CrawlRun.status.not_in(("succeeded", "running")))
+        .where(CrawlRun.status.not_in(("succeeded", "running")), CrawlRun.mode != "track")
         .group_by(CrawlRun.jurisdiction_id)
         .subquery()
     )

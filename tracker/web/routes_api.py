@@ -20,6 +20,7 @@ from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.safe_output import MAX_ID
+from tracker.signals import match_direction_reason
 from tracker.web.deps import DB, CurrentUser, RowId
 from tracker.web.queries import (
     FilterError,
@@ -82,6 +83,7 @@ def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any]
         "decided_at": _iso(match.decided_at),
         "note": match.note,
         "matched_at": _iso(match.matched_at),
+        "direction_reason": match_direction_reason(match),
     }
     if evidence:
         out["machine"] = {
@@ -114,6 +116,8 @@ def _bill(bill: Bill, slug: str, match: BillMatch | None) -> dict[str, Any]:
         "updated_at": _iso(bill.updated_at),
         "vanished_at": _iso(bill.vanished_at),
         "match": _match(match),
+        # why the match has its direction, in words (None without a relevant match)
+        "direction_reason": match_direction_reason(match),
     }
 
 
@@ -208,6 +212,7 @@ def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
     events = db.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id))
     out = _bill(bill, bill.jurisdiction.slug, None)
     out["match"] = _match(match, evidence=True)
+    out["direction_reason"] = match_direction_reason(match)
     out["sponsors"] = [
         {"name": s.name, "primary": s.is_primary} for s in sorted(bill.sponsors, key=lambda s: s.sequence)
     ]
@@ -324,7 +329,7 @@ def api_matches(
     rows, page = _paged(request, db, query, [BillMatch.score.desc(), Bill.id], limit, offset)
     items = []
     for bill, slug, match in rows:
-        item = _bill(bill, slug, None)
+        item = _bill(bill, slug, match)
         item["match"] = _match(match, evidence=True)
         items.append(item)
     return {"items": items, **page}
