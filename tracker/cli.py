@@ -153,7 +153,9 @@ def track(obj: Context, url: str, by: str | None) -> None:
     echo(track_url(obj.config, obj.engine(), url, by=by).line())
 
 
-def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, Any]]:
+def _bill_records(
+    obj: Context, jurisdiction: str | None, *, relevant: bool = False, confirmed: bool = False
+) -> Iterator[dict[str, Any]]:
     from db.engine import session_scope
     from db.models import Bill, Jurisdiction
     from db.models_review import BillMatch
@@ -174,7 +176,11 @@ def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, 
         )
         if jurisdiction:
             q = q.where(Jurisdiction.slug == jurisdiction)
+        if confirmed:
+            q = q.where(BillMatch.review_state == "confirmed")
         for bill, slug, match in session.execute(q):
+            if relevant and not (match is not None and match.effective_relevant):
+                continue
             yield {
                 "jurisdiction": slug,
                 "source_id": bill.source_id,
@@ -197,6 +203,11 @@ def _bill_records(obj: Context, jurisdiction: str | None) -> Iterator[dict[str, 
             }
 
 
+RELEVANT_OPTION = click.option(
+    "--relevant", is_flag=True, help="Only relevant measures (the editors' word, else the matcher's)."
+)
+CONFIRMED_OPTION = click.option("--confirmed", is_flag=True, help="Only measures an editor confirmed.")
+
 EXPORT_FIELDS = [
     "jurisdiction",
     "source_id",
@@ -216,6 +227,7 @@ EXPORT_FIELDS = [
     "score",
     "categories",
     "direction",
+    "direction_reason",
     "review_state",
 ]
 
@@ -226,23 +238,36 @@ EXPORT_FIELDS = [
 @click.option(
     "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
 )
+@RELEVANT_OPTION
+@CONFIRMED_OPTION
 @pass_ctx
-def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> None:
-    """Write one record per bill, with its status history and its match (the editors' decision wins)."""
+def export(
+    obj: Context, jurisdiction: str | None, fmt: str, output: Any, relevant: bool, confirmed: bool
+) -> None:
+    """Write one record per bill, with its status history and its match (the editors' decision wins).
+
+    With -o FILE, says how many bills it wrote where."""
     from tracker.review import csv_match_fields
 
-    records = _bill_records(obj, jurisdiction)
+    records = _bill_records(obj, jurisdiction, relevant=relevant, confirmed=confirmed)
+    written = 0
     if fmt == "jsonl":
         for rec in records:
             output.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        return
-    writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for rec in records:
-        rec["sponsors"] = "; ".join(rec["sponsors"])
-        rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
-        csv_match_fields(rec)
-        writer.writerow({k: csv_cell(v) for k, v in rec.items()})  # formula-safe cells
+            written += 1
+    else:
+        writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            rec["sponsors"] = "; ".join(rec["sponsors"])
+            rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
+            csv_match_fields(rec)
+            writer.writerow({k: csv_cell(v) for k, v in rec.items()})  # formula-safe cells
+            written += 1
+    name = getattr(output, "name", "-")
+    if name not in ("-", "<stdout>"):
+        output.flush()
+        echo(f"wrote {written:,} bill{'s' if written != 1 else ''} to {name}")
 
 
 @cli.command()
@@ -252,9 +277,17 @@ def export(obj: Context, jurisdiction: str | None, fmt: str, output: Any) -> Non
 @click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="table", show_default=True)
 @click.option("--include-first-seen", is_flag=True, help="Also list the first observation of each bill.")
+@RELEVANT_OPTION
+@CONFIRMED_OPTION
 @pass_ctx
 def changes(
-    obj: Context, since: str | None, jurisdiction: str | None, fmt: str, include_first_seen: bool
+    obj: Context,
+    since: str | None,
+    jurisdiction: str | None,
+    fmt: str,
+    include_first_seen: bool,
+    relevant: bool,
+    confirmed: bool,
 ) -> None:
     """List status-change events, oldest first."""
     from tracker.crawl import parse_iso
@@ -262,7 +295,12 @@ def changes(
 
     when = parse_iso(since) if since else None
     rows = status_changes(
-        obj.engine(), since=when, jurisdiction=jurisdiction, include_first_seen=include_first_seen
+        obj.engine(),
+        since=when,
+        jurisdiction=jurisdiction,
+        include_first_seen=include_first_seen,
+        relevant=relevant,
+        confirmed=confirmed,
     )
     if fmt == "jsonl":
         for row in rows:

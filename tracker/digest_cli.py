@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from db.types import utcnow
+from tracker.cli_types import WEEKDAY
 from tracker.errors import TrackerError
 from tracker.safe_output import echo, id_argument, json_text
 
@@ -78,7 +79,7 @@ def subscriptions() -> None:
 )
 @click.option(
     "--weekday",
-    type=click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    type=WEEKDAY,  # monday or mon, any case
     default="mon",
     show_default=True,
     help="Day of a weekly digest.",

@@ -148,13 +148,16 @@ def id_argument(what: str) -> Any:
 
 
 def bill_argument(_ctx: Any, _param: Any, value: Any) -> Any:
-    """A click callback for BILL (an id or SLUG:IDENTIFIER): an all-digit value must be a valid id."""
+    """A click callback for BILL (an id, SLUG:IDENTIFIER or an IDENTIFIER unique across cities): a value
+    of digits (or signs and digits) must be a valid id; an identifier is printable text."""
     if value is None:
         return None
     text = str(value).strip()
-    if ":" not in text and parse_id(text) is None:
+    number_like = text.lstrip("+-").isdigit() or any(c.isdigit() and not c.isascii() for c in text)
+    printable = bool(text) and text.isprintable()
+    if ":" not in text and parse_id(text) is None and (number_like or not printable):
         raise BadId(
-            f"{terminal_text(text)[:40]!r} is not a bill: give its id (1 to {MAX_ID}) or SLUG:IDENTIFIER "
-            "(e.g. riverton:O2026-0053)"
+            f"{terminal_text(text)[:40]!r} is not a bill: give its id (1 to {MAX_ID}), SLUG:IDENTIFIER "
+            "(e.g. riverton:O2026-0053) or an identifier unique across cities"
         )
     return text
