@@ -39,6 +39,7 @@ class Context:
             secrets = [j.token_env for j in self._config.jurisdictions if j.token_env]
             if self._config.email and self._config.email.password_env:  # the SMTP password, masked too
                 secrets.append(self._config.email.password_env)
+            secrets.append(self._config.digests.secret_env)  # the unsubscribe links' signing secret
             setup_logging(self.verbose, secret_env=secrets, json_lines=self.json_logs)
         return self._config
 
@@ -53,7 +54,33 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def config_first(args: list[str]) -> list[str]:
+    """``--config PATH`` (or ``--config=PATH``) given after the subcommand, moved before it, so that
+    ``tracker review list --config x.toml`` works like ``tracker --config x.toml review list``. Nothing after
+    a ``--`` is touched."""
+    out, moved = list(args), []
+    i = 0
+    while i < len(out):
+        arg = out[i]
+        if arg == "--":
+            break
+        if arg == "--config" and i + 1 < len(out):
+            moved += out[i : i + 2]
+            del out[i : i + 2]
+            continue
+        if arg.startswith("--config="):
+            moved.append(out.pop(i))
+            continue
+        i += 1
+    return moved + out
+
+
+class TrackerGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, config_first(args))
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

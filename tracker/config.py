@@ -334,6 +334,12 @@ class Digests(_Strict):
     feed_dir: str | None = None
     # The feed's self link base, e.g. https://tracker.example.org/feeds (optional).
     feed_base_url: str | None = None
+    # The web app's public base URL, e.g. https://tracker.example.org: digests link each item to its bill
+    # page there, and carry a one-click unsubscribe link and a link to manage subscriptions (optional).
+    public_url: str | None = None
+    # The environment variable holding the secret that signs unsubscribe links (never stored or logged);
+    # without it (or without public_url) digests carry no unsubscribe link.
+    secret_env: str = "TRACKER_SECRET_KEY"  # noqa: S105 (a variable's name, not a secret)
     # Webhook hosts ('host' or 'host:port') allowed to be or resolve to private, loopback or link-local
     # addresses (an internal chat server); every other webhook must be public (docs/security.md).
     webhook_private_hosts: list[str] = Field(default_factory=list)
@@ -343,10 +349,21 @@ class Digests(_Strict):
     def _tz(cls, v: str) -> str:
         return _check_timezone(v)
 
-    @field_validator("feed_base_url")
+    @field_validator("feed_base_url", "public_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v)
+        return None if v is None else _check_http_url(v).rstrip("/")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, v: str) -> str:
+        if not _ENV_NAME.match(v):
+            raise ValueError(f"secret_env must be an environment variable name, got {v!r}")
+        return v
+
+    def secret(self) -> str | None:
+        """The unsubscribe links' signing secret, from the environment."""
+        return os.environ.get(self.secret_env) or None
 
 
 class Alerts(_Strict):

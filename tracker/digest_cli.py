@@ -56,9 +56,10 @@ def subscriptions() -> None:
 @click.option("--direction", metavar="D", help="Only measures that expand, restrict or are neutral.")
 @click.option(
     "--confirmed-only/--include-pending",
-    default=False,
+    default=True,
     show_default=True,
-    help="Only measures an editor confirmed, or also those the matcher found and no editor has decided.",
+    help="Only measures an editor confirmed (the default), or also those the matcher found and no editor "
+    "has reviewed yet (each marked 'not yet reviewed').",
 )
 @click.option(
     "--include-uncertain",
@@ -135,7 +136,8 @@ def subscriptions_add(
         sub = subs.add(session, spec, config, now)
         info = subs.describe(sub, config, now)
         line = (
-            f"Subscription {sub.id} added: {sub.email}, {subs.schedule_text(sub)}, {subs.filters_text(sub)}; "
+            f"Subscription {sub.id} added: {sub.email}, {subs.schedule_text(sub)}, "
+            f"{subs.filters_text(sub, config)}; "
             f"channels: {info['channels']}."
         )
     echo(line)
@@ -171,7 +173,8 @@ def subscriptions_list(obj: Any, include_removed: bool, fmt: str) -> None:
             nxt = f"next {info['next_run'][:16].replace('T', ' ')} UTC" if info["next_run"] else sub.state
             echo(
                 f"{sub.id:>4}  {sub.email}  [{sub.state}]  {subs.schedule_text(sub)} ({nxt})\n"
-                f"      {subs.filters_text(sub)}; channels: {info['channels']}; feed {info['feed']}"
+                f"      {subs.filters_text(sub, obj.config)}; channels: {info['channels']}; "
+                f"feed {info['feed']}"
             )
 
 
@@ -182,6 +185,89 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, ref)
         message = getattr(subs, action)(session, sub, utcnow(), **kwargs)
+    echo(message)
+
+
+@subscriptions.command("edit")
+@click.argument("subscription")
+@click.option("--email", metavar="ADDRESS", help="Send to this address instead.")
+@click.option(
+    "--jurisdiction",
+    "jurisdictions",
+    metavar="SLUG",
+    multiple=True,
+    help="Only these cities (replaces the list).",
+)
+@click.option("--all-cities", is_flag=True, help="Every city (clears the city filter).")
+@click.option(
+    "--category",
+    "categories",
+    metavar="CODE",
+    multiple=True,
+    help="Only these categories (replaces the list).",
+)
+@click.option("--all-categories", is_flag=True, help="Every category (clears the category filter).")
+@click.option("--direction", metavar="D", help="Only measures that expand, restrict or are neutral.")
+@click.option("--any-direction", is_flag=True, help="Every direction (clears the direction filter).")
+@click.option(
+    "--confirmed-only/--include-pending",
+    default=None,
+    help="Only measures an editor confirmed, or also those not yet reviewed (each marked as such).",
+)
+@click.option("--include-uncertain/--no-uncertain", default=None, help="Also matches the model is unsure of.")
+@click.option("--status-changes/--no-status-changes", default=None, help="Status changes of tracked bills.")
+@click.option("--frequency", type=click.Choice(["immediate", "daily", "weekly"]))
+@click.option("--at", "at_time", metavar="HH:MM", help="Local time of the digest.")
+@click.option(
+    "--weekday",
+    type=WEEKDAY,  # monday or mon, any case
+    help="Day of a weekly digest.",
+)
+@click.option("--timezone", metavar="TZ", help="The subscriber's time zone.")
+@click.option("--webhook", "webhook_url", metavar="URL", help="POST each digest as JSON to this URL.")
+@click.option("--no-webhook", is_flag=True, help="Remove the webhook.")
+@click.option(
+    "--slack/--plain-webhook", default=None, help="The webhook is a Slack incoming webhook, or not."
+)
+@click.option("--email-enabled/--no-email", default=None, help="Send by e-mail, or not.")
+@click.pass_obj
+def subscriptions_edit(obj: Any, subscription: str, **opts: Any) -> None:
+    """Change a subscription's filters, schedule or channels; what is not named stays as it is."""
+    from db.engine import session_scope
+    from tracker.digests import subscriptions as subs
+
+    pairs = [
+        ("jurisdictions", "all_cities"),
+        ("categories", "all_categories"),
+        ("direction", "any_direction"),
+        ("webhook_url", "no_webhook"),
+    ]
+    for value, clear in pairs:
+        if opts[value] and opts[clear]:
+            flag = "--" + clear.replace("_", "-")
+            raise click.UsageError(f"{flag} excludes --{value.rstrip('s').replace('_url', '')}")
+    with session_scope(obj.engine()) as session:
+        sub = subs.find(session, subscription)
+        spec = subs.spec_of(sub)
+        if opts["email"]:
+            spec.email = opts["email"]
+        if opts["jurisdictions"] or opts["all_cities"]:
+            spec.jurisdictions = list(opts["jurisdictions"])
+        if opts["categories"] or opts["all_categories"]:
+            spec.categories = list(opts["categories"])
+        if opts["direction"] or opts["any_direction"]:
+            spec.direction = opts["direction"] or None
+        if opts["webhook_url"] or opts["no_webhook"]:
+            spec.webhook_url = opts["webhook_url"] or None
+        for name in ("confirmed_only", "include_uncertain", "status_changes", "frequency", "at_time",
+                     "weekday", "timezone", "email_enabled"):  # fmt: skip
+            if opts[name] is not None:
+                setattr(spec, name, opts[name])
+        if opts["slack"] is not None:
+            spec.webhook_format = "slack" if opts["slack"] else "json"
+        if spec.webhook_format == "slack" and not spec.webhook_url:
+            raise click.UsageError("--slack needs a webhook (--webhook URL)")
+        message = subs.edit(session, sub, spec, obj.config, utcnow())
     echo(message)
 
 

@@ -405,6 +405,8 @@ def subscribe(
     from tracker.digests.subscriptions import SubscriptionSpec, add
 
     spec.setdefault("frequency", "immediate")
+    # Most digest tests are about matches not yet reviewed: they opt in (the default is confirmed only).
+    spec.setdefault("confirmed_only", False)
     sub = add(session, SubscriptionSpec(email=email, **spec), config, starts_at)
     return sub
 

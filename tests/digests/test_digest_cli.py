@@ -61,9 +61,9 @@ def test_subscriptions_add_list_pause_resume_remove(setup):
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == (
-        "Subscription 1 added: ana@example.org, weekly fri 07:30 America/Chicago, riverton; "
-        "detainers_warrants, legal_defense; expands; confirmed only; no status changes; "
-        "channels: email, feed."
+        "Subscription 1 added: ana@example.org, weekly fri 07:30 America/Chicago, Riverton City Council; "
+        "Detainers and warrants, Legal defense; only measures that expand sanctuary; "
+        "confirmed by an editor only; no status changes; channels: email, feed."
     )
     assert r.stdout.splitlines()[1].startswith("First digest: ")
     r = tracker(

@@ -1,15 +1,23 @@
 """``tracker demo``: the whole main job, offline.
 
 1. start the built-in demo portal (four fictional councils speaking the Legistar Web API) on loopback,
-   its clock set to now;
+   its clock set ``days`` before now, so that after it moves on (step 4) it stands at now: every time the
+   tracker records ("observed", "first seen") comes after the council actions it explains;
 2. write a configuration for it and create a fresh SQLite database in the demo directory;
 3. crawl every council (a full backfill), in a child process as the scheduler does;
 4. advance the portal's clock (two weeks of council meetings: statuses change, new bills appear);
 5. crawl again (incremental: only what changed is asked for), and show the status changes it found.
+
+Digests and the printed times are in one declared time zone (``[digests] timezone``, the first
+council's). The next steps it prints run as printed: the program is named by the path it was started with
+(``.venv/bin/tracker`` under ``./dev``), unless it is on ``PATH``.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +32,11 @@ from tracker.errors import TrackerError
 from tracker.queries import format_changes_table, status_changes
 
 
+def demo_timezone(portal) -> str:
+    """The demo's one declared time zone (digests, printed times): the first council's."""
+    return next((client.timezone for client in portal), "UTC")
+
+
 def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
     lines = [
         "# Written by `tracker demo`: the demo councils on the built-in local portal.",
@@ -32,6 +45,9 @@ def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
         "",
         "[crawl]",
         "per_host_concurrency = 16",
+        "",
+        "[digests]",
+        f'timezone = "{demo_timezone(portal)}"',
         "",
     ]
     for client in portal:
@@ -55,6 +71,19 @@ def _crawl(config_path: Path, label: str, *, sweep: bool = False) -> None:
         raise TrackerError(f"the demo crawl failed (exit {result.returncode}); see the lines above")
 
 
+def program() -> str:
+    """How to run this same program again from any directory: its name when that is on PATH, else the
+    absolute path it was started with (``.venv/bin/tracker`` under ``./dev``), else ``python -m tracker``."""
+    argv0 = sys.argv[0]
+    name = Path(argv0).name
+    if os.sep not in argv0 and shutil.which(name):
+        return name
+    path = Path(argv0)
+    if path.is_file() and os.access(path, os.X_OK) and path.suffix != ".py":
+        return shlex.quote(str(path.absolute()))
+    return f"{shlex.quote(sys.executable)} -m tracker"
+
+
 def run_demo(directory: str | Path, *, days: int = 14) -> None:
     base = Path(directory)
     base.mkdir(parents=True, exist_ok=True)
@@ -62,7 +91,8 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
     for stale in base.glob("tracker.db*"):
         stale.unlink()
     now = datetime.now(UTC).replace(microsecond=0)
-    portal = demo_portal(now=now)
+    start = now - timedelta(days=days)  # the portal's clock: at now once it has moved `days` on
+    portal = demo_portal(now=start)
     with LegistarPortalServer(portal) as server:
         config_path = base / "tracker.toml"
         config_path.write_text(_config_text(server, portal, database), encoding="utf-8")
@@ -70,7 +100,12 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         engine = make_engine(config.database_url)
         upgrade(engine)
         councils = len(config.jurisdictions)
-        click.echo(f"Demo portal: {server.base_url} ({councils} councils, clock {now:%Y-%m-%d %H:%M} UTC)")
+        zone = demo_timezone(portal)
+        click.echo(
+            f"Demo portal: {server.base_url} ({councils} councils, clock {start:%Y-%m-%d %H:%M} UTC, "
+            f"moving to {now:%Y-%m-%d %H:%M} UTC)"
+        )
+        click.echo(f"Time zone:   {zone} (digests and their dates)")
         click.echo(f"Database:    {database}")
 
         _crawl(config_path, "First crawl (full backfill):")
@@ -97,7 +132,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         click.secho(f"\nSanctuary-related measures found by the matcher ({found}), with evidence:", bold=True)
         click.echo(format_matched_measures(groups))
         engine.dispose()
-    prefix = f"{Path(sys.argv[0]).name} --config {config_path}"
+    prefix = f"{program()} --config {shlex.quote(str(config_path.resolve()))}"
     click.echo(
         "\nExplore the demo database:\n"
         f"  {prefix} changes --format jsonl\n"

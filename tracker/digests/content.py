@@ -14,6 +14,11 @@ Rules (docs/digests.md):
   action can never make a bill new again;
 - a *status change* is a ``changed`` event of ``status_changes`` observed inside the window, of a bill
   that is a measure for this subscription;
+- a status change of a bill whose direction is *restricts* "needs attention": the digest leads with those
+  (``attention``, every city), then each city's new measures and other status changes;
+- each item carries its categories and direction as labels, its review state in words ("not yet reviewed"
+  when no editor confirmed it), the council's page (``url``) and, with ``[digests] public_url``, the
+  tracker's own bill page (``tracker_url``);
 - whatever a subscriber received is in ``digest_items`` (unique per subscription, kind and id), and is
   excluded here: nothing reaches a subscriber twice, and a crawl that commits late (its events carry its
   start time) is still picked up by the next digest, since no time watermark is involved.
@@ -34,6 +39,7 @@ from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_digest import DigestItem, Subscription
 from db.models_review import BillMatch
 from tracker.digests.labels import category_label, direction_label, stage_label
+from tracker.digests.links import Links
 
 MAX_WHY = 4
 
@@ -43,6 +49,8 @@ class DigestContent:
     """A digest's content before it is recorded: the grouped entries and what it consumes."""
 
     cities: list[dict[str, Any]] = field(default_factory=list)
+    # Status changes of restrictive measures, every city: what the digest leads with.
+    attention: list[dict[str, Any]] = field(default_factory=list)
     measure_ids: list[int] = field(default_factory=list)
     change_ids: list[int] = field(default_factory=list)
 
@@ -52,14 +60,19 @@ class DigestContent:
 
     @property
     def changes(self) -> int:
-        return sum(len(c["status_changes"]) for c in self.cities)
+        return sum(len(c["status_changes"]) for c in self.cities) + len(self.attention)
 
     @property
     def empty(self) -> bool:
         return not self.measure_ids and not self.change_ids
 
     def as_dict(self) -> dict[str, Any]:
-        return {"measures": self.measures, "status_changes": self.changes, "cities": self.cities}
+        return {
+            "measures": self.measures,
+            "status_changes": self.changes,
+            "attention": self.attention,
+            "cities": self.cities,
+        }
 
 
 def safe_url(url: str | None) -> str | None:
@@ -138,11 +151,15 @@ def _review(match: BillMatch) -> str:
     return "not yet reviewed by an editor"
 
 
+def _reviewed(match: BillMatch) -> bool:
+    return match.review_state == "confirmed"
+
+
 def _local_date(when: datetime, zone: ZoneInfo) -> str:
     return when.astimezone(zone).date().isoformat()
 
 
-def _measure(bill: Bill, match: BillMatch, zone: ZoneInfo) -> dict[str, Any]:
+def _measure(bill: Bill, match: BillMatch, zone: ZoneInfo, links: Links) -> dict[str, Any]:
     categories = match.effective_categories
     return {
         "bill_id": bill.id,
@@ -158,8 +175,10 @@ def _measure(bill: Bill, match: BillMatch, zone: ZoneInfo) -> dict[str, Any]:
         "status": bill.status,
         "review": match.review_state or "pending",
         "review_label": _review(match),
+        "reviewed": _reviewed(match),
         "why": _why(match),
         "url": safe_url(bill.public_url or bill.source_url),
+        "tracker_url": links.bill(bill.id),
         "introduced": bill.introduced.isoformat() if bill.introduced else None,
         "first_seen_at": bill.first_seen_at.isoformat(),
         "first_seen_on": _local_date(bill.first_seen_at, zone),
@@ -173,12 +192,30 @@ def _change_label(change: StatusChange) -> str:
     return f"{statuses} (stage: {stage_label(change.new_stage)})"
 
 
-def _change(change: StatusChange, bill: Bill, action: Action | None, zone: ZoneInfo) -> dict[str, Any]:
+def _change(
+    change: StatusChange,
+    bill: Bill,
+    match: BillMatch,
+    action: Action | None,
+    zone: ZoneInfo,
+    links: Links,
+    city: Jurisdiction,
+) -> dict[str, Any]:
+    categories = match.effective_categories
     return {
         "status_change_id": change.id,
         "bill_id": bill.id,
         "identifier": bill.identifier,
         "title": bill.title or bill.name or "(untitled)",
+        "jurisdiction": city.slug,
+        "city": city.name,
+        "categories": categories,
+        "category_labels": [category_label(c) for c in categories],
+        "direction": match.effective_direction,
+        "direction_label": direction_label(match.effective_direction),
+        "review": match.review_state or "pending",
+        "review_label": _review(match),
+        "reviewed": _reviewed(match),
         "old_stage": change.old_stage,
         "new_stage": change.new_stage,
         "old_stage_label": stage_label(change.old_stage),
@@ -199,11 +236,15 @@ def _change(change: StatusChange, bill: Bill, action: Action | None, zone: ZoneI
             "result": action.result,
         },
         "url": safe_url(bill.public_url or bill.source_url),
+        "tracker_url": links.bill(bill.id),
     }
 
 
-def build_content(session: Session, sub: Subscription, now: datetime) -> DigestContent:
+def build_content(
+    session: Session, sub: Subscription, now: datetime, links: Links | None = None
+) -> DigestContent:
     """The content of the subscription's next digest at ``now`` (empty when nothing is new)."""
+    links = links or Links(None, None)
     zone = ZoneInfo(sub.timezone)
     start = sub.starts_at
     received_measures = select(DigestItem.ref_id).where(
@@ -242,7 +283,7 @@ def build_content(session: Session, sub: Subscription, now: datetime) -> DigestC
     for bill, match, jurisdiction in session.execute(q):
         if not passes(match, sub):
             continue
-        city(jurisdiction)["measures"].append(_measure(bill, match, zone))
+        city(jurisdiction)["measures"].append(_measure(bill, match, zone, links))
         content.measure_ids.append(bill.id)
         announced.add(bill.id)
 
@@ -269,7 +310,12 @@ def build_content(session: Session, sub: Subscription, now: datetime) -> DigestC
                 continue
             content.change_ids.append(change.id)
             # A bill announced as new in this digest shows its current stage; its changes are covered.
-            if bill.id not in announced:
-                city(jurisdiction)["status_changes"].append(_change(change, bill, action, zone))
+            if bill.id in announced:
+                continue
+            item = _change(change, bill, match, action, zone, links, jurisdiction)
+            if item["direction"] == "restricts":
+                content.attention.append(item)  # a restrictive measure moved: the digest leads with it
+            else:
+                city(jurisdiction)["status_changes"].append(item)
     content.cities = sorted(cities.values(), key=lambda c: (c["name"].lower(), c["jurisdiction"]))
     return content

@@ -32,7 +32,11 @@ def write_demo_digest(
         with session_scope(engine) as session:
             timezone = config.jurisdictions[0].timezone if config.jurisdictions else "UTC"
             spec = SubscriptionSpec(
-                email=DEMO_SUBSCRIBER, frequency="daily", at_time="08:00", timezone=timezone
+                email=DEMO_SUBSCRIBER,
+                frequency="daily",
+                at_time="08:00",
+                timezone=timezone,
+                confirmed_only=False,  # the demo has no editor yet: it opts into matches not yet reviewed
             )
             sub = add(session, spec, config, now)
             sub.starts_at = since

@@ -47,6 +47,7 @@ from tracker.config import Config
 from tracker.digests.channels import DeliveryError, SmtpChannel, WebhookChannel, build_email, redact_webhook
 from tracker.digests.content import DigestContent, build_content
 from tracker.digests.faults import pause_point
+from tracker.digests.links import Links
 from tracker.digests.periods import Slot, latest_slot, next_run
 from tracker.digests.render import atom_feed, event_id, render_digest, webhook_body
 from tracker.errors import TrackerError
@@ -141,8 +142,11 @@ class SendReport:
         return out
 
 
-def sub_info(sub: Subscription) -> dict[str, Any]:
+def sub_info(sub: Subscription, links: Links | None = None) -> dict[str, Any]:
+    """What rendering needs of a subscription; with ``links``, its unsubscribe and manage links."""
     return {
+        "unsubscribe_url": links.unsubscribe(sub.id) if links else None,
+        "manage_url": links.manage() if links else None,
         "id": sub.id,
         "email": sub.email,
         "frequency": sub.frequency,
@@ -197,7 +201,7 @@ def preview(session: Session, sub: Subscription, config: Config, now: datetime) 
             sub.frequency, sub.at_time, sub.weekday, sub.timezone, now, config.digests.immediate_every_minutes
         )
         slot = slot_for(sub, config, nxt)
-    return slot, build_content(session, sub, now)
+    return slot, build_content(session, sub, now, Links.of(config))
 
 
 def _lock_subscription(session: Session, sub_id: int) -> None:
@@ -224,12 +228,13 @@ def _record_one(engine: Engine, sub_id: int, config: Config, now: datetime, repo
             )
             if exists is not None:
                 return None
-            content = build_content(session, sub, now)
+            links = Links.of(config)
+            content = build_content(session, sub, now, links)
             if content.empty:
                 logger.debug("subscription %d: nothing new for %s", sub.id, slot.period)
                 return None
             data = content.as_dict()
-            rendered = render_digest(data, sub_info(sub), slot.period)
+            rendered = render_digest(data, sub_info(sub, links), slot.period)
             label = f"digest {slot.period} for subscription {sub.id} ({sub.email}): {rendered.subject}"
             if report.dry_run:
                 report.recorded.append(label)
@@ -454,6 +459,7 @@ def deliver_due(
         private_hosts=config.digests.webhook_private_hosts,
     )
     broken: dict[str, str] = {}  # "email" -> the SMTP configuration problem met in this run
+    links = Links.of(config)
     for delivery, digest in _due_deliveries(engine, now, subscription_ids):
         what = _describe_delivery(delivery, digest)
         if delivery.channel in broken:
@@ -471,6 +477,11 @@ def deliver_due(
         pause_point("claimed")
         try:
             if smtp is not None and delivery.channel == "email":
+                headers = {"X-Tracker-Event-Id": digest.event_id}
+                unsubscribe = links.unsubscribe(digest.subscription_id)
+                if unsubscribe:  # RFC 2369 and RFC 8058 one-click unsubscribe
+                    headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+                    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
                 message = build_email(
                     smtp.settings,
                     delivery.target,
@@ -479,7 +490,7 @@ def deliver_due(
                     digest.body_html,
                     digest.event_id,
                     digest.created_at,
-                    {"X-Tracker-Event-Id": digest.event_id},
+                    headers,
                 )
                 reply = smtp.send(message, partial(_transmitting, engine, delivery.id, token))
             else:

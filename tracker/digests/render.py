@@ -81,6 +81,9 @@ def summary_line(content: dict[str, Any]) -> str:
     if content["status_changes"]:
         parts.append(_plural(content["status_changes"], "status change"))
     names = [c["name"] for c in content["cities"]]
+    for item in content.get("attention", []):
+        if item.get("city") and item["city"] not in names:
+            names.append(item["city"])
     if len(names) > 3:
         where = f"{len(names)} cities"
     elif len(names) > 1:
@@ -107,14 +110,23 @@ def _context(content: dict[str, Any], sub: dict[str, Any], period: str) -> dict[
         "daily": f"daily at {sub['at_time']} ({sub['timezone']})",
         "weekly": f"weekly at {sub['at_time']} ({sub['timezone']})",
     }[sub["frequency"]]
+    unsubscribe, manage = sub.get("unsubscribe_url"), sub.get("manage_url")
+    stop = (
+        "To stop it, unsubscribe with the link below (no login needed)."
+        if unsubscribe
+        else f"To stop it: tracker subscriptions pause {sub['id']}."
+    )
     return {
         "heading": f"Sanctuary Tracker digest: {label}",
         "summary": summary_line(content),
+        "attention": content.get("attention", []),
         "cities": content["cities"],
         "footer": (
             f"You receive this digest because {sub['email']} is subscribed (subscription {sub['id']}, "
-            f"{schedule}). To stop it: tracker subscriptions pause {sub['id']}."
+            f"{schedule}). {stop}"
         ),
+        "unsubscribe_url": unsubscribe,
+        "manage_url": manage,
         "label": label,
     }
 
@@ -162,18 +174,27 @@ def _slack_link(url: str | None, label: str) -> str:
 
 def slack_text(content: dict[str, Any], heading: str) -> str:
     lines = [f"*{slack_escape(heading)}*", slack_escape(summary_line(content))]
+    attention = content.get("attention", [])
+    if attention:
+        lines.append("")
+        lines.append("*Needs attention: restrictive measures that moved*")
+        for c in attention:
+            ident = _slack_link(c.get("tracker_url") or c["url"], c["identifier"] or "(no number)")
+            change = slack_escape(f"{c['change']}, {c['date']}")
+            note = "" if c.get("reviewed") else " (not yet reviewed)"
+            lines.append(f"• {slack_escape(c['city'])}: {ident} {slack_escape(c['title'])}: {change}{note}")
     for city in content["cities"]:
         lines.append("")
         lines.append(f"*{slack_escape(city['name'])}*")
         for m in city["measures"]:
-            ident = _slack_link(m["url"], m["identifier"] or "(no number)")
+            ident = _slack_link(m.get("tracker_url") or m["url"], m["identifier"] or "(no number)")
             cats = ", ".join(m["category_labels"]) or "no category"
             lines.append(
                 f"• New: {ident} {slack_escape(m['title'])} ({slack_escape(cats)}; "
                 f"{slack_escape(m['direction_label'])}; {slack_escape(m['stage_label'])})"
             )
         for c in city["status_changes"]:
-            ident = _slack_link(c["url"], c["identifier"] or "(no number)")
+            ident = _slack_link(c.get("tracker_url") or c["url"], c["identifier"] or "(no number)")
             change = slack_escape(f"{c['change']}, {c['date']}")
             lines.append(f"• {ident} {slack_escape(c['title'])}: {change}")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
 from tracker.config import Config, check_email
 from tracker.digests.channels import check_webhook_url, redact_webhook
+from tracker.digests.labels import category_label, direction_label
 from tracker.digests.periods import WEEKDAYS, next_run, parse_at
 from tracker.errors import TrackerError
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
@@ -31,7 +32,9 @@ class SubscriptionSpec:
     jurisdictions: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     direction: str | None = None
-    confirmed_only: bool = False
+    # Only measures an editor confirmed, unless the subscriber opts into unreviewed matches (each is then
+    # marked "not yet reviewed" in the digest).
+    confirmed_only: bool = True
     include_uncertain: bool = False
     status_changes: bool = True
     frequency: str = "daily"
@@ -118,6 +121,51 @@ def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime)
     session.add(sub)
     session.flush()
     return sub
+
+
+def spec_of(sub: Subscription) -> SubscriptionSpec:
+    """A subscription's settings as a spec (the starting point of an edit)."""
+    return SubscriptionSpec(
+        email=sub.email,
+        jurisdictions=list(sub.jurisdictions),
+        categories=list(sub.categories),
+        direction=sub.direction,
+        confirmed_only=sub.confirmed_only,
+        include_uncertain=sub.include_uncertain,
+        status_changes=sub.status_changes,
+        frequency=sub.frequency,
+        at_time=sub.at_time,
+        weekday=WEEKDAYS[sub.weekday],
+        timezone=sub.timezone,
+        email_enabled=sub.email_enabled,
+        webhook_url=sub.webhook_url,
+        webhook_format=sub.webhook_format,
+    )
+
+
+def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Config, now: datetime) -> str:
+    """Change a subscription's settings (validated first: nothing changes on an error). What it already
+    received stays received; the new filters apply from its next digest."""
+    if sub.state == "removed":
+        raise SubscriptionError(f"subscription {sub.id} is removed")
+    spec = validate(spec, config)
+    sub.email = spec.email
+    sub.jurisdictions = spec.jurisdictions
+    sub.categories = spec.categories
+    sub.direction = spec.direction
+    sub.confirmed_only = spec.confirmed_only
+    sub.include_uncertain = spec.include_uncertain
+    sub.status_changes = spec.status_changes
+    sub.frequency = spec.frequency
+    sub.at_time = spec.at_time
+    sub.weekday = WEEKDAYS.index(spec.weekday)
+    sub.timezone = spec.timezone or config.digests.timezone
+    sub.email_enabled = spec.email_enabled
+    sub.webhook_url = spec.webhook_url
+    sub.webhook_format = spec.webhook_format
+    sub.updated_at = now
+    session.flush()
+    return f"Subscription {sub.id} ({sub.email}) updated: {schedule_text(sub)}, {filters_text(sub, config)}."
 
 
 def find(session: Session, ref: str) -> Subscription:
@@ -209,6 +257,7 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "weekday": WEEKDAYS[sub.weekday],
         "timezone": sub.timezone,
         "channels": channels_text(sub),
+        "filters": filters_text(sub, config),
         "feed": f"{sub.feed_token}.atom",
         "next_run": None
         if sub.state != "active"
@@ -224,14 +273,27 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
     }
 
 
-def filters_text(sub: Subscription) -> str:
-    parts = [", ".join(sub.jurisdictions) if sub.jurisdictions else "all cities"]
-    parts.append(", ".join(sub.categories) if sub.categories else "all categories")
+_DIRECTION_WORDS = {
+    "expands": "expand sanctuary",
+    "restricts": "restrict sanctuary",
+    "neutral": "are neutral",
+}
+
+
+def filters_text(sub: Subscription, config: Config | None = None) -> str:
+    """The filters in words: city names, category and direction labels (never internal codes)."""
+    names = {j.slug: j.name for j in config.jurisdictions} if config is not None else {}
+    cities = [names.get(slug, slug) for slug in sub.jurisdictions]
+    parts = [", ".join(cities) if cities else "all cities"]
+    parts.append(
+        ", ".join(category_label(c) for c in sub.categories) if sub.categories else "all categories"
+    )
     if sub.direction:
-        parts.append(sub.direction)
-    parts.append("confirmed only" if sub.confirmed_only else "incl. pending")
+        words = _DIRECTION_WORDS.get(sub.direction, direction_label(sub.direction))
+        parts.append(f"only measures that {words}")
+    parts.append("confirmed by an editor only" if sub.confirmed_only else "incl. matches not yet reviewed")
     if sub.include_uncertain:
-        parts.append("incl. uncertain")
+        parts.append("incl. uncertain matches")
     if not sub.status_changes:
         parts.append("no status changes")
     return "; ".join(parts)

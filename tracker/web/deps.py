@@ -8,8 +8,9 @@ template rendering.
 - ``require_user``: a dependency returning the user; without a session, a 303 to ``/login?next=<path>``
   for pages and a 401 JSON answer under ``/api/``.
 - ``require_role(role)``: a dependency factory (admin ⊇ editor ⊇ staff); a lesser role gets 403.
-- CSRF is enforced for every POST/PUT/PATCH/DELETE by :class:`AuthMiddleware`, before any route runs: the
-  form field ``csrf_token`` or the header ``X-CSRF-Token`` must equal the session's token. Templates put
+- CSRF is enforced for every POST/PUT/PATCH/DELETE by :class:`AuthMiddleware`, before any route runs
+  (except a digest's ``/unsubscribe/<token>`` link, whose signed token is its credential): the form field
+  ``csrf_token`` or the header ``X-CSRF-Token`` must equal the session's token. Templates put
   ``{{ csrf_field() }}`` in every form; ``base.html`` sends the header with every htmx request.
 - A NUL character (which PostgreSQL cannot store) anywhere in a request is a 400 at the door, in
   :class:`AuthMiddleware`: in the path and query string, in an urlencoded body (raw or ``%00``), and in any
@@ -57,6 +58,7 @@ LOGIN_CSRF_COOKIE = "tracker_login_csrf"
 LOGIN_PATH = "/login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+UNSUBSCRIBE_PREFIX = "/unsubscribe/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_FORM_BYTES = 1_000_000
 _DB_SESSIONS = "tracker_db_sessions"
@@ -270,7 +272,10 @@ class AuthMiddleware:
         expected = auth.csrf_token if auth is not None else None
         if auth is None and scope["path"] == LOGIN_PATH:
             expected = request.cookies.get(LOGIN_CSRF_COOKIE)  # the login form: double-submit cookie
-        if (
+        # A digest's one-click unsubscribe link (RFC 8058: the mail client POSTs without any form): the
+        # signed token in its path is the credential, checked by the route.
+        exempt = scope["path"].startswith(UNSUBSCRIBE_PREFIX)
+        if not exempt and (
             not expected
             or not supplied
             or not hmac.compare_digest(supplied.encode(), expected.encode())

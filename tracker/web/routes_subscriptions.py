@@ -2,6 +2,13 @@
 and their secret Atom feed link; ``/feeds/<token>.atom``: that feed, for feed readers (no session: the
 token is the credential).
 
+A subscription is edited at ``/subscriptions/<id>/edit``; a form with an error is shown again with every
+value entered. ``/unsubscribe/<token>`` is the one-click unsubscribe link of every digest
+(:mod:`tracker.digests.links`): no session, the signed token is the credential; GET shows a confirmation
+page, POST removes the subscription (RFC 8058: a mail client POSTs ``List-Unsubscribe=One-Click`` to it, so
+it needs no CSRF token). A forged token is refused (400) and so is a used one: its subscription is already
+removed (410).
+
 The feed token is random, shown once when it is made, and stored only as its SHA-256; making a new one
 stops the old link. The server does not log request paths (uvicorn's access log is off), so the token
 never reaches a log.
@@ -9,11 +16,13 @@ never reaches a log.
 
 from __future__ import annotations
 
-from typing import Annotated
+import zoneinfo
+from functools import cache
+from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, select
 
 from db.models_digest import Digest, Subscription
@@ -21,6 +30,7 @@ from db.models_web import User
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
 from tracker.digests.labels import CATEGORY_LABELS, DIRECTION_LABELS
+from tracker.digests.links import read_token
 from tracker.digests.outbox import sub_info
 from tracker.digests.periods import WEEKDAYS
 from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
@@ -44,22 +54,84 @@ def _own(db: DB, user: User, sub_id: int) -> Subscription:
     return sub
 
 
-def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **extra: object) -> Response:
+COMMON_TIMEZONES = (
+    "UTC",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Europe/London",
+)
+
+
+@cache
+def _all_timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def timezone_choices(config: Any, entered: str = "") -> list[tuple[str, list[str]]]:
+    """The time zone list: the one entered, the configured and the cities' zones and common ones first,
+    then every zone."""
+    first: list[str] = []
+    zones = (entered, config.digests.timezone, *(j.timezone for j in config.jurisdictions), *COMMON_TIMEZONES)
+    for tz in zones:
+        if tz and tz not in first:
+            first.append(tz)
+    return [("Common", first), ("All time zones", [tz for tz in _all_timezones() if tz not in first])]
+
+
+def _new_form(config: Any) -> dict[str, Any]:
+    spec = subs.SubscriptionSpec(email="", timezone=config.digests.timezone)
+    return _spec_form(spec)
+
+
+def _spec_form(spec: subs.SubscriptionSpec) -> dict[str, Any]:
+    return {
+        "email": spec.email,
+        "jurisdictions": list(spec.jurisdictions),
+        "categories": list(spec.categories),
+        "direction": spec.direction or "",
+        "confirmed_only": spec.confirmed_only,
+        "include_uncertain": spec.include_uncertain,
+        "status_changes": spec.status_changes,
+        "frequency": spec.frequency,
+        "at_time": spec.at_time,
+        "weekday": spec.weekday,
+        "timezone": spec.timezone or "",
+        "email_enabled": spec.email_enabled,
+        "webhook_url": spec.webhook_url or "",
+        "slack": spec.webhook_format == "slack",
+    }
+
+
+def _form_context(request: Request, user: User, form: dict[str, Any]) -> dict[str, Any]:
     config = request.app.state.config
-    now = utcnow()
-    rows = [subs.describe(s, config, now) for s in db.scalars(_visible(user))]
-    fresh = db.get(User, user.id)
-    context: dict[str, object] = {
-        "subscriptions": rows,
-        "has_feed": bool(fresh and fresh.feed_token_hash),
+    return {
+        "form": form,
         "jurisdictions": [(j.slug, j.name) for j in config.jurisdictions],
         "categories": CATEGORY_LABELS,
         "directions": DIRECTION_LABELS,
         "weekdays": WEEKDAYS,
-        "default_timezone": config.digests.timezone,
+        "timezones": timezone_choices(config, str(form.get("timezone") or "")),
         "can_choose_email": user.has_role("admin"),
+    }
+
+
+def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **extra: Any) -> Response:
+    config = request.app.state.config
+    now = utcnow()
+    rows = [subs.describe(s, config, now) for s in db.scalars(_visible(user))]
+    fresh = db.get(User, user.id)
+    context: dict[str, Any] = {
+        "subscriptions": rows,
+        "has_feed": bool(fresh and fresh.feed_token_hash),
         "feed_url": None,
         "error": None,
+        **_form_context(request, user, extra.pop("form", None) or _new_form(config)),
     }
     context.update(extra)
     return render(request, "subscriptions.html", status_code=status_code, **context)
@@ -68,6 +140,40 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
 @router.get("/subscriptions")
 def subscriptions_page(request: Request, db: DB, user: CurrentUser) -> Response:
     return _page(request, db, user)
+
+
+def _spec(
+    email: str,
+    jurisdictions: list[str] | None,
+    categories: list[str] | None,
+    direction: str,
+    confirmed_only: bool,
+    include_uncertain: bool,
+    status_changes: bool,
+    frequency: str,
+    at_time: str,
+    weekday: str,
+    timezone: str,
+    webhook_url: str,
+    slack: bool,
+    email_enabled: bool,
+) -> subs.SubscriptionSpec:
+    return subs.SubscriptionSpec(
+        email=email.strip(),
+        jurisdictions=jurisdictions or [],
+        categories=categories or [],
+        direction=direction or None,
+        confirmed_only=confirmed_only,
+        include_uncertain=include_uncertain,
+        status_changes=status_changes,
+        frequency=frequency,
+        at_time=at_time,
+        weekday=weekday,
+        timezone=timezone.strip() or None,
+        email_enabled=email_enabled,
+        webhook_url=webhook_url.strip() or None,
+        webhook_format="slack" if slack else "json",
+    )
 
 
 @router.post("/subscriptions")
@@ -90,34 +196,82 @@ def subscriptions_add(
     slack: Annotated[bool, Form()] = False,
     email_enabled: Annotated[bool, Form()] = False,
 ) -> Response:
+    entered = email
     if not user.has_role("admin") or not email.strip():
         email = user.email or ""
+    spec = _spec(
+        email, jurisdictions, categories, direction, confirmed_only, include_uncertain, status_changes,
+        frequency, at_time, weekday, timezone, webhook_url, slack, email_enabled,
+    )  # fmt: skip
+    form = {**_spec_form(spec), "email": entered, "timezone": timezone}
     if not email:
         return _page(
-            request, db, user, status_code=400,
+            request, db, user, status_code=400, form=form,
             error="Your account has no e-mail address: ask an admin to set one (tracker users add --email).",
         )  # fmt: skip
-    spec = subs.SubscriptionSpec(
-        email=email.strip(),
-        jurisdictions=jurisdictions or [],
-        categories=categories or [],
-        direction=direction or None,
-        confirmed_only=confirmed_only,
-        include_uncertain=include_uncertain,
-        status_changes=status_changes,
-        frequency=frequency,
-        at_time=at_time,
-        weekday=weekday,
-        timezone=timezone.strip() or None,
-        email_enabled=email_enabled,
-        webhook_url=webhook_url.strip() or None,
-        webhook_format="slack" if slack else "json",
-    )
     try:
         sub = subs.add(db, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
-        return _page(request, db, user, status_code=400, error=f"{exc}.")
+        return _page(request, db, user, status_code=400, error=f"{exc}.", form=form)
     return redirect("/subscriptions", f"Subscription {sub.id} added ({subs.schedule_text(sub)}).")
+
+
+def _edit_page(
+    request: Request, user: User, sub: Subscription, form: dict[str, Any], *, status_code: int = 200,
+    error: str | None = None,
+) -> Response:  # fmt: skip
+    return render(
+        request,
+        "subscription_edit.html",
+        status_code=status_code,
+        sub_id=sub.id,
+        sub_email=sub.email,
+        error=error,
+        **_form_context(request, user, form),
+    )
+
+
+@router.get("/subscriptions/{sub_id}/edit")
+def subscription_edit_page(request: Request, db: DB, user: CurrentUser, sub_id: RowId) -> Response:
+    sub = _own(db, user, sub_id)
+    return _edit_page(request, user, sub, _spec_form(subs.spec_of(sub)))
+
+
+@router.post("/subscriptions/{sub_id}/edit")
+def subscription_edit(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    sub_id: RowId,
+    email: Annotated[str, Form()] = "",
+    jurisdictions: Annotated[list[str] | None, Form()] = None,
+    categories: Annotated[list[str] | None, Form()] = None,
+    direction: Annotated[str, Form()] = "",
+    confirmed_only: Annotated[bool, Form()] = False,
+    include_uncertain: Annotated[bool, Form()] = False,
+    status_changes: Annotated[bool, Form()] = False,
+    frequency: Annotated[str, Form()] = "daily",
+    at_time: Annotated[str, Form()] = "08:00",
+    weekday: Annotated[str, Form()] = "mon",
+    timezone: Annotated[str, Form()] = "",
+    webhook_url: Annotated[str, Form()] = "",
+    slack: Annotated[bool, Form()] = False,
+    email_enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    sub = _own(db, user, sub_id)
+    entered = email
+    if not user.has_role("admin") or not email.strip():
+        email = sub.email  # only an admin moves a subscription to another address
+    spec = _spec(
+        email, jurisdictions, categories, direction, confirmed_only, include_uncertain, status_changes,
+        frequency, at_time, weekday, timezone, webhook_url, slack, email_enabled,
+    )  # fmt: skip
+    form = {**_spec_form(spec), "email": entered, "timezone": timezone}
+    try:
+        message = subs.edit(db, sub, spec, request.app.state.config, utcnow())
+    except subs.SubscriptionError as exc:
+        return _edit_page(request, user, sub, form, status_code=400, error=f"{exc}.")
+    return redirect("/subscriptions", message)
 
 
 @router.post("/subscriptions/{sub_id}/{action}")
@@ -127,6 +281,47 @@ def subscriptions_action(request: Request, db: DB, user: CurrentUser, sub_id: Ro
     sub = _own(db, user, sub_id)
     message = getattr(subs, action)(db, sub, utcnow())
     return redirect("/subscriptions", message)
+
+
+def _unsubscribe_target(request: Request, db: DB, token: str) -> tuple[Subscription | None, Response | None]:
+    secret = request.app.state.config.digests.secret()
+    sub_id = read_token(secret, token)
+    sub = db.get(Subscription, sub_id) if sub_id is not None else None
+    if sub is None:
+        page = render(
+            request, "unsubscribe.html", status_code=400, state="invalid", sub=None, token=token
+        )
+        return None, page
+    if sub.state == "removed":
+        page = render(request, "unsubscribe.html", status_code=410, state="used", sub=sub, token=token)
+        return None, page
+    return sub, None
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, db: DB, token: str) -> Response:
+    """The confirmation page of a digest's unsubscribe link (no login: the signed token is the credential)."""
+    sub, refused = _unsubscribe_target(request, db, token)
+    if refused is not None:
+        return _no_store(refused)
+    return _no_store(render(request, "unsubscribe.html", state="confirm", sub=sub, token=token))
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe(request: Request, db: DB, token: str) -> Response:
+    """Remove the subscription: the confirmation form's button, or a mail client's RFC 8058 one-click POST."""
+    sub, refused = _unsubscribe_target(request, db, token)
+    if refused is not None:
+        return _no_store(refused)
+    assert sub is not None
+    subs.remove(db, sub, utcnow())
+    return _no_store(render(request, "unsubscribe.html", state="done", sub=sub, token=token))
 
 
 @router.post("/subscriptions/feed-token")
