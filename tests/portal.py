@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bill, CrawlRun, Jurisdiction, StatusChange
+from tests.clock import utc_now
 from tests.conftest import write_config
 from tracker.demo import LegistarPortalServer, Portal
 
@@ -43,7 +44,8 @@ def portal_config(
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    """The demo portal's clock for a test: the machine's (the crawler's ``since`` watermark reads it)."""
+    return utc_now()
 
 
 def portal_statuses(portal: Portal, client: str) -> dict[str, str]:

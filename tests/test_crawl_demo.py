@@ -5,14 +5,13 @@ suspect listings, the attachments backlog and paging."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Attachment, Bill, Jurisdiction, StatusChange
+from tests.clock import local_today
 from tests.conftest import run_tracker
 from tests.portal import (
     event_counts,
@@ -268,7 +267,7 @@ def test_quiet_matter_with_a_recent_date_is_probed_for_new_history_rows(
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=["riverton"])
     client = portal.client("riverton")
     quiet = client.matter_rows()[5]["MatterId"]
-    today = datetime.now(ZoneInfo(client.timezone)).strftime("%Y-%m-%dT00:00:00")
+    today = f"{local_today(client.timezone)}T00:00:00"  # the crawler's watermark window is in local days
     client.edit_matter(quiet, MatterAgendaDate=today)
     assert crawl(cfg).returncode == 0
     before = client.matter_row(quiet)["MatterRowVersion"]

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Action, Bill, Sponsor
 from db.models_review import BillMatch
+from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
 from tests.platforms.elms_server import CRAWL, ElmsServer, elms_entry
 from tests.portal import runs
@@ -247,7 +248,6 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
     """The importer stores each batch in a savepoint; a batch the database refuses is stored again record
     by record, so a record that got past the boundary but breaks a constraint is named and skipped, and the
     city's other bills (and their events and matches) are stored, on both engines."""
-    from datetime import UTC, datetime
 
     from crawler.jobs import CrawlJob
     from db.models import StatusChange
@@ -298,7 +298,9 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
     stage = tmp_path / "hostile.jsonl"
     # a bill without a stage breaks the NOT NULL constraint of bills.stage, in the middle of a batch
     stage.write_text("".join(b.to_json() + "\n" for b in [bill("1"), bill("2", None), bill("3")]))
-    job = CrawlJob(jurisdiction=jurisdiction, mode="track", started_at=datetime.now(UTC), stage_path=stage)
+    job = CrawlJob(
+        jurisdiction=jurisdiction, mode="track", started_at=utc_now(seconds=False), stage_path=stage
+    )
 
     summary = import_job(engine, job, requests=4)
     assert (summary.status, summary.seen, summary.new, summary.errors) == ("partial", 2, 2, 1)

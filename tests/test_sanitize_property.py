@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +17,7 @@ from crawler.jobs import CrawlJob
 from db.engine import session_scope
 from db.models import Bill, Sponsor
 from db.models_review import BillMatch
+from tests.clock import utc_now
 from tests.conftest import write_config
 from tracker.config import load_config
 from tracker.errors import DataError
@@ -148,7 +148,9 @@ def test_arbitrary_text_is_stored_as_sanitised_and_matched(
     (jurisdiction,) = load_config(cfg).jurisdictions
     stage = tmp_path / f"{bill.source_id}.jsonl"
     stage.write_text(bill.to_json() + "\n", encoding="utf-8")
-    job = CrawlJob(jurisdiction=jurisdiction, mode="track", started_at=datetime.now(UTC), stage_path=stage)
+    job = CrawlJob(
+        jurisdiction=jurisdiction, mode="track", started_at=utc_now(seconds=False), stage_path=stage
+    )
     summary = import_job(engine, job, requests=0)
     assert (summary.status, summary.new) == ("succeeded", 1), summary.line()
 

@@ -3,7 +3,7 @@ process, the matcher at ingest), then digests to a real SMTP server; and the fil
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from db.engine import make_engine, session_scope, upgrade
 from db.models import Bill, StatusChange
 from db.models_digest import Digest, DigestItem
 from db.models_review import BillMatch
+from tests.clock import utc_now
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tests.portal import portal_config
@@ -24,7 +25,7 @@ def test_digests_from_real_crawls_of_the_demo_portal(tmp_path, smtp):
     url = f"sqlite:///{tmp_path}/tracker.db"
     engine = make_engine(url)
     upgrade(engine)
-    portal = demo_portal(now=datetime.now(UTC))
+    portal = demo_portal(now=utc_now(seconds=False))
     with LegistarPortalServer(portal) as server:
         cfg = portal_config(tmp_path / "t.toml", server, portal, url, clients=["riverton", "northhalden"])
         with cfg.open("a") as f:
@@ -35,7 +36,7 @@ def test_digests_from_real_crawls_of_the_demo_portal(tmp_path, smtp):
         config = load_config(cfg)
         first = run_tracker("--config", str(cfg), "crawl")
         assert first.returncode == 0, first.stderr
-        subscribed = datetime.now(UTC)
+        subscribed = utc_now(seconds=False)
         with session_scope(engine) as s:
             h.subscribe(s, config, "all@example.org", starts_at=subscribed)
             h.subscribe(
@@ -50,7 +51,7 @@ def test_digests_from_real_crawls_of_the_demo_portal(tmp_path, smtp):
         second = run_tracker("--config", str(cfg), "crawl")
         assert second.returncode == 0, second.stderr
 
-        now = datetime.now(UTC)
+        now = utc_now(seconds=False)
         report = send_due(engine, config, now)
         assert len(report.sent) == 2, report.lines()
         assert send_due(engine, config, now + timedelta(minutes=5)).lines() == []  # nothing twice

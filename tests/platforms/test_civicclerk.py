@@ -8,7 +8,6 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from crawler.spiders.agenda import LayoutError
 from crawler.spiders.civicclerk import events_url, parse_agenda, parse_event
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
+from tests.clock import LocalDay, local_today
 from tests.conftest import run_tracker, write_config
 from tests.platforms.civicclerk_server import (
     ALPR,
@@ -36,13 +36,8 @@ FAST = {"retries": 1, "backoff_base": 0, "backoff_max": 0, "download_timeout": 5
 TZ = "America/New_York"
 
 
-def local_today() -> date:
-    """The portal's date now: the crawler counts its window in the jurisdiction's time zone."""
-    return datetime.now(ZoneInfo(TZ)).date()
-
-
-# the window reaches back to the first recorded event (2026-04-15)
-LOOKBACK = (local_today() - date(2026, 4, 1)).days
+# the window reaches back to the first recorded event (2026-04-15), counted from the portal's local date
+LOOKBACK = (local_today(TZ) - date(2026, 4, 1)).days
 
 
 def served(api):
@@ -209,10 +204,9 @@ def test_events_query():
 
 def test_crawl_follows_next_link_and_groups_items_into_bills(tmp_path, db_url, engine):
     api = south_fulton_api()
-    before = local_today()
+    day = LocalDay(TZ)  # the crawler counts its window in the jurisdiction's local days
     with served(api) as server:
         result = crawl(config(tmp_path, db_url, server))
-    after = local_today()
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "south-fulton: succeeded (full) - 15 bills seen, 15 new, 0 changed, 0 status changes, 0 vanished, "
@@ -221,8 +215,8 @@ def test_crawl_follows_next_link_and_groups_items_into_bills(tmp_path, db_url, e
     events = [(p, q) for p, q in server.requests if p == "/v1/Events"]
     assert len(events) == 2  # 16 events, 10 a page: the nextLink is followed
     (first_filter,) = events[0][1]["$filter"]
-    # the crawl ran between `before` and `after`: its window starts LOOKBACK days before its local date
-    starts = {f"startDateTime ge {day - timedelta(days=LOOKBACK)}" for day in (before, after)}
+    # its window starts LOOKBACK days before its local date (either one if the crawl straddled midnight)
+    starts = day.expect(lambda today: f"startDateTime ge {today - timedelta(days=LOOKBACK)}")
     assert any(first_filter.startswith(start) for start in starts), first_filter
     assert first_filter.endswith("and categoryId in (26)")
     assert "$skip" not in events[0][1] and events[1][1]["$skip"] == ["10"]

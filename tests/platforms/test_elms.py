@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from crawler.spiders.elms import incremental_filter
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, BillSource, CrawlRun, Sponsor, StatusChange
+from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
 from tests.platforms.elms_server import CRAWL, ElmsServer, elms_entry
 from tests.portal import store_fingerprint
@@ -323,7 +324,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     assert server.detail_requests()[-1] == O2022
 
     # The committee recommends O2024-0008841 and the council passes it, in the last hour.
-    acted = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    acted = utc_now() - timedelta(hours=1)
     server.add_action(
         O2024,
         {
@@ -442,11 +443,11 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
 def test_failures_are_one_line_and_import_nothing(tmp_path, db_url, engine, server):
     cfg = config(tmp_path, server, db_url)
     assert crawl(cfg).returncode == 0
-    server.update(R2022, status="Repealed", lastPublicationDate=datetime.now(UTC).isoformat())
+    server.update(R2022, status="Repealed", lastPublicationDate=utc_now(seconds=False).isoformat())
     server.add_action(
         R2022,
         {
-            "actionDate": datetime.now(UTC).isoformat(),
+            "actionDate": utc_now(seconds=False).isoformat(),
             "actionName": "Repealed",
             "actionByName": "City Council",
         },

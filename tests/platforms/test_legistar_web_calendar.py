@@ -11,7 +11,7 @@ import json
 import re
 import urllib.parse
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from crawler.spiders.legistar_web import _Search
 from db.engine import session_scope
 from db.models import Bill, CrawlRun, StatusChange
+from tests.clock import local_today
 from tests.conftest import write_config
 from tests.platforms.insite_server import SAMPLES, History, InsiteServer, Meeting
 from tests.platforms.insite_server import Bill as PortalBill
@@ -412,7 +413,7 @@ def portal(today: date) -> tuple[list[PortalBill], list[Meeting]]:
 
 
 def test_a_bill_acted_on_at_a_recent_meeting_is_fetched_through_the_calendar(tmp_path, db_url, engine):
-    today = datetime.now(ZONE).date()
+    today = local_today(ZONE)  # the portal's date: the crawler reads its calendar in local days
     bills, _ = portal(today)
     with InsiteServer(bills, today=today, calendar_page_size=2) as server:
         cfg = config(tmp_path, server, db_url)
@@ -545,7 +546,7 @@ def test_a_bill_acted_on_at_a_recent_meeting_is_fetched_through_the_calendar(tmp
 def test_a_changed_calendar_layout_fails_the_crawl_and_imports_nothing(
     tmp_path, db_url, engine, fault, expected
 ):
-    today = datetime.now(ZONE).date()
+    today = local_today(ZONE)  # the portal's date: the crawler reads its calendar in local days
     bills, _ = portal(today)
     with InsiteServer(bills, today=today) as server:
         cfg = config(tmp_path, server, db_url)
@@ -575,7 +576,7 @@ def test_a_changed_calendar_layout_fails_the_crawl_and_imports_nothing(
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_calendar_off_reads_no_calendar(tmp_path, db_url, engine):
-    today = datetime.now(ZONE).date()
+    today = local_today(ZONE)  # the portal's date: the crawler reads its calendar in local days
     bills, _ = portal(today)
     with InsiteServer(bills, today=today) as server:
         cfg = config(tmp_path, server, db_url, calendar=False)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from crawler.spiders.primegov import page_document, parse_meeting, parse_outcome, parse_page
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
+from tests.clock import LocalDay
 from tests.conftest import run_tracker, write_config
 from tests.platforms.primegov_server import (
     CCTA_UPCOMING,
@@ -216,6 +217,7 @@ def test_crawl_groups_items_across_meetings_into_bills(tmp_path, db_url, engine)
     la, ccta = la_portal(), ccta_portal()
     with AppServer(la) as la_server, AppServer(ccta) as ccta_server:
         cfg = config(tmp_path, db_url, city("la", la_server, "lacity"), city("ccta", ccta_server, "ccta"))
+        day = LocalDay(city("la", la_server, "lacity")["timezone"])  # the crawler's window is in local days
         result = crawl(cfg)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -225,10 +227,12 @@ def test_crawl_groups_items_across_meetings_into_bills(tmp_path, db_url, engine)
     )
     assert lines[1].startswith("ccta: succeeded (full) - 2 bills seen, 2 new, 0 changed")
     # one request per archive year of the window, the upcoming list, and one page per meeting with items
-    today = date.today()
-    years = list(range((today - timedelta(days=30)).year, today.year + 1))
     listed = [(p, q) for p, q in la_server.requests if "PublicPortal" in p]
-    assert sorted(q.get("year", ["upcoming"])[0] for _, q in listed) == sorted([*map(str, years), "upcoming"])
+
+    def window_years(today):  # one request per archive year of the 30-day window, and the upcoming list
+        return sorted([*map(str, range((today - timedelta(days=30)).year, today.year + 1)), "upcoming"])
+
+    assert sorted(q.get("year", ["upcoming"])[0] for _, q in listed) in day.expect(window_years)
     pages = sorted(q["meetingTemplateId"][0] for p, q in la_server.requests if p == "/Portal/Meeting")
     assert pages == ["75649", "77546", "78142", "79021"]
     assert [q["meetingTemplateId"][0] for p, q in ccta_server.requests if p == "/Portal/Meeting"] == ["5422"]
@@ -340,7 +344,8 @@ def test_outcome_change_and_stable_keys_across_two_crawls(tmp_path, db_url, engi
 
 def test_archive_years_and_datetime_payload(tmp_path, db_url, engine):
     portal = clayton_portal()
-    lookback = (date.today() - date(2025, 12, 20)).days  # reaches back into 2025
+    day = LocalDay("America/New_York")  # the crawler counts the window back from Clayton's local date
+    lookback = (day.first - date(2025, 12, 20)).days  # reaches back into 2025
     with AppServer(portal) as server:
         clayton = city("clayton", server, "claytoncountyga", timezone="America/New_York")
         clayton["lookback_days"] = lookback
@@ -349,7 +354,7 @@ def test_archive_years_and_datetime_payload(tmp_path, db_url, engine):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("clayton: succeeded (full) - 16 bills seen, 16 new")
     years = [q["year"][0] for p, q in server.requests if p.endswith("ListArchivedMeetings")]
-    assert sorted(years) == [str(y) for y in range(2025, date.today().year + 1)]
+    assert sorted(years) in day.expect(lambda today: [str(y) for y in range(2025, today.year + 1)])
     pages = [int(q["meetingTemplateId"][0]) for p, q in server.requests if p == "/Portal/Meeting"]
     assert sorted(pages) == sorted([4801, 4438, 4423, 5055, 4562, 4564, 4571, 4578, 4585, 5069, 5328, 5062,
                                     5104, 5471, 5111])  # fmt: skip

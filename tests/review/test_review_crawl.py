@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch, ReviewEvent
+from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
 from tests.review.factories import DETAINERS, GANG, PARKING, add_bills
 from tracker.demo import LegistarPortalServer, demo_portal
@@ -27,7 +27,7 @@ CLIENT = "riverton"
 
 @pytest.fixture
 def portal():
-    return demo_portal(now=datetime.now(UTC).replace(microsecond=0))
+    return demo_portal(now=utc_now())
 
 
 def _config(path, server, portal, db_url):
@@ -188,7 +188,7 @@ def test_review_commands_and_their_one_line_errors(tmp_path, db_url, engine):
 
     bad = tracker("review", "confirm", "riverton:O2026-0053", "--category", "gang_database")
     assert (bad.returncode, bad.stdout, bad.stderr) == (
-        1,
+        2,  # a usage error
         "",
         "Error: unknown category code 'gang_database' (did you mean 'gang_databases'?)\n",
     )

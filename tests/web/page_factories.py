@@ -11,6 +11,7 @@ from sqlalchemy import update
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, Sponsor, StatusChange
 from db.models_review import BillMatch
+from tests.clock import utc_now
 from tests.review.factories import jurisdiction
 from tracker.matching import match_bills
 
@@ -20,7 +21,7 @@ _n = count(1)
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now(seconds=False)  # the web app reads the machine's clock (sessions, first seen)
 
 
 def make_bill(
