@@ -1,0 +1,57 @@
+"""`tracker demo` tells one consistent story: the times the tracker records follow the demo's clock (no
+status change is observed before the council action it explains), digests are in one declared time zone,
+and the next steps it prints run exactly as printed, from any directory (as under ``./dev demo``, which
+runs ``.venv/bin/tracker``). SQLite only, like the demo."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import REPO
+
+
+def test_demo_times_and_printed_next_steps(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
+    demo = tmp_path / "demo"
+    result = subprocess.run(
+        [".venv/bin/tracker", "demo", "--no-serve", "--dir", str(demo)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "Time zone:   " in out
+    zone = out.split("Time zone:   ", 1)[1].split(" ", 1)[0]
+    assert f'timezone = "{zone}"' in (demo / "tracker.toml").read_text()
+
+    steps = [line.strip() for line in out.split("Explore the demo database:", 1)[1].splitlines()[1:4]]
+    assert len(steps) == 3 and all("--config" in s for s in steps), steps
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for step in steps:  # not on PATH: each names the program by a path that works from anywhere
+        done = subprocess.run(shlex.split(step), cwd=elsewhere, env={**env, "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, (step, done.stderr)
+    assert (demo / "bills.csv").stat().st_size > 0
+
+    engine = create_engine(f"sqlite:///{demo / 'tracker.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT sc.observed_at, a.action_date FROM status_changes sc "
+                "JOIN actions a ON a.id = sc.action_id WHERE sc.kind = 'changed'"
+            )
+        ).all()
+        first_seen = conn.execute(text("SELECT max(first_seen_at) FROM bills")).scalar()
+    engine.dispose()
+    assert rows
+    for observed, action_date in rows:  # observed after (or on the day of) the action it explains
+        observed_day = datetime.fromisoformat(str(observed)).date()
+        assert str(action_date)[:10] <= observed_day.isoformat(), (observed, action_date)
+    assert datetime.fromisoformat(str(first_seen)).replace(tzinfo=UTC) <= datetime.now(UTC)
+    digest = (demo / "digest.txt").read_text()
+    assert "not yet reviewed" in digest.lower()  # the demo subscriber opted into unreviewed matches
