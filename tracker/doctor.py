@@ -203,10 +203,16 @@ def _base_url(config: Any) -> Check:
             "WARN",
             "[digests] feed_base_url is not set: the Atom feeds written to feed_dir have no self link",
         )
-    if d.feed_base_url:
-        return Check("base url", "OK", f"feeds link to {d.feed_base_url}")
-    # Digests link to the councils' own bill pages, never to the web app: it has no public base URL setting.
-    return Check("base url", "OK", "not needed: digests link to the councils' own pages, not to the web app")
+    if config.email is not None and not d.public_url:
+        return Check(
+            "base url",
+            "WARN",
+            "[digests] public_url is not set: digests carry no link to the tracker's bill pages and no "
+            "one-click unsubscribe link",
+        )
+    links = (("web app", d.public_url), ("feeds", d.feed_base_url))
+    shown = ", ".join(f"{what} {url}" for what, url in links if url)
+    return Check("base url", "OK", f"digests link to the {shown}" if shown else "no digests by e-mail")
 
 
 # -- disk ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ def _config(tmp_path, server, portal, url, *, smtp_port: int | None) -> str:
             f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}\n'
             'from_address = "tracker@example.org"\nstarttls = false\n'
         )
+        text += '\n[digests]\npublic_url = "https://tracker.example.org"\n'  # digests link to the web app
     cfg.write_text(text)
     return str(cfg)
 
