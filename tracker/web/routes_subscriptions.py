@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import Select, select
 
 from db.models_digest import Digest, Subscription
@@ -142,68 +143,56 @@ def subscriptions_page(request: Request, db: DB, user: CurrentUser) -> Response:
     return _page(request, db, user)
 
 
-def _spec(
-    email: str,
-    jurisdictions: list[str] | None,
-    categories: list[str] | None,
-    direction: str,
-    confirmed_only: bool,
-    include_uncertain: bool,
-    status_changes: bool,
-    frequency: str,
-    at_time: str,
-    weekday: str,
-    timezone: str,
-    webhook_url: str,
-    slack: bool,
-    email_enabled: bool,
-) -> subs.SubscriptionSpec:
-    return subs.SubscriptionSpec(
-        email=email.strip(),
-        jurisdictions=jurisdictions or [],
-        categories=categories or [],
-        direction=direction or None,
-        confirmed_only=confirmed_only,
-        include_uncertain=include_uncertain,
-        status_changes=status_changes,
-        frequency=frequency,
-        at_time=at_time,
-        weekday=weekday,
-        timezone=timezone.strip() or None,
-        email_enabled=email_enabled,
-        webhook_url=webhook_url.strip() or None,
-        webhook_format="slack" if slack else "json",
-    )
+class SubscriptionForm(BaseModel):
+    """The add and edit forms' fields (an unticked checkbox is absent: False)."""
+
+    email: str = ""
+    jurisdictions: list[str] = []
+    categories: list[str] = []
+    direction: str = ""
+    confirmed_only: bool = False
+    include_uncertain: bool = False
+    status_changes: bool = False
+    frequency: str = "daily"
+    at_time: str = "08:00"
+    weekday: str = "mon"
+    timezone: str = ""
+    webhook_url: str = ""
+    slack: bool = False
+    email_enabled: bool = False
+
+    def spec(self, email: str) -> subs.SubscriptionSpec:
+        return subs.SubscriptionSpec(
+            email=email.strip(),
+            jurisdictions=self.jurisdictions,
+            categories=self.categories,
+            direction=self.direction or None,
+            confirmed_only=self.confirmed_only,
+            include_uncertain=self.include_uncertain,
+            status_changes=self.status_changes,
+            frequency=self.frequency,
+            at_time=self.at_time,
+            weekday=self.weekday,
+            timezone=self.timezone.strip() or None,
+            email_enabled=self.email_enabled,
+            webhook_url=self.webhook_url.strip() or None,
+            webhook_format="slack" if self.slack else "json",
+        )
+
+    def entered(self, spec: subs.SubscriptionSpec) -> dict[str, Any]:
+        """What the person entered, to show again after an error."""
+        return {**_spec_form(spec), "email": self.email, "timezone": self.timezone}
 
 
 @router.post("/subscriptions")
 def subscriptions_add(
-    request: Request,
-    db: DB,
-    user: CurrentUser,
-    email: Annotated[str, Form()] = "",
-    jurisdictions: Annotated[list[str] | None, Form()] = None,
-    categories: Annotated[list[str] | None, Form()] = None,
-    direction: Annotated[str, Form()] = "",
-    confirmed_only: Annotated[bool, Form()] = False,
-    include_uncertain: Annotated[bool, Form()] = False,
-    status_changes: Annotated[bool, Form()] = False,
-    frequency: Annotated[str, Form()] = "daily",
-    at_time: Annotated[str, Form()] = "08:00",
-    weekday: Annotated[str, Form()] = "mon",
-    timezone: Annotated[str, Form()] = "",
-    webhook_url: Annotated[str, Form()] = "",
-    slack: Annotated[bool, Form()] = False,
-    email_enabled: Annotated[bool, Form()] = False,
+    request: Request, db: DB, user: CurrentUser, fields: Annotated[SubscriptionForm, Form()]
 ) -> Response:
-    entered = email
+    email = fields.email
     if not user.has_role("admin") or not email.strip():
         email = user.email or ""
-    spec = _spec(
-        email, jurisdictions, categories, direction, confirmed_only, include_uncertain, status_changes,
-        frequency, at_time, weekday, timezone, webhook_url, slack, email_enabled,
-    )  # fmt: skip
-    form = {**_spec_form(spec), "email": entered, "timezone": timezone}
+    spec = fields.spec(email)
+    form = fields.entered(spec)
     if not email:
         return _page(
             request, db, user, status_code=400, form=form,
@@ -239,34 +228,14 @@ def subscription_edit_page(request: Request, db: DB, user: CurrentUser, sub_id: 
 
 @router.post("/subscriptions/{sub_id}/edit")
 def subscription_edit(
-    request: Request,
-    db: DB,
-    user: CurrentUser,
-    sub_id: RowId,
-    email: Annotated[str, Form()] = "",
-    jurisdictions: Annotated[list[str] | None, Form()] = None,
-    categories: Annotated[list[str] | None, Form()] = None,
-    direction: Annotated[str, Form()] = "",
-    confirmed_only: Annotated[bool, Form()] = False,
-    include_uncertain: Annotated[bool, Form()] = False,
-    status_changes: Annotated[bool, Form()] = False,
-    frequency: Annotated[str, Form()] = "daily",
-    at_time: Annotated[str, Form()] = "08:00",
-    weekday: Annotated[str, Form()] = "mon",
-    timezone: Annotated[str, Form()] = "",
-    webhook_url: Annotated[str, Form()] = "",
-    slack: Annotated[bool, Form()] = False,
-    email_enabled: Annotated[bool, Form()] = False,
+    request: Request, db: DB, user: CurrentUser, sub_id: RowId, fields: Annotated[SubscriptionForm, Form()]
 ) -> Response:
     sub = _own(db, user, sub_id)
-    entered = email
+    email = fields.email
     if not user.has_role("admin") or not email.strip():
         email = sub.email  # only an admin moves a subscription to another address
-    spec = _spec(
-        email, jurisdictions, categories, direction, confirmed_only, include_uncertain, status_changes,
-        frequency, at_time, weekday, timezone, webhook_url, slack, email_enabled,
-    )  # fmt: skip
-    form = {**_spec_form(spec), "email": entered, "timezone": timezone}
+    spec = fields.spec(email)
+    form = fields.entered(spec)
     try:
         message = subs.edit(db, sub, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
