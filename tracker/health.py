@@ -44,12 +44,12 @@ from tracker.digests.subscriptions import schedule_text
 logger = logging.getLogger("tracker.health")
 
 FAILING = ("failed", "suspect", "interrupted")
-FINISHED_NOT = ("running",)
+FINISHED_NOT = ("running",)  # a crawl in progress is neither a success nor a failure yet
 #: The mode of a one-bill track crawl (``tracker track``, the web's /track): its runs are recorded as track
 #: attempts and never count as the city's crawl (neither its last crawl, success nor failure).
 TRACK_MODE = "track"
 #: The words of an agenda crawl's warning (crawler/spiders/agenda.py) that open an alert.
-NO_AGENDA_ITEMS = "found no agenda items"  # a crawl in progress is neither a success nor a failure yet
+NO_AGENDA_ITEMS = "found no agenda items"
 REASON_CHARS = 200
 _URL = re.compile(r"(https?://[^\s?#'\"<>]+)[?#][^\s'\"<>]*")
 
@@ -64,7 +64,7 @@ def short_reason(text: str | None, limit: int = REASON_CHARS) -> str:
 @dataclass
 class AlertItem:
     key: str
-    kind: str  # stale | failing | suspect | held | failed_delivery
+    kind: str  # stale | failing | suspect | empty_agendas | held | failed_delivery
     jurisdiction: str | None
     message: str
 
