@@ -148,14 +148,14 @@ def test_manage_a_subscription_and_the_feed_link(page: Page, login, site):
     page.get_by_label(label("Frequency")).select_option("weekly")
     page.get_by_label(label("Weekday")).select_option("tue")
     page.get_by_label("At (local time)").fill("07:30")
-    page.get_by_label("Time zone").fill("America/Chicago")
+    page.get_by_label("Time zone").select_option("America/Chicago")  # a list, not free text
     page.get_by_role("button", name="Subscribe").click()
     added = page.get_by_role("status").filter(has_text=re.compile(r"Subscription \d+ added"))
     expect(added).to_be_visible()
     sub_id = int(re.search(r"Subscription (\d+) added", added.inner_text()).group(1))
     row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=str(sub_id), exact=True))
     expect(row).to_contain_text("active")
-    expect(row).to_contain_text("riverton")
+    expect(row).to_contain_text("Riverton City Council")  # the city by its name
     expect(row).to_contain_text("weekly")
 
     row.get_by_role("button", name="Pause").click()
