@@ -223,6 +223,14 @@ class AgendaSpider(scrapy.Spider):
                 "(set allow_empty = true if that is expected)"
             )
             return []
+        if state.meetings and not state.appearances and job.rejected:
+            # meetings read, every agenda item on them rejected: the items were invalid, not missing
+            job.fail(
+                f"{job.slug}: read {len(state.meetings)} meeting{'s' if len(state.meetings) != 1 else ''}: "
+                f"every agenda item the portal listed was invalid ({job.rejected} rejected); "
+                f"first problem: {(job.problems or ['no detail kept'])[0]}"
+            )
+            return []
         if state.meetings and not state.appearances and job.mode != "track":
             # meetings read, not one agenda item: a changed agenda layout or unpublished agendas, never a
             # healthy "succeeded, 0 bills" (the crawl is recorded as partial and `tracker status` says it)
