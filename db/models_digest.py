@@ -48,6 +48,11 @@ class Subscription(Base):
     # Matches the model is unsure about (docs/matching.md) reach the subscriber only when asked for.
     include_uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status_changes: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A saved search: only bills whose text contains these words (the web search's matching), matched to
+    # sanctuary or not; new ones and their status changes.
+    search_text: Mapped[str | None] = mapped_column(String(200))
+    # A followed bill: that bill's status changes only, whatever its match (the other filters are unused).
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"), index=True)
     # When: immediate | daily | weekly, at a local time (HH:MM) in ``timezone``; weekly on ``weekday``
     # (0 = Monday).
     frequency: Mapped[str] = mapped_column(String(16))
