@@ -89,6 +89,19 @@ def subscriptions() -> None:
 @click.option("--webhook", "webhook_url", metavar="URL", help="Also POST each digest as JSON to this URL.")
 @click.option("--slack", is_flag=True, help="The webhook is a Slack incoming webhook (Slack message format).")
 @click.option("--no-email", is_flag=True, help="No e-mail (webhook and/or Atom feed only).")
+@click.option(
+    "--search",
+    "search_text",
+    metavar="WORDS",
+    help="A saved search: new bills containing every word (as the web search matches them), sanctuary-"
+    "matched or not, and their status changes; the other filters still apply.",
+)
+@click.option(
+    "--bill",
+    "bill_ref",
+    metavar="BILL",
+    help="Follow one bill (id, SLUG:IDENTIFIER or IDENTIFIER): its status changes, whatever its match.",
+)
 @click.pass_obj
 def subscriptions_add(
     obj: Any,
@@ -106,8 +119,11 @@ def subscriptions_add(
     webhook_url: str | None,
     slack: bool,
     no_email: bool,
+    search_text: str | None,
+    bill_ref: str | None,
 ) -> None:
-    """Subscribe EMAIL to digests of new matched measures and status changes."""
+    """Subscribe EMAIL to digests of new matched measures and status changes (or of a saved search with
+    --search, or of one bill's status changes with --bill)."""
     from db.engine import session_scope
     from tracker.digests import subscriptions as subs
 
@@ -128,11 +144,18 @@ def subscriptions_add(
         email_enabled=not no_email,
         webhook_url=webhook_url,
         webhook_format="slack" if slack else "json",
+        search_text=search_text,
     )
+    if search_text is not None and bill_ref is not None:
+        raise click.UsageError("--bill excludes --search")
     config = obj.config
     subs.validate(spec, config)  # before touching the database
     now = utcnow()
     with session_scope(obj.engine()) as session:
+        if bill_ref is not None:
+            from tracker.review import resolve_bill
+
+            spec.bill_id = resolve_bill(session, bill_ref)[0].id
         sub = subs.add(session, spec, config, now)
         info = subs.describe(sub, config, now)
         line = (
@@ -230,6 +253,8 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
     "--slack/--plain-webhook", default=None, help="The webhook is a Slack incoming webhook, or not."
 )
 @click.option("--email-enabled/--no-email", default=None, help="Send by e-mail, or not.")
+@click.option("--search", "search_text", metavar="WORDS", help="Make it a saved search of these words.")
+@click.option("--no-search", is_flag=True, help="No saved search any more (sanctuary measures again).")
 @click.pass_obj
 def subscriptions_edit(obj: Any, subscription: str, **opts: Any) -> None:
     """Change a subscription's filters, schedule or channels; what is not named stays as it is."""
@@ -241,11 +266,13 @@ def subscriptions_edit(obj: Any, subscription: str, **opts: Any) -> None:
         ("categories", "all_categories"),
         ("direction", "any_direction"),
         ("webhook_url", "no_webhook"),
+        ("search_text", "no_search"),
     ]
     for value, clear in pairs:
         if opts[value] and opts[clear]:
             flag = "--" + clear.replace("_", "-")
-            raise click.UsageError(f"{flag} excludes --{value.rstrip('s').replace('_url', '')}")
+            name = "search" if value == "search_text" else value.rstrip("s").replace("_url", "")
+            raise click.UsageError(f"{flag} excludes --{name}")
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, subscription)
         spec = subs.spec_of(sub)
@@ -259,6 +286,8 @@ def subscriptions_edit(obj: Any, subscription: str, **opts: Any) -> None:
             spec.direction = opts["direction"] or None
         if opts["webhook_url"] or opts["no_webhook"]:
             spec.webhook_url = opts["webhook_url"] or None
+        if opts["search_text"] is not None or opts["no_search"]:
+            spec.search_text = None if opts["no_search"] else opts["search_text"]
         for name in ("confirmed_only", "include_uncertain", "status_changes", "frequency", "at_time",
                      "weekday", "timezone", "email_enabled"):  # fmt: skip
             if opts[name] is not None:

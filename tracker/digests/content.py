@@ -19,6 +19,13 @@ Rules (docs/digests.md):
 - each item carries its categories and direction as labels, its review state in words ("not yet reviewed"
   when no editor confirmed it), the council's page (``url``) and, with ``[digests] public_url``, the
   tracker's own bill page (``tracker_url``);
+- a *saved search* (``search_text``) keeps only bills whose title, name, identifier, action or document
+  texts contain every word (the web search's matching, :func:`tracker.web.queries.text_condition`), and
+  does not ask for a sanctuary match: relevance, ``confirmed_only`` and ``include_uncertain`` do not apply;
+  its cities apply, and its categories or direction (when set) keep only matched bills that have them; its
+  new bills are those first seen inside the window, and their status changes follow;
+- a *followed bill* (``bill_id``) gets that bill's status changes only, whatever its match state (its
+  other filters do not apply);
 - whatever a subscriber received is in ``digest_items`` (unique per subscription, kind and id), and is
   excluded here: nothing reaches a subscriber twice, and a crawl that commits late (its events carry its
   start time) is still picked up by the next digest, since no time watermark is involved.
@@ -32,7 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Action, Bill, Jurisdiction, StatusChange
@@ -88,8 +95,21 @@ def safe_url(url: str | None) -> str | None:
     return url.strip()
 
 
-def passes(match: BillMatch, sub: Subscription) -> bool:
-    """Whether a bill's current match is a measure under the subscription's filters."""
+def passes(match: BillMatch | None, sub: Subscription) -> bool:
+    """Whether a bill's current match is a measure under the subscription's filters (a saved search: any
+    bill, matched or not, within its categories and direction when it has them)."""
+    if sub.bill_id is not None:
+        return True
+    if sub.search_text:
+        if not sub.categories and not sub.direction:
+            return True
+        if match is None:
+            return False
+        if sub.categories and not set(sub.categories) & set(match.effective_categories):
+            return False
+        return not (sub.direction and match.effective_direction != sub.direction)
+    if match is None:
+        return False
     if sub.confirmed_only:
         if match.review_state != "confirmed":
             return False
@@ -108,8 +128,10 @@ def _relevant_clause(sub: Subscription) -> Any:
     return or_(confirmed, and_(BillMatch.relevant.is_(True), not_rejected))
 
 
-def _why(match: BillMatch) -> list[str]:
+def _why(match: BillMatch | None) -> list[str]:
     out: list[str] = []
+    if match is None:
+        return out
     if match.source == "editor":
         out.append("added by an editor")
     categories = set(match.effective_categories)
@@ -143,7 +165,9 @@ def _uncertain_clause() -> Any:
     return or_(BillMatch.uncertain.is_(False), BillMatch.review_state == "confirmed")
 
 
-def _review(match: BillMatch) -> str:
+def _review(match: BillMatch | None) -> str:
+    if match is None:
+        return "not matched to sanctuary"
     if match.review_state == "confirmed":
         return "confirmed by an editor"
     if match.uncertain:
@@ -151,31 +175,40 @@ def _review(match: BillMatch) -> str:
     return "not yet reviewed by an editor"
 
 
-def _reviewed(match: BillMatch) -> bool:
-    return match.review_state == "confirmed"
+def _reviewed(match: BillMatch | None) -> bool:
+    # a bill without a match has nothing to review: no "not yet reviewed" marker
+    return match is None or match.review_state == "confirmed"
+
+
+def _match_fields(match: BillMatch | None) -> dict[str, Any]:
+    categories = match.effective_categories if match is not None else []
+    direction = match.effective_direction if match is not None else None
+    return {
+        "categories": categories,
+        "category_labels": [category_label(c) for c in categories],
+        "direction": direction,
+        "direction_label": direction_label(direction) if direction else "no direction",
+        "matched": match is not None,
+        "review": (match.review_state if match is not None else None) or ("pending" if match else "none"),
+        "review_label": _review(match),
+        "reviewed": _reviewed(match),
+    }
 
 
 def _local_date(when: datetime, zone: ZoneInfo) -> str:
     return when.astimezone(zone).date().isoformat()
 
 
-def _measure(bill: Bill, match: BillMatch, zone: ZoneInfo, links: Links) -> dict[str, Any]:
-    categories = match.effective_categories
+def _measure(bill: Bill, match: BillMatch | None, zone: ZoneInfo, links: Links) -> dict[str, Any]:
     return {
         "bill_id": bill.id,
         "identifier": bill.identifier,
         "title": bill.title or bill.name or "(untitled)",
         "type": bill.type_name,
-        "categories": categories,
-        "category_labels": [category_label(c) for c in categories],
-        "direction": match.effective_direction,
-        "direction_label": direction_label(match.effective_direction),
+        **_match_fields(match),
         "stage": bill.stage,
         "stage_label": stage_label(bill.stage),
         "status": bill.status,
-        "review": match.review_state or "pending",
-        "review_label": _review(match),
-        "reviewed": _reviewed(match),
         "why": _why(match),
         "url": safe_url(bill.public_url or bill.source_url),
         "tracker_url": links.bill(bill.id),
@@ -195,13 +228,12 @@ def _change_label(change: StatusChange) -> str:
 def _change(
     change: StatusChange,
     bill: Bill,
-    match: BillMatch,
+    match: BillMatch | None,
     action: Action | None,
     zone: ZoneInfo,
     links: Links,
     city: Jurisdiction,
 ) -> dict[str, Any]:
-    categories = match.effective_categories
     return {
         "status_change_id": change.id,
         "bill_id": bill.id,
@@ -209,13 +241,7 @@ def _change(
         "title": bill.title or bill.name or "(untitled)",
         "jurisdiction": city.slug,
         "city": city.name,
-        "categories": categories,
-        "category_labels": [category_label(c) for c in categories],
-        "direction": match.effective_direction,
-        "direction_label": direction_label(match.effective_direction),
-        "review": match.review_state or "pending",
-        "review_label": _review(match),
-        "reviewed": _reviewed(match),
+        **_match_fields(match),
         "old_stage": change.old_stage,
         "new_stage": change.new_stage,
         "old_stage_label": stage_label(change.old_stage),
@@ -240,6 +266,18 @@ def _change(
     }
 
 
+def _scope(session: Session, sub: Subscription) -> Any:
+    """The bills a subscription is about: one followed bill; a saved search's words (the web search's
+    matching, sanctuary-matched or not); else the relevant matches."""
+    if sub.bill_id is not None:
+        return Bill.id == sub.bill_id
+    if sub.search_text:
+        from tracker.web.queries import text_condition
+
+        return text_condition(sub.search_text, session.get_bind().dialect.name)
+    return _relevant_clause(sub)
+
+
 def build_content(
     session: Session, sub: Subscription, now: datetime, links: Links | None = None
 ) -> DigestContent:
@@ -256,20 +294,28 @@ def build_content(
     confirmed_in_window = and_(
         BillMatch.review_state == "confirmed", BillMatch.decided_at >= start, BillMatch.decided_at <= now
     )
-    if sub.confirmed_only:
-        new_clause = confirmed_in_window
-    else:
-        new_clause = or_(and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now), confirmed_in_window)
+    first_seen_in_window = and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now)
+    new_clause = (
+        confirmed_in_window if sub.confirmed_only else or_(first_seen_in_window, confirmed_in_window)
+    )
+    # which bills: sanctuary measures; a saved search's words, matched or not; a followed bill
+    scope = _scope(session, sub)
     q = (
         select(Bill, BillMatch, Jurisdiction)
-        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-        .where(_relevant_clause(sub), new_clause, Bill.id.not_in(received_measures))
+        .where(Bill.id.not_in(received_measures))
         .order_by(Jurisdiction.name, Bill.first_seen_at, Bill.identifier, Bill.id)
     )
-    if not sub.include_uncertain:
-        q = q.where(_uncertain_clause())
-    if sub.jurisdictions:
+    if sub.bill_id is not None:
+        q = q.where(false())  # a followed bill: its status changes only
+    elif sub.search_text:
+        q = q.where(scope, first_seen_in_window)
+    else:
+        q = q.where(scope, new_clause)
+        if not sub.include_uncertain:
+            q = q.where(_uncertain_clause())
+    if sub.jurisdictions and sub.bill_id is None:
         q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
     cities: dict[str, dict[str, Any]] = {}
 
@@ -291,19 +337,19 @@ def build_content(
         cq = (
             select(StatusChange, Bill, BillMatch, Jurisdiction, Action)
             .join(Bill, StatusChange.bill_id == Bill.id)
-            .join(BillMatch, BillMatch.bill_id == Bill.id)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
             .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
             .outerjoin(Action, StatusChange.action_id == Action.id)
             .where(
                 StatusChange.kind == "changed",
                 StatusChange.observed_at >= start,
                 StatusChange.observed_at <= now,
-                _relevant_clause(sub),
+                scope,
                 StatusChange.id.not_in(received_changes),
             )
             .order_by(Jurisdiction.name, StatusChange.observed_at, StatusChange.id)
         )
-        if sub.jurisdictions:
+        if sub.jurisdictions and sub.bill_id is None:
             cq = cq.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
         for change, bill, match, jurisdiction, action in session.execute(cq):
             if not passes(match, sub):

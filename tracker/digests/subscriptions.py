@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from db.models import Bill
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
 from tracker.config import Config, check_email
 from tracker.digests.channels import check_webhook_url, redact_webhook
@@ -44,6 +45,20 @@ class SubscriptionSpec:
     email_enabled: bool = True
     webhook_url: str | None = None
     webhook_format: str = "json"
+    # A saved search: only bills containing these words (the web search's matching), sanctuary-matched or
+    # not. A followed bill: that bill's status changes only.
+    search_text: str | None = None
+    bill_id: int | None = None
+
+
+def _search_text(text: str | None) -> str | None:
+    from tracker.web.queries import FilterError, check_search_text
+
+    try:
+        checked = check_search_text(text or "")
+    except FilterError as exc:
+        raise SubscriptionError(str(exc)) from None
+    return checked or None
 
 
 def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
@@ -83,6 +98,11 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
             raise SubscriptionError(str(exc)) from None
     if spec.webhook_format not in ("json", "slack"):
         raise SubscriptionError(f"unknown webhook format {spec.webhook_format!r}")
+    search_text = _search_text(spec.search_text)
+    if spec.search_text is not None and search_text is None:
+        raise SubscriptionError("the search has no words")
+    if spec.bill_id is not None and search_text is not None:
+        raise SubscriptionError("a subscription follows one bill or saves a search, not both")
     return SubscriptionSpec(
         **{
             **spec.__dict__,
@@ -91,12 +111,31 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
             "at_time": f"{at.hour:02d}:{at.minute:02d}",
             "timezone": tz,
             "webhook_url": webhook_url,
+            "search_text": search_text,
+            # a followed bill is followed for its status changes
+            "status_changes": True if spec.bill_id is not None else spec.status_changes,
         }
+    )
+
+
+def _check_bill(session: Session, bill_id: int | None) -> None:
+    if bill_id is not None and session.get(Bill, bill_id) is None:
+        raise SubscriptionError(f"no bill with id {bill_id}")
+
+
+def following(session: Session, email: str, bill_id: int) -> Subscription | None:
+    """The subscription of ``email`` that follows the bill (not removed), if any."""
+    return session.scalar(
+        select(Subscription)
+        .where(Subscription.email == email, Subscription.bill_id == bill_id, Subscription.state != "removed")
+        .order_by(Subscription.id)
+        .limit(1)
     )
 
 
 def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime) -> Subscription:
     spec = validate(spec, config)
+    _check_bill(session, spec.bill_id)
     sub = Subscription(
         email=spec.email,
         jurisdictions=spec.jurisdictions,
@@ -112,6 +151,8 @@ def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime)
         email_enabled=spec.email_enabled,
         webhook_url=spec.webhook_url,
         webhook_format=spec.webhook_format,
+        search_text=spec.search_text,
+        bill_id=spec.bill_id,
         feed_token=secrets.token_urlsafe(24),
         state="active",
         starts_at=now,
@@ -140,6 +181,8 @@ def spec_of(sub: Subscription) -> SubscriptionSpec:
         email_enabled=sub.email_enabled,
         webhook_url=sub.webhook_url,
         webhook_format=sub.webhook_format,
+        search_text=sub.search_text,
+        bill_id=sub.bill_id,
     )
 
 
@@ -149,6 +192,7 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
     if sub.state == "removed":
         raise SubscriptionError(f"subscription {sub.id} is removed")
     spec = validate(spec, config)
+    _check_bill(session, spec.bill_id)
     sub.email = spec.email
     sub.jurisdictions = spec.jurisdictions
     sub.categories = spec.categories
@@ -163,6 +207,8 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
     sub.email_enabled = spec.email_enabled
     sub.webhook_url = spec.webhook_url
     sub.webhook_format = spec.webhook_format
+    sub.search_text = spec.search_text
+    sub.bill_id = spec.bill_id
     sub.updated_at = now
     session.flush()
     return f"Subscription {sub.id} ({sub.email}) updated: {schedule_text(sub)}, {filters_text(sub, config)}."
@@ -252,6 +298,8 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "confirmed_only": sub.confirmed_only,
         "include_uncertain": sub.include_uncertain,
         "status_changes": sub.status_changes,
+        "search": sub.search_text,
+        "bill_id": sub.bill_id,
         "frequency": sub.frequency,
         "at": sub.at_time,
         "weekday": WEEKDAYS[sub.weekday],
@@ -282,6 +330,8 @@ _DIRECTION_WORDS = {
 
 def filters_text(sub: Subscription, config: Config | None = None) -> str:
     """The filters in words: city names, category and direction labels (never internal codes)."""
+    if sub.bill_id is not None:
+        return f"follows bill {sub.bill_id}: its status changes, whatever its match"
     names = {j.slug: j.name for j in config.jurisdictions} if config is not None else {}
     cities = [names.get(slug, slug) for slug in sub.jurisdictions]
     parts = [", ".join(cities) if cities else "all cities"]
@@ -291,9 +341,15 @@ def filters_text(sub: Subscription, config: Config | None = None) -> str:
     if sub.direction:
         words = _DIRECTION_WORDS.get(sub.direction, direction_label(sub.direction))
         parts.append(f"only measures that {words}")
-    parts.append("confirmed by an editor only" if sub.confirmed_only else "incl. matches not yet reviewed")
-    if sub.include_uncertain:
-        parts.append("incl. uncertain matches")
+    if sub.search_text:
+        # a saved search is not limited to sanctuary matches (docs/digests.md)
+        parts.insert(0, f"bills containing “{sub.search_text}”, matched or not")
+    else:
+        parts.append(
+            "confirmed by an editor only" if sub.confirmed_only else "incl. matches not yet reviewed"
+        )
+        if sub.include_uncertain:
+            parts.append("incl. uncertain matches")
     if not sub.status_changes:
         parts.append("no status changes")
     return "; ".join(parts)
