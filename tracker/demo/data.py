@@ -1024,54 +1024,75 @@ class _ClientGenerator:
         return tuple(rng.sample(self.members, count))
 
     def build(self) -> ClientData:
-        client, rng = self.client, self.rng
-        matters: list[Matter] = []
-        for draft in self.drafts():
-            template = draft.template
-            intro = datetime.combine(draft.filed, time())
-            if template.type_key not in ("comm", "report", "claim"):
-                # Introduced at a council meeting: the intro date is that meeting's date.
-                found = self.calendar.next_meeting(self.council, draft.filed)
-                if found is not None:
-                    intro = datetime.combine(found[0].date(), time())
-            created = client.utc_ts(intro + timedelta(hours=rng.uniform(7.5, 9.5)))
-            static: list[tuple[str, Any]] = []
-            if template.requester:
-                requester = template.requester
-                if self.profile.kind == "county" and requester == "Police Department":
-                    requester = "Sheriff's Office"
-                static.append(("MatterRequester", requester))
-            if template.type_key == "agmt" and "$" in draft.title:
-                amount = draft.title.split("$", 1)[1].split()[0].rstrip(",.")
-                static.append(("MatterCost", float(amount.replace(",", ""))))
-            type_name = self.profile.types[template.type_key]
-            matter = Matter(
-                id=client.allocate_matter_id(),
-                file=self.files.next(template.type_key, intro.year),
-                title=draft.title,
-                type=client.matter_type(type_name),
-                body=self.council,
-                intro=intro,
-                changes=[Change(created, status=client.status(self.profile.statuses["introduced"]))],
-                name=template.name,
-                sponsors=draft.sponsors,
-                static=tuple(static),
-                stale_last_modified=rng.random() < self.stale_fraction,
-                restricted=template.type_key == "claim" and rng.random() < 0.1,
-                label=template.label,
-            )
-            _Timeline(self, matter, draft, matter.stale_last_modified).build()
-            if matter.attachments and rng.random() < 0.02:  # attachments repeat now and then
-                first = matter.attachments[0]
-                matter.attachments.append(
-                    Attachment(0, first.name, first.at + 5, sort=len(matter.attachments) + 1)
-                )
-            matters.append(matter)
+        client = self.client
+        matters = [self.matter_for(draft) for draft in self.drafts()]
+        if self.profile.kind == "county":
+            matters.append(self.opaque_matter())
         self.number(matters)
         for matter in matters:
             client.add_generated_matter(matter)
         client.finalize()
         return client
+
+    def opaque_matter(self) -> Matter:
+        """The demo's opaque title ("AGREEMENT - INMATE HOUSING ...") whose attached agreement says what it
+        is, so that the matcher finds it from the document. Demo data, drawn from its own random stream so
+        that the rest of the demo stays as it was."""
+        saved, self.rng = self.rng, random.Random(f"{self.profile.client}/opaque")
+        try:
+            today = self.now.date()
+            filed = _weekday_between(self.rng, today - timedelta(days=30), today - timedelta(days=10))
+            template = text.OPAQUE_AGREEMENT
+            matter = self.matter_for(_Draft(filed, template, template.title, (), hot=True))
+        finally:
+            self.rng = saved
+        for att in matter.attachments:
+            if att.name == "Agreement":
+                att.paragraphs = text.opaque_agreement_text(self.profile.display_name)
+        return matter
+
+    def matter_for(self, draft: _Draft) -> Matter:
+        client, rng = self.client, self.rng
+        template = draft.template
+        intro = datetime.combine(draft.filed, time())
+        if template.type_key not in ("comm", "report", "claim"):
+            # Introduced at a council meeting: the intro date is that meeting's date.
+            found = self.calendar.next_meeting(self.council, draft.filed)
+            if found is not None:
+                intro = datetime.combine(found[0].date(), time())
+        created = client.utc_ts(intro + timedelta(hours=rng.uniform(7.5, 9.5)))
+        static: list[tuple[str, Any]] = []
+        if template.requester:
+            requester = template.requester
+            if self.profile.kind == "county" and requester == "Police Department":
+                requester = "Sheriff's Office"
+            static.append(("MatterRequester", requester))
+        if template.type_key == "agmt" and "$" in draft.title:
+            amount = draft.title.split("$", 1)[1].split()[0].rstrip(",.")
+            static.append(("MatterCost", float(amount.replace(",", ""))))
+        type_name = self.profile.types[template.type_key]
+        matter = Matter(
+            id=client.allocate_matter_id(),
+            file=self.files.next(template.type_key, intro.year),
+            title=draft.title,
+            type=client.matter_type(type_name),
+            body=self.council,
+            intro=intro,
+            changes=[Change(created, status=client.status(self.profile.statuses["introduced"]))],
+            name=template.name,
+            sponsors=draft.sponsors,
+            static=tuple(static),
+            stale_last_modified=rng.random() < self.stale_fraction,
+            restricted=template.type_key == "claim" and rng.random() < 0.1,
+            label=template.label,
+        )
+        _Timeline(self, matter, draft, matter.stale_last_modified).build()
+        if matter.attachments and rng.random() < 0.02:  # attachments repeat now and then
+            first = matter.attachments[0]
+            matter.attachments.append(
+                Attachment(0, first.name, first.at + 5, sort=len(matter.attachments) + 1)
+            )
+        return matter
 
     def number(self, matters: list[Matter]) -> None:
         """Give history rows and attachments ids in the order they were recorded, as a database would."""

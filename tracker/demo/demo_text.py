@@ -565,3 +565,26 @@ MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
     "November", "December",
 )  # fmt: skip
+
+
+# One opaque title whose document decides it (demo data, fictional): the title says nothing about
+# immigration; the agreement attached to it does. Added once to the first county, outside the random mix.
+OPAQUE_AGREEMENT = _t(
+    "agmt",
+    "safety",
+    "AGREEMENT - INMATE HOUSING (AMENDMENT NO. 2)",
+    "detention_contracts:restricts",
+    kinds=COUNTY,
+    requester="Sheriff's Office",
+)
+
+
+def opaque_agreement_text(place: str) -> tuple[str, ...]:
+    """The deciding text of :data:`OPAQUE_AGREEMENT`'s "Agreement" attachment (demo data, fictional)."""
+    return (
+        "INTERGOVERNMENTAL SERVICE AGREEMENT - AMENDMENT NO. 2 (demo document, fictional)",
+        f"This Intergovernmental Service Agreement is entered into between {place} and U.S. Immigration "
+        "and Customs Enforcement (ICE) for the housing of ICE detainees in the county jail at a rate of "
+        "98 dollars per bed day.",
+        "Section 2. Term. This amendment extends the agreement for five years from the date of signature.",
+    )

@@ -171,7 +171,9 @@ class Change:
 
 @dataclass(slots=True)
 class Attachment:
-    """A MatterAttachment (a PDF on ``{client}.legistar1.com``), visible from ``at``."""
+    """A MatterAttachment (a PDF on ``{client}.legistar1.com``, or on the demo server itself when the
+    portal's ``document_base`` is set), visible from ``at``. ``paragraphs``: the PDF's text (demo data);
+    without them the PDF says only which file it belongs to."""
 
     id: int
     name: str
@@ -180,6 +182,7 @@ class Attachment:
     supporting: bool = False
     matter_version: str = "0"
     rowversion: int = 0
+    paragraphs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -577,9 +580,10 @@ class ClientData:
             if found is None:
                 return []
             attachments = sorted((a for a in found[0].attachments if a.at <= now), key=lambda a: a.id)
+        base = self._portal().document_base or f"https://{self.name}.legistar1.com"
         rows = []
         for att in attachments:
-            file_name = f"{stable_uuid(self.name, 'file', att.id)}.pdf"
+            file_name = self.attachment_file_name(att)
             row = MATTER_ATTACHMENT.blank()
             row.update(
                 MatterAttachmentId=att.id,
@@ -587,7 +591,7 @@ class ClientData:
                 MatterAttachmentLastModifiedUtc=format_utc(att.at),
                 MatterAttachmentRowVersion=rowversion(att.rowversion),
                 MatterAttachmentName=att.name,
-                MatterAttachmentHyperlink=f"https://{self.name}.legistar1.com/{self.name}/attachments/{file_name}",
+                MatterAttachmentHyperlink=f"{base}/{self.name}/attachments/{file_name}",
                 MatterAttachmentFileName=file_name,
                 MatterAttachmentMatterVersion=att.matter_version,
                 MatterAttachmentIsHyperlink=False,
@@ -601,6 +605,28 @@ class ClientData:
             )
             rows.append(row)
         return rows
+
+    def attachment_file_name(self, att: Attachment) -> str:
+        return f"{stable_uuid(self.name, 'file', att.id)}.pdf"
+
+    def attachment_pdf(self, file_name: str) -> bytes | None:
+        """The PDF behind a visible attachment's ``MatterAttachmentFileName`` (None: no such file now)."""
+        from tracker.demo.documents import make_pdf
+
+        with self._portal().lock:
+            now = self._portal().now_ts
+            for matter in self.matters.values():
+                for att in matter.attachments:
+                    if att.at <= now and self.attachment_file_name(att) == file_name:
+                        if self._visible_matter(matter.id) is None:
+                            return None
+                        paragraphs = list(att.paragraphs) or [
+                            f"{att.name} - File No. {matter.file}",
+                            f"{self.display_name}. A placeholder document served by the demo portal "
+                            "(fictional demo data).",
+                        ]
+                        return make_pdf(paragraphs)
+        return None
 
     def _sorted(self, vocabulary: dict[int, _V]) -> list[_V]:
         """A vocabulary's entries by id (read under the lock: tests may add entries while serving)."""
@@ -892,6 +918,8 @@ class Portal:
 
     def __init__(self, clients: Iterable[ClientData] = (), now: datetime | None = None) -> None:
         self.lock = threading.RLock()
+        # where attachment links point ("http://127.0.0.1:PORT/files"): set by a server that serves them
+        self.document_base: str | None = None
         self._now = to_ts(now) if now is not None else datetime.now(UTC).timestamp()
         self._clients: dict[str, ClientData] = {}
         for client in clients:

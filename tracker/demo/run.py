@@ -8,6 +8,10 @@
 4. advance the portal's clock (two weeks of council meetings: statuses change, new bills appear);
 5. crawl again (incremental: only what changed is asked for), and show the status changes it found.
 
+Every crawl also fetches its bills' documents (``[documents] after_crawl``): the portal serves each
+attachment's PDF itself, on its loopback address (listed in ``document_hosts``), so evidence found in a
+document (``document:Agreement``) shows up, as it does for the opaque "AGREEMENT - INMATE HOUSING" bill.
+
 Digests and the printed times are in one declared time zone (``[digests] timezone``, the first
 council's). The next steps it prints run as printed: the program is named by the path it was started with
 (``.venv/bin/tracker`` under ``./dev``), unless it is on ``PATH``.
@@ -46,6 +50,9 @@ def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
         "[crawl]",
         "per_host_concurrency = 16",
         "",
+        "[documents]",
+        "after_crawl = true  # each crawl fetches its bills' documents (served by the demo portal)",
+        "",
         "[digests]",
         f'timezone = "{demo_timezone(portal)}"',
         "",
@@ -59,6 +66,7 @@ def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
             f'client = "{client.name}"',
             f'api_base = "{server.base_url}"',
             f'timezone = "{client.timezone}"',
+            f'document_hosts = ["{server.host}:{server.port}"]  # the demo portal serves the attachments',
             "",
         ]
     return "\n".join(lines)
@@ -93,7 +101,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=days)  # the portal's clock: at now once it has moved `days` on
     portal = demo_portal(now=start)
-    with LegistarPortalServer(portal) as server:
+    with LegistarPortalServer(portal, local_documents=True) as server:
         config_path = base / "tracker.toml"
         config_path.write_text(_config_text(server, portal, database), encoding="utf-8")
         config = load_config(config_path)

@@ -128,6 +128,13 @@ _IIS_QUERY_TOO_LONG = (
 )
 
 
+class _File(NamedTuple):
+    """A file to answer with as it is (an attachment's PDF), not as JSON."""
+
+    body: bytes
+    content_type: str
+
+
 class LoggedRequest(NamedTuple):
     """One request as the server saw it: the decoded path and the decoded query parameters."""
 
@@ -301,6 +308,13 @@ class LegistarApp:
             )
         else:
             status, payload = self._dispatch(path, query, target)
+        if isinstance(payload, _File):  # an attachment's PDF (faults that alter the answer still apply)
+            body, content_type = payload.body, payload.content_type
+            if fault is not None and fault.kind == "truncated":
+                return Reply(status, body[: max(1, len(body) // 2)], content_type)
+            if fault is not None and fault.kind == "disconnect":
+                return Reply(status, body, content_type, cut_at=max(1, len(body) // 2))
+            return Reply(status, body, content_type)
         if fault is not None and fault.kind == "garbage-date":
             payload = _garble(payload)
         body = _json(payload)
@@ -332,6 +346,10 @@ class LegistarApp:
     def _dispatch(self, path: str, query: dict[str, str], target: str) -> tuple[int, Any]:
         segments = [s for s in path.split("/") if s]
         not_found = _message(404, f"No HTTP resource was found that matches the request URI '{target}'.")
+        if len(segments) == 4 and segments[0] == "files" and segments[2] == "attachments":
+            client = self.portal.get(segments[1])
+            pdf = client.attachment_pdf(segments[3]) if client is not None else None
+            return (200, _File(pdf, "application/pdf")) if pdf is not None else not_found
         if len(segments) < 3 or segments[0].lower() != "v1":
             return not_found
         client = self.portal.get(segments[1])
@@ -509,6 +527,9 @@ class LegistarPortalServer:
     ...     urlopen(server.base_url + "/riverton/matters?$top=10")
 
     ``latency`` (seconds) delays every answer; ``tokens`` maps client names to the ``?token=`` they require.
+    With ``local_documents``, attachment links (``MatterAttachmentHyperlink``) point at this server, which
+    serves each attachment's PDF at ``/files/{client}/attachments/{file name}`` (without it they point at
+    ``{client}.legistar1.com``, as Legistar's do, and are not served).
     Faults, the request log and ``latency`` can be changed while the server runs.
     """
 
@@ -523,9 +544,11 @@ class LegistarPortalServer:
         page_cap: int = PAGE_CAP,
         max_filter_nodes: int = odata.DEFAULT_MAX_NODES,
         max_query_string: int = MAX_QUERY_STRING,
+        local_documents: bool = False,
     ) -> None:
         self.portal = portal
         self.host = host
+        self.local_documents = local_documents
         self.app = LegistarApp(
             portal,
             tokens=tokens,
@@ -552,6 +575,8 @@ class LegistarPortalServer:
             daemon=True,
         )
         self._thread.start()
+        if self.local_documents:  # attachment links point here, where their PDFs are served
+            self.portal.document_base = f"http://{self.host}:{self.port}/files"
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
