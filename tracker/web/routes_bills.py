@@ -5,11 +5,14 @@ documents (http(s) links only). Any logged-in user; editors also get the review 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
+from db.models import Bill
+from db.types import utcnow
+from tracker.digests import subscriptions as subs
 from tracker.safe_output import parse_id
 from tracker.web import queries
-from tracker.web.deps import DB, CurrentUser, render
+from tracker.web.deps import DB, CurrentUser, redirect, render
 
 router = APIRouter()
 
@@ -32,5 +35,43 @@ def bill_page(
         d=detail,
         row=detail["row"],
         can_review=user.has_role("editor"),
+        following=subs.following(db, user.email, detail["bill"].id) if user.email else None,
         next_url=f"/bills/{detail['bill'].id}",
     )
+
+
+def _bill(db: DB, bill_id: str) -> Bill:
+    found = parse_id(bill_id)
+    bill = db.get(Bill, found) if found is not None else None
+    if bill is None:
+        raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
+    return bill
+
+
+@router.post("/bills/{bill_id}/follow")
+def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Response:
+    """"Notify me": a personal subscription to this bill's status changes (one per user and bill)."""
+    bill = _bill(db, bill_id)
+    back = f"/bills/{bill.id}"
+    if not user.email:
+        return redirect(back, "Your account has no e-mail address: ask an admin to set one.", "error")
+    existing = subs.following(db, user.email, bill.id)
+    if existing is not None:
+        return redirect(back, f"You already follow this bill (subscription {existing.id}).")
+    spec = subs.SubscriptionSpec(email=user.email, bill_id=bill.id, frequency="immediate")
+    try:
+        sub = subs.add(db, spec, request.app.state.config, utcnow())
+    except subs.SubscriptionError as exc:
+        return redirect(back, f"{exc}.", "error")
+    return redirect(back, f"You will be notified of this bill's status changes (subscription {sub.id}).")
+
+
+@router.post("/bills/{bill_id}/unfollow")
+def unfollow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Response:
+    bill = _bill(db, bill_id)
+    back = f"/bills/{bill.id}"
+    existing = subs.following(db, user.email, bill.id) if user.email else None
+    if existing is None:
+        return redirect(back, "You do not follow this bill.")
+    subs.remove(db, existing, utcnow())
+    return redirect(back, "You no longer follow this bill.")

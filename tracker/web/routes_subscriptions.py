@@ -106,6 +106,7 @@ def _spec_form(spec: subs.SubscriptionSpec) -> dict[str, Any]:
         "email_enabled": spec.email_enabled,
         "webhook_url": spec.webhook_url or "",
         "slack": spec.webhook_format == "slack",
+        "search_text": spec.search_text or "",
     }
 
 
@@ -138,9 +139,35 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
     return render(request, "subscriptions.html", status_code=status_code, **context)
 
 
+def _saved_search_form(request: Request) -> dict[str, Any] | None:
+    """The form pre-filled from the search page's "Save this search as an alert" link (``?q=`` and the
+    search's city, category and direction; values the subscription cannot take are left out)."""
+    params = request.query_params
+    if not params.get("q"):
+        return None
+    from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
+    from tracker.web.queries import FilterError, check_search_text
+
+    config = request.app.state.config
+    try:
+        words = check_search_text(params.get("q", ""))
+    except FilterError:
+        return None
+    form = _new_form(config)
+    form["search_text"] = words
+    form["confirmed_only"] = False  # a saved search is not limited to sanctuary matches
+    if params.get("jurisdiction") in {j.slug for j in config.jurisdictions}:
+        form["jurisdictions"] = [params["jurisdiction"]]
+    if params.get("category") in CATEGORY_CODES:
+        form["categories"] = [params["category"]]
+    if params.get("direction") in DIRECTIONS:
+        form["direction"] = params["direction"]
+    return form
+
+
 @router.get("/subscriptions")
 def subscriptions_page(request: Request, db: DB, user: CurrentUser) -> Response:
-    return _page(request, db, user)
+    return _page(request, db, user, form=_saved_search_form(request))
 
 
 class SubscriptionForm(BaseModel):
@@ -160,6 +187,7 @@ class SubscriptionForm(BaseModel):
     webhook_url: str = ""
     slack: bool = False
     email_enabled: bool = False
+    search_text: str = ""
 
     def spec(self, email: str) -> subs.SubscriptionSpec:
         return subs.SubscriptionSpec(
@@ -177,6 +205,7 @@ class SubscriptionForm(BaseModel):
             email_enabled=self.email_enabled,
             webhook_url=self.webhook_url.strip() or None,
             webhook_format="slack" if self.slack else "json",
+            search_text=self.search_text.strip() or None,
         )
 
     def entered(self, spec: subs.SubscriptionSpec) -> dict[str, Any]:
@@ -235,6 +264,7 @@ def subscription_edit(
     if not user.has_role("admin") or not email.strip():
         email = sub.email  # only an admin moves a subscription to another address
     spec = fields.spec(email)
+    spec.bill_id = sub.bill_id  # a followed bill stays followed
     form = fields.entered(spec)
     try:
         message = subs.edit(db, sub, spec, request.app.state.config, utcnow())
