@@ -465,6 +465,17 @@ class MatcherSettings(_Strict):
         return _check_cron(v, "retrain_cron") or v
 
 
+class Web(_Strict):
+    """The web app: the time zone its pages show times in (None: ``[digests] timezone``)."""
+
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return None if v is None else _check_timezone(v)
+
+
 class Config(_Strict):
     database: Database = Database()
     crawl: CrawlSettings = CrawlSettings()
@@ -474,6 +485,7 @@ class Config(_Strict):
     alerts: Alerts = Alerts()
     documents: Documents = Field(default_factory=Documents)
     matcher: MatcherSettings = MatcherSettings()
+    web: Web = Web()
     jurisdictions: list[AnyJurisdiction] = Field(default_factory=list)
 
     # Not part of the file: where it was read from, for messages.
@@ -487,6 +499,11 @@ class Config(_Strict):
                 raise ValueError(f"duplicate slug {j.slug!r}")
             seen.add(j.slug)
         return self
+
+    @property
+    def display_timezone(self) -> str:
+        """Where the web app shows times: ``[web] timezone``, else ``[digests] timezone`` (UTC by default)."""
+        return self.web.timezone or self.digests.timezone
 
     @property
     def database_url(self) -> str:

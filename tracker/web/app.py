@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from db.engine import current_revision, head_revision, make_engine, require_schema, session_factory
 from tracker.config import Config, load_config
 from tracker.web import (
+    queries,
     routes_admin,
     routes_api,
     routes_auth,
@@ -51,6 +52,7 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         title="Sanctuary Tracker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.config = config
+    queries.set_display_zone(config.display_timezone)  # every page's times (h.when)
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
     app.add_middleware(AuthMiddleware, factory=app.state.sessionmaker)

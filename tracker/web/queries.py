@@ -17,9 +17,10 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, func, literal, or_, select, text, type_coerce, union
@@ -876,12 +877,28 @@ def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | Non
 # -- template helpers ------------------------------------------------------------------------------------
 
 
-def when(value: datetime | date | None) -> str:
-    """A time as ``2026-11-25 12:49 UTC``, a date as ISO, nothing as "-"."""
+DISPLAY_ZONE: ZoneInfo = ZoneInfo("UTC")  # set by create_app from the configuration (display_timezone)
+
+
+def set_display_zone(name: str) -> None:
+    global DISPLAY_ZONE
+    DISPLAY_ZONE = ZoneInfo(name)
+
+
+def when(value: datetime | date | str | None) -> str:
+    """A time in the display zone with its abbreviation (``2026-11-25 06:49 CST``; stored naive times are
+    UTC; an ISO string is read first), a date as ISO, nothing as "-"."""
     if value is None:
         return "-"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M} UTC"
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        local = aware.astimezone(DISPLAY_ZONE)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
     return value.isoformat()
 
 
