@@ -4,6 +4,7 @@ configuration files, and helpers to run the real ``tracker`` command in a child 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -36,19 +37,35 @@ def _pg_schema_url(pg_admin, schema: str) -> str:
     return f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database migrated once per test process (``upgrade``, as for any database). Each test gets a
+    copy of the file: the database its own migration would make, without running the migrations again."""
+    path = tmp_path_factory.mktemp("migrated") / "tracker.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _migrated_sqlite(template: Path, directory: Path) -> str:
+    shutil.copyfile(template, directory / "tracker.db")
+    return f"sqlite:///{directory}/tracker.db"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> Iterator[str]:
     """A migrated, empty database on each engine."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/tracker.db"
+        url = _migrated_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
         schema = None
     else:
         pg_admin = request.getfixturevalue("pg_admin")
         schema = f"t_{uuid.uuid4().hex[:16]}"
         url = _pg_schema_url(pg_admin, schema)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
     yield url
     if schema:
         with request.getfixturevalue("pg_admin").connect() as conn:
@@ -132,12 +149,11 @@ def webhook():
 
 
 @pytest.fixture
-def sqlite_db(tmp_path):
+def sqlite_db(tmp_path, sqlite_template):
     """A migrated SQLite database, for tests of the command line (whose logic also runs on PostgreSQL in the
     other tests): (url, engine)."""
-    url = f"sqlite:///{tmp_path}/tracker.db"
+    url = _migrated_sqlite(sqlite_template, tmp_path)
     engine = make_engine(url)
-    upgrade(engine)
     yield url, engine
     engine.dispose()
 
