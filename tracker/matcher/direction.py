@@ -50,6 +50,7 @@ _LIMITING = r"""
 _ENFORCEMENT = r"""
     (?:civil\ )?immigration\ detainers?|detainer\ requests?|detainers?|immigration\ holds?|ICE\ (?:detainers?|holds?)|
     287\s*\(g\)|warrant\ service\ officer|(?:cooperation|agreement|contract|partnership)s?\ with\ (?:ICE|U\.?S\.?\ Immigration)|
+    (?:data\ )?sharing\ (?:[\w-]+\ ){0,4}with\ (?:ICE|federal\ immigration|immigration\ (?:authorities|enforcement|agents))|
     immigration\ (?:enforcement|detention)|immigrant\ detention|detention\ (?:center|facility|contract)s?|
     facial\ recognition|face\ recognition|biometric|license\ plate\ (?:readers?|recognition)|\bALPRs?\b|\bLPRs?\b|
     flock|shotspotter|gunshot\ detection|drones?|unmanned\ aerial|cell[-\ ]site\ simulators?|surveillance\ (?:cameras?|equipment|systems?)|
