@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from db.engine import session_scope
@@ -16,6 +17,12 @@ from tests.documents.server import DocServer, Route
 from tests.portal import now
 from tracker.demo import LegistarPortalServer, demo_portal
 
+
+@pytest.fixture(autouse=True)
+def _rules_alone(monkeypatch):
+    """What documents add to a match, against the rules' exact results: the learned layer reads titles and
+    would find "AGREEMENT - INMATE HOUSING" relevant from its title alone (see test_documents_store.py)."""
+    monkeypatch.setenv("TRACKER_MATCHER", "rules")
 
 def config_file(path: Path, db_url: str, jurisdictions: list[str], documents: str = "") -> Path:
     path.write_text(
@@ -80,7 +87,8 @@ def test_bad_input_is_one_line(tmp_path, sqlite_db):
     cfg = config_file(tmp_path / "t.toml", url, [riverton('["127.0.0.1:9"]')])
     cases = [
         (("documents", "show", "riverton:NOPE"), 1, "Error: no bill 'NOPE' in riverton"),
-        (("documents", "show", "nowhere:X1"), 1, "Error: no jurisdiction 'nowhere' in the database"),
+        # an unknown jurisdiction is a usage error (exit 2), a missing bill a run-time one (exit 1)
+        (("documents", "show", "nowhere:X1"), 2, "Error: no jurisdiction 'nowhere' in the database"),
         (("documents", "fetch", "elsewhere"), 2, "Error: "),
         (
             ("documents", "fetch", "riverton", "--bill", "1"),
