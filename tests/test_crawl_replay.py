@@ -134,7 +134,7 @@ def test_changes_and_export_commands(tmp_path, db_url, engine):
     bad = run_tracker("--config", str(cfg), "changes", "--since", "last tuesday")
     assert (bad.returncode, bad.stderr) == (2, "Error: not an ISO date or time: 'last tuesday'\n")
     unknown = run_tracker("--config", str(cfg), "changes", "--jurisdiction", "atlantis")
-    assert unknown.returncode == 1
+    assert unknown.returncode == 2  # a usage error
     assert unknown.stderr == "Error: no jurisdiction 'atlantis' in the database (known: la-metro)\n"
 
     exported = run_tracker("--config", str(cfg), "export", "--format", "csv")
