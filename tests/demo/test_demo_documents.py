@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 from datetime import UTC, datetime
 from urllib.error import HTTPError
 from urllib.request import urlopen
@@ -17,7 +15,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO
 from tracker.demo import LegistarPortalServer, demo_portal
 
 
@@ -48,14 +45,8 @@ def test_demo_portal_serves_its_attachments_on_its_own_host():
     assert county.attachment_pdf("no-such-file.pdf") is None
 
 
-def test_demo_fetches_documents_and_matches_an_opaque_title_from_one(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
-    demo = tmp_path / "demo"
-    result = subprocess.run(
-        [".venv/bin/tracker", "demo", "--no-serve", "--dir", str(demo)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_demo_fetches_documents_and_matches_an_opaque_title_from_one(tmp_path, demo_run):
+    demo, result = demo_run.dir, demo_run.result
     assert "lakesidecounty: documents - " in result.stdout
     config = (demo / "tracker.toml").read_text()
     assert "after_crawl = true" in config and 'document_hosts = ["127.0.0.1:' in config

@@ -12,17 +12,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO
 
-
-def test_demo_times_and_printed_next_steps(tmp_path):
+def test_demo_times_and_printed_next_steps(tmp_path, demo_run):
+    demo, result = demo_run.dir, demo_run.result
     env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
-    demo = tmp_path / "demo"
-    result = subprocess.run(
-        [".venv/bin/tracker", "demo", "--no-serve", "--dir", str(demo)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "Time zone:   " in out
     zone = out.split("Time zone:   ", 1)[1].split(" ", 1)[0]
