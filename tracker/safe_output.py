@@ -7,7 +7,8 @@ or a pipe (every ``tracker`` command), and CSV cells a spreadsheet would otherwi
   sequence incl. OSC 8 hyperlinks and clear-screen; the other C0 controls but tab and newline; DEL; the C1
   controls, incl. the one-byte CSI U+009B; bidirectional overrides; line/paragraph separators; lone
   surrogates) by U+FFFD, one for one, so offsets into the text (the matcher's evidence) stay right;
-  :func:`terminal_view` does it to every string of a record or object; :func:`echo` prints through it;
+  :func:`terminal_view` does it to every string of a record or object (``tracker.cli.output.echo`` prints
+  through it);
 - :func:`json_text`: a JSON document whose strings keep their data but spell those same characters as
   ``\\uXXXX`` escapes (valid JSON, the same value once parsed, inert on a terminal);
 - :func:`csv_cell`: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
@@ -20,8 +21,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-
-import click
 
 from tracker.errors import TrackerError
 
@@ -87,11 +86,6 @@ def terminal_view(value: Any) -> Any:
     return _TerminalView(value)
 
 
-def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
-    """``click.echo`` of terminal-safe text (for every line that may carry scraped or typed text)."""
-    click.echo(terminal_text(str(message)), err=err, nl=nl)
-
-
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -131,33 +125,3 @@ class BadId(TrackerError):
     """An id argument that names no row (not ASCII digits, or beyond MAX_ID): a usage error."""
 
     exit_code = 2
-
-
-def id_argument(what: str) -> Any:
-    """A click callback: the argument as an id, or one ``Error:`` line (exit 2) saying what an id is."""
-
-    def convert(_ctx: Any, _param: Any, value: Any) -> int | None:
-        if value is None:
-            return None
-        found = parse_id(str(value))
-        if found is None:
-            raise BadId(f"{terminal_text(str(value))[:40]!r} is not {what} id (a number from 1 to {MAX_ID})")
-        return found
-
-    return convert
-
-
-def bill_argument(_ctx: Any, _param: Any, value: Any) -> Any:
-    """A click callback for BILL (an id, SLUG:IDENTIFIER or an IDENTIFIER unique across cities): a value
-    of digits (or signs and digits) must be a valid id; an identifier is printable text."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    number_like = text.lstrip("+-").isdigit() or any(c.isdigit() and not c.isascii() for c in text)
-    printable = bool(text) and text.isprintable()
-    if ":" not in text and parse_id(text) is None and (number_like or not printable):
-        raise BadId(
-            f"{terminal_text(text)[:40]!r} is not a bill: give its id (1 to {MAX_ID}), SLUG:IDENTIFIER "
-            "(e.g. riverton:O2026-0053) or an identifier unique across cities"
-        )
-    return text

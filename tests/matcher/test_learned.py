@@ -296,7 +296,7 @@ ALPR = "Lease of Automated License Plate Readers (ALPR) from Flock Group, Inc."
 def test_classify_json_default_is_hybrid_and_rules_only_is_the_rules():
     from click.testing import CliRunner
 
-    from tracker.matcher.commands import classify
+    from tracker.cli.matcher import classify
 
     hybrid = json.loads(CliRunner().invoke(classify, ["--json", ALPR]).output)
     assert hybrid["learned"]["model"] == load_shipped_model().version
@@ -310,7 +310,7 @@ def test_classify_json_default_is_hybrid_and_rules_only_is_the_rules():
 def test_evaluate_default_is_hybrid(tmp_path):
     from click.testing import CliRunner
 
-    from tracker.matcher.commands import evaluate as evaluate_command
+    from tracker.cli.matcher import evaluate as evaluate_command
 
     path = tmp_path / "set.csv"
     path.write_text(
@@ -324,12 +324,13 @@ def test_evaluate_default_is_hybrid(tmp_path):
 
 
 def test_unreadable_shipped_model_is_one_warning_and_the_rules(tmp_path, monkeypatch, capsys):
-    from tracker.matcher import commands, learned
+    from tracker.cli.matcher import make_matcher
+    from tracker.matcher import learned
 
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"garbage")
     monkeypatch.setattr(learned.load_shipped_model, "__defaults__", (bad,))
-    matcher = commands.make_matcher(None, rules_only=False)
+    matcher = make_matcher(None, rules_only=False)
     err = capsys.readouterr().err
     assert isinstance(matcher, Matcher)
     assert err.count("\n") == 1 and err.startswith("Warning: matcher model model.npz is unreadable (")

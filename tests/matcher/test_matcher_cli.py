@@ -9,8 +9,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tracker.matcher import commands
-from tracker.matcher.commands import classify, evaluate
+from tracker.cli import main
+from tracker.cli.matcher import classify, evaluate
 
 TITLES = [
     "Lease of Automated License Plate Readers (ALPR) from Flock Group, Inc.",
@@ -21,7 +21,7 @@ TITLES = [
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
     try:
-        commands.main(list(args))
+        main(list(args))
         code = 0
     except SystemExit as exc:
         code = int(exc.code or 0)
@@ -112,7 +112,7 @@ def test_evaluate_malformed_csv_is_one_error_line(capsys, tmp_path):
 
 def test_module_runs_as_a_script():
     proc = subprocess.run(
-        [sys.executable, "-m", "tracker.matcher.commands", "classify", "--json", TITLES[2]],
+        [sys.executable, "-m", "tracker", "classify", "--json", TITLES[2]],
         capture_output=True,
         text=True,
         timeout=60,

@@ -61,7 +61,7 @@ def demo_account(database_url: str) -> str:
 def serve_demo(directory: str | Path, *, port: int | None = None) -> None:
     """Serve the web app over the demo in ``directory`` (port 8000, or any free one when 8000 is taken and
     no port was asked for)."""
-    from tracker.web_cli import serve_app
+    from tracker.cli.web import serve_app
 
     config = load_config(Path(directory) / "tracker.toml", required=True)
     if port is None:

@@ -1,38 +1,22 @@
-"""``tracker subscriptions``, ``tracker digest``, ``tracker status`` and ``tracker schedule``: click commands,
-registered by ``tracker/cli.py``. User errors are :class:`~tracker.errors.TrackerError` subclasses (one
-``Error:`` line).
+"""``tracker subscriptions`` and ``tracker digest``. User errors are :class:`~tracker.errors.TrackerError`
+subclasses (one ``Error:`` line).
 
-The commands receive the CLI's context object (``tracker.cli.Context``: ``.config`` is the loaded
+The commands receive the CLI's context object (:class:`tracker.cli.context.Context`: ``.config`` is the loaded
 configuration, ``.engine()`` opens the database and checks its schema) through ``click.pass_obj``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from datetime import datetime
 from typing import Any
 
 import click
 
 from db.types import utcnow
-from tracker.cli_types import WEEKDAY
+from tracker.cli.output import echo, id_argument
+from tracker.cli.params import NOW_OPTION, WEEKDAY, parse_now
 from tracker.errors import TrackerError
-from tracker.safe_output import echo, id_argument, json_text
-
-
-def _now(value: str | None) -> datetime:
-    if not value:
-        return utcnow()
-    from tracker.crawl import parse_iso
-
-    return parse_iso(value)
-
-
-NOW_OPTION = click.option(
-    "--now", "now_text", metavar="ISO", hidden=True, help="Act as if it were this time (tests, replays)."
-)
-
+from tracker.safe_output import json_text
 
 # -- subscriptions ------------------------------------------------------------------------------------
 
@@ -347,7 +331,7 @@ def digest_preview(obj: Any, subscription: str, fmt: str, now_text: str | None) 
     from tracker.digests.outbox import preview, sub_info
     from tracker.digests.render import render_digest
 
-    now = _now(now_text)
+    now = parse_now(now_text)
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, subscription)
         slot, content = preview(session, sub, obj.config, now)
@@ -391,7 +375,7 @@ def digest_send(obj: Any, dry_run: bool, subscription: str | None, now_text: str
     if subscription:
         with session_scope(engine) as session:
             ids = [subs.find(session, subscription).id]
-    report = send_due(engine, obj.config, _now(now_text), subscription_ids=ids, dry_run=dry_run)
+    report = send_due(engine, obj.config, parse_now(now_text), subscription_ids=ids, dry_run=dry_run)
     for line in report.lines():
         echo(line)
     if not report.lines() and not report.errors:
@@ -486,58 +470,4 @@ def digest_check_email(obj: Any) -> None:
     echo(SmtpChannel(obj.config.email).check())
 
 
-# -- status and the scheduler -------------------------------------------------------------------------
-
-
-@click.command("status")
-@click.option("--check", is_flag=True, help="Exit 1 when any alert is open (for external monitoring).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@NOW_OPTION
-@click.pass_obj
-def status(obj: Any, check: bool, fmt: str, now_text: str | None) -> None:
-    """Each jurisdiction's last crawl (when, result, errors), the next scheduled runs, held digests and
-    alerts."""
-    from scheduler import scheduler_state
-    from tracker.health import evaluate, format_status
-
-    engine = obj.engine()
-    report = evaluate(
-        engine, obj.config, _now(now_text), scheduler_state=scheduler_state(obj.config.database_url)
-    )
-    if fmt == "json":
-        echo(json_text(json.dumps(report.to_dict(), ensure_ascii=False)))
-    else:
-        echo(format_status(report))
-    if check and report.alerts:
-        sys.exit(1)
-
-
-@click.command("schedule")
-@click.option("--list", "list_only", is_flag=True, help="Print the jobs and their next run; do not start.")
-@click.pass_obj
-def schedule(obj: Any, list_only: bool) -> None:
-    """Run the tracker unattended: crawls, digests, retries and health checks on their schedules.
-
-    One scheduler per database: a second one waits until the first stops. Stop with Ctrl-C or SIGTERM.
-    """
-    import scheduler as sched
-
-    config = obj.config
-    if list_only:
-        engine = obj.engine()
-        s = sched.build_scheduler(
-            config, obj.config_path, sched.BlockingScheduler(timezone="UTC"), engine=engine, catch_up=False
-        )
-        for line in sched.describe_jobs(s, utcnow()):
-            echo(line)
-        engine.dispose()
-        return
-    obj.engine().dispose()  # the schema is checked before waiting for the lock
-    code = sched.run(
-        config, obj.config_path, on_event=lambda m: echo(m[0].upper() + m[1:] + ".", err=True)
-    )
-    if code:
-        raise TrackerError("the scheduler stopped: its lock was lost")
-
-
-COMMANDS = (subscriptions, digest, status, schedule)
+COMMANDS = (subscriptions, digest)

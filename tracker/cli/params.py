@@ -1,10 +1,14 @@
-"""Click parameter types shared by the commands (a value a person types in more than one spelling)."""
+"""Click parameters shared by the commands: a day of the week (typed in more than one spelling) and the
+hidden ``--now`` of the commands that act at a time."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
+
+from db.types import utcnow
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -34,3 +38,17 @@ class Weekday(click.ParamType):
 
 
 WEEKDAY = Weekday()
+
+
+NOW_OPTION = click.option(
+    "--now", "now_text", metavar="ISO", hidden=True, help="Act as if it were this time (tests, replays)."
+)
+
+
+def parse_now(value: str | None) -> datetime:
+    """The time ``--now`` names (UTC if it has no offset), else the current time."""
+    if not value:
+        return utcnow()
+    from tracker.crawl import parse_iso
+
+    return parse_iso(value)

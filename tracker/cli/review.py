@@ -1,8 +1,8 @@
-"""``tracker match`` and ``tracker review list|show|confirm|reject|add``: click commands, registered by
-``tracker/cli.py``. User errors are :class:`~tracker.errors.TrackerError` subclasses (one ``Error:`` line).
+"""``tracker review list|show|confirm|reject|note|add``. User errors are :class:`~tracker.errors.TrackerError`
+subclasses (one ``Error:`` line).
 
-The commands receive the CLI's context object (``tracker.cli.Context``: ``.engine()`` opens the configured
-database and checks its schema) through ``click.pass_obj``.
+The commands receive the CLI's context object (:class:`tracker.cli.context.Context`: ``.engine()`` opens the
+configured database and checks its schema) through ``click.pass_obj``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
+from tracker.cli.output import bill_argument, echo
 from tracker.matcher import DIRECTIONS
-from tracker.safe_output import bill_argument, echo, json_text, terminal_view
+from tracker.safe_output import json_text, terminal_view
 
 BY_OPTION = click.option(
     "--by", "by", metavar="NAME", help="Who decides (default: $TRACKER_EDITOR, else the OS user)."
@@ -29,61 +30,6 @@ CATEGORY_OPTION = click.option(
 DIRECTION_OPTION = click.option(
     "--direction", metavar="D", help=f"The measure's direction: {', '.join(DIRECTIONS)}."
 )
-
-
-@click.command("match")
-@click.option(
-    "--rescore", is_flag=True, help="Re-run the matcher on every bill (after a change of the rules)."
-)
-@click.option(
-    "--train",
-    is_flag=True,
-    help="First train a new model from the shipped labelled titles and the editors' decisions, then match.",
-)
-@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
-@BY_OPTION
-@click.pass_obj
-def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: str | None) -> None:
-    """Run the matcher on stored bills and print what changed.
-
-    Without --rescore, only bills that have no match yet or whose title, name or text changed since their
-    match, or that were matched under other rules or another model. With --rescore, every bill (of one
-    jurisdiction). With --train, a new model is trained first (from the shipped labelled titles and every
-    confirmed, corrected or rejected bill), stored with its version, the hash of its training data and its
-    evaluation, and used from then on. The machine's fields are rewritten; editors' decisions never are.
-    Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
-    """
-    from db.engine import session_scope
-    from tracker.matching import match_stored
-    from tracker.review import list_reviews
-
-    engine = obj.engine()
-    if train:
-        from tracker.matcher.retrain import retrain
-
-        t = retrain(engine, by=by)
-        if t.unchanged:
-            click.echo(f"Model {t.version} is already trained on these {t.examples} examples: kept.")
-        else:
-            holdout = t.evaluation.get("holdout", {})
-            cv = t.evaluation.get("decisions_cross_validated")
-            agreement = f", agrees with {cv['agreement']:.0%} of decisions (5-fold)" if cv else ""
-            click.echo(
-                f"Trained model {t.version} on {t.examples} examples ({t.decisions} editors' decisions): "
-                f"holdout F1 {holdout.get('f1', 0):.3f}{agreement}."
-            )
-    s = match_stored(engine, rescore=rescore, jurisdiction=jurisdiction)
-    verb = "Rescored" if rescore else "Matched"
-    unchanged = "" if rescore else f" ({s.considered - s.classified} unchanged)"
-    click.echo(
-        f"{verb} {s.classified} bills with rules {s.rules}{unchanged}: {s.newly_relevant} newly relevant, "
-        f"{s.no_longer_relevant} no longer relevant, {s.flagged} flagged for another look."
-    )
-    with session_scope(engine) as session:
-        queue = list_reviews(session, states=["pending", "flagged"], jurisdiction=jurisdiction)
-    pending = sum(1 for r in queue if r["review_state"] == "pending")
-    flagged = sum(1 for r in queue if r["needs_review"])
-    click.echo(f"Review queue: {pending} pending, {flagged} flagged (`tracker review list`).")
 
 
 @click.group("review")
@@ -230,4 +176,4 @@ def add_command(
     echo(decision.line())
 
 
-COMMANDS = (match, review)
+COMMANDS = (review,)

@@ -1,4 +1,4 @@
-"""``tracker serve`` and ``tracker users``: click commands registered by ``tracker/cli.py``.
+"""``tracker serve`` and ``tracker users``.
 
 Passwords come from ``$TRACKER_PASSWORD`` when it is set, else from a prompt (typed twice, not echoed);
 they are never printed or logged.
@@ -13,7 +13,7 @@ import click
 
 from db.models_web import ROLES
 from db.types import utcnow
-from tracker.safe_output import echo
+from tracker.cli.output import echo
 
 PASSWORD_ENV = "TRACKER_PASSWORD"  # noqa: S105 (the name of the variable)
 

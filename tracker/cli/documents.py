@@ -1,4 +1,4 @@
-"""``tracker documents``: fetch bill documents, show them and the hosts they may come from (issue 7)."""
+"""``tracker documents``: fetch bill documents, show them and the hosts they may come from."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from tracker.safe_output import bill_argument, echo, json_text, terminal_text
+from tracker.cli.output import bill_argument, echo
+from tracker.safe_output import json_text, terminal_text
 
 
 @click.group()

@@ -1,9 +1,10 @@
-"""``tracker classify`` and ``tracker evaluate``: click commands, registered by ``tracker/cli.py``.
+"""``tracker classify`` and ``tracker evaluate`` (neither touches the database), and ``tracker match`` (the
+matcher over the stored bills).
 
-Neither touches the database. Both use the rules and the shipped learned model (:func:`make_matcher`)
-unless ``--rules-only`` is given. User errors are :class:`~tracker.errors.TrackerError` subclasses, which the
-``tracker`` command prints as one line, ``Error: ...``. The module also runs on its own, for editors
-trying a rules change: ``python -m tracker.matcher.commands classify "some title"``.
+``classify`` and ``evaluate`` use the rules and the shipped learned model (:func:`make_matcher`) unless
+``--rules-only`` is given. User errors are :class:`~tracker.errors.TrackerError` subclasses, which the
+``tracker`` command prints as one line, ``Error: ...``. Editors trying a rules change run
+``tracker classify "some title"`` (no configuration or database needed).
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from tracker.cli.review import BY_OPTION
 from tracker.errors import ConfigError, TrackerError
-from tracker.matcher.embed import EmbeddingCache, load_embedder
-from tracker.matcher.engine import Matcher, MatchResult
-from tracker.matcher.evaluate import evaluate as run_evaluation
-from tracker.matcher.hybrid import HybridMatcher
-from tracker.matcher.learned import load_shipped_model
-from tracker.matcher.rules import load_rules
+
+if TYPE_CHECKING:
+    from tracker.matcher.engine import Matcher, MatchResult
+    from tracker.matcher.hybrid import HybridMatcher
 
 RULES_OPTION = click.option(
     "--rules",
@@ -38,6 +39,12 @@ RULES_ONLY_OPTION = click.option(
 def make_matcher(rules_path: str | None, rules_only: bool) -> Matcher | HybridMatcher:
     """The rules engine with the shipped learned model on top; the rules alone with ``rules_only``, or when
     the model cannot be read (one warning line on standard error)."""
+    from tracker.matcher.embed import EmbeddingCache, load_embedder
+    from tracker.matcher.engine import Matcher
+    from tracker.matcher.hybrid import HybridMatcher
+    from tracker.matcher.learned import load_shipped_model
+    from tracker.matcher.rules import load_rules
+
     rules = Matcher(load_rules(rules_path))
     if rules_only:
         return rules
@@ -96,6 +103,8 @@ def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool)
     and every misclassified title. The labelled sets live in tracker/matcher/devset/. By default the
     rules and the learned layer are measured; --rules-only measures the rules engine alone.
     """
+    from tracker.matcher.evaluate import evaluate as run_evaluation
+
     report = run_evaluation(file, make_matcher(rules_path, rules_only))
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -103,7 +112,62 @@ def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool)
         click.echo(report.text())
 
 
-COMMANDS = (classify, evaluate)
+@click.command("match")
+@click.option(
+    "--rescore", is_flag=True, help="Re-run the matcher on every bill (after a change of the rules)."
+)
+@click.option(
+    "--train",
+    is_flag=True,
+    help="First train a new model from the shipped labelled titles and the editors' decisions, then match.",
+)
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@BY_OPTION
+@click.pass_obj
+def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: str | None) -> None:
+    """Run the matcher on stored bills and print what changed.
+
+    Without --rescore, only bills that have no match yet or whose title, name or text changed since their
+    match, or that were matched under other rules or another model. With --rescore, every bill (of one
+    jurisdiction). With --train, a new model is trained first (from the shipped labelled titles and every
+    confirmed, corrected or rejected bill), stored with its version, the hash of its training data and its
+    evaluation, and used from then on. The machine's fields are rewritten; editors' decisions never are.
+    Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
+    """
+    from db.engine import session_scope
+    from tracker.matching import match_stored
+    from tracker.review import list_reviews
+
+    engine = obj.engine()
+    if train:
+        from tracker.matcher.retrain import retrain
+
+        t = retrain(engine, by=by)
+        if t.unchanged:
+            click.echo(f"Model {t.version} is already trained on these {t.examples} examples: kept.")
+        else:
+            holdout = t.evaluation.get("holdout", {})
+            cv = t.evaluation.get("decisions_cross_validated")
+            agreement = f", agrees with {cv['agreement']:.0%} of decisions (5-fold)" if cv else ""
+            click.echo(
+                f"Trained model {t.version} on {t.examples} examples ({t.decisions} editors' decisions): "
+                f"holdout F1 {holdout.get('f1', 0):.3f}{agreement}."
+            )
+    s = match_stored(engine, rescore=rescore, jurisdiction=jurisdiction)
+    verb = "Rescored" if rescore else "Matched"
+    unchanged = "" if rescore else f" ({s.considered - s.classified} unchanged)"
+    click.echo(
+        f"{verb} {s.classified} bills with rules {s.rules}{unchanged}: {s.newly_relevant} newly relevant, "
+        f"{s.no_longer_relevant} no longer relevant, {s.flagged} flagged for another look."
+    )
+    with session_scope(engine) as session:
+        queue = list_reviews(session, states=["pending", "flagged"], jurisdiction=jurisdiction)
+    pending = sum(1 for r in queue if r["review_state"] == "pending")
+    flagged = sum(1 for r in queue if r["needs_review"])
+    click.echo(f"Review queue: {pending} pending, {flagged} flagged (`tracker review list`).")
+
+
+COMMANDS = (classify, evaluate, match)
 
 
 def _inputs(text: str | None, file_path: str | None) -> Iterator[str]:
@@ -137,30 +201,3 @@ def _plain(title: str, result: MatchResult) -> str:
     terms = [f"{e.phrase!r}" for e in result.evidence if e.kind == "term"][:4]
     cats = ", ".join(result.categories)
     return f"RELEVANT      {result.score:.2f}  {result.direction:<9}  {cats}  {shown}  <- {', '.join(terms)}"
-
-
-@click.group()
-def _main() -> None:
-    """Matcher commands (the same as ``tracker classify`` and ``tracker evaluate``)."""
-
-
-for _command in COMMANDS:
-    _main.add_command(_command)
-
-
-def main(argv: list[str] | None = None) -> None:
-    try:
-        _main.main(args=argv, prog_name="python -m tracker.matcher.commands", standalone_mode=False)
-    except TrackerError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

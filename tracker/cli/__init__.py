@@ -1,0 +1,100 @@
+"""The ``tracker`` command: the root group, its options and :func:`main`. Each command group lives in a
+module of this package (``crawl``, ``bills``, ``review``, ``matcher``, ``documents``, ``digests``, ``status``,
+``schedule``, ``web``, ``ops``, ``demo``); all terminal output is written here, the modules they call return
+data. Every user error is printed as one line, ``Error: ...``, with a non-zero exit (2 for usage and
+configuration errors, 1 for run-time failures).
+
+Commands import their heavy modules (Scrapy, the matcher's model, the web app) inside the command function:
+``tracker`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from tracker.cli import bills, crawl, demo, digests, documents, matcher, ops, review, schedule, status, web
+from tracker.cli.context import Context
+from tracker.cli.output import echo
+from tracker.errors import TrackerError
+from tracker.safe_output import terminal_text
+
+
+def config_first(args: list[str]) -> list[str]:
+    """``--config PATH`` (or ``--config=PATH``) given after the subcommand, moved before it, so that
+    ``tracker review list --config x.toml`` works like ``tracker --config x.toml review list``. Nothing after
+    a ``--`` is touched."""
+    out, moved = list(args), []
+    i = 0
+    while i < len(out):
+        arg = out[i]
+        if arg == "--":
+            break
+        if arg == "--config" and i + 1 < len(out):
+            moved += out[i : i + 2]
+            del out[i : i + 2]
+            continue
+        if arg.startswith("--config="):
+            moved.append(out.pop(i))
+            continue
+        i += 1
+    return moved + out
+
+
+class TrackerGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, config_first(args))
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Configuration file (default: $TRACKER_CONFIG, else ./tracker.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("--json-logs", is_flag=True, help="Log one JSON object per line.")
+@click.version_option(package_name="sanctuary-tracker")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int, json_logs: bool) -> None:
+    """Sanctuary Tracker: city legislation that expands or rolls back sanctuary."""
+    ctx.obj = Context(config_path, verbose, json_logs)
+
+
+
+for _module in (crawl, bills, review, matcher, documents, digests, status, schedule, web, ops, demo):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def _first_line(exc: object) -> str:
+    lines = str(exc).strip().splitlines()
+    return terminal_text(lines[0]) if lines else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TrackerError as exc:
+        echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        echo(f"Error: database: {_first_line(exc.orig)}", err=True)
+        sys.exit(1)
+    except DatabaseError as exc:  # e.g. a database URL naming a file that is not a database
+        echo(f"Error: database: {_first_line(exc.orig)} (check the database URL)", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)

@@ -1,0 +1,177 @@
+"""``tracker export`` and ``tracker changes``: the stored bills and their status changes, written out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.cli.context import Context, pass_ctx
+from tracker.cli.output import echo
+from tracker.safe_output import csv_cell, json_text, terminal_view
+
+
+def _bill_records(
+    obj: Context, jurisdiction: str | None, *, relevant: bool = False, confirmed: bool = False
+) -> Iterator[dict[str, Any]]:
+    from db.engine import session_scope
+    from db.models import Bill, Jurisdiction
+    from db.models_review import BillMatch
+    from tracker.queries import check_jurisdiction
+    from tracker.review import export_fields
+
+    engine = obj.engine()
+    with session_scope(engine) as session:
+        if jurisdiction:
+            check_jurisdiction(session, jurisdiction)
+        q = (
+            select(Bill, Jurisdiction.slug, BillMatch)
+            .join(Jurisdiction)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+            .options(selectinload(Bill.status_changes), selectinload(Bill.sponsors))
+            .order_by(Jurisdiction.slug, Bill.id)
+            .execution_options(yield_per=500)
+        )
+        if jurisdiction:
+            q = q.where(Jurisdiction.slug == jurisdiction)
+        if confirmed:
+            q = q.where(BillMatch.review_state == "confirmed")
+        for bill, slug, match in session.execute(q):
+            if relevant and not (match is not None and match.effective_relevant):
+                continue
+            yield {
+                "jurisdiction": slug,
+                "source_id": bill.source_id,
+                "identifier": bill.identifier,
+                "title": bill.title,
+                "name": bill.name,
+                "type": bill.type_name,
+                "status": bill.status,
+                "stage": bill.stage,
+                "introduced": bill.introduced.isoformat() if bill.introduced else None,
+                "url": bill.public_url or bill.source_url,
+                "sponsors": [s.name for s in bill.sponsors],
+                "first_seen_at": bill.first_seen_at.isoformat(),
+                "vanished_at": bill.vanished_at.isoformat() if bill.vanished_at else None,
+                "status_history": [
+                    {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}
+                    for c in bill.status_changes
+                ],
+                **export_fields(match),
+            }
+
+
+RELEVANT_OPTION = click.option(
+    "--relevant", is_flag=True, help="Only relevant measures (the editors' word, else the matcher's)."
+)
+CONFIRMED_OPTION = click.option("--confirmed", is_flag=True, help="Only measures an editor confirmed.")
+
+EXPORT_FIELDS = [
+    "jurisdiction",
+    "source_id",
+    "identifier",
+    "title",
+    "name",
+    "type",
+    "status",
+    "stage",
+    "introduced",
+    "url",
+    "sponsors",
+    "first_seen_at",
+    "vanished_at",
+    "status_history",
+    "relevant",
+    "score",
+    "categories",
+    "direction",
+    "direction_reason",
+    "review_state",
+]
+
+
+@click.command()
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+@RELEVANT_OPTION
+@CONFIRMED_OPTION
+@pass_ctx
+def export(
+    obj: Context, jurisdiction: str | None, fmt: str, output: Any, relevant: bool, confirmed: bool
+) -> None:
+    """Write one record per bill, with its status history and its match (the editors' decision wins).
+
+    With -o FILE, says how many bills it wrote where."""
+    from tracker.review import csv_match_fields
+
+    records = _bill_records(obj, jurisdiction, relevant=relevant, confirmed=confirmed)
+    written = 0
+    if fmt == "jsonl":
+        for rec in records:
+            output.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            written += 1
+    else:
+        writer = csv.DictWriter(output, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            rec["sponsors"] = "; ".join(rec["sponsors"])
+            rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
+            csv_match_fields(rec)
+            writer.writerow({k: csv_cell(v) for k, v in rec.items()})  # formula-safe cells
+            written += 1
+    name = getattr(output, "name", "-")
+    if name not in ("-", "<stdout>"):
+        output.flush()
+        echo(f"wrote {written:,} bill{'s' if written != 1 else ''} to {name}")
+
+
+@click.command()
+@click.option(
+    "--since", metavar="ISO", help="Only changes observed at or after this time (UTC if no offset)."
+)
+@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="table", show_default=True)
+@click.option("--include-first-seen", is_flag=True, help="Also list the first observation of each bill.")
+@RELEVANT_OPTION
+@CONFIRMED_OPTION
+@pass_ctx
+def changes(
+    obj: Context,
+    since: str | None,
+    jurisdiction: str | None,
+    fmt: str,
+    include_first_seen: bool,
+    relevant: bool,
+    confirmed: bool,
+) -> None:
+    """List status-change events, oldest first."""
+    from tracker.crawl import parse_iso
+    from tracker.queries import status_changes
+
+    when = parse_iso(since) if since else None
+    rows = status_changes(
+        obj.engine(),
+        since=when,
+        jurisdiction=jurisdiction,
+        include_first_seen=include_first_seen,
+        relevant=relevant,
+        confirmed=confirmed,
+    )
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
+        return
+    from tracker.queries import format_changes_table
+
+    click.echo(format_changes_table(terminal_view(rows)))
+
+
+COMMANDS = (export, changes)
