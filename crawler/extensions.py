@@ -60,8 +60,8 @@ class QuietLogFormatter(LogFormatter):
     def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
         result = super().scraped(item, response, spider)
         item = item if isinstance(item, dict) else {}
-        staged = item.get("bill")  # platforms that normalize in their spider stage NormalizedBill items
-        source_id = staged.source_id if staged is not None else (item.get("matter") or {}).get("MatterId")
+        staged = item.get("bill")  # a parsed bill, or the parser to run in the pipeline and its source id
+        source_id = staged.source_id if staged is not None else item.get("source_id")
         return {
             **result,
             "msg": "Scraped %(slug)s bill %(source_id)s",

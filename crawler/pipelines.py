@@ -12,14 +12,8 @@ from __future__ import annotations
 import logging
 from typing import IO, TYPE_CHECKING, Any
 
+from tracker.contract import NormalizedBill, content_hash
 from tracker.errors import DataError
-from tracker.normalize import (
-    AttachmentsUpdate,
-    NormalizedBill,
-    content_hash,
-    normalize_attachments,
-    normalize_matter,
-)
 from tracker.sanitize import clean_text, sanitize_record
 
 if TYPE_CHECKING:
@@ -63,11 +57,13 @@ class StagePipeline:
         job = self._job(item["slug"])
         j = job.jurisdiction
         staged = item.get("bill")
-        # Platforms other than the Legistar API normalize in their spider (tracker/platforms/).
+        # A spider stages a parsed bill ("bill"), or the parser to run on its raw payloads here ("parse", a
+        # callable of the platform module returning a NormalizedBill or an AttachmentsUpdate), so that a
+        # parser's error on one record rejects that record like any other.
         if staged is not None and not isinstance(staged, NormalizedBill):
             raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a NormalizedBill")
         try:
-            record = staged if staged is not None else self._normalize(job, item)
+            record = staged if staged is not None else item["parse"]()
             where = f"{j.slug} bill {clean_text(record.source_id) or '?'}"[:120]
             outcome = sanitize_record(record, where)
         except DataError as exc:
@@ -95,32 +91,8 @@ class StagePipeline:
         return None
 
     @staticmethod
-    def _normalize(job: CrawlJob, item: dict[str, Any]) -> NormalizedBill | AttachmentsUpdate:
-        j = job.jurisdiction
-        if item.get("only_attachments"):
-            mid = item["matter"].get("MatterId")
-            return AttachmentsUpdate(
-                source_id=str(mid),
-                attachments=normalize_attachments(item["attachments"], f"{j.slug} matter {mid}"),
-            )
-        return normalize_matter(
-            slug=j.slug,
-            matter=item["matter"],
-            histories=item["histories"],
-            sponsors=item["sponsors"],
-            attachments=item["attachments"],
-            api_base=j.api_base,
-            client=j.client,
-            web_base=j.public_base,
-            zone=j.zone,
-            stage_overrides=j.stages,
-        )
-
-    @staticmethod
     def _describe(item: dict[str, Any]) -> str:
         bill = item.get("bill")
         if isinstance(bill, NormalizedBill):
             return f"bill {clean_text(bill.source_id) or '?'}"
-        matter = item.get("matter")
-        mid = matter.get("MatterId") if isinstance(matter, dict) else None
-        return f"matter {clean_text(mid) or '?'}"
+        return f"{item.get('record', 'record')} {clean_text(item.get('source_id')) or '?'}"

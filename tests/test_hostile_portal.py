@@ -252,7 +252,7 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
     from crawler.jobs import CrawlJob
     from db.models import StatusChange
     from tracker.config import load_config
-    from tracker.normalize import NormalizedBill
+    from tracker.contract import NormalizedBill
     from tracker.store import import_job
 
     def bill(sid: str, stage: str | None = "introduced") -> NormalizedBill:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import SAMPLES
+from tracker.contract import NormalizedBill
 from tracker.errors import DataError
-from tracker.normalize import NormalizedBill, normalize_matter
+from tracker.platforms.legistar import normalize_matter
 
 API = SAMPLES / "legistar-api"
 

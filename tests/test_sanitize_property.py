@@ -20,10 +20,10 @@ from db.models_review import BillMatch
 from tests.clock import utc_now
 from tests.conftest import write_config
 from tracker.config import load_config
+from tracker.contract import NormalizedBill, NormalizedSponsor, content_hash
 from tracker.errors import DataError
 from tracker.matcher import Matcher, load_rules
 from tracker.matcher.engine import FIELD_LIMITS
-from tracker.normalize import NormalizedBill, NormalizedSponsor, content_hash
 from tracker.sanitize import BILL_LIMITS, TEXT_LIMIT, clean_text, sanitize_record, scrub
 from tracker.store import import_job
 

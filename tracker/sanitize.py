@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.errors import DataError
 
 if TYPE_CHECKING:
-    from tracker.normalize import AttachmentsUpdate, NormalizedAttachment, NormalizedBill
+    from tracker.contract import AttachmentsUpdate, NormalizedAttachment, NormalizedBill
 
 # -- characters -------------------------------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ def sanitize_record(record: NormalizedBill | AttachmentsUpdate, where: str) -> O
     :class:`~tracker.errors.DataError` naming ``where`` and the field when it cannot be.
 
     The bill's ``raw`` records each cut's original length under ``_tracker_cut``."""
-    from tracker.normalize import AttachmentsUpdate
+    from tracker.contract import AttachmentsUpdate
 
     b = _Boundary(where)
     if isinstance(record, AttachmentsUpdate):

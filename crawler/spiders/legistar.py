@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
 from crawler.redact import redact_url
+from tracker.platforms.legistar import attachments_of, bill_of
 from tracker.sanitize import clean_text
 
 # Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
@@ -258,15 +260,7 @@ class LegistarApiSpider(scrapy.Spider):
         if with_attachments:
             return [self._sub(job, matter, "attachments", histories=histories, sponsors=sponsors)]
         # Over the budget: the bill is stored now, its attachments join the backlog.
-        return [
-            {
-                "slug": slug,
-                "matter": matter,
-                "histories": histories,
-                "sponsors": sponsors,
-                "attachments": None,
-            }
-        ]
+        return [self._item(job, matter, bill_of, histories, sponsors, None)]
 
     def parse_attachments(
         self,
@@ -277,24 +271,20 @@ class LegistarApiSpider(scrapy.Spider):
         sponsors: list[Any] | None = None,
         only_attachments: bool = False,
     ) -> list[dict[str, Any]]:
+        job = self.jobs[slug]
         if only_attachments:
-            return [
-                {
-                    "slug": slug,
-                    "matter": matter,
-                    "attachments": response.meta[JSON_META],
-                    "only_attachments": True,
-                }
-            ]
-        return [
-            {
-                "slug": slug,
-                "matter": matter,
-                "histories": histories,
-                "sponsors": sponsors,
-                "attachments": response.meta[JSON_META],
-            }
-        ]
+            return [self._item(job, matter, attachments_of, response.meta[JSON_META])]
+        return [self._item(job, matter, bill_of, histories, sponsors, response.meta[JSON_META])]
+
+    @staticmethod
+    def _item(job: CrawlJob, matter: dict[str, Any], parse: Any, *payloads: Any) -> dict[str, Any]:
+        """A matter's raw payloads, parsed by the pipeline (so that a parser's error rejects this record)."""
+        return {
+            "slug": job.slug,
+            "record": "matter",
+            "source_id": matter.get("MatterId"),
+            "parse": partial(parse, job.jurisdiction, matter, *payloads),
+        }
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -319,7 +309,7 @@ class LegistarApiSpider(scrapy.Spider):
         self.logger.error("%s: %s", slug, detail)
 
 
-_clean = clean_text  # as tracker.normalize cleans the stored status
+_clean = clean_text  # as tracker/platforms/legistar.py cleans the stored status
 
 
 def _api_message(response: Response) -> str | None:

@@ -6,7 +6,7 @@ A platform is:
   subclass whose ``platform`` is a one-value ``Literal``): the config keys of a city on that platform,
   validated on load;
 - a spider (``crawler/spiders/<module>.py``) that takes the :class:`crawler.jobs.CrawlJob` of every city of
-  that platform in a crawl and stages :class:`tracker.normalize.NormalizedBill` items (``{"slug": ...,
+  that platform in a crawl and stages :class:`tracker.contract.NormalizedBill` items (``{"slug": ...,
   "bill": NormalizedBill}``); the rest of the tracker (import, status log, matching, digests) is shared;
 - a normalizer from its native fields and status words to the tracker's bill, action and stage;
 - ``parse_url(url)`` in the settings module: whether a public URL names one of its bills (track by link);

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import Field
 
 from tracker.config import JurisdictionBase
-from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 

@@ -33,8 +33,8 @@ from lxml.etree import ParserError
 from pydantic import Field, field_validator
 
 from tracker.config import JurisdictionBase, _check_http_url
+from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.errors import DataError
-from tracker.normalize import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.platforms import LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
