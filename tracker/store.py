@@ -39,8 +39,7 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.types import utcnow
 from tracker.config import Jurisdiction as JurisdictionConfig
-from tracker.identity import adopt_moved, identifier_key, key_unkeyed, record_sources
-from tracker.normalize import (
+from tracker.contract import (
     AttachmentsUpdate,
     NormalizedAction,
     NormalizedAttachment,
@@ -48,6 +47,7 @@ from tracker.normalize import (
     NormalizedSponsor,
     read_staged,
 )
+from tracker.identity import adopt_moved, identifier_key, key_unkeyed, record_sources
 
 logger = logging.getLogger(__name__)
 
