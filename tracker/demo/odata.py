@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from tracker.demo.wire import BOOLEAN, COLLECTION, DATETIME, DECIMAL, GUID, INT, STRING, Entity
 
 Row = Mapping[str, Any]
+# filter_and_sort and page hand back the caller's own row objects.
+R = TypeVar("R", bound=Row)
 Predicate = Callable[[Row], bool]
 
 DEFAULT_MAX_NODES = 100
@@ -334,6 +336,10 @@ def parse_wire_datetime(value: str) -> datetime | None:
 _Getter = Callable[[Row], Any]
 
 
+def _constant(value: Any) -> _Getter:
+    return lambda row: value
+
+
 @dataclass(frozen=True, slots=True)
 class _Typed:
     edm: str
@@ -354,7 +360,7 @@ class _Compiler:
             value = node.value
             if node.edm == STRING:
                 value = value.casefold()
-            return _Typed(node.edm, lambda row, v=value: v)
+            return _Typed(node.edm, _constant(value))
         if isinstance(node, _Prop):
             return self.prop(node)
         if isinstance(node, _Cmp):
@@ -573,10 +579,10 @@ def _sort_key(name: str, edm: str) -> Callable[[Row], tuple[int, Any]]:
 
 
 def filter_and_sort(
-    rows: Sequence[Row], entity: Entity, options: QueryOptions, max_nodes: int = DEFAULT_MAX_NODES
-) -> list[Row]:
+    rows: Sequence[R], entity: Entity, options: QueryOptions, max_nodes: int = DEFAULT_MAX_NODES
+) -> list[R]:
     """Apply ``$filter`` and ``$orderby`` (rows must come ordered by key: the default order)."""
-    result: list[Row] = list(rows)
+    result: list[R] = list(rows)
     if options.filter is not None:
         predicate = compile_filter(options.filter, entity, max_nodes)
         result = [row for row in result if predicate(row)]

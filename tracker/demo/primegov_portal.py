@@ -283,6 +283,8 @@ def generated_portal(
     rng = random.Random(seed)
     today = today or date.today()
     portal = PrimeGovPortal()
+    archived: dict[int, list[dict[str, Any]]] = {}
+    upcoming: list[dict[str, Any]] = []
     meetings = max(2, -(-items // per_meeting))
     made = 0
     file_counter = 0
@@ -299,9 +301,9 @@ def generated_portal(
         documents = [(70000 + m, template_id, name, 3)]
         row = meeting_row(meeting_id, title, when, documents, 7 if committee else 1)
         if past:
-            portal.archived.setdefault(day.year, []).append(row)  # type: ignore[union-attr]
+            archived.setdefault(day.year, []).append(row)
         else:
-            portal.upcoming.append(row)  # type: ignore[union-attr]
+            upcoming.append(row)
         page_items = []
         for _ in range(min(per_meeting, items - made)):
             made += 1
@@ -322,6 +324,8 @@ def generated_portal(
             attachments = [(f"{item_id:08x}-0000-4000-8000-000000000001", f"Report {made}.pdf")]
             page_items.append(Item(item_id, subject, number, f"CD {made % 15 + 1}", action, attachments))
         portal.pages[template_id] = Page(title, [("Items for consideration", page_items)])
+    portal.archived.update(archived)
+    portal.upcoming = upcoming
     return portal
 
 

@@ -31,17 +31,17 @@ import click
 from db.engine import make_engine, upgrade
 from tracker.config import load_config
 from tracker.crawl import crawl_in_child
-from tracker.demo import LegistarPortalServer, demo_portal
+from tracker.demo import LegistarPortalServer, Portal, demo_portal
 from tracker.errors import TrackerError
 from tracker.queries import format_changes_table, status_changes
 
 
-def demo_timezone(portal) -> str:
+def demo_timezone(portal: Portal) -> str:
     """The demo's one declared time zone (digests, printed times): the first council's."""
     return next((client.timezone for client in portal), "UTC")
 
 
-def _config_text(server: LegistarPortalServer, portal, database: Path) -> str:
+def _config_text(server: LegistarPortalServer, portal: Portal, database: Path) -> str:
     lines = [
         "# Written by `tracker demo`: the demo councils on the built-in local portal.",
         "[database]",

@@ -20,7 +20,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, overload
 
 # Edm type names used by the OData layer.
 INT: Final = "Int32"
@@ -34,6 +34,10 @@ COLLECTION: Final = "Collection"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@overload
+def format_local(value: datetime) -> str: ...
+@overload
+def format_local(value: None) -> None: ...
 def format_local(value: datetime | None) -> str | None:
     """A local wall-clock date or date-time as Legistar writes it (no offset, no fraction)."""
     if value is None:
