@@ -2,9 +2,15 @@
 
 The embedding model is WordLlama's ``l2_supercat`` (256 dimensions, MIT licence): static token embeddings
 distilled from a large language model, average-pooled over a title. Its weights (16 MB) and tokenizer ship
-inside the ``wordllama`` wheel from the package registry; :func:`load_embedder` reads them from the installed
-package with downloads disabled, so nothing is fetched at run time. docs/matching.md records why this model
-was chosen over all-MiniLM-L6-v2 (measured on councils held out of training).
+inside the ``wordllama`` wheel from the package registry; :func:`load_embedder` reads those two files from
+the installed package, so nothing is fetched at run time. docs/matching.md records why this model was chosen
+over all-MiniLM-L6-v2 (measured on councils held out of training).
+
+The files are read with ``tokenizers`` and ``safetensors`` (wordllama's own dependencies) and pooled by
+:class:`StaticEmbeddings`, the same arithmetic as ``wordllama.WordLlamaInference.embed``, without importing
+the ``wordllama`` package: its ``__init__`` imports requests, pydantic and its training configuration and
+calls ``logging.basicConfig``, which cost a tracker process more CPU than the model itself (0.39 s against
+0.14 s). tests/matcher/test_embed_load.py checks that the vectors are those of ``WordLlama.load``.
 
 The :class:`EmbeddingCache` keeps vectors keyed by the SHA-256 of the exact text and the model's name, so a
 rescore embeds only text it has never embedded before.
@@ -13,6 +19,7 @@ rescore embeds only text it has never embedded before.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -43,6 +50,40 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: The files of the model inside the installed ``wordllama`` package (where ``WordLlama.load`` finds them).
+WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
+TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+TENSOR_KEY = "embedding.weight"
+
+
+class StaticEmbeddings:
+    """Token embeddings average-pooled over a text's tokens: ``wordllama.WordLlamaInference.embed`` (dense,
+    pooled) for the one model the tracker uses."""
+
+    def __init__(self, embedding: np.ndarray, tokenizer: Any) -> None:
+        self.embedding = np.ascontiguousarray(embedding.astype(np.float32))
+        self.tokenizer = tokenizer
+        self.tokenizer.enable_padding()
+        self.tokenizer.no_truncation()
+
+    def embed(self, texts: list[str], norm: bool = False, batch_size: int = BATCH) -> np.ndarray:
+        out = np.empty((len(texts), self.embedding.shape[1]), dtype=np.float32)
+        for i in range(0, len(texts), batch_size):
+            encoded = self.tokenizer.encode_batch(
+                texts[i : i + batch_size], is_pretokenized=False, add_special_tokens=False
+            )
+            ids = np.array([e.ids for e in encoded], dtype=np.int32)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
+            np.clip(ids, 0, self.embedding.shape[0] - 1, out=ids)
+            tokens = self.embedding[ids]
+            count = np.maximum(mask.sum(axis=1, keepdims=True), 1.0).astype(np.float32)
+            pooled = np.sum(tokens * mask[..., np.newaxis], axis=1, dtype=np.float32) / count
+            if norm:
+                pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[i : i + pooled.shape[0]] = pooled
+        return out
+
+
 @dataclass
 class Embedder:
     """Unit-length sentence vectors (float32, ``DIMENSIONS`` wide) for a list of texts."""
@@ -65,6 +106,14 @@ _LOCK = threading.Lock()
 _LOADED: Embedder | None = None
 
 
+def wordllama_package() -> Path:
+    """The installed ``wordllama`` package's directory, found without importing the package."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the embedding model is not installed (no wordllama package)")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
 def load_embedder() -> Embedder:
     """The embedder, loaded once per process from the installed ``wordllama`` package (no downloads).
 
@@ -74,21 +123,21 @@ def load_embedder() -> Embedder:
     with _LOCK:
         if _LOADED is not None:
             return _LOADED
+        package = wordllama_package()
         try:
-            import wordllama
-            from wordllama import WordLlama
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise ConfigError(f"the embedding model is not installed (wordllama: {exc})") from exc
-        package = Path(wordllama.__file__).resolve().parent
-        try:
-            # The wheel keeps its tokenizer in tokenizers/ and its weights in weights/; pointing the cache
-            # at the package finds both, and disable_download makes a missing file an error, not a fetch.
-            inference = WordLlama.load(
-                config="l2_supercat", dim=DIMENSIONS, cache_dir=package, disable_download=True
-            )
+            from safetensors import safe_open
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(package / TOKENIZER_FILE))
+            with safe_open(str(package / WEIGHTS_FILE), framework="np", device="cpu") as f:
+                embedding = f.get_tensor(TENSOR_KEY)
         except Exception as exc:  # safetensors/tokenizers errors have no common base class
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"the embedding model could not be loaded from {package}: {first}") from exc
+        if embedding.ndim != 2 or embedding.shape[1] != DIMENSIONS:
+            shape = "x".join(map(str, embedding.shape))
+            raise ConfigError(f"the embedding model in {package} is {shape}, not {DIMENSIONS} wide")
+        inference = StaticEmbeddings(embedding, tokenizer)
         inference.tokenizer.enable_truncation(MAX_TOKENS)
         _LOADED = Embedder(inference)
         return _LOADED

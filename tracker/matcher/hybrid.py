@@ -130,7 +130,7 @@ def decide_direction(rules: MatchResult, p: Prediction, title: str, category: st
                 f'the cue "{cues[0].phrase}" ({rules.direction}) next to the matched phrase',
             )
     usual = rules.relevant and rules.direction and rules.categories[0] == category
-    if usual and p.direction_probability < 0.6:
+    if usual and rules.direction is not None and p.direction_probability < 0.6:
         return rules.direction, (
             f"no verb or cue decides it; the usual direction of {category.replace('_', ' ')} measures"
         )

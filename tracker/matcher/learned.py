@@ -162,7 +162,8 @@ class Linear:
             return np.stack([1.0 - p1, p1], axis=1)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        p: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return p
 
 
 @dataclass

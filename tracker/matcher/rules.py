@@ -164,7 +164,7 @@ class _Loader:
 
     def get(
         self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...
-    ):
+    ) -> Any:
         if key not in table:
             if default is ...:
                 raise self.fail(where, f"missing key '{key}'")
@@ -183,7 +183,7 @@ class _Loader:
         return value
 
     def strings(self, table: dict[str, Any], key: str, where: str) -> list[str]:
-        values = self.get(table, key, list, where, default=[])
+        values: list[str] = self.get(table, key, list, where, default=[])
         for i, v in enumerate(values, 1):
             if not isinstance(v, str):
                 raise self.fail(where, f"'{key}' item {i} must be a string, not {_describe(v)}")
@@ -200,7 +200,7 @@ class _Loader:
         return value
 
     def direction(self, table: dict[str, Any], key: str, where: str, required: bool) -> str | None:
-        value = self.get(table, key, str, where, default=... if required else None)
+        value: str | None = self.get(table, key, str, where, default=... if required else None)
         if value is not None and value not in DIRECTIONS:
             raise self.fail(where, f"'{key}' must be one of {', '.join(DIRECTIONS)}, not '{value}'")
         return value
