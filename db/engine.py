@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 from tracker.errors import ConfigError, TrackerError
 
@@ -66,6 +67,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+def rows_affected(session: Session, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in ``session``; how many rows it matched (a compare-and-set claims a row
+    when this is 1). ``Session.execute`` is typed as returning a plain ``Result``, but a DML statement
+    without RETURNING always yields a ``CursorResult``, the one that has ``rowcount``."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def alembic_config(engine: Engine) -> Any:

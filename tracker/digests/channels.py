@@ -92,8 +92,9 @@ def _dot_stuffed(data: bytes) -> bytes:
     return out + b"\r\n.\r\n"
 
 
-def _reply(code: int, resp: bytes) -> str:
-    text = resp.decode("utf-8", "replace").replace("\n", " ").strip()
+def _reply(code: int, resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else resp
+    text = text.replace("\n", " ").strip()
     return f"{code} {text}".strip()
 
 

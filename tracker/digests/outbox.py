@@ -41,7 +41,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.engine import session_scope
+from db.engine import rows_affected, session_scope
 from db.models_digest import Digest, DigestDelivery, DigestItem, Subscription
 from tracker.config import Config
 from tracker.digests.channels import DeliveryError, SmtpChannel, WebhookChannel, build_email, redact_webhook
@@ -351,7 +351,7 @@ def reap(engine: Engine, config: Config, now: datetime, report: SendReport | Non
                     "phase": None,
                     "last_error": "the sending process stopped before transmitting; retrying",
                 }
-            if session.execute(q.values(**values)).rowcount == 1:
+            if rows_affected(session, q.values(**values)) == 1:
                 settled += 1
                 if values["status"] == "held":
                     report.held.append(f"delivery {row.id}: {IN_DOUBT_DIED}")
@@ -377,7 +377,8 @@ def reap(engine: Engine, config: Config, now: datetime, report: SendReport | Non
 def _claim(engine: Engine, delivery_id: int, now: datetime) -> str | None:
     token = str(uuid.uuid4())
     with session_scope(engine) as session:
-        result = session.execute(
+        matched = rows_affected(
+            session,
             update(DigestDelivery)
             .where(
                 DigestDelivery.id == delivery_id,
@@ -391,25 +392,26 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> str | None:
                 claimed_by=me(),
                 claimed_at=now,
                 attempts=DigestDelivery.attempts + 1,
-            )
+            ),
         )
-        if result.rowcount != 1:
+        if matched != 1:
             return None
     return token
 
 
 def _finish(engine: Engine, delivery_id: int, token: str, statuses: tuple[str, ...], **values: Any) -> bool:
     with session_scope(engine) as session:
-        result = session.execute(
+        matched = rows_affected(
+            session,
             update(DigestDelivery)
             .where(
                 DigestDelivery.id == delivery_id,
                 DigestDelivery.claim_token == token,
                 DigestDelivery.status.in_(statuses),
             )
-            .values(**values)
+            .values(**values),
         )
-        return result.rowcount == 1
+        return matched == 1
 
 
 def _transmitting(engine: Engine, delivery_id: int, token: str) -> None:
@@ -665,12 +667,13 @@ def release(engine: Engine, delivery_id: int, now: datetime, *, mark_sent: bool 
             values.update(status="sent", sent_at=now)
         else:
             values.update(status="pending", next_attempt_at=None, attempts=0)
-        result = session.execute(
+        matched = rows_affected(
+            session,
             update(DigestDelivery)
             .where(DigestDelivery.id == delivery_id, DigestDelivery.status == delivery.status)
-            .values(**values)
+            .values(**values),
         )
-        if result.rowcount != 1:
+        if matched != 1:
             raise TrackerError(
                 f"delivery {delivery_id} changed meanwhile; look again with `tracker digest list`"
             )

@@ -87,5 +87,5 @@ def next_run(
         return latest_slot(frequency, at_time, weekday, timezone, now, immediate_minutes).at + timedelta(
             minutes=immediate_minutes
         )
-    fire = digest_trigger(frequency, at_time, weekday, timezone).get_next_fire_time(None, now)
+    fire: datetime = digest_trigger(frequency, at_time, weekday, timezone).get_next_fire_time(None, now)
     return fire.astimezone(UTC)

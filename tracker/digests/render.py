@@ -257,4 +257,5 @@ def atom_feed(sub: dict[str, Any], digests: list[Any], self_url: str | None = No
         for city in d.content["cities"]:
             el(entry, "category", term=city["jurisdiction"], label=city["name"])
     ET.indent(feed)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return xml + b"\n"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from db.engine import rows_affected
 from db.models import Bill
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
 from tracker.config import Config, check_email
@@ -258,11 +259,12 @@ def remove(session: Session, sub: Subscription, now: datetime) -> str:
     """Remove a subscription: no more digests; deliveries not sent yet are cancelled. Its history stays."""
     sub.state, sub.updated_at = "removed", now
     digest_ids = select(Digest.id).where(Digest.subscription_id == sub.id)
-    cancelled = session.execute(
+    cancelled = rows_affected(
+        session,
         update(DigestDelivery)
         .where(DigestDelivery.digest_id.in_(digest_ids), DigestDelivery.status.in_(("pending", "retry")))
-        .values(status="cancelled", last_error="subscription removed")
-    ).rowcount
+        .values(status="cancelled", last_error="subscription removed"),
+    )
     extra = f"; {cancelled} unsent deliver{'y' if cancelled == 1 else 'ies'} cancelled" if cancelled else ""
     return f"Subscription {sub.id} ({sub.email}) removed{extra}."
 
