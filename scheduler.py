@@ -462,7 +462,7 @@ class Jobs:
         changed; otherwise skip. One log line either way; returns ``"trained"``, ``"unchanged"`` or
         ``"skipped"`` (``None``: the lock is lost)."""
         from tracker.matcher.retrain import new_decisions, retrain
-        from tracker.matching import match_stored
+        from tracker.matcher.apply import match_stored
 
         if not self.check_lock():
             return None

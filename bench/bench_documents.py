@@ -31,7 +31,7 @@ from db.models import Attachment, Bill, Jurisdiction  # noqa: E402
 from db.types import utcnow  # noqa: E402
 from tracker.config import parse_config  # noqa: E402
 from tracker.demo.documents import make_docx, make_pdf  # noqa: E402
-from tracker.documents import fetch_documents  # noqa: E402
+from tracker.documents.runs import fetch_documents  # noqa: E402
 from tracker.extract import DOCX, PDF, ExtractorProcess  # noqa: E402
 
 PARAGRAPHS = [

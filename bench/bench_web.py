@@ -5,7 +5,7 @@ The goal of issue 6 is every page under 200 ms with 50,000 bills. For each engin
 through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
 jurisdictions with their sponsors, actions (about 3 a bill, a third with text) and status changes (first
 seen, then 0 to 2 changes explained by actions), runs the project's matcher over every bill
-(``tracker.matching.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides part
+(``tracker.matcher.apply.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides part
 of the queue as editors would (a quarter of the relevant bills confirmed, some with corrections and
 notes, an eighth rejected, a few of the decided ones flagged), with their review events.
 
@@ -46,7 +46,7 @@ from db.engine import make_engine, session_scope, upgrade  # noqa: E402
 from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange  # noqa: E402
 from db.models_review import BillMatch, ReviewEvent  # noqa: E402
 from tracker.matcher.evaluate import read_labelled  # noqa: E402
-from tracker.matching import match_bills  # noqa: E402
+from tracker.matcher.apply import match_bills  # noqa: E402
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEVSET = REPO / "tracker" / "matcher" / "devset"

@@ -22,10 +22,10 @@ from db.engine import session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch, ReviewEvent
 from db.types import utcnow
-from tracker import matching
 from tracker.errors import TrackerError, UsageError
 from tracker.matcher import DIRECTIONS
-from tracker.matching import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
+from tracker.matcher import apply as matching
+from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
 from tracker.signals import evidence_what, match_direction_reason
 
 EDITOR_ENV = "TRACKER_EDITOR"

@@ -742,7 +742,7 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         if job.lists_everything:
             importer.mark_vanished(job.listed)
         # Issue 4: match new and changed bills against the sanctuary taxonomy, in the same transaction.
-        from tracker.matching import match_bills
+        from tracker.matcher.apply import match_bills
 
         match_bills(session, importer.touched)
         _report(run, job, importer.failed)

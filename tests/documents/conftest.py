@@ -12,7 +12,7 @@ from tests.documents.server import DocServer
 from tests.review.factories import bill
 from tracker.config import parse_config
 from tracker.demo.documents import make_docx, make_pdf
-from tracker.matching import match_bills
+from tracker.matcher.apply import match_bills
 
 ICE_CONTRACT = [
     "INTERGOVERNMENTAL SERVICE AGREEMENT",

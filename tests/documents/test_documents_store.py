@@ -19,8 +19,9 @@ from tests.documents.conftest import (
 from tests.documents.server import Route
 from tests.review.factories import match_row
 from tracker.demo.documents import make_pdf
-from tracker.documents import Fetcher, fetch_documents, fetch_jurisdiction
-from tracker.matching import match_bills
+from tracker.documents.fetcher import Fetcher
+from tracker.documents.runs import fetch_documents, fetch_jurisdiction
+from tracker.matcher.apply import match_bills
 from tracker.review import confirm
 
 

@@ -11,7 +11,11 @@ from db.engine import session_scope
 from db.models_documents import Document
 from tests.documents.conftest import bill_with_attachments, make_config
 from tests.documents.server import Route
-from tracker.documents import Fetcher, FetchFailed, download, fetch_jurisdiction, policy_for, system_resolver
+from tracker.documents.download import download
+from tracker.documents.errors import FetchFailed
+from tracker.documents.fetcher import Fetcher
+from tracker.documents.hosts import policy_for, system_resolver
+from tracker.documents.runs import fetch_jurisdiction
 
 
 def _short_route(body: bytes) -> Route:

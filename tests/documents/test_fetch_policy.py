@@ -11,7 +11,10 @@ import pytest
 from tests.documents.conftest import make_config
 from tests.documents.server import Route
 from tracker.config import parse_config
-from tracker.documents import FetchFailed, Refused, TooLarge, download, policy_for, system_resolver
+from tracker.documents.download import download
+from tracker.documents.errors import FetchFailed, TooLarge
+from tracker.documents.hosts import policy_for, system_resolver
+from tracker.outbound import Refused
 
 
 class Resolver:

@@ -26,7 +26,7 @@ from tracker.matcher.engine import MatchResult
 from tracker.matcher.evaluate import evaluate, read_labelled, score
 from tracker.matcher.hybrid import HybridMatcher
 from tracker.matcher.learned import LearnedModel, load_shipped_model
-from tracker.matching import LoadedRules, current_rules, match_stored
+from tracker.matcher.apply import LoadedRules, current_rules, match_stored
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from db.models_matcher import MatcherModel
 from db.models_review import BillMatch
 from tests.review.factories import bill
 from tracker.matcher.retrain import retrain
-from tracker.matching import match_stored
+from tracker.matcher.apply import match_stored
 from tracker.review import confirm, reject
 
 # A title the shipped model finds relevant (a police camera network) that these editors reject, many times

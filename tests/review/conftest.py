@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.matching import current_rules
+from tracker.matcher.apply import current_rules
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch, ReviewEvent
-from tracker.matching import MatchSummary, match_bills
+from tracker.matcher.apply import MatchSummary, match_bills
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 _ids = count(1)

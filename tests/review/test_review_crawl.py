@@ -19,7 +19,7 @@ from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
 from tests.review.factories import DETAINERS, GANG, PARKING, add_bills
 from tracker.demo import LegistarPortalServer, demo_portal
-from tracker.matching import current_rules
+from tracker.matcher.apply import current_rules
 from tracker.review import confirm, reject
 
 CLIENT = "riverton"

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tracker.matching import changed_fields, content_keys, current_rules, material_words
+from tracker.matcher.apply import changed_fields, content_keys, current_rules, material_words
 from tracker.review import default_editor, format_review_table, highlight
 
 

@@ -21,10 +21,10 @@ from tests.review.factories import (
     match_row,
     retitle,
 )
-from tracker import matching
 from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES
-from tracker.matching import current_rules, match_bills, match_stored
+from tracker.matcher import apply as matching
+from tracker.matcher.apply import current_rules, match_bills, match_stored
 from tracker.review import (
     ReviewError,
     add,

@@ -19,7 +19,7 @@ from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tests.review.factories import bill
 from tracker.config import parse_config
-from tracker.matching import match_stored
+from tracker.matcher.apply import match_stored
 from tracker.review import confirm, reject
 
 # Titles an editor would decide on: a camera-maintenance contract they reject, detainer limits they confirm.

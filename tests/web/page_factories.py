@@ -13,7 +13,7 @@ from db.models import Action, Attachment, Bill, Sponsor, StatusChange
 from db.models_review import BillMatch
 from tests.clock import utc_now
 from tests.review.factories import jurisdiction
-from tracker.matching import match_bills
+from tracker.matcher.apply import match_bills
 
 XSS = "<script>alert(1)</script>"
 ESCAPED_XSS = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -47,7 +47,7 @@ def crawl(obj: Context, slugs: tuple[str, ...], full: bool, sweep: bool, only: t
     for s in summaries:
         echo(s.line())
     if obj.config.documents.after_crawl:  # never fails the crawl: problems are part of the lines
-        from tracker.documents import after_crawl
+        from tracker.documents.runs import after_crawl
 
         crawled = [s.slug for s in summaries if s.status in ("succeeded", "partial")]
         for line in after_crawl(obj.config, obj.engine(), crawled):

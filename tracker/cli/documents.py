@@ -24,7 +24,7 @@ def documents() -> None:
 def fetch(obj: Any, slugs: tuple[str, ...], limit: int | None, bill: str | None, force: bool) -> None:
     """Fetch the documents that are due (never fetched first, then newest bills first) of the named
     jurisdictions (all when none), and re-match the bills whose text changed."""
-    from tracker.documents import fetch_documents
+    from tracker.documents.runs import fetch_documents
 
     if bill and slugs:
         raise click.UsageError("give jurisdictions or --bill, not both")
@@ -40,7 +40,7 @@ def fetch(obj: Any, slugs: tuple[str, ...], limit: int | None, bill: str | None,
 def show(obj: Any, bill: str, with_text: bool, as_json: bool) -> None:
     """A bill's documents: status, type, size, problems, and the matcher's evidence found in them."""
     from db.engine import session_scope
-    from tracker.documents import bill_document_rows, format_documents, show_json
+    from tracker.documents.show import bill_document_rows, format_documents, show_json
 
     with session_scope(obj.engine()) as session:
         ref, docs, evidence = bill_document_rows(session, bill)
@@ -56,7 +56,7 @@ def show(obj: Any, bill: str, with_text: bool, as_json: bool) -> None:
 @click.pass_obj
 def hosts(obj: Any, slugs: tuple[str, ...]) -> None:
     """The hosts each jurisdiction's documents may be downloaded from, and why."""
-    from tracker.documents import policy_for
+    from tracker.documents.hosts import policy_for
 
     for j in obj.config.select(list(slugs)):
         policy = policy_for(j)

@@ -135,7 +135,7 @@ def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: st
     Rules: $TRACKER_RULES, else the shipped tracker/matcher/rules.toml.
     """
     from db.engine import session_scope
-    from tracker.matching import match_stored
+    from tracker.matcher.apply import match_stored
     from tracker.review import list_reviews
 
     engine = obj.engine()

@@ -230,7 +230,7 @@ def text_condition(q: str, dialect: str | None = None) -> Any:
             )
         )
         in_actions = select(Action.bill_id).where(_contains(Action.text, pattern, dialect))
-        # the text of the bill's documents (tracker/documents.py), when they were fetched and read
+        # the text of the bill's documents (tracker/documents/), when they were fetched and read
         in_documents = select(Document.bill_id).where(
             Document.status == "ok", _contains(Document.text, pattern, dialect)
         )

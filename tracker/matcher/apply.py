@@ -45,8 +45,8 @@ from db.engine import session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
-from tracker.documents import bill_documents, name_documents
 from tracker.matcher import DEFAULT_RULES_PATH, Matcher, MatchResult, Rules, load_rules
+from tracker.matcher.document_text import bill_documents, name_documents
 from tracker.matcher.hybrid import HybridMatcher, load_model_or_none
 from tracker.matcher.learned import LearnedModel, load_shipped_model
 
@@ -199,7 +199,7 @@ def current_rules(path: str | Path | None = None, session: Session | None = None
 
 def bill_texts(session: Session, bill_ids: list[int]) -> dict[int, str]:
     """The document text of each bill, for the matcher's ``text`` field: the start of each extracted
-    document still attached to it (:func:`tracker.documents.bill_documents`; the caps are in
+    document still attached to it (:func:`tracker.matcher.document_text.bill_documents`; the caps are in
     docs/documents.md). Bills without extracted documents are matched on title and name only. Callers
     that already hold the text pass ``texts=`` to :func:`match_bills` instead.
     """
