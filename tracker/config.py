@@ -14,131 +14,23 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from tracker.config_fields import ENV_NAME, Strict, check_cron, check_http_url, check_timezone
 from tracker.errors import ConfigError
+from tracker.platforms import AnyJurisdiction
+from tracker.platforms.base import JurisdictionBase
 
 DEFAULT_CONFIG = "tracker.toml"
 DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
-LEGISTAR_API = "https://webapi.legistar.com/v1"
 
-STAGES = (
-    "introduced",
-    "in_committee",
-    "passed",
-    "enacted",
-    "vetoed",
-    "failed",
-    "withdrawn",
-    "filed",
-    "other",
-)
-Stage = Literal[
-    "introduced", "in_committee", "passed", "enacted", "vetoed", "failed", "withdrawn", "filed", "other"
-]
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SOURCE_KEY = re.compile(r"^[a-z][a-z-]*:[A-Za-z0-9_.:-]+$")
+# For type hints: any platform's jurisdiction settings.
+Jurisdiction = JurisdictionBase
 
 
-def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {value!r}") from None
-    return value
-
-
-def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials; put secrets in the environment")
-    if parts.query or parts.fragment:
-        raise ValueError("must not carry a query string or fragment")
-    return value.rstrip("/")
-
-
-def _check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
-    """A cron expression (as the scheduler reads it, in UTC) that fires within the next 8 years:
-    ``0 0 31 2 *`` never does, and is refused with the entry that holds it."""
-    if value is None:
-        return value
-    from datetime import UTC, datetime, timedelta
-
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = value.split()
-    if len(fields) not in (5, 6):
-        raise ValueError(
-            f"{field} {value!r} must have five fields (minute hour day month weekday), "
-            "or six with a leading seconds field"
-        )
-    second = fields.pop(0) if len(fields) == 6 else "0"
-    now = datetime.now(UTC)
-    try:
-        trigger = CronTrigger(
-            second=second, minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-            day_of_week=fields[4], timezone="UTC", end_date=now + timedelta(days=8 * 366),
-        )  # fmt: skip
-    except ValueError as exc:
-        raise ValueError(f"{field} {value!r} is not a valid cron expression: {exc}") from None
-    if trigger.get_next_fire_time(None, now) is None:
-        raise ValueError(f"{field} {value!r} never fires (no such date in the next 8 years)")
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DocumentHost(str):
-    """A host that bill documents may be downloaded from: ``name`` or ``name:port`` (issue 7)."""
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
-        return core_schema.no_info_after_validator_function(_check_document_host, core_schema.str_schema())
-
-
-def _check_document_host(value: str) -> str:
-    text = value.strip().lower()
-    try:
-        parts = urlsplit(f"//{text}")
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ValueError(f"document_hosts entries are 'host' or 'host:port', got {value!r}") from None
-    host = parts.hostname or ""
-    if (
-        not host
-        or "*" in text
-        or parts.path
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-        or not re.fullmatch(r"[a-z0-9.:-]+", host)
-    ):
-        raise ValueError(f"document_hosts entries are 'host' or 'host:port' (no wildcards), got {value!r}")
-    return text
-
-
-class CrawlSettings(_Strict):
+class CrawlSettings(Strict):
     """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
 
     per_host_concurrency: int = Field(16, ge=1, le=64)
@@ -172,98 +64,17 @@ class CrawlSettings(_Strict):
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 
-class JurisdictionBase(_Strict):
-    """What every jurisdiction has, whatever its platform. Each platform adds its own settings in a subclass
-    (tracker/platforms/): the ``platform`` key picks the subclass, so each platform's keys are checked."""
-
-    slug: str
-    name: str = Field(min_length=1)
-    platform: str
-    token_env: str | None = None
-    timezone: str = "UTC"
-    # Raw status name -> stage, overriding the defaults for this jurisdiction only.
-    stages: dict[str, Stage] = Field(default_factory=dict)
-    # A portal that legitimately has no bills yet: an empty full crawl is then not an error.
-    allow_empty: bool = False
-    # Cron expression for the scheduler (five fields); the [schedule] default applies when absent.
-    crawl_cron: str | None = None
-    # Operator alert when no crawl has succeeded for this long; the [alerts] default applies when absent.
-    stale_after_hours: float | None = Field(None, gt=0)
-    # Extra hosts bill documents may come from ('host' or 'host:port'), replacing the platform's defaults.
-    document_hosts: list[DocumentHost] = Field(default_factory=list)
-    # A portal move (docs/platforms.md): the source keys this jurisdiction was crawled from before, e.g.
-    # "legistar:chicago". Bills from the new source are matched to the stored ones by file number.
-    moved_from: list[str] = Field(default_factory=list)
-
-    @field_validator("crawl_cron")
-    @classmethod
-    def _cron(cls, v: str | None) -> str | None:
-        return _check_cron(v)
-
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError(f"slug {v!r} must be lowercase letters, digits, '-' or '_'")
-        return v
-
-    @field_validator("token_env")
-    @classmethod
-    def _env(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV_NAME.match(v):
-            raise ValueError(f"token_env must be an environment variable name, got {v!r}")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        return _check_timezone(v)
-
-    @field_validator("moved_from")
-    @classmethod
-    def _moved(cls, v: list[str]) -> list[str]:
-        for key in v:
-            if not _SOURCE_KEY.match(key):
-                raise ValueError(f"moved_from entries are source keys like 'legistar:chicago', got {key!r}")
-        return v
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def token(self) -> str | None:
-        """The portal token from the environment (never stored, never logged)."""
-        if not self.token_env:
-            return None
-        value = os.environ.get(self.token_env)
-        return value or None
-
-    @property
-    def source_key(self) -> str:
-        """Which source this jurisdiction's bills come from: platform and client or host."""
-        raise NotImplementedError
-
-    @property
-    def hosts(self) -> set[str]:
-        """The portal's own host names (documents and tracked links are accepted from these only)."""
-        raise NotImplementedError
-
-
-# For type hints: any platform's jurisdiction settings.
-Jurisdiction = JurisdictionBase
-
-
-class Database(_Strict):
+class Database(Strict):
     url: str | None = None
 
 
-class Schedule(_Strict):
+class Schedule(Strict):
     crawl_cron: str = "17 */6 * * *"
 
     @field_validator("crawl_cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        return _check_cron(v) or v
+        return check_cron(v) or v
     # On SIGTERM the scheduler stops its crawls and records them as interrupted within this many seconds.
     stop_timeout_seconds: float = Field(5.0, ge=1, le=600)
 
@@ -277,7 +88,7 @@ def check_email(value: str) -> str:
     return value
 
 
-class Email(_Strict):
+class Email(Strict):
     """The SMTP server that sends digests and operator alerts (issue 5). The password comes from the
     environment variable named by ``password_env``; it is never stored or logged."""
 
@@ -299,7 +110,7 @@ class Email(_Strict):
     @field_validator("password_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV_NAME.match(v):
+        if v is not None and not ENV_NAME.match(v):
             raise ValueError(f"password_env must be an environment variable name, got {v!r}")
         return v
 
@@ -315,7 +126,7 @@ class Email(_Strict):
         return os.environ.get(self.password_env) if self.password_env else None
 
 
-class Digests(_Strict):
+class Digests(Strict):
     """Digest delivery (issue 5): schedule defaults, retries and the Atom feed directory."""
 
     # Default time zone of subscriptions that do not name one (their --at is local to it).
@@ -347,17 +158,17 @@ class Digests(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        return _check_timezone(v)
+        return check_timezone(v)
 
     @field_validator("feed_base_url", "public_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v).rstrip("/")
+        return None if v is None else check_http_url(v).rstrip("/")
 
     @field_validator("secret_env")
     @classmethod
     def _secret_env(cls, v: str) -> str:
-        if not _ENV_NAME.match(v):
+        if not ENV_NAME.match(v):
             raise ValueError(f"secret_env must be an environment variable name, got {v!r}")
         return v
 
@@ -366,7 +177,7 @@ class Digests(_Strict):
         return os.environ.get(self.secret_env) or None
 
 
-class Alerts(_Strict):
+class Alerts(Strict):
     """Operator alerts about crawl health (issue 5)."""
 
     operator_email: str | None = None
@@ -394,7 +205,7 @@ DOCUMENT_MEDIA_TYPES = (
 )
 
 
-class Documents(_Strict):
+class Documents(Strict):
     """Bill documents (issue 7): attachments downloaded within limits, their text extracted and matched."""
 
     # Fetch documents after every crawl (`tracker documents fetch` works either way).
@@ -426,31 +237,7 @@ class Documents(_Strict):
         return v
 
 
-def _platform_of(value: Any) -> str:
-    if isinstance(value, dict):
-        platform = value.get("platform")
-        return platform if isinstance(platform, str) else ""
-    return str(getattr(value, "platform", ""))
-
-
-def _jurisdiction_union() -> Any:
-    from tracker.platforms import settings_classes
-
-    classes = settings_classes()
-    return Annotated[
-        Union[tuple(Annotated[cls, Tag(name)] for name, cls in classes.items())],  # noqa: UP007
-        Discriminator(
-            _platform_of,
-            custom_error_type="unknown_platform",
-            custom_error_message="platform must be one of " + ", ".join(repr(n) for n in classes),
-        ),
-    ]
-
-
-AnyJurisdiction = _jurisdiction_union()
-
-
-class MatcherSettings(_Strict):
+class MatcherSettings(Strict):
     """The learned matcher's scheduled retraining (docs/matching.md)."""
 
     # When the scheduler's `matcher:retrain` job runs (UTC, like crawl_cron): weekly, Sunday 03:00. Named,
@@ -462,10 +249,10 @@ class MatcherSettings(_Strict):
     @field_validator("retrain_cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        return _check_cron(v, "retrain_cron") or v
+        return check_cron(v, "retrain_cron") or v
 
 
-class Web(_Strict):
+class Web(Strict):
     """The web app: the time zone its pages show times in (None: ``[digests] timezone``)."""
 
     timezone: str | None = None
@@ -473,10 +260,10 @@ class Web(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
-        return None if v is None else _check_timezone(v)
+        return None if v is None else check_timezone(v)
 
 
-class Config(_Strict):
+class Config(Strict):
     database: Database = Database()
     crawl: CrawlSettings = CrawlSettings()
     schedule: Schedule = Schedule()

@@ -14,6 +14,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Literal
+
+#: The tracker's normalized stages (a jurisdiction's ``stages`` table maps raw status names to these).
+STAGES = (
+    "introduced",
+    "in_committee",
+    "passed",
+    "enacted",
+    "vetoed",
+    "failed",
+    "withdrawn",
+    "filed",
+    "other",
+)
+Stage = Literal[
+    "introduced", "in_committee", "passed", "enacted", "vetoed", "failed", "withdrawn", "filed", "other"
+]
 
 DEFAULT_STAGES: dict[str, str] = {
     "introduced": "introduced",

@@ -2,28 +2,35 @@
 
 A platform is:
 
-- a settings class (``tracker/platforms/<module>.py`` ``Settings``, a :class:`tracker.config.JurisdictionBase`
-  subclass whose ``platform`` is a one-value ``Literal``): the config keys of a city on that platform,
-  validated on load;
-- a spider (``crawler/spiders/<module>.py``) that takes the :class:`crawler.jobs.CrawlJob` of every city of
-  that platform in a crawl and stages :class:`tracker.contract.NormalizedBill` items (``{"slug": ...,
-  "bill": NormalizedBill}``); the rest of the tracker (import, status log, matching, digests) is shared;
-- a normalizer from its native fields and status words to the tracker's bill, action and stage;
-- ``parse_url(url)`` in the settings module: whether a public URL names one of its bills (track by link);
-- fixtures and tests.
+- one module, ``tracker/platforms/<module>.py``, with everything the tracker knows about the platform's data
+  and no Scrapy in it: its ``Settings`` (a :class:`tracker.platforms.base.JurisdictionBase` subclass whose
+  ``platform`` is a one-value ``Literal``: the config keys of a city on that platform, validated on load),
+  ``parse_url(url)`` (whether a public URL names one of its bills: track by link), and the parsers from its
+  raw payloads to the contract (:mod:`tracker.contract`);
+- a spider (``crawler/spiders/<module>.py``, on :class:`crawler.spiders.base.PortalSpider`) that only makes
+  the requests: it takes the :class:`crawler.jobs.CrawlJob` of every city of that platform in a crawl and
+  stages ``{"slug": ..., "bill": NormalizedBill}`` items (or the platform's parser to run on a record's
+  payloads); the rest of the tracker (import, status log, matching, digests) is shared;
+- a line in :data:`PLATFORMS` and in :data:`AnyJurisdiction` below;
+- fixtures, tests and a docs page (docs/platforms.md, "Adding a platform").
 
 Adding a city on a supported platform is a config entry only.
+
+Dependencies point one way: tracker/config.py imports this package (for :data:`AnyJurisdiction`); the
+platform modules import :mod:`tracker.platforms.base` and :mod:`tracker.config_fields`, never the config.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from types import ModuleType
+from typing import Annotated, Any, Literal
 
-if TYPE_CHECKING:
-    from tracker.config import JurisdictionBase
+from pydantic import Discriminator, Tag
+
+from tracker.platforms import civicclerk, elms, legistar, legistar_web, primegov
+from tracker.platforms.base import JurisdictionBase, LinkTarget
 
 Observes = Literal["bills", "agenda_items"]
 
@@ -31,7 +38,7 @@ Observes = Literal["bills", "agenda_items"]
 @dataclass(frozen=True)
 class Platform:
     name: str
-    module: str  # tracker.platforms.<module>: Settings, parse_url
+    module: ModuleType  # tracker.platforms.<module>: Settings, parse_url, the parsers
     spider: str  # "crawler.spiders.<module>:<Class>"
     # What the source shows: "bills" (a status per bill, kept by the portal) or "agenda_items" (outcomes of
     # items on meeting agendas: a bill's status is the last outcome seen, and only meetings in the crawl's
@@ -50,7 +57,7 @@ PLATFORMS: dict[str, Platform] = {
     for p in (
         Platform(
             "legistar",
-            "tracker.platforms.legistar",
+            legistar,
             "crawler.spiders.legistar:LegistarApiSpider",
             "bills",
             True,
@@ -59,7 +66,7 @@ PLATFORMS: dict[str, Platform] = {
         ),
         Platform(
             "legistar-web",
-            "tracker.platforms.legistar_web",
+            legistar_web,
             "crawler.spiders.legistar_web:LegistarWebSpider",
             "bills",
             False,
@@ -67,7 +74,7 @@ PLATFORMS: dict[str, Platform] = {
         ),
         Platform(
             "primegov",
-            "tracker.platforms.primegov",
+            primegov,
             "crawler.spiders.primegov:PrimeGovSpider",
             "agenda_items",
             False,
@@ -75,7 +82,7 @@ PLATFORMS: dict[str, Platform] = {
         ),
         Platform(
             "civicclerk",
-            "tracker.platforms.civicclerk",
+            civicclerk,
             "crawler.spiders.civicclerk:CivicClerkSpider",
             "agenda_items",
             False,
@@ -83,7 +90,7 @@ PLATFORMS: dict[str, Platform] = {
         ),
         Platform(
             "elms",
-            "tracker.platforms.elms",
+            elms,
             "crawler.spiders.elms:ElmsSpider",
             "bills",
             True,
@@ -97,9 +104,30 @@ def platform(name: str) -> Platform:
     return PLATFORMS[name]
 
 
-@cache
 def settings_classes() -> dict[str, type[JurisdictionBase]]:
-    return {name: importlib.import_module(p.module).Settings for name, p in PLATFORMS.items()}
+    return {name: p.module.Settings for name, p in PLATFORMS.items()}
+
+
+def _platform_of(value: Any) -> str:
+    if isinstance(value, dict):
+        platform = value.get("platform")
+        return platform if isinstance(platform, str) else ""
+    return str(getattr(value, "platform", ""))
+
+
+#: Any platform's jurisdiction settings, as the config reads them: the ``platform`` key picks the class.
+AnyJurisdiction = Annotated[
+    Annotated[legistar.Settings, Tag("legistar")]
+    | Annotated[legistar_web.Settings, Tag("legistar-web")]
+    | Annotated[primegov.Settings, Tag("primegov")]
+    | Annotated[civicclerk.Settings, Tag("civicclerk")]
+    | Annotated[elms.Settings, Tag("elms")],
+    Discriminator(
+        _platform_of,
+        custom_error_type="unknown_platform",
+        custom_error_message="platform must be one of " + ", ".join(repr(n) for n in PLATFORMS),
+    ),
+]
 
 
 def spider_class(name: str) -> Any:
@@ -107,27 +135,12 @@ def spider_class(name: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-@dataclass(frozen=True)
-class LinkTarget:
-    """What a public bill URL names: a bill of a platform on a host."""
-
-    platform: str
-    host: str
-    # The bill's source id on that platform (what its spider fetches with ``CrawlJob.only``).
-    source_id: str
-    url: str
-
-
 def parse_url(url: str) -> list[LinkTarget]:
     """Every platform's reading of a URL (usually none or one)."""
     found = []
     for p in PLATFORMS.values():
-        target = importlib.import_module(p.module).parse_url(url)
+        target = p.module.parse_url(url)
         if target is not None:
             found.append(target)
     return found
 
-
-# Last, so that importing a platform module first works: the config module builds its union of settings
-# classes from this registry when it is first imported, and each platform module imports the config.
-import tracker.config  # noqa: E402, F401

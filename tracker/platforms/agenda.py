@@ -31,8 +31,8 @@ from typing import Any
 
 from pydantic import Field
 
-from tracker.config import JurisdictionBase
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.platforms.base import JurisdictionBase
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 

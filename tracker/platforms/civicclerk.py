@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from tracker.config import _check_http_url
-from tracker.platforms import LinkTarget
+from tracker.config_fields import check_http_url
 from tracker.platforms.agenda import AgendaSettings
+from tracker.platforms.base import LinkTarget
 
 
 class Settings(AgendaSettings):
@@ -38,7 +38,7 @@ class Settings(AgendaSettings):
     @field_validator("api_base", "portal_base")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v)
+        return None if v is None else check_http_url(v)
 
     @field_validator("category_ids")
     @classmethod

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from tracker.config import LEGISTAR_API, JurisdictionBase, _check_http_url
+from tracker.config_fields import check_http_url
 from tracker.contract import (
     AttachmentsUpdate,
     NormalizedAction,
@@ -31,10 +31,11 @@ from tracker.contract import (
     content_hash,
 )
 from tracker.errors import DataError
-from tracker.platforms import LinkTarget
+from tracker.platforms.base import JurisdictionBase, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
+LEGISTAR_API = "https://webapi.legistar.com/v1"
 
 class Settings(JurisdictionBase):
     platform: Literal["legistar"]
@@ -46,7 +47,7 @@ class Settings(JurisdictionBase):
     @field_validator("api_base", "web_base")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v)
+        return None if v is None else check_http_url(v)
 
     @property
     def source_key(self) -> str:

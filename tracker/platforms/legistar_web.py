@@ -32,10 +32,10 @@ import lxml.html
 from lxml.etree import ParserError
 from pydantic import Field, field_validator
 
-from tracker.config import JurisdictionBase, _check_http_url
+from tracker.config_fields import check_http_url
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.errors import DataError
-from tracker.platforms import LinkTarget
+from tracker.platforms.base import JurisdictionBase, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -64,7 +64,7 @@ class Settings(JurisdictionBase):
     @field_validator("web_base")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return None if v is None else _check_http_url(v)
+        return None if v is None else check_http_url(v)
 
     @field_validator("search_years", "incremental_years")
     @classmethod
