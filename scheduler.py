@@ -49,7 +49,6 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
@@ -58,8 +57,8 @@ from sqlalchemy.pool import NullPool
 from db.engine import make_engine, normalise_url, session_scope
 from db.types import utcnow
 from tracker.config import Config
-from tracker.config import Jurisdiction as JurisdictionConfig
-from tracker.errors import ConfigError
+from tracker.cron import crawl_trigger, cron_trigger
+from tracker.health import check_and_notify, short_reason
 
 logger = logging.getLogger("tracker.scheduler")
 
@@ -324,34 +323,7 @@ def crawl_job(
 
 
 def _short(text: str, limit: int = 300) -> str:
-    from tracker.health import short_reason
-
     return short_reason(text, limit)
-
-
-def cron_trigger(expression: str, where: str) -> CronTrigger:
-    """Five-field crontab (minute hour day month weekday), or six with a leading seconds field; UTC."""
-    try:
-        fields = expression.split()
-        if len(fields) == 6:
-            second, minute, hour, day, month, weekday = fields
-            return CronTrigger(
-                second=second,
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=weekday,
-                timezone="UTC",
-            )
-        return CronTrigger.from_crontab(expression, timezone="UTC")
-    except ValueError as exc:
-        raise ConfigError(f"{where}: invalid cron expression {expression!r}: {exc}") from None
-
-
-def crawl_trigger(config: Config, j: JurisdictionConfig) -> CronTrigger:
-    expression = j.crawl_cron or config.schedule.crawl_cron
-    return cron_trigger(expression, f"{config.source}: jurisdiction {j.slug!r}")
 
 
 # -- the jobs -----------------------------------------------------------------------------------------
@@ -449,8 +421,6 @@ class Jobs:
         return report
 
     def health(self, now: datetime | None = None) -> Any:
-        from tracker.health import check_and_notify
-
         if not self.check_lock():
             return None
         return check_and_notify(self.engine, self.config, now or utcnow())
@@ -461,8 +431,8 @@ class Jobs:
         active model, train a new one (as ``tracker match --train`` does) and match the bills whose model
         changed; otherwise skip. One log line either way; returns ``"trained"``, ``"unchanged"`` or
         ``"skipped"`` (``None``: the lock is lost)."""
-        from tracker.matcher.retrain import new_decisions, retrain
         from tracker.matcher.apply import match_stored
+        from tracker.matcher.retrain import new_decisions, retrain
 
         if not self.check_lock():
             return None

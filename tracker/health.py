@@ -31,11 +31,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import CrawlRun, Jurisdiction
 from db.models_digest import Alert, Digest, DigestDelivery, Subscription
 from tracker.config import Config
+from tracker.config import Jurisdiction as JurisdictionConfig
+from tracker.cron import crawl_trigger
 from tracker.digests.channels import DeliveryError, SmtpChannel, redact_webhook
 from tracker.digests.periods import next_run
 from tracker.digests.render import render_alert
@@ -111,7 +114,8 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-def _short(when: str | None) -> str:
+def utc_minute(when: str | None) -> str:
+    """An ISO time as ``YYYY-MM-DD HH:MM`` (the reports' times are UTC), or ``-``."""
     return when[:16].replace("T", " ") if when else "-"
 
 
@@ -138,167 +142,207 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
 def evaluate(
     engine: Engine, config: Config, now: datetime, *, scheduler_state: str | None = None
 ) -> HealthReport:
-    """Everything ``tracker status`` shows, and the alerts that are open at ``now``."""
-    from scheduler import crawl_trigger  # the scheduler's own triggers: status shows what it will do
-
+    """Everything ``tracker status`` shows, and the alerts that are open at ``now``: each jurisdiction's
+    crawls, each subscription's digests, and the deliveries that are held or failed."""
     report = HealthReport(now=now.isoformat(), scheduler=scheduler_state)
-    window = max(config.alerts.failures_in_a_row, 1)
     with session_scope(engine) as session:
         rows = {j.slug: j for j in session.scalars(select(Jurisdiction))}
         for cfg in config.jurisdictions:
-            threshold = cfg.stale_after_hours or config.alerts.stale_after_hours
-            trigger = crawl_trigger(config, cfg)
-            upcoming = trigger.get_next_fire_time(None, now)
-            row = rows.get(cfg.slug)
-            runs: list[CrawlRun] = []
-            running: dict[str, Any] | None = None
-            last_success = None
-            if row is not None:
-                runs = list(
-                    session.scalars(
-                        select(CrawlRun)
-                        .where(
-                            CrawlRun.jurisdiction_id == row.id,
-                            CrawlRun.status.not_in(FINISHED_NOT),
-                            CrawlRun.mode != TRACK_MODE,  # a one-bill track is not the city's crawl
-                        )
-                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                        .limit(window)
-                    )
-                )
-                current = session.scalar(
-                    select(CrawlRun)
-                    .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "running")
-                    .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                    .limit(1)
-                )
-                if current is not None:
-                    running = {
-                        "started_at": _iso(current.started_at),
-                        "mode": current.mode,
-                        "heartbeat_at": _iso(current.heartbeat_at),
-                        "owner": f"pid {current.owner_pid} on {current.owner_host}"
-                        if current.owner_pid
-                        else None,
-                    }
-                last_success = session.scalar(
-                    select(CrawlRun.started_at)
-                    .where(
-                        CrawlRun.jurisdiction_id == row.id,
-                        CrawlRun.status == "succeeded",
-                        CrawlRun.mode != TRACK_MODE,
-                    )
-                    .order_by(CrawlRun.started_at.desc())
-                    .limit(1)
-                )
-            streak = 0
-            for run in runs:
-                if run.status not in FAILING:
-                    break
-                streak += 1
-            health = JurisdictionHealth(
-                slug=cfg.slug,
-                name=cfg.name,
-                last_run=_run_dict(runs[0]) if runs else None,
-                last_success_at=_iso(last_success),
-                failures_in_a_row=streak,
-                next_crawl_at=_iso(upcoming),
-                stale_after_hours=threshold,
-                running=running,
-            )
+            health, alerts = _jurisdiction_health(session, config, cfg, rows.get(cfg.slug), now)
             report.jurisdictions.append(health)
-            limit = timedelta(hours=threshold)
-            if row is not None:
-                since = last_success or row.created_at
-                if now - since > limit:
-                    what = (
-                        f"no successful crawl for {_hours(now - since)}"
-                        if last_success
-                        else f"no successful crawl since the first attempt {_hours(now - since)} ago"
-                    )
-                    last = (
-                        f"; last crawl {runs[0].status}: {short_reason(runs[0].message)}"
-                        if runs and runs[0].message
-                        else ""
-                    )
-                    report.alerts.append(
-                        AlertItem(
-                            f"stale:{cfg.slug}",
-                            "stale",
-                            cfg.slug,
-                            f"{cfg.slug}: {what} (threshold {threshold:g} h){last}",
-                        )
-                    )
-            if streak >= config.alerts.failures_in_a_row:
-                report.alerts.append(
-                    AlertItem(
-                        f"failing:{cfg.slug}",
-                        "failing",
-                        cfg.slug,
-                        f"{cfg.slug}: the last {streak} crawls failed, were suspect or were interrupted; "
-                        f"last: {runs[0].status}: {short_reason(runs[0].message) or 'no message'}",
-                    )
-                )
-            if runs and runs[0].status == "partial" and NO_AGENDA_ITEMS in (runs[0].message or ""):
-                report.alerts.append(
-                    AlertItem(
-                        f"empty_agendas:{cfg.slug}",
-                        "empty_agendas",
-                        cfg.slug,
-                        f"{cfg.slug}: the last crawl ({_short(_iso(runs[0].started_at))} UTC) "
-                        f"{short_reason(runs[0].message)}",
-                    )
-                )
-            if runs and runs[0].status == "suspect":
-                report.alerts.append(
-                    AlertItem(
-                        f"suspect:{cfg.slug}",
-                        "suspect",
-                        cfg.slug,
-                        f"{cfg.slug}: the last crawl ({_short(_iso(runs[0].started_at))} UTC) "
-                        f"suddenly returned (almost) nothing: {short_reason(runs[0].message)}",
-                    )
-                )
+            report.alerts += alerts
+        report.digests = _digest_schedules(session, config, now)
+        for problem in _delivery_problems(session):
+            report.deliveries.append(problem)
+            report.alerts.append(_delivery_alert(problem))
+    return report
 
-        for sub in session.scalars(
-            select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
-        ):
-            last = session.scalar(
-                select(Digest.created_at)
-                .where(Digest.subscription_id == sub.id)
-                .order_by(Digest.created_at.desc())
-                .limit(1)
-            )
-            report.digests.append(
-                {
-                    "subscription": sub.id,
-                    "email": sub.email,
-                    "state": sub.state,
-                    "schedule": schedule_text(sub),
-                    "next_run": _iso(
-                        next_run(
-                            sub.frequency,
-                            sub.at_time,
-                            sub.weekday,
-                            sub.timezone,
-                            now,
-                            config.digests.immediate_every_minutes,
-                        )
-                    )
-                    if sub.state == "active"
-                    else None,
-                    "last_digest": _iso(last),
-                }
-            )
 
-        for delivery, digest in session.execute(
-            select(DigestDelivery, Digest)
-            .join(Digest, DigestDelivery.digest_id == Digest.id)
-            .where(DigestDelivery.status.in_(("held", "failed")))
-            .order_by(DigestDelivery.id)
-        ):
-            target = delivery.target if delivery.channel == "email" else redact_webhook(delivery.target)
-            problem = DeliveryProblem(
+def _jurisdiction_health(
+    session: Session, config: Config, cfg: JurisdictionConfig, row: Jurisdiction | None, now: datetime
+) -> tuple[JurisdictionHealth, list[AlertItem]]:
+    """One jurisdiction's crawls (the last ones, the one running, the last success, the next one) and its
+    alerts."""
+    threshold = cfg.stale_after_hours or config.alerts.stale_after_hours
+    upcoming = crawl_trigger(config, cfg).get_next_fire_time(None, now)
+    runs: list[CrawlRun] = []
+    running: dict[str, Any] | None = None
+    last_success = None
+    if row is not None:
+        runs = _last_crawls(session, row, max(config.alerts.failures_in_a_row, 1))
+        running = _running_crawl(session, row)
+        last_success = session.scalar(
+            select(CrawlRun.started_at)
+            .where(
+                CrawlRun.jurisdiction_id == row.id,
+                CrawlRun.status == "succeeded",
+                CrawlRun.mode != TRACK_MODE,
+            )
+            .order_by(CrawlRun.started_at.desc())
+            .limit(1)
+        )
+    streak = 0
+    for run in runs:
+        if run.status not in FAILING:
+            break
+        streak += 1
+    health = JurisdictionHealth(
+        slug=cfg.slug,
+        name=cfg.name,
+        last_run=_run_dict(runs[0]) if runs else None,
+        last_success_at=_iso(last_success),
+        failures_in_a_row=streak,
+        next_crawl_at=_iso(upcoming),
+        stale_after_hours=threshold,
+        running=running,
+    )
+    alerts = _crawl_alerts(cfg.slug, runs, streak, config.alerts.failures_in_a_row)
+    if row is not None:
+        since = last_success or row.created_at
+        stale = _stale_alert(cfg.slug, since, last_success is not None, runs, threshold, now)
+        alerts = ([stale] if stale else []) + alerts
+    return health, alerts
+
+
+def _last_crawls(session: Session, row: Jurisdiction, window: int) -> list[CrawlRun]:
+    """The jurisdiction's last ``window`` finished crawls, newest first (one-bill tracks are not its
+    crawls)."""
+    return list(
+        session.scalars(
+            select(CrawlRun)
+            .where(
+                CrawlRun.jurisdiction_id == row.id,
+                CrawlRun.status.not_in(FINISHED_NOT),
+                CrawlRun.mode != TRACK_MODE,  # a one-bill track is not the city's crawl
+            )
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(window)
+        )
+    )
+
+
+def _running_crawl(session: Session, row: Jurisdiction) -> dict[str, Any] | None:
+    """The crawl in progress, if any: when it started, its mode, its heartbeat and the process running it."""
+    current = session.scalar(
+        select(CrawlRun)
+        .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "running")
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(1)
+    )
+    if current is None:
+        return None
+    return {
+        "started_at": _iso(current.started_at),
+        "mode": current.mode,
+        "heartbeat_at": _iso(current.heartbeat_at),
+        "owner": f"pid {current.owner_pid} on {current.owner_host}" if current.owner_pid else None,
+    }
+
+
+def _stale_alert(
+    slug: str, since: datetime, succeeded: bool, runs: list[CrawlRun], threshold: float, now: datetime
+) -> AlertItem | None:
+    """The **stale** alert: no success for longer than ``threshold`` hours since ``since`` (the last success,
+    else the jurisdiction's first attempt)."""
+    if now - since <= timedelta(hours=threshold):
+        return None
+    what = (
+        f"no successful crawl for {_hours(now - since)}"
+        if succeeded
+        else f"no successful crawl since the first attempt {_hours(now - since)} ago"
+    )
+    last = (
+        f"; last crawl {runs[0].status}: {short_reason(runs[0].message)}" if runs and runs[0].message else ""
+    )
+    return AlertItem(f"stale:{slug}", "stale", slug, f"{slug}: {what} (threshold {threshold:g} h){last}")
+
+
+def _crawl_alerts(slug: str, runs: list[CrawlRun], streak: int, failures_in_a_row: int) -> list[AlertItem]:
+    """The alerts the last crawls raise: **failing** (too many in a row), **empty_agendas** (an agenda crawl
+    that found no items) and **suspect** (a listing that collapsed)."""
+    alerts = []
+    if streak >= failures_in_a_row:
+        alerts.append(
+            AlertItem(
+                f"failing:{slug}",
+                "failing",
+                slug,
+                f"{slug}: the last {streak} crawls failed, were suspect or were interrupted; "
+                f"last: {runs[0].status}: {short_reason(runs[0].message) or 'no message'}",
+            )
+        )
+    if runs and runs[0].status == "partial" and NO_AGENDA_ITEMS in (runs[0].message or ""):
+        alerts.append(
+            AlertItem(
+                f"empty_agendas:{slug}",
+                "empty_agendas",
+                slug,
+                f"{slug}: the last crawl ({utc_minute(_iso(runs[0].started_at))} UTC) "
+                f"{short_reason(runs[0].message)}",
+            )
+        )
+    if runs and runs[0].status == "suspect":
+        alerts.append(
+            AlertItem(
+                f"suspect:{slug}",
+                "suspect",
+                slug,
+                f"{slug}: the last crawl ({utc_minute(_iso(runs[0].started_at))} UTC) "
+                f"suddenly returned (almost) nothing: {short_reason(runs[0].message)}",
+            )
+        )
+    return alerts
+
+
+def _digest_schedules(session: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
+    """Each subscription that is not removed: its schedule, its next digest and its last one."""
+    digests = []
+    for sub in session.scalars(
+        select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
+    ):
+        last = session.scalar(
+            select(Digest.created_at)
+            .where(Digest.subscription_id == sub.id)
+            .order_by(Digest.created_at.desc())
+            .limit(1)
+        )
+        upcoming = (
+            next_run(
+                sub.frequency,
+                sub.at_time,
+                sub.weekday,
+                sub.timezone,
+                now,
+                config.digests.immediate_every_minutes,
+            )
+            if sub.state == "active"
+            else None
+        )
+        digests.append(
+            {
+                "subscription": sub.id,
+                "email": sub.email,
+                "state": sub.state,
+                "schedule": schedule_text(sub),
+                "next_run": _iso(upcoming),
+                "last_digest": _iso(last),
+            }
+        )
+    return digests
+
+
+def _delivery_problems(session: Session) -> list[DeliveryProblem]:
+    """The digest deliveries that are held (in doubt) or failed, oldest first; webhook URLs redacted."""
+    problems = []
+    for delivery, digest in session.execute(
+        select(DigestDelivery, Digest)
+        .join(Digest, DigestDelivery.digest_id == Digest.id)
+        .where(DigestDelivery.status.in_(("held", "failed")))
+        .order_by(DigestDelivery.id)
+    ):
+        target = delivery.target if delivery.channel == "email" else redact_webhook(delivery.target)
+        problems.append(
+            DeliveryProblem(
                 id=delivery.id,
                 status=delivery.status,
                 channel=delivery.channel,
@@ -308,77 +352,21 @@ def evaluate(
                 since=_iso(delivery.held_at or delivery.claimed_at or delivery.created_at),
                 error=delivery.last_error,
             )
-            report.deliveries.append(problem)
-            kind = "held" if delivery.status == "held" else "failed_delivery"
-            verb = "is held (in doubt)" if delivery.status == "held" else "failed"
-            report.alerts.append(
-                AlertItem(
-                    f"{kind}:{delivery.id}",
-                    kind,
-                    None,
-                    f"digest delivery {delivery.id} ({delivery.channel} to {target}, {digest.period}) "
-                    f"{verb}: {delivery.last_error}; see `tracker digest release {delivery.id}`",
-                )
-            )
-    return report
-
-
-def format_status(report: HealthReport) -> str:
-    lines = [f"Status at {_short(report.now)} UTC"]
-    if report.scheduler:
-        lines.append(f"Scheduler: {report.scheduler}")
-    lines.append("")
-    lines.append("Jurisdictions (times in UTC):")
-    if not report.jurisdictions:
-        lines.append("  none configured")
-    for j in report.jurisdictions:
-        run = j.last_run
-        if run is None:
-            last = "no crawl finished yet" if j.running else "never crawled"
-        else:
-            last = (
-                f"last crawl {_short(run['started_at'])} {run['status']} ({run['mode']}): "
-                f"{run['seen']} seen, {run['new']} new, {run['status_changes']} status changes, "
-                f"{run['errors']} errors"
-            )
-            if run["message"]:
-                last += f" - {run['message']}"
-        lines.append(f"  {j.slug}: {last}")
-        if j.running:
-            now_running = f"crawl running since {_short(j.running['started_at'])} ({j.running['mode']})"
-            if j.running["owner"]:
-                now_running += f", {j.running['owner']}, last heartbeat {_short(j.running['heartbeat_at'])}"
-            lines.append(f"    {now_running}")
-        extra = f"last success {_short(j.last_success_at)}"
-        if j.failures_in_a_row:
-            extra += f"; {j.failures_in_a_row} failed, suspect or interrupted in a row"
-        extra += f"; next crawl {_short(j.next_crawl_at)}"
-        lines.append(f"    {extra}")
-    lines.append("")
-    lines.append("Digests:")
-    if not report.digests:
-        lines.append("  no subscriptions")
-    for d in report.digests:
-        nxt = f"next {_short(d['next_run'])}" if d["next_run"] else d["state"]
-        lines.append(
-            f"  subscription {d['subscription']} {d['email']} ({d['schedule']}): {nxt}; "
-            f"last digest {_short(d['last_digest'])}"
         )
-    if report.deliveries:
-        lines.append("")
-        lines.append("Held or failed deliveries (`tracker digest release ID [--mark-sent]`):")
-        for p in report.deliveries:
-            lines.append(
-                f"  {p.id}: {p.status.upper()} {p.channel} to {p.target}, digest {p.period} of subscription "
-                f"{p.subscription_id}, since {_short(p.since)} - {p.error}"
-            )
-    lines.append("")
-    if report.alerts:
-        lines.append(f"ALERTS ({len(report.alerts)}):")
-        lines += [f"  {a.message}" for a in report.alerts]
-    else:
-        lines.append("No alerts.")
-    return "\n".join(lines)
+    return problems
+
+
+def _delivery_alert(problem: DeliveryProblem) -> AlertItem:
+    """The **held** or **failed_delivery** alert of a delivery."""
+    kind = "held" if problem.status == "held" else "failed_delivery"
+    verb = "is held (in doubt)" if problem.status == "held" else "failed"
+    return AlertItem(
+        f"{kind}:{problem.id}",
+        kind,
+        None,
+        f"digest delivery {problem.id} ({problem.channel} to {problem.target}, {problem.period}) "
+        f"{verb}: {problem.error}; see `tracker digest release {problem.id}`",
+    )
 
 
 # -- alerts in the database and the operator's mail ----------------------------------------------------

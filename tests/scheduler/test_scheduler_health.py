@@ -11,7 +11,8 @@ from db.engine import session_scope
 from db.models_digest import Alert
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
-from tracker.health import check_and_notify, evaluate, format_status
+from tracker.cli.status import format_status
+from tracker.health import check_and_notify, evaluate
 
 T0 = h.T0
 

@@ -229,7 +229,8 @@ def test_a_terminated_lock_connection_never_lets_two_schedulers_run_a_slot(
 
 
 def test_status_shows_a_running_and_an_interrupted_crawl(engine, db_url):
-    from tracker.health import evaluate, format_status
+    from tracker.cli.status import format_status
+    from tracker.health import evaluate
 
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]], alerts={"failures_in_a_row": 2})
     t0 = h.T0
@@ -255,7 +256,8 @@ def test_status_shows_a_running_and_an_interrupted_crawl(engine, db_url):
 
 
 def test_only_a_running_row_ever_seen_is_not_never_crawled(engine, db_url):
-    from tracker.health import evaluate, format_status
+    from tracker.cli.status import format_status
+    from tracker.health import evaluate
 
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]])
     with session_scope(engine) as s:

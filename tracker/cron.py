@@ -1,0 +1,36 @@
+"""The schedule's cron expressions read as APScheduler triggers (UTC): the scheduler runs its jobs on them,
+and ``tracker status`` shows each jurisdiction's next crawl from the same trigger."""
+
+from __future__ import annotations
+
+from apscheduler.triggers.cron import CronTrigger
+
+from tracker.config import Config
+from tracker.config import Jurisdiction as JurisdictionConfig
+from tracker.errors import ConfigError
+
+
+def cron_trigger(expression: str, where: str) -> CronTrigger:
+    """Five-field crontab (minute hour day month weekday), or six with a leading seconds field; UTC."""
+    try:
+        fields = expression.split()
+        if len(fields) == 6:
+            second, minute, hour, day, month, weekday = fields
+            return CronTrigger(
+                second=second,
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=weekday,
+                timezone="UTC",
+            )
+        return CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid cron expression {expression!r}: {exc}") from None
+
+
+def crawl_trigger(config: Config, j: JurisdictionConfig) -> CronTrigger:
+    """When ``j`` is crawled: its own ``crawl_cron``, else ``[schedule] crawl_cron``."""
+    expression = j.crawl_cron or config.schedule.crawl_cron
+    return cron_trigger(expression, f"{config.source}: jurisdiction {j.slug!r}")
