@@ -231,7 +231,8 @@ def backoff(failures: int, free: int) -> timedelta:
     """How long to wait after the last failure, ``failures`` failures in, ``free`` of them free."""
     if failures < free:
         return timedelta(0)
-    return min(LOGIN_BACKOFF * 2 ** min(failures - free, 20), LOGIN_WINDOW)
+    factor: int = 2 ** min(failures - free, 20)
+    return min(LOGIN_BACKOFF * factor, LOGIN_WINDOW)
 
 
 def throttled(session: Session, username: str, client: str, now: datetime) -> int:

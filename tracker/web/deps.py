@@ -119,7 +119,8 @@ def _commit_all(sessions: list[Session]) -> None:
 
 
 def current_auth(request: Request) -> Auth | None:
-    return request.scope.get("state", {}).get("auth")
+    found: Auth | None = request.scope.get("state", {}).get("auth")
+    return found
 
 
 def current_user(request: Request) -> User | None:
@@ -175,7 +176,8 @@ def csrf_token(request: Request) -> str:
     auth = current_auth(request)
     if auth:
         return auth.csrf_token
-    return request.scope.get("state", {}).get("login_csrf", "")
+    token: str = request.scope.get("state", {}).get("login_csrf", "")
+    return token
 
 
 def login_csrf_token(request: Request) -> tuple[str, bool]:

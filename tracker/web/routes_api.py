@@ -10,7 +10,7 @@ decision and corrections win over the matcher's (the conditions of :mod:`tracker
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import Boolean, Select, false, func, or_, select
@@ -19,26 +19,23 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
+from tracker.read_model import bill_record, has_category, match_record, text_condition
 from tracker.safe_output import MAX_ID
 from tracker.signals import match_direction_reason
 from tracker.web.deps import DB, CurrentUser, RowId
-from tracker.web.queries import (
-    FilterError,
-    check_search_text,
-    effective_category,
-    effective_direction,
-    effective_relevant,
-    limit_search_time,
-    text_condition,
-)
+from tracker.web.queries import FilterError, check_search_text, limit_search_time
 
 router = APIRouter(prefix="/api")
 
 MAX_LIMIT = 500
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-Category = Literal[CATEGORY_CODES]
-Direction = Literal[DIRECTIONS]
+if TYPE_CHECKING:
+    Category = str
+    Direction = str
+else:  # built from the rules' codes at run time: FastAPI validates each value and lists them in the schema
+    Category = Literal[CATEGORY_CODES]
+    Direction = Literal[DIRECTIONS]
 State = Literal["pending", "confirmed", "rejected", "flagged", "none"]
 
 
@@ -58,7 +55,7 @@ def _jurisdiction(db: Session, slug: str | None) -> None:
 
 
 def _paged(
-    request: Request, db: Session, q: Select[Any], order: list[Any], limit: int, offset: int
+    request: Request, db: Session, q: Select[*tuple[Any, ...]], order: list[Any], limit: int, offset: int
 ) -> tuple[list[Any], dict[str, Any]]:
     total = db.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     rows = list(db.execute(q.order_by(*order).limit(limit).offset(offset)).all())
@@ -68,23 +65,22 @@ def _paged(
     return rows, {"total": total, "limit": limit, "offset": offset, "next": nxt}
 
 
+#: The fields of a bill and of its match in the API's answers, from :mod:`tracker.read_model`'s records.
+BILL_FIELDS = (
+    "id", "jurisdiction", "source_id", "identifier", "title", "name", "type", "status", "stage", "body",
+    "introduced", "passed", "enacted", "url", "first_seen_at", "updated_at", "vanished_at",
+)  # fmt: skip
+MATCH_FIELDS = (
+    "relevant", "score", "categories", "direction", "review_state", "needs_review", "source", "decided_by",
+    "decided_at", "note", "matched_at", "direction_reason",
+)  # fmt: skip
+
+
 def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any] | None:
     if match is None:
         return None
-    out = {
-        "relevant": match.effective_relevant,
-        "score": match.score,
-        "categories": match.effective_categories,
-        "direction": match.effective_direction,
-        "review_state": match.review_state,
-        "needs_review": match.needs_review,
-        "source": match.source,
-        "decided_by": match.decided_by,
-        "decided_at": _iso(match.decided_at),
-        "note": match.note,
-        "matched_at": _iso(match.matched_at),
-        "direction_reason": match_direction_reason(match),
-    }
+    record = match_record(match)
+    out = {key: record[key] for key in MATCH_FIELDS}
     if evidence:
         out["machine"] = {
             "relevant": match.relevant,
@@ -96,25 +92,10 @@ def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any]
     return out
 
 
-def _bill(bill: Bill, slug: str, match: BillMatch | None) -> dict[str, Any]:
+def _bill(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
+    record = bill_record(bill, jurisdiction)
     return {
-        "id": bill.id,
-        "jurisdiction": slug,
-        "source_id": bill.source_id,
-        "identifier": bill.identifier,
-        "title": bill.title,
-        "name": bill.name,
-        "type": bill.type_name,
-        "status": bill.status,
-        "stage": bill.stage,
-        "body": bill.body_name,
-        "introduced": _iso(bill.introduced),
-        "passed": _iso(bill.passed_date),
-        "enacted": _iso(bill.enacted_date),
-        "url": bill.public_url or bill.source_url,
-        "first_seen_at": _iso(bill.first_seen_at),
-        "updated_at": _iso(bill.updated_at),
-        "vanished_at": _iso(bill.vanished_at),
+        **{key: record[key] for key in BILL_FIELDS},
         "match": _match(match),
         # why the match has its direction, in words (None without a relevant match)
         "direction_reason": match_direction_reason(match),
@@ -135,14 +116,14 @@ def _match_conditions(
     dialect = db.get_bind().dialect.name
     conds = []
     if category:
-        conds.append(effective_category(category, dialect))
+        conds.append(has_category(category, dialect))
     if direction:
-        conds.append(effective_direction(direction))
+        conds.append(BillMatch.effective_direction == direction)
     if relevant is True:
-        conds.append(effective_relevant())
+        conds.append(BillMatch.effective_relevant)
     elif relevant is False:
         # NULL-safe negation (review_state is often NULL): a bill never matched is not relevant either.
-        relevant_sql = func.coalesce(effective_relevant(), false(), type_=Boolean)
+        relevant_sql = func.coalesce(BillMatch.effective_relevant, false(), type_=Boolean)
         conds.append(or_(BillMatch.bill_id.is_(None), relevant_sql.is_(False)))
     if state:
         conds.append(_state(state))
@@ -169,7 +150,7 @@ def api_bills(
     _jurisdiction(db, jurisdiction)
     since = _aware("updated_since", updated_since)
     query = (
-        select(Bill, Jurisdiction.slug, BillMatch)
+        select(Bill, Jurisdiction, BillMatch)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         .where(*_match_conditions(db, category, direction, relevant, review_state))
@@ -188,7 +169,7 @@ def api_bills(
     if since is not None:
         query = query.where(Bill.updated_at >= since)
     rows, page = _paged(request, db, query, [Bill.id], limit, offset)
-    return {"items": [_bill(b, s, m) for b, s, m in rows], **page}
+    return {"items": [_bill(b, j, m) for b, j, m in rows], **page}
 
 
 @router.get("/bills/{bill_id}")
@@ -210,7 +191,7 @@ def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
         raise HTTPException(404, f"no bill {bill_id}")
     match = db.get(BillMatch, bill.id)
     events = db.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id))
-    out = _bill(bill, bill.jurisdiction.slug, None)
+    out = _bill(bill, bill.jurisdiction, None)
     out["match"] = _match(match, evidence=True)
     out["direction_reason"] = match_direction_reason(match)
     out["sponsors"] = [
@@ -319,7 +300,7 @@ def api_matches(
     """Matched bills, best score first: the relevant ones, or with ``relevant=false`` the others."""
     _jurisdiction(db, jurisdiction)
     query = (
-        select(Bill, Jurisdiction.slug, BillMatch)
+        select(Bill, Jurisdiction, BillMatch)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .where(*_match_conditions(db, category, direction, relevant, review_state))
@@ -328,8 +309,8 @@ def api_matches(
         query = query.where(Jurisdiction.slug == jurisdiction)
     rows, page = _paged(request, db, query, [BillMatch.score.desc(), Bill.id], limit, offset)
     items = []
-    for bill, slug, match in rows:
-        item = _bill(bill, slug, match)
+    for bill, jurisdiction, match in rows:
+        item = _bill(bill, jurisdiction, match)
         item["match"] = _match(match, evidence=True)
         items.append(item)
     return {"items": items, **page}

@@ -61,7 +61,7 @@ def login_submit(
     try:
         user = auth.login(db, username, password, _client(request), now)
     except auth.LoginRefused as refused:
-        response = render(
+        response: Response = render(
             request,
             "login.html",
             status_code=refused.status,

@@ -16,7 +16,8 @@ JavaScript the same forms post normally and get a 303 back to the page they came
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -41,6 +42,7 @@ def _is_htmx(request: Request) -> bool:
 
 @router.get("/review")
 def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
+    error: str | None
     try:
         filters = Filters.parse(request.query_params, states=QUEUE_STATES)
         page = queries.review_queue(db, filters)
@@ -105,7 +107,9 @@ def _decided(
     return redirect(target + anchor, message, "error" if error else "info")
 
 
-def _decide(request: Request, db: Session, bill_id: int, next_url: str, action: Any) -> Response:
+def _decide(
+    request: Request, db: Session, bill_id: int, next_url: str, action: Callable[[], review.Decision]
+) -> Response:
     try:
         decision = action()
     except TrackerError as exc:  # a one-line error (unknown category, no categories...): nothing written
@@ -129,7 +133,9 @@ Next = Annotated[str, Form()]
 
 
 @router.post("/review/{bill_id}/confirm")
-def confirm(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def confirm(
+    request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
+) -> Response:
     ref = _require_bill(db, bill_id)
     return _decide(
         request, db, bill_id, next, lambda: review.confirm(db, ref, note=_note(note), by=user.username)
@@ -137,7 +143,9 @@ def confirm(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note =
 
 
 @router.post("/review/{bill_id}/reject")
-def reject(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def reject(
+    request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
+) -> Response:
     ref = _require_bill(db, bill_id)
     return _decide(
         request, db, bill_id, next, lambda: review.reject(db, ref, note=_note(note), by=user.username)
@@ -154,7 +162,7 @@ def correct(
     direction: Annotated[str, Form()] = "",
     note: Note = "",
     next: Next = "/review",
-):
+) -> Response:
     ref = _require_bill(db, bill_id)
     codes = [c for c in (categories or []) if c.strip()]
 
@@ -169,7 +177,9 @@ def correct(
 
 
 @router.post("/review/{bill_id}/note")
-def add_note(request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"):
+def add_note(
+    request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
+) -> Response:
     ref = _require_bill(db, bill_id)
 
     def act() -> review.Decision:

@@ -41,7 +41,7 @@ from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 router = APIRouter()
 
 
-def _visible(user: User, show_all: bool = True) -> Select[tuple[Subscription]]:
+def _visible(user: User, show_all: bool = True) -> Select[Subscription]:
     q = select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
     if user.has_role("admin") and show_all:
         return q
@@ -362,7 +362,8 @@ def user_feed_xml(db: DB, user: User, self_url: str | None) -> bytes:
     feed.extend(entries)
     ET.register_namespace("", ATOM_NS)
     ET.indent(feed)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return xml + b"\n"
 
 
 @router.get("/feeds/{token}.atom", name="user_feed")
