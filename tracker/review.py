@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import click
 from sqlalchemy import Engine, and_, case, select
 from sqlalchemy.orm import Session
 
@@ -26,11 +25,10 @@ from tracker.errors import TrackerError, UsageError
 from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
-from tracker.signals import evidence_what, match_direction_reason
+from tracker.signals import match_direction_reason
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
-_STATE_ORDER = {"pending": 0, "confirmed": 1, "rejected": 2, None: 3}
 
 #: What "uncertain" means, in plain words (the CLI's legend, the web badge's tooltip).
 UNCERTAIN_HELP = (
@@ -398,43 +396,6 @@ def list_reviews(
     return [_record(m, b, s) for m, b, s in rows]
 
 
-def _cut(text: str | None, width: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _short_categories(codes: list[str]) -> str:
-    """The main category, and how many more: ``gang_databases +1``."""
-    if not codes:
-        return "-"
-    return _cut(codes[0], 30) + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
-
-
-def format_review_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "No bills to show."
-    lines = [f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} {'':<9} title"]
-    for r in rows:
-        state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
-        uncertain = "uncertain" if r.get("uncertain") else ""
-        lines.append(
-            f"{_cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {r['direction'] or '-':<9}  "
-            f"{_short_categories(r['categories']):<34} {uncertain:<9} {_cut(r['title'], 80)}"
-        )
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["review_state"] or "none"] = counts.get(r["review_state"] or "none", 0) + 1
-    flagged = sum(1 for r in rows if r["needs_review"])
-    parts = [f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: _STATE_ORDER.get(kv[0], 3))]
-    if flagged:
-        parts.append(f"{flagged} flagged (!): `tracker review show BILL` says why")
-    uncertain_n = sum(1 for r in rows if r.get("uncertain"))
-    if uncertain_n:
-        parts.append(f"{uncertain_n} {UNCERTAIN_HELP}")
-    lines.append(f"{len(rows)} bill{'s' if len(rows) != 1 else ''}: {', '.join(parts)}.")
-    return "\n".join(lines)
-
-
 def bill_detail(session: Session, ref: str) -> dict[str, Any]:
     """Everything `tracker review show` prints about one bill."""
     bill, jurisdiction = resolve_bill(session, ref)
@@ -449,159 +410,6 @@ def bill_detail(session: Session, ref: str) -> dict[str, Any]:
         "match": match,
         "events": list(events),
     }
-
-
-# -- `review show` ---------------------------------------------------------------------------------------
-
-_MARKS = {"term": ("«", "»"), "cue": ("{", "}"), "negative": ("⟦", "⟧")}
-_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
-_STYLES: dict[str, dict[str, Any]] = {
-    "term": {"fg": "yellow", "bold": True},
-    "cue": {"fg": "cyan", "underline": True},
-    "negative": {"fg": "red"},
-}
-
-
-def highlight(text: str, evidence: list[dict[str, Any]], field: str) -> str:
-    """``text`` with every evidence span of ``field`` marked: «phrase» (category term), {cue} (direction
-    cue), ⟦negative⟧ (hard negative); styled too when printed on a terminal. Overlapping spans make one
-    mark; spans that no longer match the text are left unmarked."""
-    spans = []
-    for e in evidence:
-        if e.get("field") != field or e.get("kind") not in _MARKS:
-            continue
-        start, end = e.get("start"), e.get("end")
-        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
-            continue
-        spans.append((start, end, e["kind"]))
-    spans.sort()
-    merged: list[list[Any]] = []  # overlapping spans become one mark, of the strongest kind among them
-    for start, end, kind in spans:
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            last[1] = max(last[1], end)
-            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
-                last[2] = kind
-        else:
-            merged.append([start, end, kind])
-    out, pos = [], 0
-    for start, end, kind in merged:
-        left, right = _MARKS[kind]
-        out.append(text[pos:start])
-        out.append(click.style(f"{left}{text[start:end]}{right}", **_STYLES[kind]))
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _when(dt: datetime | None) -> str:
-    return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
-
-
-def _category_names(codes: list[str]) -> str:
-    return ", ".join(codes) or "-"
-
-
-def learned_lines(learned: Any, uncertain: bool) -> list[str]:
-    """The learned layer's evidence in words a person can check (empty without a model's finding):
-    its probability, the labelled titles most like this one, and why this direction."""
-    if not isinstance(learned, dict):
-        return []
-    out = []
-    p = learned.get("probability")
-    if isinstance(p, int | float):
-        model = f" (model {learned['model']})" if learned.get("model") else ""
-        out.append(f"Model:      probability {p:.2f}{' (uncertain)' if uncertain else ''}{model}")
-    for s in learned.get("similar") or []:
-        if isinstance(s, dict):
-            out.append(f"Like:       {s.get('title', '')} — {s.get('label', '')} ({s.get('source', '')})")
-    if learned.get("direction_reason"):
-        out.append(f"Why this direction: {learned['direction_reason']}")
-    if learned.get("overruled"):
-        out.append(f"Overruled:  {learned['overruled']}")
-    return out
-
-
-def format_bill_detail(detail: dict[str, Any]) -> str:
-    bill: Bill = detail["bill"]
-    jurisdiction: Jurisdiction = detail["jurisdiction"]
-    match: BillMatch | None = detail["match"]
-    evidence = list(match.evidence) if match else []
-    lines = [click.style(f"{detail['ref']}  (bill {bill.id}, {jurisdiction.name})", bold=True)]
-    lines.append(f"Title:      {highlight(bill.title or '', evidence, 'title')}")
-    if bill.name and bill.name != bill.title:
-        lines.append(f"Name:       {highlight(bill.name, evidence, 'name')}")
-    status = f"{bill.status or '-'} (stage: {bill.stage})"
-    if bill.introduced:
-        status += f", introduced {bill.introduced.isoformat()}"
-    lines.append(f"Type:       {bill.type_name or '-'}")
-    lines.append(f"Status:     {status}")
-    if bill.public_url or bill.source_url:
-        lines.append(f"URL:        {bill.public_url or bill.source_url}")
-    if match is None:
-        lines.append("Match:      not matched yet (run `tracker match`)")
-        return "\n".join(lines)
-    state = match.review_state or "not in review (the matcher found it not relevant; `tracker review add`)"
-    if match.decided_by:
-        state += f" by {match.decided_by} on {_when(match.decided_at)}"
-    if match.note:
-        state += f': "{match.note}"'
-    if match.source == "editor":
-        state += " [added by an editor]"
-    lines.append(f"Review:     {state}")
-    if match.needs_review:
-        lines.append(click.style(f"Flagged:    {match.needs_review_reason}", fg="red", bold=True))
-    verdict = "relevant" if match.relevant else "not relevant"
-    scores = ", ".join(f"{c} {s:.2f}" for c, s in (match.category_scores or {}).items())
-    lines.append(
-        f"Matcher:    {verdict}, score {match.score:.2f}, direction {match.direction or '-'}, "
-        f"categories {_category_names(list(match.categories))}"
-    )
-    lines.append(
-        f"            rules {match.rules_version}/{match.rules_hash[:8]}, matched {_when(match.matched_at)}"
-        + (f"; category scores {scores}" if scores else "")
-    )
-    if match.review_state == "confirmed":
-        corrected = " (corrects the matcher)" if match.corrected else ""
-        lines.append(
-            f"Editor:     {_category_names(list(match.editor_categories or []))}; "
-            f"direction {match.editor_direction or '-'}{corrected}"
-        )
-    # the learned layer's lines, with the one reason for the direction shown (the editor's, the model's
-    # or the deciding cue's)
-    lines.extend(
-        ln for ln in learned_lines(match.learned, bool(match.uncertain)) if not ln.startswith("Why ")
-    )
-    reason = match_direction_reason(match)
-    if reason:
-        lines.append(f"Why this direction: {reason}")
-    if evidence:
-        lines.append("Evidence:   «term» category phrase, {cue} direction cue, ⟦negative⟧ hard negative")
-        order = {"title": 0, "name": 1, "text": 2}
-        for e in sorted(evidence, key=lambda e: (order.get(e["field"], 3), e["start"], e["end"])):
-            left, right = _MARKS.get(e["kind"], ("", ""))
-            phrase = click.style(f"{left}{e['phrase']}{right}", **_STYLES.get(e["kind"], {}))
-            what = evidence_what(e)  # in words: never the rule's code
-            if e["kind"] == "term" and e.get("weight") is not None:
-                what += f", weight {e['weight']:.2f}"
-            lines.append(f"  {e['field']:<5} {e['start']:>4}-{e['end']:<4} {phrase}  {what}")
-    else:
-        lines.append("Evidence:   none (no phrase of the rules matched)")
-    events: list[ReviewEvent] = detail["events"]
-    lines.append("History:" if events else "History:    no decisions yet")
-    for ev in events:
-        what = ev.kind
-        if ev.categories:
-            what += f" {', '.join(ev.categories)}"
-        if ev.direction:
-            what += f"; {ev.direction}"
-        if ev.note:
-            what += f': "{ev.note}"' if ev.kind != "flagged" else f" - {ev.note}"
-        title = (ev.snapshot or {}).get("title")
-        lines.append(f"  {_when(ev.at)}  {ev.actor:<12} {what}")
-        if ev.kind != "flagged" and title and title != bill.title:
-            lines.append(f"      (decided on the title: {_cut(title, 150)})")
-    return "\n".join(lines)
 
 
 # -- export ----------------------------------------------------------------------------------------------
@@ -674,37 +482,6 @@ def matched_measures(engine: Engine) -> list[dict[str, Any]]:
                 }
             )
         return list(out.values())
-
-
-def format_matched_measures(groups: list[dict[str, Any]]) -> str:
-    """The demo's list: by jurisdiction, then direction; each measure with its categories and the matched
-    phrases (and direction cues) that made it relevant."""
-    total = sum(len(g["bills"]) for g in groups)
-    if not total:
-        return "No sanctuary-related measures found."
-    lines = []
-    for g in groups:
-        n = len(g["bills"])
-        lines.append(click.style(f"{g['name']} ({g['slug']}): {n} measure{'s' if n != 1 else ''}", bold=True))
-        by_direction: dict[str, list[dict[str, Any]]] = {}
-        for b in g["bills"]:
-            by_direction.setdefault(b["direction"] or "neutral", []).append(b)
-        for direction in ("expands", "restricts", "neutral"):
-            bills = by_direction.get(direction, [])
-            if not bills:
-                continue
-            lines.append(f"  {direction} ({len(bills)})")
-            for b in bills:
-                state = f" [{b['review_state']}]" if b["review_state"] in ("confirmed", "rejected") else ""
-                file = _cut(b["identifier"] or b["ref"], 13)
-                lines.append(f"    {file:<13} {_cut(b['title'], 100)}{state}")
-                why = [", ".join(b["categories"])]
-                if b["phrases"]:
-                    why.append("matched " + ", ".join(f'"{_cut(p, 40)}"' for p in b["phrases"][:3]))
-                if b["cues"]:
-                    why.append("cue " + ", ".join(f'"{_cut(c, 30)}"' for c in b["cues"][:2]))
-                lines.append(f"    {'':<13} {' | '.join(why)}")
-    return "\n".join(lines)
 
 
 def show_json(detail: dict[str, Any]) -> str:

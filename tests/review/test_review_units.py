@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 import pytest
 
+from tracker.cli.review import format_review_table, highlight
 from tracker.matcher.apply import changed_fields, content_keys, current_rules, material_words
-from tracker.review import default_editor, format_review_table, highlight
+from tracker.review import default_editor
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,7 @@ def test_review_note_cli_records_a_noted_event(tmp_path, db_url, engine):
     from db.engine import session_scope
     from db.models_review import BillMatch, ReviewEvent
     from tests.conftest import run_tracker, write_config
-    from tests.web.page_factories import make_bill
+    from tests.factories import make_bill
 
     bill_id = make_bill(engine, "Ordinance ending the 287(g) agreement with ICE")
     cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)

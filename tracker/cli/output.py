@@ -17,6 +17,13 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(terminal_text(str(message)), err=err, nl=nl)
 
 
+def cut(text: str | None, width: int) -> str:
+    """``text`` on one line (runs of whitespace made one space), at most ``width`` characters (``…`` ends a
+    cut one)."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def id_argument(what: str) -> Any:
     """A click callback: the argument as an id, or one ``Error:`` line (exit 2) saying what an id is."""
 

@@ -133,7 +133,8 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         click.secho(f"\nStatus changes only the sweep could see ({len(hidden)}):", bold=True)
         click.echo(format_changes_table(hidden))
 
-        from tracker.review import format_matched_measures, matched_measures
+        from tracker.cli.demo import format_matched_measures
+        from tracker.review import matched_measures
 
         groups = matched_measures(engine)
         found = sum(len(g["bills"]) for g in groups)
