@@ -54,23 +54,39 @@ def test_legistar_api_every_matter_without_a_valid_id(tmp_path, db_url, engine, 
     assert _stored(engine) == ([], ["failed"])
 
 
-def test_legistar_api_every_matter_invalid_is_partial_and_named(tmp_path, db_url, engine, portal, server):
-    """Matters listed (each with its id), every one rejected when read: the crawl is partial, names the
-    first problem and says nothing about an empty listing."""
+def test_legistar_api_every_matter_invalid_when_read(tmp_path, db_url, engine, portal, server):
+    """Matters listed (each with its id), every one rejected when read: the crawl fails like the other
+    platforms', saying the records were invalid and naming the first problem, not a partial crawl."""
     client = portal.client(CLIENT)
     rows = client.matter_rows()
     for row in rows:
         client.edit_matter(row["MatterId"], MatterIntroDate="2024-13-45T00:00:00")
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
     result = run_tracker("--config", str(cfg), "crawl")
-    assert result.returncode == 1
+    line = _failed_saying_invalid(result, CLIENT, f"{CLIENT} matter ")
+    readable = [r for r in rows if r.get("MatterRestrictViewViaWeb") is not True]  # restricted: skipped
+    assert f"every record the portal listed was invalid ({len(readable)} rejected, none stored)" in line, line
+    assert ": MatterIntroDate: malformed date '2024-13-45T00:00:00'" in line, line
+    assert "records rejected" not in line, line
+    assert _stored(engine) == ([], ["failed"])
+
+
+def test_legistar_api_one_valid_matter_keeps_the_crawl_partial(tmp_path, db_url, engine, portal, server):
+    """All but one matter rejected when read: the valid one is stored and the crawl is partial, naming
+    the first problem (only a crawl that rejects every record fails)."""
+    client = portal.client(CLIENT)
+    rows = [r for r in client.matter_rows() if r.get("MatterRestrictViewViaWeb") is not True]
+    for row in rows[1:]:
+        client.edit_matter(row["MatterId"], MatterIntroDate="2024-13-45T00:00:00")
+    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
+    result = run_tracker("--config", str(cfg), "crawl")
+    assert result.returncode == 1, (result.stdout, result.stderr)
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith(f"{CLIENT}: ")]
-    assert line.startswith(f"{CLIENT}: partial (full) - 0 bills seen, 0 new"), line
-    assert f"records rejected, first: {CLIENT} matter " in line
-    assert ": MatterIntroDate: malformed date '2024-13-45T00:00:00'" in line
-    for words in NOT_SAID:
-        assert words not in line, line
-    assert _stored(engine) == ([], ["partial"])
+    assert line.startswith(f"{CLIENT}: partial (full) - 1 bills seen, 1 new"), line
+    assert f"{len(rows) - 1} records rejected, first: {CLIENT} matter " in line, line
+    assert "was invalid" not in line, line
+    bills, runs = _stored(engine)
+    assert [b.source_id for b in bills] == [str(rows[0]["MatterId"])] and runs == ["partial"]
 
 
 def test_primegov_every_meeting_invalid(tmp_path, db_url, engine):

@@ -671,6 +671,12 @@ def _report(run: CrawlRun, job: CrawlJob, failed: list[str]) -> None:
     run.message = "; ".join(parts) or None
 
 
+def _every_listed_rejected(job: CrawlJob, listed: int) -> bool:
+    """Whether a crawl that listed records read every one of them and rejected them all: nothing staged,
+    nothing probed and found unchanged, every listed record fetched and at least as many rejected."""
+    return job.staged == 0 and not job.probed_unchanged and job.fetched >= listed and job.rejected >= listed
+
+
 def _bounded(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -689,8 +695,9 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         if job.lists_everything:
             present = _present_count(session, jurisdiction.id)
             listed = len(job.listed)
-            if listed == 0 and job.rejected:
-                # every record the portal listed was rejected: the records were invalid, not absent
+            if job.rejected and (listed == 0 or _every_listed_rejected(job, listed)):
+                # every record the portal listed was rejected (when listed, or when read): the records were
+                # invalid, not absent
                 first = job.problems[0] if job.problems else "no detail kept"
                 message = (
                     f"every record the portal listed was invalid ({job.rejected} rejected, none stored); "
