@@ -16,7 +16,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    false,
+    func,
+    null,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models import Base, Bill
@@ -93,30 +110,61 @@ class BillMatch(Base):
     def decided(self) -> bool:
         return self.review_state in DECIDED_STATES
 
-    @property
+    # -- the effective match: the editor's word when there is one, else the machine's ---------------------
+    # One rule, in Python (on a loaded row) and in SQL (``BillMatch.effective_relevant`` in a query: the
+    # web's filters and lists, the API, the digests, the CLI's exports and the review queue).
+
+    @hybrid_property
     def effective_relevant(self) -> bool:
-        """The editor's word when there is one, else the machine's."""
+        """Confirmed: relevant; rejected: not; undecided: the machine's ``relevant``."""
         if self.review_state == "confirmed":
             return True
         if self.review_state == "rejected":
             return False
         return self.relevant
 
-    @property
+    @effective_relevant.inplace.expression
+    @classmethod
+    def _effective_relevant_sql(cls) -> ColumnElement[bool]:
+        undecided = or_(cls.review_state.is_(None), cls.review_state == "pending")
+        return or_(cls.review_state == "confirmed", and_(cls.relevant.is_(True), undecided))
+
+    @hybrid_property
     def effective_categories(self) -> list[str]:
+        """Confirmed: the editor's categories (a confirmation always records at least one); rejected: none;
+        undecided: the machine's. In SQL, the JSON array (NULL when rejected)."""
         if self.review_state == "confirmed" and self.editor_categories:
             return list(self.editor_categories)
         if self.review_state == "rejected":
             return []
         return list(self.categories)
 
-    @property
+    @effective_categories.inplace.expression
+    @classmethod
+    def _effective_categories_sql(cls) -> ColumnElement[Any]:
+        return case(
+            (cls.review_state == "confirmed", cls.editor_categories),
+            (cls.review_state == "rejected", null()),
+            else_=cls.categories,
+        )
+
+    @hybrid_property
     def effective_direction(self) -> str | None:
+        """Confirmed: the editor's direction, else the machine's; rejected: none; undecided: the machine's."""
         if self.review_state == "confirmed" and self.editor_direction:
             return self.editor_direction
         if self.review_state == "rejected":
             return None
         return self.direction
+
+    @effective_direction.inplace.expression
+    @classmethod
+    def _effective_direction_sql(cls) -> ColumnElement[str | None]:
+        return case(
+            (cls.review_state == "confirmed", func.coalesce(cls.editor_direction, cls.direction)),
+            (cls.review_state == "rejected", null()),
+            else_=cls.direction,
+        )
 
     @property
     def corrected(self) -> bool:

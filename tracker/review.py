@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
@@ -35,32 +35,6 @@ UNCERTAIN_HELP = (
     "uncertain: the model's probability is near its decision boundary; "
     "an editor's decision here teaches it the most"
 )
-
-
-def uncertain_rank(uncertain: bool, review_state: str | None) -> int:
-    """The "uncertain first" order (CLI and web): uncertain pending matches, the most informative to
-    decide, come before everything else (0), the rest keep their order (1)."""
-    return 0 if uncertain and review_state == "pending" else 1
-
-
-def uncertain_rank_sql() -> Any:
-    """:func:`uncertain_rank` as an SQL expression over ``bill_matches``."""
-    return case((and_(BillMatch.uncertain.is_(True), BillMatch.review_state == "pending"), 0), else_=1)
-
-
-def queue_order_sql(*, uncertain_first: bool = False) -> list[Any]:
-    """The review queue's one order, the same on the web (/review) and in ``tracker review list``:
-    (with ``uncertain_first``, uncertain pending bills first;) flagged bills first, then pending,
-    confirmed, rejected; within each, the best score first, then the bill's id."""
-    state = case(
-        (BillMatch.review_state == "pending", 0),
-        (BillMatch.review_state == "confirmed", 1),
-        (BillMatch.review_state == "rejected", 2),
-        else_=3,
-    )
-    flagged = case((BillMatch.needs_review.is_(True), 0), else_=1)
-    order = [flagged, state, BillMatch.score.desc(), Bill.id]
-    return [uncertain_rank_sql(), *order] if uncertain_first else order
 
 
 class ReviewError(TrackerError):
@@ -138,7 +112,7 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
         raise ReviewUsageError(
             f"a bill is an id, SLUG:IDENTIFIER or IDENTIFIER (e.g. riverton:O2026-0053), not '{ref}'"
         )
-    from tracker.queries import check_jurisdiction
+    from tracker.read_model import check_jurisdiction
 
     check_jurisdiction(session, slug)
     rows = session.execute(
@@ -360,40 +334,32 @@ def list_reviews(
     direction: str | None = None,
     uncertain_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Bills in the review workflow (every state when ``states`` is empty), in the queue's one order
-    (:func:`queue_order_sql`, the web queue's too): flagged first, then pending, confirmed, rejected, best
-    score first, then by id; with ``uncertain_first``, uncertain pending bills before all."""
+    """Bills in the review workflow (every state when ``states`` is empty), from the review queue's one
+    query and order (:func:`tracker.read_model.review_queue_query`, the web queue's too): flagged first,
+    then pending, confirmed, rejected, best score first, then by id; with ``uncertain_first``, uncertain
+    pending bills before all."""
+    from tracker.read_model import check_jurisdiction, has_category, review_queue_query
+
     if category is not None:
         check_categories([category])
     check_direction(direction)
+    conditions = []
     if jurisdiction:
-        from tracker.queries import check_jurisdiction
-
         check_jurisdiction(session, jurisdiction)
-    q = (
-        select(BillMatch, Bill, Jurisdiction.slug)
-        .join(Bill, BillMatch.bill_id == Bill.id)
-        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        conditions.append(Jurisdiction.slug == jurisdiction)
+    if category is not None:
+        conditions.append(has_category(category, session.get_bind().dialect.name))
+    if direction is not None:
+        conditions.append(BillMatch.effective_direction == direction)
+    q = review_queue_query(
+        BillMatch,
+        Bill,
+        Jurisdiction.slug,
+        states=states,
+        conditions=conditions,
+        uncertain_first=uncertain_first,
     )
-    wanted = [s for s in states if s != "flagged"]
-    if states:
-        cond = BillMatch.review_state.in_(wanted) if wanted else None
-        if "flagged" in states:
-            flag = BillMatch.needs_review.is_(True)
-            cond = flag if cond is None else (cond | flag)
-        q = q.where(cond)
-    else:
-        q = q.where(BillMatch.review_state.is_not(None))
-    if jurisdiction:
-        q = q.where(Jurisdiction.slug == jurisdiction)
-    rows = []
-    for match, bill, slug in session.execute(q.order_by(*queue_order_sql(uncertain_first=uncertain_first))):
-        if category is not None and category not in match.effective_categories:
-            continue
-        if direction is not None and match.effective_direction != direction:
-            continue
-        rows.append((match, bill, slug))
-    return [_record(m, b, s) for m, b, s in rows]
+    return [_record(m, b, s) for m, b, s in session.execute(q)]
 
 
 def bill_detail(session: Session, ref: str) -> dict[str, Any]:
@@ -413,26 +379,6 @@ def bill_detail(session: Session, ref: str) -> dict[str, Any]:
 
 
 # -- export ----------------------------------------------------------------------------------------------
-
-EXPORT_MATCH_FIELDS = ["relevant", "score", "categories", "direction", "direction_reason", "review_state"]
-
-
-def export_fields(match: BillMatch | None) -> dict[str, Any]:
-    """The match fields of `tracker export`: the editor's decision and corrections win over the machine's."""
-    if match is None:
-        return {
-            "relevant": None, "score": None, "categories": [], "direction": None, "direction_reason": None,
-            "review_state": None,
-        }  # fmt: skip
-    return {
-        "relevant": match.effective_relevant,
-        "score": match.score,
-        "categories": match.effective_categories,
-        "direction": match.effective_direction,
-        "direction_reason": match_direction_reason(match),
-        "review_state": match.review_state,
-    }
-
 
 def csv_match_fields(record: dict[str, Any]) -> None:
     """Flatten the match fields of an export record for CSV (in place)."""

@@ -25,6 +25,7 @@ from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import current_rules, match_bills, match_stored
+from tracker.read_model import match_record
 from tracker.review import (
     ReviewError,
     add,
@@ -205,7 +206,9 @@ def test_rescore_after_a_rules_change_updates_the_machine_and_never_a_decision(e
         ["gang_databases"],
         "neutral",
     )
-    assert export_fields(gang) == {
+    record = match_record(gang)
+    assert {k: record[k] for k in ("relevant", "score", "categories", "direction", "direction_reason",
+                                   "review_state")} == {
         "relevant": True,
         "score": gang.score,
         "categories": ["gang_databases"],

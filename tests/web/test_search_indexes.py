@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from db.models import Bill
-from tracker.web.queries import text_condition
+from tracker.read_model import text_condition
 
 
 def test_the_search_indexes_exist(engine):

@@ -12,8 +12,9 @@ from datetime import date
 from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from db.engine import session_scope
 from db.models_review import BillMatch
 from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING, RINK
 from tests.web.page_factories import (
@@ -24,7 +25,8 @@ from tests.web.page_factories import (
     set_first_seen,
     status_change,
 )
-from tracker.web.queries import Filters, effective_match, like_pattern
+from tracker.read_model import has_category, like_pattern
+from tracker.web.queries import Filters
 
 
 def found(html: str) -> list[int]:
@@ -297,20 +299,43 @@ def test_a_list_page_costs_the_same_queries_for_5_or_50_rows(client, login, engi
     assert counts[:3] == counts[3:]
 
 
-def test_the_exports_effective_values_agree_with_the_model():
-    for state in (None, "pending", "confirmed", "rejected"):
-        for relevant in (True, False):
-            for editor in ((None, None), (["legal_defense"], "neutral"), ([], None)):
-                m = BillMatch(
-                    review_state=state,
-                    relevant=relevant,
-                    categories=["gang_databases"] if relevant else [],
-                    direction="expands" if relevant else None,
-                    editor_categories=editor[0],
-                    editor_direction=editor[1],
-                )
-                assert effective_match(state, m.relevant, m.categories, m.direction, *editor) == (
-                    m.effective_relevant,
-                    m.effective_categories,
-                    m.effective_direction,
-                )
+def test_the_effective_match_is_the_same_rule_in_sql_and_in_python(engine):
+    """BillMatch's effective_* hybrids: the SQL expressions (filters, the queue, the digests, the API)
+    agree with the Python properties (rows, records) on every reachable state (a confirmation always
+    records at least one category and a direction)."""
+    combos = [
+        (state, relevant, (None, None))
+        for state in (None, "pending", "rejected")
+        for relevant in (True, False)
+    ] + [
+        ("confirmed", relevant, editor)
+        for relevant in (True, False)
+        for editor in ((["legal_defense"], "neutral"), (["legal_defense", "gang_databases"], None))
+    ]
+    ids = []
+    for i, (state, relevant, (editor_categories, editor_direction)) in enumerate(combos):
+        bill_id = make_bill(engine, f"{GANG} {i}" if relevant else f"{PARKING} {i}")
+        with session_scope(engine) as s:
+            m = s.get(BillMatch, bill_id)
+            m.review_state, m.relevant = state, relevant
+            m.categories = ["gang_databases"] if relevant else []
+            m.direction = "expands" if relevant else None
+            m.editor_categories, m.editor_direction = editor_categories, editor_direction
+        ids.append(bill_id)
+    with session_scope(engine) as s:
+        dialect = s.get_bind().dialect.name
+        for bill_id in ids:
+            m = s.get(BillMatch, bill_id)
+            in_sql = s.execute(
+                select(
+                    BillMatch.effective_relevant,
+                    BillMatch.effective_direction,
+                    *(has_category(code, dialect) for code in ("gang_databases", "legal_defense")),
+                ).where(BillMatch.bill_id == bill_id)
+            ).one()
+            assert bool(in_sql[0]) is m.effective_relevant
+            assert in_sql[1] == m.effective_direction
+            assert [bool(x) for x in in_sql[2:]] == [
+                code in m.effective_categories for code in ("gang_databases", "legal_defense")
+            ]
+

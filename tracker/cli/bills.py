@@ -22,15 +22,14 @@ def _bill_records(
     from db.engine import session_scope
     from db.models import Bill, Jurisdiction
     from db.models_review import BillMatch
-    from tracker.queries import check_jurisdiction
-    from tracker.review import export_fields
+    from tracker.read_model import bill_record, check_jurisdiction, match_record
 
     engine = obj.engine()
     with session_scope(engine) as session:
         if jurisdiction:
             check_jurisdiction(session, jurisdiction)
         q = (
-            select(Bill, Jurisdiction.slug, BillMatch)
+            select(Bill, Jurisdiction, BillMatch)
             .join(Jurisdiction)
             .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
             .options(selectinload(Bill.status_changes), selectinload(Bill.sponsors))
@@ -41,29 +40,19 @@ def _bill_records(
             q = q.where(Jurisdiction.slug == jurisdiction)
         if confirmed:
             q = q.where(BillMatch.review_state == "confirmed")
-        for bill, slug, match in session.execute(q):
-            if relevant and not (match is not None and match.effective_relevant):
-                continue
-            yield {
-                "jurisdiction": slug,
-                "source_id": bill.source_id,
-                "identifier": bill.identifier,
-                "title": bill.title,
-                "name": bill.name,
-                "type": bill.type_name,
-                "status": bill.status,
-                "stage": bill.stage,
-                "introduced": bill.introduced.isoformat() if bill.introduced else None,
-                "url": bill.public_url or bill.source_url,
+        if relevant:
+            q = q.where(BillMatch.effective_relevant)
+        for bill, jurisdiction, match in session.execute(q):
+            record = {
+                **bill_record(bill, jurisdiction),
                 "sponsors": [s.name for s in bill.sponsors],
-                "first_seen_at": bill.first_seen_at.isoformat(),
-                "vanished_at": bill.vanished_at.isoformat() if bill.vanished_at else None,
                 "status_history": [
                     {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}
                     for c in bill.status_changes
                 ],
-                **export_fields(match),
+                **match_record(match),
             }
+            yield {key: record[key] for key in EXPORT_FIELDS}
 
 
 RELEVANT_OPTION = click.option(
@@ -154,7 +143,7 @@ def changes(
 ) -> None:
     """List status-change events, oldest first."""
     from tracker.crawl import parse_iso
-    from tracker.queries import status_changes
+    from tracker.read_model import status_changes
 
     when = parse_iso(since) if since else None
     rows = status_changes(
@@ -169,7 +158,7 @@ def changes(
         for row in rows:
             click.echo(json_text(json.dumps(row, ensure_ascii=False)))
         return
-    from tracker.queries import format_changes_table
+    from tracker.read_model import format_changes_table
 
     click.echo(format_changes_table(terminal_view(rows)))
 

@@ -33,7 +33,7 @@ from tracker.config import load_config
 from tracker.crawl import crawl_in_child
 from tracker.demo import LegistarPortalServer, Portal, demo_portal
 from tracker.errors import TrackerError
-from tracker.queries import format_changes_table, status_changes
+from tracker.read_model import format_changes_table, status_changes
 
 
 def demo_timezone(portal: Portal) -> str:

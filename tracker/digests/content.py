@@ -20,7 +20,7 @@ Rules (docs/digests.md):
   when no editor confirmed it), the council's page (``url``) and, with ``[digests] public_url``, the
   tracker's own bill page (``tracker_url``);
 - a *saved search* (``search_text``) keeps only bills whose title, name, identifier, action or document
-  texts contain every word (the web search's matching, :func:`tracker.web.queries.text_condition`), and
+  texts contain every word (the web search's matching, :func:`tracker.read_model.text_condition`), and
   does not ask for a sanctuary match: relevance, ``confirmed_only`` and ``include_uncertain`` do not apply;
   its cities apply, and its categories or direction (when set) keep only matched bills that have them; its
   new bills are those first seen inside the window, and their status changes follow;
@@ -47,6 +47,7 @@ from db.models_digest import DigestItem, Subscription
 from db.models_review import BillMatch
 from tracker.digests.labels import category_label, direction_label, stage_label
 from tracker.digests.links import Links
+from tracker.read_model import text_condition
 
 MAX_WHY = 4
 
@@ -121,11 +122,9 @@ def passes(match: BillMatch | None, sub: Subscription) -> bool:
 
 
 def _relevant_clause(sub: Subscription) -> Any:
-    confirmed = BillMatch.review_state == "confirmed"
     if sub.confirmed_only:
-        return confirmed
-    not_rejected = or_(BillMatch.review_state.is_(None), BillMatch.review_state != "rejected")
-    return or_(confirmed, and_(BillMatch.relevant.is_(True), not_rejected))
+        return BillMatch.review_state == "confirmed"
+    return BillMatch.effective_relevant
 
 
 def _why(match: BillMatch | None) -> list[str]:
@@ -272,8 +271,6 @@ def _scope(session: Session, sub: Subscription) -> Any:
     if sub.bill_id is not None:
         return Bill.id == sub.bill_id
     if sub.search_text:
-        from tracker.web.queries import text_condition
-
         return text_condition(sub.search_text, session.get_bind().dialect.name)
     return _relevant_clause(sub)
 

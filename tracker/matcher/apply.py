@@ -521,7 +521,7 @@ def match_stored(
 ) -> MatchSummary:
     """`tracker match`: with ``rescore``, every bill (of one jurisdiction); without, the bills that have
     no match yet or whose inputs or rules changed since their last match."""
-    from tracker.queries import check_jurisdiction
+    from tracker.read_model import check_jurisdiction
 
     with session_scope(engine) as session:
         loaded = rules or current_rules(session=session)

@@ -19,22 +19,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, text, type_coerce, union
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session, defer, selectinload
 
 from db.models import Action, Bill, Jurisdiction, StatusChange
-from db.models_documents import Document
 from db.models_review import BillMatch, ReviewEvent
 from db.types import utcnow
 from tracker.digests.labels import STAGE_LABELS, category_label, direction_label, stage_label
 from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
-from tracker.queries import check_jurisdiction
+from tracker.read_model import (
+    bill_record,
+    check_jurisdiction,
+    has_category,
+    match_record,
+    review_queue_query,
+    review_state_condition,
+    safe_url,
+    text_condition,
+)
 from tracker.safe_output import csv_cell
 from tracker.signals import EVIDENCE_LEGEND, evidence_what, match_direction_reason
 
@@ -48,7 +55,6 @@ DASHBOARD_DAYS = 7
 #: Orders of the review queue besides the default (flagged, pending by score...): "uncertain" = uncertain
 #: pending first.
 QUEUE_ORDERS: tuple[str, ...] = ("uncertain",)
-LIKE_ESCAPE = "!"
 
 
 class FilterError(TrackerError):
@@ -195,93 +201,12 @@ def limit_search_time(session: Session) -> None:
         session.execute(text(f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS)}"))
 
 
-def like_pattern(term: str) -> str:
-    """``%term%`` with LIKE's wildcards (and the escape character) taken literally."""
-    e = LIKE_ESCAPE
-    escaped = term.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
-    return f"%{escaped}%"
-
-
-def _contains(column: Any, pattern: str, dialect: str | None) -> Any:
-    """Case-insensitive ``LIKE``: ``ILIKE`` on PostgreSQL; on SQLite a plain ``LIKE``, which already ignores
-    (ASCII) case and is much cheaper than the ``lower(x) LIKE lower(y)`` that ``ilike`` renders there.
-    Without a dialect, ``ilike`` (right on both)."""
-    if dialect == "sqlite":
-        return column.like(pattern, escape=LIKE_ESCAPE)
-    return column.ilike(pattern, escape=LIKE_ESCAPE)
-
-
-def text_condition(q: str, dialect: str | None = None) -> Any:
-    """Bills whose title, name, identifier, action texts or document texts contain every word of ``q``,
-    case-insensitively; every character is literal (``%``, ``_``, quotes, backslashes)."""
-    words = q.split()
-    if not words:
-        return None
-    conds = []
-    for word in words:
-        pattern = like_pattern(word)
-        # A union of ids rather than one OR over the bill's columns and a subquery: each part can use its
-        # own index (PostgreSQL's pg_trgm GIN indexes serve ILIKE '%...%'), and SQLite scans each once.
-        in_bill = select(Bill.id).where(
-            or_(
-                _contains(Bill.title, pattern, dialect),
-                _contains(Bill.name, pattern, dialect),
-                _contains(Bill.identifier, pattern, dialect),
-            )
-        )
-        in_actions = select(Action.bill_id).where(_contains(Action.text, pattern, dialect))
-        # the text of the bill's documents (tracker/documents/), when they were fetched and read
-        in_documents = select(Document.bill_id).where(
-            Document.status == "ok", _contains(Document.text, pattern, dialect)
-        )
-        conds.append(Bill.id.in_(union(in_bill, in_actions, in_documents)))
-    return and_(*conds)
-
-
-def _json_array_contains(column: Any, value: str, dialect: str) -> Any:
-    """``value`` is an element of the JSON array in ``column``."""
-    if dialect == "postgresql":
-        return type_coerce(column, JSONB).contains([value])
-    elements = func.json_each(column).table_valued("value").alias("elements")
-    return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
-
-
-_CONFIRMED = BillMatch.review_state == "confirmed"
-_UNDECIDED = or_(BillMatch.review_state.is_(None), BillMatch.review_state == "pending")
-
-
-def effective_relevant() -> Any:
-    """The editor's word when there is one, else the matcher's (BillMatch.effective_relevant in SQL)."""
-    return or_(_CONFIRMED, and_(BillMatch.relevant.is_(True), _UNDECIDED))
-
-
-def effective_category(code: str, dialect: str) -> Any:
-    """``code`` is one of the effective categories: the editor's when confirmed (BillMatch.
-    effective_categories; a confirmation always records at least one), the matcher's when undecided."""
-    return or_(
-        and_(_CONFIRMED, _json_array_contains(BillMatch.editor_categories, code, dialect)),
-        and_(_UNDECIDED, _json_array_contains(BillMatch.categories, code, dialect)),
-    )
-
-
-def effective_direction(direction: str) -> Any:
-    return or_(
-        and_(_CONFIRMED, BillMatch.editor_direction == direction),
-        and_(_CONFIRMED, BillMatch.editor_direction.is_(None), BillMatch.direction == direction),
-        and_(_UNDECIDED, BillMatch.direction == direction),
-    )
-
-
 def _state_condition(state: str | None) -> Any:
     if state is None:
         return None
-    if state == "open":
-        return or_(BillMatch.review_state == "pending", BillMatch.needs_review.is_(True))
-    if state == "flagged":
-        return BillMatch.needs_review.is_(True)
     if state == "none":
         return BillMatch.review_state.is_(None)
-    return BillMatch.review_state == state
+    return review_state_condition([state])
 
 
 def _dialect(session: Session) -> str:
@@ -314,8 +239,8 @@ def _conditions(session: Session, f: Filters) -> list[Any]:
         text_condition(f.q, dialect),
         Bill.jurisdiction_id == jurisdiction_id if jurisdiction_id is not None else None,
         Bill.stage == f.stage if f.stage else None,
-        effective_category(f.category, dialect) if f.category else None,
-        effective_direction(f.direction) if f.direction else None,
+        has_category(f.category, dialect) if f.category else None,
+        BillMatch.effective_direction == f.direction if f.direction else None,
         _state_condition(f.state),
         Bill.introduced >= f.date_from if f.date_from else None,
         Bill.introduced <= f.date_to if f.date_to else None,
@@ -332,15 +257,24 @@ _LIST_DEFERRED = (
 )
 
 
-def _ids_query(session: Session, f: Filters, *, queue: bool) -> Select[Any]:
+def _ids_query(session: Session, f: Filters) -> Select[Any]:
     """The ids of the bills passing the filters, joined only to what the filters need (a page is chosen
     on this narrow query, then its rows are loaded: a deep page does not join every row it skips)."""
     q = select(Bill.id)
-    if queue:
-        q = q.join(BillMatch, BillMatch.bill_id == Bill.id).where(BillMatch.review_state.is_not(None))
-    elif _needs_match(f):
+    if _needs_match(f):
         q = q.outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
     return q.where(*_conditions(session, f))
+
+
+def _queue_query(session: Session, f: Filters, *columns: Any) -> Select[Any]:
+    """The review queue's query (:func:`tracker.read_model.review_queue_query`, also ``tracker review
+    list``'s) under the filters: by default the open bills (pending or flagged)."""
+    return review_queue_query(
+        *columns,
+        states=[f.state or "open"],
+        conditions=_conditions(session, replace(f, state=None)),
+        uncertain_first=f.order == "uncertain",
+    )
 
 
 def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
@@ -388,20 +322,6 @@ def _paged(session: Session, ids_q: Select[Any], f: Filters, order: list[Any], p
 # -- rows ------------------------------------------------------------------------------------------------
 
 
-def safe_url(url: str | None) -> str | None:
-    """A scraped link, only when it is a plain http(s) URL (never ``javascript:``, ``data:``...)."""
-    if not url or not isinstance(url, str):
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
-        return None
-    return url
-
-
 def bill_row(
     bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None, *, evidence: bool = True
 ) -> dict[str, Any]:
@@ -444,118 +364,45 @@ def bill_row(
 # -- search, the queue -----------------------------------------------------------------------------------
 
 
+_SEARCH_ORDER = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
+
+
 def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
     """Every bill (matched or not) passing the filters, newest introduced first, one page."""
-    order = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
-    return _paged(session, _ids_query(session, f, queue=False), f, order, per_page)
+    return _paged(session, _ids_query(session, f), f, _SEARCH_ORDER, per_page)
 
 
 def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
     """Bills in review (by default the open ones: pending or flagged), one page, in the queue's one order
-    (:func:`tracker.review.queue_order_sql`, shared with ``tracker review list``): flagged first, then
+    (:func:`tracker.read_model.queue_order`, shared with ``tracker review list``): flagged first, then
     pending, confirmed, rejected, best score first; ``order=uncertain``: uncertain pending bills first."""
-    from tracker.review import queue_order_sql
-
-    if f.state is None:
-        f = replace(f, state="open")
-    order = queue_order_sql(uncertain_first=f.order == "uncertain")
-    return _paged(session, _ids_query(session, f, queue=True), f, order, per_page)
+    return _paged(session, _queue_query(session, f, Bill.id), f, [], per_page)
 
 
-def effective_match(
-    state: str | None,
-    relevant: bool | None,
-    categories: list[str] | None,
-    direction: str | None,
-    editor_categories: list[str] | None,
-    editor_direction: str | None,
-) -> tuple[bool | None, list[str], str | None]:
-    """(relevant, categories, direction) as :class:`BillMatch`'s ``effective_*`` properties compute them,
-    over plain column values (the exports read columns, not ORM objects)."""
-    if state == "confirmed":
-        return True, list(editor_categories or categories or []), editor_direction or direction
-    if state == "rejected":
-        return False, [], None
-    return relevant, list(categories or []), direction
-
-
-_EXPORT_COLUMNS = (
-    Bill.id,
-    Jurisdiction.slug,
-    Jurisdiction.name,
-    Bill.identifier,
-    Bill.title,
-    Bill.status,
-    Bill.stage,
-    Bill.introduced,
-    Bill.first_seen_at,
-    Bill.public_url,
-    BillMatch.bill_id.label("match_id"),
-    BillMatch.relevant,
-    BillMatch.score,
-    BillMatch.categories,
-    BillMatch.direction,
-    BillMatch.review_state,
-    BillMatch.needs_review,
-    BillMatch.needs_review_reason,
-    BillMatch.editor_categories,
-    BillMatch.editor_direction,
-    BillMatch.decided_by,
-    BillMatch.decided_at,
-    BillMatch.note,
-)
+def export_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
+    """A row of the CSV exports: the bill's record and its match's (:mod:`tracker.read_model`), its
+    ``url`` the public page when it is a safe link."""
+    row = {**bill_record(bill, jurisdiction), **match_record(match)}
+    row["url"] = row["link"]
+    return row
 
 
 def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
     """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
-    one query over plain columns (no ORM objects, no evidence), not one page."""
-    if queue and f.state is None:
-        f = replace(f, state="open")
-    q = (
-        select(*_EXPORT_COLUMNS)
-        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
-        .where(*_conditions(session, f))
-    )
+    one query, not one page."""
+    columns = (Bill, Jurisdiction, BillMatch)
     if queue:
-        from tracker.review import queue_order_sql
-
-        q = q.where(BillMatch.review_state.is_not(None)).order_by(
-            *queue_order_sql(uncertain_first=f.order == "uncertain")
-        )
+        q = _queue_query(session, f, *columns)
     else:
-        q = q.order_by(Bill.introduced.desc().nulls_last(), Bill.id.desc())
-    out = []
-    for r in session.execute(q.execution_options(yield_per=2000)):
-        matched = r.match_id is not None
-        relevant, categories, direction = effective_match(
-            r.review_state, r.relevant, r.categories, r.direction, r.editor_categories, r.editor_direction
+        q = (
+            select(*columns)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+            .where(*_conditions(session, f))
+            .order_by(*_SEARCH_ORDER)
         )
-        out.append(
-            {
-                "id": r.id,
-                "jurisdiction": r.slug,
-                "city": r.name,
-                "identifier": r.identifier,
-                "title": r.title,
-                "status": r.status,
-                "stage": r.stage,
-                "introduced": r.introduced,
-                "first_seen_at": r.first_seen_at,
-                "url": safe_url(r.public_url),
-                "relevant": relevant if matched else None,
-                "score": r.score,
-                "categories": categories,
-                "direction": direction,
-                "review_state": r.review_state,
-                "needs_review": bool(r.needs_review),
-                "needs_review_reason": r.needs_review_reason,
-                "decided_by": r.decided_by,
-                "decided_at": r.decided_at,
-                "note": r.note,
-            }
-        )
-    return out
+    q = q.options(*_LIST_DEFERRED).execution_options(yield_per=2000)
+    return [export_row(b, j, m) for b, j, m in session.execute(q)]
 
 
 def review_row(session: Session, bill_id: int) -> dict[str, Any] | None:
@@ -617,7 +464,7 @@ def open_reviews(session: Session) -> int:
         session.scalar(
             select(func.count())
             .select_from(BillMatch)
-            .where(BillMatch.review_state.is_not(None), _state_condition("open"))
+            .where(BillMatch.review_state.is_not(None), review_state_condition(["open"]))
         )
         or 0
     )
@@ -636,13 +483,15 @@ def new_matches(
 ) -> tuple[list[dict[str, Any]], int]:
     """Measures that are new in the window, as in the digests: relevant (the editor's word first), and first
     seen by the tracker in the window or confirmed by an editor in it. Newest first; (rows, total)."""
-    confirmed_in_window = and_(_CONFIRMED, BillMatch.decided_at >= since, BillMatch.decided_at <= now)
+    confirmed_in_window = and_(
+        BillMatch.review_state == "confirmed", BillMatch.decided_at >= since, BillMatch.decided_at <= now
+    )
     q = (
         select(Bill, Jurisdiction, BillMatch, func.count().over().label("total"))
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .where(
-            effective_relevant(),
+            BillMatch.effective_relevant,
             or_(and_(Bill.first_seen_at >= since, Bill.first_seen_at <= now), confirmed_in_window),
         )
         .options(*_LIST_DEFERRED)
@@ -670,7 +519,7 @@ def recent_status_changes(
             StatusChange.kind == "changed",
             StatusChange.observed_at >= since,
             StatusChange.observed_at <= now,
-            effective_relevant(),
+            BillMatch.effective_relevant,
         )
     )
     q = q.options(*_LIST_DEFERRED, defer(Action.raw)).order_by(
@@ -739,7 +588,7 @@ def living_list(session: Session, *, jurisdiction: str | None = None) -> list[Li
         select(Bill, Jurisdiction, BillMatch)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
-        .where(_CONFIRMED)
+        .where(BillMatch.review_state == "confirmed")
     )
     if jurisdiction_id is not None:
         q = q.where(Bill.jurisdiction_id == jurisdiction_id)

@@ -1,0 +1,312 @@
+"""The read model: what every reader of the database shares (the web pages and their CSV exports, the JSON
+API, the digests, the CLI): the effective match in SQL (:class:`db.models_review.BillMatch`'s hybrid
+``effective_*`` properties, and :func:`has_category` over them), the review queue's one query and order,
+the record of a bill and of its match as the exports and the API give them, and status changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, Select, and_, case, exists, func, literal, or_, select, type_coerce, union
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import session_scope
+from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models_documents import Document
+from db.models_review import BillMatch
+from tracker.errors import UsageError
+from tracker.signals import match_direction_reason
+
+
+def check_jurisdiction(session: Session, slug: str) -> None:
+    if session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug)) is None:
+        known = (
+            ", ".join(session.scalars(select(Jurisdiction.slug).order_by(Jurisdiction.slug))) or "none yet"
+        )
+        raise UsageError(f"no jurisdiction {slug!r} in the database (known: {known})")
+
+
+def status_changes(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    jurisdiction: str | None = None,
+    include_first_seen: bool = False,
+    relevant: bool = False,
+    confirmed: bool = False,
+) -> list[dict[str, Any]]:
+    """Status changes, oldest first; ``relevant``: only of bills relevant by the editors' word, else the
+    matcher's; ``confirmed``: only of bills an editor confirmed."""
+    act = aliased(Action)
+    with session_scope(engine) as session:
+        if jurisdiction:
+            check_jurisdiction(session, jurisdiction)
+        q = (
+            select(StatusChange, Bill, Jurisdiction.slug, act, BillMatch)
+            .join(Bill, StatusChange.bill_id == Bill.id)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .outerjoin(act, StatusChange.action_id == act.id)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+            .order_by(StatusChange.observed_at, StatusChange.id)
+        )
+        if confirmed:
+            q = q.where(BillMatch.review_state == "confirmed")
+        if relevant:
+            q = q.where(BillMatch.effective_relevant)
+        if not include_first_seen:
+            q = q.where(StatusChange.kind != "first_seen")
+        if since is not None:
+            q = q.where(StatusChange.observed_at >= since)
+        if jurisdiction:
+            q = q.where(Jurisdiction.slug == jurisdiction)
+        out = []
+        for change, bill, slug, action, _match in session.execute(q):
+            out.append(
+                {
+                    "observed_at": change.observed_at.isoformat(),
+                    "kind": change.kind,
+                    "jurisdiction": slug,
+                    "source_id": bill.source_id,
+                    "identifier": bill.identifier,
+                    "title": bill.title,
+                    "old_status": change.old_status,
+                    "new_status": change.new_status,
+                    "old_stage": change.old_stage,
+                    "new_stage": change.new_stage,
+                    "action": None
+                    if action is None
+                    else {
+                        "date": action.action_date.isoformat() if action.action_date else None,
+                        "description": action.description,
+                        "body": action.body_name,
+                        "result": action.result,
+                    },
+                    "url": bill.public_url or bill.source_url,
+                }
+            )
+        return out
+
+
+# -- text search -----------------------------------------------------------------------------------------
+# The one text search: the web's pages and /api/bills, and the digests' saved searches. Every value is a
+# bound parameter; every character of the words is literal.
+
+LIKE_ESCAPE = "!"
+
+
+def like_pattern(term: str) -> str:
+    """``%term%`` with LIKE's wildcards (and the escape character) taken literally."""
+    e = LIKE_ESCAPE
+    escaped = term.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+    return f"%{escaped}%"
+
+
+def _contains(column: Any, pattern: str, dialect: str | None) -> Any:
+    """Case-insensitive ``LIKE``: ``ILIKE`` on PostgreSQL; on SQLite a plain ``LIKE``, which already ignores
+    (ASCII) case and is much cheaper than the ``lower(x) LIKE lower(y)`` that ``ilike`` renders there.
+    Without a dialect, ``ilike`` (right on both)."""
+    if dialect == "sqlite":
+        return column.like(pattern, escape=LIKE_ESCAPE)
+    return column.ilike(pattern, escape=LIKE_ESCAPE)
+
+
+def text_condition(q: str, dialect: str | None = None) -> Any:
+    """Bills whose title, name, identifier, action texts or document texts contain every word of ``q``,
+    case-insensitively; every character is literal (``%``, ``_``, quotes, backslashes)."""
+    words = q.split()
+    if not words:
+        return None
+    conds = []
+    for word in words:
+        pattern = like_pattern(word)
+        # A union of ids rather than one OR over the bill's columns and a subquery: each part can use its
+        # own index (PostgreSQL's pg_trgm GIN indexes serve ILIKE '%...%'), and SQLite scans each once.
+        in_bill = select(Bill.id).where(
+            or_(
+                _contains(Bill.title, pattern, dialect),
+                _contains(Bill.name, pattern, dialect),
+                _contains(Bill.identifier, pattern, dialect),
+            )
+        )
+        in_actions = select(Action.bill_id).where(_contains(Action.text, pattern, dialect))
+        # the text of the bill's documents (tracker/documents/), when they were fetched and read
+        in_documents = select(Document.bill_id).where(
+            Document.status == "ok", _contains(Document.text, pattern, dialect)
+        )
+        conds.append(Bill.id.in_(union(in_bill, in_actions, in_documents)))
+    return and_(*conds)
+
+
+# -- the effective match in SQL ---------------------------------------------------------------------------
+
+
+def _json_array_contains(column: Any, value: str, dialect: str) -> Any:
+    """``value`` is an element of the JSON array in ``column`` (false when it is NULL)."""
+    if dialect == "postgresql":
+        return type_coerce(column, JSONB).contains([value])
+    elements = func.json_each(column).table_valued("value").alias("elements")
+    return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
+
+
+def has_category(code: str, dialect: str) -> Any:
+    """``code`` is one of the bill's effective categories (``BillMatch.effective_categories``)."""
+    return _json_array_contains(BillMatch.effective_categories, code, dialect)
+
+
+# -- the review queue ------------------------------------------------------------------------------------
+
+#: What a review-state filter may name: a state, "flagged" (changed after a decision) or "open" (pending or
+#: flagged: what still needs an editor).
+OPEN_STATES: tuple[str, ...] = ("pending", "flagged")
+
+
+def review_state_condition(states: Iterable[str]) -> Any:
+    """Bills in any of ``states`` (``pending``, ``confirmed``, ``rejected``, ``flagged``, ``open``; no
+    states: every bill in review)."""
+    conds = []
+    for state in states:
+        for one in OPEN_STATES if state == "open" else (state,):
+            if one == "flagged":
+                conds.append(BillMatch.needs_review.is_(True))
+            else:
+                conds.append(BillMatch.review_state == one)
+    return or_(*conds) if conds else BillMatch.review_state.is_not(None)
+
+
+def uncertain_rank() -> Any:
+    """The "uncertain first" order: uncertain pending matches, the most informative to decide, come before
+    everything else (0), the rest keep their order (1)."""
+    return case((BillMatch.uncertain.is_(True) & (BillMatch.review_state == "pending"), 0), else_=1)
+
+
+def queue_order(*, uncertain_first: bool = False) -> list[Any]:
+    """The review queue's one order (docs/review.md), the same on the web (/review and its CSV) and in
+    ``tracker review list``: (with ``uncertain_first``, uncertain pending bills first;) flagged bills first,
+    then pending, confirmed, rejected; within each, the best score first, then the bill's id."""
+    state = case(
+        (BillMatch.review_state == "pending", 0),
+        (BillMatch.review_state == "confirmed", 1),
+        (BillMatch.review_state == "rejected", 2),
+        else_=3,
+    )
+    flagged = case((BillMatch.needs_review.is_(True), 0), else_=1)
+    order = [flagged, state, BillMatch.score.desc(), Bill.id]
+    return [uncertain_rank(), *order] if uncertain_first else order
+
+
+def review_queue_query(
+    *columns: Any, states: Iterable[str] = (), conditions: Iterable[Any] = (), uncertain_first: bool = False
+) -> Select[Any]:
+    """The review queue as one query: ``columns`` of the bills in review in ``states`` (every state when
+    none) that pass ``conditions``, in :func:`queue_order`. Joins the bill's match and jurisdiction."""
+    return (
+        select(*columns)
+        .select_from(Bill)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(BillMatch.review_state.is_not(None), review_state_condition(states), *conditions)
+        .order_by(*queue_order(uncertain_first=uncertain_first))
+    )
+
+
+# -- records: a bill and its match as the exports and the API give them ----------------------------------
+
+
+def safe_url(url: str | None) -> str | None:
+    """A scraped link, only when it is a plain http(s) URL (never ``javascript:``, ``data:``...)."""
+    if not url or not isinstance(url, str):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
+        return None
+    return url
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def bill_record(bill: Bill, jurisdiction: Jurisdiction) -> dict[str, Any]:
+    """A bill's own fields as JSON values (`tracker export`, the web's CSV exports, the API); ``url`` is the
+    public page, else the source; ``link`` the public page only when it is a safe http(s) URL."""
+    return {
+        "id": bill.id,
+        "jurisdiction": jurisdiction.slug,
+        "city": jurisdiction.name,
+        "source_id": bill.source_id,
+        "identifier": bill.identifier,
+        "title": bill.title,
+        "name": bill.name,
+        "type": bill.type_name,
+        "status": bill.status,
+        "stage": bill.stage,
+        "body": bill.body_name,
+        "introduced": _iso(bill.introduced),
+        "passed": _iso(bill.passed_date),
+        "enacted": _iso(bill.enacted_date),
+        "url": bill.public_url or bill.source_url,
+        "link": safe_url(bill.public_url),
+        "first_seen_at": _iso(bill.first_seen_at),
+        "updated_at": _iso(bill.updated_at),
+        "vanished_at": _iso(bill.vanished_at),
+    }
+
+
+def match_record(match: BillMatch | None) -> dict[str, Any]:
+    """A bill's match as JSON values, the editor's decision and corrections winning over the machine's (the
+    same fields, empty, for a bill never matched: ``matched`` false)."""
+    if match is None:
+        return {
+            "matched": False, "relevant": None, "score": None, "categories": [], "direction": None,
+            "direction_reason": None, "review_state": None, "needs_review": False,
+            "needs_review_reason": None, "source": None, "decided_by": None, "decided_at": None, "note": None,
+            "matched_at": None,
+        }  # fmt: skip
+    return {
+        "matched": True,
+        "relevant": match.effective_relevant,
+        "score": match.score,
+        "categories": match.effective_categories,
+        "direction": match.effective_direction,
+        "direction_reason": match_direction_reason(match),
+        "review_state": match.review_state,
+        "needs_review": bool(match.needs_review),
+        "needs_review_reason": match.needs_review_reason,
+        "source": match.source,
+        "decided_by": match.decided_by,
+        "decided_at": _iso(match.decided_at),
+        "note": match.note,
+        "matched_at": _iso(match.matched_at),
+    }
+
+
+def _cut(text: str | None, width: int) -> str:
+    text = text or ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_changes_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "No status changes."
+    lines = [f"{'observed (UTC)':<17} {'jurisdiction':<12} {'file':<12} {'change':<42} {'action':<28} title"]
+    for r in rows:
+        when = r["observed_at"][:16].replace("T", " ")
+        change = f"{r['old_status'] or '-'} → {r['new_status'] or '-'}"
+        action = ""
+        if r["action"]:
+            action = f"{r['action']['date'] or ''} {r['action']['description'] or ''}".strip()
+        lines.append(
+            f"{when:<17} {_cut(r['jurisdiction'], 12):<12} {_cut(r['identifier'], 12):<12} "
+            f"{_cut(change, 42):<42} {_cut(action, 28):<28} {_cut(r['title'], 70)}"
+        )
+    lines.append(f"{len(rows)} status change{'s' if len(rows) != 1 else ''}.")
+    return "\n".join(lines)
