@@ -49,7 +49,8 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+        status: int = libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        return status == 0
     except (OSError, AttributeError):  # pragma: no cover - no libc with prctl
         return False
 

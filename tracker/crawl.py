@@ -26,7 +26,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from crawler.jobs import CrawlJob, Mode
 from crawler.redact import redact_url
@@ -45,6 +45,9 @@ from tracker.store import (
     last_success,
     tracked_ids,
 )
+
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,12 @@ def _arm_prompt_stop(state: _Stopping) -> None:
     """Once the reactor runs (after Scrapy installed its handlers): on SIGTERM or SIGINT, note it, let
     Scrapy start its graceful shutdown, and force the reactor down :data:`STOP_GRACE` seconds later (Scrapy's
     own second-signal path) instead of waiting for the slowest request in flight."""
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+    from twisted.internet.base import ReactorBase
+
+    # Twisted types its global reactor as zope interfaces, whose methods mypy reads with their first
+    # parameter taken for `self`; every reactor Scrapy installs is a ReactorBase.
+    reactor = cast(ReactorBase, installed)
 
     def install() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -88,7 +96,7 @@ def _arm_prompt_stop(state: _Stopping) -> None:
 
             signal.signal(sig, handler)
 
-    reactor.callWhenRunning(lambda: reactor.callLater(0, install))  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: reactor.callLater(0, install))
 
 
 def plan_jobs(
@@ -207,7 +215,11 @@ def _crawl(
         if reason != "finished":
             for job in group:
                 job.fail(f"{job.slug}: crawl interrupted ({reason})")
-        stats = crawler.stats
+        stats: StatsCollector | None
+        try:
+            stats = crawler.stats
+        except RuntimeError:  # a crawler that never started: Scrapy 2.19 raises where older ones gave None
+            stats = None
         for job in group:
             requests[job.slug] = int(stats.get_value(f"tracker/requests/{job.slug}", 0)) if stats else 0
     return requests
@@ -298,7 +310,13 @@ def _crawl_sharded(
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGTERM)
-        timer = threading.Timer(STOP_GRACE, lambda: [w.kill() for w, _, _ in workers if w.is_alive()])
+
+        def kill_workers() -> None:
+            for child, _, _ in workers:
+                if child.is_alive():
+                    child.kill()
+
+        timer = threading.Timer(STOP_GRACE, kill_workers)
         timer.daemon = True
         timer.start()
 

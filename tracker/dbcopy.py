@@ -26,7 +26,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, bindparam, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import Integer, String
@@ -108,9 +120,9 @@ def _row_bytes(row: Any) -> bytes:
     return _encode([_norm(v) for v in row]).encode() + b"\n"
 
 
-def _ordered(table: Table, conn: Connection) -> Any:
+def _ordered(table: Table, conn: Connection) -> Select[*tuple[Any, ...]]:
     """The table's rows in primary-key order; text keys compared byte by byte on both engines."""
-    keys = []
+    keys: list[ColumnElement[Any]] = []
     for col in table.primary_key.columns:
         if conn.dialect.name == "postgresql" and isinstance(col.type, String):
             keys.append(col.collate("C"))
