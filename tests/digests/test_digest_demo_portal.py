@@ -86,8 +86,9 @@ def test_digests_from_real_crawls_of_the_demo_portal(tmp_path, smtp):
         assert "Riverton City Council" in text and "New measures" in text and "Status changes" in text
 
     # what `tracker demo` writes at its end: the digest of a subscriber who subscribed before the 2nd crawl
-    paths = write_demo_digest(config, tmp_path, since=subscribed)
-    html, text_file = (p.read_text(encoding="utf-8") for p in paths)
+    digest = write_demo_digest(config, tmp_path, since=subscribed)
+    html, text_file = (p.read_text(encoding="utf-8") for p in digest.paths)
+    assert digest.subject and text_file.startswith(f"Subject: {digest.subject}\n")
     assert html.startswith("<!DOCTYPE html>") and "New measures" in html
     assert text_file.startswith("Subject: Sanctuary Tracker: ")
     engine.dispose()

@@ -1,12 +1,196 @@
-"""``tracker demo``."""
+"""``tracker demo``: the whole main job, offline, told step by step on the terminal.
+
+1. start the built-in demo portal (four fictional councils speaking the Legistar Web API) on loopback,
+   its clock set ``days`` before now, so that after it moves on (step 4) it stands at now: every time the
+   tracker records ("observed", "first seen") comes after the council actions it explains;
+2. write a configuration for it and create a fresh SQLite database in the demo directory;
+3. crawl every council (a full backfill), in a child process as the scheduler does;
+4. advance the portal's clock (two weeks of council meetings: statuses change, new bills appear);
+5. crawl again (incremental: only what changed is asked for), and show the status changes it found.
+
+Every crawl also fetches its bills' documents (``[documents] after_crawl``): the portal serves each
+attachment's PDF itself, on its loopback address (listed in ``document_hosts``), so evidence found in a
+document (``document:Agreement``) shows up, as it does for the opaque "AGREEMENT - INMATE HOUSING" bill.
+
+Digests and the printed times are in one declared time zone (``[digests] timezone``, the first
+council's). The next steps it prints run as printed: the program is named by the path it was started with
+(``.venv/bin/tracker`` under ``./dev``), unless it is on ``PATH``. It ends with the digest a demo subscriber
+would receive (:mod:`tracker.digests.demo`) and, unless ``--no-serve``, the web app over the demo database
+(:mod:`tracker.web.demo`).
+
+The demo portal and its data live in :mod:`tracker.demo`; this module runs them and prints.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import shlex
+import shutil
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tracker.cli.output import cut
+from tracker.config import Config, load_config
+from tracker.errors import TrackerError
+
+if TYPE_CHECKING:  # the portal, the crawler and the database are imported by the command, not by `tracker`
+    from tracker.demo import LegistarPortalServer, Portal
+
+
+def demo_timezone(portal: Portal) -> str:
+    """The demo's one declared time zone (digests, printed times): the first council's."""
+    return next((client.timezone for client in portal), "UTC")
+
+
+def _config_text(server: LegistarPortalServer, portal: Portal, database: Path) -> str:
+    lines = [
+        "# Written by `tracker demo`: the demo councils on the built-in local portal.",
+        "[database]",
+        f'url = "sqlite:///{database.resolve()}"',
+        "",
+        "[crawl]",
+        "per_host_concurrency = 16",
+        "",
+        "[documents]",
+        "after_crawl = true  # each crawl fetches its bills' documents (served by the demo portal)",
+        "",
+        "[digests]",
+        f'timezone = "{demo_timezone(portal)}"',
+        "",
+    ]
+    for client in portal:
+        lines += [
+            "[[jurisdictions]]",
+            f'slug = "{client.name}"',
+            f'name = "{client.display_name}"',
+            'platform = "legistar"',
+            f'client = "{client.name}"',
+            f'api_base = "{server.base_url}"',
+            f'timezone = "{client.timezone}"',
+            f'document_hosts = ["{server.host}:{server.port}"]  # the demo portal serves the attachments',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _crawl(config_path: Path, label: str, *, sweep: bool = False) -> None:
+    click.secho(f"\n{label}", bold=True)
+    from tracker.crawl import crawl_in_child
+
+    result = crawl_in_child(str(config_path), [], sweep=sweep, capture=False, timeout=600)
+    if result.returncode != 0:
+        raise TrackerError(f"the demo crawl failed (exit {result.returncode}); see the lines above")
+
+
+def program() -> str:
+    """How to run this same program again from any directory: its name when that is on PATH, else the
+    absolute path it was started with (``.venv/bin/tracker`` under ``./dev``), else ``python -m tracker``."""
+    argv0 = sys.argv[0]
+    name = Path(argv0).name
+    if os.sep not in argv0 and shutil.which(name):
+        return name
+    path = Path(argv0)
+    if path.is_file() and os.access(path, os.X_OK) and path.suffix != ".py":
+        return shlex.quote(str(path.absolute()))
+    return f"{shlex.quote(sys.executable)} -m tracker"
+
+
+def run_demo(directory: str | Path, *, days: int = 14) -> None:
+    from db.engine import make_engine, upgrade
+    from tracker.demo import LegistarPortalServer, demo_portal
+    from tracker.read_model import format_changes_table, status_changes
+
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    database = base / "tracker.db"
+    for stale in base.glob("tracker.db*"):
+        stale.unlink()
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=days)  # the portal's clock: at now once it has moved `days` on
+    portal = demo_portal(now=start)
+    with LegistarPortalServer(portal, local_documents=True) as server:
+        config_path = base / "tracker.toml"
+        config_path.write_text(_config_text(server, portal, database), encoding="utf-8")
+        config = load_config(config_path)
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        councils = len(config.jurisdictions)
+        zone = demo_timezone(portal)
+        click.echo(
+            f"Demo portal: {server.base_url} ({councils} councils, clock {start:%Y-%m-%d %H:%M} UTC, "
+            f"moving to {now:%Y-%m-%d %H:%M} UTC)"
+        )
+        click.echo(f"Time zone:   {zone} (digests and their dates)")
+        click.echo(f"Database:    {database}")
+
+        _crawl(config_path, "First crawl (full backfill):")
+        second_crawl_from = datetime.now(UTC)
+        portal.advance(days=days)
+        _crawl(config_path, f"The portal's clock moves {days} days on; second crawl (only what changed):")
+
+        rows = status_changes(engine, since=second_crawl_from - timedelta(seconds=1))
+        click.secho(f"\nStatus changes found by the second crawl ({len(rows)}):", bold=True)
+        click.echo(format_changes_table(rows))
+
+        # Legistar does not always bump MatterLastModifiedUtc when a status changes; the daily sweep (here
+        # run at once) compares every matter's status and finds what the date filter could not see.
+        sweep_from = datetime.now(UTC)
+        _crawl(config_path, "Reconciliation sweep (every matter's status compared, cheaply):", sweep=True)
+        hidden = status_changes(engine, since=sweep_from - timedelta(seconds=1))
+        click.secho(f"\nStatus changes only the sweep could see ({len(hidden)}):", bold=True)
+        click.echo(format_changes_table(hidden))
+
+        from tracker.review import matched_measures
+
+        groups = matched_measures(engine)
+        found = sum(len(g["bills"]) for g in groups)
+        click.secho(f"\nSanctuary-related measures found by the matcher ({found}), with evidence:", bold=True)
+        click.echo(format_matched_measures(groups))
+        engine.dispose()
+    prefix = f"{program()} --config {shlex.quote(str(config_path.resolve()))}"
+    click.echo(
+        "\nExplore the demo database:\n"
+        f"  {prefix} changes --format jsonl\n"
+        f"  {prefix} review list --state pending\n"
+        f"  {prefix} export --format csv -o {base / 'bills.csv'}"
+    )
+    _show_demo_digest(config, base, since=second_crawl_from - timedelta(seconds=1))
+
+
+def _show_demo_digest(config: Config, directory: Path, since: datetime) -> None:
+    """What a subscriber would receive: the digest's subject and the files it was written to."""
+    from tracker.digests.demo import DEMO_SUBSCRIBER, write_demo_digest
+
+    click.secho(f"\nThe digest a demo subscriber ({DEMO_SUBSCRIBER}) would receive:", bold=True)
+    digest = write_demo_digest(config, directory, since=since)
+    if digest.subject is None:
+        click.echo("  nothing new: no digest would be sent.")
+        return
+    html, text = digest.paths
+    click.echo(f"  {digest.subject}")
+    click.echo(f"  HTML: {html.resolve()}")
+    click.echo(f"  text: {text.resolve()}")
+
+
+def serve_demo(directory: str | Path, *, port: int | None = None) -> None:
+    """Serve the web app over the demo in ``directory`` (port 8000, or any free one when 8000 is taken and
+    no port was asked for), with a demo editor account whose new password is printed once."""
+    from tracker.cli.web import serve_app
+    from tracker.web.demo import DEMO_HOST, DEMO_USER, demo_account, demo_port
+
+    config = load_config(Path(directory) / "tracker.toml", required=True)
+    port = demo_port(port)
+    password = demo_account(config.database_url)
+    url = f"http://{DEMO_HOST}:{port}/"
+    click.secho("\nThe web app over the demo data:", bold=True)
+    click.echo(f"  {url}")
+    click.echo(f"  Log in as {DEMO_USER} / {password}  (a demo-only account; a new password every run)")
+    click.echo("  Ctrl-C stops it.")
+    serve_app(config, DEMO_HOST, port, banner="")
 
 
 @click.command()
@@ -18,12 +202,8 @@ from tracker.cli.output import cut
 @click.option("--port", type=click.IntRange(1, 65535), help="Web app port (default 8000, else any free one).")
 def demo(directory: str, days: int, no_serve: bool, port: int | None) -> None:
     """Run the whole main job offline against a built-in demo portal, then serve the web app over it."""
-    from tracker.demo.run import run_demo
-
     run_demo(directory, days=days)
     if not no_serve:
-        from tracker.web.demo import serve_demo
-
         serve_demo(directory, port=port)
 
 

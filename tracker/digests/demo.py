@@ -8,10 +8,9 @@ recorded in the outbox and nothing is sent; ``tracker digest preview 1`` shows t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import click
 
 from db.engine import make_engine, session_scope
 from db.types import utcnow
@@ -23,9 +22,16 @@ from tracker.digests.subscriptions import SubscriptionSpec, add
 DEMO_SUBSCRIBER = "demo-subscriber@example.org"
 
 
+@dataclass(frozen=True)
+class DemoDigest:
+    subject: str | None  # None: nothing new, no digest would be sent (and no file written)
+    paths: list[Path]  # digest.html and digest.txt in the demo directory
+
+
 def write_demo_digest(
     config: Config, directory: Path, since: datetime, now: datetime | None = None
-) -> list[Path]:
+) -> DemoDigest:
+    """Subscribe the demo subscriber as of ``since`` and write the digest it would receive at ``now``."""
     now = now or utcnow()
     engine = make_engine(config.database_url)
     try:
@@ -44,15 +50,10 @@ def write_demo_digest(
             info = sub_info(sub)
     finally:
         engine.dispose()
-    click.secho(f"\nThe digest a demo subscriber ({DEMO_SUBSCRIBER}) would receive:", bold=True)
     if content.empty:
-        click.echo("  nothing new: no digest would be sent.")
-        return []
+        return DemoDigest(None, [])
     rendered = render_digest(content.as_dict(), info, slot.period)
     html, text = directory / "digest.html", directory / "digest.txt"
     html.write_text(rendered.html, encoding="utf-8")
     text.write_text(f"Subject: {rendered.subject}\n\n{rendered.text}", encoding="utf-8")
-    click.echo(f"  {rendered.subject}")
-    click.echo(f"  HTML: {html.resolve()}")
-    click.echo(f"  text: {text.resolve()}")
-    return [html, text]
+    return DemoDigest(rendered.subject, [html, text])

@@ -1,8 +1,8 @@
 """The end of ``tracker demo``: the web app over the demo database, with a demo editor account.
 
-The account is ``editor`` with a random password printed once (the demo database is made afresh by every
-run, so is the password); its e-mail address is the demo subscriber's, so /subscriptions shows the demo
-subscription. The app listens on loopback only, until Ctrl-C.
+The account is ``editor`` with a random password the command prints once (the demo database is made afresh
+by every run, so is the password); its e-mail address is the demo subscriber's, so /subscriptions shows the
+demo subscription. The app listens on loopback only (:data:`DEMO_HOST`), until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from __future__ import annotations
 import errno
 import secrets
 import socket
-from pathlib import Path
-
-import click
 
 from db.engine import make_engine, session_scope
 from db.types import utcnow
-from tracker.config import load_config
 from tracker.digests.demo import DEMO_SUBSCRIBER
 from tracker.errors import TrackerError
 from tracker.web import auth
@@ -58,20 +54,11 @@ def demo_account(database_url: str) -> str:
     return password
 
 
-def serve_demo(directory: str | Path, *, port: int | None = None) -> None:
-    """Serve the web app over the demo in ``directory`` (port 8000, or any free one when 8000 is taken and
-    no port was asked for)."""
-    from tracker.cli.web import serve_app
-
-    config = load_config(Path(directory) / "tracker.toml", required=True)
+def demo_port(port: int | None) -> int:
+    """The port to serve the demo on: ``port`` if it is free (else an error), or 8000 when none was asked
+    for, or any free one when 8000 is taken."""
     if port is None:
-        port = 8000 if _free(8000) else _any_port()
-    elif not _free(port):
+        return 8000 if _free(8000) else _any_port()
+    if not _free(port):
         raise TrackerError(f"port {port} is in use: choose another with --port")
-    password = demo_account(config.database_url)
-    url = f"http://{DEMO_HOST}:{port}/"
-    click.secho("\nThe web app over the demo data:", bold=True)
-    click.echo(f"  {url}")
-    click.echo(f"  Log in as {DEMO_USER} / {password}  (a demo-only account; a new password every run)")
-    click.echo("  Ctrl-C stops it.")
-    serve_app(config, DEMO_HOST, port, banner="")
+    return port
