@@ -129,14 +129,15 @@ def adopt_moved(
     candidates: dict[str, list[int]] = {}
     keys = list(by_key)
     for i in range(0, len(keys), 500):
-        for bill_id, k in session.execute(
+        for bill_id, stored_key in session.execute(
             select(Bill.id, Bill.identifier_key).where(
                 Bill.jurisdiction_id == jurisdiction_id,
                 Bill.identifier_key.in_(keys[i : i + 500]),
                 or_(Bill.source_key.in_(old_keys), Bill.source_key.is_(None)),
             )
         ):
-            candidates.setdefault(k, []).append(bill_id)
+            assert stored_key is not None  # IN (...) matches no NULL
+            candidates.setdefault(stored_key, []).append(bill_id)
     for primary in (True, False):  # identifiers first, then alternates
         for n, bill_keys in enumerate(keys_of):
             for k in bill_keys[:1] if primary else bill_keys[1:]:
