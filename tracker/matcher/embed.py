@@ -99,7 +99,8 @@ class Embedder:
         norms[norms == 0] = 1.0  # an empty text embeds to zeros, not NaN
         # Rounded to float16 as the cache stores them: a cached vector and a fresh one are the same vector,
         # so a rescore from the cache gives exactly the scores of a first run.
-        return (out / norms).astype(np.float16).astype(np.float32)
+        vectors: np.ndarray = (out / norms).astype(np.float16).astype(np.float32)
+        return vectors
 
 
 _LOCK = threading.Lock()
