@@ -32,5 +32,11 @@ class DataError(TrackerError):
     """A record from a portal failed validation (malformed date, missing id...)."""
 
 
+class LayoutChanged(DataError):
+    """A page or document is not in the layout its platform's parser reads (an element missing, or there
+    twice): the portal's layout changed, and the crawl of the city fails rather than dropping data silently.
+    (Catch it before :class:`DataError`, which rejects one record only.)"""
+
+
 class CrawlFailed(TrackerError):
     """One or more crawls did not complete."""

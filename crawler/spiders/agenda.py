@@ -11,13 +11,14 @@ often weeks later, and no listing says which agendas changed): ``full``, ``incre
 the same requests; a ``track`` crawl reads them too and stages only the bills it was asked for.
 
 Errors follow the Legistar spider: a request that fails for good (after the retries) fails the city with a
-one-line message naming the URL; so does a page whose layout is not the one this adapter reads
-(:class:`LayoutError`): a changed portal must never look like a city with fewer items. One malformed record
-(a meeting with a garbled date, an item with an impossible number) is rejected and named; the rest is staged
-and the crawl is partial. Each item is read inside :func:`read_one`, so an exception a parser was not
-written for (a field of an unexpected type or size, raising a ``TypeError`` or ``ValueError``) rejects that
-item alone, like a :class:`~tracker.errors.DataError`; only a :class:`LayoutError` (the page as a whole is
-not what the adapter reads) or an error outside the items fails the city.
+one-line message naming the URL; so does a page whose layout is not the one the platform's parser reads
+(:class:`~tracker.errors.LayoutChanged`): a changed portal must never look like a city with fewer items. One
+malformed record (a meeting with a garbled date, an item with an impossible number) is rejected and named;
+the rest is staged and the crawl is partial. The parsers (tracker/platforms/<platform>.py) read each item
+inside :func:`tracker.platforms.agenda.read_one`, so an exception a parser was not written for (a field of an
+unexpected type or size, raising a ``TypeError`` or ``ValueError``) rejects that item alone, like a
+:class:`~tracker.errors.DataError`; only a :class:`~tracker.errors.LayoutChanged` (the page as a whole is not
+what the parser reads) or an error outside the items fails the city.
 """
 
 from __future__ import annotations
@@ -26,58 +27,19 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+from typing import Any
 
-import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
-from crawler.middlewares import EXPECT_META, JOB_META
 from crawler.redact import redact_url
-from tracker.errors import DataError, PortalError
+from crawler.spiders.base import PortalSpider
+from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import Appearance, build_bills
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-# A problem names its record briefly, whatever a portal put in an id or an exception's message.
-_NAME_CHARS = 24
-_MESSAGE_CHARS = 300
-
-
-class LayoutError(PortalError):
-    """A page or document is not in the layout this adapter reads; the message says what is missing."""
-
-
-def short(value: object, size: int = _NAME_CHARS) -> str:
-    """A portal's value, for naming a record in a problem: cut to ``size`` characters."""
-    text = str(value)
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
-def read_one(problems: list[str], where: str, read: Callable[[], T]) -> T | None:
-    """Read one record (an agenda item) with ``read()``; None when it is rejected.
-
-    A :class:`LayoutError` propagates (the page is not in the layout read: the city fails). A
-    :class:`DataError`, or any other exception (a parser meeting a field it was not written for: a number
-    where text is expected, an id ``int()`` cannot read), rejects this record alone: ``where`` and the
-    reason are added to ``problems`` and the caller goes on with the next record."""
-    try:
-        return read()
-    except LayoutError:
-        raise
-    except DataError as exc:
-        problems.append(f"{where}: {short(exc, _MESSAGE_CHARS)}")
-    except Exception as exc:
-        reason = short(f"{type(exc).__name__}: {exc}", _MESSAGE_CHARS)
-        problems.append(f"{where}: could not be read ({reason})")
-        logger.debug("%s: the parser's error", where, exc_info=True)  # for a developer, with -v
-    return None
-
 
 @dataclass
 class CityState:
@@ -92,13 +54,8 @@ class CityState:
     finished: bool = False
 
 
-def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
-    """A portal's local wall-clock time (no offset) as a UTC instant."""
-    return naive.replace(tzinfo=zone).astimezone(UTC)
-
-
 def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
-    """Wrap a callback: a :class:`LayoutError` fails the city (naming the URL), a :class:`DataError`
+    """Wrap a callback: a :class:`LayoutChanged` fails the city (naming the URL), a :class:`DataError`
     rejects one record, and the request is counted as done whatever happened, so the city's bills are staged
     once its last request is answered."""
 
@@ -109,7 +66,7 @@ def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         try:
             if job.fatal is None:
                 out = method(self, response, slug, **kwargs)
-        except LayoutError as exc:
+        except LayoutChanged as exc:
             job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
             self.logger.error("%s: %s at %s", slug, exc, redact_url(response.url))
         except DataError as exc:
@@ -121,14 +78,13 @@ def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     return wrapper
 
 
-class AgendaSpider(scrapy.Spider):
+class AgendaSpider(PortalSpider):
     """Shared plumbing; a platform spider implements :meth:`window_end` and :meth:`first_requests`."""
 
     platform = ""
 
     def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+        super().__init__(jobs, **kwargs)
         self.cities: dict[str, CityState] = {}
 
     # -- the window -------------------------------------------------------------------------------------
@@ -150,7 +106,7 @@ class AgendaSpider(scrapy.Spider):
         return state.first_day <= day and (state.last_day is None or day <= state.last_day)
 
     # -- requests ---------------------------------------------------------------------------------------
-    def request(
+    def city_request(
         self,
         job: CrawlJob,
         url: str,
@@ -163,16 +119,12 @@ class AgendaSpider(scrapy.Spider):
     ) -> Request:
         """A request of this city (counted until answered)."""
         self.city(job).pending += 1
-        meta: dict[str, Any] = {JOB_META: job.slug}
-        if expect:
-            meta[EXPECT_META] = expect
-        return Request(
+        return self.request(
+            job,
             url,
-            callback=callback,
-            errback=self.on_error,
-            meta=meta,
-            headers={"Accept": accept},
-            dont_filter=True,
+            callback,
+            expect=expect,
+            accept=accept,
             priority=priority,
             cb_kwargs={"slug": job.slug, **cb_kwargs},
         )
@@ -257,25 +209,15 @@ class AgendaSpider(scrapy.Spider):
         return [{"slug": job.slug, "bill": bill} for bill in bills]
 
     def on_error(self, failure: Failure) -> list[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        slug = request.meta.get(JOB_META)
-        job = self.jobs.get(slug)
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            detail = f"HTTP {response.status} from {redact_url(request.url)}"
-        else:
-            detail = redact_url(str(failure.value)) or type(failure.value).__name__
-        self.logger.error("%s: %s", slug, detail)
-        if job is None:
-            return []
-        job.fail(f"{slug}: {detail}")
-        return self._settle(slug)
+        failed = self.failure(failure)
+        self.fail_city(failed)
+        return [] if failed.job is None else self._settle(failed.job.slug)
 
 
 def html_page(response: Response) -> None:
     """A page must be HTML; anything else (JSON, a PDF, an empty body) is not the page this adapter reads."""
     ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
     if "html" not in ctype:
-        raise LayoutError(f"expected an HTML page, got content type {ctype or 'none'!r}")
+        raise LayoutChanged(f"expected an HTML page, got content type {ctype or 'none'!r}")
     if not response.body.strip():
-        raise LayoutError("expected an HTML page, got an empty body")
+        raise LayoutChanged("expected an HTML page, got an empty body")

@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
-from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
+from crawler.middlewares import JSON_META
 from crawler.redact import redact_url
+from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, PortalError
 from tracker.platforms.elms import detail_url, instant, normalize_matter, parse_envelope
 from tracker.sanitize import clean_text
@@ -47,7 +47,6 @@ INCREMENTAL_TERMS = (
     "finalActionDate gt {since}",
 )
 
-OPTIONAL_META = "optional"  # a tracked bill fetched by an incremental crawl: a 404 is reported, not fatal
 PRIORITY_PAGE = 100  # the next page first, so the listing goes on while details are fetched
 
 
@@ -68,27 +67,15 @@ def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe='(),:/')}" for k, v in params)
 
 
-_clean = clean_text
 
 
-class ElmsSpider(scrapy.Spider):
+class ElmsSpider(PortalSpider):
     name = "elms"
-
-    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+    message_keys = ("message", "title", "Message", "error")
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
-        return Request(
-            url,
-            callback=callback,
-            errback=self.on_error,
-            meta={JOB_META: job.slug, EXPECT_META: expect},
-            headers={"Accept": "application/json"},
-            dont_filter=True,
-            **kw,
-        )
+        return self.request(job, url, callback, expect=expect, **kw)
 
     def _page(self, job: CrawlJob, skip: int, cursor: str | None) -> Request:
         j: Any = job.jurisdiction
@@ -114,15 +101,14 @@ class ElmsSpider(scrapy.Spider):
         """One matter: ``origin`` is "listed" (claimed from a list page), "tracked" (a bill tracked by link,
         fetched by an incremental crawl; gone is not fatal) or "track" (a track crawl)."""
         j: Any = job.jurisdiction
-        request = self._request(
+        return self._request(
             job,
             detail_url(j.api_base, key),
             "object",
             self.parse_detail,
+            optional=origin == "tracked",
             cb_kwargs={"slug": job.slug, "key": key, "origin": origin},
         )
-        request.meta[OPTIONAL_META] = origin == "tracked"
-        return request
 
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
@@ -198,9 +184,9 @@ class ElmsSpider(scrapy.Spider):
         if stored is None:
             return True
         stamp, status = stored
-        if _clean(row.get("status")) != status:
+        if clean_text(row.get("status")) != status:
             return True
-        listed_stamp = _clean(row.get("lastPublicationDate"))
+        listed_stamp = clean_text(row.get("lastPublicationDate"))
         return listed_stamp is not None and listed_stamp[:64] != stamp
 
     def parse_detail(self, response: Response, slug: str, key: str, origin: str) -> list[dict[str, Any]]:
@@ -235,42 +221,13 @@ class ElmsSpider(scrapy.Spider):
             return []
         return [{"slug": slug, "bill": bill}]
 
-    def on_error(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        slug = request.meta.get(JOB_META)
-        job = self.jobs.get(slug)
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            detail = f"HTTP {response.status} from {redact_url(request.url)}"
-            message = _api_message(response)
-            if message:
-                detail += f": {message}"
-        else:
-            detail = " ".join(redact_url(str(failure.value)).split()) or type(failure.value).__name__
-        self.logger.error("%s: %s", slug, detail)
-        if job is None:
-            return
-        gone = response is not None and response.status == 404
-        origin = request.cb_kwargs.get("origin")
-        if gone and request.meta.get(OPTIONAL_META):
-            job.problems.append(f"{slug}: tracked bill gone: {detail}")
-        elif gone and origin == "listed":
+    def on_error(self, failure: Failure) -> list[Any]:
+        failed = self.failure(failure)
+        if failed.job is not None and failed.gone and failed.request.cb_kwargs.get("origin") == "listed":
             # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
-            key = request.cb_kwargs.get("key")
-            job.reject(f"{slug}: matter {key} is listed but its detail is gone: {detail}")
-        else:
-            job.fail(f"{slug}: {detail}")
-
-
-def _api_message(response: Response) -> str | None:
-    """The error text of a JSON error answer (``message``, ``title`` or ``Message``), on one line."""
-    try:
-        doc = response.json()
-    except Exception:
-        return None
-    if not isinstance(doc, dict):
-        return None
-    for key in ("message", "title", "Message", "error"):
-        if isinstance(doc.get(key), str):
-            return " ".join(redact_url(doc[key]).split())[:200] or None
-    return None
+            key = failed.request.cb_kwargs.get("key")
+            reason = f"matter {key} is listed but its detail is gone"
+            failed.job.reject(f"{failed.slug}: {reason}: {failed.detail}")
+            self.logger.error("%s: %s", failed.slug, failed.detail)
+            return []
+        return super().on_error(failure)

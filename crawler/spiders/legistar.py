@@ -21,14 +21,12 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-import scrapy
 from scrapy.http import Request, Response
-from twisted.python.failure import Failure
 
 from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
-from crawler.middlewares import EXPECT_META, JOB_META, JSON_META
-from crawler.redact import redact_url
+from crawler.middlewares import JSON_META
+from crawler.spiders.base import PortalSpider
 from tracker.platforms.legistar import attachments_of, bill_of
 from tracker.sanitize import clean_text
 
@@ -37,7 +35,6 @@ from tracker.sanitize import clean_text
 LOCAL_DATE_FIELDS = ("MatterIntroDate", "MatterAgendaDate", "MatterPassedDate", "MatterEnactmentDate")
 UTC_FIELDS = ("MatterLastModifiedUtc",)
 
-OPTIONAL_META = "optional"  # a request whose 404 is reported, not fatal
 PRIORITY_PAGE = 100  # pages first, so the queue of matters to fetch fills early
 PRIORITY_SUB = {"histories": 1, "sponsors": 2, "attachments": 3}  # finish started matters first
 
@@ -58,27 +55,15 @@ def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe=chr(39) + '(),:')}" for k, v in params)
 
 
-class LegistarApiSpider(scrapy.Spider):
+class LegistarApiSpider(PortalSpider):
     name = "legistar"
-
-    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+    message_keys = ("Message",)  # Legistar puts its error text in a JSON ``Message`` field
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
-        meta = {JOB_META: job.slug, EXPECT_META: expect}
-        if job.jurisdiction.token_env:
-            meta[TOKEN_ENV_META] = job.jurisdiction.token_env
-        return Request(
-            url,
-            callback=callback,
-            errback=self.on_error,
-            meta=meta,
-            headers={"Accept": "application/json"},
-            dont_filter=True,
-            **kw,
-        )
+        token_env = job.jurisdiction.token_env
+        meta = {TOKEN_ENV_META: token_env} if token_env else None
+        return self.request(job, url, callback, expect=expect, meta=meta, **kw)
 
     def _matters_url(self, job: CrawlJob, skip: int) -> str:
         j = job.jurisdiction
@@ -117,16 +102,15 @@ class LegistarApiSpider(scrapy.Spider):
         """One matter by id: a bill tracked by link. ``optional``: a tracked bill fetched by an
         incremental crawl; if it is gone (404), the crawl goes on and says so."""
         j = job.jurisdiction
-        request = self._request(
+        return self._request(
             job,
             f"{j.api_base}/{j.client}/matters/{quote(key)}",
             "object",
             self.parse_matter,
+            optional=optional,
             priority=PRIORITY_PAGE - 1,
             cb_kwargs={"slug": job.slug, "key": key},
         )
-        request.meta[OPTIONAL_META] = optional
-        return request
 
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
@@ -208,7 +192,7 @@ class LegistarApiSpider(scrapy.Spider):
             return "fetch"
         row_version = matter.get("MatterRowVersion")
         stored = job.known.get(key)
-        if stored is None or stored != (row_version, _clean(matter.get("MatterStatusName"))):
+        if stored is None or stored != (row_version, clean_text(matter.get("MatterStatusName"))):
             return "fetch"
         if row_version is None and self._recent(job, matter, UTC_FIELDS):
             return "fetch"  # no row version to trust: a recent modification stamp decides
@@ -286,38 +270,4 @@ class LegistarApiSpider(scrapy.Spider):
             "parse": partial(parse, job.jurisdiction, matter, *payloads),
         }
 
-    def on_error(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        slug = request.meta.get(JOB_META)
-        job = self.jobs.get(slug)
-        value = failure.value
-        response = getattr(value, "response", None)
-        if response is not None:
-            detail = f"HTTP {response.status} from {redact_url(request.url)}"
-            message = _api_message(response)
-            if message:
-                detail += f": {message}"
-        else:
-            detail = redact_url(str(value)) or type(value).__name__
-        gone = response is not None and response.status == 404
-        if job is not None and gone and request.meta.get(OPTIONAL_META):
-            job.problems.append(f"{slug}: tracked bill gone: {detail}")
-            self.logger.warning("%s: tracked bill gone: %s", slug, detail)
-            return
-        if job is not None:
-            job.fail(f"{slug}: {detail}")
-        self.logger.error("%s: %s", slug, detail)
 
-
-_clean = clean_text  # as tracker/platforms/legistar.py cleans the stored status
-
-
-def _api_message(response: Response) -> str | None:
-    """Legistar puts its error text in a JSON ``Message`` field."""
-    try:
-        doc = response.json()
-    except Exception:
-        return None
-    if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
-        return redact_url(doc["Message"])[:200]
-    return None

@@ -37,18 +37,17 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import scrapy
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
 from crawler.redact import redact_url
-from tracker.errors import DataError
+from crawler.spiders.base import OPTIONAL_META, PortalSpider
+from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
     GridRow,
-    LayoutChanged,
     calendar_overrides,
     check_calendar_year,
     detail_id,
@@ -74,7 +73,7 @@ PRIORITY_MEETING = 98
 PRIORITY_DETAIL = 0
 ATTEMPT_META = "insite_attempt"
 REDIRECTS = (301, 302, 303, 307, 308)
-OWN_META = {JOB_META, ATTEMPT_META, "optional", "is_detail", "handle_httpstatus_list"}
+OWN_META = {JOB_META, ATTEMPT_META, OPTIONAL_META, "is_detail", "handle_httpstatus_list"}
 
 
 @dataclass
@@ -105,12 +104,11 @@ class _Search:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
 
-class LegistarWebSpider(scrapy.Spider):
+class LegistarWebSpider(PortalSpider):
     name = "legistar-web"
 
     def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+        super().__init__(jobs, **kwargs)
         # source ids of each city already asked for in this crawl (never staged twice)
         self._queued: dict[str, set[str]] = {slug: set() for slug in self.jobs}
         self._open_searches: dict[str, int] = {slug: 0 for slug in self.jobs}
@@ -126,31 +124,27 @@ class LegistarWebSpider(scrapy.Spider):
     def _base(job: CrawlJob) -> str:
         return job.jurisdiction.base  # type: ignore[attr-defined, no-any-return]
 
-    def _meta(self, job: CrawlJob, **extra: Any) -> dict[str, Any]:
-        return {JOB_META: job.slug, **extra}
-
     def _form(self, job: CrawlJob, search: _Search) -> Request:
-        return Request(
+        return self.request(
+            job,
             f"{self._base(job)}/Legislation.aspx",
-            callback=self.parse_form,
-            errback=self.on_error,
-            meta=self._meta(job),
+            self.parse_form,
+            accept=None,
             priority=PRIORITY_SEARCH,
-            dont_filter=True,
             cb_kwargs={"slug": job.slug, "search": search, "switched": False},
         )
 
-    def _post(self, job: CrawlJob, search: _Search, fields: list[tuple[str, str]], **cb: Any) -> FormRequest:
+    def _post(self, job: CrawlJob, search: _Search, fields: list[tuple[str, str]], **cb: Any) -> Request:
         callback = self.parse_results if "page" in cb else self.parse_form
-        return FormRequest(
+        return self.request(
+            job,
             f"{self._base(job)}/Legislation.aspx",
+            callback,
+            request_class=FormRequest,
+            accept=None,
             formdata=fields,
-            callback=callback,
-            errback=self.on_error,
             headers=search.headers(),
-            meta=self._meta(job),
             priority=PRIORITY_SEARCH,
-            dont_filter=True,
             cb_kwargs={"slug": job.slug, "search": search, **cb},
         )
 
@@ -165,13 +159,14 @@ class LegistarWebSpider(scrapy.Spider):
         optional: bool,
     ) -> Request:
         job.fetched += 1
-        return Request(
+        return self.request(
+            job,
             public_url(self._base(job), key, guid),
-            callback=self.parse_detail,
-            errback=self.on_error,
-            meta=self._meta(job, optional=optional, is_detail=True),
+            self.parse_detail,
+            accept=None,
+            optional=optional,
+            meta={"is_detail": True},
             priority=PRIORITY_DETAIL,
-            dont_filter=True,
             cb_kwargs={
                 "slug": job.slug,
                 "key": key,
@@ -184,13 +179,14 @@ class LegistarWebSpider(scrapy.Spider):
 
     def _gateway(self, job: CrawlJob, key: str, *, optional: bool) -> Request:
         """A bill by id alone: InSite's permalink redirects to its page (with the GUID) if it is public."""
-        return Request(
+        return self.request(
+            job,
             f"{self._base(job)}/Gateway.aspx?M=L&ID={key}",
-            callback=self.parse_gateway,
-            errback=self.on_error,
-            meta=self._meta(job, optional=optional, handle_httpstatus_list=[302]),
+            self.parse_gateway,
+            accept=None,
+            optional=optional,
+            meta={"handle_httpstatus_list": [302]},
             priority=PRIORITY_GATEWAY,
-            dont_filter=True,
             cb_kwargs={"slug": job.slug, "key": key, "optional": optional},
         )
 
@@ -417,13 +413,12 @@ class LegistarWebSpider(scrapy.Spider):
         for year in range(min(first.year, today.year), today.year + 1):
             value = {today.year: "This Year", today.year - 1: "Last Year"}.get(year, str(year))
             out.append(
-                Request(
+                self.request(
+                    job,
                     f"{self._base(job)}/Calendar.aspx",
-                    callback=self.parse_calendar_form,
-                    errback=self.on_error,
-                    meta=self._meta(job),
+                    self.parse_calendar_form,
+                    accept=None,
                     priority=PRIORITY_SEARCH,
-                    dont_filter=True,
                     cb_kwargs={"slug": job.slug, "search": _Search(value, first=first)},
                 )
             )
@@ -432,15 +427,15 @@ class LegistarWebSpider(scrapy.Spider):
     def _calendar_post(
         self, job: CrawlJob, search: _Search, fields: list[tuple[str, str]], page: int
     ) -> Request:
-        return FormRequest(
+        return self.request(
+            job,
             f"{self._base(job)}/Calendar.aspx",
+            self.parse_calendar,
+            request_class=FormRequest,
+            accept=None,
             formdata=fields,
-            callback=self.parse_calendar,
-            errback=self.on_error,
             headers=search.headers(),
-            meta=self._meta(job),
             priority=PRIORITY_SEARCH,
-            dont_filter=True,
             cb_kwargs={"slug": job.slug, "search": search, "page": page},
         )
 
@@ -535,24 +530,25 @@ class LegistarWebSpider(scrapy.Spider):
         search = search or _Search(key)
         cb = {"slug": job.slug, "key": key, "guid": guid, "search": search, "page": page}
         if fields is None:
-            return Request(
+            return self.request(
+                job,
                 url,
-                callback=self.parse_meeting,
-                errback=self.on_error,
-                meta=self._meta(job, is_detail=True),
+                self.parse_meeting,
+                accept=None,
+                meta={"is_detail": True},
                 priority=PRIORITY_MEETING,
-                dont_filter=True,
                 cb_kwargs=cb,
             )
-        return FormRequest(
+        return self.request(
+            job,
             url,
+            self.parse_meeting,
+            request_class=FormRequest,
+            accept=None,
+            meta={"is_detail": True},
             formdata=fields,
-            callback=self.parse_meeting,
-            errback=self.on_error,
             headers=search.headers(),
-            meta=self._meta(job, is_detail=True),
             priority=PRIORITY_MEETING + 1,
-            dont_filter=True,
             cb_kwargs=cb,
         )
 
@@ -692,30 +688,21 @@ class LegistarWebSpider(scrapy.Spider):
 
     # -- failures --------------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> list[Request]:
-        request = failure.request  # type: ignore[attr-defined]
-        slug = request.meta.get(JOB_META)
-        job = self.jobs.get(slug)
+        failed = self.failure(failure)
+        request, job, response = failed.request, failed.job, failed.response
         url = redact_url(request.url)
-        response = getattr(failure.value, "response", None)
         if response is not None and response.status in REDIRECTS:
             location = response.headers.get(b"Location", b"").decode("latin-1")
             if job is not None and "error.aspx" in location.lower():
                 return self._again(
                     request, job, f"the portal redirected to its error page (Error.aspx) from {url}"
                 )
-            detail = (
+            failed.detail = (
                 f"unexpected redirect (HTTP {response.status}) to {redact_url(location)[:200]} from {url}"
             )
-        elif response is not None:
-            detail = f"HTTP {response.status} from {url}"
-        else:
-            detail = redact_url(str(failure.value)) or type(failure.value).__name__
-        if job is None:
-            self.logger.error("%s: %s", slug, detail)
+        gone = response is not None and response.status in (404, 410)
+        if job is not None and gone and request.meta.get(OPTIONAL_META):
+            self._note(job, f"{failed.slug}: tracked bill gone: {failed.detail}")
             return []
-        if request.meta.get("optional") and response is not None and response.status in (404, 410):
-            self._note(job, f"{slug}: tracked bill gone: {detail}")
-            return []
-        job.fail(f"{slug}: {detail}")
-        self.logger.error("%s: %s", slug, detail)
+        self.fail_city(failed)
         return []

@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from crawler.spiders.agenda import LayoutError
-from crawler.spiders.civicclerk import events_url, parse_agenda, parse_event
+from crawler.spiders.civicclerk import events_url
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
 from tests.clock import LocalDay, local_today
@@ -29,8 +28,9 @@ from tests.platforms.civicclerk_server import (
     south_fulton_api,
 )
 from tracker.demo.primegov_portal import ERROR_PAGE, HTML_TYPE, JSON_TYPE, AppServer
-from tracker.errors import DataError
+from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import item_key
+from tracker.platforms.civicclerk import parse_agenda, parse_event
 
 FAST = {"retries": 1, "backoff_base": 0, "backoff_max": 0, "download_timeout": 5}
 TZ = "America/New_York"
@@ -178,7 +178,7 @@ def test_agenda_items_flattened_with_numbers_and_motions():
     ],
 )
 def test_an_agenda_in_another_shape_is_a_layout_error(doc, message):
-    with pytest.raises(LayoutError, match=re.escape(message)):
+    with pytest.raises(LayoutChanged, match=re.escape(message)):
         parse_agenda(doc, 781)
 
 

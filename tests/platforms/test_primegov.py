@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crawler.spiders.primegov import page_document, parse_meeting, parse_outcome, parse_page
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
 from tests.clock import LocalDay
@@ -31,6 +30,7 @@ from tests.platforms.primegov_server import (
 from tracker.demo.primegov_portal import ERROR_PAGE, HTML_TYPE, AppServer, Item, Page, meeting_row
 from tracker.errors import DataError
 from tracker.platforms.agenda import item_key
+from tracker.platforms.primegov import page_document, parse_meeting, parse_outcome, parse_page
 
 UPCOMING = "/api/v2/publicportal/listupcomingmeetings"
 FAST = {"retries": 1, "backoff_base": 0, "backoff_max": 0, "download_timeout": 5}

@@ -23,17 +23,19 @@ meetings that left the window.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionBase
-from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 #: The status of an item seen on an agenda whose outcome is not recorded (yet).
@@ -48,6 +50,14 @@ _TALLY_MAX = 100
 # A file number is a bill's source id (64 characters) and identifier (100): longer ones are not numbers.
 FILE_NUMBER_MAX = 60
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A problem names its record briefly, whatever a portal put in an id or an exception's message.
+_NAME_CHARS = 24
+_MESSAGE_CHARS = 300
+
 
 class AgendaSettings(JurisdictionBase):
     """Settings every agenda platform has (each platform's ``Settings`` adds its own)."""
@@ -56,14 +66,51 @@ class AgendaSettings(JurisdictionBase):
     lookback_days: int = Field(365, ge=1, le=3650)
 
 
-# Text with forbidden characters removed and whitespace collapsed, or None when empty.
-clean = clean_text
-
-
 def clip(value: str | None, size: int) -> str | None:
     if value is None or len(value) <= size:
         return value
     return value[: size - 1].rstrip() + "…"
+
+
+def short(value: object, size: int = _NAME_CHARS) -> str:
+    """A portal's value, for naming a record in a problem: cut to ``size`` characters."""
+    text = str(value)
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def read_one(problems: list[str], where: str, read: Callable[[], T]) -> T | None:
+    """Read one record (an agenda item) with ``read()``; None when it is rejected.
+
+    A :class:`LayoutChanged` propagates (the page is not in the layout read: the city fails). A
+    :class:`DataError`, or any other exception (a parser meeting a field it was not written for: a number
+    where text is expected, an id ``int()`` cannot read), rejects this record alone: ``where`` and the
+    reason are added to ``problems`` and the caller goes on with the next record."""
+    try:
+        return read()
+    except LayoutChanged:
+        raise
+    except DataError as exc:
+        problems.append(f"{where}: {short(exc, _MESSAGE_CHARS)}")
+    except Exception as exc:
+        reason = short(f"{type(exc).__name__}: {exc}", _MESSAGE_CHARS)
+        problems.append(f"{where}: could not be read ({reason})")
+        logger.debug("%s: the parser's error", where, exc_info=True)  # for a developer, with -v
+    return None
+
+
+def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A portal's local wall-clock time (no offset) as a UTC instant."""
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def int_field(row: dict[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
+    """An integer field of a portal's JSON row (not a bool); None when absent and ``optional``."""
+    value = row.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"{where}: missing or invalid {key} ({value!r})")
+    return value
 
 
 _KEY_PUNCT = re.compile(r"[^\w\s]")

@@ -1,19 +1,34 @@
 """CivicClerk OData v4 API: events and their agenda items.
 
-Settings of a city on this platform; the spider is crawler/spiders/civicclerk.py, the wire format and what
-is read are in docs/platform-civicclerk.md.
+A city's settings, its public URLs, and the readers of what the API answers (events, agendas with their
+items and motions) into agenda appearances (tracker/platforms/agenda.py builds the bills); the spider is
+crawler/spiders/civicclerk.py, the wire format and what is read are in docs/platform-civicclerk.md.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from parsel import Selector
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
-from tracker.platforms.agenda import AgendaSettings
+from tracker.errors import DataError, LayoutChanged
+from tracker.platforms.agenda import (
+    FILE_NUMBER_MAX,
+    AgendaSettings,
+    Appearance,
+    clip,
+    int_field,
+    read_one,
+    short,
+)
 from tracker.platforms.base import LinkTarget
+from tracker.sanitize import clean_text, scrub
 
 
 class Settings(AgendaSettings):
@@ -62,3 +77,219 @@ def parse_url(url: str) -> LinkTarget | None:
     an item's resolution or ordinance number is only in the API's agenda. A URL the tracker itself recorded
     for a bill is still recognised (tracker/track.py looks stored URLs up first)."""
     return None
+
+
+# -- events and agendas ------------------------------------------------------------------------------------
+
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,7})?Z?$")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    name: str | None
+    category_id: int | None
+    # local wall-clock start (the API's "Z" notwithstanding)
+    start: datetime
+    agenda_id: int | None  # None: no agenda to read
+
+
+def parse_local_stamp(value: Any, where: str) -> datetime:
+    """``2026-04-15T17:00:00Z`` as the local wall-clock time it really is (naive)."""
+    match = _STAMP.match(value) if isinstance(value, str) else None
+    if not match:
+        raise DataError(f"{where}: malformed time {value!r}")
+    try:
+        return datetime.fromisoformat(match.group(1))
+    except ValueError:
+        raise DataError(f"{where}: malformed time {value!r}") from None
+
+
+def parse_event(row: Any) -> Event:
+    """An event of the listing, strictly (:class:`DataError` names the event and the field)."""
+    if not isinstance(row, dict):
+        raise DataError("an event is not a JSON object")
+    eid = int_field(row, "id", "an event")
+    where = f"event {eid}"
+    has_agenda = row.get("hasAgenda")
+    if not isinstance(has_agenda, bool):
+        raise DataError(f"{where}: missing or invalid hasAgenda ({has_agenda!r})")
+    agenda_id = int_field(row, "agendaId", where, optional=not has_agenda)
+    if has_agenda and (agenda_id is None or agenda_id <= 0):
+        raise DataError(f"{where}: hasAgenda without an agendaId ({agenda_id!r})")
+    name = row.get("eventName")
+    return Event(
+        id=eid,  # type: ignore[arg-type]
+        name=clean_text(name) if isinstance(name, str) else None,
+        category_id=int_field(row, "categoryId", where, optional=True),
+        start=parse_local_stamp(row.get("startDateTime"), f"{where}: startDateTime"),
+        agenda_id=agenda_id if has_agenda else None,
+    )
+
+
+def html_text(value: Any) -> str | None:
+    """The text of an HTML fragment (CivicClerk item names carry markup); the markup itself is dropped."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"expected text, got {value!r:.80}")
+    value = scrub(value)  # lxml refuses NUL and control characters
+    if "<" not in value and "&" not in value:
+        return clean_text(value)
+    return clean_text(" ".join(Selector(text=f"<div>{value}</div>").xpath("//div[1]//text()").getall()))
+
+
+@dataclass
+class AgendaItem:
+    id: int
+    position: int
+    outline: str | None
+    number: str | None
+    type_name: str | None
+    title: str | None
+    outcome: str | None
+    result: str | None
+    tally: str | None
+    text: str | None
+    attachments: list[tuple[str, str | None, int]]  # (id, file name, attachment id)
+
+
+def _motions(item: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
+    """(outcome, result, tally, text) of an item's recorded motions; the last motion is the outcome.
+    (Messages name the field; :func:`parse_agenda` names the item.)"""
+    votes = item.get("minutesItemVotes")
+    if votes is None or votes == []:
+        return None, None, None, None
+    if not isinstance(votes, list):
+        raise DataError("minutesItemVotes is not a list")
+    lines = []
+    outcome = result = tally = None
+    for vote in votes:
+        if not isinstance(vote, dict):
+            raise DataError("a motion is not a JSON object")
+        motion = html_text(vote.get("motionName"))
+        passed = vote.get("passFail")
+        if not motion:
+            raise DataError("a motion without motionName")
+        if isinstance(passed, bool) or passed not in (0, 1):
+            raise DataError(f"unknown passFail {passed!r} (1 passed, 0 failed)")
+        counts = []
+        for key in ("yesVotes", "noVotes", "abstainVotes"):
+            names = vote.get(key) or []
+            if not isinstance(names, list):
+                raise DataError(f"{key} is not a list")
+            counts.append(len(names))
+        tally = "-".join(map(str, counts))
+        result = "Pass" if passed == 1 else "Fail"
+        outcome = motion if passed == 1 else f"{motion} (failed)"
+        lines.append(f"{motion}: {'passed' if passed == 1 else 'failed'} {tally}")
+    return outcome, result, tally, "; ".join(lines)
+
+
+def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]:
+    """The items of an agenda (sections flattened), and the problems of single items (named, skipped).
+
+    Raises :class:`LayoutChanged` when the document is not an agenda in the shape read here."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        raise LayoutChanged("expected an agenda object with an items list")
+    if doc.get("id") != agenda_id:
+        raise LayoutChanged(f"the agenda answered for agenda {agenda_id} is agenda {doc.get('id')!r}")
+    found: list[AgendaItem] = []
+    problems: list[str] = []
+    seen: set[int] = set()
+
+    def walk(rows: Any) -> None:
+        if not isinstance(rows, list):
+            raise LayoutChanged("childItems is not a list")
+        for row in rows:
+            if not isinstance(row, dict):
+                raise LayoutChanged("an agenda item is not a JSON object")
+            section = row.get("isSection")
+            if isinstance(section, bool) or section not in (0, 1):
+                raise LayoutChanged(f"agenda item {row.get('id')!r}: unknown isSection {section!r}")
+            if section == 0:
+                # one item's odd field rejects that item alone (named); a LayoutChanged fails the agenda
+                item = read_one(
+                    problems,
+                    f"agenda {agenda_id}: agenda item {short(row.get('id'))}",
+                    lambda row=row: _item(row, len(found)),
+                )
+                if item is not None and item.id not in seen:
+                    seen.add(item.id)
+                    found.append(item)
+            children = row.get("childItems")
+            walk([] if children is None else children)
+
+    walk(doc["items"])
+    return found, problems
+
+
+def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
+    """One item of an agenda, None for an empty row. (Messages name the field; the caller names the item.)"""
+    iid = int_field(row, "id", "an agenda item")
+    if iid <= 0:  # type: ignore[operator]
+        raise DataError("invalid id")
+    ordinance = html_text(row.get("ordinanceFormattedNumber"))
+    resolution = html_text(row.get("resolutionFormattedNumber"))
+    if ordinance and resolution and ordinance != resolution:
+        raise DataError(f"both ordinance {ordinance!r} and resolution {resolution!r} numbers")
+    number = ordinance or resolution
+    if number and len(number) > FILE_NUMBER_MAX:
+        raise DataError(f"not a file number: {number[:80]!r}")
+    title = html_text(row.get("agendaObjectItemName"))
+    if not title and not number:
+        return None  # an empty row (a spacer): nothing to track
+    outcome, result, tally, text = _motions(row)
+    attachments = []
+    for att in row.get("attachmentsList") or []:
+        if not isinstance(att, dict):
+            raise DataError("an attachment is not a JSON object")
+        aid = int_field(att, "id", "an attachment")
+        if att.get("isPublished", True) is False or att.get("isDeleted", False) is True:
+            continue
+        name = html_text(att.get("fileName"))
+        attachments.append((str(aid), name, aid))  # type: ignore[arg-type]
+    return AgendaItem(
+        id=iid,  # type: ignore[arg-type]
+        position=position,
+        outline=html_text(row.get("agendaObjectItemOutlineNumber")),
+        number=number,
+        type_name="Ordinance" if ordinance else "Resolution" if resolution else None,
+        title=title,
+        outcome=outcome,
+        result=result,
+        tally=tally,
+        text=clip(text, 4000),
+        attachments=attachments,  # type: ignore[arg-type]
+    )
+
+
+def appearance(item: AgendaItem, event: Event, at: datetime, page: str, url: str) -> Appearance:
+    """One item of an agenda as an appearance (its key and order computed here, so that an item they fail
+    on is rejected alone rather than failing the city's bills)."""
+    appearance = Appearance(
+        meeting_id=str(event.id),
+        item_id=str(item.id),
+        position=item.position,
+        meeting_date=event.start.date(),
+        meeting_at=at,
+        body=event.name,
+        number=item.number,
+        title=item.title,
+        type_name=item.type_name,
+        outcome=item.outcome,
+        result=item.result,
+        tally=item.tally,
+        text=item.text,
+        public_url=f"{page}#item-{item.id}",
+        source_url=url,
+        attachments=[(s, name, f"{page}/attachment/{a}") for s, name, a in item.attachments],
+        raw={
+            "event_id": event.id,
+            "agenda_id": event.agenda_id,
+            "item_id": item.id,
+            "outline": item.outline,
+        },
+    )
+    appearance.check()
+    return appearance

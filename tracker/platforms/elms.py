@@ -211,7 +211,6 @@ def instant(value: Any) -> datetime | None:
 # -- the normalizer ------------------------------------------------------------------------------------------
 
 
-_text = clean_text
 
 
 def _id(record: dict[str, Any], key: str, where: str) -> str:
@@ -243,7 +242,7 @@ def _tally(votes: list[dict[str, Any]], where: str) -> str | None:
     """``votes[]`` (vote, voterName) → "Yea 48, Nay 1" (most frequent first)."""
     counts: Counter[str] = Counter()
     for vote in votes:
-        value = _text(vote.get("vote"))
+        value = clean_text(vote.get("vote"))
         if value is None:
             raise DataError(f"{where}: a vote without a value")
         counts[value] += 1
@@ -256,7 +255,7 @@ def _tally(votes: list[dict[str, Any]], where: str) -> str | None:
 def _actions(matter: dict[str, Any], where: str, zone: ZoneInfo) -> list[NormalizedAction]:
     parsed = []
     for i, row in enumerate(_rows(matter, "actions", where)):
-        name = _text(row.get("actionName"))
+        name = clean_text(row.get("actionName"))
         if name in WORKFLOW_STEPS:
             continue
         here = f"{where} action {i}"
@@ -272,13 +271,13 @@ def _actions(matter: dict[str, Any], where: str, zone: ZoneInfo) -> list[Normali
     actions: list[NormalizedAction] = []
     seen: set[str] = set()
     for _, _, _, day, at, name, row, votes in parsed:
-        body = _text(row.get("actionByName"))
+        body = clean_text(row.get("actionByName"))
         # The API gives actions no id: one is derived from what identifies the row. Exact repeats collapse.
         source_id = "a" + _digest(row.get("actionDate"), row.get("sort"), name, body)
         if source_id in seen:
             continue
         seen.add(source_id)
-        text = _text(row.get("actionText"))
+        text = clean_text(row.get("actionText"))
         meeting = row.get("meetingId")
         actions.append(
             NormalizedAction(
@@ -293,7 +292,7 @@ def _actions(matter: dict[str, Any], where: str, zone: ZoneInfo) -> list[Normali
                 tally=_tally(votes, f"{where} action {name!r}"),
                 classification=classify_action(name, text),
                 status_source_id=None,
-                event_source_id=_text(meeting),
+                event_source_id=clean_text(meeting),
                 raw=row,
             )
         )
@@ -308,7 +307,7 @@ def _sponsors(matter: dict[str, Any], where: str) -> list[NormalizedSponsor]:
         kind = "" if kind is None else kind
         if kind not in SPONSOR_TYPES:
             raise DataError(f"{where}: unknown sponsorType {kind!r}")
-        name = _text(row.get("sponsorName"))
+        name = clean_text(row.get("sponsorName"))
         if not name:
             continue
         (primary if SPONSOR_TYPES[kind] else others).append(name)
@@ -329,8 +328,8 @@ def _attachments(matter: dict[str, Any], where: str) -> list[NormalizedAttachmen
     out: list[NormalizedAttachment] = []
     seen: set[str] = set()
     for _, row in ordered:
-        path = _text(row.get("path"))
-        name = _text(row.get("fileName")) or _text(row.get("attachmentType"))
+        path = clean_text(row.get("path"))
+        name = clean_text(row.get("fileName")) or clean_text(row.get("attachmentType"))
         if path is None and name is None:
             raise DataError(f"{where}: an attachment with neither path nor fileName")
         source_id = "f" + _digest(path or name)
@@ -356,27 +355,27 @@ def normalize_matter(
         raise DataError(f"{slug}: a matter is not a JSON object")
     mid = _id(matter, "matterId", f"{slug} matter")
     where = f"{slug} matter {mid}"
-    identifier = _text(matter.get("recordNumber"))
+    identifier = clean_text(matter.get("recordNumber"))
     if identifier is None:
         raise DataError(f"{where}: no recordNumber")
     if len(identifier) > 100:
         raise DataError(f"{where}: recordNumber is longer than 100 characters")
-    status = _text(matter.get("status"))
+    status = clean_text(matter.get("status"))
     introduced, _ = parse_when(matter.get("introductionDate"), f"{where}: introductionDate", zone)
     # lastPublicationDate moves when the clerk republishes the matter: the sweep compares it like Legistar's
     # row version.
-    stamp = _text(matter.get("lastPublicationDate"))
+    stamp = clean_text(matter.get("lastPublicationDate"))
     published = parse_datetime(stamp, f"{where}: lastPublicationDate", zone)
     return NormalizedBill(
         source_id=mid,
         identifier=identifier,
-        title=_text(matter.get("title")),
+        title=clean_text(matter.get("title")),
         name=None,
-        type_name=_text(matter.get("type")),
+        type_name=clean_text(matter.get("type")),
         status=status,
         status_source_id=None,
         stage=stage_for(status, stage_overrides),
-        body_name=_text(matter.get("controllingBody")),
+        body_name=clean_text(matter.get("controllingBody")),
         version=None,
         introduced=introduced,
         agenda_date=None,
@@ -392,5 +391,5 @@ def normalize_matter(
         sponsors=_sponsors(matter, where),
         attachments=_attachments(matter, where),
         actions_complete=True,
-        alternate_identifiers=[x for x in [_text(matter.get("legacyRecordNumber"))] if x],
+        alternate_identifiers=[x for x in [clean_text(matter.get("legacyRecordNumber"))] if x],
     )

@@ -130,9 +130,6 @@ def parse_local_time(value: Any, where: str, zone: ZoneInfo) -> tuple[date | Non
         raise DataError(f"{where}: date out of range {value!r}") from None
 
 
-_text = clean_text  # every platform's one text helper (tracker/sanitize.py)
-
-
 def _id(record: dict[str, Any], key: str, where: str) -> str:
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
@@ -164,14 +161,14 @@ def _actions(histories: list[dict[str, Any]], where: str, zone: ZoneInfo) -> lis
     actions: list[NormalizedAction] = []
     seen: set[tuple[Any, ...]] = set()
     for _, _, hid, day, at, row in parsed:
-        name = _text(row.get("MatterHistoryActionName"))
-        body = _text(row.get("MatterHistoryActionBodyName"))
-        result = _text(row.get("MatterHistoryPassedFlagName"))
+        name = clean_text(row.get("MatterHistoryActionName"))
+        body = clean_text(row.get("MatterHistoryActionBodyName"))
+        result = clean_text(row.get("MatterHistoryPassedFlagName"))
         key = (day, (name or "").lower(), (body or "").lower(), (result or "").lower())
         if name and key in seen:
             continue
         seen.add(key)
-        text = _text(row.get("MatterHistoryActionText"))
+        text = clean_text(row.get("MatterHistoryActionText"))
         status_id = row.get("MatterHistoryMatterStatusId")
         event_id = row.get("MatterHistoryEventId")
         actions.append(
@@ -184,7 +181,7 @@ def _actions(histories: list[dict[str, Any]], where: str, zone: ZoneInfo) -> lis
                 text=text,
                 body_name=body,
                 result=result,
-                tally=_text(row.get("MatterHistoryTally")),
+                tally=clean_text(row.get("MatterHistoryTally")),
                 classification=classify_action(name, text),
                 status_source_id=None if status_id is None else str(status_id),
                 event_source_id=None if event_id is None else str(event_id),
@@ -203,7 +200,7 @@ def _sponsors(rows: list[dict[str, Any]]) -> list[NormalizedSponsor]:
     )
     names: list[str] = []
     for row in ordered:
-        name = _text(row.get("MatterSponsorName"))
+        name = clean_text(row.get("MatterSponsorName"))
         if name and name not in names:
             names.append(name)
     return [NormalizedSponsor(sequence=i, name=n, is_primary=i == 0) for i, n in enumerate(names)]
@@ -222,12 +219,12 @@ def normalize_attachments(rows: Any, where: str) -> list[NormalizedAttachment]:
         if aid in seen or row.get("MatterAttachmentShowOnInternetPage") is False:
             continue
         seen.add(aid)
-        url = _text(row.get("MatterAttachmentHyperlink"))
+        url = clean_text(row.get("MatterAttachmentHyperlink"))
         if url and not url.lower().startswith(("http://", "https://")):
             url = None
         out.append(
             NormalizedAttachment(
-                source_id=aid, sequence=len(out), name=_text(row.get("MatterAttachmentName")), url=url
+                source_id=aid, sequence=len(out), name=clean_text(row.get("MatterAttachmentName")), url=url
             )
         )
     return out
@@ -251,7 +248,7 @@ def normalize_matter(
         raise DataError(f"{slug}: a matter is not a JSON object")
     mid = _id(matter, "MatterId", f"{slug} matter")
     where = f"{slug} matter {mid}"
-    status = _text(matter.get("MatterStatusName"))
+    status = clean_text(matter.get("MatterStatusName"))
     status_id = matter.get("MatterStatusId")
     guid = matter.get("MatterGuid")
     public_url = None
@@ -259,24 +256,24 @@ def normalize_matter(
         public_url = f"{web_base}/LegislationDetail.aspx?ID={mid}" + (f"&GUID={guid}" if guid else "")
     bill = NormalizedBill(
         source_id=mid,
-        identifier=_text(matter.get("MatterFile")),
-        title=_text(matter.get("MatterTitle")),
-        name=_text(matter.get("MatterName")),
-        type_name=_text(matter.get("MatterTypeName")),
+        identifier=clean_text(matter.get("MatterFile")),
+        title=clean_text(matter.get("MatterTitle")),
+        name=clean_text(matter.get("MatterName")),
+        type_name=clean_text(matter.get("MatterTypeName")),
         status=status,
         status_source_id=None if status_id is None else str(status_id),
         stage=stage_for(status, stage_overrides),
-        body_name=_text(matter.get("MatterBodyName")),
-        version=_text(matter.get("MatterVersion")),
+        body_name=clean_text(matter.get("MatterBodyName")),
+        version=clean_text(matter.get("MatterVersion")),
         introduced=parse_local_date(matter.get("MatterIntroDate"), f"{where}: MatterIntroDate"),
         agenda_date=parse_local_date(matter.get("MatterAgendaDate"), f"{where}: MatterAgendaDate"),
         passed_date=parse_local_date(matter.get("MatterPassedDate"), f"{where}: MatterPassedDate"),
         enacted_date=parse_local_date(matter.get("MatterEnactmentDate"), f"{where}: MatterEnactmentDate"),
-        enactment_number=_text(matter.get("MatterEnactmentNumber")),
+        enactment_number=clean_text(matter.get("MatterEnactmentNumber")),
         source_url=f"{api_base}/{client}/matters/{mid}",
         public_url=public_url,
         portal_modified_at=parse_utc(matter.get("MatterLastModifiedUtc"), f"{where}: MatterLastModifiedUtc"),
-        portal_row_version=_text(matter.get("MatterRowVersion")),
+        portal_row_version=clean_text(matter.get("MatterRowVersion")),
         raw=matter,
         actions=_actions(_rows(histories, f"{where} histories"), where, zone),
         sponsors=_sponsors(_rows(sponsors, f"{where} sponsors")),

@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
-from tracker.errors import DataError
+from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionBase, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
@@ -138,11 +138,6 @@ def public_url(base: str, source_id: str, guid: str) -> str:
 # -- pages --------------------------------------------------------------------------------------------------
 
 
-class LayoutChanged(DataError):
-    """The page is not shaped as this parser expects (an element missing, or there twice): the portal's
-    layout changed, and the crawl of the city fails rather than dropping data silently."""
-
-
 GONE_TEXT = "This record no longer exists"
 INVALID_TEXT = "Invalid parameters!"
 
@@ -192,7 +187,6 @@ def _one(doc: Any, element_id: str, what: str, *, required: bool = True) -> Any:
     return found[0]
 
 
-_clean = clean_text  # forbidden characters removed, whitespace (no-break spaces too) collapsed
 
 
 def _text(el: Any) -> str | None:
@@ -201,7 +195,7 @@ def _text(el: Any) -> str | None:
         return None
     for br in el.iter("br"):
         br.tail = " " + (br.tail or "")
-    return _clean(el.text_content())
+    return clean_text(el.text_content())
 
 
 def _has_class(el: Any, name: str) -> bool:
@@ -242,7 +236,7 @@ def _grid_headers(table: Any, what: str) -> list[str]:
     names: list[str] = []
     for th in rows[0].xpath("./th"):
         name = _text(th) or th.xpath("string(.//input/@value)") or th.xpath("string(.//img/@alt)") or ""
-        name = _clean(name) or ""
+        name = clean_text(name) or ""
         base, n = name, 2
         while name in names:
             name, n = f"{base} ({n})", n + 1
@@ -309,7 +303,7 @@ def _pager(table: Any, count: int, grid: str, what: str, unique: str) -> tuple[i
     if len(pager) > 1:
         raise LayoutChanged(f"{grid} has {len(pager)} pagers")
     if pager:
-        info = _clean(pager[0].xpath("string(.//div[contains(@class, 'rgInfoPart')])")) or ""
+        info = clean_text(pager[0].xpath("string(.//div[contains(@class, 'rgInfoPart')])")) or ""
         m = _PAGER_INFO.search(info)
         if not m:
             raise LayoutChanged(f"{what}'s 'Page N of M, items ...' text is missing")
@@ -585,7 +579,7 @@ def _sponsors(doc: Any, where: str) -> list[NormalizedSponsor]:
     names = [_text(a) for a in links] if links else (_text(span) or "").split(",")
     out: list[str] = []
     for name in names:
-        clean = _clean(name)
+        clean = clean_text(name)
         if clean and clean not in out:
             out.append(_limit(clean, 300, f"{where}: sponsor") or clean)
     return [NormalizedSponsor(sequence=i, name=n, is_primary=i == 0) for i, n in enumerate(out)]
@@ -812,7 +806,7 @@ def parse_calendar_page(doc: Any, base: str) -> CalendarPage:
     page, pages, total, next_target = _pager(
         table, len(meetings) + len(rejected), "the calendar grid", "the calendar pager", CALENDAR_UNIQUE
     )
-    return CalendarPage(meetings, rejected, page, pages, total, next_target, _clean(years.get("value")))
+    return CalendarPage(meetings, rejected, page, pages, total, next_target, clean_text(years.get("value")))
 
 
 def calendar_overrides(doc: Any, page_text: str, year: str) -> tuple[str, dict[str, str]]:

@@ -1,19 +1,34 @@
 """PrimeGov public portal: meetings and their agenda items.
 
-Settings of a city on this platform; the spider is crawler/spiders/primegov.py, the wire format and what
-is read are in docs/platform-primegov.md.
+A city's settings, its public URLs, and the readers of what the portal answers (meeting listings, compiled
+HTML agendas and journals) into agenda appearances (tracker/platforms/agenda.py builds the bills); the spider
+is crawler/spiders/primegov.py, the wire format and what is read are in docs/platform-primegov.md.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-from urllib.parse import urlsplit
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qs, urljoin, urlsplit
 
+from parsel import Selector, SelectorList
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
-from tracker.platforms.agenda import AgendaSettings
+from tracker.errors import DataError, LayoutChanged
+from tracker.platforms.agenda import (
+    FILE_NUMBER_MAX,
+    AgendaSettings,
+    Appearance,
+    clip,
+    int_field,
+    read_one,
+    short,
+)
 from tracker.platforms.base import LinkTarget
+from tracker.sanitize import clean_text
 
 
 class Settings(AgendaSettings):
@@ -56,3 +71,293 @@ def parse_url(url: str) -> LinkTarget | None:
     URL the tracker itself recorded for a bill is still recognised (tracker/track.py looks stored URLs up
     first)."""
     return None
+
+
+# -- meeting listings --------------------------------------------------------------------------------------
+
+HTML_OUTPUT = 3  # compileOutputType of a compiled HTML document (1 is PDF)
+PUBLISHED = 1  # publishStatus of every document of the recorded listings
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    template_id: int
+    name: str
+    output_type: int
+    published: bool
+    publish_date: datetime | None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    id: int
+    title: str | None
+    committee_id: int | None
+    day: date
+    # local wall-clock start, when the listing gives a time
+    start: datetime | None
+    documents: tuple[Document, ...]
+
+
+def _naive_iso(value: Any, where: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"{where}: expected a date string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise DataError(f"{where}: malformed date {value!r}") from None
+    if parsed.tzinfo is not None:
+        raise DataError(f"{where}: expected a local time without an offset, got {value!r}")
+    return parsed
+
+
+def parse_meeting(row: Any) -> Meeting:
+    """A meeting of the listings, strictly: a missing id, an unreadable date or a document without its ids
+    raises :class:`DataError` naming the meeting and the field."""
+    if not isinstance(row, dict):
+        raise DataError("a meeting is not a JSON object")
+    mid = int_field(row, "id", "a meeting")
+    where = f"meeting {mid}"
+    raw_date, raw_time = row.get("date"), row.get("time")
+    if not isinstance(raw_date, str):
+        raise DataError(f"{where}: missing or invalid date ({raw_date!r})")
+    try:
+        day = datetime.strptime(raw_date.strip(), "%b %d, %Y").date()
+    except ValueError:
+        raise DataError(f"{where}: malformed date {raw_date!r}") from None
+    start = None
+    if raw_time not in (None, ""):
+        if not isinstance(raw_time, str):
+            raise DataError(f"{where}: invalid time ({raw_time!r})")
+        try:
+            clock = datetime.strptime(raw_time.strip(), "%I:%M %p").time()
+        except ValueError:
+            raise DataError(f"{where}: malformed time {raw_time!r}") from None
+        start = datetime.combine(day, clock)
+    stamp = _naive_iso(row.get("dateTime"), f"{where}: dateTime")
+    if stamp is not None:
+        # newer payloads carry both: they must agree
+        if stamp.date() != day or (start is not None and stamp != start):
+            given = f"{raw_date!r} {raw_time!r}"
+            raise DataError(f"{where}: dateTime {row.get('dateTime')!r} disagrees with {given}")
+        start = stamp
+    docs = row.get("documentList")
+    if not isinstance(docs, list):
+        raise DataError(f"{where}: documentList is not a list")
+    documents = []
+    for doc in docs:
+        if not isinstance(doc, dict):
+            raise DataError(f"{where}: a document is not a JSON object")
+        doc_id = int_field(doc, "id", f"{where} document")
+        here = f"{where} document {doc_id}"
+        name = doc.get("templateName")
+        if not isinstance(name, str):
+            raise DataError(f"{here}: missing or invalid templateName ({name!r})")
+        documents.append(
+            Document(
+                id=doc_id,  # type: ignore[arg-type]
+                template_id=int_field(doc, "templateId", here),  # type: ignore[arg-type]
+                name=" ".join(name.split()),
+                output_type=int_field(doc, "compileOutputType", here),  # type: ignore[arg-type]
+                published=doc.get("publishStatus") == PUBLISHED,
+                publish_date=_naive_iso(doc.get("publishDate"), f"{here}: publishDate"),
+            )
+        )
+    title = row.get("title")
+    return Meeting(
+        id=mid,  # type: ignore[arg-type]
+        title=clean_text(title) if isinstance(title, str) else None,
+        committee_id=int_field(row, "committeeId", where, optional=True),
+        day=day,
+        start=start,
+        documents=tuple(documents),
+    )
+
+
+_MINUTES = re.compile(r"\b(journal|minutes)\b", re.I)
+_AGENDA = re.compile(r"\b(agenda|packet)\b", re.I)
+
+
+def page_document(meeting: Meeting) -> tuple[Document, str] | None:
+    """The HTML document to read for a meeting's items, and its kind ("minutes" or "agenda"): a journal or
+    minutes (it records outcomes; full minutes before summary minutes), else an agenda (before a packet)."""
+    html = [d for d in meeting.documents if d.output_type == HTML_OUTPUT and d.published]
+
+    def rank(doc: Document, words: tuple[str, ...]) -> tuple[int, int]:
+        lowered = doc.name.lower()
+        return (sum(w in lowered for w in words), doc.id)
+
+    minutes = [d for d in html if _MINUTES.search(d.name)]
+    if minutes:
+        return min(minutes, key=lambda d: rank(d, ("summary",))), "minutes"
+    agendas = [d for d in html if _AGENDA.search(d.name) and "cancel" not in d.name.lower()]
+    if agendas:
+        return min(agendas, key=lambda d: rank(d, ("packet",))), "agenda"
+    return None
+
+
+# -- agenda pages --------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .:/()#-]*$")
+_OUTCOME_WORD = re.compile("[A-Z][A-Z'\u2019-]+$")
+# words after which an outcome in capitals goes on as its object: "CONTINUED TO NOVEMBER 3", "ADOPTED BY ..."
+_OUTCOME_STOP = frozenset({"TO", "UNTIL", "BY", "FOR", "WITH", "ON", "IN", "AT", "OF", "THE"})
+_TALLY = re.compile(r"\(\s*(\d+)\s*\)\s*Yes\s*;\s*\(\s*(\d+)\s*\)\s*No", re.I)
+
+
+def _text(node: Selector | SelectorList) -> str | None:
+    return clean_text(" ".join(node.xpath(".//text()").getall()))
+
+
+def _one(found: SelectorList, what: str, item_id: str) -> Selector:
+    if len(found) != 1:
+        raise LayoutChanged(f"agenda item {item_id}: expected one {what}, found {len(found)}")
+    return found[0]
+
+
+def parse_outcome(action: str) -> tuple[str, str | None]:
+    """A journal's action text → (outcome, tally): ``APPROVED Motion (Buscaino - Lee) - (3) Yes; (0) No`` is
+    ("Approved", "3-0"). The outcome is the run of words in capitals the text starts with."""
+    words = []
+    for word in action.split():
+        token = word.rstrip(",.;:")
+        if not _OUTCOME_WORD.match(token) or (words and token in _OUTCOME_STOP):
+            break
+        words.append(token)
+        if token != word:
+            break  # punctuation ends the outcome
+    if not words:
+        raise DataError(f"action text does not start with an outcome in capitals: {action[:80]!r}")
+    tally = _TALLY.search(action)
+    return " ".join(words).capitalize(), (f"{tally.group(1)}-{tally.group(2)}" if tally else None)
+
+
+@dataclass
+class PageItem:
+    item_id: str
+    position: int
+    label: str | None  # the number cell, "(1)"
+    number: str | None
+    note: str | None  # the cell beside the title (LA: the council district)
+    title: str | None
+    action: str | None
+    attachments: list[tuple[str, str | None, str | None]]
+
+
+def parse_page(text: str, url: str) -> tuple[list[PageItem], list[str]]:
+    """The items of a compiled HTML agenda or journal, and the problems of single items (named, skipped).
+
+    Raises :class:`LayoutChanged` when the page is not in the layout read here: no agenda section
+    (``[data-sectionid]``) and no item (``div.meeting-item``), or an item without exactly one number cell,
+    item cell and ``div.agenda-item``, or a ``table.forcepopulate`` not shaped as number row + title row.
+    """
+    sel = Selector(text=text)
+    items = sel.xpath("//div[has-class('meeting-item')]")
+    if not items and not sel.xpath("//*[@data-sectionid]"):
+        raise LayoutChanged("no agenda sections ([data-sectionid]) or items (div.meeting-item) on the page")
+    found: list[PageItem] = []
+    problems: list[str] = []
+    for position, node in enumerate(items):
+        item_id = node.attrib.get("data-itemid", "")
+        if not item_id.isdigit():
+            raise LayoutChanged(f"an agenda item has no numeric data-itemid ({item_id[:20]!r})")
+        # one item's odd field rejects that item alone (named); a LayoutChanged fails the page
+        item = read_one(
+            problems,
+            f"{url}: agenda item {short(item_id)}",
+            lambda node=node, position=position, item_id=item_id: _page_item(
+                sel, node, position, item_id, url
+            ),
+        )
+        if item is not None:
+            found.append(item)
+    return found, problems
+
+
+def _page_item(sel: Selector, node: Selector, position: int, item_id: str, url: str) -> PageItem:
+    """One ``div.meeting-item`` of a page (see :func:`parse_page`)."""
+    label = _text(_one(node.xpath(".//td[has-class('number-cell')]"), "td.number-cell", item_id))
+    cell = _one(node.xpath(".//td[has-class('item-cell')]"), "td.item-cell", item_id)
+    body = _one(cell.xpath("./div[has-class('agenda-item')]"), "div.agenda-item", item_id)
+    tables = body.xpath(".//table[has-class('forcepopulate')]")
+    number = note = None
+    if len(tables) > 1:
+        raise LayoutChanged(f"agenda item {item_id}: expected at most one table.forcepopulate")
+    if tables:
+        rows = tables[0].xpath("./tr | ./tbody/tr")
+        first = rows[0].xpath("./td") if rows else []
+        second = rows[1].xpath("./td") if len(rows) > 1 else []
+        if len(rows) != 2 or len(first) != 1 or len(second) != 2:
+            raise LayoutChanged(
+                f"agenda item {item_id}: table.forcepopulate is not a number row and a title row"
+            )
+        number, note, title = _text(first[0]), _text(second[0]), _text(second[1])
+    else:
+        title = _text(body)
+    if number is not None and (len(number) > FILE_NUMBER_MAX or not _NUMBER.match(number)):
+        raise DataError(f"not a file number: {number[:80]!r}")
+    actions = cell.xpath("./div[not(has-class('agenda-item')) and not(has-class('item_contents'))]")
+    if len(actions) > 1:
+        raise LayoutChanged(f"agenda item {item_id}: {len(actions)} action blocks where one is expected")
+    action = _text(actions[0]) if actions else None
+    attachments = []
+    areas = sel.xpath(f"//div[@id='agenda_item_area_{item_id}']")
+    if len(areas) > 1:
+        raise LayoutChanged(f"agenda item {item_id}: {len(areas)} document areas")
+    for holder in areas.xpath(".//div[has-class('attachment-holder')]"):
+        links = holder.xpath(".//a[contains(@href, 'historyId=')]")
+        if len(links) != 1:
+            raise LayoutChanged(f"agenda item {item_id}: a document without exactly one historyId link")
+        href = links[0].attrib["href"]
+        history = (parse_qs(urlsplit(href).query).get("historyId") or [""])[0]
+        if not history:
+            raise LayoutChanged(f"agenda item {item_id}: a document link without a historyId")
+        link = urljoin(url, href)
+        attachments.append(
+            (
+                clip(history, 64) or history,
+                _text(links[0]),
+                link if urlsplit(link).scheme in ("http", "https") else None,
+            )
+        )
+    return PageItem(item_id, position, label, number, note, title, action, attachments)
+
+
+def appearance(
+    item: PageItem, kind: str, meeting: Meeting, document: Document, at: datetime | None, page: str
+) -> Appearance:
+    """One item of a page as an appearance (its key and order computed here, so that an item they fail
+    on is rejected alone rather than failing the city's bills)."""
+    outcome = tally = None
+    if kind == "minutes" and item.action:
+        outcome, tally = parse_outcome(item.action)
+    appearance = Appearance(
+        meeting_id=str(meeting.id),
+        item_id=item.item_id,
+        position=item.position,
+        meeting_date=meeting.day,
+        meeting_at=at,
+        body=meeting.title,
+        number=item.number,
+        title=item.title,
+        type_name=None,
+        outcome=outcome,
+        tally=tally,
+        text=clip(item.action, 4000),
+        public_url=f"{page}#AgendaItem_{item.item_id}",
+        source_url=page,
+        attachments=item.attachments,
+        raw={
+            "meeting_id": meeting.id,
+            "item_id": int(item.item_id),
+            "template_id": document.template_id,
+            "document": document.name,
+            "label": item.label,
+            "note": item.note,
+        },
+    )
+    appearance.check()
+    return appearance
