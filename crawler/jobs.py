@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from tracker.config import CrawlSettings, Jurisdiction
+from tracker.config import CrawlSettings
 from tracker.platforms import Platform, platform
+from tracker.platforms.base import JurisdictionConfig
 
 # track: fetch only the bills in ``only`` (tracked by link); it never moves the incremental watermark.
 Mode = Literal["full", "incremental", "sweep", "track"]
@@ -24,7 +25,7 @@ _KEEP_ERRORS = 20
 
 @dataclass
 class CrawlJob:
-    jurisdiction: Jurisdiction
+    jurisdiction: JurisdictionConfig
     mode: Mode
     started_at: datetime
     stage_path: Path

@@ -21,14 +21,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from tracker.config_fields import ENV_NAME, Strict, check_cron, check_http_url, check_timezone
 from tracker.errors import ConfigError
 from tracker.platforms import AnyJurisdiction
-from tracker.platforms.base import JurisdictionBase
+from tracker.platforms.base import JurisdictionConfig
 
 DEFAULT_CONFIG = "tracker.toml"
 DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
-
-# For type hints: any platform's jurisdiction settings.
-Jurisdiction = JurisdictionBase
-
 
 class CrawlSettings(Strict):
     """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
@@ -296,14 +292,14 @@ class Config(Strict):
     def database_url(self) -> str:
         return os.environ.get("TRACKER_DATABASE_URL") or self.database.url or DEFAULT_DATABASE_URL
 
-    def jurisdiction(self, slug: str) -> JurisdictionBase:
+    def jurisdiction(self, slug: str) -> JurisdictionConfig:
         for j in self.jurisdictions:
             if j.slug == slug:
                 return j
         known = ", ".join(j.slug for j in self.jurisdictions) or "none configured"
         raise ConfigError(f"{self.source}: no jurisdiction {slug!r} (known: {known})")
 
-    def select(self, slugs: list[str] | tuple[str, ...]) -> list[JurisdictionBase]:
+    def select(self, slugs: list[str] | tuple[str, ...]) -> list[JurisdictionConfig]:
         if not slugs:
             return list(self.jurisdictions)
         return [self.jurisdiction(s) for s in slugs]

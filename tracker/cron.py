@@ -6,8 +6,8 @@ from __future__ import annotations
 from apscheduler.triggers.cron import CronTrigger
 
 from tracker.config import Config
-from tracker.config import Jurisdiction as JurisdictionConfig
 from tracker.errors import ConfigError
+from tracker.platforms.base import JurisdictionConfig
 
 
 def cron_trigger(expression: str, where: str) -> CronTrigger:

@@ -37,12 +37,12 @@ from db.engine import session_scope
 from db.models import CrawlRun, Jurisdiction
 from db.models_digest import Alert, Digest, DigestDelivery, Subscription
 from tracker.config import Config
-from tracker.config import Jurisdiction as JurisdictionConfig
 from tracker.cron import crawl_trigger
 from tracker.digests.channels import DeliveryError, SmtpChannel, redact_webhook
 from tracker.digests.periods import next_run
 from tracker.digests.render import render_alert
 from tracker.digests.subscriptions import schedule_text
+from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger("tracker.health")
 

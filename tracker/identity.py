@@ -19,7 +19,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Bill, BillSource, Jurisdiction
-from tracker.config import JurisdictionBase
+from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def identifier_key(identifier: str | None) -> str | None:
     return key[:100] or None
 
 
-def move_problem(row: Jurisdiction, cfg: JurisdictionBase) -> str | None:
+def move_problem(row: Jurisdiction, cfg: JurisdictionConfig) -> str | None:
     """Why this jurisdiction cannot be crawled from its configured source, or None."""
     if row.source_key is None or row.source_key == cfg.source_key or row.source_key in cfg.moved_from:
         return None

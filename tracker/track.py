@@ -23,10 +23,11 @@ from db.models import Bill, BillSource, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
 from tracker import outbound, slots
-from tracker.config import Config, JurisdictionBase
+from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.identity import bill_for_url
 from tracker.platforms import PLATFORMS, LinkTarget, parse_url
+from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class TrackResult:
         return f"{self.slug} {name}: {self.state} (bill {self.bill_id}, {queue}): {self.title or ''}".rstrip()
 
 
-def resolve(config: Config, url: str, session: Session | None = None) -> tuple[JurisdictionBase, str]:
+def resolve(config: Config, url: str, session: Session | None = None) -> tuple[JurisdictionConfig, str]:
     """The configured jurisdiction and source id a public bill URL names, or a one-line TrackError."""
     url = url.strip()
     parts = urlsplit(url)

@@ -3,7 +3,7 @@
 A platform is:
 
 - one module, ``tracker/platforms/<module>.py``, with everything the tracker knows about the platform's data
-  and no Scrapy in it: its ``Settings`` (a :class:`tracker.platforms.base.JurisdictionBase` subclass whose
+  and no Scrapy in it: its ``Settings`` (a :class:`tracker.platforms.base.JurisdictionConfig` subclass whose
   ``platform`` is a one-value ``Literal``: the config keys of a city on that platform, validated on load),
   ``parse_url(url)`` (whether a public URL names one of its bills: track by link), and the parsers from its
   raw payloads to the contract (:mod:`tracker.contract`);
@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Tag
 
 from tracker.platforms import civicclerk, elms, legistar, legistar_web, primegov
-from tracker.platforms.base import JurisdictionBase, LinkTarget
+from tracker.platforms.base import JurisdictionConfig, LinkTarget
 
 Observes = Literal["bills", "agenda_items"]
 
@@ -104,7 +104,7 @@ def platform(name: str) -> Platform:
     return PLATFORMS[name]
 
 
-def settings_classes() -> dict[str, type[JurisdictionBase]]:
+def settings_classes() -> dict[str, type[JurisdictionConfig]]:
     return {name: p.module.Settings for name, p in PLATFORMS.items()}
 
 

@@ -35,7 +35,7 @@ from pydantic import Field
 
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.base import JurisdictionBase
+from tracker.platforms.base import JurisdictionConfig
 from tracker.stages import classify_action, stage_for
 
 #: The status of an item seen on an agenda whose outcome is not recorded (yet).
@@ -59,7 +59,7 @@ _NAME_CHARS = 24
 _MESSAGE_CHARS = 300
 
 
-class AgendaSettings(JurisdictionBase):
+class AgendaSettings(JurisdictionConfig):
     """Settings every agenda platform has (each platform's ``Settings`` adds its own)."""
 
     # How far back meetings are read (outcomes of older meetings are not seen; their actions stay stored).

@@ -18,7 +18,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SOURCE_KEY = re.compile(r"^[a-z][a-z-]*:[A-Za-z0-9_.:-]+$")
 
 
-class JurisdictionBase(Strict):
+class JurisdictionConfig(Strict):
     """What every jurisdiction has, whatever its platform. Each platform adds its own settings in a subclass
     (tracker/platforms/): the ``platform`` key picks the subclass, so each platform's keys are checked."""
 

@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 from tracker.config_fields import check_http_url
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.errors import DataError, PortalError
-from tracker.platforms.base import JurisdictionBase, LinkTarget
+from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -44,7 +44,7 @@ WORKFLOW_STEPS = frozenset({"Create", "Submit", "Accept", "Post to Public"})
 SPONSOR_TYPES = {"Sponsor": True, "Filing Sponsor": True, "CoSponsor": False, "": False}
 
 
-class Settings(JurisdictionBase):
+class Settings(JurisdictionConfig):
     platform: Literal["elms"]
     api_base: str = ELMS_API
     # The public site, for links to a matter's page.

@@ -31,13 +31,13 @@ from tracker.contract import (
     content_hash,
 )
 from tracker.errors import DataError
-from tracker.platforms.base import JurisdictionBase, LinkTarget
+from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
 LEGISTAR_API = "https://webapi.legistar.com/v1"
 
-class Settings(JurisdictionBase):
+class Settings(JurisdictionConfig):
     platform: Literal["legistar"]
     client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     api_base: str = LEGISTAR_API

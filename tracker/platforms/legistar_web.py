@@ -35,7 +35,7 @@ from pydantic import Field, field_validator
 from tracker.config_fields import check_http_url
 from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.base import JurisdictionBase, LinkTarget
+from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -43,7 +43,7 @@ from tracker.stages import classify_action, stage_for
 _YEAR_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 
 
-class Settings(JurisdictionBase):
+class Settings(JurisdictionConfig):
     platform: Literal["legistar-web"]
     client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     # The InSite site (default https://{client}.legistar.com).
