@@ -38,7 +38,6 @@ from crawler.jobs import CrawlJob
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.types import utcnow
-from tracker.config import Jurisdiction as JurisdictionConfig
 from tracker.contract import (
     AttachmentsUpdate,
     NormalizedAction,
@@ -48,6 +47,7 @@ from tracker.contract import (
     read_staged,
 )
 from tracker.identity import adopt_moved, identifier_key, key_unkeyed, record_sources
+from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)
 
