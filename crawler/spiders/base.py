@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import scrapy
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
@@ -89,7 +89,7 @@ class PortalSpider(scrapy.Spider):
 
     def api_message(self, response: Response) -> str | None:
         """The portal's error text in a JSON error answer (under one of :attr:`message_keys`), on one line."""
-        if not self.message_keys:
+        if not self.message_keys or not isinstance(response, TextResponse):
             return None
         try:
             doc = response.json()

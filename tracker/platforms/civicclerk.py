@@ -248,7 +248,7 @@ def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
         if att.get("isPublished", True) is False or att.get("isDeleted", False) is True:
             continue
         name = html_text(att.get("fileName"))
-        attachments.append((str(aid), name, aid))  # type: ignore[arg-type]
+        attachments.append((str(aid), name, aid))
     return AgendaItem(
         id=iid,  # type: ignore[arg-type]
         position=position,

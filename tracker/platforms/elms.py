@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -348,7 +349,7 @@ def normalize_matter(
     api_base: str,
     web_base: str,
     zone: ZoneInfo,
-    stage_overrides: dict[str, str] | None = None,
+    stage_overrides: Mapping[str, str] | None = None,
 ) -> NormalizedBill:
     """One ``GET /matter/{matterId}`` answer → a NormalizedBill (``legacyRecordNumber`` stays in ``raw``)."""
     if not isinstance(matter, dict):

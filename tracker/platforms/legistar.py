@@ -14,6 +14,7 @@ without an offset.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -241,7 +242,7 @@ def normalize_matter(
     client: str,
     web_base: str | None,
     zone: ZoneInfo,
-    stage_overrides: dict[str, str] | None = None,
+    stage_overrides: Mapping[str, str] | None = None,
 ) -> NormalizedBill:
     """Validate and normalize one Legistar matter with its sub-resources."""
     if not isinstance(matter, dict):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -636,7 +637,7 @@ def parse_detail(
     guid: str,
     base: str,
     slug: str,
-    stage_overrides: dict[str, str] | None = None,
+    stage_overrides: Mapping[str, str] | None = None,
     row_version: str | None = None,
     listed_identifier: str | None = None,
 ) -> NormalizedBill:
