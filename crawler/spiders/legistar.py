@@ -11,6 +11,10 @@ Modes:
 - ``sweep``: list every matter (one request per thousand) and fetch the ones whose status or row version
   differ from what is stored, or whose dates moved past the watermark. It catches the changes that leave
   every date untouched, and lets the import mark matters that left the portal as vanished.
+
+The spider only makes the requests: each matter's payloads are staged with the parser that reads them
+(tracker/platforms/legistar.py ``bill_of`` / ``attachments_of``), which the stage pipeline runs, so that a
+parser's error on one matter rejects that matter alone.
 """
 
 from __future__ import annotations
