@@ -301,11 +301,12 @@ def sqlite_db(tmp_path, sqlite_template):
 
 @pytest.fixture
 def portal():
-    """The demo Legistar portal (tracker/demo), its clock at the test's start."""
-    from tests.portal import now
+    """The demo Legistar portal (tracker/demo), its clock at the test's start: the machine's time, which
+    the crawler's ``since`` watermark reads."""
+    from tests.clock import utc_now
     from tracker.demo import demo_portal
 
-    return demo_portal(now=now())
+    return demo_portal(now=utc_now())
 
 
 @pytest.fixture

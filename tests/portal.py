@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bill, CrawlRun, Jurisdiction, StatusChange
-from tests.clock import utc_now
 from tests.conftest import write_config
 from tracker.demo import LegistarPortalServer, Portal
 
@@ -41,11 +39,6 @@ def portal_config(
     settings = {"retries": 2, "backoff_base": 0.05, "backoff_max": 2.0, "download_timeout": 5.0}
     settings.update(crawl or {})
     return write_config(path, entries, database_url=db_url, crawl=settings)
-
-
-def now() -> datetime:
-    """The demo portal's clock for a test: the machine's (the crawler's ``since`` watermark reads it)."""
-    return utc_now()
 
 
 def portal_statuses(portal: Portal, client: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from db.engine import session_scope
 from db.models import Bill, StatusChange
 from db.models_review import BillMatch
 from tests.conftest import run_tracker, write_config
-from tests.review.factories import FLOCK, GANG, RINK, T0, add_bills
+from tests.factories import FLOCK, GANG, RINK, T0, add_bills
 from tracker.review import confirm
 
 

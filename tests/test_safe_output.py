@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from db.engine import session_scope
+from tests import factories as f
 from tests.conftest import run_tracker
-from tests.digests import helpers as h
 from tracker.config import Email
 from tracker.digests.channels import build_email
 from tracker.safe_output import csv_cell, json_text, parse_id, terminal_text, xml_text
@@ -109,7 +109,7 @@ def test_html_pages_escape_everything(value):
 @given(TEXT)
 def test_email_bodies_carry_any_text(value):
     settings_ = Email(smtp_host="127.0.0.1", from_address="tracker@example.org", starttls=False)
-    msg = build_email(settings_, "a@example.org", "Digest", value, f"<p>{escape(value)}</p>", "id1", h.T0)
+    msg = build_email(settings_, "a@example.org", "Digest", value, f"<p>{escape(value)}</p>", "id1", f.T0)
     parsed = message_from_bytes(msg.as_bytes(), policy=DEFAULT_POLICY)
     assert parsed["Subject"] == "Digest" and parsed["To"] == "a@example.org"
     assert "<script>" not in parsed.get_body(("html",)).get_content()
@@ -132,8 +132,8 @@ HOSTILE_TITLE = (
 def test_commands_print_scraped_text_without_escape_sequences(sqlite_db):
     url, engine = sqlite_db
     with session_scope(engine) as s:
-        b = h.bill(s, title=HOSTILE_TITLE, identifier="O2026-1")
-        h.match(s, b)
+        b = f.bill(s, title=HOSTILE_TITLE, identifier="O2026-1")
+        f.match(s, b)
         bill_id = b.id
     env = {"TRACKER_DATABASE_URL": url}
     outputs = []

@@ -1,15 +1,15 @@
 """Helpers for the digest and scheduler tests: a real SMTP server and a webhook receiver on loopback,
-small factories for bills, matches and status changes, and configuration files that point at them."""
+configuration files that point at them, and subscriptions (bills, matches and status changes come from
+tests/factories.py)."""
 
 from __future__ import annotations
 
 import http.server
-import itertools
 import json
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -18,14 +18,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from db.models import Bill, CrawlRun, Jurisdiction, StatusChange
-from db.models_review import BillMatch
-from db.types import utcnow
 from tests import clock
+from tests.factories import T0
 from tracker.config import Config, parse_config
-
-T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-_ids = itertools.count(1)
 
 
 def free_port() -> int:
@@ -227,178 +222,6 @@ def write_toml(path: Path, config: Config) -> Path:
     return path
 
 
-# -- factories ----------------------------------------------------------------------------------------
-
-
-def jurisdiction(session, slug: str = "riverton", name: str | None = None) -> Jurisdiction:
-    from sqlalchemy import select
-
-    row = session.scalar(select(Jurisdiction).where(Jurisdiction.slug == slug))
-    if row is None:
-        names = {j["slug"]: j["name"] for j in JURISDICTIONS}
-        row = Jurisdiction(
-            slug=slug, name=name or names.get(slug, slug.title()), platform="legistar", created_at=T0
-        )
-        session.add(row)
-        session.flush()
-    return row
-
-
-def bill(
-    session,
-    slug: str = "riverton",
-    *,
-    title: str = "Ordinance limiting cooperation with civil immigration detainers",
-    identifier: str | None = None,
-    first_seen: datetime = T0,
-    stage: str = "introduced",
-    status: str = "Introduced",
-    url: str | None = "https://riverton.legistar.com/LegislationDetail.aspx?ID=1",
-    introduced: Any = None,
-) -> Bill:
-    n = next(_ids)
-    row = Bill(
-        jurisdiction_id=jurisdiction(session, slug).id,
-        source_id=str(1000 + n),
-        identifier=identifier or f"O2026-{n:04d}",
-        title=title,
-        name=None,
-        type_name="Ordinance",
-        status=status,
-        stage=stage,
-        introduced=introduced,
-        public_url=url,
-        source_url=None,
-        content_hash=f"h{n}",
-        raw={},
-        first_seen_at=first_seen,
-        updated_at=first_seen,
-    )
-    session.add(row)
-    session.flush()
-    session.add(
-        StatusChange(
-            bill_id=row.id,
-            seq=1,
-            kind="first_seen",
-            new_status=status,
-            new_stage=stage,
-            observed_at=first_seen,
-        )
-    )
-    session.flush()
-    return row
-
-
-def match(
-    session,
-    bill_row: Bill,
-    *,
-    relevant: bool = True,
-    categories: tuple[str, ...] = ("detainers_warrants",),
-    direction: str | None = "expands",
-    review_state: str | None = "pending",
-    decided_at: datetime | None = None,
-    editor_categories: list[str] | None = None,
-    source: str = "matcher",
-    evidence: list[dict[str, Any]] | None = None,
-) -> BillMatch:
-    if evidence is None:
-        evidence = (
-            [
-                {
-                    "kind": "term",
-                    "rule": categories[0],
-                    "phrase": "immigration detainers",
-                    "field": "title",
-                    "start": 0,
-                    "end": 1,
-                }
-            ]
-            if categories
-            else []
-        )
-    row = BillMatch(
-        bill_id=bill_row.id,
-        relevant=relevant,
-        score=0.9 if relevant else 0.1,
-        categories=list(categories),
-        direction=direction,
-        category_scores={c: 0.9 for c in categories},
-        evidence=evidence,
-        rules_version=1,
-        rules_hash="r",
-        input_hash="i",
-        content_keys={},
-        matched_at=bill_row.first_seen_at,
-        source=source,
-        review_state=review_state,
-        decided_at=decided_at,
-        decided_by="editor" if decided_at else None,
-        editor_categories=editor_categories
-        if editor_categories is not None
-        else (list(categories) if review_state == "confirmed" else None),
-        editor_direction=direction if review_state == "confirmed" else None,
-        needs_review=False,
-        created_at=bill_row.first_seen_at,
-        updated_at=bill_row.first_seen_at,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def change(
-    session,
-    bill_row: Bill,
-    *,
-    new_status: str,
-    new_stage: str,
-    observed_at: datetime,
-) -> StatusChange:
-    from sqlalchemy import func, select
-
-    seq = (
-        session.scalar(select(func.max(StatusChange.seq)).where(StatusChange.bill_id == bill_row.id)) or 0
-    ) + 1
-    row = StatusChange(
-        bill_id=bill_row.id,
-        seq=seq,
-        kind="changed",
-        old_status=bill_row.status,
-        new_status=new_status,
-        old_stage=bill_row.stage,
-        new_stage=new_stage,
-        observed_at=observed_at,
-    )
-    bill_row.status, bill_row.stage = new_status, new_stage
-    session.add(row)
-    session.flush()
-    return row
-
-
-def crawl_run(session, slug: str, status: str, started: datetime, message: str | None = None) -> CrawlRun:
-    row = CrawlRun(
-        jurisdiction_id=jurisdiction(session, slug).id,
-        mode="incremental",
-        status=status,
-        started_at=started,
-        finished_at=started + timedelta(minutes=1),
-        since=None,
-        seen=10 if status == "succeeded" else 0,
-        new=0,
-        changed=0,
-        status_changes=0,
-        vanished=0,
-        errors=0 if status == "succeeded" else 1,
-        requests=5,
-        message=message,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
 def subscribe(
     session, config: Config, email: str = "staff@example.org", *, starts_at: datetime = T0, **spec: Any
 ):
@@ -414,7 +237,3 @@ def subscribe(
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
     """Poll an external process's progress (a file appearing, a line printed), bounded in time."""
     clock.wait_for(predicate, timeout, what=what)
-
-
-def now() -> datetime:
-    return utcnow()

@@ -15,6 +15,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from db.engine import session_scope
 from db.models_digest import Subscription
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.digests.links import make_token
@@ -25,7 +26,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-T0 = h.T0
+T0 = f.T0
 SECRET = "test-unsubscribe-secret-0123456789"
 BASE = "https://tracker.example.org"
 
@@ -38,15 +39,15 @@ def secret_env(monkeypatch):
 def _digest_world(session, config, **sub):
     sub_id = h.subscribe(session, config, starts_at=T0, **sub).id
     before = T0 - timedelta(days=9)
-    calm = h.bill(session, identifier="O-1", title="Ordinance expanding language access", first_seen=before)
-    h.match(session, calm, categories=("welcoming_language_access",), direction="expands")
-    h.change(session, calm, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(minutes=10))
-    bad = h.bill(
+    calm = f.bill(session, identifier="O-1", title="Ordinance expanding language access", first_seen=before)
+    f.match(session, calm, categories=("welcoming_language_access",), direction="expands")
+    f.change(session, calm, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(minutes=10))
+    bad = f.bill(
         session, identifier="R-9", title="Resolution renewing the 287(g) agreement", first_seen=before,
         url="https://riverton.legistar.com/LegislationDetail.aspx?ID=9",
     )  # fmt: skip
-    h.match(session, bad, categories=("federal_enforcement_partnerships",), direction="restricts")
-    h.change(session, bad, new_status="Adopted", new_stage="enacted", observed_at=T0 + timedelta(minutes=20))
+    f.match(session, bad, categories=("federal_enforcement_partnerships",), direction="restricts")
+    f.change(session, bad, new_status="Adopted", new_stage="enacted", observed_at=T0 + timedelta(minutes=20))
     return sub_id, bad.id
 
 

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from db.engine import make_engine, session_scope, upgrade
 from db.models_digest import Digest, Subscription
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.digests.outbox import send_due
 
-T0 = h.T0
+T0 = f.T0
 
 
 @pytest.fixture
@@ -139,8 +140,8 @@ def test_preview_send_dry_run_list_and_release(setup, smtp):
     engine, config, cfg = setup
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0)
-        h.match(
-            s, h.bill(s, title="Ordinance <b>limiting</b> detainers", first_seen=T0 + timedelta(minutes=5))
+        f.match(
+            s, f.bill(s, title="Ordinance <b>limiting</b> detainers", first_seen=T0 + timedelta(minutes=5))
         )
     at = ("--now", (T0 + timedelta(hours=1)).isoformat())
     text = tracker(cfg, "digest", "preview", "staff@example.org", *at)
@@ -187,11 +188,11 @@ def test_a_paused_subscription_gets_nothing_and_resumes_from_now(tmp_path):
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0, email_enabled=False)
         subs.pause(s, sub, T0 + timedelta(minutes=1))
-        h.match(s, h.bill(s, title="While paused", first_seen=T0 + timedelta(minutes=2)))
+        f.match(s, f.bill(s, title="While paused", first_seen=T0 + timedelta(minutes=2)))
     assert send_due(engine, config, T0 + timedelta(hours=1)).recorded == []
     with session_scope(engine) as s:
         subs.resume(s, s.get(Subscription, 1), T0 + timedelta(hours=2))
-        h.match(s, h.bill(s, title="After resuming", first_seen=T0 + timedelta(hours=3)))
+        f.match(s, f.bill(s, title="After resuming", first_seen=T0 + timedelta(hours=3)))
     send_due(engine, config, T0 + timedelta(hours=4))
     with session_scope(engine) as s:
         (digest,) = s.scalars(select(Digest)).all()

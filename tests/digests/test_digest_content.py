@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models_digest import Digest, DigestItem
+from tests import factories as f
 from tests.digests import helpers as h
 from tracker.digests.content import build_content
 from tracker.digests.outbox import send_due
 
-T0 = h.T0
+T0 = f.T0
 
 
 def _text(message) -> str:
@@ -28,37 +29,37 @@ def test_digest_groups_new_measures_and_status_changes_by_city(engine, db_url, s
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0)
-        a = h.bill(
+        a = f.bill(
             s,
             "riverton",
             title="Ordinance limiting civil immigration detainers",
             first_seen=T0 + timedelta(hours=1),
         )
-        h.match(s, a, categories=("detainers_warrants",), direction="expands")
-        b = h.bill(
+        f.match(s, a, categories=("detainers_warrants",), direction="expands")
+        b = f.bill(
             s,
             "portalder",
             title="Resolution approving a 287(g) agreement",
             first_seen=T0 + timedelta(hours=1),
             url="https://portalder.legistar.com/LegislationDetail.aspx?ID=7",
         )
-        h.match(s, b, categories=("federal_enforcement_partnerships",), direction="restricts")
-        old = h.bill(
+        f.match(s, b, categories=("federal_enforcement_partnerships",), direction="restricts")
+        old = f.bill(
             s, "riverton", title="Ordinance creating a municipal ID", first_seen=T0 - timedelta(days=30)
         )
-        h.match(s, old, categories=("municipal_id_services",))
-        h.change(
+        f.match(s, old, categories=("municipal_id_services",))
+        f.change(
             s,
             old,
             new_status="Referred to Committee",
             new_stage="in_committee",
             observed_at=T0 + timedelta(hours=2),
         )
-        noise = h.bill(
+        noise = f.bill(
             s, "riverton", title="Ice rink renovation contract", first_seen=T0 + timedelta(hours=1)
         )
-        h.match(s, noise, relevant=False, categories=(), direction=None, review_state=None)
-        h.change(s, noise, new_status="Adopted", new_stage="passed", observed_at=T0 + timedelta(hours=2))
+        f.match(s, noise, relevant=False, categories=(), direction=None, review_state=None)
+        f.change(s, noise, new_status="Adopted", new_stage="passed", observed_at=T0 + timedelta(hours=2))
         ids = (a.identifier, b.identifier, old.identifier, noise.identifier)
 
     report = send_due(engine, config, T0 + timedelta(hours=3))
@@ -90,8 +91,8 @@ def test_nothing_twice_and_no_digest_when_nothing_is_new(engine, db_url, smtp):
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         sub_id = h.subscribe(s, config, starts_at=T0).id
-        a = h.bill(s, title="Detainer ordinance A", first_seen=T0 + timedelta(hours=1))
-        h.match(s, a)
+        a = f.bill(s, title="Detainer ordinance A", first_seen=T0 + timedelta(hours=1))
+        f.match(s, a)
         a_id = a.id
     send_due(engine, config, T0 + timedelta(hours=2))
     assert len(smtp.messages) == 1
@@ -103,9 +104,9 @@ def test_nothing_twice_and_no_digest_when_nothing_is_new(engine, db_url, smtp):
     # something new: only that is sent
     with session_scope(engine) as s:
         a = s.get(type(a), a_id)
-        h.change(s, a, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(days=2))
-        b = h.bill(s, title="Detainer ordinance B", first_seen=T0 + timedelta(days=2))
-        h.match(s, b)
+        f.change(s, a, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(days=2))
+        b = f.bill(s, title="Detainer ordinance B", first_seen=T0 + timedelta(days=2))
+        f.match(s, b)
     send_due(engine, config, T0 + timedelta(days=2, hours=1))
     assert len(smtp.messages) == 2
     second = _text(smtp.messages[1])
@@ -128,10 +129,10 @@ def test_new_means_first_seen_by_the_tracker_not_the_action_date(engine, db_url)
     future = date(2027, 3, 1)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0, email_enabled=False, webhook_url=None)
-        old = h.bill(s, title="Old detainer ordinance", first_seen=T0 - timedelta(days=3), introduced=future)
-        h.match(s, old)
-        new = h.bill(s, title="New detainer ordinance", first_seen=T0 + timedelta(hours=1), introduced=future)
-        h.match(s, new)
+        old = f.bill(s, title="Old detainer ordinance", first_seen=T0 - timedelta(days=3), introduced=future)
+        f.match(s, old)
+        new = f.bill(s, title="New detainer ordinance", first_seen=T0 + timedelta(hours=1), introduced=future)
+        f.match(s, new)
     for day in range(5):
         send_due(engine, config, T0 + timedelta(days=day, hours=2))
     with session_scope(engine) as s:
@@ -147,13 +148,13 @@ def test_a_crawl_that_commits_late_is_still_announced(engine, db_url):
     config = h.make_config(db_url)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0, email_enabled=False)
-        a = h.bill(s, title="Detainer ordinance", first_seen=T0 - timedelta(days=1))
-        h.match(s, a)
-        h.change(s, a, new_status="Referred", new_stage="in_committee", observed_at=T0 + timedelta(hours=1))
+        a = f.bill(s, title="Detainer ordinance", first_seen=T0 - timedelta(days=1))
+        f.match(s, a)
+        f.change(s, a, new_status="Referred", new_stage="in_committee", observed_at=T0 + timedelta(hours=1))
         a_id = a.id
     send_due(engine, config, T0 + timedelta(hours=2))
     with session_scope(engine) as s:  # observed at 01:30, committed after the 02:00 digest
-        h.change(
+        f.change(
             s,
             s.get(type(a), a_id),
             new_status="Passed",
@@ -183,27 +184,27 @@ def test_filters(engine, db_url, spec, expected):
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0, **spec)
         t = T0 + timedelta(hours=1)
-        h.match(
-            s, h.bill(s, title="A", first_seen=t), categories=("detainers_warrants",), direction="expands"
+        f.match(
+            s, f.bill(s, title="A", first_seen=t), categories=("detainers_warrants",), direction="expands"
         )
-        h.match(
+        f.match(
             s,
-            h.bill(s, title="B", first_seen=t),
+            f.bill(s, title="B", first_seen=t),
             categories=("federal_enforcement_partnerships",),
             direction="restricts",
         )
-        h.match(
+        f.match(
             s,
-            h.bill(s, title="C", first_seen=t),
+            f.bill(s, title="C", first_seen=t),
             categories=("municipal_id_services",),
             review_state="confirmed",
             decided_at=t,
         )
-        h.match(s, h.bill(s, "portalder", title="P", first_seen=t))
-        h.match(s, h.bill(s, title="R", first_seen=t), review_state="rejected", decided_at=t)
-        h.match(
+        f.match(s, f.bill(s, "portalder", title="P", first_seen=t))
+        f.match(s, f.bill(s, title="R", first_seen=t), review_state="rejected", decided_at=t)
+        f.match(
             s,
-            h.bill(s, title="N", first_seen=t),
+            f.bill(s, title="N", first_seen=t),
             relevant=False,
             categories=(),
             direction=None,
@@ -217,9 +218,9 @@ def test_status_changes_can_be_left_out(engine, db_url):
     config = h.make_config(db_url)
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0, status_changes=False)
-        old = h.bill(s, title="Old", first_seen=T0 - timedelta(days=1))
-        h.match(s, old)
-        h.change(s, old, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(hours=1))
+        old = f.bill(s, title="Old", first_seen=T0 - timedelta(days=1))
+        f.match(s, old)
+        f.change(s, old, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(hours=1))
         assert build_content(s, sub, T0 + timedelta(hours=2)).empty
         sub.status_changes = True
         assert build_content(s, sub, T0 + timedelta(hours=2)).changes == 1
@@ -229,8 +230,8 @@ def test_confirmed_only_announces_a_measure_when_an_editor_confirms_it(engine, d
     config = h.make_config(db_url)
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0, confirmed_only=True)
-        seen_before = h.bill(s, title="Seen before, confirmed now", first_seen=T0 - timedelta(days=10))
-        m = h.match(s, seen_before)
+        seen_before = f.bill(s, title="Seen before, confirmed now", first_seen=T0 - timedelta(days=10))
+        m = f.match(s, seen_before)
         assert build_content(s, sub, T0 + timedelta(hours=1)).empty  # pending: not for this subscriber
         m.review_state, m.decided_at, m.editor_categories = (
             "confirmed",
@@ -247,9 +248,9 @@ def test_a_status_change_of_a_bill_announced_in_the_same_digest_is_not_listed_tw
     config = h.make_config(db_url)
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0)
-        a = h.bill(s, title="Fast ordinance", first_seen=T0 + timedelta(hours=1))
-        h.match(s, a)
-        h.change(s, a, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(hours=2))
+        a = f.bill(s, title="Fast ordinance", first_seen=T0 + timedelta(hours=1))
+        f.match(s, a)
+        f.change(s, a, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(hours=2))
         content = build_content(s, sub, T0 + timedelta(hours=3))
         assert content.measures == 1 and content.changes == 0
         assert len(content.change_ids) == 1  # consumed: it will not come later either

@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models_digest import Digest, DigestDelivery
+from tests import factories as f
 from tests.conftest import REPO, run_tracker
 from tests.digests import helpers as h
 from tracker.digests.outbox import release, send_due
 
-T0 = h.T0
+T0 = f.T0
 SEND_AT = (T0 + timedelta(hours=1)).isoformat()
 RESTART_AT = (T0 + timedelta(hours=1, minutes=1)).isoformat()
 
@@ -50,9 +51,9 @@ def test_kill_at_each_step_then_restart(step, db_url, engine, smtp, tmp_path):
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0)
-        h.match(
+        f.match(
             s,
-            h.bill(
+            f.bill(
                 s,
                 title="Ordinance limiting civil immigration detainers",
                 first_seen=T0 + timedelta(minutes=30),

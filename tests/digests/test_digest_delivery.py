@@ -11,19 +11,20 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models_digest import Digest, DigestDelivery
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.digests.outbox import feed_for, release, send_due
 
-T0 = h.T0
+T0 = f.T0
 XSS = "<script>alert(1)</script>"
 
 
 def _one_new_measure(engine, config, title="Ordinance limiting civil immigration detainers", **sub):
     with session_scope(engine) as s:
         sub_id = h.subscribe(s, config, starts_at=T0, **sub).id
-        b = h.bill(s, title=title, first_seen=T0 + timedelta(minutes=30))
-        h.match(s, b)
+        b = f.bill(s, title=title, first_seen=T0 + timedelta(minutes=30))
+        f.match(s, b)
     return sub_id
 
 
@@ -39,13 +40,13 @@ def test_xss_title_is_inert_in_the_html_mail_and_the_feed(engine, db_url, smtp):
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         sub_id = h.subscribe(s, config, starts_at=T0).id
-        b = h.bill(
+        b = f.bill(
             s,
             title=f"Ordinance on immigration detainers {XSS} & more",
             first_seen=T0 + timedelta(minutes=1),
             url="javascript:alert(2)",
         )
-        h.match(
+        f.match(
             s, b, evidence=[{"kind": "term", "rule": "detainers_warrants", "phrase": XSS, "field": "title"}]
         )
     send_due(engine, config, T0 + timedelta(hours=1))
@@ -79,8 +80,8 @@ def test_atom_entries_have_stable_ids(engine, db_url):
 
         sub = s.get(Subscription, sub_id)
         first = feed_for(s, sub, config)
-        b = h.bill(s, title="Second detainer ordinance", first_seen=T0 + timedelta(hours=2))
-        h.match(s, b)
+        b = f.bill(s, title="Second detainer ordinance", first_seen=T0 + timedelta(hours=2))
+        f.match(s, b)
     send_due(engine, config, T0 + timedelta(hours=3))
     with session_scope(engine) as s:
         second = feed_for(s, s.get(Subscription, sub_id), config)
@@ -185,7 +186,7 @@ def test_two_senders_at_once_send_each_digest_once(engine, db_url, smtp):
     with session_scope(engine) as s:
         for n in range(3):
             h.subscribe(s, config, f"staff{n}@example.org", starts_at=T0)
-        h.match(s, h.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=1)))
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=1)))
     barrier = threading.Barrier(4)
     errors = []
 

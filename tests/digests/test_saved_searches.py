@@ -11,11 +11,12 @@ from sqlalchemy import select
 from db.engine import make_engine, session_scope, upgrade
 from db.models import Action
 from db.models_digest import Subscription
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.digests.content import build_content
 
-T0 = h.T0
+T0 = f.T0
 
 
 def _titles(content, key: str) -> set[str]:
@@ -31,9 +32,9 @@ def test_a_saved_search_gets_new_bills_with_its_words_matched_or_not_and_their_c
     with session_scope(engine) as s:
         sub = h.subscribe(s, config, starts_at=T0, search_text="flock  cameras", confirmed_only=True)
         # not sanctuary-matched at all, words in the title: in
-        flock = h.bill(s, title="Contract with Flock Safety for license plate cameras", first_seen=t)
+        flock = f.bill(s, title="Contract with Flock Safety for license plate cameras", first_seen=t)
         # one word in the title, the other in an action's text: in (the web search's matching)
-        other = h.bill(s, title="Flock Safety agreement", first_seen=t)
+        other = f.bill(s, title="Flock Safety agreement", first_seen=t)
         s.add(
             Action(
                 bill_id=other.id, source_id="a1", sequence=1, text="Adds ten cameras downtown",
@@ -41,13 +42,13 @@ def test_a_saved_search_gets_new_bills_with_its_words_matched_or_not_and_their_c
             )
         )  # fmt: skip
         # matched, but without the words: out
-        h.match(s, h.bill(s, title="Ordinance limiting cooperation with ICE detainers", first_seen=t))
+        f.match(s, f.bill(s, title="Ordinance limiting cooperation with ICE detainers", first_seen=t))
         # only one of the words: out
-        h.bill(s, title="Flock of geese management plan", first_seen=t)
+        f.bill(s, title="Flock of geese management plan", first_seen=t)
         # the words, but seen before the subscription: not new, only its status change is announced
-        old = h.bill(s, title="Flock cameras pilot", first_seen=T0 - timedelta(days=2))
-        h.change(s, old, new_status="Passed", new_stage="passed", observed_at=t)
-        h.change(s, flock, new_status="Referred", new_stage="in_committee", observed_at=t)
+        old = f.bill(s, title="Flock cameras pilot", first_seen=T0 - timedelta(days=2))
+        f.change(s, old, new_status="Passed", new_stage="passed", observed_at=t)
+        f.change(s, flock, new_status="Referred", new_stage="in_committee", observed_at=t)
         content = build_content(s, sub, T0 + timedelta(hours=2))
         assert _titles(content, "measures") == {
             "Contract with Flock Safety for license plate cameras",
@@ -68,13 +69,13 @@ def test_a_saved_search_keeps_its_city_and_category_filters(engine, db_url):
             s, config, starts_at=T0, search_text="flock", jurisdictions=["riverton"],
             categories=["federal_enforcement_partnerships"],
         )  # fmt: skip
-        h.match(
-            s, h.bill(s, title="Flock data sharing with ICE", first_seen=t),
+        f.match(
+            s, f.bill(s, title="Flock data sharing with ICE", first_seen=t),
             categories=("federal_enforcement_partnerships",), direction="restricts",
         )  # fmt: skip
-        h.bill(s, title="Flock cameras, no match", first_seen=t)
-        h.match(
-            s, h.bill(s, "portalder", title="Flock data sharing elsewhere", first_seen=t),
+        f.bill(s, title="Flock cameras, no match", first_seen=t)
+        f.match(
+            s, f.bill(s, "portalder", title="Flock data sharing elsewhere", first_seen=t),
             categories=("federal_enforcement_partnerships",),
         )  # fmt: skip
         assert _titles(build_content(s, sub, T0 + timedelta(hours=2)), "measures") == {
@@ -86,14 +87,14 @@ def test_a_followed_bill_gets_its_status_changes_only(engine, db_url):
     config = h.make_config(db_url)
     t = T0 + timedelta(hours=1)
     with session_scope(engine) as s:
-        followed = h.bill(s, title="Parking meter rates", first_seen=T0 - timedelta(days=3))
+        followed = f.bill(s, title="Parking meter rates", first_seen=T0 - timedelta(days=3))
         sub = h.subscribe(s, config, starts_at=T0, bill_id=followed.id, jurisdictions=["portalder"])
         assert sub.status_changes is True
-        other = h.bill(s, title="Ordinance limiting cooperation with ICE detainers", first_seen=t)
-        h.match(s, other)
-        h.change(s, other, new_status="Passed", new_stage="passed", observed_at=t)
-        h.bill(s, title="Another new bill", first_seen=t)
-        change = h.change(s, followed, new_status="Referred", new_stage="in_committee", observed_at=t)
+        other = f.bill(s, title="Ordinance limiting cooperation with ICE detainers", first_seen=t)
+        f.match(s, other)
+        f.change(s, other, new_status="Passed", new_stage="passed", observed_at=t)
+        f.bill(s, title="Another new bill", first_seen=t)
+        change = f.change(s, followed, new_status="Referred", new_stage="in_committee", observed_at=t)
         content = build_content(s, sub, T0 + timedelta(hours=2))
         assert content.measure_ids == []
         assert content.change_ids == [change.id]
@@ -107,7 +108,7 @@ def test_subscriptions_add_with_search_and_bill(tmp_path):
     config = h.make_config(url)
     cfg = str(h.write_toml(tmp_path / "t.toml", config))
     with session_scope(engine) as s:
-        b = h.bill(s, title="Parking meter rates", identifier="O2026-0099")
+        b = f.bill(s, title="Parking meter rates", identifier="O2026-0099")
         bill_id = b.id
 
     def tracker(*args):

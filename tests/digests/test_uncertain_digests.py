@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from db.engine import session_scope
+from tests import factories as f
 from tests.conftest import run_tracker, write_config
 from tests.digests import helpers as h
 from tracker.digests.content import build_content
 
-T0 = h.T0
+T0 = f.T0
 
 
 def _titles(content) -> dict[str, str]:
@@ -24,10 +25,10 @@ def test_uncertain_matches_only_for_subscribers_who_ask(engine, db_url):
         plain = h.subscribe(s, config, "a@example.org", starts_at=T0)
         wants = h.subscribe(s, config, "b@example.org", starts_at=T0, include_uncertain=True)
         assert (plain.include_uncertain, wants.include_uncertain) == (False, True)
-        sure = h.bill(s, title="Certain detainer ordinance", first_seen=T0 + timedelta(hours=1))
-        h.match(s, sure)
-        unsure = h.bill(s, title="Unsure detainer ordinance", first_seen=T0 + timedelta(hours=1))
-        m = h.match(s, unsure)
+        sure = f.bill(s, title="Certain detainer ordinance", first_seen=T0 + timedelta(hours=1))
+        f.match(s, sure)
+        unsure = f.bill(s, title="Unsure detainer ordinance", first_seen=T0 + timedelta(hours=1))
+        m = f.match(s, unsure)
         m.uncertain = True
         s.flush()
         now = T0 + timedelta(hours=2)

@@ -13,13 +13,14 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models_digest import DigestDelivery, Subscription
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.digests.channels import DeliveryError, WebhookChannel, check_webhook_url
 from tracker.digests.outbox import send_due
 from tracker.digests.subscriptions import SubscriptionError
 
-T0 = h.T0
+T0 = f.T0
 
 # Every way of writing a non-public address (the loopback ones reach the test's receiver if let through).
 FORMS = [
@@ -113,10 +114,10 @@ def _stored(engine, config, bad_url: str) -> int:
     with session_scope(engine) as s:
         sub = h.subscribe(s, allowed, starts_at=T0, email_enabled=False, webhook_url="http://127.0.0.1:9/x")
         s.execute(update(Subscription).where(Subscription.id == sub.id).values(webhook_url=bad_url))
-        b = h.bill(
+        b = f.bill(
             s, title="Ordinance limiting civil immigration detainers", first_seen=T0 + timedelta(minutes=30)
         )
-        h.match(s, b)
+        f.match(s, b)
         return sub.id
 
 

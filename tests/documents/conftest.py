@@ -9,7 +9,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Attachment
 from tests.documents.server import DocServer
-from tests.review.factories import bill
+from tests.factories import bill
 from tracker.config import parse_config
 from tracker.demo.documents import make_docx, make_pdf
 from tracker.matcher.apply import match_bills
@@ -63,7 +63,7 @@ def make_config(server: DocServer | None = None, *, hosts: list[str] | None = No
 def bill_with_attachments(engine, title: str, attachments: list[tuple[str, str]]) -> int:
     """A bill (matched on its title, as an import does) with attachments (name, url)."""
     with session_scope(engine) as s:
-        bill_id = bill(s, title)
+        bill_id = bill(s, title=title).id
         for n, (name, url) in enumerate(attachments, start=1):
             s.add(Attachment(bill_id=bill_id, source_id=f"{bill_id}-{n}", sequence=n, name=name, url=url))
         s.flush()

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_documents import Document
+from tests.clock import utc_now
 from tests.conftest import run_tracker
 from tests.documents.conftest import bill_with_attachments
 from tests.documents.server import DocServer, Route
-from tests.portal import now
 from tracker.demo import LegistarPortalServer, demo_portal
 
 
@@ -122,7 +122,7 @@ def test_documents_after_a_crawl_never_fail_it(tmp_path, sqlite_db):
     """The demo portal links its attachments on riverton.legistar1.com; with document_hosts naming only a
     loopback document server, they are refused (without any lookup) and recorded, and the crawl succeeds."""
     url, engine = sqlite_db
-    portal = demo_portal(now=now())
+    portal = demo_portal(now=utc_now())  # the crawler's since watermark reads the machine's clock
     with LegistarPortalServer(portal) as api, DocServer() as docs:
         jurisdiction = riverton(
             f'["{docs.host}"]', f'api_base = "{api.base_url}"\ntimezone = "America/Chicago"'

@@ -17,7 +17,7 @@ from tests.documents.conftest import (
     replace_attachments,
 )
 from tests.documents.server import Route
-from tests.review.factories import match_row
+from tests.factories import match_row
 from tracker.demo.documents import make_pdf
 from tracker.documents.fetcher import Fetcher
 from tracker.documents.runs import fetch_documents, fetch_jurisdiction

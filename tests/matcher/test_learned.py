@@ -18,15 +18,15 @@ from db.models_matcher import MatcherModel, TextEmbedding
 from db.models_review import BillMatch
 from db.types import utcnow
 from tests.conftest import REPO, run_tracker, write_config
-from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING, RINK, add_bills
+from tests.factories import DETAINERS, FLOCK, GANG, PARKING, RINK, add_bills
 from tracker.errors import ConfigError
 from tracker.matcher import Matcher, load_rules
+from tracker.matcher.apply import LoadedRules, current_rules, match_stored
 from tracker.matcher.embed import DIMENSIONS, Embedder, EmbeddingCache, load_embedder
 from tracker.matcher.engine import MatchResult
 from tracker.matcher.evaluate import evaluate, read_labelled, score
 from tracker.matcher.hybrid import HybridMatcher
 from tracker.matcher.learned import LearnedModel, load_shipped_model
-from tracker.matcher.apply import LoadedRules, current_rules, match_stored
 
 
 @pytest.fixture(autouse=True)

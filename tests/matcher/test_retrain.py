@@ -9,9 +9,9 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models_matcher import MatcherModel
 from db.models_review import BillMatch
-from tests.review.factories import bill
-from tracker.matcher.retrain import retrain
+from tests.factories import bill
 from tracker.matcher.apply import match_stored
+from tracker.matcher.retrain import retrain
 from tracker.review import confirm, reject
 
 # A title the shipped model finds relevant (a police camera network) that these editors reject, many times
@@ -34,8 +34,8 @@ def _probability(engine, bill_id: int) -> float:
 
 def test_training_on_decisions_stores_a_model_moves_scores_and_never_overrides_a_decision(engine):
     with session_scope(engine) as s:
-        rejected = [bill(s, t, identifier=f"R{i}") for i, t in enumerate(REJECTED)]
-        kept = bill(s, CONFIRMED, identifier="C1")
+        rejected = [bill(s, title=t, identifier=f"R{i}").id for i, t in enumerate(REJECTED)]
+        kept = bill(s, title=CONFIRMED, identifier="C1").id
     match_stored(engine, rescore=True)
     before = _probability(engine, rejected[0])
     with session_scope(engine) as s:

@@ -17,7 +17,7 @@ from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch, ReviewEvent
 from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
-from tests.review.factories import DETAINERS, GANG, PARKING, add_bills
+from tests.factories import DETAINERS, GANG, PARKING, add_bills
 from tracker.demo import LegistarPortalServer, demo_portal
 from tracker.matcher.apply import current_rules
 from tracker.review import confirm, reject

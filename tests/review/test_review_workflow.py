@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models_review import BillMatch, ReviewEvent
-from tests.review.factories import (
+from tests.factories import (
     DETAINERS,
     FLOCK,
     GANG,
@@ -30,7 +30,6 @@ from tracker.review import (
     ReviewError,
     add,
     confirm,
-    export_fields,
     list_reviews,
     reject,
 )
@@ -170,7 +169,7 @@ def test_add_a_bill_the_matcher_missed(engine):
 
 def test_add_creates_the_match_of_a_bill_never_matched(engine):
     with session_scope(engine) as s:
-        bill_id = bill(s, PARKING, identifier="O9")
+        bill_id = bill(s, title=PARKING, identifier="O9").id
     decide(engine, add, "riverton:O9", categories=["police_accountability"], direction="neutral")
     row = match_row(engine, bill_id)
     assert (row.review_state, row.editor_direction, row.relevant) == ("confirmed", "neutral", False)
@@ -228,7 +227,7 @@ def test_rescore_after_a_rules_change_updates_the_machine_and_never_a_decision(e
 
 def test_match_without_rescore_only_fills_in_what_is_missing(engine):
     with session_scope(engine) as s:
-        ids = [bill(s, GANG), bill(s, PARKING)]
+        ids = [bill(s, title=GANG).id, bill(s, title=PARKING).id]
     first = match_stored(engine, rescore=False)
     assert (first.considered, first.classified, first.created) == (2, 2, 2)
     again = match_stored(engine, rescore=False, jurisdiction="riverton")
@@ -396,8 +395,8 @@ def test_errors_are_one_exact_line(engine, call, message):
 
 def test_ambiguous_identifier_asks_for_the_id(engine):
     with session_scope(engine) as s:
-        a = bill(s, GANG, identifier="DUP-1")
-        b = bill(s, FLOCK, identifier="DUP-1")
+        a = bill(s, title=GANG, identifier="DUP-1").id
+        b = bill(s, title=FLOCK, identifier="DUP-1").id
     with session_scope(engine) as s, pytest.raises(ReviewError) as info:
         confirm(s, "riverton:DUP-1")
     assert str(info.value) == f"riverton:DUP-1 names 2 bills (ids {a}, {b}): give the id"

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from db.engine import session_scope
 from db.models_review import BillMatch
 from tests.conftest import run_tracker, write_config
-from tests.review.factories import DETAINERS, FLOCK, GANG, add_bills
+from tests.factories import DETAINERS, FLOCK, GANG, add_bills
 
 LEARNED = {
     "model": "db-3",

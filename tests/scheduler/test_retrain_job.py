@@ -17,7 +17,7 @@ from db.models_review import BillMatch
 from scheduler import Jobs
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
-from tests.review.factories import bill
+from tests.factories import bill
 from tracker.config import parse_config
 from tracker.matcher.apply import match_stored
 from tracker.review import confirm, reject
@@ -38,8 +38,8 @@ def _config(db_url: str, min_new: int):
 def _decide(engine, count_rejected: int) -> None:
     with session_scope(engine) as s:
         for i, title in enumerate(REJECTED):
-            bill(s, title, identifier=f"R{i}")
-        bill(s, CONFIRMED, identifier="C1")
+            bill(s, title=title, identifier=f"R{i}")
+        bill(s, title=CONFIRMED, identifier="C1")
     match_stored(engine, rescore=True)
     with session_scope(engine) as s:
         for i in range(count_rejected):

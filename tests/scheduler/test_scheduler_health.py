@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_digest import Alert
+from tests import factories as f
 from tests.conftest import run_tracker
 from tests.digests import helpers as h
 from tracker.cli.status import format_status
 from tracker.health import check_and_notify, evaluate
 
-T0 = h.T0
+T0 = f.T0
 
 
 def _kinds(engine, config, now):
@@ -28,16 +29,16 @@ def test_stale_failing_and_suspect_alerts(engine, db_url):
     )
     with session_scope(engine) as s:
         for slug in ("riverton", "portalder"):
-            h.crawl_run(s, slug, "succeeded", T0 - timedelta(hours=60))
+            f.crawl_run(s, slug, "succeeded", T0 - timedelta(hours=60))
     # 60 h without success: riverton's threshold is the default 48 h, portalder's its own 100 h
     assert _kinds(engine, config, T0) == [("stale", "riverton")]
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", T0)
-        h.crawl_run(s, "portalder", "failed", T0 + timedelta(hours=1), "portalder: HTTP 500 from the portal")
-        h.crawl_run(s, "portalder", "failed", T0 + timedelta(hours=2), "portalder: HTTP 500 from the portal")
+        f.crawl_run(s, "riverton", "succeeded", T0)
+        f.crawl_run(s, "portalder", "failed", T0 + timedelta(hours=1), "portalder: HTTP 500 from the portal")
+        f.crawl_run(s, "portalder", "failed", T0 + timedelta(hours=2), "portalder: HTTP 500 from the portal")
     assert _kinds(engine, config, T0 + timedelta(hours=3)) == []  # two failures: visible, not yet an alert
     with session_scope(engine) as s:
-        h.crawl_run(
+        f.crawl_run(
             s,
             "portalder",
             "suspect",
@@ -54,14 +55,14 @@ def test_stale_failing_and_suspect_alerts(engine, db_url):
     assert "3 failed, suspect or interrupted in a row" in text
     assert "ALERTS (2):" in text and "suddenly returned (almost) nothing" in text
     with session_scope(engine) as s:
-        h.crawl_run(s, "portalder", "succeeded", T0 + timedelta(hours=5))
+        f.crawl_run(s, "portalder", "succeeded", T0 + timedelta(hours=5))
     assert _kinds(engine, config, T0 + timedelta(hours=6)) == []
 
 
 def test_a_jurisdiction_that_never_succeeded_alerts_after_its_threshold(engine, db_url):
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]], alerts={"stale_after_hours": 24})
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "failed", T0, "riverton: environment variable X (token_env) is not set")
+        f.crawl_run(s, "riverton", "failed", T0, "riverton: environment variable X (token_env) is not set")
     assert _kinds(engine, config, T0 + timedelta(hours=23)) == []
     (alert,) = evaluate(engine, config, T0 + timedelta(hours=25)).alerts
     assert alert.message.startswith("riverton: no successful crawl since the first attempt")
@@ -76,7 +77,7 @@ def test_operator_mail_is_sent_once_reminded_and_cleared(engine, db_url, smtp):
         alerts={"operator_email": "ops@example.org", "stale_after_hours": 48, "remind_every_hours": 24},
     )
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", T0 - timedelta(hours=50))
+        f.crawl_run(s, "riverton", "succeeded", T0 - timedelta(hours=50))
     check_and_notify(engine, config, T0)
     (first,) = smtp.messages
     assert first["To"] == "ops@example.org" and first["Subject"] == "Sanctuary Tracker: 1 open alert"
@@ -87,7 +88,7 @@ def test_operator_mail_is_sent_once_reminded_and_cleared(engine, db_url, smtp):
     check_and_notify(engine, config, T0 + timedelta(hours=24))  # still open after a day: one reminder
     assert len(smtp.messages) == 2
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", T0 + timedelta(hours=25))
+        f.crawl_run(s, "riverton", "succeeded", T0 + timedelta(hours=25))
     check_and_notify(engine, config, T0 + timedelta(hours=26))
     assert len(smtp.messages) == 3
     assert smtp.messages[2]["Subject"] == "Sanctuary Tracker: alerts cleared"
@@ -103,7 +104,7 @@ def test_an_alert_mail_that_fails_is_tried_again(engine, db_url, smtp):
         db_url, smtp.port, jurisdictions=[h.JURISDICTIONS[0]], alerts={"operator_email": "ops@example.org"}
     )
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "suspect", T0, "suspect listing")
+        f.crawl_run(s, "riverton", "suspect", T0, "suspect listing")
     smtp.mailbox.fail_next = ["451 try later"]
     check_and_notify(engine, config, T0)
     assert smtp.messages == []
@@ -116,7 +117,7 @@ def test_status_and_check_exit_code(sqlite_db, tmp_path):
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]])
     cfg = str(h.write_toml(tmp_path / "t.toml", config))
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", T0)
+        f.crawl_run(s, "riverton", "succeeded", T0)
         h.subscribe(s, config, frequency="daily", at_time="08:00", timezone="America/New_York")
     at = ("--now", (T0 + timedelta(hours=1, minutes=30)).isoformat())
     ok = run_tracker("--config", cfg, "status", "--check", *at)

@@ -12,9 +12,10 @@ from db.engine import session_scope
 from db.models import CrawlRun
 from db.models_digest import Digest, DigestDelivery, Subscription
 from scheduler import MISFIRE_GRACE_SECONDS, Jobs, build_scheduler, crawl_job
+from tests import factories as f
 from tests.digests import helpers as h
 
-T0 = h.T0  # Monday 2026-11-02 12:00 UTC = 07:00 in New York (EST)
+T0 = f.T0  # Monday 2026-11-02 12:00 UTC = 07:00 in New York (EST)
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_a_daily_digest_goes_out_at_the_subscribers_local_time(engine, db_url, s
         sub_id = h.subscribe(
             s, config, frequency="daily", at_time="08:00", timezone="America/New_York", starts_at=T0
         ).id
-        h.match(s, h.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
     jobs = Jobs(config, None, engine)
     jobs.digest(sub_id, now=datetime(2026, 11, 2, 12, 59, tzinfo=UTC))  # 07:59 in New York
     assert smtp.messages == []
@@ -128,7 +129,7 @@ def test_a_digest_missed_while_the_scheduler_was_down_is_caught_up_within_the_gr
             timezone="America/New_York",
             starts_at=T0 - timedelta(days=1),
         )
-        h.match(s, h.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
     # The scheduler starts at 16:00 UTC: the 13:00 digest is three hours late, inside the grace.
     build_scheduler(config, None, paused, engine=engine, now=T0 + timedelta(hours=4))
     assert len(smtp.messages) == 1
@@ -147,7 +148,7 @@ def test_beyond_the_grace_the_digest_waits_for_its_next_time(engine, db_url, smt
             timezone="America/New_York",
             starts_at=T0 - timedelta(days=1),
         ).id
-        h.match(s, h.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=30)))
     build_scheduler(config, None, paused, engine=engine, now=T0 + timedelta(hours=11))  # 10 h late
     assert smtp.messages == []
     Jobs(config, None, engine).digest(sub_id, now=datetime(2026, 11, 3, 13, 0, tzinfo=UTC))
@@ -184,7 +185,7 @@ def test_the_outbox_job_retries_when_the_backoff_is_over(engine, db_url, smtp):
     config = h.make_config(db_url, smtp.port, digests={"retry_base_seconds": 120})
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0)
-        h.match(s, h.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=1)))
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=1)))
     jobs = Jobs(config, None, engine)
     smtp.mailbox.fail_next = ["421 4.3.2 Service not available"]
     jobs.immediate(now=T0 + timedelta(minutes=5))

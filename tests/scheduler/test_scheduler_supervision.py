@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from db.engine import session_scope
 from db.models import CrawlRun, Jurisdiction
 from scheduler import ADVISORY_LOCK_KEY
+from tests import factories as f
 from tests.conftest import REPO
 from tests.digests import helpers as h
 from tests.portal import portal_config
@@ -233,10 +234,10 @@ def test_status_shows_a_running_and_an_interrupted_crawl(engine, db_url):
     from tracker.health import evaluate
 
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]], alerts={"failures_in_a_row": 2})
-    t0 = h.T0
+    t0 = f.T0
     with session_scope(engine) as s:
         for minutes, status in ((0, "interrupted"), (60, "interrupted"), (120, "running")):
-            row = h.crawl_run(s, "riverton", status, t0 + timedelta(minutes=minutes), None)
+            row = f.crawl_run(s, "riverton", status, t0 + timedelta(minutes=minutes), None)
             row.message = (
                 "interrupted: the process supervising this crawl (pid 4242 on hostA) stopped"
                 if status == "interrupted"
@@ -261,7 +262,7 @@ def test_only_a_running_row_ever_seen_is_not_never_crawled(engine, db_url):
 
     config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]])
     with session_scope(engine) as s:
-        row = h.crawl_run(s, "riverton", "running", h.T0)
+        row = f.crawl_run(s, "riverton", "running", f.T0)
         row.finished_at = None
-    text_ = format_status(evaluate(engine, config, h.T0 + timedelta(minutes=5)))
+    text_ = format_status(evaluate(engine, config, f.T0 + timedelta(minutes=5)))
     assert "riverton: no crawl finished yet" in text_ and "never crawled" not in text_

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import session_scope
 from scheduler import _lock_path, single_instance
+from tests import factories as f
 from tests.conftest import REPO, run_tracker
 from tests.digests import helpers as h
 from tracker.crawl_runs import pid_alive
@@ -75,8 +76,8 @@ def test_alert_mails_name_the_jurisdiction_the_kind_and_a_short_reason(engine, d
     )
     url = "https://webapi.legistar.com/v1/riverton/matters?$filter=" + "MatterLastModifiedUtc gt x or " * 20
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "failed", h.T0, f"riverton: HTTP 500 from {url.replace(' ', '+')}")
-    check_and_notify(engine, config, h.T0 + timedelta(minutes=1))
+        f.crawl_run(s, "riverton", "failed", f.T0, f"riverton: HTTP 500 from {url.replace(' ', '+')}")
+    check_and_notify(engine, config, f.T0 + timedelta(minutes=1))
     (mail,) = smtp.messages
     body = mail.get_content()
     line = next(x for x in body.splitlines() if x.startswith("* "))
@@ -95,7 +96,7 @@ def test_a_running_crawl_is_closed_only_when_its_owner_is_gone(engine, db_url, t
     dead.wait()
     stage = tmp_path / "tracker-crawl-left"
     stage.mkdir()
-    old, fresh = h.T0 - timedelta(hours=1), h.T0 - timedelta(minutes=1)
+    old, fresh = f.T0 - timedelta(hours=1), f.T0 - timedelta(minutes=1)
     owners = {
         "dead pid here": (HOST, dead.pid, old),
         "live pid here, no recent heartbeat": (HOST, alive.pid, old),
@@ -105,11 +106,11 @@ def test_a_running_crawl_is_closed_only_when_its_owner_is_gone(engine, db_url, t
     try:
         with session_scope(engine) as s:
             for name, (host, pid, beat) in owners.items():
-                row = h.crawl_run(s, "riverton", "running", beat, name)
+                row = f.crawl_run(s, "riverton", "running", beat, name)
                 row.finished_at, row.owner_host, row.owner_pid, row.heartbeat_at = None, host, pid, beat
                 row.stage_dir = str(stage) if name == "dead pid here" else None
         with session_scope(engine) as s:
-            closed = close_abandoned(s, now=h.T0)
+            closed = close_abandoned(s, now=f.T0)
         assert len(closed) == 2
         with session_scope(engine) as s:
             statuses = sorted(r.status for r in s.query(CrawlRun))

@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import event
 
-from tests.review.factories import GANG, RINK
-from tests.web.page_factories import ESCAPED_XSS, XSS, make_bill, status_change
+from tests.factories import ESCAPED_XSS, GANG, RINK, XSS, make_bill, status_change
 
 
 @pytest.fixture

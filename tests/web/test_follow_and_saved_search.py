@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_digest import Subscription
-from tests.web.page_factories import make_bill
+from tests.factories import make_bill
 
 
 def _subs(engine) -> list[tuple[str, int | None, str]]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from db.engine import session_scope
 from db.models_web import LoginAttempt, LoginSession
 from db.types import utcnow
+from tests import factories as f
 from tests.digests import helpers as h
 from tests.web.helpers import PASSWORD, form_csrf, log_in
 from tracker import track
@@ -306,14 +307,14 @@ def test_the_subscription_form_refuses_internal_webhooks(engine, db_url, make_us
 def test_a_title_with_control_characters_keeps_the_feed_valid(client, login, engine, web_config):
     login(client, "staff", username="ana", email="ana@example.org")
     with session_scope(engine) as s:
-        h.subscribe(s, web_config, "ana@example.org", starts_at=h.T0, email_enabled=False)
-        bill = h.bill(
+        h.subscribe(s, web_config, "ana@example.org", starts_at=f.T0, email_enabled=False)
+        bill = f.bill(
             s,
             title="Ordinance on immigration detainers \x1b[2J\x1b]8;;http://evil.example\x1b\\x\x07\x0c\ufffe",
-            first_seen=h.T0 + timedelta(minutes=5),
+            first_seen=f.T0 + timedelta(minutes=5),
         )
-        h.match(s, bill)
-    send_due(engine, web_config, h.T0 + timedelta(hours=1))
+        f.match(s, bill)
+    send_due(engine, web_config, f.T0 + timedelta(hours=1))
     page = client.post("/subscriptions/feed-token", data={"csrf_token": client.csrf})
     (url,) = re.findall(r'id="feed-url">(http://testserver/feeds/[^<]+\.atom)<', page.text)
     r = TestClient(client.app).get(url)

@@ -11,8 +11,7 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models_review import BillMatch
-from tests.review.factories import DETAINERS, FLOCK, GANG
-from tests.web.page_factories import ESCAPED_XSS, XSS, days_ago, make_bill
+from tests.factories import DETAINERS, ESCAPED_XSS, FLOCK, GANG, XSS, days_ago, make_bill
 
 LEARNED = {
     "model": "db-2",

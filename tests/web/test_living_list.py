@@ -12,8 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event
 
-from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING
-from tests.web.page_factories import ESCAPED_XSS, XSS, make_bill
+from tests.factories import DETAINERS, ESCAPED_XSS, FLOCK, GANG, PARKING, XSS, make_bill
 from tracker.web.queries import md_escape, md_link
 
 EVIL = (

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from db.engine import session_scope
+from tests import factories as f
 from tests.digests import helpers as h
 from tracker.cli import cli
 from tracker.digests.outbox import send_due
@@ -90,17 +91,17 @@ def test_a_stored_title_renders_inert_everywhere(client, login, engine, web_conf
     if not getattr(client, "csrf", None):  # the fixtures are shared by the examples: set up once
         login(client, "staff", username="ana", email="ana@example.org")
         with session_scope(engine) as s:
-            h.subscribe(s, web_config, "ana@example.org", starts_at=h.T0, email_enabled=False)
-            plain = h.bill(s, title="A plain title")
+            h.subscribe(s, web_config, "ana@example.org", starts_at=f.T0, email_enabled=False)
+            plain = f.bill(s, title="A plain title")
             s.flush()
             client.plain_id = plain.id
         page = client.post("/subscriptions/feed-token", data={"csrf_token": client.csrf})
         (client.feed,) = re.findall(r'id="feed-url">http://testserver(/feeds/[^<]+\.atom)<', page.text)
         client.toml = h.write_toml(tmp_path / "tracker.toml", web_config)
-    day = h.T0 + timedelta(days=next(_days))
+    day = f.T0 + timedelta(days=next(_days))
     with session_scope(engine) as s:
-        bill = h.bill(s, title=title, first_seen=day + timedelta(minutes=5))
-        h.match(s, bill)
+        bill = f.bill(s, title=title, first_seen=day + timedelta(minutes=5))
+        f.match(s, bill)
         s.flush()
         bill_id, identifier = bill.id, bill.identifier
     send_due(engine, web_config, day + timedelta(hours=1))

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_review import ReviewEvent
-from tests.review.factories import DETAINERS, FLOCK, GANG, RINK
-from tests.web.page_factories import ESCAPED_XSS, XSS, days_ago, make_bill, match_of
+from tests.factories import DETAINERS, ESCAPED_XSS, FLOCK, GANG, RINK, XSS, days_ago, make_bill, match_row
 
 HTMX = {"HX-Request": "true"}
 
@@ -63,7 +62,7 @@ def test_staff_cannot_decide(client, login, engine, bills):
     for action in ("confirm", "reject", "correct", "note"):
         r = client.post(f"/review/{bills['gang']}/{action}", data={"csrf_token": client.csrf, "note": "x"})
         assert r.status_code == 403, action
-    assert match_of(engine, bills["gang"]).review_state == "pending"
+    assert match_row(engine, bills["gang"]).review_state == "pending"
     assert audit(engine, bills["gang"]) == []
 
 
@@ -73,7 +72,7 @@ def test_a_post_without_the_csrf_token_is_refused(client, login, engine, bills):
     assert r.status_code == 403
     r = client.post(f"/review/{bills['gang']}/confirm", data={"csrf_token": "forged", "note": "bad token"})
     assert r.status_code == 403
-    assert match_of(engine, bills["gang"]).review_state == "pending"
+    assert match_row(engine, bills["gang"]).review_state == "pending"
     assert audit(engine, bills["gang"]) == []
 
 
@@ -152,7 +151,7 @@ def test_confirm_without_javascript_redirects_back(client, login, engine, bills)
     )
     assert r.status_code == 303
     assert r.headers["location"] == f"/review?jurisdiction=riverton#bill-{bills['gang']}"
-    m = match_of(engine, bills["gang"])
+    m = match_row(engine, bills["gang"])
     assert (m.review_state, m.decided_by, m.note) == ("confirmed", "alice", "abolition")
     assert audit(engine, bills["gang"]) == [
         ("confirmed", "alice", "abolition", ["gang_databases"], "expands")
@@ -171,7 +170,7 @@ def test_reject_with_htmx_answers_the_row(client, login, engine, bills):
     assert r.status_code == 200
     assert "<html" not in r.text and row_ids(r.text) == [bills["flock"]]
     assert "Rejected by bob" in r.text and "a parking camera" in r.text
-    assert match_of(engine, bills["flock"]).review_state == "rejected"
+    assert match_row(engine, bills["flock"]).review_state == "rejected"
     assert audit(engine, bills["flock"]) == [("rejected", "bob", "a parking camera", None, None)]
 
 
@@ -180,7 +179,7 @@ def test_the_csrf_header_is_accepted(client, login, engine, bills):
     login(client, "editor")
     r = client.post(f"/review/{bills['gang']}/confirm", headers={**HTMX, "X-CSRF-Token": client.csrf})
     assert r.status_code == 200
-    assert match_of(engine, bills["gang"]).review_state == "confirmed"
+    assert match_row(engine, bills["gang"]).review_state == "confirmed"
 
 
 def test_correct_category_and_direction(client, login, engine, bills):
@@ -193,7 +192,7 @@ def test_correct_category_and_direction(client, login, engine, bills):
     }
     r = client.post(f"/review/{bills['flock']}/correct", data=data, headers=HTMX)
     assert r.status_code == 200
-    m = match_of(engine, bills["flock"])
+    m = match_row(engine, bills["flock"])
     assert (m.review_state, m.editor_categories, m.editor_direction) == (
         "confirmed",
         ["police_accountability", "gang_databases"],
@@ -232,7 +231,7 @@ def test_correct_refuses_bad_input_with_one_line(client, login, engine, bills):
     assert "Error: direction must be one of expands, restricts, neutral, not &#39;sideways&#39;" in page.text
     r = client.post(f"/review/{bills['gang']}/correct", data={"csrf_token": client.csrf}, headers=HTMX)
     assert r.status_code == 400 and "choose at least one category" in r.text
-    assert match_of(engine, bills["gang"]).review_state == "pending"
+    assert match_row(engine, bills["gang"]).review_state == "pending"
     assert audit(engine, bills["gang"]) == []
 
 
@@ -243,7 +242,7 @@ def test_add_a_bill_the_matcher_missed(client, login, engine, bills):
         data={"csrf_token": client.csrf, "categories": "legal_defense", "next": f"/bills/{bills['rink']}"},
     )
     assert r.status_code == 303 and r.headers["location"] == f"/bills/{bills['rink']}"
-    m = match_of(engine, bills["rink"])
+    m = match_row(engine, bills["rink"])
     assert (m.review_state, m.source, m.editor_categories) == ("confirmed", "editor", ["legal_defense"])
     assert audit(engine, bills["rink"])[0][:2] == ("added", "dana")
 
@@ -258,7 +257,7 @@ def test_notes_on_decided_and_pending_bills(client, login, engine, bills):
         f"/review/{gang}/note", data={"csrf_token": client.csrf, "note": "see the hearing"}, headers=HTMX
     )
     assert r.status_code == 200 and "see the hearing" in r.text
-    m = match_of(engine, gang)
+    m = match_row(engine, gang)
     # a note without a decision: the correction stands, the trail records a "noted" event
     assert (m.review_state, m.editor_categories, m.note) == (
         "confirmed",
@@ -273,7 +272,7 @@ def test_notes_on_decided_and_pending_bills(client, login, engine, bills):
     flock_note = {"csrf_token": client.csrf, "note": "ask the clerk"}
     r = client.post(f"/review/{bills['flock']}/note", data=flock_note, headers=HTMX)
     assert r.status_code == 200 and "ask the clerk" in r.text
-    assert match_of(engine, bills["flock"]).review_state == "pending"
+    assert match_row(engine, bills["flock"]).review_state == "pending"
     assert [e[:3] for e in audit(engine, bills["flock"])] == [("noted", "erin", "ask the clerk")]
     # an empty note is refused, nothing written
     r = client.post(f"/review/{gang}/note", data={"csrf_token": client.csrf, "note": "  "}, headers=HTMX)

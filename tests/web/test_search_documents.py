@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from db.engine import session_scope
 from db.models_documents import Document
-from tests.web.page_factories import make_bill
+from tests.factories import make_bill
 
 
 def _document(engine, bill_id: int, text: str, status: str = "ok") -> None:

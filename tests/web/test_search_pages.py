@@ -16,9 +16,13 @@ from sqlalchemy import event, select
 
 from db.engine import session_scope
 from db.models_review import BillMatch
-from tests.review.factories import DETAINERS, FLOCK, GANG, PARKING, RINK
-from tests.web.page_factories import (
+from tests.factories import (
+    DETAINERS,
     ESCAPED_XSS,
+    FLOCK,
+    GANG,
+    PARKING,
+    RINK,
     XSS,
     days_ago,
     make_bill,

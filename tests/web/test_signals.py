@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.review.factories import GANG
-from tests.web.page_factories import make_bill
+from tests.factories import GANG, make_bill
 
 
 def test_review_card_and_bill_page_say_why_in_words(client, login, engine):

@@ -74,7 +74,7 @@ def test_tracking_needs_a_session_and_a_csrf_token(track_client, login):
 
 
 def test_the_bill_page_track_button_follows_a_stored_bill(client, engine, login):
-    from tests.web.page_factories import make_bill
+    from tests.factories import make_bill
 
     bill_id = make_bill(engine, "Agenda item: contract for inmate housing", match=False)
     login(client, "staff", username="sam")
@@ -89,7 +89,7 @@ def test_the_bill_page_track_button_follows_a_stored_bill(client, engine, login)
 
 
 def test_the_bill_page_shows_the_track_button_then_who_tracks_it(client, engine, login):
-    from tests.web.page_factories import make_bill
+    from tests.factories import make_bill
 
     bill_id = make_bill(engine, "Ordinance on data sharing with ICE")
     login(client, "staff", username="sam")

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models_digest import DigestDelivery
+from tests import factories as f
 from tests.digests import helpers as h
 from tests.web.helpers import csrf_token, log_in
 from tracker.digests.outbox import record_due
@@ -29,14 +30,14 @@ def test_only_admins_see_the_admin_page(client, make_user, engine):
 
 def test_crawl_health_per_jurisdiction(client, login, engine):
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", h.T0)
-        h.crawl_run(
-            s, "riverton", "failed", h.T0 + timedelta(hours=6), message=f"HTTP 500 from the portal {XSS}"
+        f.crawl_run(s, "riverton", "succeeded", f.T0)
+        f.crawl_run(
+            s, "riverton", "failed", f.T0 + timedelta(hours=6), message=f"HTTP 500 from the portal {XSS}"
         )
-        h.bill(s, "riverton")
-        h.bill(s, "riverton")
-        h.jurisdiction(s, "oldtown", name=f"Old Town {XSS}")  # in the database, no longer configured
-        h.bill(s, "oldtown")
+        f.bill(s, "riverton")
+        f.bill(s, "riverton")
+        f.jurisdiction(s, "oldtown", name=f"Old Town {XSS}")  # in the database, no longer configured
+        f.bill(s, "oldtown")
     login(client, "admin")
     page = client.get("/admin")
     assert page.status_code == 200
@@ -63,18 +64,18 @@ def _held_delivery(engine, config) -> int:
             s,
             config,
             "ana@example.org",
-            starts_at=h.T0,
+            starts_at=f.T0,
             email_enabled=False,
             webhook_url="https://hooks.example.org/x",
         )
-        h.match(s, h.bill(s, first_seen=h.T0 + timedelta(minutes=5)))
-    record_due(engine, config, h.T0 + timedelta(hours=1))  # recorded, not sent: then held, as after a crash
+        f.match(s, f.bill(s, first_seen=f.T0 + timedelta(minutes=5)))
+    record_due(engine, config, f.T0 + timedelta(hours=1))  # recorded, not sent: then held, as after a crash
     with session_scope(engine) as s:
         delivery = s.scalars(select(DigestDelivery)).one()
         s.execute(
             update(DigestDelivery)
             .where(DigestDelivery.id == delivery.id)
-            .values(status="held", held_at=h.T0 + timedelta(hours=1), last_error=f"connection lost {XSS}")
+            .values(status="held", held_at=f.T0 + timedelta(hours=1), last_error=f"connection lost {XSS}")
         )
         return delivery.id
 

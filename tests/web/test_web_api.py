@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from db.engine import session_scope
-from tests.digests import helpers as h
+from tests import factories as f
 
 XSS = "<script>alert(1)</script>"
 
@@ -17,30 +17,30 @@ def bills(engine):
     """Five bills: two relevant detainer bills (one confirmed as gang_databases by an editor), one rejected,
     one not relevant, one in another city; a status change on the first."""
     with session_scope(engine) as s:
-        a = h.bill(s, "riverton", title=f"Detainers ordinance {XSS}", identifier="O-1")
-        h.match(s, a)
-        h.change(s, a, new_status="Passed", new_stage="passed", observed_at=h.T0 + timedelta(days=1))
-        b = h.bill(s, "riverton", title="Gang database repeal", identifier="O-2")
-        h.match(
+        a = f.bill(s, "riverton", title=f"Detainers ordinance {XSS}", identifier="O-1")
+        f.match(s, a)
+        f.change(s, a, new_status="Passed", new_stage="passed", observed_at=f.T0 + timedelta(days=1))
+        b = f.bill(s, "riverton", title="Gang database repeal", identifier="O-2")
+        f.match(
             s,
             b,
             review_state="confirmed",
-            decided_at=h.T0,
+            decided_at=f.T0,
             editor_categories=["gang_databases"],
             direction="expands",
         )
-        c = h.bill(s, "riverton", title="Detainers resolution, rejected", identifier="R-3")
-        h.match(s, c, review_state="rejected", decided_at=h.T0)
-        d = h.bill(s, "riverton", title="Parking zone", identifier="O-4")
-        h.match(s, d, relevant=False, categories=(), direction=None, review_state=None)
-        e = h.bill(
+        c = f.bill(s, "riverton", title="Detainers resolution, rejected", identifier="R-3")
+        f.match(s, c, review_state="rejected", decided_at=f.T0)
+        d = f.bill(s, "riverton", title="Parking zone", identifier="O-4")
+        f.match(s, d, relevant=False, categories=(), direction=None, review_state=None)
+        e = f.bill(
             s,
             "portalder",
             title="Port Alder detainers",
             identifier="P-5",
-            first_seen=h.T0 + timedelta(days=2),
+            first_seen=f.T0 + timedelta(days=2),
         )
-        h.match(s, e, direction="restricts")
+        f.match(s, e, direction="restricts")
         return {"a": a.id, "b": b.id, "c": c.id, "d": d.id, "e": e.id}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models_digest import Subscription
 from db.models_web import User
+from tests import factories as f
 from tests.digests import helpers as h
 from tracker.digests.outbox import send_due
 from tracker.web import auth
@@ -127,17 +128,17 @@ def _feed_url(client) -> str:
 def test_the_feed_link_works_without_a_session_and_can_be_replaced(app, client, login, engine, web_config):
     login(client, "staff", username="ana", email="ana@example.org")
     with session_scope(engine) as s:  # one digest for ana, one for bob
-        h.subscribe(s, web_config, "ana@example.org", starts_at=h.T0, categories=["detainers_warrants"])
-        h.subscribe(s, web_config, "bob@example.org", starts_at=h.T0, categories=["gang_databases"])
-        bill = h.bill(
-            s, title=f"Ordinance on immigration detainers {XSS}", first_seen=h.T0 + timedelta(minutes=5)
+        h.subscribe(s, web_config, "ana@example.org", starts_at=f.T0, categories=["detainers_warrants"])
+        h.subscribe(s, web_config, "bob@example.org", starts_at=f.T0, categories=["gang_databases"])
+        bill = f.bill(
+            s, title=f"Ordinance on immigration detainers {XSS}", first_seen=f.T0 + timedelta(minutes=5)
         )
-        h.match(s, bill)
-        gang = h.bill(
-            s, title="Ordinance abolishing the gang database", first_seen=h.T0 + timedelta(minutes=5)
+        f.match(s, bill)
+        gang = f.bill(
+            s, title="Ordinance abolishing the gang database", first_seen=f.T0 + timedelta(minutes=5)
         )
-        h.match(s, gang, categories=("gang_databases",))
-    send_due(engine, web_config, h.T0 + timedelta(hours=1))
+        f.match(s, gang, categories=("gang_databases",))
+    send_due(engine, web_config, f.T0 + timedelta(hours=1))
 
     url = _feed_url(client)
     token = url.rsplit("/", 1)[1].removesuffix(".atom")

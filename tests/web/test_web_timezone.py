@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from db.engine import session_scope
-from tests.digests import helpers as h
+from tests import factories as f
 from tests.web.helpers import log_in
 from tracker.config import Digests, Web
 from tracker.web import queries
@@ -22,7 +22,7 @@ def _utc_afterwards():
 
 def admin_row(engine, config, make_user) -> str:
     with session_scope(engine) as s:
-        h.crawl_run(s, "riverton", "succeeded", h.T0)  # 2026-11-02 12:00 UTC
+        f.crawl_run(s, "riverton", "succeeded", f.T0)  # 2026-11-02 12:00 UTC
     make_user("admin", "admin")
     with TestClient(create_app(config, engine=engine), follow_redirects=False) as client:
         log_in(client, "admin")
@@ -46,7 +46,7 @@ def test_display_zone_defaults_to_the_digests_zone(engine, web_config, make_user
 def test_without_either_zone_times_are_utc(web_config):
     assert web_config.display_timezone == "UTC"
     queries.set_display_zone(web_config.display_timezone)
-    assert queries.when(h.T0) == "2026-11-02 12:00 UTC"
+    assert queries.when(f.T0) == "2026-11-02 12:00 UTC"
 
 
 def test_an_unknown_web_timezone_is_a_config_error():

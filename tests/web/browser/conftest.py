@@ -10,7 +10,7 @@ browser here; ``./dev test`` installs Debian's chromium when it is missing). Wit
 Fixtures:
 
 - ``site`` (session, one per engine): the served app: ``base_url``, ``engine`` (for the tests' own data,
-  written with tests/web/page_factories.py, and for checking what a click wrote), and two accounts made
+  written with tests/factories.py, and for checking what a click wrote), and two accounts made
   with ``tracker users add`` (``editor`` with ``editor@example.org``, ``staff``), password ``PASSWORD``;
 - ``browser`` (session): one chromium for the whole run;
 - ``page``: a page in a fresh browser context (its own cookies), with ``base_url`` set; a JavaScript

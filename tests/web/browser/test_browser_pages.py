@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_digest import Subscription
-from tests.review.factories import DETAINERS, GANG, RINK
+from tests.factories import DETAINERS, GANG, RINK, XSS, days_ago, make_bill, status_change
 from tests.web.browser.support import label, unique_slug
 from tests.web.helpers import PASSWORD
-from tests.web.page_factories import XSS, days_ago, make_bill, status_change
 
 
 def test_login_wrong_password_then_logout(page: Page, login, site):

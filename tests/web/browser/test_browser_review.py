@@ -11,9 +11,8 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models_review import ReviewEvent
-from tests.review.factories import DETAINERS, FLOCK, GANG
+from tests.factories import DETAINERS, FLOCK, GANG, days_ago, make_bill, match_row
 from tests.web.browser.support import label, unique_slug
-from tests.web.page_factories import days_ago, make_bill, match_of
 
 MARKER = "window.__noReload"
 
@@ -57,11 +56,11 @@ def test_confirm_and_reject_with_one_click_each_without_a_reload(page, login, si
 
     assert_not_reloaded(page)
     assert page.url.endswith(f"/review?jurisdiction={slug}")
-    assert (match_of(site.engine, gang).review_state, match_of(site.engine, gang).decided_by) == (
+    assert (match_row(site.engine, gang).review_state, match_row(site.engine, gang).decided_by) == (
         "confirmed",
         "editor",
     )
-    assert match_of(site.engine, flock).review_state == "rejected"
+    assert match_row(site.engine, flock).review_state == "rejected"
     assert events(site.engine, gang) == [("confirmed", "editor", None)]
     assert events(site.engine, flock) == [("rejected", "editor", None)]
 
@@ -104,10 +103,10 @@ def test_keyboard_shortcuts_walk_the_queue(page, login, site):
     page.keyboard.press("?")
     expect(help_box).to_have_attribute("open", "")
     assert_not_reloaded(page)
-    assert match_of(site.engine, newest).note == "detainers: seen at the hearing"
-    assert match_of(site.engine, newest).review_state == "confirmed"
-    assert match_of(site.engine, middle).review_state == "rejected"
-    assert match_of(site.engine, oldest).review_state == "pending"
+    assert match_row(site.engine, newest).note == "detainers: seen at the hearing"
+    assert match_row(site.engine, newest).review_state == "confirmed"
+    assert match_row(site.engine, middle).review_state == "rejected"
+    assert match_row(site.engine, oldest).review_state == "pending"
 
     page.keyboard.press("o")  # opens the current bill's page
     expect(page).to_have_url(re.compile(rf"/bills/{middle}$"))
@@ -116,7 +115,7 @@ def test_keyboard_shortcuts_walk_the_queue(page, login, site):
 def test_correct_category_and_direction_then_add_a_note(page, login, site):
     slug = unique_slug()
     bill = make_bill(site.engine, FLOCK, slug=slug)
-    assert match_of(site.engine, bill).categories == ["surveillance_technology"]
+    assert match_row(site.engine, bill).categories == ["surveillance_technology"]
     login(page, "editor")
     page.goto(f"/review?jurisdiction={slug}")
     set_marker(page)
@@ -132,7 +131,7 @@ def test_correct_category_and_direction_then_add_a_note(page, login, site):
     expect(row).to_contain_text("restricts sanctuary")
     expect(row).to_contain_text("the matcher says")  # the correction is shown against the machine's word
 
-    match = match_of(site.engine, bill)
+    match = match_row(site.engine, bill)
     assert match.review_state == "confirmed"
     # A multiple <select> posts its choices in the taxonomy's order, whatever order they were picked in.
     assert match.editor_categories == ["data_privacy_status", "surveillance_technology"]
@@ -144,8 +143,8 @@ def test_correct_category_and_direction_then_add_a_note(page, login, site):
         row.get_by_role("button", name="Add note").click()
     expect(row).to_contain_text("council vote expected in December")
     assert_not_reloaded(page)
-    assert match_of(site.engine, bill).note == "council vote expected in December"
-    assert match_of(site.engine, bill).editor_direction == "restricts"  # a note keeps the correction
+    assert match_row(site.engine, bill).note == "council vote expected in December"
+    assert match_row(site.engine, bill).editor_direction == "restricts"  # a note keeps the correction
     assert events(site.engine, bill) == [
         ("confirmed", "editor", "ALPR data is shared with federal agencies"),
         ("noted", "editor", "council vote expected in December"),  # a note without a new decision
@@ -164,7 +163,7 @@ def test_a_refused_decision_shows_its_error_in_the_row(page, login, site):
         row.get_by_role("button", name="Confirm with these").click()
     assert answer.value.status == 400
     expect(row).to_contain_text("Error: choose at least one category")
-    assert match_of(site.engine, bill).review_state == "pending"
+    assert match_row(site.engine, bill).review_state == "pending"
 
 
 def test_staff_see_no_editor_actions(page, login, site):
@@ -185,5 +184,5 @@ def test_staff_see_no_editor_actions(page, login, site):
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     refused = page.request.post(f"/review/{bill}/confirm", form={"csrf_token": token or ""})
     assert refused.status == 403
-    assert match_of(site.engine, bill).review_state == "pending"
+    assert match_row(site.engine, bill).review_state == "pending"
     assert events(site.engine, bill) == []

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.conftest import REPO, run_tracker
+from tests.factories import make_bill, status_change
 from tests.web.browser.conftest import Site
 from tests.web.browser.support import unique_slug
 from tests.web.helpers import PASSWORD
-from tests.web.page_factories import make_bill, status_change
 
 LABELS = REPO / "tracker/matcher/labels/dallas-tx.csv"
 
