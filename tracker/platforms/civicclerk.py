@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from parsel import Selector
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
@@ -136,6 +135,8 @@ def html_text(value: Any) -> str | None:
     value = scrub(value)  # lxml refuses NUL and control characters
     if "<" not in value and "&" not in value:
         return clean_text(value)
+    from parsel import Selector  # imported by the parsers alone: the config imports this module
+
     return clean_text(" ".join(Selector(text=f"<div>{value}</div>").xpath("//div[1]//text()").getall()))
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from parsel import Selector, SelectorList
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
@@ -29,6 +28,9 @@ from tracker.platforms.agenda import (
 )
 from tracker.platforms.base import LinkTarget
 from tracker.sanitize import clean_text
+
+if TYPE_CHECKING:  # parsel is imported by the parsers alone: the config imports this module
+    from parsel import Selector, SelectorList
 
 
 class Settings(AgendaSettings):
@@ -254,6 +256,8 @@ def parse_page(text: str, url: str) -> tuple[list[PageItem], list[str]]:
     (``[data-sectionid]``) and no item (``div.meeting-item``), or an item without exactly one number cell,
     item cell and ``div.agenda-item``, or a ``table.forcepopulate`` not shaped as number row + title row.
     """
+    from parsel import Selector
+
     sel = Selector(text=text)
     items = sel.xpath("//div[has-class('meeting-item')]")
     if not items and not sel.xpath("//*[@data-sectionid]"):
