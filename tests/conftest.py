@@ -25,6 +25,33 @@ SAMPLES = SHARED / "portal-samples"
 PG_ADMIN_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+# Which matcher the tests use. The product matches with the rules and the learned layer (the hybrid
+# matcher, its default); loading the learned layer (its model and the embedding model) costs every process
+# that matches a bill about a quarter of its CPU, and hundreds of `tracker` child processes do. The tests of
+# matching itself, of the learned layer and of the product end to end (the demo, the demo crawl, the pages
+# that show learned evidence, documents that change a match, retraining) keep the hybrid matcher; every
+# other test matches with the rules alone (TRACKER_MATCHER=rules, in the test process and in every child
+# process it starts), which decides nothing those tests check: what a crawl stores, what a digest sends,
+# how the scheduler, the backups or the database copy behave. docs/testing.md lists them.
+HYBRID_MATCHER_TESTS = (
+    "tests/matcher/",
+    "tests/demo/",
+    "tests/test_crawl_demo.py",
+    "tests/web/",
+    "tests/documents/",
+    "tests/review/",  # their own conftest.py chooses the rules alone, the learned layer where they test it
+    "tests/scheduler/test_retrain_job.py",
+    "tests/digests/test_digest_demo_portal.py",
+)
+
+
+@pytest.fixture(autouse=True)
+def _matcher_for_the_test(request, monkeypatch):
+    path = Path(str(request.node.path)).resolve().relative_to(REPO).as_posix()
+    if not path.startswith(HYBRID_MATCHER_TESTS):
+        monkeypatch.setenv("TRACKER_MATCHER", "rules")
+
+
 @pytest.fixture(scope="session")
 def pg_admin():
     engine = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
