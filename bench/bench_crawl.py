@@ -2,24 +2,43 @@
 
     ./dev bench bench_crawl                       # 20,000 matters, 100,000 history rows, 50 ms, cap 16
     ./dev bench bench_crawl --matters 2000 --histories 10000
+    ./dev bench bench_crawl --compare             # the side-by-side: 2,044 matters, 20 ms, cap 16
 
 Runs the real `tracker crawl` in a child process (as the scheduler does) against the portal served from
-this process, and prints for each step the wall time, matters per second and the requests made:
+this process, and prints for each step the wall time, matters per second, the requests made, and the crawl
+process's CPU (user + system, from wait4) in total and per request:
 
 1. a full backfill into an empty SQLite database (or --database URL);
 2. an incremental crawl after --change (1%) of the matters changed status;
 3. a reconciliation sweep (lists every matter, fetches only the ones that moved).
+
+``--compare`` runs, against the same portal and before step 1, two other clients, each in a child process:
+
+- **reference model**: the request pattern of python-legistar-scraper's ``LegistarAPIBillScraper`` as a
+  pupa bill scraper drives it (pages of 1,000 matters, then each visible matter's histories, sponsors and
+  attachments), one request at a time on a ``requests`` session as scrapelib makes them, each answer
+  JSON-decoded, nothing else (no pupa objects, no validation, no storage). The reference itself is not on
+  PyPI and is not installed here, so this model stands in for it; it does less work per request than the
+  reference, so a speed-up measured against it is a lower bound of the speed-up against the reference.
+- **bare asynchronous client**: the listing, histories and sponsors requests only, ``--cap`` keep-alive
+  connections on asyncio streams, no parsing beyond the listing's ids, no storage: a floor for any crawler.
+  The issue's measurement found the reference 21.8 times slower than such a client on the same portal;
+  ``reference (est.)`` is that factor times this run's bare client.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -34,6 +53,7 @@ def write_config(
     cap: int,
     reconcile_hours: float,
     processes: int = 2,
+    attachments_per_crawl: int | None = None,
 ) -> None:
     path.write_text(
         "\n".join(
@@ -44,6 +64,11 @@ def write_config(
                 f"per_host_concurrency = {cap}",
                 f"processes = {processes}",
                 f"reconcile_every_hours = {reconcile_hours}",
+                *(
+                    [f"attachments_per_crawl = {attachments_per_crawl}"]
+                    if attachments_per_crawl is not None
+                    else []
+                ),
                 "[[jurisdictions]]",
                 'slug = "bench"',
                 'name = "Bench City Council"',
@@ -58,19 +83,103 @@ def write_config(
     )
 
 
-def tracker(config: Path, *args: str) -> tuple[float, str]:
+# The reference's time over a bare asynchronous client's, measured side by side on one portal (issue 17).
+REFERENCE_OVER_BARE = 21.8
+
+
+def child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; its wall time, its CPU (user + system of it and its children, wait4) and its output."""
     start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker", "--config", str(config), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"tracker {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
-    return elapsed, result.stdout.strip()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(cmd[1:4])} failed:\n{stdout}\n{stderr[-3000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, stdout.strip()
+
+
+PROFILER: list[str] = []  # a command the tracker runs under (--py-spy)
+
+
+def tracker(config: Path, *args: str) -> tuple[float, float, str]:
+    return child([*PROFILER, sys.executable, "-m", "tracker", "--config", str(config), *args])
+
+
+# -- the comparison clients (run as `bench_crawl.py --client KIND URL`) ---------------------------------
+
+
+def reference_model(base: str) -> int:
+    """Sequential, on one requests session: pages of 1,000 matters, then histories, sponsors and
+    attachments of each visible matter. Returns the requests made."""
+    import requests
+
+    session = requests.Session()
+    made = 0
+
+    def get(url: str, params: dict | None = None) -> object:
+        nonlocal made
+        made += 1
+        response = session.get(url, params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    skip, ids = 0, []
+    while True:
+        page = get(f"{base}/matters", {"$top": 1000, "$skip": skip})
+        assert isinstance(page, list)
+        ids += [m["MatterId"] for m in page if not m.get("MatterRestrictViewViaWeb")]
+        if len(page) < 1000:
+            break
+        skip += len(page)
+    for mid in ids:
+        for what in ("histories", "sponsors", "attachments"):
+            get(f"{base}/matters/{mid}/{what}")
+    return made
+
+
+async def _bare(base: str, cap: int) -> int:
+    split = urlsplit(base)
+    host, port, path = split.hostname or "127.0.0.1", split.port or 80, split.path
+    made = 0
+
+    async def fetch(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], target: str) -> bytes:
+        nonlocal made
+        made += 1
+        reader, writer = conn
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.lower().split(b"\r\n")
+        length = next(int(line.split(b":", 1)[1]) for line in lines if line.startswith(b"content-length"))
+        return await reader.readexactly(length)
+
+    first = await asyncio.open_connection(host, port)
+    ids: list[int] = []
+    skip = 0
+    while True:
+        page = json.loads(await fetch(first, f"{path}/matters?%24top=1000&%24skip={skip}"))
+        ids += [m["MatterId"] for m in page if not m.get("MatterRestrictViewViaWeb")]
+        if len(page) < 1000:
+            break
+        skip += len(page)
+    queue = [f"{path}/matters/{mid}/{what}" for mid in ids for what in ("histories", "sponsors")]
+
+    async def worker(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        while queue:
+            await fetch(conn, queue.pop())
+        conn[1].close()
+
+    conns = [first] + [await asyncio.open_connection(host, port) for _ in range(cap - 1)]
+    await asyncio.gather(*(worker(c) for c in conns))
+    return made
+
+
+def run_client(kind: str, base: str, cap: int) -> None:
+    made = reference_model(base) if kind == "reference" else asyncio.run(_bare(base, cap))
+    print(made)
 
 
 def main() -> None:
@@ -86,14 +195,40 @@ def main() -> None:
     )
     parser.add_argument("--database", help="database URL (default: SQLite in a temporary directory)")
     parser.add_argument("--processes", type=int, default=2, help="[crawl] processes of the full backfill")
+    parser.add_argument(
+        "--attachments-per-crawl",
+        type=int,
+        help="[crawl] attachments_per_crawl (default 5000): the attachment lists a crawl fetches, newest "
+        "matters first; the others wait in the backlog that sweeps work off",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the reference model and a bare client (default sizes then: 2,044 matters, 20 ms)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="record the full backfill with py-spy (wall clock, idle and worker processes included) as "
+        "collapsed stacks in FILE",
+    )
+    parser.add_argument("--client", nargs=2, metavar=("KIND", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client:
+        run_client(args.client[0], args.client[1], args.cap)
+        return
+    if args.compare and "--matters" not in sys.argv:
+        args.matters, args.histories = 2044, 10220
+    if args.compare and "--latency" not in sys.argv:
+        args.latency = 0.02
 
     t0 = time.perf_counter()
     # The portal's clock is now: the tracker's watermark is real time.
     portal = bulk_portal(n_matters=args.matters, n_histories=args.histories, now=datetime.now(UTC))
     built = time.perf_counter() - t0
     print(f"portal: {args.matters} matters, {args.histories} history rows, built in {built:.1f}s")
-    rows: list[tuple[str, float, int, int, str]] = []
+    rows: list[tuple[str, float, int, int, float, str]] = []
+    others: list[tuple[str, float, int, float]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp,
         LegistarPortalServer(portal, latency=args.latency) as server,
@@ -101,17 +236,30 @@ def main() -> None:
         database = args.database or f"sqlite:///{tmp}/bench.db"
         config = Path(tmp) / "bench.toml"
         sweep_config = Path(tmp) / "sweep.toml"
-        write_config(config, server, database, args.cap, 24, args.processes)
-        write_config(sweep_config, server, database, args.cap, 0, args.processes)
+        budget = args.attachments_per_crawl
+        write_config(config, server, database, args.cap, 24, args.processes, budget)
+        write_config(sweep_config, server, database, args.cap, 0, args.processes, budget)
         tracker(config, "init")
 
         def step(label: str, cfg: Path, *extra: str) -> None:
             server.reset_requests()
-            elapsed, summary = tracker(cfg, "crawl", *extra)
+            elapsed, cpu, summary = tracker(cfg, "crawl", *extra)
             seen = int(summary.split(" bills seen")[0].rsplit(" ", 1)[1])
-            rows.append((label, elapsed, seen, server.request_count, summary))
+            rows.append((label, elapsed, seen, server.request_count, cpu, summary))
 
+        if args.compare:
+            base = f"{server.base_url}/bench"
+            for kind, label in (("reference", "reference model"), ("bare", "bare async client")):
+                server.reset_requests()
+                cmd = [sys.executable, __file__, "--cap", str(args.cap), "--client", kind, base]
+                elapsed, cpu, made = child(cmd)
+                assert int(made) == server.request_count, (made, server.request_count)
+                others.append((label, elapsed, server.request_count, cpu))
+        if args.py_spy:
+            PROFILER[:] = ["py-spy", "record", "--idle", "--subprocesses", "-r", "250", "--format", "raw"]
+            PROFILER.extend(["-o", args.py_spy, "--"])
         step("full backfill", config, "--full")
+        PROFILER.clear()
         changed = portal.client("bench").touch_fraction(args.change, bump_last_modified=True)
         step(f"incremental after {len(changed)} changed", config)
         portal.client("bench").touch_fraction(args.change, bump_last_modified=False)
@@ -121,9 +269,28 @@ def main() -> None:
         f"latency {args.latency * 1000:.0f} ms per request, per-host cap {args.cap}, "
         f"{args.processes} crawler process(es) for the backfill"
     )
-    print(f"{'step':<34} {'seconds':>8} {'matters':>8} {'matters/s':>10} {'requests':>9}")
-    for label, elapsed, seen, requests, _ in rows:
-        print(f"{label:<34} {elapsed:>8.1f} {seen:>8} {seen / elapsed:>10.1f} {requests:>9}")
+    print(
+        f"{'step':<34} {'seconds':>8} {'matters':>8} {'matters/s':>10} {'requests':>9} "
+        f"{'CPU s':>7} {'CPU ms/req':>10}"
+    )
+    for label, elapsed, seen, requests, cpu, _ in rows:
+        print(
+            f"{label:<34} {elapsed:>8.1f} {seen:>8} {seen / elapsed:>10.1f} {requests:>9} "
+            f"{cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f}"
+        )
+    for label, elapsed, requests, cpu in others:
+        print(
+            f"{label:<34} {elapsed:>8.1f} {args.matters:>8} {args.matters / elapsed:>10.1f} {requests:>9} "
+            f"{cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f}"
+        )
+    if others:
+        full = rows[0][1]
+        model, bare = others[0][1], others[1][1]
+        print(
+            f"full backfill: {model / full:.1f}x the reference model, "
+            f"{REFERENCE_OVER_BARE * bare / full:.1f}x the reference (est. {REFERENCE_OVER_BARE} x the bare "
+            f"client), {full / bare:.2f}x the bare client's time; load average {os.getloadavg()[0]:.2f}"
+        )
     for label, *_, summary in rows:
         print(f"  {label}: {summary}")
 
