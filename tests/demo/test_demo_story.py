@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text
 
+from tests.clock import utc_now
+
 
 def test_demo_times_and_printed_next_steps(tmp_path, demo_run):
     demo, result = demo_run.dir, demo_run.result
@@ -45,6 +47,6 @@ def test_demo_times_and_printed_next_steps(tmp_path, demo_run):
     for observed, action_date in rows:  # observed after (or on the day of) the action it explains
         observed_day = datetime.fromisoformat(str(observed)).date()
         assert str(action_date)[:10] <= observed_day.isoformat(), (observed, action_date)
-    assert datetime.fromisoformat(str(first_seen)).replace(tzinfo=UTC) <= datetime.now(UTC)
+    assert datetime.fromisoformat(str(first_seen)).replace(tzinfo=UTC) <= utc_now(seconds=False)
     digest = (demo / "digest.txt").read_text()
     assert "not yet reviewed" in digest.lower()  # the demo subscriber opted into unreviewed matches

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models_matcher import MatcherModel, TextEmbedding
 from db.models_review import BillMatch
-from db.types import utcnow
+from tests.clock import utc_now
 from tests.conftest import REPO, run_tracker, write_config
 from tests.factories import DETAINERS, FLOCK, GANG, PARKING, RINK, add_bills
 from tracker.errors import ConfigError
@@ -117,7 +117,7 @@ def test_corrupt_active_model_row_matches_with_the_rules_and_warns_once(tmp_path
     with session_scope(engine) as s:
         s.add(MatcherModel(version="db-1", embedder="wordllama-l2_supercat-256", training_hash="0" * 64,
                            model_hash="f" * 64, examples=1, decisions=0, evaluation={}, data=b"garbage",
-                           active=True, trained_at=utcnow()))  # fmt: skip
+                           active=True, trained_at=utc_now(seconds=False)))  # fmt: skip
     cfg = write_config(tmp_path / "db.toml", [], database_url=db_url)
     proc = run_tracker("--config", str(cfg), "match", "--rescore")
     assert proc.returncode == 0, proc.stderr

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +18,7 @@ from sqlalchemy import func, insert, select, text
 from db.engine import make_engine, upgrade
 from db.models import Bill, Jurisdiction
 from db.schema import Base
+from tests.clock import utc_now
 from tests.conftest import PG_ADMIN_URL, REPO, run_tracker
 from tests.portal import portal_config
 from tracker.cli import cli
@@ -198,14 +198,14 @@ def test_refuses_a_non_empty_target_an_unmigrated_one_and_hides_the_password(tmp
     with engine.begin() as conn:
         conn.execute(
             insert(Jurisdiction),
-            [{"slug": "a", "name": "A", "platform": "legistar", "created_at": datetime.now(UTC)}],
+            [{"slug": "a", "name": "A", "platform": "legistar", "created_at": utc_now(seconds=False)}],
         )
     target = migrated(f"sqlite:///{tmp_path}/target.db")
     t_engine = make_engine(target)
     with t_engine.begin() as conn:
         conn.execute(
             insert(Jurisdiction),
-            [{"slug": "b", "name": "B", "platform": "legistar", "created_at": datetime.now(UTC)}],
+            [{"slug": "b", "name": "B", "platform": "legistar", "created_at": utc_now(seconds=False)}],
         )
     t_engine.dispose()
 
@@ -241,7 +241,7 @@ def test_refuses_a_non_empty_target_an_unmigrated_one_and_hides_the_password(tmp
 
 def _many_bills(url: str, n: int) -> None:
     engine = make_engine(url)
-    now = datetime.now(UTC)
+    now = utc_now(seconds=False)
     with engine.begin() as conn:
         jid = conn.execute(
             insert(Jurisdiction).returning(Jurisdiction.id),

@@ -7,10 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from db.engine import make_engine, session_scope, upgrade
 from db.models import SchedulerLease
+from tests.clock import utc_now
 from tests.conftest import REPO, run_tracker
 from tests.digests.helpers import free_port, wait_for
 from tests.portal import portal_config
@@ -41,7 +42,7 @@ def _lease_fresh(url: str) -> bool:
     try:
         with session_scope(engine) as s:
             lease = s.get(SchedulerLease, 1)
-            return lease is not None and datetime.now(UTC) - lease.checked_at < timedelta(seconds=30)
+            return lease is not None and utc_now(seconds=False) - lease.checked_at < timedelta(seconds=30)
     finally:
         engine.dispose()
 
@@ -114,7 +115,7 @@ def test_an_unmigrated_database_and_a_dead_scheduler_fail(tmp_path, portal, serv
     assert checks["portal riverton"][0] == "OK" and checks["smtp"][0] == "OK"
 
     upgrade(engine)
-    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    long_ago = utc_now(seconds=False) - timedelta(hours=3)
     with session_scope(engine) as s:  # what a scheduler killed three hours ago leaves behind
         s.add(
             SchedulerLease(

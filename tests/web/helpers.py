@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from db.engine import session_scope
 from db.models_web import LoginSession, User
-from db.types import utcnow
+from tests.clock import utc_now
 from tracker.web import auth
 from tracker.web.deps import SESSION_COOKIE
 
@@ -21,7 +21,7 @@ def create_user(
 ) -> User:
     """A user written through the same code as `tracker users add` (detached; read its fields)."""
     with session_scope(engine) as session:
-        return auth.add_user(session, username, role, password, utcnow(), email=email)
+        return auth.add_user(session, username, role, password, utc_now(seconds=False), email=email)
 
 
 def form_csrf(html: str) -> str:

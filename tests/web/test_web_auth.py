@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models_web import LoginAttempt, LoginSession
-from db.types import utcnow
+from tests.clock import utc_now
 from tests.web.helpers import PASSWORD, form_csrf, log_in
 from tracker.web import auth
 from tracker.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, require_role
@@ -85,7 +85,7 @@ def test_login_is_rate_limited_per_username(client, make_user, engine):
     assert "Too many failed logins" in r.text
     assert client.get("/subscriptions").status_code == 303
     with session_scope(engine) as s:  # the window passes
-        s.execute(LoginAttempt.__table__.update().values(at=utcnow() - auth.LOGIN_WINDOW))
+        s.execute(LoginAttempt.__table__.update().values(at=utc_now(seconds=False) - auth.LOGIN_WINDOW))
     assert _post_login(client, "ana", PASSWORD).status_code == 303
 
 
@@ -111,7 +111,7 @@ def test_logout_ends_the_session_on_the_server(client, login, engine):
 def test_an_expired_session_is_refused(client, login, engine):
     login(client, "staff")
     with session_scope(engine) as s:
-        s.execute(LoginSession.__table__.update().values(expires_at=utcnow()))
+        s.execute(LoginSession.__table__.update().values(expires_at=utc_now(seconds=False)))
     assert client.get("/subscriptions").status_code == 303
 
 
@@ -163,7 +163,7 @@ def test_roles_nest_and_a_lesser_role_gets_403(app, client, make_user):
 def test_a_password_change_or_removal_ends_the_users_sessions(client, login, engine):
     user = login(client, "staff")
     with session_scope(engine) as s:
-        auth.set_password(s, auth.get_user(s, user.username), "another password", utcnow())
+        auth.set_password(s, auth.get_user(s, user.username), "another password", utc_now(seconds=False))
     assert client.get("/subscriptions").status_code == 303
     log_in(client, user.username, "another password")
     with session_scope(engine) as s:
