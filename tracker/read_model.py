@@ -287,26 +287,3 @@ def match_record(match: BillMatch | None) -> dict[str, Any]:
         "note": match.note,
         "matched_at": _iso(match.matched_at),
     }
-
-
-def _cut(text: str | None, width: int) -> str:
-    text = text or ""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def format_changes_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "No status changes."
-    lines = [f"{'observed (UTC)':<17} {'jurisdiction':<12} {'file':<12} {'change':<42} {'action':<28} title"]
-    for r in rows:
-        when = r["observed_at"][:16].replace("T", " ")
-        change = f"{r['old_status'] or '-'} → {r['new_status'] or '-'}"
-        action = ""
-        if r["action"]:
-            action = f"{r['action']['date'] or ''} {r['action']['description'] or ''}".strip()
-        lines.append(
-            f"{when:<17} {_cut(r['jurisdiction'], 12):<12} {_cut(r['identifier'], 12):<12} "
-            f"{_cut(change, 42):<42} {_cut(action, 28):<28} {_cut(r['title'], 70)}"
-        )
-    lines.append(f"{len(rows)} status change{'s' if len(rows) != 1 else ''}.")
-    return "\n".join(lines)

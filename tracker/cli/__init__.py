@@ -1,8 +1,12 @@
-"""The ``tracker`` command: the root group, its options and :func:`main`. Each command group lives in a
-module of this package (``crawl``, ``bills``, ``review``, ``matcher``, ``documents``, ``digests``, ``status``,
-``schedule``, ``web``, ``ops``, ``demo``); all terminal output is written here, the modules they call return
-data. Every user error is printed as one line, ``Error: ...``, with a non-zero exit (2 for usage and
-configuration errors, 1 for run-time failures).
+"""The ``tracker`` command: the root group, its options and :func:`main`.
+
+Each command group lives in a module of this package: ``crawl`` (crawl, track), ``bills`` (export,
+changes), ``review``, ``matcher`` (classify, evaluate, match), ``documents``, ``digests`` (subscriptions,
+digest), ``status``, ``schedule``, ``web`` (serve, users), ``ops`` (init, db copy, doctor) and ``demo``;
+``context`` is the object every command receives, ``output`` the terminal-safe ``echo`` and the id
+arguments, ``params`` the shared parameters. All terminal output is written in this package; the modules
+the commands call return data. Every user error is printed as one line, ``Error: ...``, with a non-zero
+exit (2 for usage and configuration errors, 1 for run-time failures).
 
 Commands import their heavy modules (Scrapy, the matcher's model, the web app) inside the command function:
 ``tracker`` starts fast.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.cli.context import Context, pass_ctx
-from tracker.cli.output import echo
+from tracker.cli.output import cut, echo
 from tracker.safe_output import csv_cell, json_text, terminal_view
 
 
@@ -158,9 +158,26 @@ def changes(
         for row in rows:
             click.echo(json_text(json.dumps(row, ensure_ascii=False)))
         return
-    from tracker.read_model import format_changes_table
-
     click.echo(format_changes_table(terminal_view(rows)))
+
+
+def format_changes_table(rows: list[dict[str, Any]]) -> str:
+    """``tracker changes``: one line per status change, then how many."""
+    if not rows:
+        return "No status changes."
+    lines = [f"{'observed (UTC)':<17} {'jurisdiction':<12} {'file':<12} {'change':<42} {'action':<28} title"]
+    for r in rows:
+        when = r["observed_at"][:16].replace("T", " ")
+        change = f"{r['old_status'] or '-'} → {r['new_status'] or '-'}"
+        action = ""
+        if r["action"]:
+            action = f"{r['action']['date'] or ''} {r['action']['description'] or ''}".strip()
+        place, file = cut(r["jurisdiction"], 12, one_line=False), cut(r["identifier"], 12, one_line=False)
+        change, action = cut(change, 42, one_line=False), cut(action, 28, one_line=False)
+        title = cut(r["title"], 70, one_line=False)
+        lines.append(f"{when:<17} {place:<12} {file:<12} {change:<42} {action:<28} {title}")
+    lines.append(f"{len(rows)} status change{'s' if len(rows) != 1 else ''}.")
+    return "\n".join(lines)
 
 
 COMMANDS = (export, changes)

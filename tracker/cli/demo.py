@@ -101,8 +101,9 @@ def program() -> str:
 
 def run_demo(directory: str | Path, *, days: int = 14) -> None:
     from db.engine import make_engine, upgrade
+    from tracker.cli.bills import format_changes_table
     from tracker.demo import LegistarPortalServer, demo_portal
-    from tracker.read_model import format_changes_table, status_changes
+    from tracker.read_model import status_changes
 
     base = Path(directory)
     base.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tracker.cli.output import bill_argument, echo
 from tracker.safe_output import json_text, terminal_text
+
+if TYPE_CHECKING:
+    from db.models_documents import Document
 
 
 @click.group()
@@ -40,7 +43,7 @@ def fetch(obj: Any, slugs: tuple[str, ...], limit: int | None, bill: str | None,
 def show(obj: Any, bill: str, with_text: bool, as_json: bool) -> None:
     """A bill's documents: status, type, size, problems, and the matcher's evidence found in them."""
     from db.engine import session_scope
-    from tracker.documents.show import bill_document_rows, format_documents, show_json
+    from tracker.documents.show import bill_document_rows, show_json
 
     with session_scope(obj.engine()) as session:
         ref, docs, evidence = bill_document_rows(session, bill)
@@ -64,6 +67,45 @@ def hosts(obj: Any, slugs: tuple[str, ...]) -> None:
         for rule in policy.rules:
             private = "; private address allowed" if rule.explicit else ""
             echo(f"  {rule.label()}  ({rule.source}{private})")
+
+
+def format_documents(ref: str, docs: list[Document], evidence: list[dict[str, Any]], *, text: bool) -> str:
+    """``tracker documents show``: each document's status, size and problem, the evidence found in them
+    with some context, and with ``text`` their extracted text."""
+    from tracker.extract import SHORT_NAMES
+
+    if not docs:
+        return f"{ref}: no documents fetched yet (`tracker documents fetch --bill {ref}`)"
+    lines = [f"{ref}: {len(docs)} document{'s' if len(docs) != 1 else ''}"]
+    for d in docs:
+        what = SHORT_NAMES.get(d.media_type or "", d.media_type or "-")
+        size = f"{d.size:,} bytes" if d.size is not None else "-"
+        pages = f", {d.pages} pages" if d.pages else ""
+        chars = f", {len(d.text):,} characters" if d.text is not None else ""
+        lines.append(f"- {d.name or '(no name)'}: {d.status} ({what}, {size}{pages}{chars})")
+        lines.append(f"  {d.url}")
+        if d.error:
+            lines.append(f"  problem: {d.error}")
+        lines.append(
+            f"  checked {d.checked_at:%Y-%m-%d %H:%M} UTC"
+            + (f", text from {d.extracted_at:%Y-%m-%d %H:%M} UTC" if d.extracted_at else "")
+        )
+    if evidence:
+        lines.append("Evidence in the documents:")
+        texts = {" ".join((d.name or "").split()): d.text or "" for d in docs}
+        for e in evidence:
+            label = str(e["field"]).removeprefix("document:")
+            body = texts.get(label) or texts.get(label.rsplit(" (", 1)[0]) or ""
+            start, end = int(e["start"]), int(e["end"])
+            left = " ".join(body[max(0, start - 60) : start].split())
+            right = " ".join(body[end : end + 60].split())
+            kind = e.get("rule") if e.get("kind") == "term" else f"{e.get('kind')} {e.get('rule')}"
+            lines.append(f"  [{label}] …{left} «{e['phrase']}» {right}… ({kind})")
+    if text:
+        for d in docs:
+            if d.text:
+                lines += ["", f"== {d.name or d.url} ==", d.text]
+    return "\n".join(lines)
 
 
 COMMANDS = (documents,)

@@ -17,10 +17,10 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(terminal_text(str(message)), err=err, nl=nl)
 
 
-def cut(text: str | None, width: int) -> str:
-    """``text`` on one line (runs of whitespace made one space), at most ``width`` characters (``…`` ends a
-    cut one)."""
-    text = " ".join((text or "").split())
+def cut(text: str | None, width: int, *, one_line: bool = True) -> str:
+    """``text`` at most ``width`` characters (``…`` ends a cut one); with ``one_line``, first on one line
+    (runs of whitespace made one space)."""
+    text = " ".join((text or "").split()) if one_line else text or ""
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -1,4 +1,5 @@
-"""Showing a bill's documents: their rows, status and sizes, and the matcher's evidence found in them."""
+"""A bill's documents as data: their rows, status and sizes, and the matcher's evidence found in them (the
+CLI prints them, `tracker documents show`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ from sqlalchemy.orm import Session
 from db.models import Attachment
 from db.models_documents import Document
 from db.models_review import BillMatch
-from tracker.extract import (
-    SHORT_NAMES,
-)
 from tracker.review import bill_ref, resolve_bill
 
 
@@ -53,41 +51,6 @@ def document_record(doc: Document, attached: bool = True) -> dict[str, Any]:
         "checked_at": doc.checked_at.isoformat(),
         "attached": attached,
     }
-
-
-def format_documents(ref: str, docs: list[Document], evidence: list[dict[str, Any]], *, text: bool) -> str:
-    if not docs:
-        return f"{ref}: no documents fetched yet (`tracker documents fetch --bill {ref}`)"
-    lines = [f"{ref}: {len(docs)} document{'s' if len(docs) != 1 else ''}"]
-    for d in docs:
-        what = SHORT_NAMES.get(d.media_type or "", d.media_type or "-")
-        size = f"{d.size:,} bytes" if d.size is not None else "-"
-        pages = f", {d.pages} pages" if d.pages else ""
-        chars = f", {len(d.text):,} characters" if d.text is not None else ""
-        lines.append(f"- {d.name or '(no name)'}: {d.status} ({what}, {size}{pages}{chars})")
-        lines.append(f"  {d.url}")
-        if d.error:
-            lines.append(f"  problem: {d.error}")
-        lines.append(
-            f"  checked {d.checked_at:%Y-%m-%d %H:%M} UTC"
-            + (f", text from {d.extracted_at:%Y-%m-%d %H:%M} UTC" if d.extracted_at else "")
-        )
-    if evidence:
-        lines.append("Evidence in the documents:")
-        texts = {" ".join((d.name or "").split()): d.text or "" for d in docs}
-        for e in evidence:
-            label = str(e["field"]).removeprefix("document:")
-            body = texts.get(label) or texts.get(label.rsplit(" (", 1)[0]) or ""
-            start, end = int(e["start"]), int(e["end"])
-            left = " ".join(body[max(0, start - 60) : start].split())
-            right = " ".join(body[end : end + 60].split())
-            kind = e.get("rule") if e.get("kind") == "term" else f"{e.get('kind')} {e.get('rule')}"
-            lines.append(f"  [{label}] …{left} «{e['phrase']}» {right}… ({kind})")
-    if text:
-        for d in docs:
-            if d.text:
-                lines += ["", f"== {d.name or d.url} ==", d.text]
-    return "\n".join(lines)
 
 
 def show_json(ref: str, docs: list[Document], evidence: list[dict[str, Any]]) -> str:
