@@ -23,7 +23,7 @@ from tracker.config import Email
 from tracker.digests.channels import build_email
 from tracker.safe_output import csv_cell, json_text, parse_id, terminal_text, xml_text
 from tracker.web.deps import templates
-from tracker.web.queries import md_escape, to_csv
+from tracker.web.queries.renderings import md_escape, to_csv
 
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Every code point but surrogates (they cannot be encoded), with the dangerous ones made likely.

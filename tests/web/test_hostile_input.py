@@ -22,9 +22,10 @@ from tests.digests import helpers as h
 from tests.web.helpers import PASSWORD, form_csrf, log_in
 from tracker import track
 from tracker.digests.outbox import send_due
-from tracker.web import auth, queries
+from tracker.web import auth
 from tracker.web.app import create_app
 from tracker.web.deps import DB, LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from tracker.web.queries import filters, sql
 
 HUGE = "99999999999999999999"
 
@@ -131,9 +132,9 @@ def test_ids_past_64_bits_and_non_ascii_digits_are_400_or_404(client, login):
 
 def test_search_text_is_limited_on_pages_and_the_api(client, login):
     login(client, "staff")
-    fine = " ".join(["w"] * queries.MAX_SEARCH_WORDS)
-    too_many = " ".join(["w"] * (queries.MAX_SEARCH_WORDS + 1))
-    too_long = "x" * (queries.MAX_SEARCH_CHARS + 1)
+    fine = " ".join(["w"] * filters.MAX_SEARCH_WORDS)
+    too_many = " ".join(["w"] * (filters.MAX_SEARCH_WORDS + 1))
+    too_long = "x" * (filters.MAX_SEARCH_CHARS + 1)
     assert client.get("/search", params={"q": fine}).status_code == 200
     assert client.get("/api/bills", params={"q": fine}).status_code == 200
     for q, why in ((too_many, "more than 20 words"), (too_long, "longer than 200 characters")):
@@ -148,11 +149,11 @@ def test_search_text_is_limited_on_pages_and_the_api(client, login):
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_search_past_its_statement_timeout_is_a_503(app, client, login, monkeypatch):
-    monkeypatch.setattr(queries, "SEARCH_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sql, "SEARCH_TIMEOUT_MS", 200)
 
     @app.get("/_slow_search")
     def slow(db: DB) -> dict:
-        queries.limit_search_time(db)  # what every search does first on PostgreSQL
+        sql.limit_search_time(db)  # what every search does first on PostgreSQL
         db.execute(text("SELECT pg_sleep(5)"))
         return {}
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.factories import DETAINERS, ESCAPED_XSS, FLOCK, GANG, PARKING, XSS, make_bill
-from tracker.web.queries import md_escape, md_link
+from tracker.web.queries.renderings import md_escape, md_link
 
 EVIL = (
     "[click](javascript:alert(1)) <img src=x onerror=alert(1)> a | b `code` ![i](http://x.example/i.png) "

@@ -30,7 +30,7 @@ from tests.factories import (
     status_change,
 )
 from tracker.read_model import has_category, like_pattern
-from tracker.web.queries import Filters
+from tracker.web.queries.filters import Filters
 
 
 def found(html: str) -> list[int]:

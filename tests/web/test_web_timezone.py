@@ -10,14 +10,14 @@ from db.engine import session_scope
 from tests import factories as f
 from tests.web.helpers import log_in
 from tracker.config import Digests, Web
-from tracker.web import queries
 from tracker.web.app import create_app
+from tracker.web.queries import template_helpers
 
 
 @pytest.fixture(autouse=True)
 def _utc_afterwards():
     yield
-    queries.set_display_zone("UTC")
+    template_helpers.set_display_zone("UTC")
 
 
 def admin_row(engine, config, make_user) -> str:
@@ -45,8 +45,8 @@ def test_display_zone_defaults_to_the_digests_zone(engine, web_config, make_user
 
 def test_without_either_zone_times_are_utc(web_config):
     assert web_config.display_timezone == "UTC"
-    queries.set_display_zone(web_config.display_timezone)
-    assert queries.when(f.T0) == "2026-11-02 12:00 UTC"
+    template_helpers.set_display_zone(web_config.display_timezone)
+    assert template_helpers.when(f.T0) == "2026-11-02 12:00 UTC"
 
 
 def test_an_unknown_web_timezone_is_a_config_error():

@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from db.engine import current_revision, head_revision, make_engine, require_schema, session_factory
 from tracker.config import Config, load_config
 from tracker.web import (
-    queries,
     routes_admin,
     routes_api,
     routes_auth,
@@ -30,6 +29,7 @@ from tracker.web import (
     routes_track,
 )
 from tracker.web.deps import _DB_SESSIONS, AuthMiddleware, LoginRequired, is_api, login_redirect, render
+from tracker.web.queries import template_helpers
 
 STATIC = Path(__file__).with_name("static")
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         title="Sanctuary Tracker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.config = config
-    queries.set_display_zone(config.display_timezone)  # every page's times (h.when)
+    template_helpers.set_display_zone(config.display_timezone)  # every page's times (h.when)
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
     app.add_middleware(AuthMiddleware, factory=app.state.sessionmaker)

@@ -15,8 +15,9 @@ from db.types import utcnow
 from tracker.digests.outbox import release
 from tracker.errors import TrackerError
 from tracker.health import evaluate
-from tracker.web import auth, queries
+from tracker.web import auth
 from tracker.web.deps import DB, Admin, RowId, redirect, render
+from tracker.web.queries import template_helpers
 
 router = APIRouter()
 
@@ -81,7 +82,7 @@ def admin_page(request: Request, db: DB, user: Admin) -> Response:
     return render(
         request,
         "admin.html",
-        h=queries.HELPERS,
+        h=template_helpers.HELPERS,
         jurisdictions=rows,
         deliveries=report.deliveries,
         alerts=report.alerts,

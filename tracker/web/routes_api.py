@@ -23,7 +23,8 @@ from tracker.read_model import bill_record, has_category, match_record, text_con
 from tracker.safe_output import MAX_ID
 from tracker.signals import match_direction_reason
 from tracker.web.deps import DB, CurrentUser, RowId
-from tracker.web.queries import FilterError, check_search_text, limit_search_time
+from tracker.web.queries.filters import FilterError, check_search_text
+from tracker.web.queries.sql import limit_search_time
 
 router = APIRouter(prefix="/api")
 

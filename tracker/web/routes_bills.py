@@ -11,8 +11,8 @@ from db.models import Bill
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
 from tracker.safe_output import parse_id
-from tracker.web import queries
 from tracker.web.deps import DB, CurrentUser, redirect, render
+from tracker.web.queries import one_bill, template_helpers
 
 router = APIRouter()
 
@@ -25,13 +25,13 @@ def bill_page(
     user: CurrentUser,
 ) -> HTMLResponse:
     found = parse_id(bill_id)  # ASCII digits within 64 bits; anything else names no bill
-    detail = queries.bill_page(db, found) if found is not None else None
+    detail = one_bill.bill_page(db, found) if found is not None else None
     if detail is None:
         raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
     return render(
         request,
         "bill.html",
-        h=queries.HELPERS,
+        h=template_helpers.HELPERS,
         d=detail,
         row=detail["row"],
         can_review=user.has_role("editor"),

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from db.models_review import BillMatch
 from tracker import review
 from tracker.errors import TrackerError
-from tracker.web import queries
 from tracker.web.deps import DB, Editor, RowId, redirect, render, safe_next
-from tracker.web.queries import QUEUE_STATES, FilterError, Filters
+from tracker.web.queries import lists, renderings, template_helpers
+from tracker.web.queries.filters import QUEUE_STATES, FilterError, Filters
 from tracker.web.routes_search import csv_error, csv_response
 
 router = APIRouter()
@@ -45,7 +45,7 @@ def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
     error: str | None
     try:
         filters = Filters.parse(request.query_params, states=QUEUE_STATES)
-        page = queries.review_queue(db, filters)
+        page = lists.review_queue(db, filters)
     except FilterError as exc:
         filters, page, error, status = Filters(), None, str(exc), 400
     else:
@@ -55,11 +55,11 @@ def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
         request,
         "review.html",
         status_code=status,
-        h=queries.HELPERS,
+        h=template_helpers.HELPERS,
         filters=filters,
         page=page,
         error=error,
-        jurisdictions=queries.jurisdictions(db),
+        jurisdictions=lists.jurisdictions(db),
         states=QUEUE_STATES,
         next_url=here,
     )
@@ -68,10 +68,10 @@ def review_page(request: Request, db: DB, _user: Editor) -> HTMLResponse:
 @router.get("/review.csv")
 def review_csv(request: Request, db: DB, _user: Editor) -> Response:
     try:
-        rows = queries.export_rows(db, Filters.parse(request.query_params, states=QUEUE_STATES), queue=True)
+        rows = lists.export_rows(db, Filters.parse(request.query_params, states=QUEUE_STATES), queue=True)
     except FilterError as exc:
         return csv_error(exc)
-    return csv_response(queries.to_csv(rows, queries.REVIEW_CSV_COLUMNS), "review.csv")
+    return csv_response(renderings.to_csv(rows, renderings.REVIEW_CSV_COLUMNS), "review.csv")
 
 
 # -- decisions -------------------------------------------------------------------------------------------
@@ -90,14 +90,14 @@ def _decided(
     """The answer to a decision: the updated row for htmx, else a 303 back to the page it came from."""
     target = safe_next(next_url)
     if _is_htmx(request):
-        row = queries.review_row(db, bill_id)
+        row = lists.review_row(db, bill_id)
         if row is None:  # pragma: no cover - a bill is never deleted
             raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
         return render(
             request,
             "_review_row.html",
             status_code=400 if error else 200,
-            h=queries.HELPERS,
+            h=template_helpers.HELPERS,
             row=row,
             next_url=target,
             message=message,

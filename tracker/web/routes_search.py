@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from db.types import utcnow
-from tracker.web import queries
 from tracker.web.deps import DB, CurrentUser, render
-from tracker.web.queries import FilterError, Filters
+from tracker.web.queries import lists, living, one_bill, recent, renderings, template_helpers
+from tracker.web.queries.filters import FilterError, Filters
 
 router = APIRouter()
 DASHBOARD_ROWS = 50
@@ -37,7 +37,12 @@ def csv_error(exc: FilterError) -> Response:
 
 
 def _page_context(db: Session, filters: Filters, **extra: Any) -> dict[str, Any]:
-    return {"h": queries.HELPERS, "filters": filters, "jurisdictions": queries.jurisdictions(db), **extra}
+    return {
+        "h": template_helpers.HELPERS,
+        "filters": filters,
+        "jurisdictions": lists.jurisdictions(db),
+        **extra,
+    }
 
 
 # -- the dashboard ---------------------------------------------------------------------------------------
@@ -45,14 +50,14 @@ def _page_context(db: Session, filters: Filters, **extra: Any) -> dict[str, Any]
 
 @router.get("/")
 def dashboard(request: Request, db: DB, user: CurrentUser) -> HTMLResponse:
-    since, now = queries.dashboard_window()
-    matches, matches_total = queries.new_matches(db, since, now, limit=DASHBOARD_ROWS)
-    changes, changes_total = queries.recent_status_changes(db, since, now, limit=DASHBOARD_ROWS)
-    open_reviews = queries.open_reviews(db) if user.has_role("editor") else None
+    since, now = recent.dashboard_window()
+    matches, matches_total = recent.new_matches(db, since, now, limit=DASHBOARD_ROWS)
+    changes, changes_total = recent.recent_status_changes(db, since, now, limit=DASHBOARD_ROWS)
+    open_reviews = one_bill.open_reviews(db) if user.has_role("editor") else None
     return render(
         request,
         "dashboard.html",
-        h=queries.HELPERS,
+        h=template_helpers.HELPERS,
         since=since,
         now=now,
         matches=matches,
@@ -65,16 +70,16 @@ def dashboard(request: Request, db: DB, user: CurrentUser) -> HTMLResponse:
 
 @router.get("/dashboard/new-matches.csv")
 def dashboard_matches_csv(db: DB, _user: CurrentUser) -> Response:
-    since, now = queries.dashboard_window()
-    rows, _ = queries.new_matches(db, since, now)
-    return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "new-matches.csv")
+    since, now = recent.dashboard_window()
+    rows, _ = recent.new_matches(db, since, now)
+    return csv_response(renderings.to_csv(rows, renderings.BILL_CSV_COLUMNS), "new-matches.csv")
 
 
 @router.get("/dashboard/status-changes.csv")
 def dashboard_changes_csv(db: DB, _user: CurrentUser) -> Response:
-    since, now = queries.dashboard_window()
-    rows, _ = queries.recent_status_changes(db, since, now)
-    return csv_response(queries.to_csv(rows, queries.CHANGE_CSV_COLUMNS), "status-changes.csv")
+    since, now = recent.dashboard_window()
+    rows, _ = recent.recent_status_changes(db, since, now)
+    return csv_response(renderings.to_csv(rows, renderings.CHANGE_CSV_COLUMNS), "status-changes.csv")
 
 
 # -- search ----------------------------------------------------------------------------------------------
@@ -84,7 +89,7 @@ def dashboard_changes_csv(db: DB, _user: CurrentUser) -> Response:
 def search(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
     try:
         filters = Filters.parse(request.query_params)
-        page = queries.search_bills(db, filters)
+        page = lists.search_bills(db, filters)
     except FilterError as exc:
         return render(
             request,
@@ -100,18 +105,18 @@ def search(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
 @router.get("/search.csv")
 def search_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
     try:
-        rows = queries.export_rows(db, Filters.parse(request.query_params))
+        rows = lists.export_rows(db, Filters.parse(request.query_params))
     except FilterError as exc:
         return csv_error(exc)
-    return csv_response(queries.to_csv(rows, queries.BILL_CSV_COLUMNS), "bills.csv")
+    return csv_response(renderings.to_csv(rows, renderings.BILL_CSV_COLUMNS), "bills.csv")
 
 
 # -- the living list -------------------------------------------------------------------------------------
 
 
-def _living(request: Request, db: Session) -> tuple[str | None, list[queries.LivingGroup]]:
+def _living(request: Request, db: Session) -> tuple[str | None, list[living.LivingGroup]]:
     slug = (request.query_params.get("jurisdiction") or "").strip() or None
-    return slug, queries.living_list(db, jurisdiction=slug)
+    return slug, living.living_list(db, jurisdiction=slug)
 
 
 @router.get("/living-list")
@@ -123,10 +128,10 @@ def living_list(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
     return render(
         request,
         "living_list.html",
-        h=queries.HELPERS,
+        h=template_helpers.HELPERS,
         groups=groups,
         jurisdiction=slug,
-        jurisdictions=queries.jurisdictions(db),
+        jurisdictions=lists.jurisdictions(db),
         total=sum(g.count for g in groups),
         query="?" + urlencode({"jurisdiction": slug}) if slug else "",
     )
@@ -139,7 +144,7 @@ def living_list_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
     except FilterError as exc:
         return csv_error(exc)
     rows = [row for g in groups for _, rows in g.directions for row in rows]
-    return csv_response(queries.to_csv(rows, queries.LIVING_CSV_COLUMNS), "living-list.csv")
+    return csv_response(renderings.to_csv(rows, renderings.LIVING_CSV_COLUMNS), "living-list.csv")
 
 
 @router.get("/living-list.md")
@@ -149,7 +154,7 @@ def living_list_md(request: Request, db: DB, _user: CurrentUser) -> Response:
     except FilterError as exc:
         return csv_error(exc)
     return Response(
-        queries.living_list_markdown(groups, generated=utcnow()),
+        renderings.living_list_markdown(groups, generated=utcnow()),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="living-list.md"'},
     )

@@ -1,0 +1,67 @@
+"""The lists: the search (every bill, newest first), the editors' review queue (the read model's one
+queue query) and their CSV exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Bill, Jurisdiction
+from db.models_review import BillMatch
+from tracker.read_model import bill_record, match_record
+from tracker.web.queries.filters import PER_PAGE, Filters, Page
+from tracker.web.queries.sql import LIST_DEFERRED, conditions, ids_query, list_rows, paged, queue_query
+
+_SEARCH_ORDER = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
+
+
+def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
+    """Every bill (matched or not) passing the filters, newest introduced first, one page."""
+    return paged(session, ids_query(session, f), f, _SEARCH_ORDER, per_page)
+
+
+def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:
+    """Bills in review (by default the open ones: pending or flagged), one page, in the queue's one order
+    (:func:`tracker.read_model.queue_order`, shared with ``tracker review list``): flagged first, then
+    pending, confirmed, rejected, best score first; ``order=uncertain``: uncertain pending bills first."""
+    return paged(session, queue_query(session, f, Bill.id), f, [], per_page)
+
+
+def export_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
+    """A row of the CSV exports: the bill's record and its match's (:mod:`tracker.read_model`), its
+    ``url`` the public page when it is a safe link."""
+    row = {**bill_record(bill, jurisdiction), **match_record(match)}
+    row["url"] = row["link"]
+    return row
+
+
+def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
+    """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
+    one query, not one page."""
+    columns = (Bill, Jurisdiction, BillMatch)
+    if queue:
+        q = queue_query(session, f, *columns)
+    else:
+        q = (
+            select(*columns)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+            .where(*conditions(session, f))
+            .order_by(*_SEARCH_ORDER)
+        )
+    q = q.options(*LIST_DEFERRED).execution_options(yield_per=2000)
+    return [export_row(b, j, m) for b, j, m in session.execute(q)]
+
+
+def review_row(session: Session, bill_id: int) -> dict[str, Any] | None:
+    """One bill as a row of the queue (after a decision, for the partial that replaces the row)."""
+    rows = list_rows(session, [bill_id])
+    return rows[0] if rows else None
+
+
+def jurisdictions(session: Session) -> list[tuple[str, str]]:
+    """(slug, name) of every jurisdiction, for the filters."""
+    q = select(Jurisdiction.slug, Jurisdiction.name).order_by(Jurisdiction.name, Jurisdiction.slug)
+    return [(slug, name) for slug, name in session.execute(q)]

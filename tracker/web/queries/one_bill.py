@@ -1,0 +1,63 @@
+"""One bill's page: everything it shows, in a fixed number of queries; how many bills wait for an editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Bill
+from db.models_review import BillMatch, ReviewEvent
+from tracker.read_model import review_state_condition, safe_url
+from tracker.web.queries.rows import bill_row
+
+
+def bill_page(session: Session, bill_id: int) -> dict[str, Any] | None:
+    """Everything the bill page shows, in a fixed number of queries (None for an unknown id)."""
+    bill = session.scalar(
+        select(Bill)
+        .where(Bill.id == bill_id)
+        .options(
+            selectinload(Bill.jurisdiction),
+            selectinload(Bill.sponsors),
+            selectinload(Bill.actions),
+            selectinload(Bill.attachments),
+            selectinload(Bill.status_changes),
+        )
+    )
+    if bill is None:
+        return None
+    match = session.get(BillMatch, bill.id)
+    events = session.scalars(
+        select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id)
+    ).all()
+    actions_by_id = {a.id: a for a in bill.actions}
+    changes = [
+        {"change": c, "action": actions_by_id.get(c.action_id) if c.action_id else None}
+        for c in sorted(bill.status_changes, key=lambda c: c.seq, reverse=True)
+    ]
+    return {
+        "bill": bill,
+        "jurisdiction": bill.jurisdiction,
+        "row": bill_row(bill, bill.jurisdiction, match),
+        "match": match,
+        "events": list(events),
+        "sponsors": list(bill.sponsors),
+        "actions": sorted(bill.actions, key=lambda a: a.sequence, reverse=True),
+        "attachments": [{"name": a.name, "url": safe_url(a.url), "raw_url": a.url} for a in bill.attachments],
+        "status_changes": changes,
+        "public_url": safe_url(bill.public_url),
+    }
+
+
+def open_reviews(session: Session) -> int:
+    """How many bills wait for an editor (pending, or flagged after a decision): the queue's default."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(BillMatch)
+            .where(BillMatch.review_state.is_not(None), review_state_condition(["open"]))
+        )
+        or 0
+    )

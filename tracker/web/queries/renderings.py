@@ -1,0 +1,128 @@
+"""Safe renderings every list shares: evidence marked in escaped HTML, CSV cells that cannot be formulas,
+Markdown that cannot be markup."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from db.types import utcnow
+from tracker.digests.labels import category_label, direction_label, stage_label
+from tracker.read_model import safe_url
+from tracker.safe_output import csv_cell
+from tracker.web.queries.living import LivingGroup
+
+_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
+
+
+def highlight_html(text: str | None, evidence: list[dict[str, Any]], field: str) -> Markup:
+    """``text`` escaped, with every evidence span of ``field`` in a ``<mark>`` (class ``term``, ``cue`` or
+    ``negative``): the web twin of :func:`tracker.review.highlight`, whose rules it follows (overlapping
+    spans make one mark of the strongest kind; spans that no longer match the text are left unmarked)."""
+    text = text or ""
+    spans = []
+    for e in evidence or []:
+        if not isinstance(e, dict) or e.get("field") != field or e.get("kind") not in _KIND_RANK:
+            continue
+        start, end = e.get("start"), e.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
+            continue
+        if start < end:
+            spans.append((start, end, e["kind"]))
+    spans.sort()
+    merged: list[list[Any]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
+                last[2] = kind
+        else:
+            merged.append([start, end, kind])
+    out, pos = Markup(""), 0
+    for start, end, kind in merged:
+        out += escape(text[pos:start])
+        out += Markup('<mark class="ev-{}">{}</mark>').format(kind, text[start:end])
+        pos = end
+    return out + escape(text[pos:])
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+BILL_CSV_COLUMNS = [
+    "id", "jurisdiction", "city", "identifier", "title", "status", "stage", "introduced", "first_seen_at",
+    "relevant", "score", "categories", "direction", "review_state", "needs_review", "url",
+]  # fmt: skip
+REVIEW_CSV_COLUMNS = [*BILL_CSV_COLUMNS, "decided_by", "decided_at", "note", "needs_review_reason"]
+CHANGE_CSV_COLUMNS = [
+    "observed_at", "id", "jurisdiction", "city", "identifier", "title", "old_status", "new_status",
+    "old_stage", "new_stage", "action_date", "action", "categories", "direction", "review_state", "url",
+]  # fmt: skip
+LIVING_CSV_COLUMNS = [
+    "city", "jurisdiction", "identifier", "title", "stage", "status", "categories", "direction",
+    "last_action_date", "last_action", "url",
+]  # fmt: skip
+
+# Every ASCII character that means something to CommonMark or GitHub's Markdown (links, images, HTML,
+# entities, emphasis, code, tables, headings, lists) and ":" "@" (autolinks of URLs and e-mail addresses).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:@$])")
+
+
+def md_escape(text: Any) -> str:
+    """Scraped text made inert in Markdown: one line, every special character backslash-escaped, so a title
+    cannot open a link, an image, HTML, code or a table cell."""
+    text = " ".join(str(text if text is not None else "").split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_link(label: str, url: str | None) -> str:
+    """``[label](<url>)`` for a safe http(s) URL (its own ``<``, ``>`` and backslashes percent-encoded),
+    else the escaped label alone."""
+    url = safe_url(url)
+    if not url:
+        return md_escape(label)
+    url = url.replace("\\", "%5C").replace("<", "%3C").replace(">", "%3E")
+    return f"[{md_escape(label)}](<{url}>)"
+
+
+def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | None = None) -> str:
+    """The living list as Markdown: a heading per city, a table per direction."""
+    generated = generated or utcnow()
+    total = sum(g.count for g in groups)
+    lines = [
+        "# Sanctuary measures: the living list",
+        "",
+        f"{total} measure{'s' if total != 1 else ''} confirmed by editors, "
+        f"as of {generated:%Y-%m-%d %H:%M} UTC.",
+    ]
+    for g in groups:
+        lines += ["", f"## {md_escape(g.city)}", ""]
+        for direction, rows in g.directions:
+            lines += [f"### {md_escape(direction_label(direction).capitalize())} ({len(rows)})", ""]
+            lines.append("| File | Title | Stage | Categories | Last action |")
+            lines.append("|---|---|---|---|---|")
+            for r in rows:
+                last = " ".join(
+                    x for x in (r["last_action_date"].isoformat() if r["last_action_date"] else "",
+                                md_escape(r["last_action"] or "")) if x
+                )  # fmt: skip
+                cats = ", ".join(md_escape(category_label(c)) for c in r["categories"])
+                lines.append(
+                    f"| {md_link(r['identifier'] or str(r['id']), r['url'])} | {md_escape(r['title'] or '')} "
+                    f"| {md_escape(stage_label(r['stage']))} | {cats} | {last or '-'} |"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,69 @@
+"""What the pages' templates call as ``h.<name>(...)``: labels, times in the display zone, evidence marks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from tracker.digests.labels import category_label, direction_label, stage_label
+from tracker.matcher import CATEGORY_CODES, DIRECTIONS
+from tracker.read_model import safe_url
+from tracker.signals import EVIDENCE_LEGEND, evidence_what
+from tracker.web.queries.filters import QUEUE_ORDERS, QUEUE_STATES, SEARCH_STATES, STAGES
+from tracker.web.queries.renderings import highlight_html
+
+DISPLAY_ZONE: ZoneInfo = ZoneInfo("UTC")  # set by create_app from the configuration (display_timezone)
+
+
+def set_display_zone(name: str) -> None:
+    global DISPLAY_ZONE
+    DISPLAY_ZONE = ZoneInfo(name)
+
+
+def when(value: datetime | date | str | None) -> str:
+    """A time in the display zone with its abbreviation (``2026-11-25 06:49 CST``; stored naive times are
+    UTC; an ISO string is read first), a date as ISO, nothing as "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        local = aware.astimezone(DISPLAY_ZONE)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return value.isoformat()
+
+
+def category_labels(codes: Iterable[str]) -> str:
+    return ", ".join(category_label(c) for c in codes)
+
+
+class TemplateHelpers:
+    """What the pages' templates call as ``h.<name>(...)`` (labels, times, evidence marks)."""
+
+    category = staticmethod(category_label)
+    cats = staticmethod(category_labels)
+    direction = staticmethod(direction_label)
+    stage = staticmethod(stage_label)
+    when = staticmethod(when)
+    highlight = staticmethod(highlight_html)
+    safe_url = staticmethod(safe_url)
+    stages = STAGES
+    categories = CATEGORY_CODES
+    search_states = SEARCH_STATES
+    queue_states = QUEUE_STATES
+    directions = DIRECTIONS
+    queue_orders = QUEUE_ORDERS
+    evidence_what = staticmethod(evidence_what)
+    evidence_legend = EVIDENCE_LEGEND
+    uncertain_help = (
+        "Uncertain: the model's probability is near its decision boundary, so it could go either way. "
+        "Deciding this bill teaches the model the most."
+    )
+
+
+HELPERS = TemplateHelpers()
