@@ -450,9 +450,16 @@ class Importer:
         return {(b, sid): aid for b, sid, aid in found if (b, sid) in wanted}
 
     def _update(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
-        now = self.observed_at
+        """Write changed bills: their columns, their actions (synchronised row by row: status events point
+        at them), their sponsors (replaced), and a status change for each whose status moved."""
         bill_ids = [existing[b.source_id].id for b in bills]
         self.touched.update(bill_ids)
+        self._update_bill_rows(bills, existing)
+        previous, action_ids = self._sync_actions(bills, existing, bill_ids)
+        self._replace_sponsors(bills, existing, bill_ids)
+        self._record_status_changes(bills, existing, previous, action_ids)
+
+    def _update_bill_rows(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
         self.s.execute(
             update(Bill),
             [
@@ -461,14 +468,20 @@ class Importer:
                     "identifier_key": identifier_key(b.identifier),
                     "source_key": self.source_key,
                     "id": existing[b.source_id].id,
-                    "updated_at": now,
+                    "updated_at": self.observed_at,
                     "vanished_at": None,
                 }
                 for b in bills
             ],
         )
         self.run.changed += len(bills)
-        # Actions are synchronised row by row (status events point at them); sponsors are replaced.
+
+    def _sync_actions(
+        self, bills: list[NormalizedBill], existing: dict[str, Any], bill_ids: list[int]
+    ) -> tuple[dict[int, set[str]], dict[tuple[int, str], int]]:
+        """Insert, update and delete the bills' actions to match the source (an incomplete list, an agenda
+        window, keeps the others). Returns the source ids each bill had before, and the id of every action
+        kept or inserted by (bill id, source id)."""
         stored_actions: dict[tuple[int, str], int] = {
             (bill_id, source_id): action_id
             for bill_id, source_id, action_id in self.s.execute(
@@ -505,11 +518,25 @@ class Importer:
         action_ids = {key: aid for key, aid in stored_actions.items() if key in keep}
         if to_insert:
             action_ids.update(self._insert_actions(to_insert))
+        return previous, action_ids
+
+    def _replace_sponsors(
+        self, bills: list[NormalizedBill], existing: dict[str, Any], bill_ids: list[int]
+    ) -> None:
         self.s.execute(delete(Sponsor).where(Sponsor.bill_id.in_(bill_ids)))
         sponsors = [_sponsor_row(existing[b.source_id].id, sp) for b in bills for sp in b.sponsors]
         if sponsors:
             self.s.execute(insert(Sponsor), sponsors)
 
+    def _record_status_changes(
+        self,
+        bills: list[NormalizedBill],
+        existing: dict[str, Any],
+        previous: dict[int, set[str]],
+        action_ids: dict[tuple[int, str], int],
+    ) -> None:
+        """A ``changed`` status change for each bill whose status moved, with the action that explains it
+        (:func:`explaining_action`)."""
         moved = [b for b in bills if b.status != existing[b.source_id].status]
         if not moved:
             return
@@ -533,7 +560,7 @@ class Importer:
                     "new_status": b.status,
                     "old_stage": old.stage,
                     "new_stage": b.stage,
-                    "observed_at": now,
+                    "observed_at": self.observed_at,
                     "crawl_run_id": self.run.id,
                     "action_id": action_ids.get((old.id, explains)) if explains else None,
                 }

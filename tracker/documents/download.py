@@ -62,14 +62,7 @@ def download(
     timeout = settings.timeout_seconds
     deadline = time.monotonic() + timeout
     current = url
-    headers = {
-        "User-Agent": user_agent,
-        "Accept": f"{PDF}, {DOCX}, text/html;q=0.8, text/plain;q=0.5, */*;q=0.1",
-    }
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
+    headers = _request_headers(user_agent, etag, last_modified)
     for _hop in range(settings.max_redirects + 1):
         target = policy.check(current)
         addresses = policy.addresses(target, resolver)
@@ -97,31 +90,9 @@ def download(
             if resp.status != 200:
                 gone = " (gone from the portal)" if resp.status in (404, 410) else ""
                 raise FetchFailed(f"HTTP {resp.status}{gone}")
-            encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
-            if encoding != "identity":
-                raise FetchFailed(f"unexpected Content-Encoding {_header(encoding, 40)!r}")
-            declared = resp.getheader("Content-Length")
-            if declared and declared.strip().isdigit() and int(declared) > settings.max_bytes:
-                raise TooLarge(
-                    f"{int(declared):,} bytes announced, more than max_bytes ({settings.max_bytes:,})"
-                )
-            chunks, size = [], 0
-            while not resp.isclosed():  # closed once the announced length has been read
-                sock.settimeout(_remaining(deadline, timeout))
-                chunk = resp.read1(CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > settings.max_bytes:
-                    raise TooLarge(f"more than max_bytes ({settings.max_bytes:,} bytes) sent")
-                chunks.append(chunk)
-            _remaining(deadline, timeout)
-            if declared and declared.strip().isdigit() and size < int(declared):
-                # The connection ended early: a truncated document is not stored (nor its ETag).
-                raise FetchFailed(f"incomplete download: {size:,} of {int(declared):,} bytes announced")
             return Download(
                 current,
-                body=b"".join(chunks),
+                body=_read_body(resp, sock, settings, deadline),
                 content_type=_header(resp.getheader("Content-Type"), 200),
                 etag=_header(resp.getheader("ETag")),
                 last_modified=_header(resp.getheader("Last-Modified")),
@@ -136,6 +107,49 @@ def download(
                 resp.close()  # closes the socket too (the response may own it)
             conn.close()
     raise FetchFailed(f"more than {settings.max_redirects} redirects")
+
+
+def _request_headers(user_agent: str, etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The request's headers: what kinds of document are wanted, and a conditional request when the
+    document was seen before."""
+    headers = {
+        "User-Agent": user_agent,
+        "Accept": f"{PDF}, {DOCX}, text/html;q=0.8, text/plain;q=0.5, */*;q=0.1",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _read_body(
+    resp: http.client.HTTPResponse, sock: socket.socket, settings: Documents, deadline: float
+) -> bytes:
+    """A 200 response's body, streamed: refused past ``max_bytes`` (announced or sent), compressed, or cut
+    short of its announced length; each read within what is left of the deadline."""
+    timeout = settings.timeout_seconds
+    encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        raise FetchFailed(f"unexpected Content-Encoding {_header(encoding, 40)!r}")
+    declared = resp.getheader("Content-Length")
+    if declared and declared.strip().isdigit() and int(declared) > settings.max_bytes:
+        raise TooLarge(f"{int(declared):,} bytes announced, more than max_bytes ({settings.max_bytes:,})")
+    chunks, size = [], 0
+    while not resp.isclosed():  # closed once the announced length has been read
+        sock.settimeout(_remaining(deadline, timeout))
+        chunk = resp.read1(CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > settings.max_bytes:
+            raise TooLarge(f"more than max_bytes ({settings.max_bytes:,} bytes) sent")
+        chunks.append(chunk)
+    _remaining(deadline, timeout)
+    if declared and declared.strip().isdigit() and size < int(declared):
+        # The connection ended early: a truncated document is not stored (nor its ETag).
+        raise FetchFailed(f"incomplete download: {size:,} of {int(declared):,} bytes announced")
+    return b"".join(chunks)
 
 
 def _hang_up(sock: socket.socket) -> None:

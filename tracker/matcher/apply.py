@@ -33,7 +33,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -330,8 +330,50 @@ def _match_chunk(
     summary = MatchSummary(rules=loaded.short)
     bills = session.execute(select(Bill.id, Bill.title, Bill.name).where(Bill.id.in_(chunk))).all()
     chunk_texts = texts if texts is not None else bill_texts(session, chunk)
-    # Lock the rows (PostgreSQL) so that an editor's decision cannot interleave with this run.
-    existing = {
+    existing = _locked_matches(session, chunk)
+    summary.considered = len(bills)
+    todo = _due(bills, chunk_texts, existing, rescore, loaded)
+    if not todo:
+        return summary
+    items = [(bill_id, title, name, text) for bill_id, title, name, text, _ in todo]
+    results = _classify(loaded, items, session)
+    summary.classified = len(todo)
+    changes = _Changes()
+    for bill_id, title, name, text, ih in todo:
+        r = results[bill_id]
+        keys = content_keys(title, name, text)
+        machine = _machine_fields(bill_id, r, keys, ih, loaded, now)
+        old = existing.get(bill_id)
+        if old is None:
+            changes.inserts.append(
+                {
+                    **machine,
+                    "source": "matcher",
+                    "review_state": "pending" if r.relevant else None,
+                    "needs_review": False,
+                    "created_at": now,
+                }
+            )
+            summary.newly_relevant += r.relevant
+            continue
+        if _same_result(old, machine):  # a rescore that changes nothing: only record the rules
+            changes.restamp.append(bill_id)
+            continue
+        changes.updates.append(machine)
+        summary.newly_relevant += r.relevant and not old.relevant
+        summary.no_longer_relevant += old.relevant and not r.relevant
+        flag = _flag_if_changed_since_decision(old, title, name, keys, r, loaded, now)
+        if flag is not None:
+            changes.flags.append(flag[0])
+            changes.events.append(flag[1])
+    _write_changes(session, changes, loaded, now, summary)
+    return summary
+
+
+def _locked_matches(session: Session, chunk: list[int]) -> dict[int, Any]:
+    """The current match rows of the chunk's bills (the columns a run compares), locked on PostgreSQL so
+    that an editor's decision cannot interleave with this run."""
+    return {
         row.bill_id: row
         for row in session.execute(
             select(
@@ -357,104 +399,113 @@ def _match_chunk(
             .with_for_update()
         )
     }
-    summary.considered = len(bills)
-    todo: list[tuple[int, str | None, str | None, str | None]] = []
-    hashes: dict[int, str] = {}
+
+
+def _due(
+    bills: Iterable[Any],
+    chunk_texts: Mapping[int, str],
+    existing: Mapping[int, Any],
+    rescore: bool,
+    loaded: LoadedRules,
+) -> list[tuple[int, str | None, str | None, str | None, str]]:
+    """(id, title, name, text, input hash) of the bills to classify: all with ``rescore``, else those whose
+    inputs or rules changed since their last match."""
+    todo = []
     for bill_id, title, name in bills:
         text = chunk_texts.get(bill_id)
         ih = input_hash(title, name, text)
         old = existing.get(bill_id)
         if not rescore and old is not None and old.input_hash == ih and old.rules_hash == loaded.hash:
             continue
-        hashes[bill_id] = ih
-        todo.append((bill_id, title, name, text))
-    if not todo:
-        return summary
-    results = _classify(loaded, todo, session)
-    summary.classified = len(todo)
+        todo.append((bill_id, title, name, text, ih))
+    return todo
 
-    inserts, updates, restamp, flags, events = [], [], [], [], []
-    for bill_id, title, name, text in todo:
-        r = results[bill_id]
-        keys = content_keys(title, name, text)
-        machine = {
-            "bill_id": bill_id,
-            "relevant": r.relevant,
-            "score": r.score,
-            "categories": list(r.categories),
-            "direction": r.direction,
-            "category_scores": dict(r.category_scores),
-            "evidence": [e.to_dict() for e in r.evidence],
-            "uncertain": bool(getattr(r, "uncertain", False)),
-            "learned": getattr(r, "learned", None),
-            "rules_version": loaded.version,
-            "rules_hash": loaded.hash,
-            "input_hash": hashes[bill_id],
-            "content_keys": keys,
-            "matched_at": now,
-            "updated_at": now,
-        }
-        old = existing.get(bill_id)
-        if old is None:
-            inserts.append(
-                {
-                    **machine,
-                    "source": "matcher",
-                    "review_state": "pending" if r.relevant else None,
-                    "needs_review": False,
-                    "created_at": now,
-                }
-            )
-            summary.newly_relevant += r.relevant
-            continue
-        if _same_result(old, machine):  # a rescore that changes nothing: only record the rules
-            restamp.append(bill_id)
-            continue
-        updates.append(machine)
-        summary.newly_relevant += r.relevant and not old.relevant
-        summary.no_longer_relevant += old.relevant and not r.relevant
-        if old.review_state in DECIDED_STATES and old.decided_content:
-            decided_keys = old.decided_content.get("keys", {})
-            changed = changed_fields(decided_keys, keys)
-            seen = old.content_keys or {}
-            if changed and any(keys.get(f) != seen.get(f) for f in changed):
-                old_title = old.decided_content.get("title")
-                reason = _flag_reason(changed, old.review_state, old.decided_by, old.decided_at, old_title)
-                flags.append(
-                    {
-                        "bill_id": bill_id,
-                        "needs_review": True,
-                        "needs_review_reason": reason,
-                        "flagged_at": now,
-                    }
-                )
-                events.append(
-                    {
-                        "bill_id": bill_id,
-                        "kind": "flagged",
-                        "at": now,
-                        "actor": FLAG_ACTOR,
-                        "note": reason,
-                        "categories": None,
-                        "direction": None,
-                        "snapshot": {
-                            "title": title,
-                            "name": name,
-                            "changed": changed,
-                            "machine": machine_snapshot(
-                                r.relevant, r.score, r.categories, r.direction, loaded.hash
-                            ),
-                        },
-                    }
-                )
-    if inserts:
+
+def _machine_fields(
+    bill_id: int, r: Any, keys: dict[str, str | None], ih: str, loaded: LoadedRules, now: datetime
+) -> dict[str, Any]:
+    """The machine's columns of a bill's match row, from its result."""
+    return {
+        "bill_id": bill_id,
+        "relevant": r.relevant,
+        "score": r.score,
+        "categories": list(r.categories),
+        "direction": r.direction,
+        "category_scores": dict(r.category_scores),
+        "evidence": [e.to_dict() for e in r.evidence],
+        "uncertain": bool(getattr(r, "uncertain", False)),
+        "learned": getattr(r, "learned", None),
+        "rules_version": loaded.version,
+        "rules_hash": loaded.hash,
+        "input_hash": ih,
+        "content_keys": keys,
+        "matched_at": now,
+        "updated_at": now,
+    }
+
+
+def _flag_if_changed_since_decision(
+    old: Any,
+    title: str | None,
+    name: str | None,
+    keys: dict[str, str | None],
+    r: Any,
+    loaded: LoadedRules,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(the flag's column values, its ``flagged`` event) when a decided bill's words changed materially
+    since the decision (and since the last run, so a flag is raised once); else None."""
+    if old.review_state not in DECIDED_STATES or not old.decided_content:
+        return None
+    changed = changed_fields(old.decided_content.get("keys", {}), keys)
+    seen = old.content_keys or {}
+    if not changed or not any(keys.get(f) != seen.get(f) for f in changed):
+        return None
+    old_title = old.decided_content.get("title")
+    reason = _flag_reason(changed, old.review_state, old.decided_by, old.decided_at, old_title)
+    flag = {"bill_id": old.bill_id, "needs_review": True, "needs_review_reason": reason, "flagged_at": now}
+    event = {
+        "bill_id": old.bill_id,
+        "kind": "flagged",
+        "at": now,
+        "actor": FLAG_ACTOR,
+        "note": reason,
+        "categories": None,
+        "direction": None,
+        "snapshot": {
+            "title": title,
+            "name": name,
+            "changed": changed,
+            "machine": machine_snapshot(r.relevant, r.score, r.categories, r.direction, loaded.hash),
+        },
+    }
+    return flag, event
+
+
+@dataclass
+class _Changes:
+    """What a chunk's run writes: new rows, changed results, unchanged results under new rules (restamped),
+    flags and their events."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    restamp: list[int] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _write_changes(
+    session: Session, changes: _Changes, loaded: LoadedRules, now: datetime, summary: MatchSummary
+) -> None:
+    """Write a chunk's changes in bulk statements; the queue follows the machine for undecided bills only."""
+    if changes.inserts:
         # Core executemany on the table (the ORM's bulk insert would go row by row here).
-        session.execute(_insert_ignore(session), inserts)
-        summary.created = len(inserts)
-    if updates:
-        session.execute(update(BillMatch), updates)
-        summary.updated = len(updates)
-        rematched = [u["bill_id"] for u in updates]
+        session.execute(_insert_ignore(session), changes.inserts)
+        summary.created = len(changes.inserts)
+    if changes.updates:
+        session.execute(update(BillMatch), changes.updates)
+        summary.updated = len(changes.updates)
+        rematched = [u["bill_id"] for u in changes.updates]
         # The queue follows the machine only for undecided bills; the WHERE clauses make that hold even
         # if a decision was written meanwhile.
         session.execute(
@@ -475,21 +526,18 @@ def _match_chunk(
             .values(review_state=None)
             .execution_options(synchronize_session=False)
         )
-    if restamp:
+    if changes.restamp:
         session.execute(
             update(BillMatch)
-            .where(BillMatch.bill_id.in_(restamp))
+            .where(BillMatch.bill_id.in_(changes.restamp))
             .values(rules_version=loaded.version, rules_hash=loaded.hash, matched_at=now)
             .execution_options(synchronize_session=False)
         )
-    if flags:
-        session.execute(update(BillMatch), flags)
-        session.add_all([ReviewEvent(**e) for e in events])
+    if changes.flags:
+        session.execute(update(BillMatch), changes.flags)
+        session.add_all([ReviewEvent(**e) for e in changes.events])
         session.flush()
-        summary.flagged = len(flags)
-    return summary
-
-
+        summary.flagged = len(changes.flags)
 _RESULT_FIELDS = (
     "relevant", "score", "categories", "direction", "category_scores", "evidence", "input_hash", "uncertain",
     "learned",
