@@ -11,7 +11,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, Select, and_, case, exists, func, literal, or_, select, type_coerce, union
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
@@ -168,7 +181,7 @@ OPEN_STATES: tuple[str, ...] = ("pending", "flagged")
 def review_state_condition(states: Iterable[str]) -> Any:
     """Bills in any of ``states`` (``pending``, ``confirmed``, ``rejected``, ``flagged``, ``open``; no
     states: every bill in review)."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     for state in states:
         for one in OPEN_STATES if state == "open" else (state,):
             if one == "flagged":
@@ -201,7 +214,7 @@ def queue_order(*, uncertain_first: bool = False) -> list[Any]:
 
 def review_queue_query(
     *columns: Any, states: Iterable[str] = (), conditions: Iterable[Any] = (), uncertain_first: bool = False
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     """The review queue as one query: ``columns`` of the bills in review in ``states`` (every state when
     none) that pass ``conditions``, in :func:`queue_order`. Joins the bill's match and jurisdiction."""
     return (

@@ -310,8 +310,8 @@ def api_matches(
         query = query.where(Jurisdiction.slug == jurisdiction)
     rows, page = _paged(request, db, query, [BillMatch.score.desc(), Bill.id], limit, offset)
     items = []
-    for bill, jurisdiction, match in rows:
-        item = _bill(bill, jurisdiction, match)
+    for bill, council, match in rows:
+        item = _bill(bill, council, match)
         item["match"] = _match(match, evidence=True)
         items.append(item)
     return {"items": items, **page}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import UnaryExpression, select
 from sqlalchemy.orm import Session
 
 from db.models import Bill, Jurisdiction
@@ -14,7 +14,7 @@ from tracker.read_model import bill_record, match_record
 from tracker.web.queries.filters import PER_PAGE, Filters, Page
 from tracker.web.queries.sql import LIST_DEFERRED, conditions, ids_query, list_rows, paged, queue_query
 
-_SEARCH_ORDER = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
+_SEARCH_ORDER: list[UnaryExpression[Any]] = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
 
 
 def search_bills(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> Page:

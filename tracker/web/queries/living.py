@@ -17,7 +17,7 @@ from tracker.web.queries.sql import LIST_DEFERRED, jurisdiction_id_of
 DIRECTION_ORDER = ("expands", "restricts", "neutral")
 
 
-def _last_actions(session: Session, bill_ids: Select[Any]) -> dict[int, tuple[date | None, str | None]]:
+def _last_actions(session: Session, bill_ids: Select[int]) -> dict[int, tuple[date | None, str | None]]:
     """The last action (date, name) of each bill of a subquery of ids: one query (a window function)."""
     ranked = (
         select(

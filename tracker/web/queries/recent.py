@@ -80,8 +80,8 @@ def recent_status_changes(
             new_status=change.new_status,
             old_stage=change.old_stage,
             new_stage=change.new_stage,
-            action_date=action.action_date if action else None,
-            action=action.description if action else None,
+            action_date=action.action_date if action is not None else None,  # outer join: may be None
+            action=action.description if action is not None else None,
         )
         out.append(row)
     return out, rows[0].total if rows else 0

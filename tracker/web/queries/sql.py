@@ -88,7 +88,7 @@ LIST_DEFERRED = (
 )
 
 
-def ids_query(session: Session, f: Filters) -> Select[Any]:
+def ids_query(session: Session, f: Filters) -> Select[int]:
     """The ids of the bills passing the filters, joined only to what the filters need (a page is chosen
     on this narrow query, then its rows are loaded: a deep page does not join every row it skips)."""
     q = select(Bill.id)
@@ -97,7 +97,7 @@ def ids_query(session: Session, f: Filters) -> Select[Any]:
     return q.where(*conditions(session, f))
 
 
-def queue_query(session: Session, f: Filters, *columns: Any) -> Select[Any]:
+def queue_query(session: Session, f: Filters, *columns: Any) -> Select[*tuple[Any, ...]]:
     """The review queue's query (:func:`tracker.read_model.review_queue_query`, also ``tracker review
     list``'s) under the filters: by default the open bills (pending or flagged)."""
     return review_queue_query(
@@ -133,7 +133,7 @@ def list_rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids]
 
 
-def paged(session: Session, ids_q: Select[Any], f: Filters, order: list[Any], per_page: int) -> Page:
+def paged(session: Session, ids_q: Select[int], f: Filters, order: list[Any], per_page: int) -> Page:
     """One page of a list: its ids and the total in one query (a window count), then its rows."""
     hits = session.execute(
         ids_q.add_columns(func.count().over().label("total"))
