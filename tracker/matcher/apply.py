@@ -36,9 +36,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, Table, and_, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
@@ -551,7 +551,7 @@ def _same_result(old: Any, machine: dict[str, Any]) -> bool:
 def _insert_ignore(session: Session) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` into ``bill_matches``: a concurrent run that matched the same
     new bill first wins (its result is the same)."""
-    table = BillMatch.__table__
+    table = cast(Table, BillMatch.__table__)  # a declarative model's table (typed as any FromClause)
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

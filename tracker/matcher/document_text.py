@@ -37,7 +37,9 @@ class DocumentText(str):
 
     @classmethod
     def build(cls, documents: list[tuple[str, str]]) -> DocumentText | None:
-        pieces, parts, pos, budget = [], [], 0, MATCH_CHARS_PER_BILL
+        pieces: list[str] = []
+        parts: list[Part] = []
+        pos, budget = 0, MATCH_CHARS_PER_BILL
         used: dict[str, int] = {}
         for name, text in documents:
             text = text[: min(MATCH_CHARS_PER_DOCUMENT, budget)]

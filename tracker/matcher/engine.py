@@ -86,7 +86,8 @@ _NOT_RELEVANT = MatchResult(relevant=False, score=0.0, categories=[], direction=
 
 #: The most characters of each field the matcher reads; the rest is ignored. Titles and names are capped at
 #: 10,000 characters at ingest already (tracker/sanitize.py); the document text is built from at most
-#: 200,000 characters (tracker/matcher/document_text.py, MATCH_CHARS_PER_BILL) plus the separators between documents.
+#: 200,000 characters (tracker/matcher/document_text.py, MATCH_CHARS_PER_BILL) plus the separators between
+#: documents.
 #: Every step of the engine is linear (or n log n) in what it reads, so these bound the work per bill.
 FIELD_LIMITS: dict[str, int] = {"title": 10_000, "name": 10_000, "text": 250_000}
 
@@ -303,7 +304,7 @@ class Matcher:
 
     def _direction(self, category: str, hits: list[_Hit], cues: list[_CueHit]) -> tuple[str, list[_CueHit]]:
         prox = self.rules.settings.proximity
-        best: tuple[float, int] | None = None
+        best: tuple[float, float] | None = None
         best_dir: str | None = None
         near: list[_CueHit] = []
         cat_hits = [h for h in hits if h.term.category == category]
