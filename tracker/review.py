@@ -25,7 +25,7 @@ from tracker.errors import TrackerError, UsageError
 from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
-from tracker.signals import match_direction_reason
+from tracker.read_model import bill_record, check_jurisdiction, has_category, match_record, review_queue_query
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
@@ -112,8 +112,6 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
         raise ReviewUsageError(
             f"a bill is an id, SLUG:IDENTIFIER or IDENTIFIER (e.g. riverton:O2026-0053), not '{ref}'"
         )
-    from tracker.read_model import check_jurisdiction
-
     check_jurisdiction(session, slug)
     rows = session.execute(
         select(Bill, Jurisdiction)
@@ -290,24 +288,22 @@ def note(
 # -- reading ---------------------------------------------------------------------------------------------
 
 
-def _record(match: BillMatch, bill: Bill, slug: str) -> dict[str, Any]:
+_BILL_FIELDS = ("id", "jurisdiction", "identifier", "title", "status", "stage", "url")
+_MATCH_FIELDS = (
+    "review_state", "needs_review", "needs_review_reason", "source", "relevant", "score", "categories",
+    "direction",
+)  # fmt: skip
+
+
+def _record(match: BillMatch, bill: Bill, jurisdiction: Jurisdiction) -> dict[str, Any]:
+    """A bill in review as `tracker review list --json` and `review show --json` give it: the read model's
+    records of the bill and its match (:func:`tracker.read_model.bill_record`, :func:`match_record`), the
+    machine's own result and the evidence."""
+    b, m = bill_record(bill, jurisdiction), match_record(match)
     return {
-        "bill": bill_ref(slug, bill),
-        "id": bill.id,
-        "jurisdiction": slug,
-        "identifier": bill.identifier,
-        "title": bill.title,
-        "status": bill.status,
-        "stage": bill.stage,
-        "url": bill.public_url or bill.source_url,
-        "review_state": match.review_state,
-        "needs_review": match.needs_review,
-        "needs_review_reason": match.needs_review_reason,
-        "source": match.source,
-        "relevant": match.effective_relevant,
-        "score": match.score,
-        "categories": match.effective_categories,
-        "direction": match.effective_direction,
+        "bill": bill_ref(jurisdiction.slug, bill),
+        **{key: b[key] for key in _BILL_FIELDS},
+        **{key: m[key] for key in _MATCH_FIELDS},
         "machine": {
             "relevant": match.relevant,
             "categories": list(match.categories),
@@ -315,13 +311,13 @@ def _record(match: BillMatch, bill: Bill, slug: str) -> dict[str, Any]:
             "rules_hash": match.rules_hash,
             "matched_at": match.matched_at.isoformat(),
         },
-        "decided_by": match.decided_by,
-        "decided_at": match.decided_at.isoformat() if match.decided_at else None,
-        "note": match.note,
+        "decided_by": m["decided_by"],
+        "decided_at": m["decided_at"],
+        "note": m["note"],
         "evidence": list(match.evidence),
         "uncertain": bool(match.uncertain),
         "learned": match.learned,
-        "direction_reason": match_direction_reason(match),
+        "direction_reason": m["direction_reason"],
     }
 
 
@@ -338,8 +334,6 @@ def list_reviews(
     query and order (:func:`tracker.read_model.review_queue_query`, the web queue's too): flagged first,
     then pending, confirmed, rejected, best score first, then by id; with ``uncertain_first``, uncertain
     pending bills before all."""
-    from tracker.read_model import check_jurisdiction, has_category, review_queue_query
-
     if category is not None:
         check_categories([category])
     check_direction(direction)
@@ -354,12 +348,12 @@ def list_reviews(
     q = review_queue_query(
         BillMatch,
         Bill,
-        Jurisdiction.slug,
+        Jurisdiction,
         states=states,
         conditions=conditions,
         uncertain_first=uncertain_first,
     )
-    return [_record(m, b, s) for m, b, s in session.execute(q)]
+    return [_record(m, b, j) for m, b, j in session.execute(q)]
 
 
 def bill_detail(session: Session, ref: str) -> dict[str, Any]:
@@ -397,13 +391,11 @@ def matched_measures(engine: Engine) -> list[dict[str, Any]]:
             select(BillMatch, Bill, Jurisdiction)
             .join(Bill, BillMatch.bill_id == Bill.id)
             .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-            .where(BillMatch.review_state.is_not(None) | BillMatch.relevant.is_(True))
+            .where(BillMatch.effective_relevant)
             .order_by(Jurisdiction.slug, Bill.identifier, Bill.id)
         )
         out: dict[str, dict[str, Any]] = {}
         for match, bill, jurisdiction in session.execute(q):
-            if not match.effective_relevant:
-                continue
             group = out.setdefault(
                 jurisdiction.slug, {"slug": jurisdiction.slug, "name": jurisdiction.name, "bills": []}
             )
@@ -438,7 +430,7 @@ def show_json(detail: dict[str, Any]) -> str:
     slug = detail["jurisdiction"].slug
     match: BillMatch | None = detail["match"]
     if match is not None:
-        record = _record(match, bill, slug)
+        record = _record(match, bill, detail["jurisdiction"])
     else:
         record = {"bill": detail["ref"], "id": bill.id, "jurisdiction": slug, "title": bill.title}
     record["history"] = [
