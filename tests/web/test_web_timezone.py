@@ -52,3 +52,17 @@ def test_without_either_zone_times_are_utc(web_config):
 def test_an_unknown_web_timezone_is_a_config_error():
     with pytest.raises(ValueError, match="unknown timezone"):
         Web(timezone="Mars/Olympus")
+
+
+def test_subscriptions_page_shows_the_next_digest_in_the_display_zone(engine, web_config, make_user, login):
+    config = web_config.model_copy(update={"web": Web(timezone="America/Chicago")})
+    with TestClient(create_app(config, engine=engine), follow_redirects=False) as client:
+        login(client, "staff", username="ana", email="ana@example.org")
+        r = client.post("/subscriptions", data={
+            "csrf_token": client.csrf, "email_enabled": "true", "frequency": "daily", "at_time": "08:00",
+            "timezone": "America/Chicago",
+        })  # fmt: skip
+        assert r.status_code == 303
+        page = client.get("/subscriptions")
+    cell = page.text.split('data-label="Next digest">')[1].split("</td>")[0]
+    assert cell.endswith(" 08:00 CST") and "UTC" not in cell

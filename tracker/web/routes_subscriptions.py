@@ -37,6 +37,7 @@ from tracker.digests.periods import WEEKDAYS
 from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
 from tracker.web import auth
 from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
+from tracker.web.queries import template_helpers
 
 router = APIRouter()
 
@@ -130,6 +131,7 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
     fresh = db.get(User, user.id)
     context: dict[str, Any] = {
         "subscriptions": rows,
+        "h": template_helpers.HELPERS,
         "has_feed": bool(fresh and fresh.feed_token_hash),
         "feed_url": None,
         "error": None,
