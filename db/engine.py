@@ -76,6 +76,18 @@ def rows_affected(session: Session, statement: UpdateBase) -> int:
     return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
+def insert_ignore(session: Session, target: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``target`` (a mapped class or a table) for the session's
+    dialect (PostgreSQL or SQLite): a concurrent writer that inserted the same key first wins."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(target).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(target).on_conflict_do_nothing()
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config as AlembicConfig
 

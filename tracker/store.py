@@ -35,7 +35,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session
 
 from crawler.jobs import CrawlJob
-from db.engine import session_scope
+from db.engine import insert_ignore, session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.types import utcnow
 from tracker.contract import (
@@ -90,17 +90,6 @@ class RunSummary:
 
 
 # -- jurisdiction state ----------------------------------------------------------------------------------
-
-
-def insert_ignore(session: Session, model: type[Any]) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def ensure_jurisdiction(session: Session, cfg: JurisdictionConfig) -> Jurisdiction:

@@ -36,12 +36,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, and_, select, update
+from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.orm import Session
 
-from db.engine import session_scope
+from db.engine import insert_ignore, session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
@@ -499,8 +499,9 @@ def _write_changes(
 ) -> None:
     """Write a chunk's changes in bulk statements; the queue follows the machine for undecided bills only."""
     if changes.inserts:
-        # Core executemany on the table (the ORM's bulk insert would go row by row here).
-        session.execute(_insert_ignore(session), changes.inserts)
+        # Core executemany on the table (the ORM's bulk insert would go row by row here); a concurrent run
+        # that matched the same new bill first wins (its result is the same).
+        session.execute(insert_ignore(session, BillMatch.__table__), changes.inserts)
         summary.created = len(changes.inserts)
     if changes.updates:
         session.execute(update(BillMatch), changes.updates)
@@ -546,19 +547,6 @@ _RESULT_FIELDS = (
 
 def _same_result(old: Any, machine: dict[str, Any]) -> bool:
     return all(getattr(old, f) == machine[f] for f in _RESULT_FIELDS)
-
-
-def _insert_ignore(session: Session) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` into ``bill_matches``: a concurrent run that matched the same
-    new bill first wins (its result is the same)."""
-    table = cast(Table, BillMatch.__table__)  # a declarative model's table (typed as any FromClause)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 # -- whole-database runs (`tracker match`) ------------------------------------------------------------------

@@ -200,8 +200,8 @@ def _load_vectors(session: Session, model: str, keys: set[str]) -> dict[str, np.
 
 
 def _store_vectors(session: Session, model: str, vectors: dict[str, np.ndarray]) -> None:
+    from db.engine import insert_ignore
     from db.models_matcher import TextEmbedding
-    from tracker.store import insert_ignore
 
     rows = [
         {"model": model, "text_hash": key, "vector": vector.astype(np.float16).tobytes()}
