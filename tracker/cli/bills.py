@@ -42,9 +42,9 @@ def _bill_records(
             q = q.where(BillMatch.review_state == "confirmed")
         if relevant:
             q = q.where(BillMatch.effective_relevant)
-        for bill, jurisdiction, match in session.execute(q):
+        for bill, council, match in session.execute(q):
             record = {
-                **bill_record(bill, jurisdiction),
+                **bill_record(bill, council),
                 "sponsors": [s.name for s in bill.sponsors],
                 "status_history": [
                     {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}

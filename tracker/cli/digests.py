@@ -240,7 +240,7 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
 @click.option("--search", "search_text", metavar="WORDS", help="Make it a saved search of these words.")
 @click.option("--no-search", is_flag=True, help="No saved search any more (sanctuary measures again).")
 @click.pass_obj
-def subscriptions_edit(obj: Any, subscription: str, **opts: Any) -> None:
+def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
     """Change a subscription's filters, schedule or channels; what is not named stays as it is."""
     from db.engine import session_scope
     from tracker.digests import subscriptions as subs

@@ -14,7 +14,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class Weekday(click.ParamType):
+class Weekday(click.ParamType[str]):
     """A day of the week, in full or short, any case (``monday``, ``Mon``, ``MON``): its short name
     (``mon``). Anything else is a usage error (exit status 2) listing the choices."""
 

@@ -19,13 +19,15 @@ def schedule(obj: Any, list_only: bool) -> None:
 
     One scheduler per database: a second one waits until the first stops. Stop with Ctrl-C or SIGTERM.
     """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     import scheduler as sched
 
     config = obj.config
     if list_only:
         engine = obj.engine()
         s = sched.build_scheduler(
-            config, obj.config_path, sched.BlockingScheduler(timezone="UTC"), engine=engine, catch_up=False
+            config, obj.config_path, BlockingScheduler(timezone="UTC"), engine=engine, catch_up=False
         )
         for line in sched.describe_jobs(s, utcnow()):
             echo(line)
