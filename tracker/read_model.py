@@ -32,7 +32,7 @@ from db.engine import session_scope
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_documents import Document
 from db.models_review import BillMatch
-from tracker.errors import UsageError
+from tracker.errors import TrackerError, UsageError
 from tracker.signals import match_direction_reason
 
 
@@ -108,6 +108,24 @@ def status_changes(
 # -- text search -----------------------------------------------------------------------------------------
 # The one text search: the web's pages and /api/bills, and the digests' saved searches. Every value is a
 # bound parameter; every character of the words is literal.
+
+class FilterError(TrackerError):
+    """A filter or the search text of a query is not valid (one line; a 400 on the web)."""
+
+
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 20
+
+
+def check_search_text(q: str) -> str:
+    """The search text with its whitespace collapsed, or a FilterError (a 400) when it is too long."""
+    q = " ".join(q.replace("\x00", " ").split())
+    if len(q) > MAX_SEARCH_CHARS:
+        raise FilterError(f"the search text is longer than {MAX_SEARCH_CHARS} characters")
+    if len(q.split()) > MAX_SEARCH_WORDS:
+        raise FilterError(f"the search text has more than {MAX_SEARCH_WORDS} words")
+    return q
+
 
 LIKE_ESCAPE = "!"
 

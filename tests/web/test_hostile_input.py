@@ -20,12 +20,12 @@ from db.types import utcnow
 from tests import factories as f
 from tests.digests import helpers as h
 from tests.web.helpers import PASSWORD, form_csrf, log_in
-from tracker import track
+from tracker import read_model, track
 from tracker.digests.outbox import send_due
 from tracker.web import auth
 from tracker.web.app import create_app
 from tracker.web.deps import DB, LOGIN_CSRF_COOKIE, SESSION_COOKIE
-from tracker.web.queries import filters, sql
+from tracker.web.queries import sql
 
 HUGE = "99999999999999999999"
 
@@ -132,9 +132,9 @@ def test_ids_past_64_bits_and_non_ascii_digits_are_400_or_404(client, login):
 
 def test_search_text_is_limited_on_pages_and_the_api(client, login):
     login(client, "staff")
-    fine = " ".join(["w"] * filters.MAX_SEARCH_WORDS)
-    too_many = " ".join(["w"] * (filters.MAX_SEARCH_WORDS + 1))
-    too_long = "x" * (filters.MAX_SEARCH_CHARS + 1)
+    fine = " ".join(["w"] * read_model.MAX_SEARCH_WORDS)
+    too_many = " ".join(["w"] * (read_model.MAX_SEARCH_WORDS + 1))
+    too_long = "x" * (read_model.MAX_SEARCH_CHARS + 1)
     assert client.get("/search", params={"q": fine}).status_code == 200
     assert client.get("/api/bills", params={"q": fine}).status_code == 200
     for q, why in ((too_many, "more than 20 words"), (too_long, "longer than 200 characters")):

@@ -53,7 +53,7 @@ class SubscriptionSpec:
 
 
 def _search_text(text: str | None) -> str | None:
-    from tracker.web.queries.filters import FilterError, check_search_text
+    from tracker.read_model import FilterError, check_search_text
 
     try:
         checked = check_search_text(text or "")

@@ -19,11 +19,17 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
-from tracker.read_model import bill_record, has_category, match_record, text_condition
+from tracker.read_model import (
+    FilterError,
+    bill_record,
+    check_search_text,
+    has_category,
+    match_record,
+    text_condition,
+)
 from tracker.safe_output import MAX_ID
 from tracker.signals import match_direction_reason
 from tracker.web.deps import DB, CurrentUser, RowId
-from tracker.web.queries.filters import FilterError, check_search_text
 from tracker.web.queries.sql import limit_search_time
 
 router = APIRouter(prefix="/api")

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from db.models_review import BillMatch
 from tracker import review
 from tracker.errors import TrackerError
+from tracker.read_model import FilterError
 from tracker.web.deps import DB, Editor, RowId, redirect, render, safe_next
 from tracker.web.queries import lists, renderings, template_helpers
-from tracker.web.queries.filters import QUEUE_STATES, FilterError, Filters
+from tracker.web.queries.filters import QUEUE_STATES, Filters
 from tracker.web.routes_search import csv_error, csv_response
 
 router = APIRouter()

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from db.types import utcnow
+from tracker.read_model import FilterError
 from tracker.web.deps import DB, CurrentUser, render
 from tracker.web.queries import lists, living, one_bill, recent, renderings, template_helpers
-from tracker.web.queries.filters import FilterError, Filters
+from tracker.web.queries.filters import Filters
 
 router = APIRouter()
 DASHBOARD_ROWS = 50

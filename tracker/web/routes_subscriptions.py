@@ -148,7 +148,7 @@ def _saved_search_form(request: Request) -> dict[str, Any] | None:
     if not params.get("q"):
         return None
     from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
-    from tracker.web.queries.filters import FilterError, check_search_text
+    from tracker.read_model import FilterError, check_search_text
 
     config = request.app.state.config
     try:

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tracker.digests.labels import STAGE_LABELS
-from tracker.errors import TrackerError
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
+from tracker.read_model import FilterError, check_search_text
 
 PER_PAGE = 50
 STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
@@ -22,10 +22,6 @@ DASHBOARD_DAYS = 7
 #: Orders of the review queue besides the default (flagged, pending by score...): "uncertain" = uncertain
 #: pending first.
 QUEUE_ORDERS: tuple[str, ...] = ("uncertain",)
-
-
-class FilterError(TrackerError):
-    """A filter of a page's query string is not valid (shown as one line, status 400)."""
 
 
 # -- filters ---------------------------------------------------------------------------------------------
@@ -143,15 +139,3 @@ class Page:
 #: Search text limits (pages and /api/bills): each word is one more scan of the bills, actions and
 #: documents, so the number of words bounds the query's cost; PostgreSQL also stops a search after
 #: SEARCH_TIMEOUT_MS (:func:`limit_search_time`).
-MAX_SEARCH_CHARS = 200
-MAX_SEARCH_WORDS = 20
-
-
-def check_search_text(q: str) -> str:
-    """The search text with its whitespace collapsed, or a FilterError (a 400) when it is too long."""
-    q = " ".join(q.replace("\x00", " ").split())
-    if len(q) > MAX_SEARCH_CHARS:
-        raise FilterError(f"the search text is longer than {MAX_SEARCH_CHARS} characters")
-    if len(q.split()) > MAX_SEARCH_WORDS:
-        raise FilterError(f"the search text has more than {MAX_SEARCH_WORDS} words")
-    return q
