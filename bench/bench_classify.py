@@ -1,6 +1,6 @@
 """How fast the matcher classifies titles: ``python bench/bench_classify.py [--count N] [--repeat R]``.
 
-The goal of issue 4 is 20,000 titles in under 2 seconds on the project's 2-core machine, so that rescoring
+The goal is 20,000 titles in under 2 seconds on the project's 2-core machine, so that rescoring
 a whole database is instant. The titles are the real ones of the labelled set (tracker/matcher/devset),
 made distinct with a file-number suffix so that nothing is served from a cache, in two mixes:
 

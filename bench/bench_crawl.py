@@ -22,7 +22,7 @@ process's CPU (user + system, from wait4) in total and per request:
   reference, so a speed-up measured against it is a lower bound of the speed-up against the reference.
 - **bare asynchronous client**: the listing, histories and sponsors requests only, ``--cap`` keep-alive
   connections on asyncio streams, no parsing beyond the listing's ids, no storage: a floor for any crawler.
-  The issue's measurement found the reference 21.8 times slower than such a client on the same portal;
+  A side-by-side measurement found the reference 21.8 times slower than such a client on the same portal;
   ``reference (est.)`` is that factor times this run's bare client.
 """
 
@@ -83,7 +83,7 @@ def write_config(
     )
 
 
-# The reference's time over a bare asynchronous client's, measured side by side on one portal (issue 17).
+# The reference's time over a bare asynchronous client's, measured side by side on one portal.
 REFERENCE_OVER_BARE = 21.8
 
 

@@ -1,6 +1,6 @@
 """How long `tracker db copy` takes from SQLite to PostgreSQL: ``./dev bench bench_db_copy [--bills N]``.
 
-The goal of issue 18 is a 50,000-bill pilot database copied in under a minute. This builds a SQLite
+The goal is a 50,000-bill pilot database copied in under a minute. This builds a SQLite
 database through the real migrations, bulk-inserts (SQLAlchemy core) ``--bills`` bills over five
 jurisdictions with their raw JSON, two sponsors, three actions and two status changes each, and a match for
 every bill; then creates a PostgreSQL schema of its own (127.0.0.1:5432, database ``test``, or

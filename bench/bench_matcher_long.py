@@ -1,6 +1,6 @@
 """How the matcher's time grows with a field's length: ``python bench/bench_matcher_long.py``.
 
-Issue 13: the matcher was quadratic in a title's length (62,000 characters took 3 s, 1.2 MB ran for more
+The matcher was quadratic in a title's length (62,000 characters took 3 s, 1.2 MB ran for more
 than 12 minutes). Every step is now linear or n log n in what it reads, and it reads at most
 ``FIELD_LIMITS`` characters of each field (tracker/matcher/engine.py). This prints the seconds taken for
 hostile titles of 10k, 100k and 1M characters, both as the matcher reads them (capped) and uncapped (the

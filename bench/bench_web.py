@@ -1,7 +1,7 @@
 """How fast the web pages answer with 50,000 bills: ``./dev bench bench_web [--bills N] [--requests N]
 [--engine sqlite|postgresql|both]``.
 
-The goal of issue 6 is every page under 200 ms with 50,000 bills. For each engine this builds a database
+The goal is every page under 200 ms with 50,000 bills. For each engine this builds a database
 through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
 jurisdictions with their sponsors, actions (about 3 a bill, a third with text) and status changes (first
 seen, then 0 to 2 changes explained by actions), runs the project's matcher over every bill

@@ -1,4 +1,4 @@
-"""Digests (issue 5): subscriptions, the transactional outbox of digests and their deliveries, and operator
+"""Digests: subscriptions, the transactional outbox of digests and their deliveries, and operator
 alerts.
 
 Exactly-once rests on the database, not on the scheduler:

@@ -1,4 +1,4 @@
-"""Bill documents (issue 7): each attachment URL of a bill, downloaded within limits, with its extracted text.
+"""Bill documents: each attachment URL of a bill, downloaded within limits, with its extracted text.
 
 One row per (bill, URL): attachments are replaced wholesale when a bill's list changes (tracker/store.py),
 so documents are keyed on the URL, not on the attachment row, and survive that. The matcher reads the text

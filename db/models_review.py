@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x typed models of the matcher's results and the editors' review (issue 4).
+"""SQLAlchemy 2.x typed models of the matcher's results and the editors' review.
 
 - ``bill_matches``: one row per bill, the *current* match. The machine's fields (``relevant``, ``score``,
   ``categories``, ``direction``, ``evidence``, the rules they were computed with and keys of the text they

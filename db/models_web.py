@@ -1,4 +1,4 @@
-"""Web app accounts (issue 6): users, server-side login sessions and login attempts.
+"""Web app accounts: users, server-side login sessions and login attempts.
 
 - ``users``: one account per person, with a role (``admin`` ⊇ ``editor`` ⊇ ``staff``), an argon2 password
   hash, an optional e-mail address (a staff user's digest subscriptions are those with this address) and

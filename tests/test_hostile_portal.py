@@ -1,4 +1,4 @@
-"""A hostile (or careless) portal cannot stop a city's crawl (issue 13): real crawls (the `tracker` command in
+"""A hostile (or careless) portal cannot stop a city's crawl: real crawls (the `tracker` command in
 a child process) on SQLite and PostgreSQL of a Legistar API replay whose records carry NUL bytes, a
 250,000-character title, terminal and C1 control characters, invalid UTF-8, absurd dates, absurd numbers and
 fields of the wrong type. The records that can be cleaned are stored cleaned (cuts recorded); the others are

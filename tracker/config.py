@@ -85,7 +85,7 @@ def check_email(value: str) -> str:
 
 
 class Email(Strict):
-    """The SMTP server that sends digests and operator alerts (issue 5). The password comes from the
+    """The SMTP server that sends digests and operator alerts. The password comes from the
     environment variable named by ``password_env``; it is never stored or logged."""
 
     smtp_host: str = Field(min_length=1)
@@ -123,7 +123,7 @@ class Email(Strict):
 
 
 class Digests(Strict):
-    """Digest delivery (issue 5): schedule defaults, retries and the Atom feed directory."""
+    """Digest delivery: schedule defaults, retries and the Atom feed directory."""
 
     # Default time zone of subscriptions that do not name one (their --at is local to it).
     timezone: str = "UTC"
@@ -174,7 +174,7 @@ class Digests(Strict):
 
 
 class Alerts(Strict):
-    """Operator alerts about crawl health (issue 5)."""
+    """Operator alerts about crawl health."""
 
     operator_email: str | None = None
     # No successful crawl for longer than this raises an alert (per-jurisdiction stale_after_hours wins).
@@ -202,7 +202,7 @@ DOCUMENT_MEDIA_TYPES = (
 
 
 class Documents(Strict):
-    """Bill documents (issue 7): attachments downloaded within limits, their text extracted and matched."""
+    """Bill documents: attachments downloaded within limits, their text extracted and matched."""
 
     # Fetch documents after every crawl (`tracker documents fetch` works either way).
     after_crawl: bool = False

@@ -67,7 +67,7 @@ class Strict(BaseModel):
 
 
 class DocumentHost(str):
-    """A host that bill documents may be downloaded from: ``name`` or ``name:port`` (issue 7)."""
+    """A host that bill documents may be downloaded from: ``name`` or ``name:port``."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:

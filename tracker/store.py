@@ -764,7 +764,7 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             jurisdiction.source_key = cfg.source_key
         if job.lists_everything:
             importer.mark_vanished(job.listed)
-        # Issue 4: match new and changed bills against the sanctuary taxonomy, in the same transaction.
+        # Match new and changed bills against the sanctuary taxonomy, in the same transaction.
         from tracker.matcher.apply import match_bills
 
         match_bills(session, importer.touched)

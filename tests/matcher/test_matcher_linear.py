@@ -1,4 +1,4 @@
-"""The matcher's work is linear in what it reads, and what it reads is capped (issue 13: a 62,000-character
+"""The matcher's work is linear in what it reads, and what it reads is capped (a 62,000-character
 title took 3 s, a 1.2 MB one more than 12 minutes). Work is counted, never timed: the number of Python
 function calls (cProfile counts every call and generator step) for a hostile field must grow linearly with
 its length. Seconds per size are in bench/bench_matcher_long.py."""

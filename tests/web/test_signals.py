@@ -1,4 +1,4 @@
-"""Signals people can trust (issue 16): no internal rule or cue code on the pages, a legend for the
+"""Signals people can trust: no internal rule or cue code on the pages, a legend for the
 evidence highlights, the bill's stage, status and latest action on the review card, and *why this
 direction* on the review card, the bill page and the JSON API."""
 

@@ -1,4 +1,4 @@
-"""Digests to staff (issue 5): subscriptions, digest content, rendering, channels and the outbox.
+"""Digests to staff: subscriptions, digest content, rendering, channels and the outbox.
 
 - :mod:`tracker.digests.subscriptions`: add, find, pause, resume, remove;
 - :mod:`tracker.digests.content`: what a subscriber's next digest contains (nothing twice);

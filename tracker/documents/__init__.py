@@ -1,4 +1,4 @@
-"""Bill documents (issue 7): download each attachment of a bill within size and time limits, from the
+"""Bill documents: download each attachment of a bill within size and time limits, from the
 portal's own hosts only, extract its text in a child process, store it with a content hash, and feed it to
 the matcher. See docs/documents.md.
 

@@ -1,4 +1,4 @@
-"""Matching council measures against the sanctuary taxonomy (issue 4): rules as data, evidence for every
+"""Matching council measures against the sanctuary taxonomy: rules as data, evidence for every
 match.
 
 >>> from tracker.matcher import load_rules, Matcher

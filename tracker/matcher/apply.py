@@ -16,7 +16,7 @@
 NFKC, case-folded, runs of letters and digits; whitespace, case, punctuation and typographic variants of
 quotes and dashes are ignored) and compared with the same reduction at decision time. A field that was
 empty at the decision and has text now counts as a change for the title and the name; for the document
-text (issue 7) only a change of text that existed at the decision counts, so that extracting the
+text only a change of text that existed at the decision counts, so that extracting the
 documents of old bills for the first time does not flag every decided bill.
 
 Speed: bills are handled in chunks of :data:`CHUNK` with bulk statements; a bill whose inputs and rules
@@ -194,7 +194,7 @@ def current_rules(path: str | Path | None = None, session: Session | None = None
     return loaded
 
 
-# -- document text (issue 7) -------------------------------------------------------------------------------
+# -- document text -------------------------------------------------------------------------------
 
 
 def bill_texts(session: Session, bill_ids: list[int]) -> dict[int, str]:
@@ -295,7 +295,7 @@ def match_bills(
 ) -> MatchSummary:
     """Match the given bills and upsert their ``bill_matches`` rows, in the session's transaction.
 
-    ``texts``: the full/attachment text per bill id when the caller has it (issue 7), else
+    ``texts``: the full/attachment text per bill id when the caller has it, else
     :func:`bill_texts` is asked. ``rescore``: classify even bills whose inputs and rules are unchanged
     (after an upgrade of the engine itself). Returns what changed.
     """

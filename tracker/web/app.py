@@ -1,4 +1,4 @@
-"""The web app (issue 6): server-rendered pages (FastAPI + Jinja2, htmx for progressive enhancement)."""
+"""The web app: server-rendered pages (FastAPI + Jinja2, htmx for progressive enhancement)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Web pages (issue 6): one bill (``/bills/<id>``): its title, city, identifier, sponsors and stage, the
+"""Web pages: one bill (``/bills/<id>``): its title, city, identifier, sponsors and stage, the
 timeline of status changes and actions, its match and review history, and links to the council's page and
 documents (http(s) links only). Any logged-in user; editors also get the review buttons."""
 

@@ -1,4 +1,4 @@
-"""Web pages (issue 6): the editors' review queue (``/review``, ``/review.csv``) and its decisions.
+"""Web pages: the editors' review queue (``/review``, ``/review.csv``) and its decisions.
 
 Each decision is one POST, made by the functions of :mod:`tracker.review` (which lock the match row, record
 the decision and append the audit event), with the logged-in editor as the actor:

@@ -1,4 +1,4 @@
-"""Web pages (issue 6): the dashboard (``/``), search and lists of bills (``/search``), the living list of
+"""Web pages: the dashboard (``/``), search and lists of bills (``/search``), the living list of
 confirmed measures (``/living-list``), and their CSV (and Markdown) exports. Any logged-in user (staff and
 up). The queries are in :mod:`tracker.web.queries`."""
 

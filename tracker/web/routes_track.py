@@ -1,4 +1,4 @@
-"""Track by link in the web app (issue 6 and 7): a staff member pastes a bill's public URL from a configured
+"""Track by link in the web app: a staff member pastes a bill's public URL from a configured
 portal; the tracker fetches that bill now (tracker/track.py: a track crawl in a child process), puts it in
 the review queue, and follows it from then on. Any logged-in user."""
 

@@ -1,4 +1,4 @@
-"""web app accounts, login sessions and per-user feed tokens (issue 6)
+"""web app accounts, login sessions and per-user feed tokens
 
 Revision ID: 0004_web_accounts
 Revises: 0003_digests

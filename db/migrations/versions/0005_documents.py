@@ -1,4 +1,4 @@
-"""bill documents: downloaded files, extracted text and content hashes (issue 7)
+"""bill documents: downloaded files, extracted text and content hashes
 
 Revision ID: 0005_documents
 Revises: 0004_web_accounts

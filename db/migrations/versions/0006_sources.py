@@ -1,4 +1,4 @@
-"""bill sources across platforms and hosts, portal moves, tracked bills (issue 7)
+"""bill sources across platforms and hosts, portal moves, tracked bills
 
 Revision ID: 0006_sources
 Revises: 0005_documents

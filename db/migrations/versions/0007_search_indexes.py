@@ -1,4 +1,4 @@
-"""search indexes for the web app's text search (issue 6): trigram GIN indexes on PostgreSQL, narrow
+"""search indexes for the web app's text search: trigram GIN indexes on PostgreSQL, narrow
 covering indexes on SQLite
 
 They serve ``ILIKE '%word%'`` (PostgreSQL) and make the LIKE scans read a small index instead of the
