@@ -20,9 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
 
-DOCUMENT_STATUSES = ("ok", "refused", "too_large", "unsupported", "failed")
-
-
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (

@@ -1,6 +1,6 @@
 """The importer: staged bills of one completed crawl → the database, in one transaction.
 
-What it guarantees (tests/test_store.py, tests/test_crawl_*.py):
+What it guarantees (tests/test_crawl_*.py, tests/test_hostile_portal.py):
 
 - a bill whose normalized content hash is unchanged is not written at all, so a repeated crawl over
   unchanged data writes nothing but its crawl-run record;

@@ -483,10 +483,6 @@ class ClientData:
                 snap.queries.popitem(last=False)
         return result
 
-    def statuses_now(self) -> dict[int, str]:
-        """MatterId -> MatterStatusName of every visible matter."""
-        return {row["MatterId"]: row["MatterStatusName"] for row in self.matter_rows()}
-
     def _visible_matter(self, matter_id: int) -> tuple[Matter, int] | None:
         matter = self.matters.get(matter_id)
         if matter is None:
@@ -714,15 +710,6 @@ class ClientData:
             rows.append(row)
         return rows
 
-    def changed_between(self, start: datetime, end: datetime) -> set[int]:
-        """Matters created, or whose matter row changes, in the clock interval ``(start, end]``."""
-        lo, hi = to_ts(start), to_ts(end)
-        return {
-            m.id
-            for m in self.matters.values()
-            if any(lo < c.at <= hi and (c.touches_matter or c is m.changes[0]) for c in m.changes)
-        }
-
     def labels(self) -> dict[int, str]:
         """Ground truth of the demo data: MatterId -> label (e.g. ``"detainers_warrants:expands"``)."""
         return {m.id: m.label for m in self.matters.values() if m.label}
@@ -943,10 +930,6 @@ class Portal:
     def now_ts(self) -> float:
         """The clock, as UTC epoch seconds."""
         return self._now
-
-    @property
-    def client_names(self) -> list[str]:
-        return list(self._clients)
 
     def add_client(self, client: ClientData) -> ClientData:
         with self.lock:

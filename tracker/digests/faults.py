@@ -2,7 +2,7 @@
 
 When ``TRACKER_TEST_PAUSE_AT`` names a step (see :data:`STEPS`), the process that reaches that step writes
 the step's name to the file named by ``TRACKER_TEST_PAUSE_FILE`` and then sleeps until it is killed. Tests
-(tests/digests/test_crash.py) use it to ``kill -9`` a ``tracker digest send`` at each step of a send and
+(tests/digests/test_digest_crash.py) use it to ``kill -9`` a ``tracker digest send`` at each step of a send and
 check what a restart does. Neither variable is ever set in production; with them unset this is a no-op.
 """
 
@@ -23,6 +23,8 @@ STEPS = (
 
 
 def pause_point(step: str) -> None:
+    if step not in STEPS:
+        raise ValueError(f"unknown pause step {step!r}")
     if os.environ.get("TRACKER_TEST_PAUSE_AT") != step:
         return
     marker = os.environ.get("TRACKER_TEST_PAUSE_FILE")
