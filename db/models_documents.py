@@ -2,7 +2,8 @@
 
 One row per (bill, URL): attachments are replaced wholesale when a bill's list changes (tracker/store.py),
 so documents are keyed on the URL, not on the attachment row, and survive that. The matcher reads the text
-of the documents whose URL is still attached to the bill (tracker/matcher/document_text.py ``bill_documents``).
+of the documents whose URL is still attached to the bill
+(tracker/matcher/document_text.py ``bill_documents``).
 
 ``status`` is the outcome of the last attempt: ``ok``, ``refused`` (the URL is not allowed: scheme, host,
 private address), ``too_large``, ``unsupported`` (not a document the tracker can read), ``failed``
@@ -19,6 +20,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
+
 
 class Document(Base):
     __tablename__ = "documents"
