@@ -212,9 +212,10 @@ class _Boundary:
             raise DataError(f"{self.where}: {path}: expected true or false, got {value!r:.60}")
         return value
 
-    def rows(self, value: Any, path: str, *, optional: bool = False) -> list[Any]:
-        if value is None and optional:
-            return value  # type: ignore[no-any-return]
+    def optional_rows(self, value: Any, path: str) -> list[Any] | None:
+        return None if value is None else self.rows(value, path)
+
+    def rows(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
             raise DataError(f"{self.where}: {path}: expected a list, got {type(value).__name__}")
         if len(value) > MAX_ROWS:
@@ -341,7 +342,7 @@ def sanitize_record(record: NormalizedBill | AttachmentsUpdate, where: str) -> O
         sponsors.append(s)
     if len(sponsors) != len(bill.sponsors):
         bill.sponsors = sponsors
-    attachments = b.rows(bill.attachments, "attachments", optional=True)
+    attachments = b.optional_rows(bill.attachments, "attachments")
     if attachments is not None:
         _attachments(b, attachments, "attachments")
     bill.actions_complete = b.flag(bill.actions_complete, "actions_complete")

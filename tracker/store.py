@@ -482,7 +482,9 @@ class Importer:
         for bill_id, source_id in stored_actions:
             previous.setdefault(bill_id, set()).add(source_id)
             by_bill.setdefault(bill_id, []).append((bill_id, source_id))
-        to_insert, to_update, keep = [], [], set()
+        to_insert: list[dict[str, Any]] = []
+        to_update: list[dict[str, Any]] = []
+        keep: set[tuple[int, str]] = set()
         for b in bills:
             bill_id = existing[b.source_id].id
             if not b.actions_complete:

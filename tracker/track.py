@@ -26,8 +26,8 @@ from tracker import outbound, slots
 from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.identity import bill_for_url
-from tracker.platforms import PLATFORMS, LinkTarget, parse_url
-from tracker.platforms.base import JurisdictionConfig
+from tracker.platforms import PLATFORMS, parse_url
+from tracker.platforms.base import JurisdictionConfig, LinkTarget
 
 logger = logging.getLogger(__name__)
 
