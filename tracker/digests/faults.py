@@ -3,7 +3,8 @@
 When ``TRACKER_TEST_PAUSE_AT`` names a step (see :data:`STEPS`), the process that reaches that step writes
 the step's name to the file named by ``TRACKER_TEST_PAUSE_FILE`` and then sleeps until it is killed.
 Tests (tests/digests/test_digest_crash.py) use it to ``kill -9`` a ``tracker digest send`` at each step of
-a send and check what a restart does. Neither variable is ever set in production; with them unset this is a no-op.
+a send and check what a restart does. Neither variable is ever set in production; with them unset this
+is a no-op.
 """
 
 from __future__ import annotations
