@@ -52,9 +52,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from db.engine import make_engine, normalise_url, session_scope
+from db.engine import make_engine, normalise_url, rows_affected, session_scope
 from db.types import utcnow
 from tracker.config import Config
 from tracker.cron import crawl_trigger, cron_trigger
@@ -97,19 +98,20 @@ def take_generation(engine: Engine) -> int:
         return lease.generation
 
 
-def confirm_generation(session: Any, generation: int) -> bool:
+def confirm_generation(session: Session, generation: int) -> bool:
     """In the caller's transaction: whether ``generation`` is still the current one. The row stays locked
     until the transaction ends, so a successor cannot take over between this check and the commit of what
     the transaction records."""
     from db.models import SchedulerLease
 
-    result = session.execute(
+    matched = rows_affected(
+        session,
         update(SchedulerLease)
         .where(SchedulerLease.id == 1, SchedulerLease.generation == generation)
         .values(checked_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return matched == 1
 
 
 # -- crawls -------------------------------------------------------------------------------------------
@@ -239,6 +241,11 @@ def crawl_job(
     recorded = engine is not None and config is not None
     stage = crawl_runs.new_stage_dir()
     ids: dict[str, int] = {}
+
+    def close_runs(status: str, message: str) -> None:
+        assert engine is not None  # runs are recorded only with an engine: without one, ids stays empty
+        crawl_runs.close(engine, ids.values(), status, message)
+
     with _children_lock:
         _in_flight += 1
     try:
@@ -255,14 +262,13 @@ def crawl_job(
                 raise
         if _stopping.is_set():
             if ids:
-                crawl_runs.close(
-                    engine, ids.values(), "interrupted", "the scheduler stopped before the crawl"
-                )
+                close_runs("interrupted", "the scheduler stopped before the crawl")
             return 143
         for slug in slugs:
             logger.info("crawl of %s starting", slug, extra={"jurisdiction": slug, "event": "crawl_start"})
 
         def beat() -> None:
+            assert engine is not None  # a heartbeat only for recorded runs
             try:
                 crawl_runs.heartbeat(engine, ids.values())
             except Exception as exc:  # the database is away: the next beat tries again
@@ -281,9 +287,7 @@ def crawl_job(
                     extra={"jurisdiction": slug, "event": "crawl_timeout"},
                 )
             if ids:
-                crawl_runs.close(
-                    engine, ids.values(), "failed", f"crawl killed after its time limit ({limit:.0f} s)"
-                )
+                close_runs("failed", f"crawl killed after its time limit ({limit:.0f} s)")
             return 124
         out = result.stdout.strip().splitlines()
         err = result.stderr.strip().splitlines()
@@ -300,17 +304,11 @@ def crawl_job(
             )
         if ids:
             if _stopping.is_set():
-                crawl_runs.close(
-                    engine, ids.values(), "interrupted", "the scheduler stopped (SIGTERM) during the crawl"
-                )
+                close_runs("interrupted", "the scheduler stopped (SIGTERM) during the crawl")
             else:
                 last = _short(err[-1]) if err else ""
-                crawl_runs.close(
-                    engine,
-                    ids.values(),
-                    "failed",
-                    f"crawl process exited with code {result.returncode}: {last}".rstrip(": "),
-                )
+                message = f"crawl process exited with code {result.returncode}: {last}".rstrip(": ")
+                close_runs("failed", message)
         if result.returncode != 0:
             logger.error("crawl of %s: exit code %d", label, result.returncode, extra={"event": "crawl_end"})
         return result.returncode
@@ -620,7 +618,7 @@ def build_scheduler(
         misfire_grace_time=LOCK_CHECK_SECONDS,
     )
     jobs.sync(scheduler, now, catch_up=catch_up)
-    scheduler.jobs = jobs  # type: ignore[attr-defined]  # for `tracker schedule --list` and tests
+    scheduler.jobs = jobs  # for `tracker schedule --list` and tests
     return scheduler
 
 
@@ -785,7 +783,7 @@ def run(config: Config, config_path: str | None, on_event: Callable[[str], None]
                 say(f"closed {len(closed)} crawl run(s) left running by a stopped scheduler as interrupted")
             scheduler = BlockingScheduler(timezone="UTC")
             build_scheduler(config, config_path, scheduler, engine=engine)
-            jobs: Jobs = scheduler.jobs  # type: ignore[attr-defined]
+            jobs: Jobs = scheduler.jobs
 
             def shut_down() -> None:
                 if not deadline:

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.engine import session_scope
+from db.engine import rows_affected, session_scope
 from db.models import CrawlRun, Jurisdiction
 from db.models_digest import Alert, Digest, DigestDelivery, Subscription
 from tracker.config import Config
@@ -439,24 +439,26 @@ def notify_operator(engine: Engine, config: Config, now: datetime) -> str | None
         claimed_open, claimed_resolved = [], []
         for a in due_open:
             before = a.notified_at
-            result = session.execute(
+            claimed = rows_affected(
+                session,
                 update(Alert)
                 .where(
                     Alert.id == a.id, (Alert.notified_at == before) if before else Alert.notified_at.is_(None)
                 )
                 .values(notified_at=now)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if result.rowcount == 1:
+            if claimed == 1:
                 claimed_open.append((a.id, a.message, a.opened_at, before, a.kind))
         for a in due_resolved:
-            result = session.execute(
+            claimed = rows_affected(
+                session,
                 update(Alert)
                 .where(Alert.id == a.id, Alert.resolved_notified_at.is_(None))
                 .values(resolved_notified_at=now)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if result.rowcount == 1:
+            if claimed == 1:
                 claimed_resolved.append((a.id, a.message, a.resolved_at, a.kind))
     if not claimed_open and not claimed_resolved:
         return None
