@@ -52,12 +52,9 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Target:
-    url: str
-    scheme: str
-    host: str
-    port: int
-    path: str  # path and query, ready for the request line
+class Target(outbound.Target):
+    """An allowed document URL: the parsed URL with the host rule that allowed it."""
+
     rule: HostRule
 
 
