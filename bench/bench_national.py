@@ -340,6 +340,7 @@ def main() -> None:
         help="run each cycle's crawl under py-spy (wall clock, idle included), collapsed stacks in DIR",
     )
     args = parser.parse_args()
+    args.port = 0  # the portal's port: kept for every engine, and with a seed file
     if args.quick:
         args.councils = min(args.councils, 100)
         args.cycles = 1
@@ -357,7 +358,9 @@ def main() -> None:
         key = {"councils": args.councils, "median": args.median, "seed": args.seed}
         if seed_file.exists() and meta.exists() and json.loads(meta.read_text())["key"] == key:
             seeded = seed_file
-            now = datetime.fromisoformat(json.loads(meta.read_text())["now"])
+            saved = json.loads(meta.read_text())
+            now = datetime.fromisoformat(saved["now"])
+            args.port = saved.get("port", 0)
             print(f"reusing the seeded database {seed_file} (portal clock {now.isoformat()})")
         else:
             meta.write_text(json.dumps({"key": key, "now": now.isoformat()}))
@@ -391,7 +394,13 @@ def bench_engine(
     )
     work = tmp / engine_name
     work.mkdir()
-    with LegistarPortalServer(portal, latency=args.latency) as server:
+    # The stored bills hold the portal's URLs (port included): the same port keeps a reused seed's bills
+    # unchanged where the portal did not change them.
+    with LegistarPortalServer(portal, port=args.port, latency=args.latency) as server:
+        args.port = server.port
+        if args.seed_file and seeded is None:
+            meta = Path(args.seed_file).with_suffix(".json")
+            meta.write_text(json.dumps({**json.loads(meta.read_text()), "port": server.port}))
         engine = sqlite_engine(work) if engine_name == "sqlite" else postgres_engine(args.pg_url)
         try:
             config = write_config(work / "national.toml", server.base_url, portal, engine.url, args)
