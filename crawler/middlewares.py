@@ -15,7 +15,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.misc import load_object
 
-from crawler.redact import redact_url
+from tracker.redact import redact_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from crawler.jobs import CrawlJob, Mode
-from crawler.redact import redact_url
+from tracker.redact import redact_url
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker import children, crawl_runs

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from crawler.redact import RedactingFilter
+from tracker.redact import RedactingFilter
 
 
 class JsonFormatter(logging.Formatter):

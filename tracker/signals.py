@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracker.digests.labels import category_label, direction_label
+from tracker.labels import category_label, direction_label
 
 #: The direction cues of tracker/matcher/rules.toml, in words ("a cue that ...").
 CUE_LABELS: dict[str, str] = {

@@ -34,7 +34,7 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
-from crawler.redact import redact_url
+from tracker.redact import redact_url
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import Appearance, build_bills

@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META
-from crawler.redact import redact_url
+from tracker.redact import redact_url
 
 OPTIONAL_META = "optional"  # a request whose 404 is reported, not fatal (a tracked bill fetched by id)
 

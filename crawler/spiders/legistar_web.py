@@ -42,7 +42,7 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
-from crawler.redact import redact_url
+from tracker.redact import redact_url
 from crawler.spiders.base import OPTIONAL_META, PortalSpider
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.legistar_web import (

@@ -30,7 +30,7 @@ from db.models_digest import Digest, Subscription
 from db.models_web import User
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
-from tracker.digests.labels import CATEGORY_LABELS, DIRECTION_LABELS
+from tracker.labels import CATEGORY_LABELS, DIRECTION_LABELS
 from tracker.digests.links import read_token
 from tracker.digests.outbox import sub_info
 from tracker.digests.periods import WEEKDAYS

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from tracker.digests.labels import STAGE_LABELS
+from tracker.labels import STAGE_LABELS
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import FilterError, check_search_text
 

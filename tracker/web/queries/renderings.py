@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from db.types import utcnow
-from tracker.digests.labels import category_label, direction_label, stage_label
+from tracker.labels import category_label, direction_label, stage_label
 from tracker.read_model import safe_url
 from tracker.safe_output import csv_cell
 from tracker.web.queries.living import LivingGroup

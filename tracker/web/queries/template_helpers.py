@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from tracker.digests.labels import category_label, direction_label, stage_label
+from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import safe_url
 from tracker.signals import EVIDENCE_LEGEND, evidence_what
