@@ -34,10 +34,10 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
-from tracker.redact import redact_url
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import Appearance, build_bills
+from tracker.redact import redact_url
 
 logger = logging.getLogger(__name__)
 
