@@ -30,10 +30,10 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
-from tracker.redact import redact_url
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, PortalError
 from tracker.platforms.elms import detail_url, instant, normalize_matter, parse_envelope
+from tracker.redact import redact_url
 from tracker.sanitize import clean_text
 
 SORT_FIELD = "recordCreateDate"
