@@ -42,7 +42,6 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
-from tracker.redact import redact_url
 from crawler.spiders.base import OPTIONAL_META, PortalSpider
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.legistar_web import (
@@ -65,6 +64,7 @@ from tracker.platforms.legistar_web import (
     search_overrides,
     switch_button,
 )
+from tracker.redact import redact_url
 from tracker.sanitize import clean_text
 
 PRIORITY_SEARCH = 100  # finish listing first: a search is a chain of postbacks that cannot run in parallel
