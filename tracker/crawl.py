@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from crawler.jobs import CrawlJob, Mode
-from tracker.redact import redact_url
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker import children, crawl_runs
 from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.identity import move_problem
+from tracker.redact import redact_url
 from tracker.store import (
     RunSummary,
     ensure_jurisdiction,
