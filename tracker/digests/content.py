@@ -45,8 +45,8 @@ from sqlalchemy.orm import Session
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_digest import DigestItem, Subscription
 from db.models_review import BillMatch
-from tracker.labels import category_label, direction_label, stage_label
 from tracker.digests.links import Links
+from tracker.labels import category_label, direction_label, stage_label
 from tracker.read_model import text_condition
 
 MAX_WHY = 4
