@@ -17,9 +17,9 @@ from db.models import Bill
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
 from tracker.config import Config, check_email
 from tracker.digests.channels import check_webhook_url, redact_webhook
-from tracker.labels import category_label, direction_label
 from tracker.digests.periods import WEEKDAYS, next_run, parse_at
 from tracker.errors import TrackerError
+from tracker.labels import category_label, direction_label
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.safe_output import parse_id
 
