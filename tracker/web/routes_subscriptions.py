@@ -30,11 +30,11 @@ from db.models_digest import Digest, Subscription
 from db.models_web import User
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
-from tracker.labels import CATEGORY_LABELS, DIRECTION_LABELS
 from tracker.digests.links import read_token
 from tracker.digests.outbox import sub_info
 from tracker.digests.periods import WEEKDAYS
 from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
+from tracker.labels import CATEGORY_LABELS, DIRECTION_LABELS
 from tracker.web import auth
 from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 from tracker.web.queries import template_helpers
