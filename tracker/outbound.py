@@ -1,6 +1,6 @@
 """The one policy for every request the tracker makes to a URL it was given (docs/security.md): bill
-documents (:mod:`tracker.documents.download`), webhook deliveries (:mod:`tracker.digests.channels`) and the links
-pasted to track a bill (:mod:`tracker.track`).
+documents (:mod:`tracker.documents.download`), webhook deliveries (:mod:`tracker.digests.channels`) and
+the links pasted to track a bill (:mod:`tracker.track`).
 
 1. :func:`split_url`: only ``http``/``https``, a host, no credentials, no whitespace or control characters
    anywhere (a CR/LF would otherwise end up in the request line);
