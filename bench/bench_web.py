@@ -5,8 +5,8 @@ The goal is every page under 200 ms with 50,000 bills. For each engine this buil
 through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
 jurisdictions with their sponsors, actions (about 3 a bill, a third with text) and status changes (first
 seen, then 0 to 2 changes explained by actions), runs the project's matcher over every bill
-(``tracker.matcher.apply.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides part
-of the queue as editors would (a quarter of the relevant bills confirmed, some with corrections and
+(``tracker.matcher.apply.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides
+part of the queue as editors would (a quarter of the relevant bills confirmed, some with corrections and
 notes, an eighth rejected, a few of the decided ones flagged), with their review events.
 
 Then it serves the app with the real ``tracker serve`` in a child process on loopback, logs in as an
@@ -45,8 +45,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E4
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
 from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange  # noqa: E402
 from db.models_review import BillMatch, ReviewEvent  # noqa: E402
-from tracker.matcher.evaluate import read_labelled  # noqa: E402
 from tracker.matcher.apply import match_bills  # noqa: E402
+from tracker.matcher.evaluate import read_labelled  # noqa: E402
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEVSET = REPO / "tracker" / "matcher" / "devset"
