@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -213,7 +214,7 @@ def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]
                 item = read_one(
                     problems,
                     f"agenda {agenda_id}: agenda item {short(row.get('id'))}",
-                    lambda row=row: _item(row, len(found)),
+                    partial(_item, row, len(found)),
                 )
                 if item is not None and item.id not in seen:
                     seen.add(item.id)

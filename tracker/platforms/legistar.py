@@ -192,13 +192,13 @@ def _actions(histories: list[dict[str, Any]], where: str, zone: ZoneInfo) -> lis
     return actions
 
 
+def _sponsor_sequence(row: dict[str, Any]) -> int:
+    sequence = row.get("MatterSponsorSequence")
+    return sequence if isinstance(sequence, int) else 1 << 30
+
+
 def _sponsors(rows: list[dict[str, Any]]) -> list[NormalizedSponsor]:
-    ordered = sorted(
-        rows,
-        key=lambda r: (
-            r.get("MatterSponsorSequence") if isinstance(r.get("MatterSponsorSequence"), int) else 1 << 30
-        ),
-    )
+    ordered = sorted(rows, key=_sponsor_sequence)
     names: list[str] = []
     for row in ordered:
         name = clean_text(row.get("MatterSponsorName"))

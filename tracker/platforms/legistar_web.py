@@ -174,7 +174,8 @@ def parse_html(text: str) -> Any:
 
 
 def _by_id(doc: Any, element_id: str) -> list[Any]:
-    return doc.xpath("//*[@id=$i]", i=element_id)
+    found: list[Any] = doc.xpath("//*[@id=$i]", i=element_id)
+    return found
 
 
 def _one(doc: Any, element_id: str, what: str, *, required: bool = True) -> Any:
@@ -752,7 +753,7 @@ def _link_url(link: Any, base: str, where: str) -> str | None:
     """A document link of a row (agenda, minutes), resolved on the configured site; None without href."""
     if link is None or not (link.get("href") or "").strip():
         return None
-    url = urljoin(base + "/", link.get("href").strip())
+    url: str = urljoin(base + "/", link.get("href").strip())
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DataError(f"{where}: link {link.get('href')[:120]!r} is not an http(s) URL")

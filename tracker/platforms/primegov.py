@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -210,11 +211,11 @@ _OUTCOME_STOP = frozenset({"TO", "UNTIL", "BY", "FOR", "WITH", "ON", "IN", "AT",
 _TALLY = re.compile(r"\(\s*(\d+)\s*\)\s*Yes\s*;\s*\(\s*(\d+)\s*\)\s*No", re.I)
 
 
-def _text(node: Selector | SelectorList) -> str | None:
+def _text(node: Selector | SelectorList[Selector]) -> str | None:
     return clean_text(" ".join(node.xpath(".//text()").getall()))
 
 
-def _one(found: SelectorList, what: str, item_id: str) -> Selector:
+def _one(found: SelectorList[Selector], what: str, item_id: str) -> Selector:
     if len(found) != 1:
         raise LayoutChanged(f"agenda item {item_id}: expected one {what}, found {len(found)}")
     return found[0]
@@ -223,7 +224,7 @@ def _one(found: SelectorList, what: str, item_id: str) -> Selector:
 def parse_outcome(action: str) -> tuple[str, str | None]:
     """A journal's action text → (outcome, tally): ``APPROVED Motion (Buscaino - Lee) - (3) Yes; (0) No`` is
     ("Approved", "3-0"). The outcome is the run of words in capitals the text starts with."""
-    words = []
+    words: list[str] = []
     for word in action.split():
         token = word.rstrip(",.;:")
         if not _OUTCOME_WORD.match(token) or (words and token in _OUTCOME_STOP):
@@ -272,9 +273,7 @@ def parse_page(text: str, url: str) -> tuple[list[PageItem], list[str]]:
         item = read_one(
             problems,
             f"{url}: agenda item {short(item_id)}",
-            lambda node=node, position=position, item_id=item_id: _page_item(
-                sel, node, position, item_id, url
-            ),
+            partial(_page_item, sel, node, position, item_id, url),
         )
         if item is not None:
             found.append(item)
