@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import uuid
+
+from sqlalchemy.engine import Engine
+
+from tests.conftest import REPO
+from tests.factories import make_bill, status_change
+
+# Real council titles, the longest of them fill the pages that must not scroll sideways.
+LABELS = REPO / "tracker/matcher/labels/dallas-tx.csv"
+
+# The pages the width tests (phone width, 200% zoom) load, besides a bill's own page.
+ROUTES = [
+    "/",
+    "/review",
+    "/review?order=uncertain",
+    "/search?q=police",
+    "/living-list",
+    "/track",
+    "/subscriptions",
+    "/admin",
+]
 
 
 def unique_slug(prefix: str = "b") -> str:
@@ -15,3 +36,26 @@ def label(text: str) -> re.Pattern[str]:
     """A form control by the start of its label: a <select> inside a <label> is named by the label's text
     and then its options' ("City any Riverton..."), so an exact or substring match would not do."""
     return re.compile(rf"^{re.escape(text)}\b")
+
+
+def longest_real_titles(n: int) -> list[str]:
+    with LABELS.open(newline="", encoding="utf-8") as fh:
+        titles = [row["title"] for row in csv.DictReader(fh)]
+    return sorted(titles, key=len, reverse=True)[:n]
+
+
+def long_bills(engine: Engine) -> list[int]:
+    """Three enacted bills of a new jurisdiction with the longest real titles, a long identifier, sponsor name
+    and public URL: the data that would push a page wider than its window."""
+    slug = unique_slug()
+    long_url = "https://example.legistar.com/LegislationDetail.aspx?ID=" + "1234567890" * 12
+    ids = []
+    for title in longest_real_titles(3):
+        bill_id = make_bill(
+            engine, title, slug=slug, identifier="ORD-" + "2026" * 10, public_url=long_url,
+            sponsors=["Councilmember " + "Longname" * 6],
+            actions=[(None, "Referred to committee", title[:400])],
+        )  # fmt: skip
+        status_change(engine, bill_id, "Introduced", "Adopted", new_stage="enacted")
+        ids.append(bill_id)
+    return ids

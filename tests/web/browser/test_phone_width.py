@@ -3,37 +3,13 @@ titles, long identifiers and long URLs in the data. Run in Debian's chromium aga
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser
 
-from tests.conftest import REPO, run_tracker
-from tests.factories import make_bill, status_change
+from tests.conftest import run_tracker
 from tests.web.browser.conftest import Site
-from tests.web.browser.support import unique_slug
+from tests.web.browser.support import ROUTES, long_bills, unique_slug
 from tests.web.helpers import PASSWORD
-
-LABELS = REPO / "tracker/matcher/labels/dallas-tx.csv"
-
-
-def _longest_real_titles(n: int) -> list[str]:
-    with Path(LABELS).open(newline="", encoding="utf-8") as fh:
-        titles = [row["title"] for row in csv.DictReader(fh)]
-    return sorted(titles, key=len, reverse=True)[:n]
-
-
-ROUTES = [
-    "/",
-    "/review",
-    "/review?order=uncertain",
-    "/search?q=police",
-    "/living-list",
-    "/track",
-    "/subscriptions",
-    "/admin",
-]
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +23,7 @@ def admin(site: Site) -> str:
 
 @pytest.mark.parametrize("width", [375, 360])
 def test_no_page_scrolls_sideways_at_phone_width(browser: Browser, site: Site, admin: str, width: int):
-    slug = unique_slug()
-    long_url = "https://example.legistar.com/LegislationDetail.aspx?ID=" + "1234567890" * 12
-    ids = []
-    for title in _longest_real_titles(3):
-        bill_id = make_bill(
-            site.engine, title, slug=slug, identifier="ORD-" + "2026" * 10, public_url=long_url,
-            sponsors=["Councilmember " + "Longname" * 6],
-            actions=[(None, "Referred to committee", title[:400])],
-        )  # fmt: skip
-        status_change(site.engine, bill_id, "Introduced", "Adopted", new_stage="enacted")
-        ids.append(bill_id)
+    ids = long_bills(site.engine)
     context = browser.new_context(base_url=site.base_url, viewport={"width": width, "height": 800})
     try:
         page = context.new_page()

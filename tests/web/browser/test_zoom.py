@@ -20,10 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.conftest import run_tracker
-from tests.factories import make_bill, status_change
 from tests.web.browser.conftest import Site
-from tests.web.browser.support import unique_slug
-from tests.web.browser.test_phone_width import ROUTES, _longest_real_titles
+from tests.web.browser.support import ROUTES, long_bills, unique_slug
 from tests.web.helpers import PASSWORD
 
 ZOOM = 2
@@ -86,21 +84,6 @@ def zoom_admin(site: Site) -> str:
     return name
 
 
-def _long_bills(site: Site) -> list[int]:
-    slug = unique_slug()
-    long_url = "https://example.legistar.com/LegislationDetail.aspx?ID=" + "1234567890" * 12
-    ids = []
-    for title in _longest_real_titles(3):
-        bill_id = make_bill(
-            site.engine, title, slug=slug, identifier="ORD-" + "2026" * 10, public_url=long_url,
-            sponsors=["Councilmember " + "Longname" * 6],
-            actions=[(None, "Referred to committee", title[:400])],
-        )  # fmt: skip
-        status_change(site.engine, bill_id, "Introduced", "Adopted", new_stage="enacted")
-        ids.append(bill_id)
-    return ids
-
-
 def _fits(page: Page, route: str) -> list[str]:
     """What of the page does not fit the window: a sideways scroll, elements cut off at an edge."""
     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -140,7 +123,7 @@ def _menu_problems(page: Page, route: str) -> list[str]:
 
 @pytest.mark.parametrize("window", [1600, 1280, 1024])
 def test_every_page_fits_at_200_percent_zoom(browser: Browser, site: Site, zoom_admin: str, window: int):
-    ids = _long_bills(site)
+    ids = long_bills(site.engine)
     width, height = window // ZOOM, 800 // ZOOM
     context = browser.new_context(
         base_url=site.base_url, viewport={"width": width, "height": height}, device_scale_factor=ZOOM
