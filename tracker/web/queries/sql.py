@@ -13,13 +13,14 @@ from db.models import Action, Bill, Jurisdiction
 from db.models_review import BillMatch
 from tracker.errors import TrackerError
 from tracker.read_model import (
+    FilterError,
     check_jurisdiction,
     has_category,
     review_queue_query,
     review_state_condition,
     text_condition,
 )
-from tracker.web.queries.filters import FilterError, Filters, Page
+from tracker.web.queries.filters import Filters, Page
 from tracker.web.queries.rows import bill_row
 
 SEARCH_TIMEOUT_MS = 5000
