@@ -197,7 +197,8 @@ class _PinnedHTTPS(http_client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+        context: ssl.SSLContext = self._context  # type: ignore[attr-defined]  # set by __init__, not in the stubs
+        self.sock = context.wrap_socket(sock, server_hostname=self.host)
 
 
 def pinned_connection(target: Target, address: str, timeout: float) -> http_client.HTTPConnection:

@@ -232,7 +232,8 @@ class _Boundary:
     def raw(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise DataError(f"{self.where}: {path}: expected an object, got {type(value).__name__}")
-        return self._raw(value, path, 0)  # type: ignore[no-any-return]
+        checked: dict[str, Any] = self._raw(value, path, 0)
+        return checked
 
     # Raw payloads are most of a record's strings: the walk takes the plain cases inline and names a value's
     # place (:func:`_render`) only when it is cut.
