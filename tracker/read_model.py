@@ -44,6 +44,29 @@ def check_jurisdiction(session: Session, slug: str) -> None:
         raise UsageError(f"no jurisdiction {slug!r} in the database (known: {known})")
 
 
+def action_record(action: Action | None) -> dict[str, Any] | None:
+    """The action behind a status change, as the exports, the API and the digests give it."""
+    if action is None:
+        return None
+    return {
+        "date": action.action_date.isoformat() if action.action_date else None,
+        "description": action.description,
+        "body": action.body_name,
+        "result": action.result,
+    }
+
+
+def change_fields(change: StatusChange, action: Action | None) -> dict[str, Any]:
+    """What a status change says: the statuses and stages before and after, and the action behind it."""
+    return {
+        "old_status": change.old_status,
+        "new_status": change.new_status,
+        "old_stage": change.old_stage,
+        "new_stage": change.new_stage,
+        "action": action_record(action),
+    }
+
+
 def status_changes(
     engine: Engine,
     *,
@@ -87,18 +110,7 @@ def status_changes(
                     "source_id": bill.source_id,
                     "identifier": bill.identifier,
                     "title": bill.title,
-                    "old_status": change.old_status,
-                    "new_status": change.new_status,
-                    "old_stage": change.old_stage,
-                    "new_stage": change.new_stage,
-                    "action": None
-                    if action is None
-                    else {
-                        "date": action.action_date.isoformat() if action.action_date else None,
-                        "description": action.description,
-                        "body": action.body_name,
-                        "result": action.result,
-                    },
+                    **change_fields(change, action),
                     "url": bill.public_url or bill.source_url,
                 }
             )

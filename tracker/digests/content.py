@@ -36,7 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, or_, select
@@ -47,7 +46,7 @@ from db.models_digest import DigestItem, Subscription
 from db.models_review import BillMatch
 from tracker.digests.links import Links
 from tracker.labels import category_label, direction_label, stage_label
-from tracker.read_model import text_condition
+from tracker.read_model import action_record, safe_url, text_condition
 
 MAX_WHY = 4
 
@@ -81,19 +80,6 @@ class DigestContent:
             "attention": self.attention,
             "cities": self.cities,
         }
-
-
-def safe_url(url: str | None) -> str | None:
-    """A scraped link, only when it is a plain http(s) URL (never ``javascript:`` or ``data:``)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
 
 
 def passes(match: BillMatch | None, sub: Subscription) -> bool:
@@ -252,14 +238,7 @@ def _change(
         "observed_on": _local_date(change.observed_at, zone),
         "date": (action.action_date.isoformat() if action and action.action_date else None)
         or _local_date(change.observed_at, zone),
-        "action": None
-        if action is None
-        else {
-            "date": action.action_date.isoformat() if action.action_date else None,
-            "description": action.description,
-            "body": action.body_name,
-            "result": action.result,
-        },
+        "action": action_record(action),
         "url": safe_url(bill.public_url or bill.source_url),
         "tracker_url": links.bill(bill.id),
     }

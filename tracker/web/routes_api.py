@@ -22,6 +22,7 @@ from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
     FilterError,
     bill_record,
+    change_fields,
     check_search_text,
     has_category,
     match_record,
@@ -272,18 +273,7 @@ def api_changes(
             "jurisdiction": slug,
             "identifier": bill.identifier,
             "title": bill.title,
-            "old_status": change.old_status,
-            "new_status": change.new_status,
-            "old_stage": change.old_stage,
-            "new_stage": change.new_stage,
-            "action": None
-            if action is None
-            else {
-                "date": _iso(action.action_date),
-                "description": action.description,
-                "body": action.body_name,
-                "result": action.result,
-            },
+            **change_fields(change, action),
             "url": bill.public_url or bill.source_url,
         }
         for change, bill, slug, action in rows
