@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -172,3 +173,16 @@ def content_hash(bill: NormalizedBill) -> str:
         action.pop("raw")
     blob = json.dumps(content, default=_json_default, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_DASHES = re.compile(r"[\u2010-\u2015\u2212_]")
+_SPACE = re.compile(r"\s+")
+
+
+def identifier_key(identifier: str | None) -> str | None:
+    """A file number in one spelling: upper case, no spaces, one kind of dash (``o 2023 - 1234`` and
+    ``O2023\u20131234`` are ``O2023-1234``)."""
+    if not identifier:
+        return None
+    key = _SPACE.sub("", _DASHES.sub("-", identifier)).upper()
+    return key[:100] or None

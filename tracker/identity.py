@@ -10,7 +10,6 @@ status log, a new source recorded (docs/platforms.md).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,22 +18,10 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Bill, BillSource, Jurisdiction
+from tracker.contract import identifier_key
 from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)
-
-_DASHES = re.compile(r"[\u2010-\u2015\u2212_]")
-_SPACE = re.compile(r"\s+")
-
-
-def identifier_key(identifier: str | None) -> str | None:
-    """A file number in one spelling: upper case, no spaces, one kind of dash (``o 2023 - 1234`` and
-    ``O2023\u20131234`` are ``O2023-1234``)."""
-    if not identifier:
-        return None
-    key = _SPACE.sub("", _DASHES.sub("-", identifier)).upper()
-    return key[:100] or None
-
 
 def move_problem(row: Jurisdiction, cfg: JurisdictionConfig) -> str | None:
     """Why this jurisdiction cannot be crawled from its configured source, or None."""

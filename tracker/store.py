@@ -44,9 +44,10 @@ from tracker.contract import (
     NormalizedAttachment,
     NormalizedBill,
     NormalizedSponsor,
+    identifier_key,
     read_staged,
 )
-from tracker.identity import adopt_moved, identifier_key, key_unkeyed, record_sources
+from tracker.identity import adopt_moved, key_unkeyed, record_sources
 from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ the meetings in a window (``lookback_days`` back from today, and what the portal
 each item it sees on an agenda into an :class:`Appearance`. Appearances are grouped into bills:
 
 - an item with a file, resolution or ordinance number is the bill of that number: its source id is the
-  normalized number (:func:`tracker.identity.identifier_key`, so ``CF 21-0745`` and ``cf 21 - 0745`` are one
+  normalized number (:func:`tracker.contract.identifier_key`, so ``CF 21-0745`` and ``cf 21 - 0745`` are one
   bill), whatever meeting it appears at;
 - an item without a number gets a stable key, ``item:`` and a hash of its normalized title and type, so the
   same untitled-number item ("Consent calendar", "Public comment on items not on the agenda") seen at two
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill
+from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, identifier_key
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionConfig
 from tracker.stages import classify_action, stage_for
@@ -118,7 +118,6 @@ _KEY_PUNCT = re.compile(r"[^\w\s]")
 
 def item_key(number: str | None, title: str | None, type_name: str | None) -> str:
     """The bill's source id of an agenda item: its normalized file number, else a stable ``item:`` key."""
-    from tracker.identity import identifier_key  # imports the models; not needed to load the settings
 
     key = identifier_key(number)
     if key:
