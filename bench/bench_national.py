@@ -220,7 +220,7 @@ def seed_in_process(config_path: Path, portal: Portal) -> tuple[int, int]:
         )
         # The spider's own callback builds the item the pipeline stages, from the answers' JSON.
         spider = LegistarApiSpider(jobs=[job])
-        pipeline = StagePipeline(SimpleNamespace(spider=spider))  # type: ignore[arg-type]
+        pipeline = StagePipeline(SimpleNamespace(spider=spider))  # type: ignore[arg-type]  # reads .spider alone
         pipeline.open_spider()
         base = f"/v1/{cfg.client}/matters"
         skip = 0
@@ -237,6 +237,7 @@ def seed_in_process(config_path: Path, portal: Portal) -> tuple[int, int]:
                 sponsors = get(f"{base}/{mid}/sponsors")
                 answer = SimpleNamespace(meta={JSON_META: get(f"{base}/{mid}/attachments")})
                 for item in spider.parse_attachments(
+                    # (the ignore below) a stand-in response: the callback reads .meta alone
                     answer, cfg.slug, matter, histories=histories, sponsors=sponsors  # type: ignore[arg-type]
                 ):
                     pipeline.process_item(item)

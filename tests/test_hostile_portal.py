@@ -266,7 +266,7 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
             status_source_id=None,
             stage=stage,
             body_name=None,
-            version=None,  # type: ignore[arg-type]
+            version=None,  # type: ignore[arg-type]  # hostile: None where the contract has a str
             introduced=None,
             agenda_date=None,
             passed_date=None,

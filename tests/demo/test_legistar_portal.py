@@ -231,7 +231,7 @@ def test_page_cap_top_skip_and_orderby(big_server: LegistarPortalServer) -> None
 
     newest_first = all_matters(big_server, "big", **{"$orderby": "MatterLastModifiedUtc desc"})
     stamps = [parse_wire_datetime(r["MatterLastModifiedUtc"]) for r in newest_first]
-    assert stamps == sorted(stamps, reverse=True)  # type: ignore[type-var]
+    assert stamps == sorted(stamps, reverse=True)  # type: ignore[type-var]  # typed Optional, none is None
     assert {r["MatterId"] for r in newest_first} == set(ids)
     by_two = fetch_json(
         big_server.url("big", "matters") + q(**{"$orderby": "MatterTypeName,MatterId desc", "$top": 900})

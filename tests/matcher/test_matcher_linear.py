@@ -83,6 +83,7 @@ def _random_hits(rng: random.Random, n: int) -> list[_Hit]:
     out = []
     for _ in range(n):
         start = rng.randint(0, 60)
+        # _T stands in for a Term (the ignore below): the code under test reads only .category
         out.append(_Hit(_T(rng.choice("ab")), "title", start, start + rng.randint(1, 12), "", 0.0))  # type: ignore[arg-type]
     return out
 

@@ -45,6 +45,7 @@ def test_primegov_one_bad_item_fails_only_itself(tmp_path, db_url, engine):
                         "Port of Los Angeles report relative to cruise terminal operations.",
                         "21-1100",
                     ),
+                    # ids that are not ints (the two ignores below): what the parser must reject
                     Item("\u00b2", "An item whose id is a superscript two.", "21-9001"),  # type: ignore[arg-type]
                     Item(huge_id, "An item whose id has 5,000 digits.", "21-9002"),  # type: ignore[arg-type]
                     Item(156204, "Sanctuary\u0000 city \u001b[2Jmotion\u0007", "21-9003"),

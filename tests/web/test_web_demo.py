@@ -46,7 +46,8 @@ def test_demo_serves_the_web_app_with_a_demo_editor(tmp_path):
         env=env,
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    assert proc.stdout is not None  # stdout=PIPE
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 300
@@ -86,5 +87,5 @@ def test_demo_serves_the_web_app_with_a_demo_editor(tmp_path):
             proc.kill()
             proc.wait()
         reader.join(timeout=10)
-        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stdout.close()
     assert password not in (tmp_path / "demo" / "tracker.toml").read_text()

@@ -185,7 +185,7 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    page.watch = watch  # type: ignore[attr-defined]
+    page.watch = watch  # type: ignore[attr-defined]  # the tests' helper, carried on the page
     try:
         yield page
     finally:
