@@ -133,3 +133,32 @@ def match_direction_reason(match: Any) -> str | None:
         decided_by=match.decided_by,
         machine_direction=match.direction,
     )
+
+
+#: The evidence kinds a text marks, the strongest first (overlapping spans make one mark of the strongest).
+EVIDENCE_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
+
+
+def evidence_spans(text: str, evidence: Any, field: str) -> list[tuple[int, int, str]]:
+    """Where the evidence of ``field`` stands in ``text``, in order, as (start, end, kind): the one rule of
+    the terminal's and the web's marks. Overlapping spans make one span of the strongest kind; spans that no
+    longer match the text (or are empty) are left out."""
+    spans = []
+    for e in evidence or []:
+        if not isinstance(e, dict) or e.get("field") != field or e.get("kind") not in EVIDENCE_KIND_RANK:
+            continue
+        start, end = e.get("start"), e.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
+            continue
+        if start < end:
+            spans.append((start, end, e["kind"]))
+    spans.sort()
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last_start, last_end, last_kind = merged[-1]
+            strongest = kind if EVIDENCE_KIND_RANK[kind] < EVIDENCE_KIND_RANK[last_kind] else last_kind
+            merged[-1] = (last_start, max(last_end, end), strongest)
+        else:
+            merged.append((start, end, kind))
+    return merged

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.cli.context import Context, pass_ctx
-from tracker.cli.output import cut, echo
-from tracker.safe_output import csv_cell, json_text, terminal_view
+from tracker.cli.output import cut, echo, echo_rows
+from tracker.safe_output import csv_cell
 
 
 def _bill_records(
@@ -154,11 +154,7 @@ def changes(
         relevant=relevant,
         confirmed=confirmed,
     )
-    if fmt == "jsonl":
-        for row in rows:
-            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
-        return
-    click.echo(format_changes_table(terminal_view(rows)))
+    echo_rows(rows, fmt, format_changes_table)
 
 
 def format_changes_table(rows: list[dict[str, Any]]) -> str:

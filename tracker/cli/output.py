@@ -5,16 +5,28 @@ callbacks :func:`id_argument` and :func:`bill_argument` turn a malformed id into
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from tracker.safe_output import MAX_ID, BadId, parse_id, terminal_text
+from tracker.safe_output import MAX_ID, BadId, json_text, parse_id, terminal_text, terminal_view
 
 
 def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
     """``click.echo`` of terminal-safe text (for every line that may carry scraped or typed text)."""
     click.echo(terminal_text(str(message)), err=err, nl=nl)
+
+
+def echo_rows(rows: list[dict[str, Any]], fmt: str, table: Callable[[list[dict[str, Any]]], str]) -> None:
+    """A list command's rows: one JSON object a line (``jsonl``), else ``table`` of them; scraped text is made
+    inert for the terminal in both."""
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
+        return
+    click.echo(table(terminal_view(rows)))
 
 
 def cut(text: str | None, width: int, *, one_line: bool = True) -> str:

@@ -7,16 +7,16 @@ configured database and checks its schema) through ``click.pass_obj``.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from tracker.cli.output import bill_argument, cut, echo
+from tracker.cli.output import bill_argument, cut, echo, echo_rows
 from tracker.matcher import DIRECTIONS
 from tracker.safe_output import json_text, terminal_view
-from tracker.signals import evidence_what, match_direction_reason
+from tracker.signals import evidence_spans, evidence_what, match_direction_reason
 
 if TYPE_CHECKING:
     from db.models import Bill, Jurisdiction
@@ -90,11 +90,7 @@ def list_command(
             direction=direction,
             uncertain_first=uncertain_first,
         )
-    if fmt == "jsonl":
-        for row in rows:
-            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
-        return
-    click.echo(format_review_table(terminal_view(rows)))
+    echo_rows(rows, fmt, format_review_table)
 
 
 @review.command("show")
@@ -125,12 +121,9 @@ def confirm_command(
     obj: Any, bill: str, categories: tuple[str, ...], direction: str | None, note: str | None, by: str | None
 ) -> None:
     """Confirm a match; --category/--direction correct the matcher (kept apart from its own result)."""
-    from db.engine import session_scope
     from tracker.review import confirm
 
-    with session_scope(obj.engine()) as session:
-        decision = confirm(session, bill, categories=categories, direction=direction, note=note, by=by)
-    echo(decision.line())
+    _decide(obj, confirm, bill, categories=categories, direction=direction, note=note, by=by)
 
 
 @review.command("reject")
@@ -140,12 +133,9 @@ def confirm_command(
 @click.pass_obj
 def reject_command(obj: Any, bill: str, note: str | None, by: str | None) -> None:
     """Reject a match: the bill is not sanctuary-related."""
-    from db.engine import session_scope
     from tracker.review import reject
 
-    with session_scope(obj.engine()) as session:
-        decision = reject(session, bill, note=note, by=by)
-    echo(decision.line())
+    _decide(obj, reject, bill, note=note, by=by)
 
 
 @review.command("note")
@@ -155,12 +145,9 @@ def reject_command(obj: Any, bill: str, note: str | None, by: str | None) -> Non
 @click.pass_obj
 def note_command(obj: Any, bill: str, text: str, by: str | None) -> None:
     """Add a note to a bill in review, without deciding (the audit trail records it)."""
-    from db.engine import session_scope
     from tracker.review import note
 
-    with session_scope(obj.engine()) as session:
-        decision = note(session, bill, text, by=by)
-    echo(decision.line())
+    _decide(obj, note, bill, text, by=by)
 
 
 @review.command("add")
@@ -174,11 +161,17 @@ def add_command(
     obj: Any, bill: str, categories: tuple[str, ...], direction: str | None, note: str | None, by: str | None
 ) -> None:
     """Add a bill the matcher missed (at least one --category; the direction defaults to the category's)."""
-    from db.engine import session_scope
     from tracker.review import add
 
+    _decide(obj, add, bill, categories=categories, direction=direction, note=note, by=by)
+
+
+def _decide(obj: Any, decide: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """One editor's decision (confirm, reject, note, add) in its own transaction, then its one line."""
+    from db.engine import session_scope
+
     with session_scope(obj.engine()) as session:
-        decision = add(session, bill, categories=categories, direction=direction, note=note, by=by)
+        decision = decide(session, *args, **kwargs)
     echo(decision.line())
 
 
@@ -230,7 +223,6 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
 # -- `review show` ---------------------------------------------------------------------------------------
 
 _MARKS = {"term": ("«", "»"), "cue": ("{", "}"), "negative": ("⟦", "⟧")}
-_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
 _STYLES: dict[str, dict[str, Any]] = {
     "term": {"fg": "yellow", "bold": True},
     "cue": {"fg": "cyan", "underline": True},
@@ -242,26 +234,8 @@ def highlight(text: str, evidence: list[dict[str, Any]], field: str) -> str:
     """``text`` with every evidence span of ``field`` marked: «phrase» (category term), {cue} (direction
     cue), ⟦negative⟧ (hard negative); styled too when printed on a terminal. Overlapping spans make one
     mark; spans that no longer match the text are left unmarked."""
-    spans = []
-    for e in evidence:
-        if e.get("field") != field or e.get("kind") not in _MARKS:
-            continue
-        start, end = e.get("start"), e.get("end")
-        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
-            continue
-        spans.append((start, end, e["kind"]))
-    spans.sort()
-    merged: list[list[Any]] = []  # overlapping spans become one mark, of the strongest kind among them
-    for start, end, kind in spans:
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            last[1] = max(last[1], end)
-            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
-                last[2] = kind
-        else:
-            merged.append([start, end, kind])
     out, pos = [], 0
-    for start, end, kind in merged:
+    for start, end, kind in evidence_spans(text, evidence, field):
         left, right = _MARKS[kind]
         out.append(text[pos:start])
         out.append(click.style(f"{left}{text[start:end]}{right}", **_STYLES[kind]))

@@ -16,37 +16,17 @@ from db.types import utcnow
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.read_model import safe_url
 from tracker.safe_output import csv_cell
+from tracker.signals import evidence_spans
 from tracker.web.queries.living import LivingGroup
-
-_KIND_RANK = {"term": 0, "cue": 1, "negative": 2}
 
 
 def highlight_html(text: str | None, evidence: list[dict[str, Any]], field: str) -> Markup:
     """``text`` escaped, with every evidence span of ``field`` in a ``<mark>`` (class ``term``, ``cue`` or
-    ``negative``): the web twin of :func:`tracker.review.highlight`, whose rules it follows (overlapping
-    spans make one mark of the strongest kind; spans that no longer match the text are left unmarked)."""
+    ``negative``): the web twin of :func:`tracker.cli.review.highlight`, both marking the spans of
+    :func:`tracker.signals.evidence_spans`."""
     text = text or ""
-    spans = []
-    for e in evidence or []:
-        if not isinstance(e, dict) or e.get("field") != field or e.get("kind") not in _KIND_RANK:
-            continue
-        start, end = e.get("start"), e.get("end")
-        if not isinstance(start, int) or not isinstance(end, int) or text[start:end] != e.get("phrase"):
-            continue
-        if start < end:
-            spans.append((start, end, e["kind"]))
-    spans.sort()
-    merged: list[list[Any]] = []
-    for start, end, kind in spans:
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            last[1] = max(last[1], end)
-            if _KIND_RANK[kind] < _KIND_RANK[last[2]]:
-                last[2] = kind
-        else:
-            merged.append([start, end, kind])
     out, pos = Markup(""), 0
-    for start, end, kind in merged:
+    for start, end, kind in evidence_spans(text, evidence, field):
         out += escape(text[pos:start])
         out += Markup('<mark class="ev-{}">{}</mark>').format(kind, text[start:end])
         pos = end
