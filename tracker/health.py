@@ -39,9 +39,8 @@ from db.models_digest import Alert, Digest, DigestDelivery, Subscription
 from tracker.config import Config
 from tracker.cron import crawl_trigger
 from tracker.digests.channels import DeliveryError, SmtpChannel, redact_webhook
-from tracker.digests.periods import next_run
 from tracker.digests.render import render_alert
-from tracker.digests.subscriptions import schedule_text
+from tracker.digests.subscriptions import schedule_text, upcoming_run
 from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger("tracker.health")
@@ -306,18 +305,7 @@ def _digest_schedules(session: Session, config: Config, now: datetime) -> list[d
             .order_by(Digest.created_at.desc())
             .limit(1)
         )
-        upcoming = (
-            next_run(
-                sub.frequency,
-                sub.at_time,
-                sub.weekday,
-                sub.timezone,
-                now,
-                config.digests.immediate_every_minutes,
-            )
-            if sub.state == "active"
-            else None
-        )
+        upcoming = upcoming_run(sub, config, now)
         digests.append(
             {
                 "subscription": sub.id,

@@ -289,7 +289,17 @@ def channels_text(sub: Subscription) -> str:
     return ", ".join(out)
 
 
+def upcoming_run(sub: Subscription, config: Config, now: datetime) -> datetime | None:
+    """When the subscription's next digest is due; None unless it is active."""
+    if sub.state != "active":
+        return None
+    return next_run(
+        sub.frequency, sub.at_time, sub.weekday, sub.timezone, now, config.digests.immediate_every_minutes
+    )
+
+
 def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]:
+    upcoming = upcoming_run(sub, config, now)
     return {
         "id": sub.id,
         "email": sub.email,
@@ -309,16 +319,7 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "channels": channels_text(sub),
         "filters": filters_text(sub, config),
         "feed": f"{sub.feed_token}.atom",
-        "next_run": None
-        if sub.state != "active"
-        else next_run(
-            sub.frequency,
-            sub.at_time,
-            sub.weekday,
-            sub.timezone,
-            now,
-            config.digests.immediate_every_minutes,
-        ).isoformat(),
+        "next_run": None if upcoming is None else upcoming.isoformat(),
         "created_at": sub.created_at.isoformat(),
     }
 
