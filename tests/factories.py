@@ -6,6 +6,7 @@ changes), matches and crawl runs written straight into the database, without a c
   (the web pages' tests); :func:`add_bills` — several, by identifier (the review tests).
 * :func:`match` — a stored match written as given (the digest tests choose its categories, direction and
   review state); :func:`retitle` — a changed title re-matched, as an import of a changed bill does.
+* :func:`normalized_bill` — a contract bill (what a platform hands the importer), for the import tests.
 * :func:`change` and :func:`status_change` — a status change in a session or in its own transaction.
 
 Times come from :data:`T0` (a fixed instant) or from tests/clock.py.
@@ -24,6 +25,7 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tests.clock import utc_now
+from tracker.contract import NormalizedBill
 from tracker.matcher.apply import MatchSummary, match_bills
 
 #: When the factories' bills were first seen (and their jurisdictions created): a fixed instant.
@@ -58,6 +60,33 @@ def jurisdiction(session: Session, slug: str = "riverton", name: str | None = No
         session.add(row)
         session.flush()
     return row
+
+
+def normalized_bill(source_id: str, **fields: Any) -> NormalizedBill:
+    """A contract bill as a platform hands it to the importer: file number ``F-<source_id>``, an
+    introduced ordinance with every optional field empty, but for ``fields``."""
+    values: dict[str, Any] = {
+        "identifier": f"F-{source_id}",
+        "title": None,
+        "name": None,
+        "type_name": "Ordinance",
+        "status": "Introduced",
+        "status_source_id": None,
+        "stage": "introduced",
+        "body_name": None,
+        "version": None,
+        "introduced": None,
+        "agenda_date": None,
+        "passed_date": None,
+        "enacted_date": None,
+        "enactment_number": None,
+        "source_url": None,
+        "public_url": None,
+        "portal_modified_at": None,
+        "portal_row_version": None,
+        "raw": {},
+    }
+    return NormalizedBill(source_id=source_id, **{**values, **fields})
 
 
 def bill(

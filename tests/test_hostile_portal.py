@@ -251,33 +251,14 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
 
     from crawler.jobs import CrawlJob
     from db.models import StatusChange
+    from tests.factories import normalized_bill
     from tracker.config import load_config
     from tracker.contract import NormalizedBill
     from tracker.store import import_job
 
     def bill(sid: str, stage: str | None = "introduced") -> NormalizedBill:
-        b = NormalizedBill(
-            source_id=sid,
-            identifier=f"F-{sid}",
-            title=f"{NEWS} {sid}",
-            name=None,
-            type_name="Ordinance",
-            status="Introduced",
-            status_source_id=None,
-            stage=stage,
-            body_name=None,
-            version=None,  # type: ignore[arg-type]  # hostile: None where the contract has a str
-            introduced=None,
-            agenda_date=None,
-            passed_date=None,
-            enacted_date=None,
-            enactment_number=None,
-            source_url=None,
-            public_url=None,
-            portal_modified_at=None,
-            portal_row_version=None,
-            raw={},
-        )
+        # hostile: a stage of None where the contract has a str
+        b = normalized_bill(sid, title=f"{NEWS} {sid}", stage=stage)
         b.content_hash = f"hash-{sid}"
         return b
 

@@ -19,6 +19,7 @@ from db.models import Bill, Sponsor
 from db.models_review import BillMatch
 from tests.clock import utc_now
 from tests.conftest import write_config
+from tests.factories import normalized_bill
 from tracker.config import load_config
 from tracker.contract import NormalizedBill, NormalizedSponsor, content_hash
 from tracker.errors import DataError
@@ -82,26 +83,11 @@ _ids = itertools.count(1)
 
 def _bill(title, name, status, sponsor, raw_value) -> NormalizedBill:
     sid = str(next(_ids))
-    return NormalizedBill(
-        source_id=sid,
-        identifier=f"F-{sid}",
+    return normalized_bill(
+        sid,
         title=title,
         name=name,
-        type_name="Ordinance",
         status=status,
-        status_source_id=None,
-        stage="introduced",
-        body_name=None,
-        version=None,
-        introduced=None,
-        agenda_date=None,
-        passed_date=None,
-        enacted_date=None,
-        enactment_number=None,
-        source_url=None,
-        public_url=None,
-        portal_modified_at=None,
-        portal_row_version=None,
         raw={"title": raw_value, raw_value or "k": [raw_value, {"n": raw_value}]},
         sponsors=[NormalizedSponsor(sequence=0, name=sponsor, is_primary=True)],
     )
