@@ -67,6 +67,27 @@ def change_fields(change: StatusChange, action: Action | None) -> dict[str, Any]
     }
 
 
+def status_change_query(
+    *, since: datetime | None, jurisdiction: str | None, include_first_seen: bool
+) -> Select[tuple[StatusChange, Bill, str, Action]]:
+    """(change, bill, jurisdiction slug, the action behind the change or None), filtered as ``tracker
+    changes`` and /api/changes filter them; unordered."""
+    act = aliased(Action)
+    q = (
+        select(StatusChange, Bill, Jurisdiction.slug, act)
+        .join(Bill, StatusChange.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(act, StatusChange.action_id == act.id)
+    )
+    if not include_first_seen:
+        q = q.where(StatusChange.kind != "first_seen")
+    if since is not None:
+        q = q.where(StatusChange.observed_at >= since)
+    if jurisdiction:
+        q = q.where(Jurisdiction.slug == jurisdiction)
+    return q
+
+
 def status_changes(
     engine: Engine,
     *,
@@ -78,30 +99,19 @@ def status_changes(
 ) -> list[dict[str, Any]]:
     """Status changes, oldest first; ``relevant``: only of bills relevant by the editors' word, else the
     matcher's; ``confirmed``: only of bills an editor confirmed."""
-    act = aliased(Action)
     with session_scope(engine) as session:
         if jurisdiction:
             check_jurisdiction(session, jurisdiction)
-        q = (
-            select(StatusChange, Bill, Jurisdiction.slug, act, BillMatch)
-            .join(Bill, StatusChange.bill_id == Bill.id)
-            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-            .outerjoin(act, StatusChange.action_id == act.id)
-            .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
-            .order_by(StatusChange.observed_at, StatusChange.id)
-        )
+        q = status_change_query(
+            since=since, jurisdiction=jurisdiction, include_first_seen=include_first_seen
+        ).outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         if confirmed:
             q = q.where(BillMatch.review_state == "confirmed")
         if relevant:
             q = q.where(BillMatch.effective_relevant)
-        if not include_first_seen:
-            q = q.where(StatusChange.kind != "first_seen")
-        if since is not None:
-            q = q.where(StatusChange.observed_at >= since)
-        if jurisdiction:
-            q = q.where(Jurisdiction.slug == jurisdiction)
+        q = q.order_by(StatusChange.observed_at, StatusChange.id)
         out = []
-        for change, bill, slug, action, _match in session.execute(q):
+        for change, bill, slug, action in session.execute(q):
             out.append(
                 {
                     "observed_at": change.observed_at.isoformat(),

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import Boolean, Select, false, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models import Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
@@ -26,6 +26,7 @@ from tracker.read_model import (
     check_search_text,
     has_category,
     match_record,
+    status_change_query,
     text_condition,
 )
 from tracker.safe_output import MAX_ID
@@ -251,19 +252,7 @@ def api_changes(
     """Status changes, oldest first, with the action that explains each (``tracker changes``)."""
     _jurisdiction(db, jurisdiction)
     since = _aware("since", since)
-    act = aliased(Action)
-    query = (
-        select(StatusChange, Bill, Jurisdiction.slug, act)
-        .join(Bill, StatusChange.bill_id == Bill.id)
-        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
-        .outerjoin(act, StatusChange.action_id == act.id)
-    )
-    if not include_first_seen:
-        query = query.where(StatusChange.kind != "first_seen")
-    if since is not None:
-        query = query.where(StatusChange.observed_at >= since)
-    if jurisdiction:
-        query = query.where(Jurisdiction.slug == jurisdiction)
+    query = status_change_query(since=since, jurisdiction=jurisdiction, include_first_seen=include_first_seen)
     rows, page = _paged(request, db, query, [StatusChange.observed_at, StatusChange.id], limit, offset)
     items = [
         {
