@@ -26,12 +26,12 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from db.engine import session_scope
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_documents import Document
-from db.models_review import BillMatch
+from db.models_review import BillMatch, ReviewEvent
 from tracker.errors import TrackerError, UsageError
 from tracker.signals import match_direction_reason
 
@@ -42,6 +42,29 @@ def check_jurisdiction(session: Session, slug: str) -> None:
             ", ".join(session.scalars(select(Jurisdiction.slug).order_by(Jurisdiction.slug))) or "none yet"
         )
         raise UsageError(f"no jurisdiction {slug!r} in the database (known: {known})")
+
+
+def bill_with_children(session: Session, bill_id: int) -> Bill | None:
+    """One bill with its city, sponsors, actions, attachments and status changes loaded (None: no such
+    bill), for the bill page and /api/bills/{id}."""
+    return session.scalar(
+        select(Bill)
+        .where(Bill.id == bill_id)
+        .options(
+            selectinload(Bill.jurisdiction),
+            selectinload(Bill.sponsors),
+            selectinload(Bill.actions),
+            selectinload(Bill.attachments),
+            selectinload(Bill.status_changes),
+        )
+    )
+
+
+def review_events(session: Session, bill_id: int) -> list[ReviewEvent]:
+    """A bill's review history, oldest first."""
+    return list(
+        session.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill_id).order_by(ReviewEvent.id))
+    )
 
 
 def action_record(action: Action | None) -> dict[str, Any] | None:

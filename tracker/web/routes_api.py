@@ -14,18 +14,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import Boolean, Select, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from db.models import Bill, Jurisdiction, StatusChange
-from db.models_review import BillMatch, ReviewEvent
+from db.models_review import BillMatch
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
     FilterError,
     bill_record,
+    bill_with_children,
     change_fields,
     check_search_text,
     has_category,
     match_record,
+    review_events,
     status_change_query,
     text_condition,
 )
@@ -185,21 +187,11 @@ def api_bills(
 def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
     """One bill with its sponsors, actions, attachments, status history, match (with its evidence) and
     review history."""
-    bill = db.scalar(
-        select(Bill)
-        .where(Bill.id == bill_id)
-        .options(
-            selectinload(Bill.sponsors),
-            selectinload(Bill.actions),
-            selectinload(Bill.attachments),
-            selectinload(Bill.status_changes),
-            selectinload(Bill.jurisdiction),
-        )
-    )
+    bill = bill_with_children(db, bill_id)
     if bill is None:
         raise HTTPException(404, f"no bill {bill_id}")
     match = db.get(BillMatch, bill.id)
-    events = db.scalars(select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id))
+    events = review_events(db, bill.id)
     out = _bill(bill, bill.jurisdiction, None)
     out["match"] = _match(match, evidence=True)
     out["direction_reason"] = match_direction_reason(match)

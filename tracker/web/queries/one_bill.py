@@ -5,33 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from db.models import Bill
-from db.models_review import BillMatch, ReviewEvent
-from tracker.read_model import review_state_condition, safe_url
+from db.models_review import BillMatch
+from tracker.read_model import bill_with_children, review_events, review_state_condition, safe_url
 from tracker.web.queries.rows import bill_row
 
 
 def bill_page(session: Session, bill_id: int) -> dict[str, Any] | None:
     """Everything the bill page shows, in a fixed number of queries (None for an unknown id)."""
-    bill = session.scalar(
-        select(Bill)
-        .where(Bill.id == bill_id)
-        .options(
-            selectinload(Bill.jurisdiction),
-            selectinload(Bill.sponsors),
-            selectinload(Bill.actions),
-            selectinload(Bill.attachments),
-            selectinload(Bill.status_changes),
-        )
-    )
+    bill = bill_with_children(session, bill_id)
     if bill is None:
         return None
     match = session.get(BillMatch, bill.id)
-    events = session.scalars(
-        select(ReviewEvent).where(ReviewEvent.bill_id == bill.id).order_by(ReviewEvent.id)
-    ).all()
+    events = review_events(session, bill.id)
     actions_by_id = {a.id: a for a in bill.actions}
     changes = [
         {"change": c, "action": actions_by_id.get(c.action_id) if c.action_id else None}
