@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import click
+
 from tests.conftest import REPO
 from tracker.cli import cli
 
@@ -25,8 +27,23 @@ def test_quick_start_is_two_commands_and_ci_runs_the_second():
 
 
 def test_every_command_is_in_the_readme():
-    missing = [name for name in cli.commands if f"tracker {name}" not in README]
+    missing = [name for name in cli.list_commands(click.Context(cli)) if f"tracker {name}" not in README]
     assert missing == []
+
+
+def test_the_lazy_command_map_names_every_command_of_every_module():
+    import importlib
+    import pkgutil
+
+    import tracker.cli
+    from tracker.cli import COMMAND_MODULES
+
+    found = {}
+    for info in pkgutil.iter_modules(tracker.cli.__path__):
+        module = importlib.import_module(f"tracker.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            found[command.name] = info.name
+    assert found == COMMAND_MODULES
 
 
 def test_every_configuration_key_is_documented():

@@ -8,18 +8,19 @@ arguments, ``params`` the shared parameters. All terminal output is written in t
 the commands call return data. Every user error is printed as one line, ``Error: ...``, with a non-zero
 exit (2 for usage and configuration errors, 1 for run-time failures).
 
-Commands import their heavy modules (Scrapy, the matcher's model, the web app) inside the command function:
-``tracker`` starts fast.
+A command's module is imported only when that command runs (``COMMAND_MODULES``), and commands import
+their heavy modules (Scrapy, the matcher's model, the web app) inside the command function: ``tracker``
+starts fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from tracker.cli import bills, crawl, demo, digests, documents, matcher, ops, review, schedule, status, web
 from tracker.cli.context import Context
 from tracker.cli.output import echo
 from tracker.errors import TrackerError
@@ -47,9 +48,45 @@ def config_first(args: list[str]) -> list[str]:
     return moved + out
 
 
+#: Each command's module in this package, imported when the command runs (or help lists it): a command
+#: does not pay for importing every other one. tests/test_docs.py checks it against the modules' COMMANDS.
+COMMAND_MODULES: dict[str, str] = {
+    "crawl": "crawl",
+    "track": "crawl",
+    "export": "bills",
+    "changes": "bills",
+    "review": "review",
+    "classify": "matcher",
+    "evaluate": "matcher",
+    "match": "matcher",
+    "documents": "documents",
+    "subscriptions": "digests",
+    "digest": "digests",
+    "status": "status",
+    "schedule": "schedule",
+    "serve": "web",
+    "users": "web",
+    "init": "ops",
+    "db": "ops",
+    "doctor": "ops",
+    "demo": "demo",
+}
+
+
 class TrackerGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, config_first(args))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"tracker.cli.{module_name}")
+        commands: list[click.Command] = module.COMMANDS
+        return next(c for c in commands if c.name == cmd_name)
 
 
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,11 +104,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, json_logs: bo
     """Sanctuary Tracker: city legislation that expands or rolls back sanctuary."""
     ctx.obj = Context(config_path, verbose, json_logs)
 
-
-
-for _module in (crawl, bills, review, matcher, documents, digests, status, schedule, web, ops, demo):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def _first_line(exc: object) -> str:
