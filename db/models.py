@@ -227,8 +227,11 @@ class StatusChange(Base):
     old_stage: Mapped[str | None] = mapped_column(String(20))
     new_stage: Mapped[str] = mapped_column(String(20))
     observed_at: Mapped[datetime]
-    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    # Indexed: deleting a crawl run or an action sets these to NULL, which would otherwise scan the table.
+    crawl_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
 
     bill: Mapped[Bill] = relationship(back_populates="status_changes")
     action: Mapped[Action | None] = relationship()
