@@ -96,17 +96,7 @@ def write_config(
         "reconcile_every_hours = 720",  # an incremental cycle, not a sweep
         "",
     ]
-    for client in portal:
-        lines += [
-            "[[jurisdictions]]",
-            f'slug = "{client.name}"',
-            f'name = "{client.display_name}"',
-            'platform = "legistar"',
-            f'client = "{client.name}"',
-            f'api_base = "{server_url}"',
-            f'timezone = "{client.timezone}"',
-            "",
-        ]
+    lines += portal.config_lines(server_url)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

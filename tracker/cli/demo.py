@@ -62,18 +62,10 @@ def _config_text(server: LegistarPortalServer, portal: Portal, database: Path) -
         f'timezone = "{demo_timezone(portal)}"',
         "",
     ]
-    for client in portal:
-        lines += [
-            "[[jurisdictions]]",
-            f'slug = "{client.name}"',
-            f'name = "{client.display_name}"',
-            'platform = "legistar"',
-            f'client = "{client.name}"',
-            f'api_base = "{server.base_url}"',
-            f'timezone = "{client.timezone}"',
-            f'document_hosts = ["{server.host}:{server.port}"]  # the demo portal serves the attachments',
-            "",
-        ]
+    lines += portal.config_lines(
+        server.base_url,
+        f'document_hosts = ["{server.host}:{server.port}"]  # the demo portal serves the attachments',
+    )
     return "\n".join(lines)
 
 

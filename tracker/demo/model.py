@@ -921,6 +921,24 @@ class Portal:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._clients
 
+    def config_lines(self, api_base: str, *extra: str) -> list[str]:
+        """Every council as a ``[[jurisdictions]]`` entry of a tracker config, crawled from the portal served
+        at ``api_base``; ``extra`` lines go into each entry."""
+        lines = []
+        for client in self:
+            lines += [
+                "[[jurisdictions]]",
+                f'slug = "{client.name}"',
+                f'name = "{client.display_name}"',
+                'platform = "legistar"',
+                f'client = "{client.name}"',
+                f'api_base = "{api_base}"',
+                f'timezone = "{client.timezone}"',
+                *extra,
+                "",
+            ]
+        return lines
+
     @property
     def now(self) -> datetime:
         """The clock, as an aware UTC datetime."""
