@@ -92,7 +92,7 @@ def change_fields(change: StatusChange, action: Action | None) -> dict[str, Any]
 
 def status_change_query(
     *, since: datetime | None, jurisdiction: str | None, include_first_seen: bool
-) -> Select[tuple[StatusChange, Bill, str, Action]]:
+) -> Select[StatusChange, Bill, str, Action]:
     """(change, bill, jurisdiction slug, the action behind the change or None), filtered as ``tracker
     changes`` and /api/changes filter them; unordered."""
     act = aliased(Action)
