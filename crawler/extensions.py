@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -12,6 +12,8 @@ from twisted.internet import task
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.spiders.base import PortalSpider
 
 
 class Progress:
@@ -33,7 +35,7 @@ class Progress:
         self.loop.start(0.5, now=True)
 
     def show(self) -> None:
-        spider = self.crawler.spider
+        spider = cast("PortalSpider[Any] | None", self.crawler.spider)  # every spider of a crawl is one
         stats = self.crawler.stats
         if spider is None or stats is None:
             return

@@ -37,7 +37,7 @@ class InvalidResponse(Exception):
 
 def validate_json(response: Response, expect: str) -> Any:
     """The parsed document, or InvalidResponse saying what is wrong with it."""
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     body = response.body
     if "json" not in ctype:
         looks = "an HTML page" if body.lstrip()[:1] == b"<" else f"content type {ctype or 'none'!r}"

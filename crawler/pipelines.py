@@ -10,7 +10,7 @@ summary; the crawl is partial) while the city's other records are staged.
 from __future__ import annotations
 
 import logging
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from tracker.contract import NormalizedBill, content_hash
 from tracker.errors import DataError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from crawler.jobs import CrawlJob
+    from crawler.spiders.base import PortalSpider
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,16 @@ class StagePipeline:
     def from_crawler(cls, crawler: Crawler) -> StagePipeline:
         return cls(crawler)
 
+    @property
+    def _jobs(self) -> dict[str, CrawlJob]:
+        # Items come from the crawl's spider, a PortalSpider, once it runs.
+        return cast("PortalSpider[Any]", self.crawler.spider).jobs
+
     def _job(self, slug: str) -> CrawlJob:
-        return self.crawler.spider.jobs[slug]  # type: ignore[union-attr]
+        return self._jobs[slug]
 
     def open_spider(self) -> None:
-        for slug, job in self.crawler.spider.jobs.items():  # type: ignore[union-attr]
+        for slug, job in self._jobs.items():
             job.stage_path.parent.mkdir(parents=True, exist_ok=True)
             self.files[slug] = job.stage_path.open("w", encoding="utf-8")
 

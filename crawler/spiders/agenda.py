@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 from crawler.jobs import CrawlJob
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.agenda import Appearance, build_bills
+from tracker.platforms.agenda import AgendaSettings, Appearance, build_bills
 from tracker.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     once its last request is answered."""
 
     @functools.wraps(method)
-    def wrapper(self: AgendaSpider, response: Response, slug: str, **kwargs: Any) -> list[Any]:
+    def wrapper(self: AgendaSpider[Any], response: Response, slug: str, **kwargs: Any) -> list[Any]:
         job = self.jobs[slug]
         out: list[Any] = []
         try:
@@ -78,7 +78,10 @@ def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     return wrapper
 
 
-class AgendaSpider(PortalSpider):
+A = TypeVar("A", bound=AgendaSettings)
+
+
+class AgendaSpider(PortalSpider[A]):
     """Shared plumbing; a platform spider implements :meth:`window_end` and :meth:`first_requests`."""
 
     platform = ""
@@ -95,8 +98,9 @@ class AgendaSpider(PortalSpider):
     def city(self, job: CrawlJob) -> CityState:
         state = self.cities.get(job.slug)
         if state is None:
-            today = datetime.now(job.jurisdiction.zone).date()
-            first = today - timedelta(days=job.jurisdiction.lookback_days)  # type: ignore[attr-defined]
+            j = self.jurisdiction(job)
+            today = datetime.now(j.zone).date()
+            first = today - timedelta(days=j.lookback_days)
             state = CityState(today=today, first_day=first, last_day=self.window_end(job, today))
             self.cities[job.slug] = state
         return state
@@ -216,7 +220,7 @@ class AgendaSpider(PortalSpider):
 
 def html_page(response: Response) -> None:
     """A page must be HTML; anything else (JSON, a PDF, an empty body) is not the page this adapter reads."""
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     if "html" not in ctype:
         raise LayoutChanged(f"expected an HTML page, got content type {ctype or 'none'!r}")
     if not response.body.strip():

@@ -11,7 +11,7 @@ callbacks, and overrides :meth:`PortalSpider.on_error` when a failure means less
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import scrapy
 from scrapy.http import Request, Response, TextResponse
@@ -19,9 +19,13 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META
+from tracker.platforms.base import JurisdictionConfig
 from tracker.redact import redact_url
 
 OPTIONAL_META = "optional"  # a request whose 404 is reported, not fatal (a tracked bill fetched by id)
+
+# A platform's settings (tracker/platforms/<platform>.py's Settings): what a spider reads of a jurisdiction.
+S = TypeVar("S", bound=JurisdictionConfig)
 
 
 @dataclass
@@ -39,13 +43,18 @@ class Failed:
         return self.response is not None and self.response.status == 404
 
 
-class PortalSpider(scrapy.Spider):
+class PortalSpider(scrapy.Spider, Generic[S]):
     # JSON keys a portal puts its error text in (an error answer's message joins the failure's line).
     message_keys: tuple[str, ...] = ()
 
     def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.jobs: dict[str, CrawlJob] = {job.slug: job for job in jobs}
+
+    def jurisdiction(self, job: CrawlJob) -> S:
+        """The job's jurisdiction as this platform's settings: the config built it with the class its
+        ``platform`` key names, the key that picked this spider."""
+        return cast(S, job.jurisdiction)
 
     # -- requests -------------------------------------------------------------------------------------
     def request(
@@ -75,7 +84,7 @@ class PortalSpider(scrapy.Spider):
 
     # -- failures -------------------------------------------------------------------------------------
     def failure(self, failure: Failure) -> Failed:
-        request = failure.request  # type: ignore[attr-defined]
+        request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on an errback's failure
         slug = request.meta.get(JOB_META)
         response = getattr(failure.value, "response", None)
         if response is not None:
@@ -114,7 +123,7 @@ class PortalSpider(scrapy.Spider):
             failed.job.fail(f"{failed.slug}: {failed.detail}")
         self.logger.error("%s: %s", failed.slug, failed.detail)
 
-    def on_error(self, failure: Failure) -> Any:
+    def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)
         if failed.job is not None and failed.gone and failed.request.meta.get(OPTIONAL_META):
             self.tracked_gone(failed)

@@ -23,6 +23,7 @@ The spider only makes the requests; what they answer is read in tracker/platform
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,7 +34,7 @@ from crawler.middlewares import JSON_META
 from crawler.spiders.agenda import AgendaSpider, settles
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import local_instant, read_one
-from tracker.platforms.civicclerk import Event, appearance, parse_agenda, parse_event
+from tracker.platforms.civicclerk import Event, Settings, appearance, parse_agenda, parse_event
 
 
 def events_url(api: str, first: date, last: date, categories: list[int]) -> str:
@@ -45,24 +46,24 @@ def events_url(api: str, first: date, last: date, categories: list[int]) -> str:
     return f"{api}/v1/Events?" + "&".join(f"{k}={quote(v, safe='(),')}" for k, v in query.items())
 
 
-class CivicClerkSpider(AgendaSpider):
+class CivicClerkSpider(AgendaSpider[Settings]):
     name = "civicclerk"
     platform = "civicclerk"
 
     def window_end(self, job: CrawlJob, today: date) -> date | None:
-        return today + timedelta(days=job.jurisdiction.lookahead_days)  # type: ignore[attr-defined]
+        return today + timedelta(days=self.jurisdiction(job).lookahead_days)
 
     def first_requests(self, job: CrawlJob) -> list[Request]:
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         state = self.city(job)
         assert state.last_day is not None
-        url = events_url(j.api, state.first_day, state.last_day, j.category_ids)  # type: ignore[attr-defined]
+        url = events_url(j.api, state.first_day, state.last_day, j.category_ids)
         return [self.city_request(job, url, self.parse_events, expect="object", pages=frozenset({url}))]
 
     @settles
     def parse_events(self, response: Response, slug: str, pages: frozenset[str]) -> list[Request]:
         job = self.jobs[slug]
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         doc = response.meta[JSON_META]
         rows = doc.get("value")
         if not isinstance(rows, list):
@@ -79,19 +80,19 @@ class CivicClerkSpider(AgendaSpider):
                 continue
             if not self.in_window(job, event.start.date()):
                 continue  # the API answered more than was asked: not this crawl's window
-            if j.category_ids and event.category_id not in j.category_ids:  # type: ignore[attr-defined]
+            if j.category_ids and event.category_id not in j.category_ids:
                 continue
             if not self.add_meeting(job, str(event.id)) or event.agenda_id is None:
                 continue
             job.fetched += 1
-            url = f"{j.api}/v1/Meetings/{event.agenda_id}"  # type: ignore[attr-defined]
+            url = f"{j.api}/v1/Meetings/{event.agenda_id}"
             out.append(
                 self.city_request(job, url, self.parse_meeting, expect="object", priority=1, event=event)
             )
         return out
 
     def _next_page(self, job: CrawlJob, link: Any, pages: frozenset[str]) -> Request:
-        api = urlsplit(job.jurisdiction.api)  # type: ignore[attr-defined]
+        api = urlsplit(self.jurisdiction(job).api)
         parts = urlsplit(link) if isinstance(link, str) else None
         if parts is None or (parts.scheme, parts.netloc) != (api.scheme, api.netloc):
             raise LayoutChanged(f"@odata.nextLink leaves the API host: {str(link)[:200]!r}")
@@ -102,20 +103,20 @@ class CivicClerkSpider(AgendaSpider):
     @settles
     def parse_meeting(self, response: Response, slug: str, event: Event) -> list[Any]:
         job = self.jobs[slug]
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         assert event.agenda_id is not None
         items, problems = parse_agenda(response.meta[JSON_META], event.agenda_id)
         for problem in problems:
             job.reject(f"{slug}: {problem}")
         state = self.city(job)
         at = local_instant(event.start, j.zone)
-        page = f"{j.portal}/event/{event.id}/files"  # type: ignore[attr-defined]
+        page = f"{j.portal}/event/{event.id}/files"
         rejected: list[str] = []
         for item in items:
             seen = read_one(
                 rejected,
                 f"{slug}: agenda {event.agenda_id}: agenda item {item.id}",
-                lambda item=item: appearance(item, event, at, page, response.url),
+                partial(appearance, item, event, at, page, response.url),
             )
             if seen is not None:
                 state.appearances.append(seen)

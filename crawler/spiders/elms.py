@@ -32,7 +32,7 @@ from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, PortalError
-from tracker.platforms.elms import detail_url, instant, normalize_matter, parse_envelope
+from tracker.platforms.elms import Settings, detail_url, instant, normalize_matter, parse_envelope
 from tracker.redact import redact_url
 from tracker.sanitize import clean_text
 
@@ -69,7 +69,7 @@ def _query(params: list[tuple[str, str | int]]) -> str:
 
 
 
-class ElmsSpider(PortalSpider):
+class ElmsSpider(PortalSpider[Settings]):
     name = "elms"
     message_keys = ("message", "title", "Message", "error")
 
@@ -78,7 +78,7 @@ class ElmsSpider(PortalSpider):
         return self.request(job, url, callback, expect=expect, **kw)
 
     def _page(self, job: CrawlJob, skip: int, cursor: str | None) -> Request:
-        j: Any = job.jurisdiction
+        j = self.jurisdiction(job)
         base = None
         if job.mode == "incremental":
             assert job.since is not None
@@ -100,7 +100,7 @@ class ElmsSpider(PortalSpider):
     def _detail(self, job: CrawlJob, key: str, origin: str) -> Request:
         """One matter: ``origin`` is "listed" (claimed from a list page), "tracked" (a bill tracked by link,
         fetched by an incremental crawl; gone is not fatal) or "track" (a track crawl)."""
-        j: Any = job.jurisdiction
+        j = self.jurisdiction(job)
         return self._request(
             job,
             detail_url(j.api_base, key),
@@ -136,7 +136,7 @@ class ElmsSpider(PortalSpider):
             job.fail(f"{slug}: the eLMS list answer from {url} is not as expected: {exc}")
             return []
         out: list[Request] = []
-        j: Any = job.jurisdiction
+        j = self.jurisdiction(job)
         for n, row in enumerate(page.rows):
             mid = row.get("matterId")
             if isinstance(mid, bool) or not isinstance(mid, str | int) or not str(mid).strip():
@@ -161,7 +161,8 @@ class ElmsSpider(PortalSpider):
         # Past the offset limit: restart after the last sort value seen (rows with that very value are listed
         # again and skipped above).
         stamps = [(instant(r.get(SORT_FIELD)), r.get(SORT_FIELD)) for r in page.rows]
-        known = [(at, raw) for at, raw in stamps if at is not None]
+        # a stamp instant() reads is a str
+        known = [(at, raw) for at, raw in stamps if at is not None and isinstance(raw, str)]
         if len(known) != len(stamps):
             job.fail(f"{slug}: a row of {url} has no valid {SORT_FIELD}; cannot page past skip {skip}")
             return out
@@ -200,7 +201,7 @@ class ElmsSpider(PortalSpider):
                 return []  # also on a list page of this crawl: fetched from there
             job.listed.add(key)
             job.fetched += 1
-        j: Any = job.jurisdiction
+        j = self.jurisdiction(job)
         try:
             bill = normalize_matter(
                 matter,

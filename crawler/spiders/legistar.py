@@ -31,7 +31,7 @@ from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
-from tracker.platforms.legistar import attachments_of, bill_of
+from tracker.platforms.legistar import Settings, attachments_of, bill_of
 from tracker.sanitize import clean_text
 
 # Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
@@ -59,7 +59,7 @@ def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe=chr(39) + '(),:')}" for k, v in params)
 
 
-class LegistarApiSpider(PortalSpider):
+class LegistarApiSpider(PortalSpider[Settings]):
     name = "legistar"
     message_keys = ("Message",)  # Legistar puts its error text in a JSON ``Message`` field
 
@@ -70,7 +70,7 @@ class LegistarApiSpider(PortalSpider):
         return self.request(job, url, callback, expect=expect, meta=meta, **kw)
 
     def _matters_url(self, job: CrawlJob, skip: int) -> str:
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         params: list[tuple[str, str | int]] = []
         if job.mode == "incremental":
             assert job.since is not None
@@ -90,7 +90,7 @@ class LegistarApiSpider(PortalSpider):
         )
 
     def _sub(self, job: CrawlJob, matter: dict[str, Any], what: str, **cb: Any) -> Request:
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         url = f"{j.api_base}/{j.client}/matters/{matter['MatterId']}/{what}"
         callback = getattr(self, f"parse_{what}")
         return self._request(
@@ -105,7 +105,7 @@ class LegistarApiSpider(PortalSpider):
     def _matter(self, job: CrawlJob, key: str, *, optional: bool) -> Request:
         """One matter by id: a bill tracked by link. ``optional``: a tracked bill fetched by an
         incremental crawl; if it is gone (404), the crawl goes on and says so."""
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         return self._request(
             job,
             f"{j.api_base}/{j.client}/matters/{quote(key)}",

@@ -47,6 +47,7 @@ from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
     GridRow,
+    Settings,
     calendar_overrides,
     check_calendar_year,
     detail_id,
@@ -104,7 +105,7 @@ class _Search:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
 
-class LegistarWebSpider(PortalSpider):
+class LegistarWebSpider(PortalSpider[Settings]):
     name = "legistar-web"
 
     def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
@@ -120,9 +121,8 @@ class LegistarWebSpider(PortalSpider):
         self._meetings: dict[str, set[str]] = {slug: set() for slug in self.jobs}
 
     # -- requests -------------------------------------------------------------------------------------
-    @staticmethod
-    def _base(job: CrawlJob) -> str:
-        return job.jurisdiction.base  # type: ignore[attr-defined, no-any-return]
+    def _base(self, job: CrawlJob) -> str:
+        return self.jurisdiction(job).base
 
     def _form(self, job: CrawlJob, search: _Search) -> Request:
         return self.request(
@@ -202,8 +202,8 @@ class LegistarWebSpider(PortalSpider):
                     self._queued[job.slug].add(key)
                     yield self._gateway(job, key, optional=False)
                 continue
-            j = job.jurisdiction
-            years = j.incremental_years if job.mode == "incremental" else j.search_years  # type: ignore[attr-defined]
+            j = self.jurisdiction(job)
+            years = j.incremental_years if job.mode == "incremental" else j.search_years
             self._open_searches[job.slug] = len(years)
             for year in years:
                 yield self._form(job, _Search(year))
@@ -403,12 +403,12 @@ class LegistarWebSpider(PortalSpider):
     def _calendar(self, job: CrawlJob) -> list[Request]:
         """The calendar chains of the window [last crawl - calendar_days, today]: one per year it covers
         ("This Year", "Last Year", older years by number)."""
-        j = job.jurisdiction
-        if job.mode not in ("incremental", "sweep") or not j.calendar or job.since is None:  # type: ignore[attr-defined]
+        j = self.jurisdiction(job)
+        if job.mode not in ("incremental", "sweep") or not j.calendar or job.since is None:
             return []
         zone = j.zone
         today = datetime.now(UTC).astimezone(zone).date()
-        first = job.since.astimezone(zone).date() - timedelta(days=j.calendar_days)  # type: ignore[attr-defined]
+        first = job.since.astimezone(zone).date() - timedelta(days=j.calendar_days)
         out = []
         for year in range(min(first.year, today.year), today.year + 1):
             value = {today.year: "This Year", today.year - 1: "Last Year"}.get(year, str(year))
@@ -490,6 +490,7 @@ class LegistarWebSpider(PortalSpider):
             job.reject(f"{slug}: page {page} of the {search.year!r} calendar: {problem}")
         search.rows += len(found.meetings) + len(found.rejected)
         today = datetime.now(UTC).astimezone(job.jurisdiction.zone).date()
+        assert search.first is not None  # a calendar chain starts at its window's first day
         out: list[Any] = []
         for meeting in found.meetings:
             if meeting.source_id is None or meeting.guid is None:
@@ -565,7 +566,7 @@ class LegistarWebSpider(PortalSpider):
         url = redact_url(response.url)
         try:
             found = parse_meeting_page(doc, key)
-            fields = form_fields(doc) if found.next_target else None
+            fields = form_fields(doc) if found.next_target else []
         except LayoutChanged as exc:
             return self._layout(job, exc, response)
         except DataError as exc:
@@ -618,7 +619,7 @@ class LegistarWebSpider(PortalSpider):
             else:
                 job.reject(message)
             return []
-        location = response.headers.get(b"Location", b"").decode("latin-1")
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
         target = urljoin(response.url, location)
         if "error.aspx" in urlsplit(target).path.lower():
             return self._again(
@@ -692,7 +693,7 @@ class LegistarWebSpider(PortalSpider):
         request, job, response = failed.request, failed.job, failed.response
         url = redact_url(request.url)
         if response is not None and response.status in REDIRECTS:
-            location = response.headers.get(b"Location", b"").decode("latin-1")
+            location = (response.headers.get(b"Location") or b"").decode("latin-1")
             if job is not None and "error.aspx" in location.lower():
                 return self._again(
                     request, job, f"the portal redirected to its error page (Error.aspx) from {url}"

@@ -20,6 +20,7 @@ agenda sections nor items in that layout is a :class:`~tracker.errors.LayoutChan
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from tracker.platforms.agenda import local_instant, read_one, short
 from tracker.platforms.primegov import (
     Document,
     Meeting,
+    Settings,
     appearance,
     page_document,
     parse_meeting,
@@ -46,12 +48,12 @@ PAGE = "/Portal/Meeting?meetingTemplateId={template_id}"
 # -- the spider ----------------------------------------------------------------------------------------------
 
 
-class PrimeGovSpider(AgendaSpider):
+class PrimeGovSpider(AgendaSpider[Settings]):
     name = "primegov"
     platform = "primegov"
 
     def first_requests(self, job: CrawlJob) -> list[Request]:
-        base = job.jurisdiction.base  # type: ignore[attr-defined]
+        base = self.jurisdiction(job).base
         state = self.city(job)
         requests = [
             self.city_request(
@@ -71,7 +73,7 @@ class PrimeGovSpider(AgendaSpider):
     @settles
     def parse_meetings(self, response: Response, slug: str, listing: str) -> list[Request]:
         job = self.jobs[slug]
-        j = job.jurisdiction
+        j = self.jurisdiction(job)
         out = []
         for row in response.meta[JSON_META]:
             try:
@@ -81,7 +83,7 @@ class PrimeGovSpider(AgendaSpider):
                 continue
             if listing != "upcoming" and not self.in_window(job, meeting.day):
                 continue  # the archive of the window's first year starts before the window
-            if j.committee_ids and meeting.committee_id not in j.committee_ids:  # type: ignore[attr-defined]
+            if j.committee_ids and meeting.committee_id not in j.committee_ids:
                 continue
             if not self.add_meeting(job, str(meeting.id)):
                 continue
@@ -90,7 +92,7 @@ class PrimeGovSpider(AgendaSpider):
                 continue  # cancelled, or only PDFs: no items to read
             document, kind = chosen
             job.fetched += 1
-            url = j.base + PAGE.format(template_id=document.template_id)  # type: ignore[attr-defined]
+            url = j.base + PAGE.format(template_id=document.template_id)
             out.append(
                 self.city_request(
                     job,
@@ -117,13 +119,13 @@ class PrimeGovSpider(AgendaSpider):
             job.reject(f"{slug}: {problem}")
         state = self.city(job)
         at = local_instant(meeting.start, zone) if meeting.start else None
-        page = job.jurisdiction.base + PAGE.format(template_id=document.template_id)  # type: ignore[attr-defined]
+        page = self.jurisdiction(job).base + PAGE.format(template_id=document.template_id)
         rejected: list[str] = []
         for item in items:
             seen = read_one(
                 rejected,
                 f"{slug}: {response.url}: agenda item {short(item.item_id)}",
-                lambda item=item: appearance(item, kind, meeting, document, at, page),
+                partial(appearance, item, kind, meeting, document, at, page),
             )
             if seen is not None:
                 state.appearances.append(seen)

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -103,6 +103,10 @@ def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
+@overload
+def int_field(row: dict[str, Any], key: str, where: str, *, optional: Literal[False] = False) -> int: ...
+@overload
+def int_field(row: dict[str, Any], key: str, where: str, *, optional: bool) -> int | None: ...
 def int_field(row: dict[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
     """An integer field of a portal's JSON row (not a bool); None when absent and ``optional``."""
     value = row.get(key)

@@ -119,7 +119,7 @@ def parse_event(row: Any) -> Event:
         raise DataError(f"{where}: hasAgenda without an agendaId ({agenda_id!r})")
     name = row.get("eventName")
     return Event(
-        id=eid,  # type: ignore[arg-type]
+        id=eid,
         name=clean_text(name) if isinstance(name, str) else None,
         category_id=int_field(row, "categoryId", where, optional=True),
         start=parse_local_stamp(row.get("startDateTime"), f"{where}: startDateTime"),
@@ -229,7 +229,7 @@ def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]
 def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
     """One item of an agenda, None for an empty row. (Messages name the field; the caller names the item.)"""
     iid = int_field(row, "id", "an agenda item")
-    if iid <= 0:  # type: ignore[operator]
+    if iid <= 0:
         raise DataError("invalid id")
     ordinance = html_text(row.get("ordinanceFormattedNumber"))
     resolution = html_text(row.get("resolutionFormattedNumber"))
@@ -252,7 +252,7 @@ def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
         name = html_text(att.get("fileName"))
         attachments.append((str(aid), name, aid))
     return AgendaItem(
-        id=iid,  # type: ignore[arg-type]
+        id=iid,
         position=position,
         outline=html_text(row.get("agendaObjectItemOutlineNumber")),
         number=number,
@@ -262,7 +262,7 @@ def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
         result=result,
         tally=tally,
         text=clip(text, 4000),
-        attachments=attachments,  # type: ignore[arg-type]
+        attachments=attachments,
     )
 
 

@@ -161,17 +161,17 @@ def parse_meeting(row: Any) -> Meeting:
             raise DataError(f"{here}: missing or invalid templateName ({name!r})")
         documents.append(
             Document(
-                id=doc_id,  # type: ignore[arg-type]
-                template_id=int_field(doc, "templateId", here),  # type: ignore[arg-type]
+                id=doc_id,
+                template_id=int_field(doc, "templateId", here),
                 name=" ".join(name.split()),
-                output_type=int_field(doc, "compileOutputType", here),  # type: ignore[arg-type]
+                output_type=int_field(doc, "compileOutputType", here),
                 published=doc.get("publishStatus") == PUBLISHED,
                 publish_date=_naive_iso(doc.get("publishDate"), f"{here}: publishDate"),
             )
         )
     title = row.get("title")
     return Meeting(
-        id=mid,  # type: ignore[arg-type]
+        id=mid,
         title=clean_text(title) if isinstance(title, str) else None,
         committee_id=int_field(row, "committeeId", where, optional=True),
         day=day,
