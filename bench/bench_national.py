@@ -228,7 +228,11 @@ def seed_in_process(config_path: Path, portal: Portal) -> tuple[int, int]:
                 answer = SimpleNamespace(meta={JSON_META: get(f"{base}/{mid}/attachments")})
                 for item in spider.parse_attachments(
                     # (the ignore below) a stand-in response: the callback reads .meta alone
-                    answer, cfg.slug, matter, histories=histories, sponsors=sponsors  # type: ignore[arg-type]
+                    answer,
+                    cfg.slug,
+                    matter,
+                    histories=histories,
+                    sponsors=sponsors,  # type: ignore[arg-type]
                 ):
                     pipeline.process_item(item)
             if len(rows) < 1000:
@@ -248,9 +252,7 @@ def seed_in_process(config_path: Path, portal: Portal) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------- crawl
 
 
-def run_tracker(
-    config: Path, *args: str, log: Path, wrap: list[str] | None = None
-) -> dict[str, float]:
+def run_tracker(config: Path, *args: str, log: Path, wrap: list[str] | None = None) -> dict[str, float]:
     """``tracker ARGS`` in a child process; wall time, CPU and peak RSS of the child (wait4). ``wrap``: a
     command to run it under (a profiler), whose own figures then count too."""
     start = time.perf_counter()
@@ -439,8 +441,19 @@ def bench_engine(
                     Path(args.py_spy).mkdir(parents=True, exist_ok=True)
                     out = Path(args.py_spy) / f"{engine_name}-cycle{cycle}.txt"
                     spy = shutil.which("py-spy") or "py-spy"
-                    wrap = [spy, "record", "--idle", "--format", "raw", "-r", "200", "-o", str(out), "--",
-                            sys.executable]
+                    wrap = [
+                        spy,
+                        "record",
+                        "--idle",
+                        "--format",
+                        "raw",
+                        "-r",
+                        "200",
+                        "-o",
+                        str(out),
+                        "--",
+                        sys.executable,
+                    ]
                 m = run_tracker(config, "crawl", log=log, wrap=wrap)
                 grown = engine.size() - before
                 kinds = request_kinds(server)

@@ -177,12 +177,16 @@ class PgSchemas:
 def _reset_sql(conn) -> str:
     """The statements that empty a freshly migrated schema again: DELETE from every table, those that
     reference others first, and every sequence back to 1 (as ``nextval`` gives in a fresh schema)."""
-    tables = conn.execute(
-        text(
-            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-            "AND relkind IN ('r', 'p') AND relname <> 'alembic_version' ORDER BY relname"
+    tables = (
+        conn.execute(
+            text(
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind IN ('r', 'p') AND relname <> 'alembic_version' ORDER BY relname"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     references = conn.execute(
         text(
             "SELECT c.relname, f.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
@@ -197,12 +201,16 @@ def _reset_sql(conn) -> str:
         if child != parent and parent in graph and child in graph:
             graph[parent].add(child)  # a parent's rows go after its children's
     order = list(TopologicalSorter(graph).static_order())  # children before the tables they reference
-    sequences = conn.execute(
-        text(
-            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-            "AND relkind = 'S' ORDER BY relname"
+    sequences = (
+        conn.execute(
+            text(
+                "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind = 'S' ORDER BY relname"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     statements = [f'DELETE FROM "{t}"' for t in order]
     statements += [f"SELECT setval('\"{q}\"', 1, false)" for q in sequences]
     return "; ".join(statements)

@@ -26,6 +26,7 @@ from tracker.platforms.base import JurisdictionConfig
 DEFAULT_CONFIG = "tracker.toml"
 DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
 
+
 class CrawlSettings(Strict):
     """Politeness and robustness knobs; the defaults are safe for the shared Legistar API host."""
 
@@ -71,6 +72,7 @@ class Schedule(Strict):
     @classmethod
     def _cron(cls, v: str) -> str:
         return check_cron(v) or v
+
     # On SIGTERM the scheduler stops its crawls and records them as interrupted within this many seconds.
     stop_timeout_seconds: float = Field(5.0, ge=1, le=600)
 

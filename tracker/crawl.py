@@ -384,7 +384,11 @@ def run_crawl(
         with session_scope(engine) as session:
             rows = [ensure_jurisdiction(session, cfg) for cfg in selected]
             run_ids = crawl_runs.begin(
-                session, rows, owner_pid=os.getpid(), owner_token=None, stage_dir=stage,
+                session,
+                rows,
+                owner_pid=os.getpid(),
+                owner_token=None,
+                stage_dir=stage,
                 mode="track" if only else "unknown",  # a track attempt is never the city's crawl
             )
         beat = crawl_runs.Heartbeat(engine, run_ids.values()).start()

@@ -23,6 +23,7 @@ from tracker.platforms.base import JurisdictionConfig
 
 logger = logging.getLogger(__name__)
 
+
 def move_problem(row: Jurisdiction, cfg: JurisdictionConfig) -> str | None:
     """Why this jurisdiction cannot be crawled from its configured source, or None."""
     if row.source_key is None or row.source_key == cfg.source_key or row.source_key in cfg.moved_from:

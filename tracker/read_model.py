@@ -154,6 +154,7 @@ def status_changes(
 # The one text search: the web's pages and /api/bills, and the digests' saved searches. Every value is a
 # bound parameter; every character of the words is literal.
 
+
 class FilterError(TrackerError):
     """A filter or the search text of a query is not valid (one line; a 400 on the web)."""
 

@@ -374,6 +374,7 @@ def bill_detail(session: Session, ref: str) -> dict[str, Any]:
 
 # -- export ----------------------------------------------------------------------------------------------
 
+
 def csv_match_fields(record: dict[str, Any]) -> None:
     """Flatten the match fields of an export record for CSV (in place)."""
     record["categories"] = "; ".join(record["categories"])

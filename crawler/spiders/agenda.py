@@ -41,6 +41,7 @@ from tracker.redact import redact_url
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class CityState:
     """What the spider keeps for one city while its agendas are read."""

@@ -67,8 +67,6 @@ def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe='(),:/')}" for k, v in params)
 
 
-
-
 class ElmsSpider(PortalSpider[Settings]):
     name = "elms"
     message_keys = ("message", "title", "Message", "error")

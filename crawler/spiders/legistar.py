@@ -273,5 +273,3 @@ class LegistarApiSpider(PortalSpider[Settings]):
             "source_id": matter.get("MatterId"),
             "parse": partial(parse, job.jurisdiction, matter, *payloads),
         }
-
-

@@ -134,6 +134,10 @@ def test_cli_edit_changes_only_what_is_named(engine, db_url, tmp_path):
     with session_scope(engine) as s:
         sub = s.get(Subscription, 1)
         assert (sub.jurisdictions, sub.categories, sub.confirmed_only, sub.frequency, sub.weekday) == (
-            ["riverton"], ["legal_defense"], False, "weekly", 4
+            ["riverton"],
+            ["legal_defense"],
+            False,
+            "weekly",
+            4,
         )
         assert sub.timezone == "UTC" and sub.at_time == "07:15"

@@ -24,6 +24,7 @@ def _rules_alone(monkeypatch):
     would find "AGREEMENT - INMATE HOUSING" relevant from its title alone (see test_documents_store.py)."""
     monkeypatch.setenv("TRACKER_MATCHER", "rules")
 
+
 def config_file(path: Path, db_url: str, jurisdictions: list[str], documents: str = "") -> Path:
     path.write_text(
         f'[database]\nurl = "{db_url}"\n\n[documents]\n{documents}\n\n' + "\n".join(jurisdictions)

@@ -723,9 +723,7 @@ def test_city_moves_from_the_legistar_api_to_insite_and_keeps_its_bills(tmp_path
         # the first crawl after a declared move is a full one (docs/platforms.md)
         second = crawl(path)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert second.stdout.startswith(
-        "la-metro: succeeded (full) - 1 bills seen, 0 new, 1 changed, 0 status"
-    )
+    assert second.stdout.startswith("la-metro: succeeded (full) - 1 bills seen, 0 new, 1 changed, 0 status")
     with session_scope(engine) as s:
         (bill,) = s.scalars(select(Bill)).all()
         assert (bill.source_id, bill.source_key, bill.status, bill.identifier) == (

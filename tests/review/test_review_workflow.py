@@ -206,8 +206,10 @@ def test_rescore_after_a_rules_change_updates_the_machine_and_never_a_decision(e
         "neutral",
     )
     record = match_record(gang)
-    assert {k: record[k] for k in ("relevant", "score", "categories", "direction", "direction_reason",
-                                   "review_state")} == {
+    assert {
+        k: record[k]
+        for k in ("relevant", "score", "categories", "direction", "direction_reason", "review_state")
+    } == {
         "relevant": True,
         "score": gang.score,
         "categories": ["gang_databases"],

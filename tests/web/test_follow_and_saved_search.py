@@ -1,4 +1,4 @@
-""""Notify me" on a bill page (one personal subscription per user and bill) and "Save this search as an
+""" "Notify me" on a bill page (one personal subscription per user and bill) and "Save this search as an
 alert" on the search page (the subscription form pre-filled with the words and filters). Both engines."""
 
 from __future__ import annotations

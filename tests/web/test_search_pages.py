@@ -342,4 +342,3 @@ def test_the_effective_match_is_the_same_rule_in_sql_and_in_python(engine):
             assert [bool(x) for x in in_sql[2:]] == [
                 code in m.effective_categories for code in ("gang_databases", "legal_defense")
             ]
-

@@ -28,9 +28,7 @@ def track_client(tmp_path, db_url, engine, portal, server):
 
 def _matter(portal) -> int:
     return min(
-        r["MatterId"]
-        for r in portal.client(CLIENT).matter_rows()
-        if not r.get("MatterRestrictViewViaWeb")
+        r["MatterId"] for r in portal.client(CLIENT).matter_rows() if not r.get("MatterRestrictViewViaWeb")
     )
 
 
@@ -58,8 +56,7 @@ def test_a_link_it_cannot_map_is_a_one_line_error_on_the_form(track_client, engi
     done = track_client.post("/track", data={"url": hostile, "csrf_token": form_csrf(page.text)})
     assert done.status_code == 400
     assert (
-        "no configured jurisdiction has its portal on evil.example (add it to the config first)"
-        in done.text
+        "no configured jurisdiction has its portal on evil.example (add it to the config first)" in done.text
     )
     assert "<script>alert(1)</script>" not in done.text  # the pasted text comes back escaped
     with session_scope(engine) as s:

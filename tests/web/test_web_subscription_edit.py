@@ -46,5 +46,8 @@ def test_web_edit_form_keeps_every_value_after_an_error(engine, client, login):
     with session_scope(engine) as s:
         sub = s.get(Subscription, sub_id)
         assert (sub.at_time, sub.timezone, sub.jurisdictions, sub.confirmed_only) == (
-            "09:30", "Europe/Paris", ["riverton"], False
+            "09:30",
+            "Europe/Paris",
+            ["riverton"],
+            False,
         )

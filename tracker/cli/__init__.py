@@ -105,7 +105,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, json_logs: bo
     ctx.obj = Context(config_path, verbose, json_logs)
 
 
-
 def _first_line(exc: object) -> str:
     lines = str(exc).strip().splitlines()
     return terminal_text(lines[0]) if lines else type(exc).__name__

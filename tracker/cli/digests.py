@@ -149,9 +149,7 @@ def subscriptions_add(
         )
     echo(line)
     if info["next_run"]:
-        echo(
-            f"First digest: {info['next_run'][:16].replace('T', ' ')} UTC, if anything is new by then."
-        )
+        echo(f"First digest: {info['next_run'][:16].replace('T', ' ')} UTC, if anything is new by then.")
     if not no_email and config.email is None:
         echo(f"Note: {config.source} has no [email] table yet; e-mails wait until it does.", err=True)
 

@@ -218,8 +218,6 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-
-
 # -- `review show` ---------------------------------------------------------------------------------------
 
 _MARKS = {"term": ("«", "»"), "cue": ("{", "}"), "negative": ("⟦", "⟧")}

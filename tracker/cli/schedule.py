@@ -34,9 +34,7 @@ def schedule(obj: Any, list_only: bool) -> None:
         engine.dispose()
         return
     obj.engine().dispose()  # the schema is checked before waiting for the lock
-    code = sched.run(
-        config, obj.config_path, on_event=lambda m: echo(m[0].upper() + m[1:] + ".", err=True)
-    )
+    code = sched.run(config, obj.config_path, on_event=lambda m: echo(m[0].upper() + m[1:] + ".", err=True))
     if code:
         raise TrackerError("the scheduler stopped: its lock was lost")
 

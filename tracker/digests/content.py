@@ -271,9 +271,7 @@ def build_content(
         BillMatch.review_state == "confirmed", BillMatch.decided_at >= start, BillMatch.decided_at <= now
     )
     first_seen_in_window = and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now)
-    new_clause = (
-        confirmed_in_window if sub.confirmed_only else or_(first_seen_in_window, confirmed_in_window)
-    )
+    new_clause = confirmed_in_window if sub.confirmed_only else or_(first_seen_in_window, confirmed_in_window)
     # which bills: sanctuary measures; a saved search's words, matched or not; a followed bill
     scope = _scope(session, sub)
     q = (

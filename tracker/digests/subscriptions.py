@@ -338,9 +338,7 @@ def filters_text(sub: Subscription, config: Config | None = None) -> str:
     names = {j.slug: j.name for j in config.jurisdictions} if config is not None else {}
     cities = [names.get(slug, slug) for slug in sub.jurisdictions]
     parts = [", ".join(cities) if cities else "all cities"]
-    parts.append(
-        ", ".join(category_label(c) for c in sub.categories) if sub.categories else "all categories"
-    )
+    parts.append(", ".join(category_label(c) for c in sub.categories) if sub.categories else "all categories")
     if sub.direction:
         words = _DIRECTION_WORDS.get(sub.direction, direction_label(sub.direction))
         parts.append(f"only measures that {words}")

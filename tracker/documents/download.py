@@ -23,6 +23,7 @@ from tracker.outbound import pinned_connection
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
 
+
 @dataclass
 class Download:
     final_url: str

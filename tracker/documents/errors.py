@@ -11,7 +11,6 @@ class FetchFailed(Exception):
     """The download failed (network, HTTP status, timeout, too many redirects)."""
 
 
-
 def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -35,6 +35,7 @@ from tracker.outbound import Refused
 
 EXPECTED_BY_EXTENSION = {".pdf": PDF, ".docx": DOCX}
 
+
 @dataclass
 class Candidate:
     bill_id: int

@@ -24,6 +24,7 @@ from tracker.review import resolve_bill
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class FetchSummary:
     slug: str

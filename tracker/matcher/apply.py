@@ -539,6 +539,8 @@ def _write_changes(
         session.add_all([ReviewEvent(**e) for e in changes.events])
         session.flush()
         summary.flagged = len(changes.flags)
+
+
 _RESULT_FIELDS = (
     "relevant", "score", "categories", "direction", "category_scores", "evidence", "input_hash", "uncertain",
     "learned",

@@ -22,6 +22,7 @@ MATCH_CHARS_PER_BILL = 200_000
 #: ``proximity``) and made of a symbol no phrase contains, so no match spans two documents.
 SEPARATOR = "\n" + "\u241e" * 198 + "\n"
 
+
 @dataclass(frozen=True)
 class Part:
     label: str  # the document's name, unique within the bill

@@ -143,4 +143,3 @@ def parse_url(url: str) -> list[LinkTarget]:
         if target is not None:
             found.append(target)
     return found
-

@@ -212,8 +212,6 @@ def instant(value: Any) -> datetime | None:
 # -- the normalizer ------------------------------------------------------------------------------------------
 
 
-
-
 def _id(record: dict[str, Any], key: str, where: str) -> str:
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():

@@ -38,6 +38,7 @@ from tracker.stages import classify_action, stage_for
 
 LEGISTAR_API = "https://webapi.legistar.com/v1"
 
+
 class Settings(JurisdictionConfig):
     platform: Literal["legistar"]
     client: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -284,9 +285,7 @@ def normalize_matter(
     return bill
 
 
-def bill_of(
-    j: Settings, matter: Any, histories: Any, sponsors: Any, attachments: Any
-) -> NormalizedBill:
+def bill_of(j: Settings, matter: Any, histories: Any, sponsors: Any, attachments: Any) -> NormalizedBill:
     """One matter of a city on this platform, with its sub-resources (``attachments`` None: not fetched)."""
     return normalize_matter(
         slug=j.slug,

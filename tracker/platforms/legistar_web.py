@@ -189,8 +189,6 @@ def _one(doc: Any, element_id: str, what: str, *, required: bool = True) -> Any:
     return found[0]
 
 
-
-
 def _text(el: Any) -> str | None:
     """An element's text, whitespace collapsed (line breaks count as spaces)."""
     if el is None:

@@ -278,9 +278,7 @@ class AuthMiddleware:
         # signed token in its path is the credential, checked by the route.
         exempt = scope["path"].startswith(UNSUBSCRIBE_PREFIX)
         if not exempt and (
-            not expected
-            or not supplied
-            or not hmac.compare_digest(supplied.encode(), expected.encode())
+            not expected or not supplied or not hmac.compare_digest(supplied.encode(), expected.encode())
         ):
             response = PlainTextResponse(CSRF_REFUSED, status_code=403)
             await response(scope, receive, send)

@@ -50,7 +50,7 @@ def _bill(db: DB, bill_id: str) -> Bill:
 
 @router.post("/bills/{bill_id}/follow")
 def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Response:
-    """"Notify me": a personal subscription to this bill's status changes (one per user and bill)."""
+    """ "Notify me": a personal subscription to this bill's status changes (one per user and bill)."""
     bill = _bill(db, bill_id)
     back = f"/bills/{bill.id}"
     if not user.email:

@@ -289,9 +289,7 @@ def _unsubscribe_target(request: Request, db: DB, token: str) -> tuple[Subscript
     sub_id = read_token(secret, token)
     sub = db.get(Subscription, sub_id) if sub_id is not None else None
     if sub is None:
-        page = render(
-            request, "unsubscribe.html", status_code=400, state="invalid", sub=None, token=token
-        )
+        page = render(request, "unsubscribe.html", status_code=400, state="invalid", sub=None, token=token)
         return None, page
     if sub.state == "removed":
         page = render(request, "unsubscribe.html", status_code=410, state="used", sub=sub, token=token)

@@ -42,9 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("scheduler_lease")
     # Runs that never finished have no place in the older schema's vocabulary: they become failures.
-    op.execute(
-        "UPDATE crawl_runs SET status = 'failed' WHERE status IN ('running', 'interrupted')"
-    )
+    op.execute("UPDATE crawl_runs SET status = 'failed' WHERE status IN ('running', 'interrupted')")
     with op.batch_alter_table("crawl_runs") as batch:
         batch.drop_column("stage_dir")
         batch.drop_column("heartbeat_at")
