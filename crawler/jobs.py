@@ -61,6 +61,12 @@ class CrawlJob:
     cuts: list[str] = field(default_factory=list)
     fatal: str | None = None
     problems: list[str] = field(default_factory=list)
+    # meetings (docs/meetings.md): the window of start times whose listing the crawl read completely (None:
+    # not read, or not completely; then no stored meeting is marked as gone), the meetings listed in it,
+    # and how many were staged
+    meetings_window: tuple[datetime, datetime] | None = None
+    meetings_listed: set[str] = field(default_factory=set)
+    meetings_staged: int = 0
     # what the crawl read but found wrong as a whole, without failing (an agenda platform whose meetings
     # list no agenda items): the crawl is recorded as partial with these words
     warnings: list[str] = field(default_factory=list)
@@ -103,6 +109,8 @@ class CrawlJob:
         self.problems = (self.problems + shard.problems)[:_KEEP_ERRORS]
         self.other_stage_paths.append(shard.stage_path)
         self.warnings = self.warnings + [w for w in shard.warnings if w not in self.warnings]
+        self.meetings_listed |= shard.meetings_listed
+        self.meetings_staged += shard.meetings_staged
 
     def take_attachment_slot(self) -> bool:
         """Whether this crawl may still fetch one more attachment list."""

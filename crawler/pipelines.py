@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from tracker.contract import NormalizedBill, content_hash
+from tracker.contract import NormalizedBill, NormalizedMeeting, NormalizedMember, content_hash
 from tracker.errors import DataError
 from tracker.sanitize import clean_text, sanitize_record
 
@@ -31,6 +31,18 @@ _PROBLEM_CHARS = 500
 def _problem(text: str) -> str:
     text = clean_text(text) or ""
     return text if len(text) <= _PROBLEM_CHARS else text[: _PROBLEM_CHARS - 1] + "…"
+
+
+def _kind(record: object) -> str:
+    if isinstance(record, NormalizedMeeting):
+        return "meeting"
+    if isinstance(record, NormalizedMember):
+        return "member"
+    return "bill"
+
+
+def _name(record: object) -> object:
+    return record.name if isinstance(record, NormalizedMember) else getattr(record, "source_id", None)
 
 
 class StagePipeline:
@@ -62,15 +74,18 @@ class StagePipeline:
     def process_item(self, item: dict[str, Any]) -> None:
         job = self._job(item["slug"])
         j = job.jurisdiction
-        staged = item.get("bill")
-        # A spider stages a parsed bill ("bill"), or the parser to run on its raw payloads here ("parse", a
-        # callable of the platform module returning a NormalizedBill or an AttachmentsUpdate), so that a
-        # parser's error on one record rejects that record like any other.
-        if staged is not None and not isinstance(staged, NormalizedBill):
-            raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a NormalizedBill")
+        staged = item.get("bill") or item.get("meeting") or item.get("member")
+        # A spider stages a parsed record ("bill", "meeting", "member"), or the parser to run on its raw
+        # payloads here ("parse", a callable of the platform module returning a NormalizedBill, an
+        # AttachmentsUpdate, a NormalizedMeeting or a NormalizedMember), so that a parser's error on one
+        # record rejects that record like any other.
+        if staged is not None and not isinstance(
+            staged, NormalizedBill | NormalizedMeeting | NormalizedMember
+        ):
+            raise TypeError(f"{j.slug}: a spider staged {type(staged).__name__}, not a normalized record")
         try:
             record = staged if staged is not None else item["parse"]()
-            where = f"{j.slug} bill {clean_text(record.source_id) or '?'}"[:120]
+            where = f"{j.slug} {_kind(record)} {clean_text(_name(record)) or '?'}"[:120]
             outcome = sanitize_record(record, where)
         except DataError as exc:
             problem = _problem(str(exc))
@@ -93,6 +108,8 @@ class StagePipeline:
             if outcome.changed or not record.content_hash:
                 record.content_hash = content_hash(record)
             job.staged += 1
+        elif isinstance(record, NormalizedMeeting):
+            job.meetings_staged += 1
         self.files[j.slug].write(record.to_json() + "\n")
         return None
 

@@ -30,7 +30,7 @@ SUBSCRIPTION_STATES = ("active", "paused", "removed")
 CHANNELS = ("email", "webhook", "slack")
 WEBHOOK_FORMATS = ("json", "slack")
 DELIVERY_STATES = ("pending", "sending", "sent", "retry", "held", "failed", "cancelled")
-ITEM_KINDS = ("measure", "status_change")
+ITEM_KINDS = ("measure", "status_change", "hearing")
 
 
 class Subscription(Base):
@@ -53,6 +53,8 @@ class Subscription(Base):
     search_text: Mapped[str | None] = mapped_column(String(200))
     # A followed bill: that bill's status changes only, whatever its match (the other filters are unused).
     bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"), index=True)
+    # A followed member: their new sponsorships and their votes on matched measures.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     # When: immediate | daily | weekly, at a local time (HH:MM) in ``timezone``; weekly on ``weekday``
     # (0 = Monday).
     frequency: Mapped[str] = mapped_column(String(16))

@@ -4,6 +4,7 @@
 import db.models_digest
 import db.models_documents
 import db.models_matcher
+import db.models_meetings
 import db.models_review
 import db.models_web  # noqa: F401
 from db.models import Base

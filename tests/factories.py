@@ -7,6 +7,8 @@ changes), matches and crawl runs written straight into the database, without a c
 * :func:`match` — a stored match written as given (the digest tests choose its categories, direction and
   review state); :func:`retitle` — a changed title re-matched, as an import of a changed bill does.
 * :func:`normalized_bill` — a contract bill (what a platform hands the importer), for the import tests.
+* :func:`normalized_meeting` — a contract meeting; :func:`store_meetings` — meetings stored as an import
+  stores them (hearing changes included); :func:`hearing` — one upcoming meeting with bills on its agenda.
 * :func:`change` and :func:`status_change` — a status change in a session or in its own transaction.
 
 Times come from :data:`T0` (a fixed instant) or from tests/clock.py.
@@ -25,8 +27,15 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
 from db.models_review import BillMatch, ReviewEvent
 from tests.clock import utc_now
-from tracker.contract import NormalizedBill
+from tracker.contract import (
+    NormalizedBill,
+    NormalizedMeeting,
+    NormalizedMeetingItem,
+    NormalizedVote,
+    identifier_key,
+)
 from tracker.matcher.apply import MatchSummary, match_bills
+from tracker.meetings import MeetingImporter, MeetingsSummary
 
 #: When the factories' bills were first seen (and their jurisdictions created): a fixed instant.
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -111,6 +120,7 @@ def bill(
         jurisdiction_id=jurisdiction(session, slug, city).id,
         source_id=str(1000 + n),
         identifier=identifier or f"O2026-{n:04d}",
+        identifier_key=identifier_key(identifier or f"O2026-{n:04d}"),
         title=title,
         name=name,
         type_name="Ordinance",
@@ -403,3 +413,90 @@ def crawl_run(
     session.add(row)
     session.flush()
     return row
+
+
+def normalized_meeting(
+    source_id: str,
+    starts_at: datetime | None,
+    bills: list[Bill] | None = None,
+    *,
+    body: str = "Public Safety Committee",
+    location: str | None = "City Hall, Room 340",
+    cancelled: bool = False,
+    time_zone: str = "America/Los_Angeles",
+    votes: dict[str, list[tuple[str, str]]] | None = None,
+    result: str | None = None,
+    agenda_url: str | None = "https://riverton.legistar.com/View.ashx?M=A&ID=1",
+    comment_instructions: str | None = None,
+    items_complete: bool = True,
+) -> NormalizedMeeting:
+    """A contract meeting whose agenda lists ``bills`` (one item each, by source id); ``votes`` maps a bill's
+    source id to its roll call [(member, vote)], and gives those items ``result``."""
+    from zoneinfo import ZoneInfo
+
+    items = []
+    for n, b in enumerate(bills or [], start=1):
+        roll = (votes or {}).get(b.source_id, [])
+        items.append(
+            NormalizedMeetingItem(
+                source_id=f"{source_id}-{b.source_id}",
+                sequence=n,
+                title=b.title,
+                bill_source_id=b.source_id,
+                identifier=b.identifier,
+                action="Vote" if roll else None,
+                result=result if roll else None,
+                votes=[NormalizedVote(member=m, vote=v, text=v.title()) for m, v in roll],
+            )
+        )
+    return NormalizedMeeting(
+        source_id=source_id,
+        body_name=body,
+        starts_at=starts_at,
+        local_date=starts_at.astimezone(ZoneInfo(time_zone)).date() if starts_at else None,
+        time_zone=time_zone,
+        location=location,
+        agenda_url=agenda_url,
+        public_url=f"https://riverton.legistar.com/MeetingDetail.aspx?ID={source_id}",
+        comment_instructions=comment_instructions,
+        cancelled=cancelled,
+        items=items,
+        items_complete=items_complete,
+        raw={"EventId": source_id},
+    )
+
+
+def store_meetings(
+    session: Session,
+    meetings: list[NormalizedMeeting],
+    *,
+    observed_at: datetime,
+    slug: str = "riverton",
+    window: tuple[datetime, datetime] | None = None,
+) -> MeetingsSummary:
+    """Meetings stored as a crawl's import stores them, observed at ``observed_at``."""
+    importer = MeetingImporter(session, jurisdiction(session, slug), None, observed_at)
+    listed = {m.source_id for m in meetings}
+    return importer.store(meetings, window, listed)
+
+
+def hearing(
+    session: Session,
+    bills: list[Bill],
+    starts_at: datetime,
+    *,
+    source_id: str | None = None,
+    observed_at: datetime = T0,
+    **fields: Any,
+) -> str:
+    """One meeting at ``starts_at`` with ``bills`` on its agenda, stored as seen at ``observed_at``; returns
+    its source id."""
+    source_id = source_id or f"E{next(_ids)}"
+    slug = session.get(Jurisdiction, bills[0].jurisdiction_id).slug if bills else "riverton"
+    store_meetings(
+        session,
+        [normalized_meeting(source_id, starts_at, bills, **fields)],
+        observed_at=observed_at,
+        slug=slug,
+    )
+    return source_id

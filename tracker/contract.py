@@ -142,9 +142,137 @@ class AttachmentsUpdate:
         )
 
 
-def read_staged(line: str) -> NormalizedBill | AttachmentsUpdate:
+# -- meetings (docs/meetings.md) ---------------------------------------------------------------------------
+
+#: What a member's vote is called, whatever the portal wrote ("Aye", "Yea", "Affirmative" are ``yes``).
+VOTE_VALUES = ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
+
+
+@dataclass
+class NormalizedVote:
+    """One member's vote in a roll call: ``vote`` is one of :data:`VOTE_VALUES`, ``text`` what the portal
+    wrote."""
+
+    member: str
+    vote: str
+    text: str | None = None
+
+
+@dataclass
+class NormalizedMeetingItem:
+    """One item of a meeting's agenda (or minutes). ``bill_source_id`` is the bill's source id on the same
+    platform when the portal links the item to a bill; ``identifier`` is the file number it shows (the
+    import finds the bill by either)."""
+
+    source_id: str
+    sequence: int
+    title: str | None = None
+    bill_source_id: str | None = None
+    identifier: str | None = None
+    action: str | None = None
+    result: str | None = None
+    tally: str | None = None
+    agenda_note: str | None = None
+    minutes_note: str | None = None
+    votes: list[NormalizedVote] = field(default_factory=list)
+
+
+#: Meeting states: ``scheduled`` and ``cancelled`` come from the portal; the import derives ``moved`` (the
+#: start changed before it happened) and ``held`` (its start has passed and it was not cancelled).
+MEETING_STATES = ("scheduled", "moved", "cancelled", "held")
+
+
+@dataclass
+class NormalizedMeeting:
+    """One meeting of a body, as its portal shows it now.
+
+    ``starts_at`` is an aware instant (None when the portal gives no usable date); ``local_date`` the
+    meeting's calendar date in ``time_zone`` (the jurisdiction's); ``cancelled`` what the portal says.
+    ``items_complete`` is False when the crawl did not read the agenda (an item missing from an incomplete
+    list was not taken off the agenda)."""
+
+    source_id: str
+    body_name: str | None
+    starts_at: datetime | None
+    local_date: date | None
+    time_zone: str
+    location: str | None = None
+    agenda_url: str | None = None
+    minutes_url: str | None = None
+    public_url: str | None = None
+    comment_instructions: str | None = None
+    cancelled: bool = False
+    items: list[NormalizedMeetingItem] = field(default_factory=list)
+    items_complete: bool = True
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        doc = asdict(self)
+        return json.dumps({"meeting": doc}, default=_json_default, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> NormalizedMeeting:
+        doc = dict(doc)
+        doc["starts_at"] = _load_dt(doc["starts_at"])
+        doc["local_date"] = _load_date(doc["local_date"])
+        items = []
+        for row in doc.pop("items"):
+            votes = [NormalizedVote(**v) for v in row.pop("votes")]
+            items.append(NormalizedMeetingItem(**row, votes=votes))
+        return cls(**doc, items=items)
+
+    def content_hash(self) -> str:
+        doc = asdict(self)
+        doc.pop("raw")
+        blob = json.dumps(doc, default=_json_default, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class NormalizedTerm:
+    """A member's seat on a body, from ``start`` to ``end`` (either unknown: None)."""
+
+    body_name: str
+    title: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass
+class NormalizedMember:
+    """A council member as the portal lists them, with their terms on bodies."""
+
+    name: str
+    source_id: str | None = None
+    terms: list[NormalizedTerm] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"member": asdict(self)}, default=_json_default, separators=(",", ":"))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> NormalizedMember:
+        terms = [
+            NormalizedTerm(
+                body_name=t["body_name"],
+                title=t["title"],
+                start=_load_date(t["start"]),
+                end=_load_date(t["end"]),
+            )
+            for t in doc["terms"]
+        ]
+        return cls(name=doc["name"], source_id=doc["source_id"], terms=terms)
+
+
+Staged = NormalizedBill | AttachmentsUpdate | NormalizedMeeting | NormalizedMember
+
+
+def read_staged(line: str) -> Staged:
     if line.startswith('{"attachments_update":'):
         return AttachmentsUpdate.from_doc(json.loads(line)["attachments_update"])
+    if line.startswith('{"meeting":'):
+        return NormalizedMeeting.from_doc(json.loads(line)["meeting"])
+    if line.startswith('{"member":'):
+        return NormalizedMember.from_doc(json.loads(line)["member"])
     return NormalizedBill.from_json(line)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from db.engine import session_scope
 from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_documents import Document
+from db.models_meetings import Meeting, MeetingItem, Vote
 from db.models_review import BillMatch, ReviewEvent
 from tracker.errors import TrackerError, UsageError
 from tracker.signals import match_direction_reason
@@ -364,3 +366,109 @@ def match_record(match: BillMatch | None) -> dict[str, Any]:
         "note": match.note,
         "matched_at": _iso(match.matched_at),
     }
+
+
+# -- hearings and votes (docs/meetings.md) --------------------------------------------------------------
+
+
+def _local_iso(value: datetime | None, zone: str) -> str | None:
+    """An instant as ISO 8601 in the meeting's own time zone, with its UTC offset."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(ZoneInfo(zone)).isoformat()
+    except (ZoneInfoNotFoundError, ValueError):
+        return value.isoformat()
+
+
+def hearing_record(meeting: Meeting) -> dict[str, Any]:
+    """A meeting as a bill's hearing (the ``next_hearing`` of exports and the API)."""
+    return {
+        "at": _local_iso(meeting.starts_at, meeting.time_zone),
+        "body": meeting.body_name,
+        "location": meeting.location,
+        "agenda_url": safe_url(meeting.agenda_url),
+        "state": meeting.state,
+        "meeting_url": safe_url(meeting.public_url),
+        "comment_instructions": meeting.comment_instructions,
+        "moved_from": _local_iso(meeting.moved_from, meeting.time_zone),
+    }
+
+
+def upcoming_hearing_query(now: datetime) -> Select[int | None, Meeting]:
+    """(bill id, meeting) for every bill on the agenda of a meeting that has not started yet and is not
+    cancelled or gone, soonest first."""
+    return (
+        select(MeetingItem.bill_id, Meeting)
+        .join(Meeting, MeetingItem.meeting_id == Meeting.id)
+        .where(
+            MeetingItem.bill_id.is_not(None),
+            MeetingItem.removed_at.is_(None),
+            Meeting.vanished_at.is_(None),
+            Meeting.state.in_(("scheduled", "moved")),
+            Meeting.starts_at > now,
+        )
+        .order_by(Meeting.starts_at, Meeting.id)
+    )
+
+
+def next_hearings(session: Session, bill_ids: Iterable[int], now: datetime) -> dict[int, Meeting]:
+    """Each bill's next hearing: the soonest upcoming meeting whose agenda lists it."""
+    ids = sorted(set(bill_ids))
+    found: dict[int, Meeting] = {}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        rows = session.execute(upcoming_hearing_query(now).where(MeetingItem.bill_id.in_(chunk))).all()
+        for bill_id, meeting in rows:
+            if bill_id is not None:
+                found.setdefault(bill_id, meeting)
+    return found
+
+
+def vote_records(session: Session, bill_id: int) -> list[dict[str, Any]]:
+    """A bill's votes, oldest first: every agenda item of a held meeting that records a result or a roll
+    call (the ``votes`` of exports and the API)."""
+    return votes_of(session, [bill_id]).get(bill_id, [])
+
+
+def votes_of(session: Session, bill_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    ids = sorted(set(bill_ids))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        rows = session.scalars(
+            select(MeetingItem)
+            .join(Meeting, MeetingItem.meeting_id == Meeting.id)
+            .where(
+                MeetingItem.bill_id.in_(chunk),
+                Meeting.state == "held",
+                or_(MeetingItem.result.is_not(None), MeetingItem.votes.any()),
+            )
+            .options(selectinload(MeetingItem.votes), selectinload(MeetingItem.meeting))
+            .order_by(Meeting.starts_at, Meeting.id, MeetingItem.sequence)
+        ).all()
+        for item in rows:
+            meeting = item.meeting
+            assert item.bill_id is not None  # by the WHERE clause
+            out.setdefault(item.bill_id, []).append(
+                {
+                    "at": _local_iso(meeting.starts_at, meeting.time_zone),
+                    "body": meeting.body_name,
+                    "action": item.action,
+                    "result": item.result,
+                    "tally": item.tally or _tally(item.votes),
+                    "roll_call": [{"member": v.member_name, "vote": v.vote} for v in item.votes],
+                }
+            )
+    return out
+
+
+def _tally(votes: Iterable[Vote]) -> str | None:
+    counts: dict[str, int] = {}
+    for v in votes:
+        counts[v.vote] = counts.get(v.vote, 0) + 1
+    if not counts:
+        return None
+    return ", ".join(
+        f"{counts[k]} {k}"
+        for k in ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
+        if k in counts
+    )

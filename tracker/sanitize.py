@@ -43,7 +43,13 @@ from typing import TYPE_CHECKING, Any
 from tracker.errors import DataError
 
 if TYPE_CHECKING:
-    from tracker.contract import AttachmentsUpdate, NormalizedAttachment, NormalizedBill
+    from tracker.contract import (
+        AttachmentsUpdate,
+        NormalizedAttachment,
+        NormalizedBill,
+        NormalizedMeeting,
+        NormalizedMember,
+    )
 
 # -- characters -------------------------------------------------------------------------------------------
 
@@ -306,14 +312,99 @@ def _attachments(b: _Boundary, rows: list[NormalizedAttachment], prefix: str) ->
         a.sequence = b.integer(a.sequence, here + "sequence")
 
 
-def sanitize_record(record: NormalizedBill | AttachmentsUpdate, where: str) -> Outcome:
+MEETING_LIMITS: dict[str, tuple[str, int]] = {
+    "source_id": ("key", 64),
+    "body_name": ("text", 300),
+    "time_zone": ("key", 64),
+    "location": ("text", TEXT_LIMIT),
+    "agenda_url": ("url", URL_LIMIT),
+    "minutes_url": ("url", URL_LIMIT),
+    "public_url": ("url", URL_LIMIT),
+    "comment_instructions": ("text", TEXT_LIMIT),
+}
+MEETING_ITEM_LIMITS: dict[str, tuple[str, int]] = {
+    "source_id": ("key", 64),
+    "title": ("text", TEXT_LIMIT),
+    "bill_source_id": ("key", 64),
+    "identifier": ("key", 100),
+    "action": ("text", 200),
+    "result": ("text", 100),
+    "tally": ("text", 100),
+    "agenda_note": ("text", TEXT_LIMIT),
+    "minutes_note": ("text", TEXT_LIMIT),
+}
+VOTE_LIMITS: dict[str, tuple[str, int]] = {
+    "member": ("text", 300),
+    "vote": ("key", 16),
+    "text": ("text", 100),
+}
+TERM_LIMITS: dict[str, tuple[str, int]] = {"body_name": ("text", 300), "title": ("text", 200)}
+
+
+def _meeting(b: _Boundary, meeting: NormalizedMeeting) -> None:
+    from tracker.contract import VOTE_VALUES
+
+    b.fields(meeting, MEETING_LIMITS, "", {"source_id", "time_zone"})
+    meeting.starts_at = b.instant(meeting.starts_at, "starts_at")
+    meeting.local_date = b.day(meeting.local_date, "local_date")
+    meeting.cancelled = b.flag(meeting.cancelled, "cancelled")
+    meeting.items_complete = b.flag(meeting.items_complete, "items_complete")
+    seen: set[str] = set()
+    items = []
+    for i, item in enumerate(b.rows(meeting.items, "items")):
+        here = f"items[{i}]."
+        b.fields(item, MEETING_ITEM_LIMITS, here, {"source_id"})
+        item.sequence = b.integer(item.sequence, here + "sequence")
+        if item.source_id in seen:  # a portal's duplicate row: the first one is kept
+            b.cut(here + "source_id", "a duplicate item dropped")
+            continue
+        seen.add(item.source_id)
+        votes = []
+        voters: set[str] = set()
+        for k, vote in enumerate(b.rows(item.votes, here + "votes")):
+            where = f"{here}votes[{k}]."
+            b.fields(vote, VOTE_LIMITS, where, {"vote"})
+            if vote.vote not in VOTE_VALUES:
+                raise DataError(f"{b.where}: {where}vote: {vote.vote!r:.30} is not a vote")
+            if vote.member is None or not vote.member.strip() or vote.member in voters:
+                b.cut(where + "member", "a vote without a member, or a member's second vote, dropped")
+                continue
+            voters.add(vote.member)
+            votes.append(vote)
+        if len(votes) != len(item.votes):
+            item.votes = votes
+        items.append(item)
+    if len(items) != len(meeting.items):
+        meeting.items = items
+    meeting.raw = b.raw(meeting.raw, "raw")
+
+
+def _member(b: _Boundary, member: NormalizedMember) -> None:
+    member.name = b.text(member.name, "name", "text", 300, required=True)
+    member.source_id = b.text(member.source_id, "source_id", "key", 64)
+    for i, term in enumerate(b.rows(member.terms, "terms")):
+        here = f"terms[{i}]."
+        b.fields(term, TERM_LIMITS, here, {"body_name"})
+        term.start = b.day(term.start, here + "start")
+        term.end = b.day(term.end, here + "end")
+
+
+def sanitize_record(
+    record: NormalizedBill | AttachmentsUpdate | NormalizedMeeting | NormalizedMember, where: str
+) -> Outcome:
     """Make a staged record safe in place (see the module's docstring), or raise
     :class:`~tracker.errors.DataError` naming ``where`` and the field when it cannot be.
 
     The bill's ``raw`` records each cut's original length under ``_tracker_cut``."""
-    from tracker.contract import AttachmentsUpdate
+    from tracker.contract import AttachmentsUpdate, NormalizedMeeting, NormalizedMember
 
     b = _Boundary(where)
+    if isinstance(record, NormalizedMeeting):
+        _meeting(b, record)
+        return b.out
+    if isinstance(record, NormalizedMember):
+        _member(b, record)
+        return b.out
     if isinstance(record, AttachmentsUpdate):
         record.source_id = b.text(record.source_id, "source_id", "key", 64, required=True)
         _attachments(b, b.rows(record.attachments, "attachments"), "attachments")

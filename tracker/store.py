@@ -43,7 +43,10 @@ from tracker.contract import (
     NormalizedAction,
     NormalizedAttachment,
     NormalizedBill,
+    NormalizedMeeting,
+    NormalizedMember,
     NormalizedSponsor,
+    Staged,
     identifier_key,
     read_staged,
 )
@@ -182,7 +185,7 @@ def _batches(
         yield chunk
 
 
-def read_stage(job: CrawlJob) -> Iterator[NormalizedBill | AttachmentsUpdate]:
+def read_stage(job: CrawlJob) -> Iterator[Staged]:
     for path in (job.stage_path, *job.other_stage_paths):
         if not path.exists():
             continue
@@ -754,7 +757,19 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             source_key=cfg.source_key,
             moved_from=cfg.moved_from,
         )
-        for batch in _batches(read_stage(job)):
+        meetings: list[NormalizedMeeting] = []
+        members: list[NormalizedMember] = []
+
+        def bills_and_updates() -> Iterator[NormalizedBill | AttachmentsUpdate]:
+            for record in read_stage(job):
+                if isinstance(record, NormalizedMeeting):
+                    meetings.append(record)
+                elif isinstance(record, NormalizedMember):
+                    members.append(record)
+                else:
+                    yield record
+
+        for batch in _batches(bills_and_updates()):
             importer.apply_guarded(batch)
         if jurisdiction.source_key != cfg.source_key:
             logger.info(
@@ -771,10 +786,43 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
         from tracker.matcher.apply import match_bills
 
         match_bills(session, importer.touched)
+        if meetings or members or job.meetings_window is not None:
+            _store_meetings(session, jurisdiction, run, job, meetings, members, importer.failed)
         _report(run, job, importer.failed)
         run.finished_at = utcnow()
         logger.info("%s: imported %s", cfg.slug, _summary(run, cfg.slug).line())
         return _summary(run, cfg.slug)
+
+
+def _store_meetings(
+    session: Session,
+    jurisdiction: Jurisdiction,
+    run: CrawlRun,
+    job: CrawlJob,
+    meetings: list[NormalizedMeeting],
+    members: list[NormalizedMember],
+    failed: list[str],
+) -> None:
+    """Meetings after bills (their agenda items link to bills of this import too), in a savepoint: a
+    database refusal of the meetings is reported and leaves the bills of the import stored."""
+    from tracker.meetings import MeetingImporter
+
+    importer = MeetingImporter(
+        session, jurisdiction, run, job.started_at, source_key=job.jurisdiction.source_key
+    )
+    try:
+        with session.begin_nested():
+            importer.store_members(members)
+            summary = importer.store(meetings, job.meetings_window, job.meetings_listed)
+    except _RECORD_ERRORS as exc:
+        if isinstance(exc, _NOT_RECORD_ERRORS):
+            raise
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+        message = f"{jurisdiction.slug} meetings: the database refused them ({detail})"
+        logger.warning("%s", message)
+        failed.append(message)
+        return
+    logger.info("%s: %s", jurisdiction.slug, summary.line())
 
 
 def incremental_since(last: datetime | None, overlap_hours: float) -> datetime | None:
