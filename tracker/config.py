@@ -58,6 +58,10 @@ class CrawlSettings(Strict):
     # jurisdiction it crawls (12 hours at most), address space capped at memory_mb (0: no cap).
     time_limit_minutes: float = Field(180.0, gt=0, le=12 * 60)
     memory_mb: int = Field(4096, ge=0, le=1024 * 1024)
+    # Meetings (docs/meetings.md): every crawl reads the meetings from meetings_back_days before today (for
+    # outcomes and roll calls) to meetings_ahead_days after it (hearings to come); 0 and 0 read none.
+    meetings_ahead_days: int = Field(60, ge=0, le=366)
+    meetings_back_days: int = Field(14, ge=0, le=366)
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
 
 
