@@ -242,6 +242,11 @@ class MeetingImporter:
                         taken_off.append(item.bill_id)  # the item now names another bill
             _fill_item(item, row, bill_id)
             item.removed_at = None
+            if item.votes:
+                # the roll call read before is deleted before the new one is inserted (a member votes once
+                # per item: unique meeting_item_id, member_name), not after as the flush would order it
+                item.votes = []
+                self.s.flush()
             item.votes = [
                 Vote(
                     member_id=self._member(v.member).id,
