@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tracker.demo import demo_text as text
+from tracker.demo.agendas import build_meetings
 from tracker.demo.model import (
     Action,
     Attachment,
@@ -423,6 +424,13 @@ class _Calendar:
         meetings = self._by_body.get(body.id, [])
         i = bisect_left(meetings, datetime.combine(earliest, time()), key=lambda m: m[0])
         return meetings[i] if i < len(meetings) else None
+
+    def meetings(self) -> list[tuple[datetime, int, int]]:
+        """Every meeting: (local start, EventId, BodyId), by EventId."""
+        found = [
+            (when, event_id, body_id) for body_id, rows in self._by_body.items() for when, event_id in rows
+        ]
+        return sorted(found, key=lambda m: m[1])
 
     def agenda_sequence(self, event_id: int) -> int:
         self._sequence[event_id] = self._sequence.get(event_id, 0) + 1
@@ -926,6 +934,7 @@ class _ClientGenerator:
 
     def __init__(self, profile: _Profile, seed: object, stale_fraction: float, now: datetime) -> None:
         self.profile = profile
+        self.seed = seed
         self.rng = random.Random(f"{seed}/{profile.client}/data")
         self.stale_fraction = stale_fraction
         self.now = now
@@ -1031,7 +1040,9 @@ class _ClientGenerator:
         self.number(matters)
         for matter in matters:
             client.add_generated_matter(matter)
+        build_meetings(self, matters, self.seed)  # from its own random stream: the matters stay as they are
         client.finalize()
+        client.finalize_events(item_id_base=self.profile.event_base * 40)
         return client
 
     def opaque_matter(self) -> Matter:

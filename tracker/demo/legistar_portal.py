@@ -19,8 +19,21 @@ client name too; a trailing slash is accepted):
     MatterAttachment rows, PDF links on ``https://{client}.legistar1.com/`` (metro/matter-attachments.json).
 ``GET /v1/{client}/bodies``, ``/matterstatuses``, ``/mattertypes``, ``/persons`` (and ``/{name}/{id}``)
     Vocabularies (no recorded samples; commonly used fields of Legistar's objects).
+``GET /v1/{client}/events`` (and ``/events/{id}``)
+    Event objects (meetings) on the calendar at the clock, with the fields of the recorded Metro event
+    (legistar-api/metro/event.json); OData options and paging as for matters, e.g. the tracker's
+    ``$filter=EventDate ge datetime'...' and EventDate lt datetime'...'&$orderby=EventId``. A meeting moved
+    keeps its EventId with a new ``EventDate``/``EventTime``; a cancelled one says so in
+    ``EventAgendaStatusName``, ``EventComment`` or ``EventLocation``, each client its own way.
+``GET /v1/{client}/events/{id}/eventitems``
+    Its agenda items (legistar-api/oakland/event-8172-eventitems.json); notes with ``AgendaNote=1`` and
+    ``MinutesNote=1``, the matters' attachments with ``Attachments=1``.
+``GET /v1/{client}/eventitems/{id}/votes``
+    The roll call of a roll-call item once the meeting's outcome is recorded (Legistar's Vote object).
+``GET /v1/{client}/officerecords``
+    Seats of the members on the bodies, with their terms (Legistar's OfficeRecord object).
 
-Sub-collections of an unknown matter answer ``[]``. Answers are bare JSON arrays (one object for a single
+Sub-collections of an unknown matter or event answer ``[]``. Answers are bare JSON arrays (one object for a single
 item), ``application/json; charset=utf-8``, compact. Errors: 400 with ``{"Message": ...}`` for a query
 Legistar would refuse (bad ``$filter``, unknown property, ``$top=abc``, unknown ``$`` option, too many
 filter nodes); 404 for an unknown client or route; 403 when the client has a token and the request's

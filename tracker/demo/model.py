@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tracker.demo import events as meetings
 from tracker.demo import odata
 from tracker.demo.wire import (
     BODY,
@@ -150,6 +151,7 @@ class History:
     seconder: Person | None = None
     status: Status | None = None
     version: str = "1"
+    votes: tuple[tuple[Person, str], ...] = ()  # the roll call of a roll-call vote: (member, VoteValueName)
 
 
 @dataclass(slots=True)
@@ -278,6 +280,11 @@ class ClientData:
         self._version = 0
         self._snapshot: _Snapshot | None = None
         self._row_cache: dict[int, tuple[int, Row]] = {}
+        # meetings (tracker.demo.events): events by EventId, agenda items by EventItemId, seats on bodies
+        self.events: dict[int, meetings.Event] = {}
+        self.office_records: list[meetings.OfficeRecord] = []
+        self._items: dict[int, tuple[meetings.Event, meetings.EventItem]] = {}
+        self._next_event_item_id = 0
 
     def __repr__(self) -> str:
         return f"<ClientData {self.name!r}: {len(self.matters)} matters>"
@@ -709,6 +716,163 @@ class ClientData:
             )
             rows.append(row)
         return rows
+
+    # ---------------------------------------------------------------- meetings
+
+    def allocate_event_item_id(self) -> int:
+        self._next_event_item_id += 1
+        return self._next_event_item_id
+
+    def finalize_events(self, item_id_base: int) -> None:
+        """Number agenda items and give events and items row versions in chronological order (call after
+        :meth:`finalize`: the matters' row versions stay as they are)."""
+        self._next_event_item_id = item_id_base
+        items = sorted(
+            (
+                (item.at, event.id, item.sequence, item)
+                for event in self.events.values()
+                for item in event.items
+            ),
+            key=lambda x: x[:3],
+        )
+        for _, _, _, item in items:
+            item.id = self.allocate_event_item_id()
+        stamped: list[tuple[float, int, meetings.Event | meetings.EventItem]] = [
+            (item.at, 1, item) for _, _, _, item in items
+        ]
+        for event in self.events.values():
+            event.items.sort(key=lambda i: (i.sequence, i.id))
+            event.stamps = []
+            stamped.extend((at, 0, event) for at in event.moments())
+        self._items = {item.id: (event, item) for event in self.events.values() for item in event.items}
+        stamped.sort(key=lambda x: (x[0], x[1], x[2].id))
+        for at, _, obj in stamped:
+            self._rowversion += 1
+            if isinstance(obj, meetings.Event):
+                obj.stamps.append((at, self._rowversion))
+            else:
+                obj.rowversion = self._rowversion
+
+    def _listed_event(self, event_id: int) -> meetings.Event | None:
+        event = self.events.get(event_id)
+        if event is None or event.listed_at > self._portal().now_ts:
+            return None
+        return event
+
+    def event_rows(self) -> list[Row]:
+        """``/events``: the meetings on the calendar at the clock, by EventId."""
+        with self._portal().lock:
+            now = self._portal().now_ts
+            listed = [self.events[k] for k in sorted(self.events) if self.events[k].listed_at <= now]
+            return [meetings.event_row(self, event, now) for event in listed]
+
+    def event_row(self, event_id: int) -> Row | None:
+        """``/events/{id}``, or None when it is not on the calendar (yet)."""
+        with self._portal().lock:
+            event = self._listed_event(event_id)
+            return None if event is None else meetings.event_row(self, event, self._portal().now_ts)
+
+    def event_item_rows(
+        self,
+        event_id: int,
+        *,
+        agenda_note: bool = False,
+        minutes_note: bool = False,
+        attachments: bool = False,
+    ) -> list[Row]:
+        """``/events/{id}/eventitems``: the items on its agenda at the clock, in agenda order. Notes are
+        filled in only when asked for (``AgendaNote=1``, ``MinutesNote=1``), the matters' attachments with
+        ``Attachments=1``, as on Legistar."""
+        with self._portal().lock:
+            event = self._listed_event(event_id)
+            if event is None:
+                return []
+            now = self._portal().now_ts
+            minutes_out = not event.cancelled(now) and event.minutes_at <= now
+            return [
+                meetings.item_row(
+                    self,
+                    item,
+                    now,
+                    agenda_note=agenda_note,
+                    minutes_note=minutes_note,
+                    attachments=attachments,
+                    event_id=event.id,
+                    minutes_out=minutes_out,
+                )
+                for item in event.items
+                if item.at <= now
+            ]
+
+    def vote_rows(self, item_id: int) -> list[Row]:
+        """``/eventitems/{id}/votes``: the roll call of a roll-call item once it is recorded, else []."""
+        with self._portal().lock:
+            found = self._items.get(item_id)
+            now = self._portal().now_ts
+            if found is None or found[1].at > now or self._listed_event(found[0].id) is None:
+                return []
+            return meetings.vote_rows(self, found[1], now)
+
+    def office_record_rows(self) -> list[Row]:
+        """``/officerecords``: every seat on every body, by id."""
+        with self._portal().lock:
+            records = sorted(self.office_records, key=lambda r: r.id)
+        return [meetings.office_record_row(self, record) for record in records]
+
+    def meeting_pdf(self, file_name: str) -> bytes | None:
+        """The agenda or minutes PDF of ``EventAgendaFile``/``EventMinutesFile`` (None: not published)."""
+        from tracker.demo.documents import make_pdf
+
+        head, _, rest = file_name.partition("_")
+        kind = rest[:1]
+        if not head.isdigit() or kind not in ("A", "M"):
+            return None
+        with self._portal().lock:
+            event = self._listed_event(int(head))
+            now = self._portal().now_ts
+            if event is None:
+                return None
+            row = meetings.event_row(self, event, now)
+            url = row["EventAgendaFile"] if kind == "A" else row["EventMinutesFile"]
+            if not url or not url.endswith("/" + file_name):
+                return None
+            items = self.event_item_rows(event.id, agenda_note=True, minutes_note=kind == "M")
+        what = "Agenda" if kind == "A" else "Minutes"
+        paragraphs = [
+            f"{self.display_name} - {row['EventBodyName']} - {what}",
+            f"{row['EventDate'][:10]} {row['EventTime']}, {row['EventLocation']}",
+            *([row["EventComment"]] if row["EventComment"] else []),
+        ]
+        for item in items:
+            line = f"{item['EventItemAgendaSequence']}. "
+            if item["EventItemMatterFile"]:
+                line += f"{item['EventItemMatterFile']} "
+            line += item["EventItemTitle"] or ""
+            if kind == "M" and item["EventItemActionName"]:
+                line += f" - {item['EventItemActionName']}"
+                if item["EventItemTally"]:
+                    line += f" ({item['EventItemTally']})"
+            paragraphs.append(line)
+        paragraphs.append("Fictional demo data served by the demo portal.")
+        return make_pdf(paragraphs)
+
+    def move_event(self, event_id: int, start: datetime) -> None:
+        """Reschedule a meeting now to the local start ``start`` (naive): same EventId, new date and time."""
+        portal = self._portal()
+        with portal.lock:
+            event = self.events[event_id]
+            self._rowversion += 1
+            event.schedule.append((portal.now_ts, start))
+            event.stamps.append((portal.now_ts, self._rowversion))
+
+    def cancel_event(self, event_id: int) -> None:
+        """Cancel a meeting now (shown the client's way, ``Event.cancel_style``)."""
+        portal = self._portal()
+        with portal.lock:
+            event = self.events[event_id]
+            self._rowversion += 1
+            event.cancelled_at = portal.now_ts
+            event.stamps.append((portal.now_ts, self._rowversion))
 
     def labels(self) -> dict[int, str]:
         """Ground truth of the demo data: MatterId -> label (e.g. ``"detainers_warrants:expands"``)."""

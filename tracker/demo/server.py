@@ -24,7 +24,8 @@ Faults (:meth:`LegistarApp.add_fault`) reproduce the ways real portals fail, for
 ``"empty"``
     HTTP 200 ``[]``.
 ``"garbage-date"``
-    The normal answer, but every matter in it has ``MatterIntroDate`` set to ``"2024-13-45T00:00:00"``.
+    The normal answer, but every matter in it has ``MatterIntroDate`` set to ``"2024-13-45T00:00:00"``
+    (every event its ``EventDate``).
 """
 
 from __future__ import annotations
@@ -49,13 +50,17 @@ from tracker.demo import odata
 from tracker.demo.model import ClientData, Portal
 from tracker.demo.wire import (
     BODY,
+    EVENT,
+    EVENT_ITEM,
     MATTER,
     MATTER_ATTACHMENT,
     MATTER_HISTORY,
     MATTER_SPONSOR,
     MATTER_STATUS,
     MATTER_TYPE,
+    OFFICE_RECORD,
     PERSON,
+    VOTE,
     Entity,
 )
 
@@ -79,6 +84,7 @@ _COLLECTIONS: dict[str, tuple[Entity, Rows]] = {
     "matterstatuses": (MATTER_STATUS, ClientData.status_rows),
     "mattertypes": (MATTER_TYPE, ClientData.type_rows),
     "persons": (PERSON, ClientData.person_rows),
+    "officerecords": (OFFICE_RECORD, ClientData.office_record_rows),
 }
 # Collections under a matter: /v1/{client}/matters/{id}/{name}
 _MATTER_COLLECTIONS: dict[str, tuple[Entity, SubRows]] = {
@@ -350,6 +356,10 @@ class LegistarApp:
             client = self.portal.get(segments[1])
             pdf = client.attachment_pdf(segments[3]) if client is not None else None
             return (200, _File(pdf, "application/pdf")) if pdf is not None else not_found
+        if len(segments) == 6 and segments[0] == "files" and segments[2] == "meetings":
+            client = self.portal.get(segments[1])
+            pdf = client.meeting_pdf(segments[5]) if client is not None else None
+            return (200, _File(pdf, "application/pdf")) if pdf is not None else not_found
         if len(segments) < 3 or segments[0].lower() != "v1":
             return not_found
         client = self.portal.get(segments[1])
@@ -389,6 +399,12 @@ class LegistarApp:
                 entity, sub_rows = _MATTER_COLLECTIONS[rest[1]]
                 return self._collection(entity, sub_rows(client, matter_id), query)
             return None
+        if name == "events":
+            return self._events(client, rest, query)
+        if name == "eventitems":
+            if len(rest) == 2 and rest[0].isdigit() and rest[1] == "votes":
+                return self._collection(VOTE, client.vote_rows(int(rest[0])), query)
+            return None
         if name in _COLLECTIONS:
             entity, all_rows = _COLLECTIONS[name]
             if not rest:
@@ -401,6 +417,28 @@ class LegistarApp:
                 return 200, found
         return None
 
+    def _events(self, client: ClientData, rest: list[str], query: dict[str, str]) -> tuple[int, Any] | None:
+        if not rest:
+            return self._collection(EVENT, client.event_rows(), query)
+        if not rest[0].isdigit():
+            return None
+        event_id = int(rest[0])
+        if len(rest) == 1:
+            row = client.event_row(event_id)
+            if row is None:
+                return _message(404, f"Event with id {event_id} was not found.")
+            return 200, row
+        if len(rest) == 2 and rest[1] == "eventitems":
+            flags = {key.lower(): value.strip() for key, value in query.items()}
+            rows = client.event_item_rows(
+                event_id,
+                agenda_note=flags.get("agendanote") == "1",
+                minutes_note=flags.get("minutesnote") == "1",
+                attachments=flags.get("attachments") == "1",
+            )
+            return self._collection(EVENT_ITEM, rows, query)
+        return None
+
     def _collection(
         self, entity: Entity, rows: list[dict[str, Any]], query: dict[str, str]
     ) -> tuple[int, Any]:
@@ -410,9 +448,11 @@ class LegistarApp:
 
 
 def _garble(payload: Any) -> Any:
-    """Copies of the matters in ``payload`` with an impossible MatterIntroDate."""
+    """Copies of the matters (events) in ``payload`` with an impossible MatterIntroDate (EventDate)."""
     if isinstance(payload, dict) and "MatterIntroDate" in payload:
         return {**payload, "MatterIntroDate": GARBAGE_DATE}
+    if isinstance(payload, dict) and "EventDate" in payload:
+        return {**payload, "EventDate": GARBAGE_DATE}
     if isinstance(payload, list):
         return [_garble(item) for item in payload]
     return payload
