@@ -472,3 +472,25 @@ def _tally(votes: Iterable[Vote]) -> str | None:
         for k in ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
         if k in counts
     )
+
+
+#: The keys of ``next_hearing`` and of each vote in ``tracker export`` and /api/bills (docs/web.md).
+EXPORT_HEARING_FIELDS = ("at", "body", "location", "agenda_url")
+EXPORT_VOTE_FIELDS = ("at", "body", "action", "result", "roll_call")
+
+
+def hearings_and_votes(session: Session, bill_ids: Iterable[int], now: datetime) -> dict[int, dict[str, Any]]:
+    """``{"next_hearing": {...} | None, "votes": [...]}`` of each bill (a batch: a fixed number of queries
+    per 500 bills), in the shapes of ``tracker export`` and /api/bills."""
+    ids = sorted(set(bill_ids))
+    hearings = next_hearings(session, ids, now)
+    votes = votes_of(session, ids)
+    out: dict[int, dict[str, Any]] = {}
+    for bill_id in ids:
+        meeting = hearings.get(bill_id)
+        record = hearing_record(meeting) if meeting is not None else None
+        out[bill_id] = {
+            "next_hearing": {k: record[k] for k in EXPORT_HEARING_FIELDS} if record else None,
+            "votes": [{k: v[k] for k in EXPORT_VOTE_FIELDS} for v in votes.get(bill_id, [])],
+        }
+    return out

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.cli.context import Context, pass_ctx
 from tracker.cli.output import cut, echo, echo_rows
@@ -22,6 +23,7 @@ def _bill_records(
     from db.engine import session_scope
     from db.models import Bill, Jurisdiction
     from db.models_review import BillMatch
+    from db.types import utcnow
     from tracker.read_model import bill_record, check_jurisdiction, match_record
 
     engine = obj.engine()
@@ -42,17 +44,41 @@ def _bill_records(
             q = q.where(BillMatch.review_state == "confirmed")
         if relevant:
             q = q.where(BillMatch.effective_relevant)
+        now = utcnow()
+        batch: list[dict[str, Any]] = []
         for bill, council, match in session.execute(q):
-            record = {
-                **bill_record(bill, council),
-                "sponsors": [s.name for s in bill.sponsors],
-                "status_history": [
-                    {"status": c.new_status, "stage": c.new_stage, "observed_at": c.observed_at.isoformat()}
-                    for c in bill.status_changes
-                ],
-                **match_record(match),
-            }
-            yield {key: record[key] for key in EXPORT_FIELDS}
+            batch.append(
+                {
+                    **bill_record(bill, council),
+                    "sponsors": [s.name for s in bill.sponsors],
+                    "status_history": [
+                        {
+                            "status": c.new_status,
+                            "stage": c.new_stage,
+                            "observed_at": c.observed_at.isoformat(),
+                        }
+                        for c in bill.status_changes
+                    ],
+                    **match_record(match),
+                }
+            )
+            if len(batch) >= EXPORT_BATCH:
+                yield from _with_meetings(session, batch, now)
+                batch = []
+        yield from _with_meetings(session, batch, now)
+
+
+EXPORT_BATCH = 500
+
+
+def _with_meetings(session: Session, batch: list[dict[str, Any]], now: datetime) -> Iterator[dict[str, Any]]:
+    """The records of a batch of bills with their next hearing and votes (a few queries a batch)."""
+    from tracker.read_model import hearings_and_votes
+
+    found = hearings_and_votes(session, [r["id"] for r in batch], now)
+    for record in batch:
+        record.update(found[record["id"]])
+        yield {key: record[key] for key in EXPORT_FIELDS}
 
 
 RELEVANT_OPTION = click.option(
@@ -81,6 +107,8 @@ EXPORT_FIELDS = [
     "direction",
     "direction_reason",
     "review_state",
+    "next_hearing",
+    "votes",
 ]
 
 
@@ -96,7 +124,8 @@ EXPORT_FIELDS = [
 def export(
     obj: Context, jurisdiction: str | None, fmt: str, output: Any, relevant: bool, confirmed: bool
 ) -> None:
-    """Write one record per bill, with its status history and its match (the editors' decision wins).
+    """Write one record per bill, with its status history, its match (the editors' decision wins), its next
+    hearing and its votes.
 
     With -o FILE, says how many bills it wrote where."""
     from tracker.review import csv_match_fields
@@ -113,6 +142,10 @@ def export(
         for rec in records:
             rec["sponsors"] = "; ".join(rec["sponsors"])
             rec["status_history"] = json.dumps(rec["status_history"], ensure_ascii=False)
+            rec["next_hearing"] = (
+                json.dumps(rec["next_hearing"], ensure_ascii=False) if rec["next_hearing"] else ""
+            )
+            rec["votes"] = json.dumps(rec["votes"], ensure_ascii=False)
             csv_match_fields(rec)
             writer.writerow({k: csv_cell(v) for k, v in rec.items()})  # formula-safe cells
             written += 1

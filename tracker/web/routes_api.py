@@ -1,6 +1,9 @@
 """The read-only JSON API: ``/api/bills`` (filters, paging), ``/api/bills/<id>``, ``/api/changes``,
-``/api/matches``. A session is required like everywhere else (a 401 JSON answer without one): the data is
-public council data, but review decisions and notes are the editors' work in progress.
+``/api/matches``. Every bill carries its ``next_hearing`` (null or ``{at, body, location, agenda_url}``)
+and its ``votes`` (oldest first, ``{at, body, action, result, roll_call: [{member, vote}]}``).
+
+A session is required like everywhere else (a 401 JSON answer without one): the data is public council
+data, but review decisions and notes are the editors' work in progress.
 
 Every list answers ``{"items": [...], "total": N, "limit": L, "offset": O, "next": URL | null}``; a bad
 parameter answers 400 ``{"error": "one line"}``. Filters mean what they mean on the pages: an editor's
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch
+from db.types import utcnow
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
     FilterError,
@@ -26,6 +30,7 @@ from tracker.read_model import (
     change_fields,
     check_search_text,
     has_category,
+    hearings_and_votes,
     match_record,
     review_events,
     status_change_query,
@@ -113,6 +118,15 @@ def _bill(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> di
     }
 
 
+def _with_meetings(db: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each bill of a page gains ``next_hearing`` and ``votes`` (docs/web.md): a fixed number of queries for
+    the page, whatever its size."""
+    found = hearings_and_votes(db, [item["id"] for item in items], utcnow())
+    for item in items:
+        item.update(found[item["id"]])
+    return items
+
+
 def _state(state: str) -> Any:
     if state == "flagged":
         return BillMatch.needs_review.is_(True)
@@ -180,7 +194,7 @@ def api_bills(
     if since is not None:
         query = query.where(Bill.updated_at >= since)
     rows, page = _paged(request, db, query, [Bill.id], limit, offset)
-    return {"items": [_bill(b, j, m) for b, j, m in rows], **page}
+    return {"items": _with_meetings(db, [_bill(b, j, m) for b, j, m in rows]), **page}
 
 
 @router.get("/bills/{bill_id}")
@@ -195,6 +209,7 @@ def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
     out = _bill(bill, bill.jurisdiction, None)
     out["match"] = _match(match, evidence=True)
     out["direction_reason"] = match_direction_reason(match)
+    _with_meetings(db, [out])
     out["sponsors"] = [
         {"name": s.name, "primary": s.is_primary} for s in sorted(bill.sponsors, key=lambda s: s.sequence)
     ]
@@ -291,4 +306,4 @@ def api_matches(
         item = _bill(bill, council, match)
         item["match"] = _match(match, evidence=True)
         items.append(item)
-    return {"items": items, **page}
+    return {"items": _with_meetings(db, items), **page}

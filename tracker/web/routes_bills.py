@@ -25,7 +25,7 @@ def bill_page(
     user: CurrentUser,
 ) -> HTMLResponse:
     found = parse_id(bill_id)  # ASCII digits within 64 bits; anything else names no bill
-    detail = one_bill.bill_page(db, found) if found is not None else None
+    detail = one_bill.bill_page(db, found, utcnow()) if found is not None else None
     if detail is None:
         raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
     return render(

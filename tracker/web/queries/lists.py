@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch
+from db.types import utcnow
 from tracker.read_model import bill_record, match_record
 from tracker.web.queries.filters import PER_PAGE, Filters, Page
+from tracker.web.queries.rows import add_next_hearings
 from tracker.web.queries.sql import LIST_DEFERRED, conditions, ids_query, list_rows, paged, queue_query
 
 _SEARCH_ORDER: list[UnaryExpression[Any]] = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
@@ -52,7 +54,8 @@ def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[di
             .order_by(*_SEARCH_ORDER)
         )
     q = q.options(*LIST_DEFERRED).execution_options(yield_per=2000)
-    return [export_row(b, j, m) for b, j, m in session.execute(q)]
+    rows = [export_row(b, j, m) for b, j, m in session.execute(q)]
+    return add_next_hearings(session, rows, utcnow())
 
 
 def review_row(session: Session, bill_id: int) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from db.models import Action, Bill, Jurisdiction
 from db.models_review import BillMatch
-from tracker.web.queries.rows import bill_row
+from db.types import utcnow
+from tracker.web.queries.rows import add_next_hearings, bill_row
 from tracker.web.queries.sql import LIST_DEFERRED, jurisdiction_id_of
 
 DIRECTION_ORDER = ("expands", "restricts", "neutral")
@@ -48,9 +49,13 @@ class LivingGroup:
         return sum(len(rows) for _, rows in self.directions)
 
 
-def living_list(session: Session, *, jurisdiction: str | None = None) -> list[LivingGroup]:
+def living_list(
+    session: Session, *, jurisdiction: str | None = None, now: datetime | None = None
+) -> list[LivingGroup]:
     """The measures editors confirmed, by city (by name) and direction (expands, restricts, neutral), each
-    with its stage, categories and last action."""
+    with its stage, categories, last action and next hearing (the soonest meeting after ``now``, by default
+    the present, whose agenda lists it)."""
+    now = now or utcnow()
     jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     q = (
         select(Bill, Jurisdiction, BillMatch)
@@ -73,6 +78,9 @@ def living_list(session: Session, *, jurisdiction: str | None = None) -> list[Li
         cities[j.slug] = j.name
         direction = row["direction"] if row["direction"] in DIRECTION_ORDER else "neutral"
         groups.setdefault(j.slug, {}).setdefault(direction, []).append(row)
+    add_next_hearings(
+        session, [row for by_dir in groups.values() for rows in by_dir.values() for row in rows], now
+    )
     return [
         LivingGroup(slug, cities[slug], [(d, by_dir[d]) for d in DIRECTION_ORDER if d in by_dir])
         for slug, by_dir in groups.items()

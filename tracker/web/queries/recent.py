@@ -12,7 +12,7 @@ from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch
 from db.types import utcnow
 from tracker.web.queries.filters import DASHBOARD_DAYS
-from tracker.web.queries.rows import bill_row
+from tracker.web.queries.rows import add_next_hearings, bill_row
 from tracker.web.queries.sql import LIST_DEFERRED
 
 
@@ -44,7 +44,8 @@ def new_matches(
         q = q.limit(limit)
     rows = session.execute(q).all()
     total = rows[0].total if rows else 0
-    return [bill_row(b, j, m, evidence=False) for b, j, m, _ in rows], total
+    out = [bill_row(b, j, m, evidence=False) for b, j, m, _ in rows]
+    return add_next_hearings(session, out, now), total
 
 
 def recent_status_changes(

@@ -45,6 +45,7 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
 BILL_CSV_COLUMNS = [
     "id", "jurisdiction", "city", "identifier", "title", "status", "stage", "introduced", "first_seen_at",
     "relevant", "score", "categories", "direction", "review_state", "needs_review", "url",
+    "next_hearing_at", "next_hearing_body",
 ]  # fmt: skip
 REVIEW_CSV_COLUMNS = [*BILL_CSV_COLUMNS, "decided_by", "decided_at", "note", "needs_review_reason"]
 CHANGE_CSV_COLUMNS = [
@@ -53,7 +54,7 @@ CHANGE_CSV_COLUMNS = [
 ]  # fmt: skip
 LIVING_CSV_COLUMNS = [
     "city", "jurisdiction", "identifier", "title", "stage", "status", "categories", "direction",
-    "last_action_date", "last_action", "url",
+    "last_action_date", "last_action", "url", "next_hearing_at", "next_hearing_body",
 ]  # fmt: skip
 
 # Every ASCII character that means something to CommonMark or GitHub's Markdown (links, images, HTML,

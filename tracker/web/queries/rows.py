@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from db.models import Bill, Jurisdiction
+from db.models_meetings import Meeting
 from db.models_review import BillMatch
-from tracker.read_model import safe_url
+from tracker.read_model import hearing_record, next_hearings, safe_url
 from tracker.signals import match_direction_reason
 
 
@@ -47,3 +51,28 @@ def bill_row(
         # why this direction, in words (the evidence column is loaded by every list: it is small)
         "direction_reason": match_direction_reason(match),
     }
+
+
+def hearing_view(meeting: Meeting) -> dict[str, Any]:
+    """A meeting as the pages show a hearing: its record (:func:`tracker.read_model.hearing_record`) and
+    the start and the start before a move as instants, with the meeting's zone to show them in."""
+    return {
+        **hearing_record(meeting),
+        "starts_at": meeting.starts_at,
+        "old_starts_at": meeting.moved_from if meeting.state == "moved" else None,
+        "time_zone": meeting.time_zone,
+    }
+
+
+def add_next_hearings(session: Session, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Each row (a list row, with ``id``) gains ``next_hearing`` (a :func:`hearing_view` or None) and the
+    CSV columns ``next_hearing_at`` (ISO 8601 with the UTC offset, in the meeting's zone) and
+    ``next_hearing_body``: one query per 500 rows."""
+    found = next_hearings(session, [r["id"] for r in rows], now)
+    for row in rows:
+        meeting = found.get(row["id"])
+        view = hearing_view(meeting) if meeting is not None else None
+        row["next_hearing"] = view
+        row["next_hearing_at"] = view["at"] if view else None
+        row["next_hearing_body"] = view["body"] if view else None
+    return rows

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, defer
 
 from db.models import Action, Bill, Jurisdiction
 from db.models_review import BillMatch
+from db.types import utcnow
 from tracker.errors import TrackerError
 from tracker.read_model import (
     FilterError,
@@ -21,7 +22,7 @@ from tracker.read_model import (
     text_condition,
 )
 from tracker.web.queries.filters import Filters, Page
-from tracker.web.queries.rows import bill_row
+from tracker.web.queries.rows import add_next_hearings, bill_row
 
 SEARCH_TIMEOUT_MS = 5000
 
@@ -131,7 +132,8 @@ def list_rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     )
     for i, row in by_id.items():
         row["latest_action_date"] = latest.get(i)
-    return [by_id[i] for i in ids]
+    # the next hearing of each (the review card and the lists show it)
+    return add_next_hearings(session, [by_id[i] for i in ids], utcnow())
 
 
 def paged(session: Session, ids_q: Select[int], f: Filters, order: list[Any], per_page: int) -> Page:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
@@ -39,6 +39,30 @@ def when(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
+def local_time(value: datetime | None, zone: str | None) -> str:
+    """A meeting's start in its own time zone, as people read it: ``Tue 14 Jan 2027, 10:00 PST``."""
+    if value is None:
+        return "time not given"
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        local = aware.astimezone(ZoneInfo(zone)) if zone else aware
+    except (ZoneInfoNotFoundError, ValueError):
+        local = aware
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
+
+def local_day(value: datetime | None, zone: str | None) -> str:
+    """A meeting's start as its local date (``2027-01-14``), for lists."""
+    if value is None:
+        return "-"
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        local = aware.astimezone(ZoneInfo(zone)) if zone else aware
+    except (ZoneInfoNotFoundError, ValueError):
+        local = aware
+    return local.date().isoformat()
+
+
 def category_labels(codes: Iterable[str]) -> str:
     return ", ".join(category_label(c) for c in codes)
 
@@ -51,6 +75,8 @@ class TemplateHelpers:
     direction = staticmethod(direction_label)
     stage = staticmethod(stage_label)
     when = staticmethod(when)
+    local_time = staticmethod(local_time)
+    local_day = staticmethod(local_day)
     highlight = staticmethod(highlight_html)
     safe_url = staticmethod(safe_url)
     stages = STAGES

@@ -1,0 +1,43 @@
+"""Web pages: council members (``/members``, by city; ``?jurisdiction=SLUG`` for one) and one member
+(``/members/<id>``): their bodies and terms, the sanctuary-related measures they sponsored and how they voted
+on such measures, by direction. Any logged-in user. The queries are in
+:mod:`tracker.web.queries.meetings`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from db.types import utcnow
+from tracker.read_model import FilterError
+from tracker.web.deps import DB, CurrentUser, RowId, render
+from tracker.web.queries import lists, meetings, template_helpers
+from tracker.web.routes_search import error_page
+
+router = APIRouter()
+
+
+@router.get("/members")
+def members(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
+    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    try:
+        groups = meetings.members_list(db, utcnow().date(), jurisdiction=slug)
+    except FilterError as exc:
+        return error_page(request, exc)
+    return render(
+        request,
+        "members.html",
+        h=template_helpers.HELPERS,
+        groups=groups,
+        jurisdiction=slug,
+        jurisdictions=lists.jurisdictions(db),
+        total=sum(len(g.members) for g in groups),
+    )
+
+
+@router.get("/members/{member_id}")
+def member(request: Request, member_id: RowId, db: DB, _user: CurrentUser) -> HTMLResponse:
+    detail = meetings.member_page(db, member_id, utcnow().date())
+    if detail is None:
+        raise HTTPException(status_code=404, detail=f"No member with id {member_id}.")
+    return render(request, "member.html", h=template_helpers.HELPERS, d=detail)
