@@ -17,7 +17,13 @@ For clients whose Web API is off or lags, it reads the public web pages (docs/pl
    its years drop-down posted back for each year of the window [last crawl - ``calendar_days``, today]
    and its grid paged like the search, then the ``MeetingDetail.aspx`` page of each meeting in the window,
    and the page of every bill on those agendas that the crawl has not asked for yet (a bill acted on at a
-   meeting although the search lags or its row did not change).
+   meeting although the search lags or its row did not change);
+6. with ``meetings = true``, in every mode but track (shard 0 only): the calendar's meetings of the
+   ``[crawl]`` meetings window, read in the same calendar chains (one per year of either window, "Next
+   Year" included), staged with the agenda items of their ``MeetingDetail.aspx`` page (one request per
+   meeting that has one).
+   A chain or meeting page read for the meetings only never fails the crawl: a warning, and the window is
+   not recorded as read (docs/meetings.md, "Legistar web pages").
 
 A search is a chain of postbacks in one ASP.NET session: the spider keeps each search's session cookies
 itself and sends them with the next postback of that search. (Scrapy's cookie middleware stays off, as for
@@ -32,10 +38,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
@@ -46,7 +54,9 @@ from crawler.spiders.base import OPTIONAL_META, PortalSpider
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
+    AgendaRow,
     GridRow,
+    Meeting,
     Settings,
     calendar_overrides,
     check_calendar_year,
@@ -54,7 +64,9 @@ from tracker.platforms.legistar_web import (
     form_fields,
     is_advanced,
     meeting_url,
+    normalize_meeting,
     page_problem,
+    parse_agenda,
     parse_calendar_page,
     parse_detail,
     parse_html,
@@ -74,7 +86,10 @@ PRIORITY_MEETING = 98
 PRIORITY_DETAIL = 0
 ATTEMPT_META = "insite_attempt"
 REDIRECTS = (301, 302, 303, 307, 308)
-OWN_META = {JOB_META, ATTEMPT_META, OPTIONAL_META, "is_detail", "handle_httpstatus_list"}
+# a request made only for the meetings (docs/meetings.md): its failure is a warning, not the crawl's failure
+MEETINGS_META = "insite_meetings"
+OWN_META = {JOB_META, ATTEMPT_META, OPTIONAL_META, MEETINGS_META, "is_detail", "handle_httpstatus_list"}
+MAX_WARNINGS = 5
 
 
 @dataclass
@@ -85,9 +100,22 @@ class _Search:
     cookies: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     total: int = 0
-    # a calendar chain: the text the years drop-down must show, and the window's first day
+    # a calendar chain: the text the years drop-down must show, and the bills' window's first day (None:
+    # the chain reads meetings only)
     shown: str = ""
     first: date | None = None
+    # ... the first day of either window (paging stops before it), whether the chain serves the bills
+    # (its failure fails the crawl) and the meetings window (its failure is a warning)
+    lower: date | None = None
+    bills: bool = True
+    meets: bool = False
+    # the chain (or a meeting's agenda) read something it could not use: its listing is not complete
+    broken: bool = False
+    done: bool = False
+    # a meeting's page read for the meeting's record: its calendar row, agenda rows and statuses
+    cal: Meeting | None = None
+    agenda: list[AgendaRow] = field(default_factory=list)
+    statuses: dict[str, str | None] = field(default_factory=dict)
 
     def remember(self, response: Response) -> None:
         """Keep the cookies an answer sets (``ASP.NET_SessionId``, the load balancer's, InSite's
@@ -105,6 +133,26 @@ class _Search:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
 
+@dataclass
+class _Window:
+    """A city's meetings window in local days, and how its calendar chains went."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+    open: int = 0
+    complete: bool = True
+    # the last day the site lists (its years drop-down offers no "Next Year")
+    clip: date | None = None
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        last = min(self.last, self.clip) if self.clip else self.last
+        return (
+            datetime.combine(self.first, time(0), tzinfo=self.zone),
+            datetime.combine(last, time(23, 59, 59), tzinfo=self.zone),
+        )
+
+
 class LegistarWebSpider(PortalSpider[Settings]):
     name = "legistar-web"
 
@@ -117,8 +165,10 @@ class LegistarWebSpider(PortalSpider[Settings]):
         # listed rows of each city not fetched (source id -> (GUID, fingerprint, file number)): a bill the
         # calendar finds on an agenda is fetched with its listed row's fingerprint as its row version
         self._unfetched: dict[str, dict[str, GridRow]] = {slug: {} for slug in self.jobs}
-        # meetings of each city asked for in this crawl
+        # meetings of each city asked for (or staged) in this crawl
         self._meetings: dict[str, set[str]] = {slug: set() for slug in self.jobs}
+        # each city's meetings window (None: this crawl stores no meetings)
+        self._window: dict[str, _Window | None] = {slug: None for slug in self.jobs}
 
     # -- requests -------------------------------------------------------------------------------------
     def _base(self, job: CrawlJob) -> str:
@@ -222,6 +272,8 @@ class LegistarWebSpider(PortalSpider[Settings]):
         url = redact_url(response.url)
         if problem == "empty body":
             return self._again(response.request, job, f"empty answer from {url}")
+        if problem is not None and response.meta.get(MEETINGS_META):
+            return self._lost(job, response.request, f"the portal answered {problem!r} at {url}")
         if problem is not None:
             what = (
                 "the portal says the record no longer exists"
@@ -238,15 +290,19 @@ class LegistarWebSpider(PortalSpider[Settings]):
         try:
             return parse_html(text)
         except LayoutChanged as exc:
+            if response.meta.get(MEETINGS_META):
+                return self._lost(job, response.request, f"layout changed: {exc} at {url}")
             return self._layout(job, exc, response)
 
-    def _again(self, request: Request | None, job: CrawlJob, reason: str) -> list[Request]:
+    def _again(self, request: Request | None, job: CrawlJob, reason: str) -> list[Any]:
         """Retry an answer InSite gives when it is broken (Error.aspx, an empty body), then give up."""
         if request is None:
             job.fail(f"{job.slug}: {reason}")
             return []
         attempt = request.meta.get(ATTEMPT_META, 0) + 1
         if attempt > job.settings.retries:
+            if request.meta.get(MEETINGS_META):
+                return self._lost(job, request, f"{reason} (gave up after {attempt} attempts)")
             job.fail(f"{job.slug}: {reason} (gave up after {attempt} attempts)")
             return []
         self.logger.info("%s: retry %d/%d: %s", job.slug, attempt, job.settings.retries, reason)
@@ -400,26 +456,55 @@ class LegistarWebSpider(PortalSpider[Settings]):
         return out
 
     # -- the calendar ----------------------------------------------------------------------------------
-    def _calendar(self, job: CrawlJob) -> list[Request]:
-        """The calendar chains of the window [last crawl - calendar_days, today]: one per year it covers
-        ("This Year", "Last Year", older years by number)."""
+    def _meetings_window(self, job: CrawlJob, today: date) -> _Window | None:
+        """The city's meetings window ([crawl] meetings_back_days before its local today to
+        meetings_ahead_days after it), when this crawl stores meetings: ``meetings = true``, not a track
+        crawl, shard 0 of a split crawl."""
         j = self.jurisdiction(job)
-        if job.mode not in ("incremental", "sweep") or not j.calendar or job.since is None:
-            return []
+        back, ahead = job.settings.meetings_back_days, job.settings.meetings_ahead_days
+        if not j.meetings or job.mode == "track" or job.shard[0] != 0 or (back == 0 and ahead == 0):
+            return None
+        return _Window(today - timedelta(days=back), today + timedelta(days=ahead), j.zone)
+
+    def _calendar(self, job: CrawlJob) -> list[Request]:
+        """The calendar chains, one per year ("This Year", "Last Year", "Next Year", older years by
+        number) of the union of two windows: the bills' window [last crawl - calendar_days, today] of
+        incremental crawls and sweeps (``calendar = true``: the agendas of the meetings held in it name bills
+        to fetch), and the meetings window (``meetings = true``: the meetings to store)."""
+        j = self.jurisdiction(job)
         zone = j.zone
         today = datetime.now(UTC).astimezone(zone).date()
-        first = job.since.astimezone(zone).date() - timedelta(days=j.calendar_days)
+        first = None
+        if job.mode in ("incremental", "sweep") and j.calendar and job.since is not None:
+            first = job.since.astimezone(zone).date() - timedelta(days=j.calendar_days)
+        window = self._window[job.slug] = self._meetings_window(job, today)
+        if first is None and window is None:
+            return []
+        lower = min(d for d in (first, window.first if window else None) if d is not None)
+        upper = max(today, window.last) if window else today
         out = []
-        for year in range(min(first.year, today.year), today.year + 1):
-            value = {today.year: "This Year", today.year - 1: "Last Year"}.get(year, str(year))
+        for year in range(min(lower.year, today.year), upper.year + 1):
+            value = {today.year: "This Year", today.year - 1: "Last Year", today.year + 1: "Next Year"}.get(
+                year, str(year)
+            )
+            bills = first is not None and first.year <= year <= today.year
+            meets = window is not None and window.first.year <= year <= window.last.year
+            if window is not None and meets:
+                window.open += 1
             out.append(
                 self.request(
                     job,
                     f"{self._base(job)}/Calendar.aspx",
                     self.parse_calendar_form,
                     accept=None,
+                    meta={} if bills else {MEETINGS_META: True},
                     priority=PRIORITY_SEARCH,
-                    cb_kwargs={"slug": job.slug, "search": _Search(value, first=first)},
+                    cb_kwargs={
+                        "slug": job.slug,
+                        "search": _Search(
+                            value, first=first if bills else None, lower=lower, bills=bills, meets=meets
+                        ),
+                    },
                 )
             )
         return out
@@ -435,6 +520,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
             accept=None,
             formdata=fields,
             headers=search.headers(),
+            meta={} if search.bills else {MEETINGS_META: True},
             priority=PRIORITY_SEARCH,
             cb_kwargs={"slug": job.slug, "search": search, "page": page},
         )
@@ -447,17 +533,31 @@ class LegistarWebSpider(PortalSpider[Settings]):
         doc = self._page(response, job)
         if isinstance(doc, list):
             return doc
+        url = redact_url(response.url)
         try:
             shown, overrides = calendar_overrides(doc, self._text(response), search.year)
             fields = postback(form_fields(doc), overrides.pop("__EVENTTARGET"), overrides)
         except LayoutChanged as exc:
+            if not search.bills:
+                return self._lost(job, response.request, f"layout changed: {exc} at {url}")
             return self._layout(job, exc, response)
         except DataError as exc:
+            if search.year == "Next Year":
+                # the site lists nothing after this year: the window ends on 31 December
+                self._note(job, f"{slug}: calendar: {exc} at {url}")
+                window = self._window[slug]
+                if window is not None:
+                    window.clip = date(window.last.year - 1, 12, 31)  # the chain is next year's
+                self._chain_done(job, search, complete=True)
+                return []
             if search.year not in ("This Year", "Last Year"):
                 # an older year the drop-down does not offer: the site has no meeting in it
-                self._note(job, f"{slug}: calendar: {exc} at {redact_url(response.url)}")
+                self._note(job, f"{slug}: calendar: {exc} at {url}")
+                self._chain_done(job, search, complete=True)
                 return []
-            job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
+            if not search.bills:
+                return self._lost(job, response.request, f"{exc} at {url}")
+            job.fail(f"{slug}: {exc} at {url}")
             return []
         search.shown = shown
         return [self._calendar_post(job, search, fields, 1)]
@@ -476,47 +576,129 @@ class LegistarWebSpider(PortalSpider[Settings]):
             check_calendar_year(found, search.shown)
             fields = form_fields(doc) if found.next_target else []
         except LayoutChanged as exc:
+            if not search.bills:
+                return self._lost(job, response.request, f"layout changed: {exc} at {url}")
             return self._layout(job, exc, response)
         except DataError as exc:
+            if not search.bills:
+                return self._lost(job, response.request, f"{exc} at {url}")
             job.fail(f"{slug}: {exc} at {url}")
             return []
         if found.page != page:
-            job.fail(
-                f"{slug}: asked for page {page} of the {search.year!r} calendar, "
-                f"got page {found.page} at {url}"
-            )
+            message = f"asked for page {page} of the {search.year!r} calendar, got page {found.page} at {url}"
+            if not search.bills:
+                return self._lost(job, response.request, message)
+            job.fail(f"{slug}: {message}")
             return []
         for problem in found.rejected:
             job.reject(f"{slug}: page {page} of the {search.year!r} calendar: {problem}")
+        if found.rejected:
+            search.broken = True  # a row that could not be read may be a meeting of the window
         search.rows += len(found.meetings) + len(found.rejected)
         today = datetime.now(UTC).astimezone(job.jurisdiction.zone).date()
-        assert search.first is not None  # a calendar chain starts at its window's first day
+        window = self._window[slug] if search.meets else None
         out: list[Any] = []
         for meeting in found.meetings:
-            if meeting.source_id is None or meeting.guid is None:
-                continue  # not held yet, or its page is not published
-            if not (search.first <= meeting.date <= today) or meeting.source_id in self._meetings[slug]:
+            bills = search.first is not None and search.first <= meeting.date <= today
+            meets = window is not None and window.first <= meeting.date <= window.last
+            if not (bills or meets):
                 continue
-            self._meetings[slug].add(meeting.source_id)
-            out.append(self._meeting(job, meeting.source_id, meeting.guid))
+            key = meeting.event_id
+            if meets:
+                if key is None:
+                    self._note(
+                        job, f"{slug}: calendar: the meeting of {meeting.body!r} on {meeting.date} has no id"
+                    )
+                    search.broken = True
+                else:
+                    job.meetings_listed.add(key)
+            if key is None or key in self._meetings[slug]:
+                continue
+            if meeting.source_id is None or meeting.guid is None:
+                # not published (no meeting page): stored from the calendar, its agenda not read
+                if meets:
+                    self._meetings[slug].add(key)
+                    out.append(self._stage(job, meeting, None))
+                continue
+            self._meetings[slug].add(key)
+            out.append(
+                self._meeting(
+                    job, meeting.source_id, meeting.guid, bills=bills, cal=meeting if meets else None
+                )
+            )
         dates = [m.date for m in found.meetings]
         newest_first = all(a >= b for a, b in pairwise(dates))
         if (
             found.next_target
             and newest_first
             and dates
-            and search.first is not None
-            and dates[-1] < search.first
+            and search.lower is not None
+            and dates[-1] < search.lower
         ):
-            return out  # InSite lists the newest first: the next pages are older than the window
+            # InSite lists the newest first: the next pages are older than the windows
+            self._chain_done(job, search, complete=not search.broken)
+            return out
         if found.next_target:
             out.append(self._calendar_post(job, search, postback(fields, found.next_target), page + 1))
-        elif search.rows != found.total:
+            return out
+        if search.rows != found.total:
             job.reject(
                 f"{slug}: the {search.year!r} calendar announced {found.total} meetings but "
                 f"{search.rows} were read (rows moved while paging?) at {url}"
             )
+            search.broken = True
+        self._chain_done(job, search, complete=not search.broken)
         return out
+
+    def _chain_done(self, job: CrawlJob, search: _Search, *, complete: bool) -> None:
+        """A calendar chain of the meetings window ended: when the last one ends and every one read its
+        year completely, the window's listing is complete (meetings missing from it are gone)."""
+        window = self._window[job.slug]
+        if window is None or not search.meets or search.done:
+            return
+        search.done = True
+        window.open -= 1
+        window.complete = window.complete and complete
+        if window.open == 0 and window.complete:
+            job.meetings_window = window.bounds()
+
+    def _warn(self, job: CrawlJob, message: str) -> None:
+        """Meetings that could not be read: the bills' crawl goes on (partial, with this warning)."""
+        message = message[:400]
+        if len(job.warnings) < MAX_WARNINGS and message not in job.warnings:
+            job.warnings.append(message)
+        self.logger.warning("%s", message)
+
+    def _lost(self, job: CrawlJob, request: Request | None, reason: str) -> list[Any]:
+        """A request made only for the meetings failed for good: a meeting's page (the meeting is stored
+        from its calendar row, its stored agenda kept) or a calendar chain (the window's listing is not
+        complete: no meeting is marked gone). Never fails the bills' crawl."""
+        search = request.cb_kwargs.get("search") if request is not None else None
+        if isinstance(search, _Search) and search.cal is not None:
+            self._warn(job, f"{job.slug}: meeting {search.cal.event_id}'s agenda not read: {reason}")
+            if search.done:
+                return []
+            search.done = True
+            return [self._stage(job, search.cal, None)]
+        self._warn(job, f"{job.slug}: meetings not read: {reason}")
+        if isinstance(search, _Search):
+            self._chain_done(job, search, complete=False)
+        return []
+
+    def _stage(self, job: CrawlJob, meeting: Meeting, agenda: _Search | None) -> dict[str, Any]:
+        """The meeting's record, parsed in the pipeline (a bad one is rejected alone)."""
+        j = self.jurisdiction(job)
+        parse = partial(
+            normalize_meeting,
+            meeting,
+            zone=j.timezone,
+            base=self._base(job),
+            slug=job.slug,
+            statuses=agenda.statuses if agenda is not None else None,
+            rows=agenda.agenda if agenda is not None else None,
+            complete=agenda is not None and not agenda.broken,
+        )
+        return {"slug": job.slug, "parse": parse, "record": "meeting", "source_id": meeting.event_id}
 
     def _meeting(
         self,
@@ -526,19 +708,21 @@ class LegistarWebSpider(PortalSpider[Settings]):
         search: _Search | None = None,
         fields: Any = None,
         page: int = 1,
+        *,
+        bills: bool = True,
+        cal: Meeting | None = None,
     ) -> Request:
         url = meeting_url(self._base(job), key, guid)
-        search = search or _Search(key)
-        cb = {"slug": job.slug, "key": key, "guid": guid, "search": search, "page": page}
+        if search is None:
+            search = _Search(key)
+            search.cal = cal
+        cb = {"slug": job.slug, "key": key, "guid": guid, "search": search, "page": page, "bills": bills}
+        meta: dict[str, Any] = {"is_detail": True}
+        if not bills:
+            meta[MEETINGS_META] = True
         if fields is None:
             return self.request(
-                job,
-                url,
-                self.parse_meeting,
-                accept=None,
-                meta={"is_detail": True},
-                priority=PRIORITY_MEETING,
-                cb_kwargs=cb,
+                job, url, self.parse_meeting, accept=None, meta=meta, priority=PRIORITY_MEETING, cb_kwargs=cb
             )
         return self.request(
             job,
@@ -546,7 +730,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
             self.parse_meeting,
             request_class=FormRequest,
             accept=None,
-            meta={"is_detail": True},
+            meta=meta,
             formdata=fields,
             headers=search.headers(),
             priority=PRIORITY_MEETING + 1,
@@ -554,7 +738,14 @@ class LegistarWebSpider(PortalSpider[Settings]):
         )
 
     def parse_meeting(
-        self, response: Response, slug: str, key: str, guid: str, search: _Search, page: int
+        self,
+        response: Response,
+        slug: str,
+        key: str,
+        guid: str,
+        search: _Search,
+        page: int,
+        bills: bool = True,
     ) -> list[Any]:
         job = self.jobs[slug]
         if job.fatal:
@@ -565,23 +756,51 @@ class LegistarWebSpider(PortalSpider[Settings]):
             return doc
         url = redact_url(response.url)
         try:
-            found = parse_meeting_page(doc, key)
-            fields = form_fields(doc) if found.next_target else []
+            found = parse_meeting_page(doc, key) if bills else None
+            agenda = parse_agenda(doc, key) if search.cal is not None else None
+            listing = found or agenda
+            assert listing is not None  # a meeting's page is read for its bills, its record or both
+            fields = form_fields(doc) if listing.next_target else []
         except LayoutChanged as exc:
+            if not bills:
+                return self._lost(job, response.request, f"layout changed: {exc} at {url}")
             return self._layout(job, exc, response)
         except DataError as exc:
+            if not bills:
+                return self._lost(job, response.request, f"{exc} at {url}")
             job.reject(f"{slug}: {exc} at {url}")
+            if search.cal is None or search.done:
+                return []
+            search.done = True  # the meeting is stored from its calendar row, its stored agenda kept
+            return [self._stage(job, search.cal, None)]
+        if listing.page != page:
+            message = f"asked for page {page} of meeting {key}'s agenda, got page {listing.page} at {url}"
+            if not bills:
+                return self._lost(job, response.request, message)
+            job.fail(f"{slug}: {message}")
             return []
-        if found.page != page:
-            job.fail(
-                f"{slug}: asked for page {page} of meeting {key}'s agenda, got page {found.page} at {url}"
+        out: list[Any] = []
+        if listing.next_target:
+            out.append(
+                self._meeting(
+                    job, key, guid, search, postback(fields, listing.next_target), page + 1, bills=bills
+                )
             )
-            return []
+        if agenda is not None:
+            for problem in agenda.rejected:
+                job.reject(f"{slug}: {problem} at {url}")
+            search.agenda += agenda.rows
+            search.statuses = agenda.statuses
+            search.rows += len(agenda.rows) + len(agenda.rejected)
+            search.broken = search.broken or bool(agenda.rejected)
+            if not listing.next_target and search.cal is not None and not search.done:
+                search.broken = search.broken or search.rows != agenda.total
+                search.done = True
+                out.append(self._stage(job, search.cal, search))
+        if found is None:
+            return out
         for problem in found.rejected:
             job.reject(f"{slug}: {problem} at {url}")
-        out: list[Any] = []
-        if found.next_target:
-            out.append(self._meeting(job, key, guid, search, postback(fields, found.next_target), page + 1))
         for item in found.items:
             if item.source_id in self._queued[slug]:
                 continue
@@ -688,7 +907,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
         return [{"slug": slug, "bill": bill}]
 
     # -- failures --------------------------------------------------------------------------------------
-    def on_error(self, failure: Failure) -> list[Request]:
+    def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)
         request, job, response = failed.request, failed.job, failed.response
         url = redact_url(request.url)
@@ -701,6 +920,8 @@ class LegistarWebSpider(PortalSpider[Settings]):
             failed.detail = (
                 f"unexpected redirect (HTTP {response.status}) to {redact_url(location)[:200]} from {url}"
             )
+        if job is not None and request.meta.get(MEETINGS_META):
+            return self._lost(job, request, failed.detail)
         gone = response is not None and response.status in (404, 410)
         if job is not None and gone and request.meta.get(OPTIONAL_META):
             self._note(job, f"{failed.slug}: tracked bill gone: {failed.detail}")

@@ -27,7 +27,14 @@ What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
 - Faults (``faults``): ``"search"``, ``"calendar"``, ``"meeting:<ID>"`` or ``"detail:<ID>"`` →
   ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid
   renamed, the calendar's "Meeting Date" header renamed, the agenda grid or the history table removed, as
-  after a redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page).
+  after a redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page); ``"calendar"`` →
+  ``"garbage"``: the year postback answered with bytes that are no calendar page.
+
+For the meetings (tests/platforms/test_legistar_web_meetings.py) a calendar row also carries its meeting's
+iCalendar export link (``View.ashx?M=IC&ID=..``, the id a meeting shows before it is published), its
+location with InSite's comment line under it (``<br><em>CANCELLED</em>``, as the recorded Chicago row), an
+agenda link when the meeting has one, and "Next Year" lists next year's meetings; a meeting page's rows show
+the action and result of each bill (``outcomes``).
 """
 
 from __future__ import annotations
@@ -106,6 +113,9 @@ class Meeting:
     location: str = "Council Chambers, City Hall"
     bills: list[int] = field(default_factory=list)  # ids of the bills on its agenda, in agenda order
     published: bool = True  # False: "Meeting details" shown without a link
+    comment: str = ""  # the line under the location ("CANCELLED")
+    agenda: bool = False  # an agenda link (View.ashx?M=A&ID=..)
+    outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # bill id -> (action, result)
 
 
 @dataclass
@@ -543,6 +553,8 @@ class InsiteServer(LoopbackServer):
             return self._error("Calendar.aspx")
         if fault == "empty":
             return 200, b""
+        if fault == "garbage":
+            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
         target = form.get("__EVENTTARGET", "")
         if target == CALENDAR_YEARS:
             year = json.loads(form.get(CALENDAR_YEARS_STATE) or '{"value": "?"}')["value"]
@@ -560,6 +572,8 @@ class InsiteServer(LoopbackServer):
             return d.year == self.today.year
         if year == "Last Year":
             return d.year == self.today.year - 1
+        if year == "Next Year":
+            return d.year == self.today.year + 1
         return year.isdigit() and d.year == int(year)
 
     def _calendar(self, session: str, year: str, page: int) -> bytes:
@@ -589,14 +603,24 @@ class InsiteServer(LoopbackServer):
             for el in tr.xpath(".//*[@id]"):
                 el.set("id", el.get("id").replace("_ctl04_", f"_ctl{4 + 2 * i:02d}_"))
             cells = dict(zip(headers, tr.xpath("./td"), strict=True))
-            cells["Name"].xpath(".//a")[0].text = m.body
+            name = cells["Name"].xpath(".//a")[0]
+            (name.xpath(".//*[not(*)]") or [name])[-1].text = m.body  # the recorded <a><font>Name</font></a>
             for header, value in (
                 ("Meeting Date", mdy(m.date)),
                 ("Meeting Time", m.time),
-                ("Meeting Location", m.location),
             ):
                 leaf = cells[header].xpath(".//*[not(*)]") or [cells[header]]
                 leaf[-1].text = value
+            # the recorded cell: <font>Location<br><em>comment</em></font>
+            (em,) = cells["Meeting Location"].xpath(".//em")
+            em.getparent().text = m.location
+            em.text = m.comment
+            ical = tr.xpath(".//a[substring(@id, string-length(@id) - 7) = '_hypiCal']")[0]
+            ical.set("href", f"View.ashx?M=IC&ID={m.id}&GUID={m.guid}")
+            if m.agenda:
+                agenda = tr.xpath(".//a[substring(@id, string-length(@id) - 9) = '_hypAgenda']")[0]
+                agenda.set("href", f"View.ashx?M=A&ID={m.id}&GUID={m.guid}")
+                agenda.attrib.pop("class", None)
             link = tr.xpath(".//a[substring(@id, string-length(@id) - 16) = '_hypMeetingDetail']")[0]
             if m.published:
                 link.set("href", f"MeetingDetail.aspx?ID={m.id}&GUID={m.guid}&Options=info|&Search=")
@@ -664,6 +688,8 @@ class InsiteServer(LoopbackServer):
             for k, value in ((2, f"{n + 1}."), (3, bill.name or "\xa0"), (4, bill.type), (5, bill.status)):
                 tds[k].text = value
             tds[6].text = bill.title
+            action, result = meeting.outcomes.get(bid, ("\xa0", "\xa0"))
+            tds[7].text, tds[8].text = action, result
             tbody.append(tr)
         assert roll_call is tbody[0]
         if fault == "layout":

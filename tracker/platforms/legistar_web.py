@@ -1,6 +1,7 @@
 """Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``, and
-``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas): settings, track-by-link,
-and the normalizer from the pages' HTML to the tracker's bill (docs/platform-legistar-web.md).
+``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas and to store meetings):
+settings, track-by-link, and the normalizers from the pages' HTML to the tracker's bill and meeting
+(docs/platform-legistar-web.md, docs/meetings.md).
 
 The spider is crawler/spiders/legistar_web.py. Everything here works on HTML text and is tested without
 Scrapy.
@@ -20,21 +21,31 @@ the ``ID`` of ``LegislationDetail.aspx?ID=...`` (the API's MatterId), an action'
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
 import lxml.html
 from lxml.etree import ParserError
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
-from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
+from tracker.contract import (
+    NormalizedAction,
+    NormalizedAttachment,
+    NormalizedBill,
+    NormalizedMeeting,
+    NormalizedMeetingItem,
+    NormalizedSponsor,
+    identifier_key,
+)
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.sanitize import clean_text
@@ -57,6 +68,9 @@ class Settings(JurisdictionConfig):
     # last crawl (less calendar_days) and fetch every bill on their agendas (MeetingDetail.aspx).
     calendar: bool = True
     calendar_days: int = Field(default=7, ge=0, le=366)
+    # Every crawl but track crawls also stores the calendar's meetings of the [crawl] meetings window with
+    # their agenda items (docs/meetings.md, "Legistar web pages"). Off unless set (see that section).
+    meetings: bool = False
 
     @property
     def base(self) -> str:
@@ -714,6 +728,14 @@ class Meeting:
     agenda_url: str | None
     minutes_url: str | None
     cells: dict[str, str | None]
+    # the meeting's id even while it is not published: the ID of its MeetingDetail.aspx link, else of its
+    # iCalendar export link (View.ashx?M=IC&ID=...), both the API's EventId
+    event_id: str | None = None
+    # the location without the comment InSite shows under it (``<br><em>CANCELLED</em>``), and that comment
+    place: str | None = None
+    comment: str | None = None
+    # the row is struck through (NYC shows its deferred meetings so)
+    struck: bool = False
 
 
 @dataclass
@@ -786,6 +808,8 @@ def parse_calendar_page(doc: Any, base: str) -> CalendarPage:
                     raise DataError(
                         f"{where} links to {href[:120]!r}, not a MeetingDetail.aspx?ID=&GUID= page"
                     )
+            place, comment = _place(tr.xpath("./td")[headers.index("Meeting Location")])
+            ical = _row_link(tr, "_hypiCal", where)
             meetings.append(
                 Meeting(
                     source_id=found[0] if found else None,
@@ -797,6 +821,10 @@ def parse_calendar_page(doc: Any, base: str) -> CalendarPage:
                     agenda_url=_link_url(_row_link(tr, "_hypAgenda", where), base, where),
                     minutes_url=_link_url(_row_link(tr, "_hypMinutes", where), base, where),
                     cells=cells,
+                    event_id=found[0] if found else _ical_id(ical),
+                    place=place,
+                    comment=comment,
+                    struck=bool(tr.xpath("./td[1]//strike | ./td[1]//s | ./td[1]//del")),
                 )
             )
         except DataError as exc:
@@ -899,3 +927,212 @@ def parse_meeting_page(doc: Any, source_id: str) -> MeetingPage:
         table, len(items) + len(rejected), "the agenda items grid", "the agenda pager", MEETING_UNIQUE
     )
     return MeetingPage(items, rejected, page, pages, total, next_target)
+
+
+# -- meetings (docs/meetings.md, "Legistar web pages") ---------------------------------------------------
+
+
+def _place(td: Any) -> tuple[str | None, str | None]:
+    """(location, comment) of a calendar row's location cell: InSite writes the meeting's comment on a
+    line of its own under the location, in ``<em>`` ("CANCELLED", "Special Meeting")."""
+    cell = copy.deepcopy(td)
+    notes = []
+    for em in cell.xpath(".//em"):
+        note = _text(em)
+        if note:
+            notes.append(note)
+        em.drop_tree()
+    return _text(cell), clean_text(" ".join(notes))
+
+
+def _ical_id(link: Any) -> str | None:
+    """The ID of a row's iCalendar export link (``View.ashx?M=IC&ID=...``), shown before the meeting is."""
+    if link is None:
+        return None
+    q = _query(link.get("href") or "")
+    value = q.get("id", "")
+    if q.get("m", "").upper() != "IC" or not value.isdigit() or len(value) > 18:
+        return None
+    return value
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp])\.?\s*[Mm]\.?$")
+# What InSite shows for a cancelled meeting: "CANCELLED" under the location (Chicago), "Cancelled" or
+# "Canceled" in the time column; NYC shows "Deferred" instead of the time and strikes the row through.
+_CANCEL = re.compile(r"\bcancel", re.I)
+_OFF = re.compile(r"^(?:deferred|postponed)$", re.I)
+
+
+def meeting_time(value: str | None) -> time | None:
+    """InSite's ``10:00 AM`` → a time; None when the column shows no time ("Deferred", empty)."""
+    m = _TIME.match(value or "")
+    if not m:
+        return None
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if not (1 <= hour <= 12 and minute < 60):
+        return None
+    return time(hour % 12 + (12 if m.group(3).lower() == "p" else 0), minute)
+
+
+def calendar_cancelled(meeting: Meeting, statuses: Mapping[str, str | None] | None = None) -> bool:
+    """Whether the calendar row (and the meeting page's agenda and minutes statuses) say the meeting will
+    not take place as listed."""
+    said = [meeting.time, meeting.location, *(statuses or {}).values()]
+    if any(v and _CANCEL.search(v) for v in said):
+        return True
+    if meeting.time and _OFF.match(meeting.time):
+        return True
+    return meeting.struck
+
+
+@dataclass
+class AgendaRow:
+    """One row of a meeting's agenda items grid, every row (roll call and public comment too)."""
+
+    bill_id: str | None
+    identifier: str | None
+    title: str | None
+    action: str | None
+    result: str | None
+    cells: dict[str, str | None]
+
+
+@dataclass
+class Agenda:
+    rows: list[AgendaRow]
+    rejected: list[str]
+    page: int
+    pages: int
+    total: int
+    next_target: str | None
+    # the page's "Agenda status" and "Minutes status" (Final, Draft, Cancelled...)
+    statuses: dict[str, str | None]
+
+
+_STATUSES = {"agenda": "lblAgendaStatus", "minutes": "lblMinutesStatus"}
+
+
+def parse_agenda(doc: Any, source_id: str) -> Agenda:
+    """Every row of a ``MeetingDetail.aspx`` agenda items grid, for the meeting's record: the file number,
+    the bill of its ``LegislationDetail.aspx`` link (the platform's bill id), title, action and result."""
+    form = _one(doc, "aspnetForm", "the page form")
+    shown = meeting_id(form.get("action") or "")
+    if shown is not None and shown[0] != source_id:
+        raise DataError(f"meeting {source_id}: the page is the meeting page of ID {shown[0]}")
+    table = _one(doc, MEETING_GRID, "the agenda items grid")
+    headers = _grid_headers(table, "the agenda items grid")
+    missing = [c for c in AGENDA_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the agenda items grid has no {', '.join(missing)} column")
+    statuses = {
+        k: _text(_one(doc, _FIELD + v, f"the {k} status", required=False)) for k, v in _STATUSES.items()
+    }
+    rows, rejected = [], []
+    for i, tr in enumerate(_grid_rows(table, "the agenda items grid", len(headers))):
+        where = f"meeting {source_id} agenda row {i + 1}"
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        link = _row_link(tr, "_hypFile", where)
+        bill_id = None
+        identifier = cells["File #"]
+        if link is not None:
+            found = detail_id(link.get("href") or "")
+            bill_id = found[0] if found else None
+            identifier = _text(link) or identifier
+        try:
+            rows.append(
+                AgendaRow(
+                    bill_id=bill_id,
+                    identifier=_limit(identifier, 100, f"{where}: File #"),
+                    title=cells["Title"] or cells.get("Name"),
+                    action=_limit(cells.get("Action"), 200, f"{where}: Action"),
+                    result=_limit(cells.get("Result"), 100, f"{where}: Result"),
+                    cells=cells,
+                )
+            )
+        except DataError as exc:
+            rejected.append(str(exc))
+    page, pages, total, next_target = _pager(
+        table, len(rows) + len(rejected), "the agenda items grid", "the agenda pager", MEETING_UNIQUE
+    )
+    return Agenda(rows, rejected, page, pages, total, next_target, statuses)
+
+
+def agenda_items(rows: list[AgendaRow]) -> list[NormalizedMeetingItem]:
+    """The agenda's rows as meeting items. InSite shows no id for an agenda item, so an item's id is what
+    keeps it the same item from one crawl to the next: ``L{bill id}`` for a bill (``~2``, ``~3`` for its
+    next rows on the same agenda, e.g. a second version), else ``F`` and its file number, else ``T`` and a
+    hash of its title and type (roll call, public comment). Renumbering the agenda changes no id, so it
+    announces nothing."""
+    out: list[NormalizedMeetingItem] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.bill_id:
+            key = f"L{row.bill_id}"
+        elif row.identifier:
+            key = "F" + (identifier_key(row.identifier) or row.identifier)[:60]
+        else:
+            blob = json.dumps([row.title, row.cells.get("Type")], ensure_ascii=False)
+            key = "T" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+        seen[key] = seen.get(key, 0) + 1
+        sid = key if seen[key] == 1 else f"{key}~{seen[key]}"
+        out.append(
+            NormalizedMeetingItem(
+                source_id=sid,
+                sequence=len(out),
+                title=row.title,
+                bill_source_id=row.bill_id,
+                identifier=row.identifier,
+                action=row.action,
+                result=row.result,
+            )
+        )
+    return out
+
+
+def normalize_meeting(
+    meeting: Meeting,
+    *,
+    zone: str,
+    base: str,
+    slug: str,
+    statuses: Mapping[str, str | None] | None = None,
+    rows: list[AgendaRow] | None = None,
+    complete: bool = True,
+) -> NormalizedMeeting:
+    """A calendar row (and, when its page was read, every row of its agenda) → the meeting's record.
+
+    The date, time, body and location are the calendar's; a time the column does not give as ``H:MM AM``
+    ("Deferred", empty) gives a start at local midnight of the date, the column's text kept in ``raw``.
+    ``rows`` None: the agenda was not read (not published, or its page failed); ``complete`` False: some of
+    its rows could not be read. Either way the stored items missing from ``rows`` are kept."""
+    if not meeting.event_id:
+        raise DataError(f"{slug} meeting of {meeting.body!r} on {meeting.date}: no meeting id in its row")
+    tz = ZoneInfo(zone)
+    at = meeting_time(meeting.time)
+    starts_at = datetime.combine(meeting.date, at or time(0), tzinfo=tz)
+    statuses = dict(statuses or {})
+    public = (
+        meeting_url(base, meeting.source_id, meeting.guid) if meeting.source_id and meeting.guid else None
+    )
+    return NormalizedMeeting(
+        source_id=meeting.event_id,
+        body_name=meeting.body,
+        starts_at=starts_at,
+        local_date=meeting.date,
+        time_zone=zone,
+        location=meeting.place,
+        agenda_url=meeting.agenda_url,
+        minutes_url=meeting.minutes_url,
+        public_url=public,
+        cancelled=calendar_cancelled(meeting, statuses),
+        items=agenda_items(rows) if rows is not None else [],
+        items_complete=rows is not None and complete,
+        raw={
+            "cells": meeting.cells,
+            "guid": meeting.guid,
+            "time": meeting.time,
+            "timed": at is not None,
+            "comment": meeting.comment,
+            "statuses": statuses,
+        },
+    )
