@@ -36,6 +36,7 @@ import click
 from tracker.cli.output import cut
 from tracker.config import Config, load_config
 from tracker.errors import TrackerError
+from tracker.safe_output import terminal_text
 
 if TYPE_CHECKING:  # the portal, the crawler and the database are imported by the command, not by `tracker`
     from tracker.demo import LegistarPortalServer, Portal
@@ -143,6 +144,16 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         found = sum(len(g["bills"]) for g in groups)
         click.secho(f"\nSanctuary-related measures found by the matcher ({found}), with evidence:", bold=True)
         click.echo(format_matched_measures(groups))
+
+        meetings, hearings = meetings_summary(engine, since=second_crawl_from - timedelta(seconds=1))
+        click.secho("\nMeetings read from the council calendars:", bold=True)
+        click.echo(terminal_text(meetings))
+        click.secho(
+            f"\nHearings of matched measures scheduled, moved or cancelled, found by the second crawl "
+            f"({len(hearings)}):",
+            bold=True,
+        )
+        click.echo(terminal_text(format_hearing_changes(hearings)))
         engine.dispose()
     prefix = f"{program()} --config {shlex.quote(str(config_path.resolve()))}"
     click.echo(
@@ -150,6 +161,8 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         f"  {prefix} changes --format jsonl\n"
         f"  {prefix} review list --state pending\n"
         f"  {prefix} export --format csv -o {base / 'bills.csv'}"
+        "\n  (each exported bill carries its next hearing and its roll-call votes; the web app shows the"
+        " meetings, members and calendar feeds)"
     )
     _show_demo_digest(config, base, since=second_crawl_from - timedelta(seconds=1))
 
@@ -198,6 +211,85 @@ def demo(directory: str, days: int, no_serve: bool, port: int | None) -> None:
     run_demo(directory, days=days)
     if not no_serve:
         serve_demo(directory, port=port)
+
+
+def meetings_summary(engine: Any, since: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """What the crawls stored of the meetings (one line per council), and the hearing changes of matched
+    measures recorded since ``since``, oldest first."""
+    from sqlalchemy import func, select
+
+    from db.engine import session_scope
+    from db.models import Bill, Jurisdiction
+    from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, Vote
+    from db.models_review import BillMatch
+
+    lines = []
+    with session_scope(engine) as s:
+        for slug, jid in s.execute(select(Jurisdiction.slug, Jurisdiction.id).order_by(Jurisdiction.slug)):
+            states = dict(
+                s.execute(
+                    select(Meeting.state, func.count())
+                    .where(Meeting.jurisdiction_id == jid)
+                    .group_by(Meeting.state)
+                ).all()
+            )
+            votes = s.scalar(
+                select(func.count()).select_from(Vote).join(MeetingItem).join(Meeting)
+                .where(Meeting.jurisdiction_id == jid)
+            )  # fmt: skip
+            members = s.scalar(select(func.count()).select_from(Member).where(Member.jurisdiction_id == jid))
+            shown = ", ".join(
+                f"{states[k]} {k}" for k in ("scheduled", "moved", "cancelled", "held") if states.get(k)
+            )
+            lines.append(
+                f"  {cut(slug, 16):<16} {sum(states.values())} meetings ({shown or 'none'}), "
+                f"{votes} roll-call votes, {members} members"
+            )
+        rows = s.execute(
+            select(HearingChange, Meeting, Bill, Jurisdiction.slug)
+            .join(Meeting, HearingChange.meeting_id == Meeting.id)
+            .join(Bill, HearingChange.bill_id == Bill.id)
+            .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+            .where(HearingChange.observed_at >= since)
+            .where(HearingChange.bill_id.in_(select(BillMatch.bill_id).where(BillMatch.effective_relevant)))
+            .order_by(HearingChange.id)
+        ).all()
+        hearings = [
+            {
+                "kind": change.kind,
+                "slug": slug,
+                "identifier": bill.identifier,
+                "body": meeting.body_name,
+                "at": _local(change.starts_at, meeting.time_zone),
+                "was": _local(change.old_starts_at, meeting.time_zone),
+                "title": bill.title,
+            }
+            for change, meeting, bill, slug in rows
+        ]
+    return "\n".join(lines) or "  No meetings.", hearings
+
+
+def _local(value: datetime | None, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def format_hearing_changes(rows: list[dict[str, Any]]) -> str:
+    """One line per hearing change: what, where, which measure, when (the meeting's local time)."""
+    if not rows:
+        return "No hearing changes."
+    lines = []
+    for r in rows:
+        when = r["at"] + (f" (was {r['was']})" if r["was"] else "")
+        lines.append(
+            f"  {r['kind']:<10} {cut(r['slug'], 14):<14} {cut(r['identifier'], 12):<12} "
+            f"{cut(r['body'], 40):<40} {when}"
+        )
+    return "\n".join(lines)
 
 
 def format_matched_measures(groups: list[dict[str, Any]]) -> str:

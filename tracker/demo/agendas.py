@@ -309,15 +309,14 @@ class _MeetingBuilder:
                 continue
             roll = rng.random()
             if roll < MOVE_SHARE:
-                delta = rng.choice(
-                    (
-                        timedelta(days=1),
-                        timedelta(days=-1),
-                        timedelta(days=2),
-                        timedelta(hours=2),
-                        timedelta(hours=-1),
-                    )
+                deltas = (
+                    timedelta(days=1),
+                    timedelta(days=-1),
+                    timedelta(days=2),
+                    timedelta(hours=2),
+                    timedelta(hours=-1),
                 )
+                delta = rng.choice([d for d in deltas if (event.held_start + d).weekday() < 5])
                 announced = event.held_start + delta
                 earliest = min(self.start_ts(event), self.client.utc_ts(announced))
                 self.reschedule(event, announced, earliest - rng.uniform(3, 12) * DAY)

@@ -7,7 +7,9 @@ clock and keep introducing them for four months after it; every matter follows a
 so advancing the clock by :data:`DEMO_STEP_DAYS` (14 days) covers one meeting of every body: dozens of
 matters change status, new history rows appear, and a handful of new matters are introduced. About one
 matter in eight is sanctuary-related (:mod:`tracker.demo.demo_text`), and some of those are deliberately
-in flight around the initial clock so that each of the first steps moves a few of them.
+in flight around the initial clock so that each of the first steps moves a few of them. The councils'
+meetings (events, agendas, roll calls, office records; moved and cancelled meetings) are generated from the
+same calendars and timelines by :mod:`tracker.demo.agendas`.
 
 :func:`bulk_portal` builds one large client quickly (20,000 matters and 100,000 history rows in a couple of
 seconds), all in the past, for crawl benchmarks; ``touch_fraction`` then changes a share of them.

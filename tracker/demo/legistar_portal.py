@@ -33,8 +33,8 @@ client name too; a trailing slash is accepted):
 ``GET /v1/{client}/officerecords``
     Seats of the members on the bodies, with their terms (Legistar's OfficeRecord object).
 
-Sub-collections of an unknown matter or event answer ``[]``. Answers are bare JSON arrays (one object for a single
-item), ``application/json; charset=utf-8``, compact. Errors: 400 with ``{"Message": ...}`` for a query
+Sub-collections of an unknown matter or event answer ``[]``. Answers are bare JSON arrays (one object for a
+single item), ``application/json; charset=utf-8``, compact. Errors: 400 with ``{"Message": ...}`` for a query
 Legistar would refuse (bad ``$filter``, unknown property, ``$top=abc``, unknown ``$`` option, too many
 filter nodes); 404 for an unknown client or route; 403 when the client has a token and the request's
 ``token``/``Token`` parameter is missing or wrong; IIS's 404.15 page for a query string over 2048 characters.
