@@ -84,7 +84,15 @@ def subscriptions() -> None:
     "--bill",
     "bill_ref",
     metavar="BILL",
-    help="Follow one bill (id, SLUG:IDENTIFIER or IDENTIFIER): its status changes, whatever its match.",
+    help="Follow one bill (id, SLUG:IDENTIFIER or IDENTIFIER): its status changes and hearings, whatever "
+    "its match.",
+)
+@click.option(
+    "--member",
+    "member_ref",
+    metavar="MEMBER",
+    help="Follow a council member (id, name, or SLUG:NAME): their new sponsorships of sanctuary measures "
+    "and their votes on them (the category, direction and --confirmed-only filters apply).",
 )
 @click.pass_obj
 def subscriptions_add(
@@ -105,6 +113,7 @@ def subscriptions_add(
     no_email: bool,
     search_text: str | None,
     bill_ref: str | None,
+    member_ref: str | None,
 ) -> None:
     """Subscribe EMAIL to digests of new matched measures and status changes (or of a saved search with
     --search, or of one bill's status changes with --bill)."""
@@ -132,6 +141,8 @@ def subscriptions_add(
     )
     if search_text is not None and bill_ref is not None:
         raise click.UsageError("--bill excludes --search")
+    if member_ref is not None and (search_text is not None or bill_ref is not None):
+        raise click.UsageError("--member excludes --bill and --search")
     config = obj.config
     subs.validate(spec, config)  # before touching the database
     now = utcnow()
@@ -140,6 +151,8 @@ def subscriptions_add(
             from tracker.review import resolve_bill
 
             spec.bill_id = resolve_bill(session, bill_ref)[0].id
+        if member_ref is not None:
+            spec.member_id = subs.resolve_member(session, member_ref).id
         sub = subs.add(session, spec, config, now)
         info = subs.describe(sub, config, now)
         line = (
@@ -237,6 +250,8 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
 @click.option("--email-enabled/--no-email", default=None, help="Send by e-mail, or not.")
 @click.option("--search", "search_text", metavar="WORDS", help="Make it a saved search of these words.")
 @click.option("--no-search", is_flag=True, help="No saved search any more (sanctuary measures again).")
+@click.option("--member", "member_ref", metavar="MEMBER", help="Follow this council member instead.")
+@click.option("--no-member", is_flag=True, help="Follow no member any more (sanctuary measures again).")
 @click.pass_obj
 def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
     """Change a subscription's filters, schedule or channels; what is not named stays as it is."""
@@ -249,11 +264,14 @@ def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
         ("direction", "any_direction"),
         ("webhook_url", "no_webhook"),
         ("search_text", "no_search"),
+        ("member_ref", "no_member"),
     ]
     for value, clear in pairs:
         if opts[value] and opts[clear]:
             flag = "--" + clear.replace("_", "-")
-            name = "search" if value == "search_text" else value.rstrip("s").replace("_url", "")
+            name = {"search_text": "search", "member_ref": "member"}.get(value) or value.rstrip("s").replace(
+                "_url", ""
+            )
             raise click.UsageError(f"{flag} excludes --{name}")
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, subscription)
@@ -270,6 +288,9 @@ def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
             spec.webhook_url = opts["webhook_url"] or None
         if opts["search_text"] is not None or opts["no_search"]:
             spec.search_text = None if opts["no_search"] else opts["search_text"]
+        if opts["member_ref"] is not None or opts["no_member"]:
+            ref = opts["member_ref"]
+            spec.member_id = None if opts["no_member"] else subs.resolve_member(session, ref).id
         for name in ("confirmed_only", "include_uncertain", "status_changes", "frequency", "at_time",
                      "weekday", "timezone", "email_enabled"):  # fmt: skip
             if opts[name] is not None:

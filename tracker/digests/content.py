@@ -26,6 +26,18 @@ Rules (docs/digests.md):
   new bills are those first seen inside the window, and their status changes follow;
 - a *followed bill* (``bill_id``) gets that bill's status changes only, whatever its match state (its
   other filters do not apply);
+- a *hearing change* (``hearing_changes``: a bill placed on an upcoming meeting's agenda, the meeting
+  moved or cancelled, the bill taken off it) observed inside the window, of a bill that is a measure for
+  this subscription (the same bills as its status changes; a followed bill's own), is announced once
+  (``digest_items`` kind ``hearing``), whether or not the subscription asks for status changes; its time is
+  given in the subscriber's time zone, with the agenda link and the public-comment instructions;
+- *coming up* lists the next hearing of each of the subscriber's measures (:func:`read_model.next_hearings`);
+  it is a view of what is next, consumed by nothing: it never makes a digest on its own;
+- a *followed member* (``member_id``) gets that member's new sponsorships (sanctuary measures under the
+  subscription's filters, first seen inside the window, whose sponsors name the member by
+  :func:`tracker.meetings.name_key`) and their votes on such measures (roll calls of held meetings recorded
+  inside the window; ``digest_items`` kind ``vote``, ``ref_id`` the agenda item), and the coming hearings of
+  the measures they sponsor; nothing else;
 - whatever a subscriber received is in ``digest_items`` (unique per subscription, kind and id), and is
   excluded here: nothing reaches a subscriber twice, and a crawl that commits late (its events carry its
   start time) is still picked up by the next digest, since no time watermark is involved.
@@ -39,16 +51,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from db.models import Action, Bill, Jurisdiction, StatusChange
+from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange
 from db.models_digest import DigestItem, Subscription
+from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
 from tracker.digests.links import Links
 from tracker.labels import category_label, direction_label, stage_label
-from tracker.read_model import action_record, safe_url, text_condition
+from tracker.meetings import name_key
+from tracker.read_model import (
+    action_record,
+    hearing_record,
+    next_hearings,
+    safe_url,
+    text_condition,
+    upcoming_hearing_query,
+)
 
 MAX_WHY = 4
+# "Coming up" shows at most this many hearings (soonest first).
+MAX_COMING_UP = 50
 
 
 @dataclass
@@ -58,27 +81,53 @@ class DigestContent:
     cities: list[dict[str, Any]] = field(default_factory=list)
     # Status changes of restrictive measures, every city: what the digest leads with.
     attention: list[dict[str, Any]] = field(default_factory=list)
+    # The upcoming hearings of the subscriber's measures, soonest first (a view: consumes nothing).
+    coming_up: list[dict[str, Any]] = field(default_factory=list)
+    # A followed member: who (their sponsorships and votes are in each city's lists).
+    member: dict[str, Any] | None = None
     measure_ids: list[int] = field(default_factory=list)
     change_ids: list[int] = field(default_factory=list)
+    hearing_ids: list[int] = field(default_factory=list)
+    vote_ids: list[int] = field(default_factory=list)  # agenda items (meeting_items.id) of a member's votes
 
     @property
     def measures(self) -> int:
-        return sum(len(c["measures"]) for c in self.cities)
+        return sum(len(c["measures"]) + len(c.get("sponsorships", [])) for c in self.cities)
 
     @property
     def changes(self) -> int:
         return sum(len(c["status_changes"]) for c in self.cities) + len(self.attention)
 
     @property
+    def hearings(self) -> int:
+        return sum(len(c.get("hearings", [])) for c in self.cities)
+
+    @property
+    def votes(self) -> int:
+        return sum(len(c.get("votes", [])) for c in self.cities)
+
+    @property
     def empty(self) -> bool:
-        return not self.measure_ids and not self.change_ids
+        return not (self.measure_ids or self.change_ids or self.hearing_ids or self.vote_ids)
+
+    def items(self) -> list[tuple[str, int]]:
+        """What this digest consumes, as ``digest_items`` (kind, ref id)."""
+        out = [("measure", i) for i in self.measure_ids]
+        out += [("status_change", i) for i in self.change_ids]
+        out += [("hearing", i) for i in self.hearing_ids]
+        out += [("vote", i) for i in self.vote_ids]
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "measures": self.measures,
             "status_changes": self.changes,
+            "hearings": self.hearings,
+            "votes": self.votes,
+            "member": self.member,
             "attention": self.attention,
             "cities": self.cities,
+            "coming_up": self.coming_up,
         }
 
 
@@ -244,7 +293,287 @@ def _change(
     }
 
 
-def _scope(session: Session, sub: Subscription) -> Any:
+# -- hearings ------------------------------------------------------------------------------------------
+
+HEARING_WORDS = {
+    "scheduled": "on the agenda",
+    "cancelled": "cancelled",
+    "removed": "taken off the agenda",
+}
+
+
+def when_label(when: datetime | None, zone: ZoneInfo) -> str:
+    """A meeting's start as a person reads it, in ``zone``: ``Tue 14 Jan 10:00``."""
+    if when is None:
+        return "date not given"
+    local = when.astimezone(zone)
+    return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} {local.strftime('%H:%M')}"
+
+
+def hearing_text(
+    body: str | None, kind: str, starts_at: datetime | None, old: datetime | None, zone: ZoneInfo
+) -> str:
+    """``Public Safety Committee, Tue 14 Jan 10:00 — on the agenda`` (or moved, cancelled, taken off)."""
+    name = body or "A meeting"
+    if kind == "moved":
+        return f"{name} — moved from {when_label(old, zone)} to {when_label(starts_at, zone)}"
+    return f"{name}, {when_label(starts_at, zone)} — {HEARING_WORDS.get(kind, kind)}"
+
+
+def _bill_fields(bill: Bill, match: BillMatch | None, city: Jurisdiction, links: Links) -> dict[str, Any]:
+    return {
+        "bill_id": bill.id,
+        "identifier": bill.identifier,
+        "title": bill.title or bill.name or "(untitled)",
+        "jurisdiction": city.slug,
+        "city": city.name,
+        **_match_fields(match),
+        "url": safe_url(bill.public_url or bill.source_url),
+        "tracker_url": links.bill(bill.id),
+    }
+
+
+def _meeting_fields(meeting: Meeting, zone: ZoneInfo) -> dict[str, Any]:
+    record = hearing_record(meeting)
+    return {
+        "meeting_id": meeting.id,
+        "body": meeting.body_name,
+        "at": record["at"],
+        "location": meeting.location,
+        "agenda_url": record["agenda_url"],
+        "meeting_url": record["meeting_url"],
+        "comment_instructions": meeting.comment_instructions,
+        "state": meeting.state,
+        "moved_from": record["moved_from"],
+        "moved_from_label": when_label(meeting.moved_from, zone) if meeting.moved_from else None,
+    }
+
+
+def _hearing(
+    change: HearingChange,
+    meeting: Meeting,
+    bill: Bill,
+    match: BillMatch | None,
+    city: Jurisdiction,
+    zone: ZoneInfo,
+    links: Links,
+) -> dict[str, Any]:
+    return {
+        "hearing_change_id": change.id,
+        "kind": change.kind,
+        **_bill_fields(bill, match, city, links),
+        **_meeting_fields(meeting, zone),
+        # the start this change announced (a later move is its own change)
+        "starts_at": change.starts_at.isoformat() if change.starts_at else None,
+        "when": when_label(change.starts_at, zone),
+        "old_when": when_label(change.old_starts_at, zone) if change.old_starts_at else None,
+        "text": hearing_text(meeting.body_name, change.kind, change.starts_at, change.old_starts_at, zone),
+        "observed_at": change.observed_at.isoformat(),
+    }
+
+
+def _coming(meeting: Meeting, bill: Bill, match: BillMatch | None, city: Jurisdiction, zone: ZoneInfo,
+            links: Links) -> dict[str, Any]:  # fmt: skip
+    when = when_label(meeting.starts_at, zone)
+    text = f"{meeting.body_name or 'A meeting'}, {when}"
+    if meeting.state == "moved" and meeting.moved_from is not None:
+        text += f" (moved from {when_label(meeting.moved_from, zone)})"
+    return {
+        **_bill_fields(bill, match, city, links),
+        **_meeting_fields(meeting, zone),
+        "when": when,
+        "text": text,
+    }
+
+
+def _coming_up(
+    session: Session,
+    sub: Subscription,
+    now: datetime,
+    zone: ZoneInfo,
+    links: Links,
+    keep: Any = None,
+) -> list[dict[str, Any]]:
+    """The next hearing of each of the subscriber's measures, soonest first (``keep``: an extra test a bill
+    must pass, for a followed member's sponsorships)."""
+    upcoming = upcoming_hearing_query(now).subquery()
+    q = (
+        select(Bill, BillMatch, Jurisdiction)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(Bill.id.in_(select(upcoming.c.bill_id)), subscription_scope(session, sub))
+    )
+    if sub.jurisdictions and sub.bill_id is None:
+        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
+    if keep is not None:
+        q = q.options(selectinload(Bill.sponsors))
+    bills = {}
+    for bill, match, jurisdiction in session.execute(q):
+        if passes(match, sub) and (keep is None or keep(bill)):
+            bills[bill.id] = (bill, match, jurisdiction)
+    hearings = next_hearings(session, bills, now)
+    rows = sorted(
+        ((meeting, *bills[bill_id]) for bill_id, meeting in hearings.items()),
+        key=lambda r: (r[0].starts_at, r[0].id, r[1].identifier or "", r[1].id),
+    )
+    return [_coming(m, b, match, j, zone, links) for m, b, match, j in rows[:MAX_COMING_UP]]
+
+
+def _hearing_changes(
+    session: Session,
+    sub: Subscription,
+    now: datetime,
+    zone: ZoneInfo,
+    links: Links,
+    content: DigestContent,
+    city: Any,
+) -> None:
+    received = select(DigestItem.ref_id).where(
+        DigestItem.subscription_id == sub.id, DigestItem.kind == "hearing"
+    )
+    q = (
+        select(HearingChange, Meeting, Bill, BillMatch, Jurisdiction)
+        .join(Meeting, HearingChange.meeting_id == Meeting.id)
+        .join(Bill, HearingChange.bill_id == Bill.id)
+        .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(
+            HearingChange.observed_at >= sub.starts_at,
+            HearingChange.observed_at <= now,
+            subscription_scope(session, sub),
+            HearingChange.id.not_in(received),
+        )
+        .order_by(Jurisdiction.name, HearingChange.observed_at, HearingChange.id)
+    )
+    if sub.jurisdictions and sub.bill_id is None:
+        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
+    for change, meeting, bill, match, jurisdiction in session.execute(q):
+        if not passes(match, sub):
+            continue
+        content.hearing_ids.append(change.id)
+        city(jurisdiction)["hearings"].append(
+            _hearing(change, meeting, bill, match, jurisdiction, zone, links)
+        )
+
+
+# -- a followed member ----------------------------------------------------------------------------------
+
+
+VOTE_ORDER = ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
+
+
+def _tally(votes: list[Vote]) -> str | None:
+    counts: dict[str, int] = {}
+    for v in votes:
+        counts[v.vote] = counts.get(v.vote, 0) + 1
+    return ", ".join(f"{counts[k]} {k}" for k in VOTE_ORDER if k in counts) or None
+
+
+def sponsored_by(bill: Bill, key: str) -> bool:
+    return any(name_key(s.name) == key for s in bill.sponsors)
+
+
+def _member_content(
+    session: Session,
+    sub: Subscription,
+    now: datetime,
+    zone: ZoneInfo,
+    links: Links,
+    content: DigestContent,
+    city: Any,
+) -> None:
+    """A followed member's new sponsorships of sanctuary measures and their votes on them."""
+    member = session.get(Member, sub.member_id)
+    if member is None:
+        return
+    home = session.get(Jurisdiction, member.jurisdiction_id)
+    content.member = {"id": member.id, "name": member.name, "jurisdiction": home.slug if home else None,
+                      "city": home.name if home else None}  # fmt: skip
+    start = sub.starts_at
+    received_measures = select(DigestItem.ref_id).where(
+        DigestItem.subscription_id == sub.id, DigestItem.kind == "measure"
+    )
+    received_votes = select(DigestItem.ref_id).where(
+        DigestItem.subscription_id == sub.id, DigestItem.kind == "vote"
+    )
+    # their new sponsorships: matched measures first seen inside the window, sponsored by them (by name)
+    sponsored = (
+        select(Bill, BillMatch, Jurisdiction)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(
+            Bill.jurisdiction_id == member.jurisdiction_id,
+            Bill.first_seen_at >= start,
+            Bill.first_seen_at <= now,
+            _relevant_clause(sub),
+            Bill.id.not_in(received_measures),
+            Bill.id.in_(select(Sponsor.bill_id)),
+        )
+        .options(selectinload(Bill.sponsors))
+        .order_by(Bill.first_seen_at, Bill.identifier, Bill.id)
+    )
+    if not sub.include_uncertain:
+        sponsored = sponsored.where(_uncertain_clause())
+    for bill, match, jurisdiction in session.execute(sponsored):
+        if not passes(match, sub) or not sponsored_by(bill, member.name_key):
+            continue
+        item = _measure(bill, match, zone, links)
+        item["sponsors"] = [s.name for s in bill.sponsors]
+        city(jurisdiction)["sponsorships"].append(item)
+        content.measure_ids.append(bill.id)
+    # their votes on matched measures: roll calls of held meetings recorded inside the window
+    votes = (
+        select(Vote, MeetingItem, Meeting, Bill, BillMatch, Jurisdiction)
+        .join(MeetingItem, Vote.meeting_item_id == MeetingItem.id)
+        .join(Meeting, MeetingItem.meeting_id == Meeting.id)
+        .join(Bill, MeetingItem.bill_id == Bill.id)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
+        .where(
+            Vote.member_id == member.id,
+            Meeting.state == "held",
+            Meeting.updated_at >= start,
+            Meeting.updated_at <= now,
+            _relevant_clause(sub),
+            MeetingItem.id.not_in(received_votes),
+        )
+        .order_by(Meeting.starts_at, Meeting.id, MeetingItem.sequence)
+    )
+    for vote, agenda_item, meeting, bill, match, jurisdiction in session.execute(votes):
+        if not passes(match, sub) or agenda_item.id in content.vote_ids:
+            continue
+        content.vote_ids.append(agenda_item.id)
+        city(jurisdiction)["votes"].append(
+            {
+                "meeting_item_id": agenda_item.id,
+                **_bill_fields(bill, match, jurisdiction, links),
+                **_meeting_fields(meeting, zone),
+                "when": when_label(meeting.starts_at, zone),
+                "member": member.name,
+                "vote": vote.vote,
+                "vote_text": vote.text,
+                "action": agenda_item.action,
+                "result": agenda_item.result,
+                "tally": agenda_item.tally or _tally(agenda_item.votes),
+                "text": f"{member.name} voted {vote.vote}"
+                + (f" ({vote.text})" if vote.text and vote.text.casefold() != vote.vote else "")
+                + f": {meeting.body_name or 'a meeting'}, {when_label(meeting.starts_at, zone)}"
+                + (f" — {agenda_item.action}" if agenda_item.action else "")
+                + (f", {agenda_item.result}" if agenda_item.result else ""),
+            }
+        )
+    key = member.name_key
+    content.coming_up = _coming_up(
+        session,
+        sub,
+        now,
+        zone,
+        links,
+        keep=lambda b: b.jurisdiction_id == member.jurisdiction_id and sponsored_by(b, key),
+    )
+
+
+def subscription_scope(session: Session, sub: Subscription) -> Any:
     """The bills a subscription is about: one followed bill; a saved search's words (the web search's
     matching, sanctuary-matched or not); else the relevant matches."""
     if sub.bill_id is not None:
@@ -273,7 +602,7 @@ def build_content(
     first_seen_in_window = and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now)
     new_clause = confirmed_in_window if sub.confirmed_only else or_(first_seen_in_window, confirmed_in_window)
     # which bills: sanctuary measures; a saved search's words, matched or not; a followed bill
-    scope = _scope(session, sub)
+    scope = subscription_scope(session, sub)
     q = (
         select(Bill, BillMatch, Jurisdiction)
         .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
@@ -295,10 +624,16 @@ def build_content(
 
     def city(j: Jurisdiction) -> dict[str, Any]:
         if j.slug not in cities:
-            cities[j.slug] = {"jurisdiction": j.slug, "name": j.name, "measures": [], "status_changes": []}
+            cities[j.slug] = {"jurisdiction": j.slug, "name": j.name, "measures": [], "status_changes": [],
+                              "hearings": [], "sponsorships": [], "votes": []}  # fmt: skip
         return cities[j.slug]
 
     content = DigestContent()
+    if sub.member_id is not None:
+        # a followed member: their new sponsorships and their votes, nothing else
+        _member_content(session, sub, now, zone, links, content, city)
+        content.cities = sorted(cities.values(), key=lambda c: (c["name"].lower(), c["jurisdiction"]))
+        return content
     announced: set[int] = set()
     for bill, match, jurisdiction in session.execute(q):
         if not passes(match, sub):
@@ -337,5 +672,7 @@ def build_content(
                 content.attention.append(item)  # a restrictive measure moved: the digest leads with it
             else:
                 city(jurisdiction)["status_changes"].append(item)
+    _hearing_changes(session, sub, now, zone, links, content, city)
+    content.coming_up = _coming_up(session, sub, now, zone, links)
     content.cities = sorted(cities.values(), key=lambda c: (c["name"].lower(), c["jurisdiction"]))
     return content

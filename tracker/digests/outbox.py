@@ -255,8 +255,7 @@ def _record_one(engine: Engine, sub_id: int, config: Config, now: datetime, repo
             )
             session.add(digest)
             session.flush()
-            items = [("measure", i) for i in content.measure_ids]
-            items += [("status_change", i) for i in content.change_ids]
+            items = content.items()
             session.add_all(
                 DigestItem(digest_id=digest.id, subscription_id=sub.id, kind=kind, ref_id=ref)
                 for kind, ref in items
@@ -280,12 +279,13 @@ def _record_one(engine: Engine, sub_id: int, config: Config, now: datetime, repo
         return None
     report.recorded.append(label)
     logger.info(
-        "recorded digest %d (%s) for subscription %d: %d measures, %d status changes",
+        "recorded digest %d (%s) for subscription %d: %d measures, %d status changes, %d hearing changes",
         digest_id,
         slot.period,
         sub_id,
         content.measures,
         content.changes,
+        content.hearings,
         extra={"event": "digest_recorded"},
     )
     pause_point("recorded")

@@ -74,12 +74,27 @@ def period_label(frequency: str, period: str, timezone: str) -> str:
     return f"{when.day} {when.strftime('%B %Y %H:%M')} {when.tzname() or timezone}"
 
 
-def summary_line(content: dict[str, Any]) -> str:
+def _parts(content: dict[str, Any]) -> list[str]:
     parts = []
+    member = content.get("member")
     if content["measures"]:
-        parts.append(_plural(content["measures"], "new measure"))
+        parts.append(_plural(content["measures"], "new sponsorship" if member else "new measure"))
     if content["status_changes"]:
         parts.append(_plural(content["status_changes"], "status change"))
+    if content.get("hearings"):
+        parts.append(_plural(content["hearings"], "hearing change"))
+    if content.get("votes"):
+        parts.append(_plural(content["votes"], "vote"))
+    return parts
+
+
+def summary_line(content: dict[str, Any]) -> str:
+    parts = _parts(content)
+    if len(parts) > 2:
+        parts = [", ".join(parts[:-1]), parts[-1]]
+    member = content.get("member")
+    if member:
+        parts = [f"{member['name']}: {parts[0]}" if parts else member["name"], *parts[1:]]
     names = [c["name"] for c in content["cities"]]
     for item in content.get("attention", []):
         if item.get("city") and item["city"] not in names:
@@ -95,11 +110,7 @@ def summary_line(content: dict[str, Any]) -> str:
 
 
 def subject_line(content: dict[str, Any], label: str) -> str:
-    parts = []
-    if content["measures"]:
-        parts.append(_plural(content["measures"], "new measure"))
-    if content["status_changes"]:
-        parts.append(_plural(content["status_changes"], "status change"))
+    parts = _parts(content)
     return f"Sanctuary Tracker: {', '.join(parts) or 'nothing new'} ({label})"
 
 
@@ -121,6 +132,9 @@ def _context(content: dict[str, Any], sub: dict[str, Any], period: str) -> dict[
         "summary": summary_line(content),
         "attention": content.get("attention", []),
         "cities": content["cities"],
+        "coming_up": content.get("coming_up", []),
+        "member": content.get("member"),
+        "timezone": sub["timezone"],
         "footer": (
             f"You receive this digest because {sub['email']} is subscribed (subscription {sub['id']}, "
             f"{schedule}). {stop}"
@@ -197,7 +211,32 @@ def slack_text(content: dict[str, Any], heading: str) -> str:
             ident = _slack_link(c.get("tracker_url") or c["url"], c["identifier"] or "(no number)")
             change = slack_escape(f"{c['change']}, {c['date']}")
             lines.append(f"• {ident} {slack_escape(c['title'])}: {change}")
+        for m in city.get("sponsorships", []):
+            ident = _slack_link(m.get("tracker_url") or m["url"], m["identifier"] or "(no number)")
+            lines.append(
+                f"• Sponsored: {ident} {slack_escape(m['title'])} ({slack_escape(m['direction_label'])})"
+            )
+        for v in city.get("votes", []):
+            ident = _slack_link(v.get("tracker_url") or v["url"], v["identifier"] or "(no number)")
+            lines.append(f"• Vote: {ident} {slack_escape(v['title'])}: {slack_escape(v['text'])}")
+        for h in city.get("hearings", []):
+            lines.append(_slack_hearing(h))
+    coming = content.get("coming_up", [])
+    if coming:
+        lines.append("")
+        lines.append("*Coming up*")
+        lines += [_slack_hearing(h) for h in coming]
     return "\n".join(lines)
+
+
+def _slack_hearing(h: dict[str, Any]) -> str:
+    ident = _slack_link(h.get("tracker_url") or h["url"], h["identifier"] or "(no number)")
+    line = f"• {ident} {slack_escape(h['title'])}: {slack_escape(h['text'])}"
+    if h.get("agenda_url"):
+        line += " " + _slack_link(h["agenda_url"], "agenda")
+    if h.get("comment_instructions"):
+        line += f" (public comment: {slack_escape(h['comment_instructions'])})"
+    return line
 
 
 def webhook_body(digest: Any, fmt: str) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from db.engine import rows_affected
-from db.models import Bill
+from db.models import Bill, Jurisdiction
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
+from db.models_meetings import Member
 from tracker.config import Config, check_email
 from tracker.digests.channels import check_webhook_url, redact_webhook
 from tracker.digests.periods import WEEKDAYS, next_run, parse_at
@@ -50,6 +51,8 @@ class SubscriptionSpec:
     # not. A followed bill: that bill's status changes only.
     search_text: str | None = None
     bill_id: int | None = None
+    # A followed council member: their new sponsorships of sanctuary measures and their votes on them.
+    member_id: int | None = None
 
 
 def _search_text(text: str | None) -> str | None:
@@ -104,6 +107,8 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
         raise SubscriptionError("the search has no words")
     if spec.bill_id is not None and search_text is not None:
         raise SubscriptionError("a subscription follows one bill or saves a search, not both")
+    if spec.member_id is not None and (spec.bill_id is not None or search_text is not None):
+        raise SubscriptionError("a subscription follows a member, a bill or a saved search: one of them")
     return SubscriptionSpec(
         **{
             **spec.__dict__,
@@ -124,6 +129,53 @@ def _check_bill(session: Session, bill_id: int | None) -> None:
         raise SubscriptionError(f"no bill with id {bill_id}")
 
 
+def _check_member(session: Session, member_id: int | None) -> None:
+    if member_id is not None and session.get(Member, member_id) is None:
+        raise SubscriptionError(f"no council member with id {member_id}")
+
+
+def resolve_member(session: Session, ref: str) -> Member:
+    """A council member from their id (``12``), their name (``Jane Doe``: any spelling
+    :func:`tracker.meetings.name_key` reads the same) or ``SLUG:NAME`` when several cities have that name."""
+    from tracker.meetings import name_key
+
+    ref = ref.strip()
+    if not ref:
+        raise SubscriptionError("--member needs a council member's name or id")
+    if ref.isdigit():
+        member_id = parse_id(ref)
+        by_id = session.get(Member, member_id) if member_id is not None else None
+        if by_id is None:
+            raise SubscriptionError(f"no council member with id {ref}")
+        return by_id
+    slug, sep, name = ref.partition(":")
+    q = select(Member, Jurisdiction).join(Jurisdiction, Member.jurisdiction_id == Jurisdiction.id)
+    if sep and slug and name and " " not in slug:
+        q = q.where(Jurisdiction.slug == slug)
+    else:
+        name = ref
+    key = name_key(name)
+    rows = session.execute(q.where(Member.name_key == key).order_by(Jurisdiction.slug, Member.id)).all()
+    if not rows:
+        raise SubscriptionError(
+            f"no council member named {name!r} (members are read from the portals' rosters and roll calls: "
+            "see the members pages, or give a member's id)"
+        )
+    if len(rows) > 1:
+        names = ", ".join(f"{j.slug}:{m.name} (id {m.id})" for m, j in rows)
+        raise SubscriptionError(f"{name!r} names {len(rows)} council members: {names}; give one of them")
+    found: Member = rows[0][0]
+    return found
+
+
+def member_name_key(session: Session, sub: Subscription) -> tuple[int, str] | None:
+    """A followed member's city and name key (how sponsors are matched), or None."""
+    if sub.member_id is None:
+        return None
+    member = session.get(Member, sub.member_id)
+    return (member.jurisdiction_id, member.name_key) if member is not None else None
+
+
 def following(session: Session, email: str, bill_id: int) -> Subscription | None:
     """The subscription of ``email`` that follows the bill (not removed), if any."""
     return session.scalar(
@@ -137,6 +189,7 @@ def following(session: Session, email: str, bill_id: int) -> Subscription | None
 def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime) -> Subscription:
     spec = validate(spec, config)
     _check_bill(session, spec.bill_id)
+    _check_member(session, spec.member_id)
     sub = Subscription(
         email=spec.email,
         jurisdictions=spec.jurisdictions,
@@ -154,6 +207,7 @@ def add(session: Session, spec: SubscriptionSpec, config: Config, now: datetime)
         webhook_format=spec.webhook_format,
         search_text=spec.search_text,
         bill_id=spec.bill_id,
+        member_id=spec.member_id,
         feed_token=secrets.token_urlsafe(24),
         state="active",
         starts_at=now,
@@ -184,6 +238,7 @@ def spec_of(sub: Subscription) -> SubscriptionSpec:
         webhook_format=sub.webhook_format,
         search_text=sub.search_text,
         bill_id=sub.bill_id,
+        member_id=sub.member_id,
     )
 
 
@@ -194,6 +249,7 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
         raise SubscriptionError(f"subscription {sub.id} is removed")
     spec = validate(spec, config)
     _check_bill(session, spec.bill_id)
+    _check_member(session, spec.member_id)
     sub.email = spec.email
     sub.jurisdictions = spec.jurisdictions
     sub.categories = spec.categories
@@ -210,6 +266,7 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
     sub.webhook_format = spec.webhook_format
     sub.search_text = spec.search_text
     sub.bill_id = spec.bill_id
+    sub.member_id = spec.member_id
     sub.updated_at = now
     session.flush()
     return f"Subscription {sub.id} ({sub.email}) updated: {schedule_text(sub)}, {filters_text(sub, config)}."
@@ -312,6 +369,7 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "status_changes": sub.status_changes,
         "search": sub.search_text,
         "bill_id": sub.bill_id,
+        "member_id": sub.member_id,
         "frequency": sub.frequency,
         "at": sub.at_time,
         "weekday": WEEKDAYS[sub.weekday],
@@ -319,6 +377,8 @@ def describe(sub: Subscription, config: Config, now: datetime) -> dict[str, Any]
         "channels": channels_text(sub),
         "filters": filters_text(sub, config),
         "feed": f"{sub.feed_token}.atom",
+        # the hearings of its measures as an iCalendar feed (tracker.web.routes_calendar)
+        "calendar": f"/calendar/subscriptions/{sub.feed_token}.ics",
         "next_run": None if upcoming is None else upcoming.isoformat(),
         "created_at": sub.created_at.isoformat(),
     }
@@ -331,10 +391,24 @@ _DIRECTION_WORDS = {
 }
 
 
-def filters_text(sub: Subscription, config: Config | None = None) -> str:
-    """The filters in words: city names, category and direction labels (never internal codes)."""
+def filters_text(sub: Subscription, config: Config | None = None, member: str | None = None) -> str:
+    """The filters in words: city names, category and direction labels (never internal codes); ``member``:
+    the followed member's name."""
     if sub.bill_id is not None:
-        return f"follows bill {sub.bill_id}: its status changes, whatever its match"
+        return f"follows bill {sub.bill_id}: its status changes and hearings, whatever its match"
+    if sub.member_id is not None:
+        if member is None:
+            session = object_session(sub)
+            found = session.get(Member, sub.member_id) if session is not None else None
+            member = found.name if found is not None else None
+        who = member or f"council member {sub.member_id}"
+        words = "confirmed by an editor" if sub.confirmed_only else "matched"
+        parts = [f"follows {who}: new sponsorships of sanctuary measures ({words}) and votes on them"]
+        if sub.categories:
+            parts.append(", ".join(category_label(c) for c in sub.categories))
+        if sub.direction:
+            parts.append(f"only measures that {_DIRECTION_WORDS.get(sub.direction, sub.direction)}")
+        return "; ".join(parts)
     names = {j.slug: j.name for j in config.jurisdictions} if config is not None else {}
     cities = [names.get(slug, slug) for slug in sub.jurisdictions]
     parts = [", ".join(cities) if cities else "all cities"]

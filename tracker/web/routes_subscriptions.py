@@ -26,7 +26,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, select
 
+from db.models import Jurisdiction
 from db.models_digest import Digest, Subscription
+from db.models_meetings import Member
 from db.models_web import User
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
@@ -108,7 +110,18 @@ def _spec_form(spec: subs.SubscriptionSpec) -> dict[str, Any]:
         "webhook_url": spec.webhook_url or "",
         "slack": spec.webhook_format == "slack",
         "search_text": spec.search_text or "",
+        "member": "",
     }
+
+
+def _member_form(db: DB, form: dict[str, Any], member_id: int | None) -> dict[str, Any]:
+    """The form with the followed member's name (``SLUG:NAME``, which the form reads back)."""
+    if member_id is not None:
+        member = db.get(Member, member_id)
+        if member is not None:
+            slug = db.scalar(select(Jurisdiction.slug).where(Jurisdiction.id == member.jurisdiction_id))
+            form["member"] = f"{slug}:{member.name}"
+    return form
 
 
 def _form_context(request: Request, user: User, form: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +203,7 @@ class SubscriptionForm(BaseModel):
     slack: bool = False
     email_enabled: bool = False
     search_text: str = ""
+    member: str = ""
 
     def spec(self, email: str) -> subs.SubscriptionSpec:
         return subs.SubscriptionSpec(
@@ -212,7 +226,12 @@ class SubscriptionForm(BaseModel):
 
     def entered(self, spec: subs.SubscriptionSpec) -> dict[str, Any]:
         """What the person entered, to show again after an error."""
-        return {**_spec_form(spec), "email": self.email, "timezone": self.timezone}
+        return {**_spec_form(spec), "email": self.email, "timezone": self.timezone, "member": self.member}
+
+    def follow_member(self, db: DB, spec: subs.SubscriptionSpec) -> None:
+        """The member named in the form (name, ``SLUG:NAME`` or id), or none; an unknown one is an error."""
+        ref = self.member.strip()
+        spec.member_id = subs.resolve_member(db, ref).id if ref else None
 
 
 @router.post("/subscriptions")
@@ -230,6 +249,7 @@ def subscriptions_add(
             error="Your account has no e-mail address: ask an admin to set one (tracker users add --email).",
         )  # fmt: skip
     try:
+        fields.follow_member(db, spec)
         sub = subs.add(db, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
         return _page(request, db, user, status_code=400, error=f"{exc}.", form=form)
@@ -254,7 +274,7 @@ def _edit_page(
 @router.get("/subscriptions/{sub_id}/edit")
 def subscription_edit_page(request: Request, db: DB, user: CurrentUser, sub_id: RowId) -> Response:
     sub = _own(db, user, sub_id)
-    return _edit_page(request, user, sub, _spec_form(subs.spec_of(sub)))
+    return _edit_page(request, user, sub, _member_form(db, _spec_form(subs.spec_of(sub)), sub.member_id))
 
 
 @router.post("/subscriptions/{sub_id}/edit")
@@ -269,6 +289,7 @@ def subscription_edit(
     spec.bill_id = sub.bill_id  # a followed bill stays followed
     form = fields.entered(spec)
     try:
+        fields.follow_member(db, spec)
         message = subs.edit(db, sub, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
         return _edit_page(request, user, sub, form, status_code=400, error=f"{exc}.")
