@@ -16,12 +16,18 @@ Modes:
 - ``sweep``: list every matter and fetch those that are new, or whose ``status`` or ``lastPublicationDate``
   differs from what is stored; the import marks matters no longer listed as vanished.
 - ``track``: fetch exactly the matters of ``job.only``.
+
+Meetings (docs/meetings.md, every mode but ``track``, shard 0 of a sharded crawl): ``GET /meeting?filter=date
+ge {start} and date lt {end}&sort=date asc&top=N&skip=N``, the same envelope, paged the same way, over the
+window of ``[crawl] meetings_back_days`` back and ``meetings_ahead_days`` ahead of the city's local today. A
+meetings listing that fails or is not the envelope is a warning (the crawl is partial, its bills are stored,
+no stored meeting is marked as gone); the window is recorded only when every page was read.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +38,17 @@ from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
 from tracker.errors import DataError, PortalError
-from tracker.platforms.elms import Settings, detail_url, instant, normalize_matter, parse_envelope
+from tracker.platforms.agenda import local_window
+from tracker.platforms.elms import (
+    Settings,
+    detail_url,
+    instant,
+    meeting_id,
+    meetings_filter,
+    normalize_matter,
+    normalize_meeting,
+    parse_envelope,
+)
 from tracker.redact import redact_url
 from tracker.sanitize import clean_text
 
@@ -48,6 +64,10 @@ INCREMENTAL_TERMS = (
 )
 
 PRIORITY_PAGE = 100  # the next page first, so the listing goes on while details are fetched
+MEETINGS_META = "elms_meetings"  # a request of the meetings listing: its failure is a warning, not fatal
+MEETINGS_SORT = "date asc"
+
+Window = tuple[datetime, datetime]
 
 
 def incremental_filter(since: datetime) -> str:
@@ -70,6 +90,13 @@ def _query(params: list[tuple[str, str | int]]) -> str:
 class ElmsSpider(PortalSpider[Settings]):
     name = "elms"
     message_keys = ("message", "title", "Message", "error")
+
+    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
+        super().__init__(jobs, **kwargs)
+        # per city: the meetings staged (a row listed on two pages is staged once), and whether a row
+        # without an id made the listing incomplete
+        self.meetings_seen: dict[str, set[str]] = {}
+        self.meetings_incomplete: set[str] = set()
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
@@ -108,6 +135,31 @@ class ElmsSpider(PortalSpider[Settings]):
             cb_kwargs={"slug": job.slug, "key": key, "origin": origin},
         )
 
+    def meetings_window(self, job: CrawlJob) -> Window:
+        """From ``meetings_back_days`` before the city's local today to ``meetings_ahead_days`` after it."""
+        zone = self.jurisdiction(job).zone
+        today = datetime.now(zone).date()
+        first = today - timedelta(days=job.settings.meetings_back_days)
+        return local_window(first, today + timedelta(days=job.settings.meetings_ahead_days), zone)
+
+    def _meetings_page(self, job: CrawlJob, skip: int, window: Window) -> Request:
+        j = self.jurisdiction(job)
+        params: list[tuple[str, str | int]] = [
+            ("filter", meetings_filter(*window)),
+            ("sort", MEETINGS_SORT),
+            ("top", j.page_size),
+            ("skip", skip),
+        ]
+        return self._request(
+            job,
+            f"{j.api_base}/meeting?{_query(params)}",
+            "object",
+            self.parse_meetings,
+            priority=PRIORITY_PAGE,
+            meta={MEETINGS_META: True},
+            cb_kwargs={"slug": job.slug, "skip": skip, "window": window},
+        )
+
     async def start(self) -> AsyncIterator[Request]:
         for job in self.jobs.values():
             if job.fatal is not None:
@@ -117,6 +169,8 @@ class ElmsSpider(PortalSpider[Settings]):
                     yield self._detail(job, key, "track")
                 continue
             yield self._page(job, 0, None)
+            if job.shard[0] == 0:
+                yield self._meetings_page(job, 0, self.meetings_window(job))
             if job.mode == "incremental":
                 # Tracked bills are fetched whatever their dates (full crawls and sweeps list them anyway).
                 for key in sorted(job.tracked):
@@ -220,8 +274,67 @@ class ElmsSpider(PortalSpider[Settings]):
             return []
         return [{"slug": slug, "bill": bill}]
 
+    def parse_meetings(self, response: Response, slug: str, skip: int, window: Window) -> list[Any]:
+        """One page of the meetings listing: its meetings staged, the next page asked for, and the window
+        recorded once the last page is read with every row's id."""
+        job = self.jobs[slug]
+        url = redact_url(response.url)
+        try:
+            page = parse_envelope(response.meta[JSON_META])
+            if page.skip != skip:
+                raise PortalError(f"meta.skip is {page.skip} where {skip} was asked")
+        except PortalError as exc:
+            self._meetings_not_read(job, f"the eLMS meeting list from {url} is not as expected: {exc}")
+            return []
+        j = self.jurisdiction(job)
+        seen = self.meetings_seen.setdefault(slug, set())
+        out: list[Any] = []
+        for n, row in enumerate(page.rows):
+            mid = meeting_id(row)
+            if mid is None:
+                job.reject(f"{slug}: meeting row {n} of {url} has no valid meetingId")
+                self.meetings_incomplete.add(slug)
+                continue
+            if mid in seen:
+                continue
+            seen.add(mid)
+            try:
+                record = normalize_meeting(row, slug=slug, web_base=j.web_base, timezone=j.timezone)
+            except Exception as exc:  # this row alone is rejected; listed, so it is not marked as gone
+                job.meetings_listed.add(mid)
+                detail = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+                job.reject((clean_text(f"{slug}: meeting {mid}: {detail}") or "")[:500])
+                continue
+            assert record.starts_at is not None
+            if not window[0] <= record.starts_at < window[1]:
+                continue  # the API answered more than was asked: not this crawl's window
+            job.meetings_listed.add(mid)
+            out.append({"slug": slug, "meeting": record})
+        following = skip + len(page.rows)
+        if following < page.count:
+            if not page.rows:
+                self._meetings_not_read(job, f"the meeting list ended at skip {skip} before {page.count}")
+            elif following > j.max_offset:
+                self._meetings_not_read(job, f"more than {j.max_offset} meetings in the window")
+            else:
+                out.append(self._meetings_page(job, following, window))
+            return out
+        if slug not in self.meetings_incomplete:
+            job.meetings_window = window
+        return out
+
+    def _meetings_not_read(self, job: CrawlJob, reason: str) -> None:
+        """The meetings listing failed: the crawl's bills are stored, and no stored meeting is marked gone."""
+        self.meetings_incomplete.add(job.slug)
+        job.meetings_window = None
+        job.warnings.append(f"meetings not read completely: {reason}"[:500])
+        self.logger.warning("%s: meetings not read completely: %s", job.slug, reason)
+
     def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)
+        if failed.job is not None and failed.request.meta.get(MEETINGS_META):
+            self._meetings_not_read(failed.job, failed.detail)
+            return []
         if failed.job is not None and failed.gone and failed.request.cb_kwargs.get("origin") == "listed":
             # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
             key = failed.request.cb_kwargs.get("key")

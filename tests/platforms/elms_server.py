@@ -2,7 +2,9 @@
 
 What it emulates, and where that comes from (../shared/portal-samples/README.md, "Chicago eLMS"):
 
-- ``GET /meeting``: the recorded answer (portal-samples/elms/chicago/meeting-list.json), byte for byte.
+- ``GET /meeting``: the recorded answer (portal-samples/elms/chicago/meeting-list.json), byte for byte; with
+  a query (``filter=date ge X and date lt Y&sort=date asc&top=&skip=``, as the tracker asks for its window),
+  ``meeting_rows`` (the recorded rows unless a test sets its own) filtered and paged in the same envelope.
 - ``GET /matter?filter=&sort=&top=&skip=``: the list envelope of that recording (``facets``, ``data``,
   ``meta`` with ``skip``, ``top``, ``count``, ``pages``), its rows the matters with ``actions``, ``sponsors``
   and ``attachments`` null (as public eLMS clients note the list does). ``filter`` is the OData-like syntax
@@ -36,8 +38,9 @@ from tests.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "elms"
 MEETINGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "portal-samples" / "elms" / "chicago"
-DATE_FIELDS = {"introductionDate", "recordCreateDate", "finalActionDate", "lastPublicationDate"}
-SORTABLE = {"recordCreateDate", "introductionDate", "finalActionDate", "fileYear", "status"}
+# ``date`` is the meetings' start (GET /meeting)
+DATE_FIELDS = {"introductionDate", "recordCreateDate", "finalActionDate", "lastPublicationDate", "date"}
+SORTABLE = {"recordCreateDate", "introductionDate", "finalActionDate", "fileYear", "status", "date"}
 
 
 def fixture_matters() -> list[dict[str, Any]]:
@@ -176,6 +179,9 @@ class ElmsServer(LoopbackServer):
             self.matters[m["matterId"]] = copy.deepcopy(m)
         self.max_offset = max_offset
         self.meetings = meetings
+        # GET /meeting with a filter, sort, top or skip answers these rows (by default the recorded ones)
+        # filtered and paged like the matters; without any, the recorded answer byte for byte
+        self.meeting_rows: list[dict[str, Any]] = json.loads(meetings.read_bytes())["data"]
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.faults: list[list[Any]] = []  # [compiled path pattern, kind, times left or None]
         server = self
@@ -250,7 +256,12 @@ class ElmsServer(LoopbackServer):
         if fault is not None:
             return fault
         if path.rstrip("/") == "/meeting":
-            return 200, "application/json; charset=utf-8", self.meetings.read_bytes()
+            if not query:
+                return 200, "application/json; charset=utf-8", self.meetings.read_bytes()
+            try:
+                return 200, "application/json; charset=utf-8", self._meeting_list(query)
+            except FilterError as exc:
+                return 400, "application/json", json.dumps({"message": str(exc)}).encode()
         if path.rstrip("/") == "/matter":
             try:
                 return 200, "application/json; charset=utf-8", self._list(query)
@@ -300,6 +311,25 @@ class ElmsServer(LoopbackServer):
             ],
             "data": listed[skip : skip + top],
             "meta": {"skip": skip, "top": top, "count": len(listed), "pages": math.ceil(len(listed) / top)},
+        }
+        return json.dumps(doc).encode()
+
+    def _meeting_list(self, query: dict[str, list[str]]) -> bytes:
+        """``meeting_rows`` filtered (``date ge/lt``), sorted by ``date`` and paged in the envelope."""
+        top = int((query.get("top") or ["100"])[0])
+        skip = int((query.get("skip") or ["0"])[0])
+        sort = (query.get("sort") or ["date asc"])[0].split()
+        if sort[0] != "date" or sort[1:] not in ([], ["asc"], ["desc"]):
+            raise FilterError(f"cannot sort meetings by {' '.join(sort)!r}")
+        condition = query.get("filter")
+        tree = _Parser(condition[0]).parse() if condition else None
+        with self.lock:
+            rows = [copy.deepcopy(m) for m in self.meeting_rows if tree is None or _matches(tree, m)]
+        rows.sort(key=lambda m: (_value(m, "date"), m["meetingId"]), reverse=sort[1:] == ["desc"])
+        doc = {
+            "facets": [],
+            "data": rows[skip : skip + top],
+            "meta": {"skip": skip, "top": top, "count": len(rows), "pages": math.ceil(len(rows) / top)},
         }
         return json.dumps(doc).encode()
 

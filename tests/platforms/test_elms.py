@@ -164,9 +164,9 @@ def test_full_crawl_stores_matters_with_actions_sponsors_and_attachments(tmp_pat
     assert result.returncode == 0, result.stderr
     assert line_of(result) == (
         "chicago: succeeded (full) - 6 bills seen, 6 new, 0 changed, 0 status changes, 0 vanished, "
-        "0 errors, 9 requests"
+        "0 errors, 10 requests"
     )
-    # three pages of two by meta.count, then one detail per matter, nothing twice
+    # three pages of two by meta.count, then one detail per matter, nothing twice (and the meetings listing)
     assert server.list_requests() == [
         {"sort": ["recordCreateDate asc"], "top": ["2"], "skip": [str(skip)]} for skip in (0, 2, 4)
     ]
@@ -313,7 +313,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     cfg = config(tmp_path, server, db_url)
     first = crawl(cfg)
     assert first.returncode == 0, first.stderr
-    assert line_of(first).endswith(", 0 errors, 7 requests")  # one page of 100, six details
+    assert line_of(first).endswith(", 0 errors, 8 requests")  # one page of 100, six details, the meetings
 
     # Track a quiet matter by its public link (lower case, as people paste it): fetched now, and by every
     # incremental crawl from then on, whatever its dates.
@@ -347,7 +347,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     assert second.returncode == 0, second.stderr
     assert line_of(second) == (
         "chicago: succeeded (incremental) - 2 bills seen, 0 new, 1 changed, 1 status changes, 0 vanished, "
-        "0 errors, 3 requests"
+        "0 errors, 4 requests"
     )
     incremental = runs(engine)[-1]
     (listing,) = [q for p, q in server.requests[before:] if p == "/matter"]
@@ -358,7 +358,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
         "skip": ["0"],
     }
     assert listing["filter"][0].startswith("actions/any(a: a/actionDate gt ")
-    assert sorted(p for p, _ in server.requests[before:] if p != "/matter") == sorted(
+    assert sorted(p for p, _ in server.requests[before:] if p not in ("/matter", "/meeting")) == sorted(
         [f"/matter/{O2024}", f"/matter/{O2022}"]  # the changed matter and the tracked one
     )
     with session_scope(engine) as s:
@@ -395,9 +395,10 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     assert both.returncode == 0, both.stderr
     assert re.fullmatch(
         # O2024-0008841 again (its action is still inside the overlap), O2022-1001 once: three requests when
-        # the tracked answer comes first and the page then skips it, four when both were asked
+        # the tracked answer comes first and the page then skips it, four when both were asked (and the
+        # meetings listing)
         r"chicago: succeeded \(incremental\) - 2 bills seen, 0 new, 1 changed, 1 status changes, 0 vanished, "
-        r"0 errors, [34] requests",
+        r"0 errors, [45] requests",
         line_of(both),
     ), line_of(both)
     with session_scope(engine) as s:
@@ -416,9 +417,9 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     assert third.returncode == 0, third.stderr
     assert line_of(third) == (
         "chicago: succeeded (sweep) - 1 bills seen, 0 new, 1 changed, 1 status changes, 1 vanished, "
-        "0 errors, 2 requests"
+        "0 errors, 3 requests"
     )
-    assert [p for p, _ in server.requests[before:]] == ["/matter", f"/matter/{O2023}"]
+    assert sorted(p for p, _ in server.requests[before:]) == ["/matter", f"/matter/{O2023}", "/meeting"]
     with session_scope(engine) as s:
         assert s.scalar(select(Bill.vanished_at).where(Bill.source_id == OR2024)) is not None
         changes = s.execute(
@@ -436,7 +437,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     fingerprint = store_fingerprint(engine)
     again = crawl(sweep_cfg)
     assert again.returncode == 0, again.stderr
-    assert ", 0 new, 0 changed, 0 status changes, 0 vanished, 0 errors, 1 requests" in line_of(again)
+    assert ", 0 new, 0 changed, 0 status changes, 0 vanished, 0 errors, 2 requests" in line_of(again)
     assert store_fingerprint(engine) == fingerprint
 
 
@@ -481,7 +482,8 @@ def test_failures_are_one_line_and_import_nothing(tmp_path, db_url, engine, serv
             1,
         ),
     ]
-    for path, kind, reason, requests in faults:
+    for path, kind, reason, matter_requests in faults:
+        requests = matter_requests + 1  # and the meetings listing
         server.faults.clear()
         server.fail(path, kind)
         result = crawl(cfg)
@@ -511,7 +513,7 @@ def test_a_malformed_matter_is_skipped_and_named(tmp_path, db_url, engine, serve
     assert result.returncode == 1
     assert line_of(result) == (
         "chicago: partial (full) - 5 bills seen, 5 new, 0 changed, 0 status changes, 0 vanished, 1 errors, "
-        f"7 requests - 1 records rejected, first: chicago matter {O2022}: introductionDate: malformed date "
+        f"8 requests - 1 records rejected, first: chicago matter {O2022}: introductionDate: malformed date "
         "'last Tuesday'"
     )
     with session_scope(engine) as s:

@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
-from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, NormalizedSponsor
+from tracker.contract import (
+    NormalizedAction,
+    NormalizedAttachment,
+    NormalizedBill,
+    NormalizedMeeting,
+    NormalizedMeetingItem,
+    NormalizedSponsor,
+)
 from tracker.errors import DataError, PortalError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.sanitize import clean_text
@@ -391,4 +398,144 @@ def normalize_matter(
         attachments=_attachments(matter, where),
         actions_complete=True,
         alternate_identifiers=[x for x in [clean_text(matter.get("legacyRecordNumber"))] if x],
+    )
+
+
+# -- meetings ------------------------------------------------------------------------------------------------
+
+_CANCEL = re.compile(r"\bcancel", re.I)
+_COMMENT = re.compile(r"\bcomment", re.I)
+
+
+def meeting_page_url(web_base: str, meeting_id: str) -> str:
+    return f"{web_base}/Meeting/?meetingId={quote(meeting_id, safe='')}"
+
+
+def meetings_filter(start: datetime, end: datetime) -> str:
+    """The ``filter`` of the meetings listing: start times from ``start`` (included) to ``end`` (excluded),
+    in UTC like the API's own ``date`` values."""
+    first = start.astimezone(UTC).isoformat(timespec="seconds")
+    last = end.astimezone(UTC).isoformat(timespec="seconds")
+    return f"date ge {first} and date lt {last}"
+
+
+def meeting_id(row: Any) -> str | None:
+    """A listed meeting's ``meetingId`` (GUIDs in the API's upper case), None when it has none usable."""
+    value = row.get("meetingId") if isinstance(row, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    if not text or len(text) > 64:
+        return None
+    return text.upper() if _GUID.match(text) else text
+
+
+def _file_url(files: list[dict[str, Any]], kinds: tuple[str, ...]) -> str | None:
+    """The link of the first file (by ``sort``) whose ``attachmentType`` is one of ``kinds``."""
+    ordered = sorted(
+        enumerate(files),
+        key=lambda p: (p[1].get("sort") if isinstance(p[1].get("sort"), int) else 1 << 30, p[0]),
+    )
+    for _, row in ordered:
+        kind = clean_text(row.get("attachmentType"))
+        path = clean_text(row.get("path"))
+        if kind and kind.lower() in kinds and path and path.lower().startswith(("http://", "https://")):
+            return path
+    return None
+
+
+def _agenda_items(agenda: Any, where: str) -> list[NormalizedMeetingItem]:
+    """The items of a meeting's ``agenda`` when the answer carries one (``groups[].items[]``, each item naming
+    its matter by ``matterId`` and ``recordNumber``, as public clients of the API read it); the recorded
+    listing has ``agenda`` null."""
+    if agenda is None:
+        return []
+    if not isinstance(agenda, dict):
+        raise DataError(f"{where}: agenda is not an object")
+    groups = agenda.get("groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise DataError(f"{where}: agenda.groups is not a list of objects")
+    items: list[NormalizedMeetingItem] = []
+    seen: set[str] = set()
+    for g, group in enumerate(groups):
+        rows = group.get("items") or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise DataError(f"{where}: agenda group {g}: items is not a list of objects")
+        for n, row in enumerate(rows):
+            matter = meeting_id({"meetingId": row.get("matterId")})
+            own = clean_text(row.get("commentId")) if isinstance(row.get("commentId"), str) else None
+            source_id = matter or own or f"{g}.{n}"
+            if source_id in seen:
+                continue
+            seen.add(source_id)
+            record = clean_text(row.get("recordNumber")) if isinstance(row.get("recordNumber"), str) else None
+            if record is not None and len(record) > 100:
+                raise DataError(
+                    f"{where}: agenda item {source_id}: recordNumber is longer than 100 characters"
+                )
+            title = row.get("matterTitle") if isinstance(row.get("matterTitle"), str) else row.get("title")
+            action = row.get("actionName")
+            items.append(
+                NormalizedMeetingItem(
+                    source_id=source_id[:64],
+                    sequence=len(items),
+                    title=clean_text(title) if isinstance(title, str) else None,
+                    bill_source_id=matter,
+                    identifier=record,
+                    action=clean_text(action) if isinstance(action, str) else None,
+                )
+            )
+    return items
+
+
+def normalize_meeting(row: Any, *, slug: str, web_base: str, timezone: str) -> NormalizedMeeting:
+    """One row of ``GET /meeting`` → a NormalizedMeeting.
+
+    ``date`` is UTC with an offset (a value without one is local time); ``status`` says ``Cancelled``, and
+    rows older than the ``status`` field say it in ``comment`` ("CANCELLATION of Meeting"); ``comment`` is
+    the meeting's public-comment instructions when it speaks of comment ("Written public comment deadline
+    ..."). A row without an id or a readable date raises :class:`DataError` naming it."""
+    if not isinstance(row, dict):
+        raise DataError(f"{slug}: a meeting is not a JSON object")
+    mid = meeting_id(row)
+    if mid is None:
+        raise DataError(f"{slug}: a meeting without a valid meetingId ({str(row.get('meetingId'))[:80]!r})")
+    where = f"{slug} meeting {mid}"
+    zone = ZoneInfo(timezone)
+    parsed = parse_datetime(row.get("date"), f"{where}: date", zone)
+    if parsed is None:
+        raise DataError(f"{where}: no date")
+    local, _ = parsed
+    status = clean_text(row.get("status")) if isinstance(row.get("status"), str) else None
+    comment = clean_text(row.get("comment")) if isinstance(row.get("comment"), str) else None
+    location = clean_text(row.get("location")) if isinstance(row.get("location"), str) else None
+    # the status when the row has one; older rows say it in their comment only
+    cancelled = bool(_CANCEL.match(status)) if status else bool(comment and _CANCEL.search(comment))
+    files = row.get("files") or []
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise DataError(f"{where}: files is not a list of objects")
+    items = _agenda_items(row.get("agenda"), where)
+    body = row.get("body")
+    return NormalizedMeeting(
+        source_id=mid,
+        body_name=clean_text(body) if isinstance(body, str) else None,
+        starts_at=local.astimezone(UTC),
+        local_date=local.date(),
+        time_zone=timezone,
+        location=location,
+        agenda_url=_file_url(files, ("agenda",)),
+        minutes_url=_file_url(files, ("minutes", "journal")),
+        public_url=meeting_page_url(web_base, mid),
+        comment_instructions=comment if comment and _COMMENT.search(comment) else None,
+        cancelled=cancelled,
+        items=items,
+        # the listing's agenda is null: its items are not read, and none stored is taken off
+        items_complete=bool(items),
+        raw={
+            "platform": "elms",
+            **{
+                k: row.get(k)
+                for k in ("meetingId", "bodyId", "bodyAbbreviation", "status", "comment", "date")
+            },
+        },
     )

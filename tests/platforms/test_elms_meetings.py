@@ -1,0 +1,252 @@
+"""Chicago eLMS meetings: the 99 rows of the recorded ``GET /meeting`` answer read as meetings, and real
+crawls (the `tracker` command in a child process) of the loopback eLMS server (tests/platforms/elms_server.py)
+that store the meetings of the window, record a moved and a cancelled hearing once each, and leave bills and
+stored meetings alone when the meetings listing answers garbage."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Bill
+from db.models_meetings import HearingChange, Meeting, MeetingItem
+from tests.clock import local_today
+from tests.conftest import run_tracker, write_config
+from tests.platforms.elms_server import CRAWL, MEETINGS, ElmsServer, elms_entry
+from tracker.errors import DataError
+from tracker.platforms.elms import meetings_filter, normalize_meeting, parse_envelope
+
+TZ = "America/Chicago"
+WEB = "https://chicityclerkelms.chicago.gov"
+O2024 = "3A1F6C2E-9B4D-EE11-8F6A-001DD8098532"  # O2024-0008841 (a fixture matter)
+R2024 = "D4E8B9A0-2C5E-EE11-8F6A-001DD8098532"  # R2024-0009120
+OR2024 = "71C3D2E5-6F8A-EE11-8F6A-001DD8098532"  # Or2024-0010033
+
+
+def recorded_rows() -> list[dict]:
+    return json.loads((MEETINGS / "meeting-list.json").read_bytes())["data"]
+
+
+def read(row: dict):
+    return normalize_meeting(row, slug="chicago", web_base=WEB, timezone=TZ)
+
+
+# -- the recorded answer ---------------------------------------------------------------------------------
+
+
+def test_the_recorded_meeting_list_reads_as_meetings():
+    page = parse_envelope(json.loads((MEETINGS / "meeting-list.json").read_bytes()))
+    meetings = [read(row) for row in page.rows]
+    assert len({m.source_id for m in meetings}) == 99
+    first = meetings[0]
+    assert first.source_id == "05889499-4C56-EE11-BE6E-001DD8098532"
+    assert first.body_name == "Committee on Zoning, Landmarks and Building Standards"
+    # written in UTC with an offset: a 10:00 Chicago meeting
+    assert first.starts_at == datetime(2023, 10, 12, 15, 0, tzinfo=UTC)
+    assert first.local_date.isoformat() == "2023-10-12" and first.time_zone == TZ
+    assert first.location == "City Council Chamber, 2nd Fl, City Hall, 121 N LaSalle St - Chicago, IL 60602"
+    assert first.comment_instructions == "Written public comment deadline October 11, 2023, 3:00 PM"
+    assert first.agenda_url == (
+        "https://occprodstoragev1.blob.core.usgovcloudapi.net/meetingattachmentspublic/"
+        "00d71fb1-60b5-4a22-8d0b-abf981d6149f.pdf"
+    )
+    assert first.public_url == f"{WEB}/Meeting/?meetingId=05889499-4C56-EE11-BE6E-001DD8098532"
+    assert first.minutes_url is None and not first.cancelled
+    # the list carries no agenda: no items, and the items stored are not taken off
+    assert all(m.items == [] and not m.items_complete for m in meetings)
+
+    by_status = Counter((m.raw["status"], m.cancelled) for m in meetings)
+    # 5 rows say Cancelled; 7 older rows without a status say it in their comment ("CANCELLATION of ...")
+    assert by_status[("Cancelled", True)] == 5
+    assert by_status[(None, True)] == 7
+    assert by_status[("Rescheduled", False)] == 3 and by_status[("Recessed", False)] == 1
+    assert sum(m.cancelled for m in meetings) == 12
+    # a comment that is not about public comment is not shown as its instructions
+    special = next(m for m in meetings if m.raw["comment"] == "Special Meeting")
+    assert special.comment_instructions is None
+
+
+def test_agenda_items_link_matters_and_bad_rows_are_named():
+    row = copy.deepcopy(recorded_rows()[0])
+    row["agenda"] = {
+        "groups": [
+            {
+                "title": "Ordinances",
+                "items": [
+                    {"matterId": O2024.lower(), "recordNumber": "O2024-0008841", "matterTitle": " Zoning ",
+                     "sort": 1, "actionName": "Recommended to Pass"},
+                    {"commentId": "c-1", "matterTitle": "Public comment", "sort": 2},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    meeting = read(row)
+    assert [(i.source_id, i.bill_source_id, i.identifier, i.title, i.action) for i in meeting.items] == [
+        (O2024, O2024, "O2024-0008841", "Zoning", "Recommended to Pass"),
+        ("c-1", None, None, "Public comment", None),
+    ]
+    assert meeting.items_complete
+
+    for change, message in [
+        ({"meetingId": None}, "a meeting without a valid meetingId"),
+        ({"date": "Thursday"}, "malformed date 'Thursday'"),
+        ({"date": None}, "no date"),
+        ({"files": "none"}, "files is not a list of objects"),
+        ({"agenda": {"groups": "x"}}, "agenda.groups is not a list of objects"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            read({**recorded_rows()[0], **change})
+
+
+# -- crawls ----------------------------------------------------------------------------------------------
+
+
+def at(days: int, hour_utc: int = 15) -> str:
+    """A start ``days`` after Chicago's local today, written as the API writes it (UTC with an offset)."""
+    day = local_today(TZ) + timedelta(days=days)
+    return f"{day.isoformat()}T{hour_utc:02d}:00:00+00:00"
+
+
+def agenda(matter_id: str, number: str) -> dict:
+    item = {"matterId": matter_id, "recordNumber": number, "matterTitle": number, "sort": 1}
+    return {"groups": [{"title": "Matters", "items": [item]}]}
+
+
+def window_rows() -> list[dict]:
+    """Three meetings of the window built on recorded rows (and the 99 recorded rows of 2023, outside it)."""
+    rows = recorded_rows()
+    zoning = {**copy.deepcopy(rows[0]), "meetingId": "AAAA0001-0000-4000-8000-000000000001"}
+    zoning.update(date=at(10), agenda=agenda(O2024, "O2024-0008841"))
+    finance = {**copy.deepcopy(rows[2]), "meetingId": "AAAA0002-0000-4000-8000-000000000002"}
+    finance.update(date=at(20, 19), agenda=agenda(R2024, "R2024-0009120"))
+    held = {**copy.deepcopy(rows[8]), "meetingId": "AAAA0003-0000-4000-8000-000000000003"}
+    held.update(date=at(-3), agenda=agenda(OR2024, "Or2024-0010033"))
+    return [zoning, finance, held, *rows]
+
+
+def config(tmp_path, server, db_url):
+    return write_config(tmp_path / "t.toml", [elms_entry(server)], database_url=db_url, crawl=CRAWL)
+
+
+def crawl(cfg):
+    return run_tracker("--config", str(cfg), "crawl")
+
+
+def meetings(engine) -> dict[str, tuple]:
+    with session_scope(engine) as s:
+        return {
+            m.source_id: (m.state, m.starts_at, m.vanished_at, m.sequence) for m in s.scalars(select(Meeting))
+        }
+
+
+def changes(engine) -> list[tuple[str, str]]:
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(HearingChange.kind, Bill.identifier).join(Bill).order_by(HearingChange.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_meetings_of_the_window_stored_moved_and_cancelled_once(tmp_path, db_url, engine):
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        cfg = config(tmp_path, server, db_url)
+        first = crawl(cfg)
+        assert first.returncode == 0, first.stderr
+        (query,) = [q for p, q in server.requests if p == "/meeting"]
+        # the window: 14 days back and 60 ahead of Chicago's local today, in UTC, oldest first
+        assert query["sort"] == ["date asc"] and query["skip"] == ["0"]
+        assert query["filter"][0].startswith("date ge ") and " and date lt " in query["filter"][0]
+
+        stored = meetings(engine)
+        assert set(stored) == {f"AAAA000{n}-0000-4000-8000-00000000000{n}" for n in (1, 2, 3)}
+        zoning, finance, held = sorted(stored)
+        assert [stored[k][0] for k in (zoning, finance, held)] == ["scheduled", "scheduled", "held"]
+        with session_scope(engine) as s:
+            items = s.execute(select(MeetingItem.bill_source_id, Bill.identifier).join(Bill)).all()
+            meeting = s.scalar(select(Meeting).where(Meeting.source_id == zoning))
+            assert meeting.comment_instructions == "Written public comment deadline October 11, 2023, 3:00 PM"
+            assert meeting.public_url == f"{WEB}/Meeting/?meetingId={zoning}"
+        # each agenda item is linked to the matter it names, stored by the same crawl
+        assert sorted(items) == sorted(
+            [(O2024, "O2024-0008841"), (R2024, "R2024-0009120"), (OR2024, "Or2024-0010033")]
+        )
+        # placed on the agendas of upcoming meetings: announced; the meeting already held: not
+        assert sorted(changes(engine)) == [("scheduled", "O2024-0008841"), ("scheduled", "R2024-0009120")]
+
+        # The zoning committee moves a day later; the finance meeting is cancelled.
+        server.meeting_rows[0].update(date=at(11), status="Rescheduled", comment="Original meeting moved")
+        server.meeting_rows[1].update(status="Cancelled")
+        second = crawl(cfg)
+        assert second.returncode == 0, second.stderr
+        third = crawl(cfg)  # nothing changed since: nothing announced again
+        assert third.returncode == 0, third.stderr
+
+    stored = meetings(engine)
+    assert stored[zoning][0] == "moved" and stored[finance][0] == "cancelled"
+    assert stored[zoning][1] == datetime.fromisoformat(at(11))
+    assert sorted(changes(engine)) == sorted(
+        [
+            ("scheduled", "O2024-0008841"),
+            ("scheduled", "R2024-0009120"),
+            ("moved", "O2024-0008841"),
+            ("cancelled", "R2024-0009120"),
+        ]
+    )
+    assert all(v[2] is None for v in stored.values())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("kind", ["garbage", "envelope", "500"])
+def test_a_garbage_meetings_listing_leaves_bills_and_meetings_alone(tmp_path, db_url, engine, kind):
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        cfg = config(tmp_path, server, db_url)
+        assert crawl(cfg).returncode == 0
+        before = meetings(engine)
+        logged = changes(engine)
+
+        now = datetime.now(UTC).isoformat()
+        server.add_action(O2024, {"actionDate": now, "actionName": "Passed", "actionByName": "City Council"})
+        server.update(O2024, status="Passed", lastPublicationDate=now)
+        server.meeting_rows = []  # were it read, every stored meeting would be gone
+        server.fail("^/meeting$", kind)
+        result = crawl(cfg)
+
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("chicago:")]
+    # partial: the bills are stored, the meetings listing is named
+    assert line.startswith("chicago: partial (incremental) - 1 bills seen, 0 new, 1 changed"), line
+    assert "meetings not read completely" in line
+    assert "Traceback" not in result.stderr
+    with session_scope(engine) as s:
+        assert s.scalar(select(Bill.status).where(Bill.source_id == O2024)) == "Passed"
+    assert meetings(engine) == before
+    assert changes(engine) == logged
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_meeting_gone_from_a_complete_listing_is_marked_not_deleted(tmp_path, db_url, engine):
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        cfg = config(tmp_path, server, db_url)
+        assert crawl(cfg).returncode == 0
+        zoning = server.meeting_rows.pop(0)["meetingId"]
+        result = crawl(cfg)
+        assert result.returncode == 0, result.stderr
+    stored = meetings(engine)
+    assert stored[zoning][2] is not None  # vanished_at
+    assert sum(v[2] is not None for v in stored.values()) == 1
+    assert ("removed", "O2024-0008841") in changes(engine)
+
+
+def test_meetings_filter_is_utc():
+    start = datetime(2026, 1, 1, 6, tzinfo=UTC)
+    assert meetings_filter(start, start + timedelta(days=1)) == (
+        "date ge 2026-01-01T06:00:00+00:00 and date lt 2026-01-02T06:00:00+00:00"
+    )
