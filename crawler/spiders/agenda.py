@@ -35,8 +35,9 @@ from twisted.python.failure import Failure
 
 from crawler.jobs import CrawlJob
 from crawler.spiders.base import PortalSpider
+from tracker.contract import NormalizedMeeting
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.agenda import AgendaSettings, Appearance, build_bills
+from tracker.platforms.agenda import AgendaSettings, Appearance, build_bills, build_meetings, local_window
 from tracker.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ class CityState:
     meetings: set[str] = field(default_factory=set)
     appearances: list[Appearance] = field(default_factory=list)
     finished: bool = False
+    # the listed meetings as records (their items are added once every agenda is read), the meetings one
+    # of whose agenda items was rejected, and whether every row of the listings was read
+    records: dict[str, NormalizedMeeting] = field(default_factory=dict)
+    incomplete: set[str] = field(default_factory=set)
+    listing_complete: bool = True
 
 
 def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
@@ -146,6 +152,28 @@ class AgendaSpider(PortalSpider[A]):
                 yield request
 
     # -- bookkeeping ------------------------------------------------------------------------------------
+    def meetings_last_day(self, job: CrawlJob, state: CityState) -> date:
+        """The last day of the meetings window (whose listing a complete crawl read in full): the window's
+        own end, or ``[crawl] meetings_ahead_days`` ahead when the portal's upcoming list has no end."""
+        if state.last_day is not None:
+            return state.last_day
+        return state.today + timedelta(days=job.settings.meetings_ahead_days)
+
+    def ahead_days(self, job: CrawlJob, own: int) -> int:
+        """How far ahead a window reaches: the platform's own setting, or ``[crawl] meetings_ahead_days``
+        when that is further (so that hearings that far ahead are seen)."""
+        return max(own, job.settings.meetings_ahead_days)
+
+    def add_record(self, job: CrawlJob, record: NormalizedMeeting) -> None:
+        """A listed meeting, staged with its items when the city's agendas are all read."""
+        self.city(job).records[record.source_id] = record
+
+    def listing_problem(self, job: CrawlJob, message: str) -> None:
+        """A row of a meetings listing is rejected: the listing is not read completely, so no stored meeting
+        may be marked as gone by this crawl."""
+        job.reject(message)
+        self.city(job).listing_complete = False
+
     def add_meeting(self, job: CrawlJob, meeting_id: str) -> bool:
         """Whether a listed meeting is new to this crawl (the archive and upcoming lists can overlap)."""
         state = self.city(job)
@@ -211,7 +239,20 @@ class AgendaSpider(PortalSpider[A]):
             len(state.appearances),
             len(bills),
         )
-        return [{"slug": job.slug, "bill": bill} for bill in bills]
+        out: list[dict[str, Any]] = [{"slug": job.slug, "bill": bill} for bill in bills]
+        if job.mode != "track" and job.shard[0] == 0:
+            out += self.stage_meetings(job, state)
+        return out
+
+    def stage_meetings(self, job: CrawlJob, state: CityState) -> list[dict[str, Any]]:
+        """The city's meetings with their items (docs/meetings.md); the window is recorded only when every
+        row of the listings was read."""
+        meetings = build_meetings(state.records, state.appearances, state.incomplete)
+        job.meetings_listed |= set(state.records)
+        if state.listing_complete:
+            zone = job.jurisdiction.zone
+            job.meetings_window = local_window(state.first_day, self.meetings_last_day(job, state), zone)
+        return [{"slug": job.slug, "meeting": m} for m in meetings]
 
     def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)

@@ -34,7 +34,14 @@ from crawler.middlewares import JSON_META
 from crawler.spiders.agenda import AgendaSpider, settles
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import local_instant, read_one
-from tracker.platforms.civicclerk import Event, Settings, appearance, parse_agenda, parse_event
+from tracker.platforms.civicclerk import (
+    Event,
+    Settings,
+    appearance,
+    meeting_record,
+    parse_agenda,
+    parse_event,
+)
 
 
 def events_url(api: str, first: date, last: date, categories: list[int]) -> str:
@@ -51,7 +58,8 @@ class CivicClerkSpider(AgendaSpider[Settings]):
     platform = "civicclerk"
 
     def window_end(self, job: CrawlJob, today: date) -> date | None:
-        return today + timedelta(days=self.jurisdiction(job).lookahead_days)
+        # as far ahead as the city's lookahead_days, or [crawl] meetings_ahead_days when that is further
+        return today + timedelta(days=self.ahead_days(job, self.jurisdiction(job).lookahead_days))
 
     def first_requests(self, job: CrawlJob) -> list[Request]:
         j = self.jurisdiction(job)
@@ -69,6 +77,7 @@ class CivicClerkSpider(AgendaSpider[Settings]):
         if not isinstance(rows, list):
             raise LayoutChanged("expected an OData envelope with a value list")
         out = []
+        rejected: list[str] = []
         following = doc.get("@odata.nextLink")
         if following is not None:
             out.append(self._next_page(job, following, pages))
@@ -76,19 +85,30 @@ class CivicClerkSpider(AgendaSpider[Settings]):
             try:
                 event = parse_event(row)
             except DataError as exc:
-                job.reject(f"{slug}: {exc}")
+                self.listing_problem(job, f"{slug}: {exc}")
                 continue
             if not self.in_window(job, event.start.date()):
                 continue  # the API answered more than was asked: not this crawl's window
             if j.category_ids and event.category_id not in j.category_ids:
                 continue
-            if not self.add_meeting(job, str(event.id)) or event.agenda_id is None:
+            if not self.add_meeting(job, str(event.id)):
+                continue
+            record = read_one(
+                rejected,
+                f"{slug}: event {event.id}",
+                partial(meeting_record, event, j.portal, j.timezone),
+            )
+            if record is not None:
+                self.add_record(job, record)
+            if event.agenda_id is None:
                 continue
             job.fetched += 1
             url = f"{j.api}/v1/Meetings/{event.agenda_id}"
             out.append(
                 self.city_request(job, url, self.parse_meeting, expect="object", priority=1, event=event)
             )
+        for problem in rejected:
+            self.listing_problem(job, problem)
         return out
 
     def _next_page(self, job: CrawlJob, link: Any, pages: frozenset[str]) -> Request:
@@ -122,4 +142,10 @@ class CivicClerkSpider(AgendaSpider[Settings]):
                 state.appearances.append(seen)
         for problem in rejected:
             job.reject(problem)
+        mid = str(event.id)
+        if problems or rejected:
+            state.incomplete.add(mid)  # an item was not read: the meeting's item list is not its agenda
+        record = state.records.get(mid)
+        if record is not None:
+            record.items_complete = True
         return []

@@ -36,6 +36,7 @@ from tracker.platforms.primegov import (
     Meeting,
     Settings,
     appearance,
+    meeting_record,
     page_document,
     parse_meeting,
     parse_page,
@@ -75,11 +76,12 @@ class PrimeGovSpider(AgendaSpider[Settings]):
         job = self.jobs[slug]
         j = self.jurisdiction(job)
         out = []
+        rejected: list[str] = []
         for row in response.meta[JSON_META]:
             try:
                 meeting = parse_meeting(row)
             except DataError as exc:
-                job.reject(f"{slug}: {listing}: {exc}")
+                self.listing_problem(job, f"{slug}: {listing}: {exc}")
                 continue
             if listing != "upcoming" and not self.in_window(job, meeting.day):
                 continue  # the archive of the window's first year starts before the window
@@ -87,6 +89,13 @@ class PrimeGovSpider(AgendaSpider[Settings]):
                 continue
             if not self.add_meeting(job, str(meeting.id)):
                 continue
+            record = read_one(
+                rejected,
+                f"{slug}: {listing}: meeting {meeting.id}",
+                partial(meeting_record, meeting, j.base, j.timezone),
+            )
+            if record is not None:
+                self.add_record(job, record)
             chosen = page_document(meeting)
             if chosen is None:
                 continue  # cancelled, or only PDFs: no items to read
@@ -105,6 +114,8 @@ class PrimeGovSpider(AgendaSpider[Settings]):
                     kind=kind,
                 )
             )
+        for problem in rejected:
+            self.listing_problem(job, problem)
         return out
 
     @settles
@@ -118,6 +129,7 @@ class PrimeGovSpider(AgendaSpider[Settings]):
         for problem in problems:
             job.reject(f"{slug}: {problem}")
         state = self.city(job)
+        mid = str(meeting.id)
         at = local_instant(meeting.start, zone) if meeting.start else None
         page = self.jurisdiction(job).base + PAGE.format(template_id=document.template_id)
         rejected: list[str] = []
@@ -131,4 +143,13 @@ class PrimeGovSpider(AgendaSpider[Settings]):
                 state.appearances.append(seen)
         for problem in rejected:
             job.reject(problem)
+        if problems or rejected:
+            state.incomplete.add(mid)  # an item was not read: the meeting's item list is not its agenda
+        record = state.records.get(mid)
+        if record is not None:
+            record.items_complete = True
+            if kind == "minutes":
+                record.minutes_url = record.minutes_url or page
+            else:
+                record.agenda_url = record.agenda_url or page
         return []

@@ -27,13 +27,21 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from tracker.contract import NormalizedAction, NormalizedAttachment, NormalizedBill, identifier_key
+from tracker.contract import (
+    NormalizedAction,
+    NormalizedAttachment,
+    NormalizedBill,
+    NormalizedMeeting,
+    NormalizedMeetingItem,
+    NormalizedVote,
+    identifier_key,
+)
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionConfig
 from tracker.stages import classify_action, stage_for
@@ -155,6 +163,8 @@ class Appearance:
     source_url: str | None = None
     attachments: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (id, name, url)
     raw: dict[str, Any] = field(default_factory=dict)
+    # the roll call of the recorded outcome, when the portal names each member's vote
+    votes: list[NormalizedVote] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -280,3 +290,63 @@ def _build_bill(
         attachments=attachments,
         actions_complete=False,
     )
+
+
+# -- meetings ------------------------------------------------------------------------------------------------
+
+_CANCEL = re.compile(r"\bcancel", re.I)
+
+
+def says_cancelled(*texts: str | None) -> bool:
+    """Whether any of a meeting's texts (its title, a notice, a document's name) says it is cancelled
+    ("Cancelled", "CANCELED", "Notice of Cancellation")."""
+    return any(t and _CANCEL.search(t) for t in texts)
+
+
+def meeting_start(day: date, start: datetime | None, zone: ZoneInfo) -> datetime:
+    """A meeting's start as a UTC instant: its local wall-clock start, or local midnight of its day when the
+    portal gives no time."""
+    return local_instant(start if start is not None else datetime.combine(day, time()), zone)
+
+
+def local_window(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants from local midnight of ``first`` to local midnight after ``last``."""
+    begin = local_instant(datetime.combine(first, time()), zone)
+    end = local_instant(datetime.combine(last + timedelta(days=1), time()), zone)
+    return begin, end
+
+
+def meeting_item(a: Appearance) -> NormalizedMeetingItem:
+    """One appearance as an item of its meeting: it points at the bill it became (the same key)."""
+    return NormalizedMeetingItem(
+        source_id=a.item_id,
+        sequence=a.position,
+        title=a.title,
+        bill_source_id=a.key,
+        identifier=a.number if identifier_key(a.number) else None,
+        action=a.outcome,
+        result=clip(a.result, _RESULT_MAX),
+        tally=clip(a.tally, _TALLY_MAX),
+        minutes_note=a.text,
+        votes=list(a.votes),
+    )
+
+
+def build_meetings(
+    meetings: Mapping[str, NormalizedMeeting], appearances: Iterable[Appearance], incomplete: set[str]
+) -> list[NormalizedMeeting]:
+    """The listed meetings with the items read on their agendas (each item once, in agenda order).
+
+    ``meetings`` come from the listing with ``items_complete`` True when their agenda was read, False when
+    none was (a cancellation notice, PDFs only); a meeting in ``incomplete`` had an item rejected, so its
+    list of items is not the whole agenda."""
+    items: dict[str, dict[str, NormalizedMeetingItem]] = {}
+    for a in sorted(appearances, key=lambda x: x.position):
+        items.setdefault(a.meeting_id, {}).setdefault(a.item_id, meeting_item(a))
+    out = []
+    for source_id, record in meetings.items():
+        record.items = list(items.get(source_id, {}).values())
+        record.items_complete = record.items_complete and source_id not in incomplete
+        out.append(record)
+    out.sort(key=lambda m: (m.starts_at or datetime.max.replace(tzinfo=UTC), m.source_id))
+    return out

@@ -8,15 +8,17 @@ crawler/spiders/civicclerk.py, the wire format and what is read are in docs/plat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
+from tracker.contract import NormalizedMeeting, NormalizedVote
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import (
     FILE_NUMBER_MAX,
@@ -24,7 +26,9 @@ from tracker.platforms.agenda import (
     Appearance,
     clip,
     int_field,
+    meeting_start,
     read_one,
+    says_cancelled,
     short,
 )
 from tracker.platforms.base import LinkTarget
@@ -92,6 +96,12 @@ class Event:
     # local wall-clock start (the API's "Z" notwithstanding)
     start: datetime
     agenda_id: int | None  # None: no agenda to read
+    # what the stored meeting keeps: the texts that may say it is cancelled, its location, its published
+    # files (type, fileId), and the listing's own fields
+    notes: tuple[str, ...] = ()
+    location: str | None = None
+    files: tuple[tuple[str, int], ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def parse_local_stamp(value: Any, where: str) -> datetime:
@@ -118,12 +128,81 @@ def parse_event(row: Any) -> Event:
     if has_agenda and (agenda_id is None or agenda_id <= 0):
         raise DataError(f"{where}: hasAgenda without an agendaId ({agenda_id!r})")
     name = row.get("eventName")
+    notes = tuple(
+        text
+        for key in ("eventDescription", "eventNotice", "agendaName")
+        if isinstance(row.get(key), str) and (text := html_text(row[key]))
+    )
     return Event(
         id=eid,
         name=clean_text(name) if isinstance(name, str) else None,
         category_id=int_field(row, "categoryId", where, optional=True),
         start=parse_local_stamp(row.get("startDateTime"), f"{where}: startDateTime"),
         agenda_id=agenda_id if has_agenda else None,
+        notes=notes,
+        location=_location(row.get("eventLocation")),
+        files=_files(row.get("publishedFiles")),
+        raw={k: row[k] for k in _RAW_KEYS if k in row},
+    )
+
+
+_RAW_KEYS = (
+    "id", "eventName", "eventDate", "startDateTime", "categoryId", "categoryName", "agendaId", "hasAgenda",
+    "isPublished", "publishedAgendaTimeStamp",
+)  # fmt: skip
+
+
+def _location(value: Any) -> str | None:
+    """``eventLocation`` ({address1, address2, city, state, zipCode}) on one line; address2 is often a copy
+    of address1 and is then left out."""
+    if not isinstance(value, dict):
+        return None
+    parts: list[str] = []
+    for key in ("address1", "address2", "city", "state", "zipCode"):
+        text = clean_text(value.get(key)) if isinstance(value.get(key), str) else None
+        if text and text not in parts:
+            parts.append(text)
+    return clip(", ".join(parts), 500) or None
+
+
+def _files(value: Any) -> tuple[tuple[str, int], ...]:
+    """``publishedFiles`` as (type, fileId); a row not in that shape is left out (the links are a nicety)."""
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for row in value:
+        if not isinstance(row, dict):
+            continue
+        kind, file_id = row.get("type"), row.get("fileId")
+        if isinstance(kind, str) and isinstance(file_id, int) and not isinstance(file_id, bool):
+            out.append((kind.strip(), file_id))
+    return tuple(out)
+
+
+def meeting_record(event: Event, portal: str, timezone: str) -> NormalizedMeeting:
+    """An event as the tracker stores it, without its items (the spider adds those it reads).
+
+    CivicClerk has no cancelled flag in the events read: an event is cancelled when its name, description,
+    notice or agenda name says so."""
+    page = f"{portal}/event/{event.id}/files"
+
+    def link(kind: str) -> str | None:
+        found = [f for t, f in event.files if t.lower() == kind]
+        return f"{page}/{kind}/{found[0]}" if found else None
+
+    return NormalizedMeeting(
+        source_id=str(event.id),
+        body_name=clip(event.name, 300),
+        starts_at=meeting_start(event.start.date(), event.start, ZoneInfo(timezone)),
+        local_date=event.start.date(),
+        time_zone=timezone,
+        location=event.location,
+        agenda_url=link("agenda"),
+        minutes_url=link("minutes"),
+        public_url=page,
+        cancelled=says_cancelled(event.name, *event.notes),
+        items_complete=False,  # True once its agenda is read
+        raw={"platform": "civicclerk", **event.raw},
     )
 
 
@@ -154,18 +233,26 @@ class AgendaItem:
     tally: str | None
     text: str | None
     attachments: list[tuple[str, str | None, int]]  # (id, file name, attachment id)
+    votes: list[NormalizedVote] = field(default_factory=list)  # the roll call of the last motion
 
 
-def _motions(item: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
-    """(outcome, result, tally, text) of an item's recorded motions; the last motion is the outcome.
-    (Messages name the field; :func:`parse_agenda` names the item.)"""
+_VOTE_KEYS = (("yesVotes", "yes", "Yes"), ("noVotes", "no", "No"), ("abstainVotes", "abstain", "Abstain"))
+
+
+def _motions(
+    item: dict[str, Any],
+) -> tuple[str | None, str | None, str | None, str | None, list[NormalizedVote]]:
+    """(outcome, result, tally, text, roll call) of an item's recorded motions; the last motion is the
+    outcome, and its ``yesVotes``/``noVotes``/``abstainVotes`` names its roll call. (Messages name the field;
+    :func:`parse_agenda` names the item.)"""
     votes = item.get("minutesItemVotes")
     if votes is None or votes == []:
-        return None, None, None, None
+        return None, None, None, None, []
     if not isinstance(votes, list):
         raise DataError("minutesItemVotes is not a list")
     lines = []
     outcome = result = tally = None
+    roll: list[NormalizedVote] = []
     for vote in votes:
         if not isinstance(vote, dict):
             raise DataError("a motion is not a JSON object")
@@ -176,16 +263,21 @@ def _motions(item: dict[str, Any]) -> tuple[str | None, str | None, str | None, 
         if isinstance(passed, bool) or passed not in (0, 1):
             raise DataError(f"unknown passFail {passed!r} (1 passed, 0 failed)")
         counts = []
-        for key in ("yesVotes", "noVotes", "abstainVotes"):
+        roll = []
+        for key, value, word in _VOTE_KEYS:
             names = vote.get(key) or []
             if not isinstance(names, list):
                 raise DataError(f"{key} is not a list")
             counts.append(len(names))
+            for name in names:
+                member = clean_text(name) if isinstance(name, str) else None
+                if member:  # a roll call names members; anything else counts without a name
+                    roll.append(NormalizedVote(member=clip(member, 300) or member, vote=value, text=word))
         tally = "-".join(map(str, counts))
         result = "Pass" if passed == 1 else "Fail"
         outcome = motion if passed == 1 else f"{motion} (failed)"
         lines.append(f"{motion}: {'passed' if passed == 1 else 'failed'} {tally}")
-    return outcome, result, tally, "; ".join(lines)
+    return outcome, result, tally, "; ".join(lines), roll
 
 
 def parse_agenda(doc: Any, agenda_id: int) -> tuple[list[AgendaItem], list[str]]:
@@ -241,7 +333,7 @@ def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
     title = html_text(row.get("agendaObjectItemName"))
     if not title and not number:
         return None  # an empty row (a spacer): nothing to track
-    outcome, result, tally, text = _motions(row)
+    outcome, result, tally, text, roll = _motions(row)
     attachments = []
     for att in row.get("attachmentsList") or []:
         if not isinstance(att, dict):
@@ -263,6 +355,7 @@ def _item(row: dict[str, Any], position: int) -> AgendaItem | None:
         tally=tally,
         text=clip(text, 4000),
         attachments=attachments,
+        votes=roll,
     )
 
 
@@ -286,6 +379,7 @@ def appearance(item: AgendaItem, event: Event, at: datetime, page: str, url: str
         public_url=f"{page}#item-{item.id}",
         source_url=url,
         attachments=[(s, name, f"{page}/attachment/{a}") for s, name, a in item.attachments],
+        votes=item.votes,
         raw={
             "event_id": event.id,
             "agenda_id": event.agenda_id,

@@ -8,15 +8,17 @@ is crawler/spiders/primegov.py, the wire format and what is read are in docs/pla
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
+from tracker.contract import NormalizedMeeting
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import (
     FILE_NUMBER_MAX,
@@ -24,7 +26,9 @@ from tracker.platforms.agenda import (
     Appearance,
     clip,
     int_field,
+    meeting_start,
     read_one,
+    says_cancelled,
     short,
 )
 from tracker.platforms.base import LinkTarget
@@ -101,6 +105,8 @@ class Meeting:
     # local wall-clock start, when the listing gives a time
     start: datetime | None
     documents: tuple[Document, ...]
+    # the listing's fields kept with the stored meeting (meetingState's values are not documented)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def _naive_iso(value: Any, where: str) -> datetime | None:
@@ -177,7 +183,11 @@ def parse_meeting(row: Any) -> Meeting:
         day=day,
         start=start,
         documents=tuple(documents),
+        raw={k: row.get(k) for k in _RAW_KEYS if k in row},
     )
+
+
+_RAW_KEYS = ("id", "title", "date", "time", "dateTime", "committeeId", "meetingTypeId", "meetingState")
 
 
 _MINUTES = re.compile(r"\b(journal|minutes)\b", re.I)
@@ -200,6 +210,58 @@ def page_document(meeting: Meeting) -> tuple[Document, str] | None:
     if agendas:
         return min(agendas, key=lambda d: rank(d, ("packet",))), "agenda"
     return None
+
+
+PDF_OUTPUT = 1
+PAGE_PATH = "/Portal/Meeting?meetingTemplateId={template_id}"
+PDF_PATH = "/Public/CompiledDocument?meetingTemplateId={template_id}&compileOutputType=1"
+_CANCELLED_SUFFIX = re.compile(r"\s*[-\u2013\u2014:(]+\s*cancel+ed\)?\s*$", re.I)
+
+
+def document_url(base: str, document: Document) -> str:
+    """A document's public link: the HTML page of an HTML document, the compiled PDF of a PDF one."""
+    path = PAGE_PATH if document.output_type == HTML_OUTPUT else PDF_PATH
+    return base + path.format(template_id=document.template_id)
+
+
+def _best(meeting: Meeting, pattern: re.Pattern[str], worse: str) -> Document | None:
+    """The published document whose name matches: HTML before PDF, without ``worse`` in its name first."""
+    found = [
+        d
+        for d in meeting.documents
+        if d.published and pattern.search(d.name) and "cancel" not in d.name.lower()
+    ]
+    if not found:
+        return None
+    return min(found, key=lambda d: (d.output_type != HTML_OUTPUT, worse in d.name.lower(), d.id))
+
+
+def meeting_record(meeting: Meeting, base: str, timezone: str) -> NormalizedMeeting:
+    """A listed meeting as the tracker stores it, without its items (the spider adds those it reads).
+
+    PrimeGov has no cancelled flag and no location in its listings: a meeting is cancelled when its title
+    or one of its documents says so (``... - Cancelled``, ``Notice of Cancellation``)."""
+    cancelled = says_cancelled(meeting.title, *(d.name for d in meeting.documents))
+    body = meeting.title
+    if body and cancelled:
+        body = _CANCELLED_SUFFIX.sub("", body) or body
+    agenda = _best(meeting, _AGENDA, "packet")
+    minutes = _best(meeting, _MINUTES, "summary")
+    read = page_document(meeting)
+    public = read[0] if read is not None else agenda or minutes
+    return NormalizedMeeting(
+        source_id=str(meeting.id),
+        body_name=clip(body, 300),
+        starts_at=meeting_start(meeting.day, meeting.start, ZoneInfo(timezone)),
+        local_date=meeting.day,
+        time_zone=timezone,
+        agenda_url=document_url(base, agenda) if agenda else None,
+        minutes_url=document_url(base, minutes) if minutes else None,
+        public_url=document_url(base, public) if public else None,
+        cancelled=cancelled,
+        items_complete=False,  # True once its agenda is read
+        raw={"platform": "primegov", "timed": meeting.start is not None, **meeting.raw},
+    )
 
 
 # -- agenda pages --------------------------------------------------------------------------------------------
