@@ -408,7 +408,16 @@ def test_a_meeting_gone_from_a_calendar_read_completely_is_marked_and_an_item_ta
     assert found[("removed", "900101", "7710001")] == 1
 
 
-def test_a_garbage_calendar_leaves_bills_crawled_and_stored_meetings_untouched(tmp_path, db_url, engine):
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("garbage", "layout changed: "),
+        ("error", "the portal redirected to its error page (Error.aspx) from "),
+    ],
+)
+def test_a_garbage_calendar_leaves_bills_crawled_and_stored_meetings_untouched(
+    tmp_path, db_url, engine, fault, said
+):
     today = local_today(ZONE)
     with InsiteServer(bills(today), today=today, meetings=meetings(today)) as server:
         # calendar = false: the calendar is read for the meetings only (a bill needs nothing from it)
@@ -419,12 +428,12 @@ def test_a_garbage_calendar_leaves_bills_crawled_and_stored_meetings_untouched(t
         server.bills[7710001].status = "Passed"
         server.bills[7710001].final = today
         server.meetings.clear()  # were the calendar read, every meeting would be gone
-        server.faults["calendar"] = "garbage"
+        server.faults["calendar"] = fault
         second = crawl(cfg)
     assert second.returncode == 1, second.stdout  # partial
     (line,) = second.stdout.splitlines()
     assert line.startswith("chicago: partial (incremental) - "), line
-    assert "warning: chicago: meetings not read: " in line, line
+    assert "warning: chicago: meetings not read: " + said in line, line
     with session_scope(engine) as s:
         run = s.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()[-1]
         assert run.status == "partial"
