@@ -5,10 +5,11 @@ new hearing at the next run; scraped text is escaped in every rendering."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bill
@@ -300,3 +301,123 @@ def test_hostile_meeting_text_is_escaped_everywhere(engine, db_url, smtp, webhoo
     entry = ET.fromstring(feed).find("{http://www.w3.org/2005/Atom}entry")
     content = entry.find("{http://www.w3.org/2005/Atom}content").text
     assert "&lt;script&gt;" in content and "<script>" not in content
+
+
+# -- end to end: real crawls of the demo portal -----------------------------------------------------------
+
+
+def test_demo_portal_hearings_scheduled_moved_and_cancelled_are_each_announced_once(tmp_path, smtp):
+    """Crawls of the demo Legistar portal (the `tracker` command in a child process); between two crawls the
+    clerk moves one meeting with a sanctuary measure on its agenda and cancels another; then two weeks pass
+    and new agendas come out."""
+    from zoneinfo import ZoneInfo
+
+    from db.engine import make_engine, upgrade
+    from db.models_meetings import Meeting, MeetingItem
+    from db.models_review import BillMatch
+    from tests.clock import utc_now
+    from tests.conftest import run_tracker
+    from tests.portal import portal_config
+    from tracker.config import load_config
+    from tracker.demo import LegistarPortalServer, demo_portal
+
+    url = f"sqlite:///{tmp_path}/tracker.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    portal = demo_portal(now=utc_now(seconds=False))
+    with LegistarPortalServer(portal) as server:
+        cfg = portal_config(tmp_path / "t.toml", server, portal, url, clients=["riverton"])
+        with cfg.open("a") as out:
+            out.write(
+                f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\n'
+                'from_address = "tracker@example.org"\nstarttls = false\n'
+            )
+        config = load_config(cfg)
+        first = run_tracker("--config", str(cfg), "crawl")
+        assert first.returncode == 0, first.stderr
+        subscribed = utc_now(seconds=False)
+
+        def upcoming_with_measures(s) -> list[tuple[Meeting, Bill]]:
+            rows = s.execute(
+                select(Meeting, Bill)
+                .join(MeetingItem, MeetingItem.meeting_id == Meeting.id)
+                .join(Bill, MeetingItem.bill_id == Bill.id)
+                .join(BillMatch, BillMatch.bill_id == Bill.id)
+                .where(
+                    Meeting.state == "scheduled",
+                    Meeting.starts_at > subscribed + timedelta(days=2),
+                    MeetingItem.removed_at.is_(None),
+                    BillMatch.effective_relevant,
+                )
+                .order_by(Meeting.starts_at, Meeting.id, Bill.id)
+            ).all()
+            seen: dict[int, tuple[Meeting, Bill]] = {}
+            for meeting, bill in rows:
+                seen.setdefault(meeting.id, (meeting, bill))
+            return list(seen.values())
+
+        with session_scope(engine) as s:
+            h.subscribe(s, config, "all@example.org", starts_at=subscribed, timezone=LA,
+                        include_uncertain=True)  # fmt: skip
+            (to_move, moved_bill), (to_cancel, cancelled_bill) = upcoming_with_measures(s)[:2]
+            zone = ZoneInfo(to_move.time_zone)
+            old_local = to_move.starts_at.astimezone(zone)
+            new_local = old_local + timedelta(days=1, hours=1)
+            moved_id, cancelled_id = int(to_move.source_id), int(to_cancel.source_id)
+            moved_bill_id, cancelled_bill_id = moved_bill.id, cancelled_bill.id
+            moved_identifier, cancelled_identifier = moved_bill.identifier, cancelled_bill.identifier
+            body = to_move.body_name
+            cancelled_local = to_cancel.starts_at.astimezone(ZoneInfo(LA))
+        portal.client("riverton").move_event(moved_id, new_local.replace(tzinfo=None))
+        portal.client("riverton").cancel_event(cancelled_id)
+        second = run_tracker("--config", str(cfg), "crawl")
+        assert second.returncode == 0, second.stderr
+        report = send_due(engine, config, utc_now(seconds=False))
+        assert len(report.sent) == 1, report.lines()
+        text = _text(smtp.messages[0])
+
+        def when(local) -> str:
+            local = local.astimezone(ZoneInfo(LA))
+            return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} {local.strftime('%H:%M')}"
+
+        moved_line = f"{body} — moved from {when(old_local)} to {when(new_local)}"
+        assert moved_line in text
+        # under the moved measure's own entry
+        assert re.search(rf"\* {re.escape(moved_identifier)}: [^\n]*\n  {re.escape(moved_line)}\n", text)
+        cancelled_line = f", {when(cancelled_local)} — cancelled"
+        assert re.search(
+            rf"\* {re.escape(cancelled_identifier)}: [^\n]*\n  [^\n]*{re.escape(cancelled_line)}\n", text
+        )
+        # nothing twice
+        assert send_due(engine, config, utc_now(seconds=False) + timedelta(minutes=5)).recorded == []
+
+        # two weeks later: the clerk publishes new agendas; only what is new is announced
+        portal.advance(days=14)
+        third = run_tracker("--config", str(cfg), "crawl")
+        assert third.returncode == 0, third.stderr
+        send_due(engine, config, utc_now(seconds=False) + timedelta(minutes=10))
+        later = "\n".join(_text(m) for m in smtp.messages[1:])
+        assert moved_line not in later and cancelled_line not in later
+
+        with session_scope(engine) as s:
+            expected = set(
+                s.scalars(
+                    select(HearingChange.id)
+                    .join(BillMatch, BillMatch.bill_id == HearingChange.bill_id)
+                    .where(HearingChange.observed_at >= subscribed, BillMatch.effective_relevant)
+                )
+            )
+            announced = s.execute(
+                select(DigestItem.ref_id, func.count())
+                .where(DigestItem.kind == "hearing")
+                .group_by(DigestItem.ref_id)
+            ).all()
+            assert {ref for ref, _ in announced} == expected
+            assert all(n == 1 for _, n in announced)
+            kinds = {
+                (c.kind, c.bill_id)
+                for c in s.scalars(select(HearingChange).where(HearingChange.id.in_(expected)))
+            }
+            assert ("moved", moved_bill_id) in kinds and ("cancelled", cancelled_bill_id) in kinds
+            assert any(kind == "scheduled" for kind, _ in kinds)
+    engine.dispose()
