@@ -4,15 +4,17 @@
 The goal is every page under 200 ms with 50,000 bills. For each engine this builds a database
 through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
 jurisdictions with their sponsors, actions (about 3 a bill, a third with text) and status changes (first
-seen, then 0 to 2 changes explained by actions), runs the project's matcher over every bill
+seen, then 0 to 2 changes explained by actions), meetings with their agendas, roll calls and members
+(:func:`meetings`), runs the project's matcher over every bill
 (``tracker.matcher.apply.match_bills``: about 1 bill in 12 is relevant and waits as pending), then decides
 part of the queue as editors would (a quarter of the relevant bills confirmed, some with corrections and
 notes, an eighth rejected, a few of the decided ones flagged), with their review events.
 
 Then it serves the app with the real ``tracker serve`` in a child process on loopback, logs in as an
 editor over HTTP, and requests each page ``--requests`` times in a row (after one warm-up request),
-timing each full response. Prints the median and 95th percentile per page, and marks the pages over
-200 ms. The titles are the labelled council titles of tracker/matcher/devset, made distinct with a
+timing each full response. Prints the fastest answer (a machine busy with other work slows the median and
+the 95th percentile, hardly the minimum), the median and the 95th percentile per page, and marks the pages
+over 200 ms. The titles are the labelled council titles of tracker/matcher/devset, made distinct with a
 street and a number; "quagga" is in 25 titles (a rare word), "zyzzyva" in none.
 
 SQLite: a file in a temporary directory, as the app runs it (no ANALYZE). PostgreSQL (127.0.0.1:5432,
@@ -44,9 +46,11 @@ from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E4
 
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
 from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange  # noqa: E402
+from db.models_meetings import Meeting, MeetingItem, Member, MemberTerm, Vote  # noqa: E402
 from db.models_review import BillMatch, ReviewEvent  # noqa: E402
 from tracker.matcher.apply import match_bills  # noqa: E402
 from tracker.matcher.evaluate import read_labelled  # noqa: E402
+from tracker.meetings import name_key  # noqa: E402
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEVSET = REPO / "tracker" / "matcher" / "devset"
@@ -171,6 +175,7 @@ def build(url: str, count: int, seed: int = 6) -> dict[str, Any]:
         match_bills(session, range(1, count + 1), texts={}, now=NOW - timedelta(days=3 * 365))
     matched = time.perf_counter()
     decided = decide(engine, rng)
+    met = meetings(engine, bills, rng)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
@@ -182,9 +187,27 @@ def build(url: str, count: int, seed: int = 6) -> dict[str, Any]:
             "relevant": conn.scalar(select(func.count()).where(BillMatch.relevant.is_(True))),
             "pending": conn.scalar(select(func.count()).where(BillMatch.review_state == "pending")),
             **decided,
+            **met,
             # The bill with the longest history, for /bills/<id>.
             "busy_bill": conn.scalar(
                 select(Action.bill_id).group_by(Action.bill_id).order_by(func.count().desc()).limit(1)
+            ),
+            # A bill with an upcoming hearing and the most roll calls, for /bills/<id> with meetings.
+            "hearing_bill": conn.scalar(
+                select(MeetingItem.bill_id)
+                .join(Vote, Vote.meeting_item_id == MeetingItem.id)
+                .where(
+                    MeetingItem.bill_id.in_(
+                        select(MeetingItem.bill_id).join(Meeting).where(Meeting.starts_at > NOW)
+                    )
+                )
+                .group_by(MeetingItem.bill_id)
+                .order_by(func.count().desc(), MeetingItem.bill_id)
+                .limit(1)
+            ),
+            # The member with the most votes, for /members/<id>.
+            "busy_member": conn.scalar(
+                select(Vote.member_id).group_by(Vote.member_id).order_by(func.count().desc()).limit(1)
             ),
             "load_s": loaded - started,
             "match_s": matched - loaded,
@@ -251,6 +274,98 @@ def decide(engine, rng: random.Random) -> dict[str, int]:
         if events:
             conn.execute(insert(ReviewEvent), events)
     return {"confirmed": len(confirmed), "rejected": len(rejected), "flagged": len(flagged)}
+
+
+MEMBERS_PER_COUNCIL = 37  # the sponsors' names: "Council Member 0" .. "Council Member 36"
+HELD_MEETINGS = 450  # a council's meetings over three years (three a week)
+UPCOMING_MEETINGS = 25  # in the 60 days ahead
+VOTERS = 9
+VOTES = ["yes"] * 6 + ["no", "abstain", "absent"]
+
+
+def meetings(engine, bills: list[dict[str, Any]], rng: random.Random) -> dict[str, int]:
+    """Each council's meetings (core inserts): 450 held over three years and 25 ahead (a few moved, two
+    cancelled), every bill on the agenda of the held meeting after it was first seen and a quarter of the
+    open ones on an upcoming agenda; a third of the held items with a roll call of 9 of the council's 37
+    members (who have terms); about 57,000 agenda items and 150,000 votes for 50,000 bills."""
+    zone = "America/Los_Angeles"
+    meeting_rows, item_rows, vote_rows, member_rows, term_rows = [], [], [], [], []
+    member_ids: dict[int, list[tuple[int, str]]] = {}
+    held: dict[int, list[int]] = {}
+    upcoming: dict[int, list[int]] = {}
+    for jid in range(1, len(JURISDICTIONS) + 1):
+        for k in range(MEMBERS_PER_COUNCIL):
+            mid = len(member_rows) + 1
+            name = f"Council Member {k}"
+            member_rows.append(
+                {"id": mid, "jurisdiction_id": jid, "name": name, "name_key": name_key(name),
+                 "source_id": f"P{mid}", "first_seen_at": NOW, "updated_at": NOW}
+            )  # fmt: skip
+            term_rows.append(
+                {"member_id": mid, "body_name": "City Council", "title": "Council Member",
+                 "start": date(2023, 1, 1), "end": None}
+            )  # fmt: skip
+            if k % 4 == 0:
+                term_rows.append(
+                    {"member_id": mid, "body_name": "Public Safety Committee", "title": "Member",
+                     "start": date(2023, 1, 1), "end": date(2025, 12, 31)}
+                )  # fmt: skip
+            member_ids.setdefault(jid, []).append((mid, name))
+        for i in range(HELD_MEETINGS + UPCOMING_MEETINGS):
+            mid = len(meeting_rows) + 1
+            ahead = i >= HELD_MEETINGS
+            if ahead:
+                starts = NOW + timedelta(days=1 + (i - HELD_MEETINGS) * 2.4, hours=2)
+            else:
+                starts = NOW - timedelta(days=(i + 1) * 2.4)
+            state = "held"
+            if ahead:
+                state = "cancelled" if i % 11 == 0 else ("moved" if i % 5 == 0 else "scheduled")
+            meeting_rows.append(
+                {"id": mid, "jurisdiction_id": jid, "source_id": f"E{mid}",
+                 "body_name": "Public Safety Committee" if i % 2 else "City Council", "starts_at": starts,
+                 "local_date": starts.date(), "time_zone": zone, "location": "City Hall, Room 340",
+                 "agenda_url": f"https://example.legistar.com/View.ashx?M=A&ID={mid}",
+                 "public_url": f"https://example.legistar.com/MeetingDetail.aspx?ID={mid}",
+                 "comment_instructions": "E-mail the clerk before noon." if ahead else None,
+                 "state": state, "moved_from": starts - timedelta(days=2) if state == "moved" else None,
+                 "sequence": 1 if state in ("moved", "cancelled") else 0, "content_hash": f"{mid:064x}",
+                 "raw": {"EventId": mid}, "first_seen_at": NOW, "updated_at": NOW}
+            )  # fmt: skip
+            (upcoming if ahead else held).setdefault(jid, []).append(mid)
+    for b in bills:
+        jid, n = b["jurisdiction_id"], b["id"]
+        age_days = (NOW - b["first_seen_at"]).total_seconds() / 86400
+        on = [held[jid][min(HELD_MEETINGS - 1, int(age_days / 2.4))]]
+        if b["stage"] in ("introduced", "in_committee") and n % 4 == 0:
+            on.append(rng.choice(upcoming[jid]))
+        for meeting_id in on:
+            item_id = len(item_rows) + 1
+            is_held = meeting_rows[meeting_id - 1]["state"] == "held"
+            roll = is_held and rng.random() < 1 / 3
+            item_rows.append(
+                {"id": item_id, "meeting_id": meeting_id, "source_id": f"I{item_id}", "sequence": item_id,
+                 "bill_id": n, "bill_source_id": b["source_id"], "identifier": b["identifier"],
+                 "title": b["title"][:200], "action": "Vote" if roll else None,
+                 "result": rng.choice(["Passed", "Passed", "Failed"]) if roll else None}
+            )  # fmt: skip
+            if roll:
+                for mid, name in rng.sample(member_ids[jid], VOTERS):
+                    vote_rows.append(
+                        {"meeting_item_id": item_id, "member_id": mid, "member_name": name,
+                         "vote": rng.choice(VOTES), "text": None}
+                    )  # fmt: skip
+    with engine.begin() as conn:
+        for table, rows in (
+            (Member, member_rows), (MemberTerm, term_rows), (Meeting, meeting_rows),
+            (MeetingItem, item_rows), (Vote, vote_rows),
+        ):  # fmt: skip
+            for i in range(0, len(rows), 5000):
+                conn.execute(insert(table), rows[i : i + 5000])
+    return {
+        "meetings": len(meeting_rows), "meeting_items": len(item_rows), "votes": len(vote_rows),
+        "members": len(member_rows),
+    }  # fmt: skip
 
 
 # -- the server ----------------------------------------------------------------------------------------
@@ -338,12 +453,19 @@ def pages(facts: dict[str, Any]) -> list[tuple[str, str]]:
         ("search, dates", "/search?from=2025-01-01&to=2025-03-31"),
         ("search, page 500", "/search?page=500"),
         ("bill page", f"/bills/{busy}"),
+        ("bill page, hearing+votes", f"/bills/{facts['hearing_bill']}"),
+        ("members", "/members"),
+        ("members, city", "/members?jurisdiction=riverton"),
+        ("member page", f"/members/{facts['busy_member']}"),
         ("living list", "/living-list"),
         ("living list, city", "/living-list?jurisdiction=riverton"),
         ("api bills", "/api/bills"),
         ("api bills, q", "/api/bills?q=ordinance"),
         ("api bills, relevant", "/api/bills?relevant=true&limit=100"),
+        ("api bills, 500", "/api/bills?limit=500"),
+        ("api bills, 500 relevant", "/api/bills?relevant=true&limit=500"),
         ("api bill", f"/api/bills/{busy}"),
+        ("api bill, hearing+votes", f"/api/bills/{facts['hearing_bill']}"),
         ("api changes", "/api/changes"),
         ("api matches", "/api/matches"),
         ("csv: dashboard matches", "/dashboard/new-matches.csv"),
@@ -369,7 +491,9 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
-def measure(base: str, facts: dict[str, Any], requests: int) -> list[tuple[str, str, float, float, int, int]]:
+def measure(
+    base: str, facts: dict[str, Any], requests: int
+) -> list[tuple[str, str, float, float, float, int, int]]:
     out = []
     with httpx.Client(base_url=base, timeout=120, follow_redirects=False) as http:
         login(http)
@@ -381,24 +505,27 @@ def measure(base: str, facts: dict[str, Any], requests: int) -> list[tuple[str, 
                 r = http.get(path)
                 times.append((time.perf_counter() - start) * 1000)
                 status, size = r.status_code, len(r.content)
-            out.append((label, path, statistics.median(times), p95(times), status, size))
+            out.append((label, path, min(times), statistics.median(times), p95(times), status, size))
     return out
 
 
 def report(engine_name: str, facts: dict[str, Any], rows: list, requests: int) -> None:
     print(
         f"\n{engine_name}: {facts['bills']:,} bills, {facts['actions']:,} actions, "
-        f"{facts['status_changes']:,} status changes; {facts['relevant']:,} relevant: {facts['pending']:,} "
+        f"{facts['status_changes']:,} status changes, {facts['meetings']:,} meetings, "
+        f"{facts['meeting_items']:,} agenda items, {facts['votes']:,} votes, {facts['members']} members; "
+        f"{facts['relevant']:,} relevant: {facts['pending']:,} "
         f"pending, {facts['confirmed']:,} confirmed, {facts['rejected']:,} rejected, {facts['flagged']} "
         f"flagged (load {facts['load_s']:.0f} s, matcher {facts['match_s']:.0f} s); "
         f"{requests} requests a page; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"| {'page':<24} | {'path':<56} | median ms | p95 ms | status | KB |")
-    print(f"|{'-' * 26}|{'-' * 58}|----------:|-------:|-------:|---:|")
-    for label, path, median, high, status, size in rows:
+    print(f"| {'page':<24} | {'path':<56} | min ms | median ms | p95 ms | status | KB |")
+    print(f"|{'-' * 26}|{'-' * 58}|-------:|----------:|-------:|-------:|---:|")
+    for label, path, low, median, high, status, size in rows:
         mark = " **over**" if high > GOAL_MS or median > GOAL_MS else ""
         kb = size / 1024
-        print(f"| {label:<24} | {path:<56} | {median:9.1f} | {high:6.1f} | {status:6} | {kb:.0f} |{mark}")
+        times = f"{low:6.1f} | {median:9.1f} | {high:6.1f}"
+        print(f"| {label:<24} | {path:<56} | {times} | {status:6} | {kb:.0f} |{mark}")
 
 
 def run(engine_name: str, count: int, requests: int, workdir: Path) -> None:
