@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
 from tracker.config import CrawlSettings
+from tracker.contract import NormalizedVote
 from tracker.platforms import Platform, platform
 from tracker.platforms.base import JurisdictionConfig
 
@@ -47,6 +48,18 @@ class CrawlJob:
     # every shard lists every page). Stage files of the other shards are imported with this one's.
     shard: tuple[int, int] = (0, 1)
     other_stage_paths: list[Path] = field(default_factory=list)
+    # meetings stored with a start from the crawl's window on (docs/meetings.md, "Legistar Web API"): source
+    # id -> the stamp of the event whose items and roll calls were read completely (None: not completely).
+    # A listed meeting with the same stamp is not read again.
+    known_meetings: dict[str, str | None] = field(default_factory=dict)
+    # (meeting source id, item source id) -> (tally, roll call) stored: a roll call read once is not read
+    # again while the item's tally stays the same.
+    known_votes: dict[tuple[str, str], tuple[str | None, list[NormalizedVote]]] = field(default_factory=dict)
+    # members by name key (tracker.meetings.name_key) -> their stored terms (body, title, start, end): a
+    # member the portal lists with the same terms is not staged again
+    known_members: dict[str, frozenset[tuple[str, str | None, date | None, date | None]]] = field(
+        default_factory=dict
+    )
 
     # -- filled in by the crawl ---------------------------------------------------------------------
     listed: set[str] = field(default_factory=set)
@@ -111,6 +124,8 @@ class CrawlJob:
         self.warnings = self.warnings + [w for w in shard.warnings if w not in self.warnings]
         self.meetings_listed |= shard.meetings_listed
         self.meetings_staged += shard.meetings_staged
+        if shard.meetings_window is not None:
+            self.meetings_window = shard.meetings_window
 
     def take_attachment_slot(self) -> bool:
         """Whether this crawl may still fetch one more attachment list."""

@@ -15,13 +15,21 @@ from tests.clock import local_today
 from tests.conftest import run_tracker
 from tests.portal import (
     event_counts,
-    portal_config,
     portal_statuses,
     runs,
     store_fingerprint,
     stored_statuses,
 )
+from tests.portal import portal_config as _portal_config
 from tracker.demo import LegistarPortalServer
+
+# These crawls test the matters' crawl and count its requests: they read no meetings (the demo portal's
+# meetings and the Legistar events are tested in tests/platforms/test_legistar_meetings_crawl.py).
+NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
+
+
+def portal_config(*args, crawl: dict | None = None, **kw):
+    return _portal_config(*args, crawl={**NO_MEETINGS, **(crawl or {})}, **kw)
 
 
 def crawl(cfg, *args):

@@ -14,6 +14,9 @@ from tests.conftest import SAMPLES, run_tracker, write_config
 from tests.replay import ReplayServer
 
 API = SAMPLES / "legistar-api"
+# These replays hold matters only, and count their requests exactly: the crawls read no meetings (the
+# recorded events are replayed by tests/platforms/test_legistar_meetings_crawl.py).
+NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
 
 
 def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
@@ -38,6 +41,7 @@ def test_full_crawl_of_recorded_metro_matter(tmp_path, db_url, engine):
                 }
             ],
             database_url=db_url,
+            crawl=NO_MEETINGS,
         )
         result = run_tracker("--config", str(cfg), "crawl")
     assert result.returncode == 0, result.stderr
@@ -96,6 +100,7 @@ def test_changes_and_export_commands(tmp_path, db_url, engine):
                 }
             ],
             database_url=db_url,
+            crawl=NO_MEETINGS,
         )
         matter[0]["MatterStatusName"] = "In Committee"
         routes["/v1/metro/matters"] = json.dumps(matter).encode()

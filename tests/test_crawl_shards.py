@@ -9,7 +9,17 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Attachment, Bill
 from tests.conftest import run_tracker
-from tests.portal import event_counts, portal_config, portal_statuses, runs, stored_statuses
+from tests.portal import event_counts, portal_statuses, runs, stored_statuses
+from tests.portal import portal_config as _portal_config
+
+# These crawls test the matters' crawl and count its requests: they read no meetings (the demo portal's
+# meetings and the Legistar events are tested in tests/platforms/test_legistar_meetings_crawl.py).
+NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
+
+
+def portal_config(*args, crawl: dict | None = None, **kw):
+    return _portal_config(*args, crawl={**NO_MEETINGS, **(crawl or {})}, **kw)
+
 
 CLIENT = "riverton"
 

@@ -138,7 +138,15 @@ def _config(tmp_path, server, db_url):
             }
         ],
         database_url=db_url,
-        crawl={"retries": 1, "backoff_base": 0.05, "backoff_max": 0.5, "download_timeout": 5.0},
+        # the matters' crawl only: this portal answers no events (no meetings read)
+        crawl={
+            "retries": 1,
+            "backoff_base": 0.05,
+            "backoff_max": 0.5,
+            "download_timeout": 5.0,
+            "meetings_ahead_days": 0,
+            "meetings_back_days": 0,
+        },
     )
 
 

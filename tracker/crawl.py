@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,6 +33,7 @@ from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker import children, crawl_runs
 from tracker.config import Config
+from tracker.contract import NormalizedVote
 from tracker.errors import ConfigError
 from tracker.identity import move_problem
 from tracker.redact import redact_url
@@ -136,6 +137,11 @@ def plan_jobs(
             else:
                 mode = "incremental"
             state = known_state(session, row.id, cfg.source_key) if mode not in ("full", "track") else None
+            meetings = (
+                known_meetings(session, row.id, cfg.zone, now, config.crawl.meetings_back_days)
+                if mode not in ("full", "track") and cfg.platform == "legistar"
+                else None
+            )
             jobs.append(
                 CrawlJob(
                     jurisdiction=cfg,
@@ -150,6 +156,11 @@ def plan_jobs(
                     settings=config.crawl,
                     only=set(only or ()),
                     tracked=tracked_ids(session, row.id, cfg.source_key) if mode != "track" else set(),
+                    known_meetings=meetings[0] if meetings else {},
+                    known_votes=meetings[1] if meetings else {},
+                    known_members=known_members(session, row.id)
+                    if mode != "track" and cfg.platform == "legistar"
+                    else {},
                 )
             )
             problem = move_problem(row, cfg)
@@ -159,6 +170,72 @@ def plan_jobs(
                 # This jurisdiction fails (and says why); the others are crawled.
                 jobs[-1].fail(f"{cfg.slug}: environment variable {cfg.token_env} (token_env) is not set")
     return jobs
+
+
+def known_meetings(
+    session: Any, jurisdiction_id: int, zone: Any, now: datetime, back_days: int
+) -> tuple[dict[str, str | None], dict[tuple[str, str], tuple[str | None, list[NormalizedVote]]]]:
+    """The stored meetings an incremental crawl or a sweep may leave unread (docs/meetings.md, "Legistar
+    Web API"): those starting from the window's first local day on (or without a start), each with the stamp
+    of the event whose items were read completely, and the roll calls stored on their items with the tally
+    they were read with."""
+    from sqlalchemy import or_, select
+
+    from db.models_meetings import Meeting, MeetingItem, Vote
+    from tracker.platforms.legistar import ITEMS_STAMP_KEY
+
+    first = now.astimezone(zone).date() - timedelta(days=back_days + 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    in_window = (Meeting.jurisdiction_id == jurisdiction_id) & or_(
+        Meeting.starts_at >= since, Meeting.starts_at.is_(None)
+    )
+    stamps: dict[str, str | None] = dict(
+        session.execute(
+            select(Meeting.source_id, Meeting.raw[ITEMS_STAMP_KEY].as_string()).where(in_window)
+        ).all()
+    )
+    votes: dict[tuple[str, str], tuple[str | None, list[NormalizedVote]]] = {}
+    rows = session.execute(
+        select(
+            Meeting.source_id,
+            MeetingItem.source_id,
+            MeetingItem.tally,
+            Vote.member_name,
+            Vote.vote,
+            Vote.text,
+        )
+        .join(MeetingItem, MeetingItem.meeting_id == Meeting.id)
+        .join(Vote, Vote.meeting_item_id == MeetingItem.id)
+        .where(in_window, MeetingItem.removed_at.is_(None))
+        .order_by(Vote.id)
+    ).all()
+    for meeting_id, item_id, tally, member, vote, text in rows:
+        votes.setdefault((meeting_id, item_id), (tally, []))[1].append(
+            NormalizedVote(member=member, vote=vote, text=text)
+        )
+    return stamps, votes
+
+
+def known_members(
+    session: Any, jurisdiction_id: int
+) -> dict[str, frozenset[tuple[str, str | None, date | None, date | None]]]:
+    """The stored members of a jurisdiction by name key, with their terms (a crawl stages a member the
+    portal lists only when its terms differ)."""
+    from sqlalchemy import select
+
+    from db.models_meetings import Member, MemberTerm
+
+    found: dict[str, set[tuple[str, str | None, date | None, date | None]]] = {}
+    rows = session.execute(
+        select(Member.name_key, MemberTerm.body_name, MemberTerm.title, MemberTerm.start, MemberTerm.end)
+        .outerjoin(MemberTerm, MemberTerm.member_id == Member.id)
+        .where(Member.jurisdiction_id == jurisdiction_id)
+    ).all()
+    for key, body, title, start, end in rows:
+        terms = found.setdefault(key, set())
+        if body is not None:
+            terms.add((body, title, start, end))
+    return {key: frozenset(terms) for key, terms in found.items()}
 
 
 def _crawl(

@@ -12,26 +12,48 @@ Modes:
   differ from what is stored, or whose dates moved past the watermark. It catches the changes that leave
   every date untouched, and lets the import mark matters that left the portal as vanished.
 
+Meetings (docs/meetings.md, "Legistar Web API"), in every mode but ``track``, in shard 0 only: the events
+of the window (``[crawl] meetings_back_days`` before the city's local today to ``meetings_ahead_days``
+after it, paged like matters), each listed event's items unless the event is unchanged since the crawl
+that read them (:func:`~tracker.platforms.legistar.event_stamp`), the roll calls of the items of held
+meetings that have none stored (or whose tally changed), and the office records once. A failed or garbage
+answer for any of them never fails the bills: it adds a line to ``job.warnings`` (the crawl is partial), and
+a listing not read completely leaves ``job.meetings_window`` None, so no stored meeting is marked gone.
+
 The spider only makes the requests: each matter's payloads are staged with the parser that reads them
-(tracker/platforms/legistar.py ``bill_of`` / ``attachments_of``), which the stage pipeline runs, so that a
-parser's error on one matter rejects that matter alone.
+(tracker/platforms/legistar.py ``bill_of`` / ``attachments_of`` / ``meeting_of`` / ``member_of``), which the
+stage pipeline runs, so that a parser's error on one record rejects that record alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from scrapy.http import Request, Response
+from twisted.python.failure import Failure
 
 from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
-from tracker.platforms.legistar import Settings, attachments_of, bill_of
+from tracker.errors import DataError
+from tracker.meetings import name_key
+from tracker.platforms.legistar import (
+    Settings,
+    attachments_of,
+    bill_of,
+    event_stamp,
+    event_start,
+    events_window,
+    group_office_records,
+    meeting_of,
+    member_of,
+)
 from tracker.sanitize import clean_text
 
 # Date fields ORed into the incremental filter (python-legistar-scraper does the same); local dates are
@@ -41,6 +63,34 @@ UTC_FIELDS = ("MatterLastModifiedUtc",)
 
 PRIORITY_PAGE = 100  # pages first, so the queue of matters to fetch fills early
 PRIORITY_SUB = {"histories": 1, "sponsors": 2, "attachments": 3}  # finish started matters first
+PRIORITY_MEETINGS = 50  # the meetings' listing pages; their items and roll calls at 0
+MEETINGS_META = "legistar_meetings"  # what a meetings request reads (its failure is a warning)
+_KEEP_WARNINGS = 20
+
+
+@dataclass
+class _Meetings:
+    """What the crawl of one city read of its meetings so far."""
+
+    window: tuple[datetime, datetime]
+    first_day: str
+    after_day: str
+    complete: bool = True  # every listing page read, every row valid
+    unchanged: int = 0  # listed meetings whose items were not read again
+    seen: set[str] = field(default_factory=set)
+    office_records: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _RollCalls:
+    """One meeting's items waiting for the roll calls being read."""
+
+    event: dict[str, Any]
+    items: list[Any]
+    stamp: str | None
+    votes: dict[str, Any]
+    left: int
+    complete: bool = True
 
 
 def _odata_datetime(dt: datetime) -> str:
@@ -63,11 +113,16 @@ class LegistarApiSpider(PortalSpider[Settings]):
     name = "legistar"
     message_keys = ("Message",)  # Legistar puts its error text in a JSON ``Message`` field
 
+    def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
+        super().__init__(jobs, **kwargs)
+        self._meetings: dict[str, _Meetings] = {}  # by slug: what the crawl read of the city's meetings
+
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
         token_env = job.jurisdiction.token_env
-        meta = {TOKEN_ENV_META: token_env} if token_env else None
-        return self.request(job, url, callback, expect=expect, meta=meta, **kw)
+        meta = {TOKEN_ENV_META: token_env} if token_env else {}
+        meta.update(kw.pop("meta", None) or {})
+        return self.request(job, url, callback, expect=expect, meta=meta or None, **kw)
 
     def _matters_url(self, job: CrawlJob, skip: int) -> str:
         j = self.jurisdiction(job)
@@ -125,6 +180,8 @@ class LegistarApiSpider(PortalSpider[Settings]):
                     yield self._matter(job, key, optional=False)
                 continue
             yield self._page(job, 0)
+            for request in self._start_meetings(job):
+                yield request
             if job.mode == "incremental":
                 # Tracked bills are fetched whatever their dates (full crawls and sweeps list them anyway).
                 for key in sorted(job.tracked):
@@ -273,3 +330,252 @@ class LegistarApiSpider(PortalSpider[Settings]):
             "source_id": matter.get("MatterId"),
             "parse": partial(parse, job.jurisdiction, matter, *payloads),
         }
+
+    # -- meetings ---------------------------------------------------------------------------------------
+    def _start_meetings(self, job: CrawlJob) -> list[Request]:
+        s = job.settings
+        if job.shard[0] != 0 or (s.meetings_ahead_days == 0 and s.meetings_back_days == 0):
+            return []
+        zone = job.jurisdiction.zone
+        first, after = events_window(zone, job.started_at, s.meetings_back_days, s.meetings_ahead_days)
+        # every start on the window's local days (a second before the next day's midnight at the latest)
+        start = datetime.combine(first, time(0, 0), tzinfo=zone)
+        end = datetime.combine(after, time(0, 0), tzinfo=zone) - timedelta(seconds=1)
+        self._meetings[job.slug] = _Meetings(
+            window=(start.astimezone(UTC), end.astimezone(UTC)),
+            first_day=first.isoformat() + "T00:00:00",
+            after_day=after.isoformat() + "T00:00:00",
+        )
+        return [self._events_page(job, 0), self._office_records_page(job, 0)]
+
+    def _meeting_request(
+        self,
+        job: CrawlJob,
+        what: str,
+        path: str,
+        params: list[tuple[str, str | int]],
+        callback: Any,
+        **kw: Any,
+    ) -> Request:
+        j = self.jurisdiction(job)
+        query = f"?{_query(params)}" if params else ""
+        return self._request(
+            job, f"{j.api_base}/{j.client}/{path}{query}", "list", callback, meta={MEETINGS_META: what}, **kw
+        )
+
+    def _events_page(self, job: CrawlJob, skip: int) -> Request:
+        read = self._meetings[job.slug]
+        params: list[tuple[str, str | int]] = [
+            (
+                "$filter",
+                f"EventDate ge datetime'{read.first_day}' and EventDate lt datetime'{read.after_day}'",
+            ),
+            ("$orderby", "EventId"),
+            ("$top", job.settings.page_size),
+            ("$skip", skip),
+        ]
+        return self._meeting_request(
+            job,
+            "events",
+            "events",
+            params,
+            self.parse_events,
+            priority=PRIORITY_MEETINGS,
+            cb_kwargs={"slug": job.slug, "skip": skip},
+        )
+
+    def _office_records_page(self, job: CrawlJob, skip: int) -> Request:
+        read = self._meetings[job.slug]
+        params: list[tuple[str, str | int]] = [
+            ("$filter", f"OfficeRecordEndDate ge datetime'{read.first_day}'"),
+            ("$orderby", "OfficeRecordId"),
+            ("$top", job.settings.page_size),
+            ("$skip", skip),
+        ]
+        return self._meeting_request(
+            job,
+            "officerecords",
+            "officerecords",
+            params,
+            self.parse_office_records,
+            priority=PRIORITY_MEETINGS,
+            cb_kwargs={"slug": job.slug, "skip": skip},
+        )
+
+    def _held(self, job: CrawlJob, event: dict[str, Any]) -> bool:
+        try:
+            _, starts_at = event_start(job.jurisdiction.zone, event, job.slug)
+        except DataError:
+            return False  # the parser rejects the event when it is staged
+        return starts_at is not None and starts_at <= job.started_at
+
+    def parse_events(self, response: Response, slug: str, skip: int) -> list[Request | dict[str, Any]]:
+        job = self.jobs[slug]
+        read = self._meetings[slug]
+        rows: list[dict[str, Any]] = response.meta[JSON_META]
+        out: list[Request | dict[str, Any]] = []
+        last = len(rows) < job.settings.page_size
+        if not last:
+            out.append(self._events_page(job, skip + len(rows)))
+        for event in rows:
+            eid = event.get("EventId")
+            if isinstance(eid, bool) or not isinstance(eid, int):
+                job.reject(f"{slug}: an event on page skip={skip} has no valid EventId ({eid!r:.40})")
+                read.complete = False  # a stored meeting may hide behind it: none is marked gone
+                continue
+            key = str(eid)
+            if key in read.seen:
+                continue  # pages shifted under us: already handled
+            read.seen.add(key)
+            job.meetings_listed.add(key)
+            stamp = event_stamp(event, self._held(job, event))
+            if stamp is not None and job.known_meetings.get(key) == stamp:
+                read.unchanged += 1  # nothing of it changed since its items were read
+                continue
+            out.append(
+                self._meeting_request(
+                    job,
+                    "eventitems",
+                    f"events/{eid}/eventitems",
+                    [("AgendaNote", 1), ("MinutesNote", 1)],
+                    self.parse_event_items,
+                    cb_kwargs={"slug": slug, "event": event, "stamp": stamp},
+                )
+            )
+        if last:
+            self.logger.info(
+                "%s: %d meetings listed, %d unchanged since their items were read%s",
+                slug,
+                len(read.seen),
+                read.unchanged,
+                "" if read.complete else " (the listing was not read completely)",
+            )
+            if read.complete:
+                job.meetings_window = read.window
+        return out
+
+    def parse_event_items(
+        self, response: Response, slug: str, event: dict[str, Any], stamp: str | None
+    ) -> list[Request | dict[str, Any]]:
+        job = self.jobs[slug]
+        items: list[Any] = response.meta[JSON_META]
+        eid = str(event["EventId"])
+        votes: dict[str, Any] = {}
+        wanted: list[str] = []
+        if self._held(job, event):
+            for row in items:
+                iid = row.get("EventItemId")
+                if row.get("EventItemRollCallFlag") != 1 or isinstance(iid, bool) or not isinstance(iid, int):
+                    continue
+                known = job.known_votes.get((eid, str(iid)))
+                if known is not None and known[1] and known[0] == clean_text(row.get("EventItemTally")):
+                    votes[str(iid)] = known[1]  # read before, and the tally is the same
+                else:
+                    wanted.append(str(iid))
+        if not wanted:
+            return [self._meeting_item(job, event, items, votes, stamp)]
+        calls = _RollCalls(event=event, items=items, stamp=stamp, votes=votes, left=len(wanted))
+        return [
+            self._meeting_request(
+                job,
+                "votes",
+                f"eventitems/{iid}/votes",
+                [],
+                self.parse_votes,
+                cb_kwargs={"slug": slug, "calls": calls, "item_id": iid},
+            )
+            for iid in wanted
+        ]
+
+    def parse_votes(
+        self, response: Response, slug: str, calls: _RollCalls, item_id: str
+    ) -> list[dict[str, Any]]:
+        calls.votes[item_id] = response.meta[JSON_META]
+        return self._roll_call_done(self.jobs[slug], calls)
+
+    def _roll_call_done(self, job: CrawlJob, calls: _RollCalls) -> list[dict[str, Any]]:
+        calls.left -= 1
+        if calls.left > 0:
+            return []
+        stamp = calls.stamp if calls.complete else None  # a roll call not read: the next crawl reads it
+        return [self._meeting_item(job, calls.event, calls.items, calls.votes, stamp)]
+
+    def _meeting_item(
+        self,
+        job: CrawlJob,
+        event: dict[str, Any],
+        items: list[Any] | None,
+        votes: dict[str, Any],
+        stamp: str | None,
+    ) -> dict[str, Any]:
+        """A meeting's raw payloads, parsed by the pipeline (a parser's error rejects this meeting alone)."""
+        return {
+            "slug": job.slug,
+            "record": "meeting",
+            "source_id": event.get("EventId"),
+            "parse": partial(meeting_of, self.jurisdiction(job), event, items, votes, stamp),
+        }
+
+    def parse_office_records(
+        self, response: Response, slug: str, skip: int
+    ) -> list[Request | dict[str, Any]]:
+        job = self.jobs[slug]
+        read = self._meetings[slug]
+        rows: list[Any] = response.meta[JSON_META]
+        read.office_records.extend(rows)
+        if len(rows) >= job.settings.page_size:
+            return [self._office_records_page(job, skip + len(rows))]
+        out: list[Request | dict[str, Any]] = []
+        for group in group_office_records(read.office_records):
+            parse = partial(member_of, self.jurisdiction(job), group)
+            try:
+                member = parse()
+            except DataError:
+                member = None  # staged to be rejected by the pipeline, named
+            if member is not None:
+                terms = frozenset((t.body_name, t.title, t.start, t.end) for t in member.terms)
+                if job.known_members.get(name_key(member.name)) == terms:
+                    continue  # stored with the same terms
+            out.append(
+                {
+                    "slug": slug,
+                    "record": "member",
+                    "source_id": next((r.get("OfficeRecordId") for r in group if isinstance(r, dict)), None),
+                    "parse": parse,
+                }
+            )
+        return out
+
+    def on_error(self, failure: Failure) -> list[Any]:
+        what = failure.request.meta.get(MEETINGS_META)  # type: ignore[attr-defined]  # set on an errback's failure
+        if what is None:
+            return super().on_error(failure)
+        failed = self.failure(failure)
+        job = failed.job
+        if job is None:
+            return []
+        kw = failed.request.cb_kwargs
+        read = self._meetings.get(job.slug)
+        if what == "events" and read is not None:
+            read.complete = False  # the listing was not read: no stored meeting is marked gone
+            self._warn(job, f"meetings not read completely: {failed.detail}")
+            return []
+        if what == "officerecords":
+            self._warn(job, f"members not read: {failed.detail}")
+            return []
+        if what == "eventitems":
+            self._warn(job, f"agenda items of a meeting not read: {failed.detail}")
+            # the meeting as listed, with its stored items left as they are
+            return [self._meeting_item(job, kw["event"], None, {}, None)]
+        self._warn(job, f"a roll call not read: {failed.detail}")
+        calls: _RollCalls = kw["calls"]
+        calls.complete = False
+        known = job.known_votes.get((str(calls.event["EventId"]), kw["item_id"]))
+        if known is not None and known[1]:
+            calls.votes[kw["item_id"]] = known[1]  # the stored roll call stands
+        return self._roll_call_done(job, calls)
+
+    def _warn(self, job: CrawlJob, message: str) -> None:
+        self.logger.warning("%s: %s", job.slug, message)
+        if message not in job.warnings and len(job.warnings) < _KEEP_WARNINGS:
+            job.warnings.append(message)
