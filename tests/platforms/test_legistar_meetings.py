@@ -4,7 +4,7 @@ members (tracker/platforms/legistar.py), on the real recorded responses read in 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -63,8 +63,8 @@ def test_recorded_oakland_events_page_all_read():
         assert local.strftime("%-I:%M %p") == row["EventTime"]
     # winter dates are PST (UTC-8)
     winter = next(m for r, m in zip(rows, meetings, strict=True) if r["EventDate"].startswith("2000-12"))
-    assert winter.starts_at is not None and winter.starts_at.astimezone(ZoneInfo(LA)).utcoffset() is not None
-    assert winter.starts_at.astimezone(ZoneInfo(LA)).utcoffset().total_seconds() == -8 * 3600  # type: ignore[union-attr]
+    assert winter.starts_at is not None
+    assert winter.starts_at.astimezone(ZoneInfo(LA)).utcoffset() == timedelta(hours=-8)
 
 
 def test_recorded_oakland_cancellation_is_read():
