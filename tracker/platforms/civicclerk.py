@@ -41,7 +41,8 @@ class Settings(AgendaSettings):
     # Default https://{tenant}.api.civicclerk.com (the API) and https://{tenant}.portal.civicclerk.com.
     api_base: str | None = None
     portal_base: str | None = None
-    # How far ahead events are read (the agenda of a meeting weeks away is often published already).
+    # How far ahead events are read (the agenda of a meeting weeks away is often published already); the
+    # crawl reads as far as [crawl] meetings_ahead_days when that is further.
     lookahead_days: int = Field(60, ge=0, le=365)
     # Only the events of these categories (the API's categoryId, e.g. 26 "City Council"); empty: all.
     category_ids: list[int] = Field(default_factory=list)
