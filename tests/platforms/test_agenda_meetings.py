@@ -30,8 +30,10 @@ from tests.platforms.civicclerk_server import (
     south_fulton_api,
 )
 from tests.platforms.primegov_server import CCTA_UPCOMING, CLAYTON_2026, LA_UPCOMING, la_portal
+from tracker.contract import NormalizedMeeting
 from tracker.demo.primegov_portal import JSON_TYPE, AppServer, Item, Page, PrimeGovPortal, meeting_row
 from tracker.platforms import civicclerk, primegov
+from tracker.platforms.agenda import Appearance, build_meetings, item_key
 
 FAST = {"retries": 1, "backoff_base": 0, "backoff_max": 0, "download_timeout": 5}
 LA = "America/Los_Angeles"
@@ -149,6 +151,31 @@ def test_civicclerk_roll_call_of_the_last_motion():
     assert failed.tally == "3-3-1"
     assert Counter(v.vote for v in failed.votes) == {"yes": 3, "no": 3, "abstain": 1}
     assert by_id[21531].votes == []  # no motion recorded yet
+
+
+def test_items_complete_only_for_a_page_read_whole_with_items():
+    day = date(2026, 5, 1)
+
+    def record(source_id: str, page_read: bool) -> NormalizedMeeting:
+        start = datetime(2026, 5, 1, 17, tzinfo=UTC)
+        return NormalizedMeeting(source_id, "Council", start, day, LA, items_complete=page_read)
+
+    def seen(meeting_id: str, item_id: str, position: int, number: str | None) -> Appearance:
+        return Appearance(meeting_id, item_id, position, day, None, "Council", number, "A motion", None, None)
+
+    records = {k: record(k, k != "4") for k in ("1", "2", "3", "4")}
+    appearances = [
+        seen("1", "12", 1, None),
+        seen("1", "11", 0, "cf 26 - 0001"),
+        seen("3", "31", 0, "26-0003"),
+    ]
+    built = {m.source_id: m for m in build_meetings(records, appearances, incomplete={"3"})}
+    # 1: its page read whole; 2: read without an item; 3: an item rejected; 4: no page read
+    assert {k: m.items_complete for k, m in built.items()} == {"1": True, "2": False, "3": False, "4": False}
+    assert [(i.source_id, i.sequence, i.bill_source_id, i.identifier) for i in built["1"].items] == [
+        ("11", 0, "CF26-0001", "cf 26 - 0001"),
+        ("12", 1, item_key(None, "A motion", None), None),
+    ]
 
 
 # -- crawls: the recorded listings -----------------------------------------------------------------------

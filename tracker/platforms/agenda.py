@@ -339,14 +339,15 @@ def build_meetings(
 
     ``meetings`` come from the listing with ``items_complete`` True when their agenda was read, False when
     none was (a cancellation notice, PDFs only); a meeting in ``incomplete`` had an item rejected, so its
-    list of items is not the whole agenda."""
+    list of items is not the whole agenda. A page read without a single item (an agenda not filled in yet,
+    or a layout that hides its items) takes no stored item off either."""
     items: dict[str, dict[str, NormalizedMeetingItem]] = {}
     for a in sorted(appearances, key=lambda x: x.position):
         items.setdefault(a.meeting_id, {}).setdefault(a.item_id, meeting_item(a))
     out = []
     for source_id, record in meetings.items():
         record.items = list(items.get(source_id, {}).values())
-        record.items_complete = record.items_complete and source_id not in incomplete
+        record.items_complete = record.items_complete and source_id not in incomplete and bool(record.items)
         out.append(record)
     out.sort(key=lambda m: (m.starts_at or datetime.max.replace(tzinfo=UTC), m.source_id))
     return out
