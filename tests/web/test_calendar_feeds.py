@@ -4,6 +4,7 @@ is STATUS:CANCELLED; hostile text stays text; the secret-token URLs answer 404 t
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -240,3 +241,20 @@ def test_calendar_urls_need_their_secret_token(app, client, login, engine, web_c
             s.get(Subscription, sub_id).state = "removed"
         assert reader.get(f"/feeds/{token}/bills/{bill_id}.ics").status_code == 404
         assert reader.get(f"/calendar/subscriptions/{sub_token}.ics").status_code == 404
+
+
+def test_the_feed_link_page_shows_the_bill_calendar_address(app, client, login, engine):
+    now = utc_now()
+    (bill_id,) = _bills(engine, ["Ordinance on detainers"])
+    _store(engine, [bill_id], now + timedelta(days=3), now - timedelta(minutes=5))
+    login(client, "editor", email="staff@example.org")
+    page = client.post("/subscriptions/feed-token", data={"csrf_token": client.csrf}).text
+    found = re.search(
+        r'<code class="token" id="bill-calendar-url">(http://testserver/feeds/[^<]+)</code>', page
+    )
+    assert found and found.group(1).endswith("/bills/BILL-ID.ics")
+    with TestClient(app) as reader:
+        r = reader.get(found.group(1).replace("BILL-ID", str(bill_id)))
+        assert r.status_code == 200
+        (event,), _ = _parse(r.content)
+        assert "Ordinance on detainers" in str(event["SUMMARY"])

@@ -147,6 +147,7 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
         "h": template_helpers.HELPERS,
         "has_feed": bool(fresh and fresh.feed_token_hash),
         "feed_url": None,
+        "bill_calendar_url": None,
         "error": None,
         **_form_context(request, user, extra.pop("form", None) or _new_form(config)),
     }
@@ -351,7 +352,9 @@ def feed_token(request: Request, db: DB, user: CurrentUser) -> Response:
     assert fresh is not None
     token = auth.new_feed_token(fresh, utcnow())
     url = str(request.url_for("user_feed", token=token))
-    return _page(request, db, user, feed_url=url, has_feed=True)
+    # one bill's hearings calendar with the same token (tracker.web.routes_calendar): BILL-ID is a placeholder
+    calendar = str(request.url_for("bill_calendar", token=token, bill_id="BILL-ID"))
+    return _page(request, db, user, feed_url=url, bill_calendar_url=calendar, has_feed=True)
 
 
 def _own_xml(data: bytes) -> ET.Element:
