@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +19,15 @@ from urllib.parse import quote, urlencode
 from urllib.request import urlopen
 
 import pytest
+from sqlalchemy import create_engine, func, select, text
 
-from tests.conftest import SAMPLES
-from tracker.demo import DEMO_NOW, DEMO_STEP_DAYS, LegistarPortalServer, demo_portal
+from db.engine import session_scope
+from db.models import Bill, Jurisdiction
+from db.models_meetings import HearingChange, Meeting, MeetingItem, Vote
+from tests.conftest import SAMPLES, run_tracker
+from tests.portal import portal_config
+from tracker.demo import DEMO_NOW, DEMO_STEP_DAYS, LegistarPortalServer, Portal, demo_portal
+from tracker.demo.events import Event
 from tracker.demo.server import GARBAGE_DATE
 from tracker.demo.wire import EVENT, EVENT_ITEM, OFFICE_RECORD, VOTE
 
@@ -405,3 +412,86 @@ def test_meetings_are_deterministic() -> None:
         some = [e["EventId"] for e in a.event_rows()][-40:]
         assert [a.event_item_rows(i) for i in some] == [b.event_item_rows(i) for i in some]
         assert a.office_record_rows() == b.office_record_rows()
+
+
+# --------------------------------------------------------------------------------------------- end to end
+
+
+def _forced(portal: Portal, client: str, start: float, step: float) -> tuple[Event, Event]:
+    """The meeting the first demo step moves and the one it cancels (both still ahead after it)."""
+    events = portal.client(client).events.values()
+    moved = next(
+        e for e in events
+        if len(e.schedule) > 1 and start < e.schedule[1][0] < start + step
+        and portal.client(client).utc_ts(min(e.schedule[0][1], e.held_start)) > start + step
+    )  # fmt: skip
+    cancelled_one = next(
+        e for e in events
+        if e.cancelled_at is not None and start < e.cancelled_at < start + step
+        and portal.client(client).utc_ts(e.held_start) > start + step and any(i.matter for i in e.items)
+    )  # fmt: skip
+    return moved, cancelled_one
+
+
+def test_crawls_record_a_hearing_scheduled_moved_and_cancelled_once(tmp_path, db_url, engine, portal, server):
+    """`tracker crawl` at successive portal times: the bills on the agendas of the meeting the first demo step
+    moves and of the one it cancels are each announced scheduled once, then moved (cancelled) once."""
+    clients = ["riverton", "lakesidecounty"]
+    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=clients)
+    start, step = portal.now_ts, DEMO_STEP_DAYS * 86400.0
+    forced = {c: _forced(portal, c, start, step) for c in clients}
+    for days in (0, 7, 7, 0):  # the last crawl sees nothing new: nothing is announced twice
+        portal.advance(days=days)
+        done = run_tracker("--config", str(cfg), "crawl", timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    with session_scope(engine) as s:
+        for c in clients:
+            moved, gone = forced[c]
+            jid = s.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == c))
+            for event, kind, state in ((moved, "moved", "moved"), (gone, "cancelled", "cancelled")):
+                meeting = s.scalar(
+                    select(Meeting).where(Meeting.jurisdiction_id == jid, Meeting.source_id == str(event.id))
+                )
+                assert meeting is not None and meeting.state == state, (c, event.id)
+                on_agenda = {str(i.matter.id) for i in event.items if i.matter is not None and i.at < start}
+                bills = dict(
+                    s.execute(select(Bill.id, Bill.source_id).where(Bill.jurisdiction_id == jid)).all()
+                )
+                changes = s.execute(
+                    select(HearingChange.bill_id, HearingChange.kind).where(
+                        HearingChange.meeting_id == meeting.id
+                    )
+                ).all()
+                counts = Counter((bills[b], k) for b, k in changes)
+                assert set(k for _, k in counts) <= {"scheduled", kind} and max(counts.values()) == 1, counts
+                once = all(counts[(m, "scheduled")] == counts[(m, kind)] == 1 for m in on_agenda)
+                assert on_agenda and once, (
+                    c, event.id, counts
+                )  # fmt: skip
+                if kind == "moved":
+                    assert meeting.moved_from is not None and meeting.sequence >= 1
+            assert s.scalar(select(func.count()).select_from(Vote).join(MeetingItem).join(Meeting)
+                            .where(Meeting.jurisdiction_id == jid)), c  # fmt: skip
+
+
+def test_the_demo_shows_meetings_moves_cancellations_and_roll_calls(demo_run):
+    """`tracker demo --no-serve` (as ./dev demo runs it) stores the councils' meetings and prints what its
+    second crawl found: hearings of matched measures moved and cancelled during the demo's two weeks."""
+    out = demo_run.result.stdout
+    assert "Meetings read from the council calendars:" in out
+    summary = out.split("Meetings read from the council calendars:", 1)[1].split(
+        "Explore the demo database:"
+    )[0]
+    assert {line.split()[1] for line in summary.splitlines() if line.startswith(("  moved ", "  cancelled "))}
+    engine = create_engine(f"sqlite:///{demo_run.dir / 'tracker.db'}")
+    try:
+        with engine.connect() as conn:
+            states = dict(conn.execute(text("SELECT state, count(*) FROM meetings GROUP BY state")).all())
+            kinds = dict(conn.execute(text("SELECT kind, count(*) FROM hearing_changes GROUP BY kind")).all())
+            votes = conn.execute(text("SELECT vote, count(*) FROM votes GROUP BY vote")).all()
+            members = conn.execute(text("SELECT count(*) FROM members")).scalar()
+    finally:
+        engine.dispose()
+    assert {"scheduled", "moved", "cancelled", "held"} <= set(states), states
+    assert {"scheduled", "moved", "cancelled"} <= set(kinds), kinds
+    assert {"yes", "no"} <= {v for v, _ in votes} and members
