@@ -9,8 +9,9 @@ An :class:`Event` is a meeting of a body. What ``/events`` shows of it depends o
 * from ``cancelled_at`` on it is *cancelled*: Legistar has no flag, each client says it its own way
   (``cancel_style``): ``EventAgendaStatusName`` "Cancelled", ``EventComment`` "CANCELLED", or
   ``EventLocation`` "CANCELLED";
-* its agenda is a draft until ``agenda_at`` (then "Final", with the agenda PDF), its minutes from
-  ``minutes_at`` (once it was held).
+* its agenda is a draft until ``agenda_at`` (then "Final", with the agenda PDF; an item placed on it later
+  publishes it again), its minutes from ``minutes_at`` (once it was held); ``EventLastModifiedUtc`` and
+  ``EventRowVersion`` move with each of these and when the meeting's outcomes are entered.
 
 An :class:`EventItem` is on the agenda from ``at`` on. An item about a matter points at the matter's history
 change that records what the meeting did with it (``MatterHistoryEventId`` is the event): the action, the
