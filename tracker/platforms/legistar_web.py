@@ -69,8 +69,8 @@ class Settings(JurisdictionConfig):
     calendar: bool = True
     calendar_days: int = Field(default=7, ge=0, le=366)
     # Every crawl but track crawls also stores the calendar's meetings of the [crawl] meetings window with
-    # their agenda items (docs/meetings.md, "Legistar web pages"). Off unless set (see that section).
-    meetings: bool = False
+    # their agenda items (docs/meetings.md, "Legistar web pages"); false reads none.
+    meetings: bool = True
 
     @property
     def base(self) -> str:
