@@ -142,9 +142,8 @@ def members_list(session: Session, today: date, *, jurisdiction: str | None = No
     return list(groups.values())
 
 
-def _direction(match: BillMatch) -> str:
-    d = match.effective_direction
-    return d if d in DIRECTION_ORDER else "neutral"
+def _direction(direction: str | None) -> str:
+    return direction if direction in DIRECTION_ORDER else "neutral"
 
 
 def member_page(session: Session, member_id: int, today: date) -> dict[str, Any] | None:
@@ -162,37 +161,64 @@ def member_page(session: Session, member_id: int, today: date) -> dict[str, Any]
     # last name (a narrow query), kept when their whole name has the member's key.
     last = member.name_key.split()[-1] if member.name_key.split() else member.name_key
     escaped = last.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    name_like = (
+        Sponsor.name.like(f"%{escaped}%", escape="!")  # SQLite's LIKE ignores ASCII case already
+        if session.get_bind().dialect.name == "sqlite"
+        else Sponsor.name.ilike(f"%{escaped}%", escape="!")
+    )
+    direction = BillMatch.effective_direction
+    # columns, not whole rows: a bill's raw record and a match's evidence are never shown here
     sponsored_q = (
-        select(Bill, BillMatch, Sponsor.name, Sponsor.is_primary)
+        select(
+            Bill.id,
+            Bill.identifier,
+            Bill.title,
+            Bill.stage,
+            Bill.introduced,
+            Sponsor.name,
+            Sponsor.is_primary,
+            BillMatch.effective_categories,
+            direction,
+        )
         .join(Sponsor, Sponsor.bill_id == Bill.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
-        .where(
-            Bill.jurisdiction_id == member.jurisdiction_id,
-            BillMatch.effective_relevant,
-            Sponsor.name.ilike(f"%{escaped}%", escape="!"),
-        )
+        .where(Bill.jurisdiction_id == member.jurisdiction_id, BillMatch.effective_relevant, name_like)
         .order_by(Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id)
     )
     sponsored: dict[str, list[dict[str, Any]]] = {}
     seen: set[int] = set()
-    for bill, match, sponsor_name, primary in session.execute(sponsored_q):
-        if name_key(sponsor_name) != member.name_key or bill.id in seen:
+    for bill_id, identifier, title, stage, introduced, sponsor_name, primary, cats, d in session.execute(
+        sponsored_q
+    ):
+        if name_key(sponsor_name) != member.name_key or bill_id in seen:
             continue
-        seen.add(bill.id)
-        sponsored.setdefault(_direction(match), []).append(
+        seen.add(bill_id)
+        sponsored.setdefault(_direction(d), []).append(
             {
-                "id": bill.id,
-                "identifier": bill.identifier,
-                "title": bill.title,
-                "stage": bill.stage,
-                "introduced": bill.introduced,
+                "id": bill_id,
+                "identifier": identifier,
+                "title": title,
+                "stage": stage,
+                "introduced": introduced,
                 "primary": primary,
-                "categories": match.effective_categories,
-                "review_state": match.review_state,
+                "categories": list(cats or []),
             }
         )
     votes_q = (
-        select(Vote, MeetingItem, Meeting, Bill, BillMatch)
+        select(
+            Bill.id,
+            Bill.identifier,
+            Bill.title,
+            Meeting.starts_at,
+            Meeting.time_zone,
+            Meeting.body_name,
+            Meeting.public_url,
+            MeetingItem.action,
+            MeetingItem.result,
+            Vote.vote,
+            Vote.text,
+            direction,
+        )
         .join(MeetingItem, Vote.meeting_item_id == MeetingItem.id)
         .join(Meeting, MeetingItem.meeting_id == Meeting.id)
         .join(Bill, MeetingItem.bill_id == Bill.id)
@@ -201,20 +227,20 @@ def member_page(session: Session, member_id: int, today: date) -> dict[str, Any]
         .order_by(Meeting.starts_at.desc(), Meeting.id.desc(), MeetingItem.sequence)
     )
     votes: dict[str, list[dict[str, Any]]] = {}
-    for vote, item, meeting, bill, match in session.execute(votes_q):
-        votes.setdefault(_direction(match), []).append(
+    for row in session.execute(votes_q):
+        votes.setdefault(_direction(row[-1]), []).append(
             {
-                "bill_id": bill.id,
-                "identifier": bill.identifier,
-                "title": bill.title,
-                "starts_at": meeting.starts_at,
-                "time_zone": meeting.time_zone,
-                "body": meeting.body_name,
-                "action": item.action,
-                "result": item.result,
-                "vote": vote.vote,
-                "text": vote.text,
-                "meeting_url": safe_url(meeting.public_url),
+                "bill_id": row[0],
+                "identifier": row[1],
+                "title": row[2],
+                "starts_at": row[3],
+                "time_zone": row[4],
+                "body": row[5],
+                "meeting_url": safe_url(row[6]),
+                "action": row[7],
+                "result": row[8],
+                "vote": row[9],
+                "text": row[10],
             }
         )
     return {
