@@ -30,7 +30,7 @@ SUBSCRIPTION_STATES = ("active", "paused", "removed")
 CHANNELS = ("email", "webhook", "slack")
 WEBHOOK_FORMATS = ("json", "slack")
 DELIVERY_STATES = ("pending", "sending", "sent", "retry", "held", "failed", "cancelled")
-ITEM_KINDS = ("measure", "status_change", "hearing")
+ITEM_KINDS = ("measure", "status_change", "hearing", "vote")
 
 
 class Subscription(Base):
@@ -107,8 +107,10 @@ class Digest(Base):
 
 
 class DigestItem(Base):
-    """What a subscriber has received: a measure (``ref_id`` = bill id) or a status change (``ref_id`` =
-    status change id). Unique per subscription, so nothing is announced twice."""
+    """What a subscriber has received: a measure (``ref_id`` = bill id), a status change (``ref_id`` =
+    status change id), a hearing change (``hearing``: the hearing change id) or a followed member's vote
+    (``vote``: the agenda item id, as votes are rewritten with their roll call). Unique per subscription, so
+    nothing is announced twice."""
 
     __tablename__ = "digest_items"
     __table_args__ = (UniqueConstraint("subscription_id", "kind", "ref_id"),)
