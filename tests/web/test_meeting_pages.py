@@ -203,3 +203,27 @@ def test_member_ids_that_name_no_member(client, login, world, path, status):
 def test_members_pages_need_a_login(client, world):
     assert client.get("/members").status_code in (303, 401)
     assert client.get(f"/members/{world.ana}").status_code in (303, 401)
+
+
+def test_a_hearing_link_that_is_not_http_is_never_a_link(client, login, world, engine):
+    from db.engine import session_scope
+    from db.models import Bill
+    from tests.factories import hearing
+
+    with session_scope(engine) as s:
+        hearing(
+            s,
+            [s.get(Bill, world.rink)],
+            world.now + timedelta(days=20),
+            observed_at=world.now - timedelta(hours=1),
+            agenda_url="javascript:alert(1)",
+            body=HOSTILE,
+        )
+    login(client, "staff")
+    page = client.get(f"/bills/{world.rink}").text
+    nh = _section(page, '<section class="next-hearing"', "</section>")
+    assert "javascript:" not in page
+    assert "no agenda link yet" in nh
+    assert f"<strong>{ESCAPED_HOSTILE}</strong>" in nh and HOSTILE not in page
+    item = client.get(f"/api/bills/{world.rink}").json()
+    assert item["next_hearing"]["agenda_url"] is None and item["next_hearing"]["body"] == HOSTILE
