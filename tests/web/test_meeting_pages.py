@@ -227,3 +227,42 @@ def test_a_hearing_link_that_is_not_http_is_never_a_link(client, login, world, e
     assert f"<strong>{ESCAPED_HOSTILE}</strong>" in nh and HOSTILE not in page
     item = client.get(f"/api/bills/{world.rink}").json()
     assert item["next_hearing"]["agenda_url"] is None and item["next_hearing"]["body"] == HOSTILE
+
+
+def test_a_member_page_follows_the_member_through_a_prefilled_subscription_form(client, login, world):
+    login(client, "staff", username="ana", email="ana@example.org")
+    page = client.get(f"/members/{world.ana}")
+    link = f'href="/subscriptions?member={world.ana}#new"'
+    assert link in page.text and "Follow Ana Ortiz" in page.text
+    form = client.get(f"/subscriptions?member={world.ana}")
+    assert form.status_code == 200
+    assert 'name="member" maxlength="300" value="riverton:Ana Ortiz"' in form.text
+    # a reference to no member, or not a number, leaves the form empty (never an error)
+    for ref in ("999999", "abc", "-1", "1" * 30):
+        other = client.get("/subscriptions", params={"member": ref})
+        assert other.status_code == 200
+        assert 'name="member" maxlength="300" value=""' in other.text
+    # the pre-filled form subscribes to the member
+    r = client.post(
+        "/subscriptions",
+        data={
+            "csrf_token": client.csrf,
+            "member": "riverton:Ana Ortiz",
+            "frequency": "daily",
+            "email_enabled": "1",
+        },
+    )
+    assert r.status_code == 303
+
+
+def test_a_followed_bill_page_links_the_calendar_of_its_hearings(client, login, world):
+    login(client, "staff", username="ana", email="ana@example.org")
+    assert "Calendar feed of this bill" not in client.get(f"/bills/{world.gang}").text
+    client.post(f"/bills/{world.gang}/follow", data={"csrf_token": client.csrf})
+    page = client.get(f"/bills/{world.gang}")
+    found = re.search(r'<a href="(/calendar/subscriptions/[^"]+\.ics)">Calendar feed of this bill', page.text)
+    assert found
+    client.cookies.clear()  # a calendar app has no session: the secret link is enough
+    feed = client.get(found.group(1))
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert b"Public Safety Committee" in feed.content and b"BEGIN:VEVENT" in feed.content

@@ -155,6 +155,15 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
     return render(request, "subscriptions.html", status_code=status_code, **context)
 
 
+def _follow_member_form(request: Request, db: DB) -> dict[str, Any] | None:
+    """The form pre-filled from a member page's "Follow" link (``?member=<id>``); anything else: None."""
+    ref = request.query_params.get("member", "")
+    if not ref.isascii() or not ref.isdigit() or len(ref) > 9:
+        return None
+    form = _member_form(db, _new_form(request.app.state.config), int(ref))
+    return form if form["member"] else None
+
+
 def _saved_search_form(request: Request) -> dict[str, Any] | None:
     """The form pre-filled from the search page's "Save this search as an alert" link (``?q=`` and the
     search's city, category and direction; values the subscription cannot take are left out)."""
@@ -183,7 +192,7 @@ def _saved_search_form(request: Request) -> dict[str, Any] | None:
 
 @router.get("/subscriptions")
 def subscriptions_page(request: Request, db: DB, user: CurrentUser) -> Response:
-    return _page(request, db, user, form=_saved_search_form(request))
+    return _page(request, db, user, form=_saved_search_form(request) or _follow_member_form(request, db))
 
 
 class SubscriptionForm(BaseModel):
