@@ -105,8 +105,8 @@ def test_living_list_markdown(client, listed):
     assert "## Riverton City Council" in md and "### Restricts sanctuary (1)" in md
     line = next(x for x in md.splitlines() if "O2026" in x)
     assert line.startswith("| [O2026\\-0053](<https://riverton.legistar.com/LegislationDetail.aspx?ID=")
-    assert "| enacted | Gang databases | 2026-11-20 Adopted |" in line
-    assert line.count("|") == 6  # one row, five cells
+    assert "| enacted | Gang databases | 2026-11-20 Adopted | - |" in line  # no hearing ahead
+    assert line.count("|") == 7  # one row, six cells
 
 
 def _unescaped(text: str, chars: str) -> list[str]:
@@ -139,7 +139,7 @@ def test_markdown_living_list_cannot_be_injected(client, login, engine):
     md = client.get("/living-list.md").text
     row = next(x for x in md.splitlines() if "gang" in x)
     cells = row.split(" | ")
-    assert len(cells) == 5  # the title's pipe did not add a cell
+    assert len(cells) == 6  # the title's pipe did not add a cell
     assert cells[0] == "| \\[x\\]\\(javascript\\:alert\\(1\\)\\)"  # no link: the URL is not http(s)
     assert _unescaped(cells[1], "[]()<>|`!*_&#~:") == []
     html = client.get("/living-list").text

@@ -128,6 +128,11 @@ def test_review_cards_living_list_and_csv_exports_show_the_next_hearing(client, 
     assert "Next hearing" not in _section(review, f'id="bill-{world.detainers}"', "</article>")
     living = client.get("/living-list").text
     assert f'<time datetime="{at}">{_shown(moved_to)}</time> Public Safety Committee' in living
+    md = client.get("/living-list.md").text
+    gang_row = next(x for x in md.splitlines() if "O2026\\-0053" in x)
+    local = moved_to.astimezone(ZONE)
+    assert gang_row.endswith(f"| {local:%Y\\-%m\\-%d %H\\:%M} Public Safety Committee |"), gang_row
+    assert next(x for x in md.splitlines() if "O2026\\-0054" in x).endswith("| - |")
     for path in ("/living-list.csv", "/review.csv?state=confirmed", "/search.csv"):
         response = client.get(path)
         assert response.status_code == 200, path

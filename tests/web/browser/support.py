@@ -24,6 +24,7 @@ ROUTES = [
     "/track",
     "/subscriptions",
     "/admin",
+    "/members",
 ]
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
 
@@ -79,6 +80,19 @@ def md_link(label: str, url: str | None) -> str:
     return f"[{md_escape(label)}](<{url}>)"
 
 
+def _md_hearing(row: dict[str, Any]) -> str:
+    """The next hearing of a living-list row: its local date and time and body (``-`` when none)."""
+    view = row.get("next_hearing")
+    if not view or view.get("starts_at") is None:
+        return "-"
+    try:
+        local = view["starts_at"].astimezone(ZoneInfo(view["time_zone"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = view["starts_at"]
+    when = f"{local:%Y-%m-%d %H:%M}" if (local.hour, local.minute) != (0, 0) else f"{local:%Y-%m-%d}"
+    return " ".join(x for x in (md_escape(when), md_escape(view.get("body") or "")) if x)
+
+
 def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | None = None) -> str:
     """The living list as Markdown: a heading per city, a table per direction."""
     generated = generated or utcnow()
@@ -93,8 +107,8 @@ def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | Non
         lines += ["", f"## {md_escape(g.city)}", ""]
         for direction, rows in g.directions:
             lines += [f"### {md_escape(direction_label(direction).capitalize())} ({len(rows)})", ""]
-            lines.append("| File | Title | Stage | Categories | Last action |")
-            lines.append("|---|---|---|---|---|")
+            lines.append("| File | Title | Stage | Categories | Last action | Next hearing |")
+            lines.append("|---|---|---|---|---|---|")
             for r in rows:
                 last = " ".join(
                     x for x in (r["last_action_date"].isoformat() if r["last_action_date"] else "",
@@ -103,7 +117,7 @@ def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | Non
                 cats = ", ".join(md_escape(category_label(c)) for c in r["categories"])
                 lines.append(
                     f"| {md_link(r['identifier'] or str(r['id']), r['url'])} | {md_escape(r['title'] or '')} "
-                    f"| {md_escape(stage_label(r['stage']))} | {cats} | {last or '-'} |"
+                    f"| {md_escape(stage_label(r['stage']))} | {cats} | {last or '-'} | {_md_hearing(r)} |"
                 )
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
