@@ -15,7 +15,7 @@ import time
 import httpx
 
 from tests.clock import wait_for
-from tests.conftest import REPO, run_tracker
+from tests.conftest import REPO
 from tests.web.helpers import form_csrf
 
 
@@ -25,8 +25,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_demo_no_serve_stops_after_the_crawls(tmp_path):
-    result = run_tracker("demo", "--no-serve", "--dir", str(tmp_path / "demo"), timeout=300)
+def test_demo_no_serve_stops_after_the_crawls(demo_run):
+    """The session's one ``tracker demo --no-serve`` run (tests/conftest.py), which tests/demo reads."""
+    result = demo_run.result
     assert result.returncode == 0, result.stderr
     assert "Sanctuary-related measures found by the matcher" in result.stdout
     assert "Log in as" not in result.stdout
