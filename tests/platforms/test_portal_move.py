@@ -163,7 +163,7 @@ def test_chicago_moves_from_legistar_to_elms(tmp_path, db_url, engine, legistar)
         # bills eLMS does not list have left the portal.
         assert line_of(moved) == (
             "chicago: succeeded (full) - 5 bills seen, 3 new, 2 changed, 1 status changes, 2 vanished, "
-            "0 errors, 6 requests"
+            "0 errors, 7 requests"  # a list page, five matters, the meetings listing
         )
         after = bills_by_file(engine)
         assert len(after) == 7  # 4 + 3 new, no duplicate
