@@ -157,9 +157,9 @@ def _config(tmp_path, server: ReplayServer, db_url: str):
     return write_config(tmp_path / "t.toml", [entry], database_url=db_url, crawl=FAST)
 
 
-def _crawl(cfg, portal: Portal, *, ok: bool = True) -> str:
+def _crawl(cfg, portal: Portal, *args: str, ok: bool = True) -> str:
     portal.server.requests.clear()
-    result = run_tracker("--config", str(cfg), "crawl")
+    result = run_tracker("--config", str(cfg), "crawl", *args)
     assert (result.returncode == 0) is ok, result.stdout + result.stderr
     return result.stdout
 
@@ -341,3 +341,33 @@ def test_garbage_for_events_leaves_bills_stored_and_meetings_untouched(tmp_path,
         state = _meetings(engine)
         assert state["102"][1] is False and state["102"][3] == ["2001"]
         assert len(_roll_call(engine)) == 3
+
+
+def test_a_crawl_split_over_processes_reads_the_meetings_once(tmp_path, db_url, engine):
+    portal = Portal()
+    with portal.server as server:
+        cfg = _config(tmp_path, server, db_url)
+        text = cfg.read_text().replace("processes = 1", "processes = 2")
+        cfg.write_text(text)
+        _crawl(cfg, portal)
+        assert portal.meeting_paths() == sorted(
+            [
+                "/v1/metro/events",
+                "/v1/metro/officerecords",
+                "/v1/metro/events/101/eventitems",
+                "/v1/metro/events/102/eventitems",
+                "/v1/metro/eventitems/2001/votes",
+            ]
+        )
+        assert _meetings(engine) == {
+            "101": ("scheduled", True, 0, ["1001"]),
+            "102": ("held", True, 0, ["2001"]),
+        }
+        assert len(_roll_call(engine)) == 3
+        assert _changes(engine) == [("scheduled", "101")]
+        # a second split crawl (--full) whose first process reads a listing without the held meeting: the
+        # listing was read completely, so the meeting is marked gone
+        portal.set("/v1/metro/events", [portal.upcoming])
+        _crawl(cfg, portal, "--full")
+        assert portal.paths().count("/v1/metro/events") == 1
+        assert _meetings(engine)["102"][1] is False
