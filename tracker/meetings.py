@@ -75,11 +75,19 @@ class MeetingImporter:
     def store_members(self, members: Iterable[NormalizedMember]) -> None:
         for record in members:
             member = self._member(record.name, record.source_id)
-            if record.terms:
-                member.terms = [
-                    MemberTerm(body_name=t.body_name, title=t.title, start=t.start, end=t.end)
-                    for t in _distinct_terms(record)
-                ]
+            if not record.terms:
+                continue
+            terms = _distinct_terms(record)
+            wanted = {(t.body_name, t.title, t.start, t.end) for t in terms}
+            if wanted == {(t.body_name, t.title, t.start, t.end) for t in member.terms}:
+                continue
+            # the old terms go first: a term kept as it was would otherwise be inserted beside itself
+            member.terms.clear()
+            self.s.flush()
+            member.terms = [
+                MemberTerm(body_name=t.body_name, title=t.title, start=t.start, end=t.end) for t in terms
+            ]
+            member.updated_at = self.observed_at
 
     def _member(self, name: str, source_id: str | None = None) -> Member:
         key = name_key(name)

@@ -161,3 +161,30 @@ def test_roll_calls_are_stored_per_member_and_read_back_oldest_first(engine):
         members = {m.name: m for m in s.scalars(select(Member))}
         assert set(members) == {"Ana Ruiz", "Ben Cho", "Cy Dee"}
         assert s.scalar(select(Vote).where(Vote.member_name == "Cy Dee")).member_id == members["Cy Dee"].id
+
+
+def test_a_member_stored_again_with_a_term_kept_and_one_added(engine):
+    from datetime import date
+
+    from db.models_meetings import MemberTerm
+    from tests.factories import jurisdiction
+    from tracker.contract import NormalizedMember, NormalizedTerm
+    from tracker.meetings import MeetingImporter
+
+    council = NormalizedTerm("City Council", "Council Member", date(2023, 1, 1), date(2026, 12, 31))
+    committee = NormalizedTerm("Public Safety Committee", "Chair", date(2024, 1, 1), None)
+    with session_scope(engine) as s:
+        j = jurisdiction(s)
+        MeetingImporter(s, j, None, T0).store_members([NormalizedMember("Ana Ruiz", "P1", [council])])
+    with session_scope(engine) as s:
+        j = jurisdiction(s)
+        importer = MeetingImporter(s, j, None, T0 + timedelta(days=1))
+        importer.store_members([NormalizedMember("Ana Ruiz", "P1", [council, committee])])
+        importer.store_members([NormalizedMember("ana  ruiz", "P1", [council, committee])])  # unchanged
+    with session_scope(engine) as s:
+        rows = s.execute(select(MemberTerm.body_name, MemberTerm.title).order_by(MemberTerm.body_name)).all()
+        assert [tuple(r) for r in rows] == [
+            ("City Council", "Council Member"),
+            ("Public Safety Committee", "Chair"),
+        ]
+        assert s.scalar(select(Member.name)) == "Ana Ruiz"
