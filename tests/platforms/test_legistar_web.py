@@ -683,6 +683,9 @@ def test_city_moves_from_the_legistar_api_to_insite_and_keeps_its_bills(tmp_path
         "/v1/metro/matters/10881/histories": (API / "chicago/matter-histories-dupe.json").read_bytes(),
         "/v1/metro/matters/10881/sponsors": b"[]",
         "/v1/metro/matters/10881/attachments": (API / "metro/matter-attachments.json").read_bytes(),
+        # the API crawl reads meetings too: this city had none in the window
+        "/v1/metro/events": b"[]",
+        "/v1/metro/officerecords": b"[]",
     }
     with ReplayServer(routes) as api:
         entry = {"slug": "la-metro", "name": "LA Metro", "platform": "legistar", "client": "metro"}
