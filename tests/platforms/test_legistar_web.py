@@ -419,8 +419,8 @@ def config(tmp_path, server, db_url, *, name="t.toml", crawl=None, **extra):
         "client": "chicago",
         "web_base": server.base_url,
         "timezone": "America/Chicago",
-        # These tests pin the bills' requests and calendar reads; the meetings a crawl also reads (one page per
-        # meeting of the [crawl] window) are tested with meetings = true in test_legistar_web_meetings.py.
+        # These tests pin the bills' requests and calendar reads; the meetings a crawl also reads (one page
+        # per meeting of the [crawl] window) are tested with meetings = true in test_legistar_web_meetings.py.
         "meetings": False,
         **extra,
     }
