@@ -892,10 +892,9 @@ class MeetingPage:
     next_target: str | None
 
 
-def parse_meeting_page(doc: Any, source_id: str) -> MeetingPage:
-    """The agenda items grid of a ``MeetingDetail.aspx`` page → the bills on the agenda (the ``ID`` and
-    ``GUID`` of each item's ``LegislationDetail.aspx`` file link). Items without a file number (roll
-    call, public comment) have no link and are skipped; a file number without a bill link is rejected."""
+def _agenda_grid(doc: Any, source_id: str) -> tuple[Any, list[str]]:
+    """The agenda items grid of meeting ``source_id``'s ``MeetingDetail.aspx`` page and its headers; an
+    error when the page is another meeting's or the grid lacks a column the parsers read."""
     form = _one(doc, "aspnetForm", "the page form")
     shown = meeting_id(form.get("action") or "")
     if shown is not None and shown[0] != source_id:
@@ -905,6 +904,14 @@ def parse_meeting_page(doc: Any, source_id: str) -> MeetingPage:
     missing = [c for c in AGENDA_COLUMNS if c not in headers]
     if missing:
         raise LayoutChanged(f"the agenda items grid has no {', '.join(missing)} column")
+    return table, headers
+
+
+def parse_meeting_page(doc: Any, source_id: str) -> MeetingPage:
+    """The agenda items grid of a ``MeetingDetail.aspx`` page → the bills on the agenda (the ``ID`` and
+    ``GUID`` of each item's ``LegislationDetail.aspx`` file link). Items without a file number (roll
+    call, public comment) have no link and are skipped; a file number without a bill link is rejected."""
+    table, headers = _agenda_grid(doc, source_id)
     items, rejected, seen = [], [], set()
     for i, tr in enumerate(_grid_rows(table, "the agenda items grid", len(headers))):
         where = f"meeting {source_id} agenda row {i + 1}"
@@ -1015,15 +1022,7 @@ _STATUSES = {"agenda": "lblAgendaStatus", "minutes": "lblMinutesStatus"}
 def parse_agenda(doc: Any, source_id: str) -> Agenda:
     """Every row of a ``MeetingDetail.aspx`` agenda items grid, for the meeting's record: the file number,
     the bill of its ``LegislationDetail.aspx`` link (the platform's bill id), title, action and result."""
-    form = _one(doc, "aspnetForm", "the page form")
-    shown = meeting_id(form.get("action") or "")
-    if shown is not None and shown[0] != source_id:
-        raise DataError(f"meeting {source_id}: the page is the meeting page of ID {shown[0]}")
-    table = _one(doc, MEETING_GRID, "the agenda items grid")
-    headers = _grid_headers(table, "the agenda items grid")
-    missing = [c for c in AGENDA_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the agenda items grid has no {', '.join(missing)} column")
+    table, headers = _agenda_grid(doc, source_id)
     statuses = {
         k: _text(_one(doc, _FIELD + v, f"the {k} status", required=False)) for k, v in _STATUSES.items()
     }
