@@ -34,6 +34,7 @@ from db.models import Action, Bill, Jurisdiction, StatusChange
 from db.models_documents import Document
 from db.models_meetings import Meeting, MeetingItem, Vote
 from db.models_review import BillMatch, ReviewEvent
+from tracker.contract import VOTE_VALUES
 from tracker.errors import TrackerError, UsageError
 from tracker.signals import match_direction_reason
 
@@ -454,24 +455,19 @@ def votes_of(session: Session, bill_ids: Iterable[int]) -> dict[int, list[dict[s
                     "body": meeting.body_name,
                     "action": item.action,
                     "result": item.result,
-                    "tally": item.tally or _tally(item.votes),
+                    "tally": item.tally or vote_tally(item.votes),
                     "roll_call": [{"member": v.member_name, "vote": v.vote} for v in item.votes],
                 }
             )
     return out
 
 
-def _tally(votes: Iterable[Vote]) -> str | None:
+def vote_tally(votes: Iterable[Vote]) -> str | None:
+    """A roll call counted, for an item whose portal gave no tally: ``2 yes, 1 absent`` (None: no votes)."""
     counts: dict[str, int] = {}
     for v in votes:
         counts[v.vote] = counts.get(v.vote, 0) + 1
-    if not counts:
-        return None
-    return ", ".join(
-        f"{counts[k]} {k}"
-        for k in ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
-        if k in counts
-    )
+    return ", ".join(f"{counts[k]} {k}" for k in VOTE_VALUES if k in counts) or None
 
 
 #: The keys of ``next_hearing`` and of each vote in ``tracker export`` and /api/bills (docs/web.md).

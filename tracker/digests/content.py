@@ -67,6 +67,7 @@ from tracker.read_model import (
     safe_url,
     text_condition,
     upcoming_hearing_query,
+    vote_tally,
 )
 
 MAX_WHY = 4
@@ -403,8 +404,6 @@ def _coming_up(
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .where(Bill.id.in_(select(upcoming.c.bill_id)), subscription_scope(session, sub))
     )
-    if sub.jurisdictions and sub.bill_id is None:
-        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
     if keep is not None:
         q = q.options(selectinload(Bill.sponsors))
     bills = {}
@@ -445,8 +444,6 @@ def _hearing_changes(
         )
         .order_by(Jurisdiction.name, HearingChange.observed_at, HearingChange.id)
     )
-    if sub.jurisdictions and sub.bill_id is None:
-        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
     for change, meeting, bill, match, jurisdiction in session.execute(q):
         if not passes(match, sub):
             continue
@@ -457,16 +454,6 @@ def _hearing_changes(
 
 
 # -- a followed member ----------------------------------------------------------------------------------
-
-
-VOTE_ORDER = ("yes", "no", "abstain", "absent", "excused", "recused", "present", "other")
-
-
-def _tally(votes: list[Vote]) -> str | None:
-    counts: dict[str, int] = {}
-    for v in votes:
-        counts[v.vote] = counts.get(v.vote, 0) + 1
-    return ", ".join(f"{counts[k]} {k}" for k in VOTE_ORDER if k in counts) or None
 
 
 def sponsored_by(bill: Bill, key: str) -> bool:
@@ -554,7 +541,7 @@ def _member_content(
                 "vote_text": vote.text,
                 "action": agenda_item.action,
                 "result": agenda_item.result,
-                "tally": agenda_item.tally or _tally(agenda_item.votes),
+                "tally": agenda_item.tally or vote_tally(agenda_item.votes),
                 "text": f"{member.name} voted {vote.vote}"
                 + (f" ({vote.text})" if vote.text and vote.text.casefold() != vote.vote else "")
                 + f": {meeting.body_name or 'a meeting'}, {when_label(meeting.starts_at, zone)}"
@@ -574,13 +561,20 @@ def _member_content(
 
 
 def subscription_scope(session: Session, sub: Subscription) -> Any:
-    """The bills a subscription is about: one followed bill; a saved search's words (the web search's
-    matching, sanctuary-matched or not); else the relevant matches."""
+    """The bills a subscription is about: one followed bill (whatever its city); a saved search's words (the
+    web search's matching, sanctuary-matched or not); else the relevant matches; both of the
+    subscription's cities when it names some."""
     if sub.bill_id is not None:
         return Bill.id == sub.bill_id
-    if sub.search_text:
-        return text_condition(sub.search_text, session.get_bind().dialect.name)
-    return _relevant_clause(sub)
+    scope = (
+        text_condition(sub.search_text, session.get_bind().dialect.name)
+        if sub.search_text
+        else _relevant_clause(sub)
+    )
+    if sub.jurisdictions:
+        cities = select(Jurisdiction.id).where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
+        scope = and_(scope, Bill.jurisdiction_id.in_(cities))
+    return scope
 
 
 def build_content(
@@ -618,8 +612,6 @@ def build_content(
         q = q.where(scope, new_clause)
         if not sub.include_uncertain:
             q = q.where(_uncertain_clause())
-    if sub.jurisdictions and sub.bill_id is None:
-        q = q.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
     cities: dict[str, dict[str, Any]] = {}
 
     def city(j: Jurisdiction) -> dict[str, Any]:
@@ -658,8 +650,6 @@ def build_content(
             )
             .order_by(Jurisdiction.name, StatusChange.observed_at, StatusChange.id)
         )
-        if sub.jurisdictions and sub.bill_id is None:
-            cq = cq.where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
         for change, bill, match, jurisdiction, action in session.execute(cq):
             if not passes(match, sub):
                 continue

@@ -180,9 +180,7 @@ def subscription_calendar(session: Session, sub: Subscription, now: datetime, li
     from tracker.digests.subscriptions import member_name_key
 
     key = member_name_key(session, sub)
-    rows = [r for r in hearing_rows(session, None, now, where=subscription_scope(session, sub))]
-    if sub.jurisdictions and sub.bill_id is None:
-        rows = [r for r in rows if r[3].slug in sub.jurisdictions]
+    rows = hearing_rows(session, None, now, where=subscription_scope(session, sub))
     matches = {
         m.bill_id: m
         for m in session.scalars(
