@@ -18,11 +18,9 @@ from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
 from tracker.meetings import name_key
 from tracker.read_model import safe_url, votes_of
+from tracker.web.queries.living import DIRECTION_ORDER
 from tracker.web.queries.rows import hearing_view
 from tracker.web.queries.sql import jurisdiction_id_of
-
-DIRECTION_ORDER = ("expands", "restricts", "neutral")
-
 
 # -- hearings --------------------------------------------------------------------------------------------
 
