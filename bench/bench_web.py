@@ -1,5 +1,10 @@
 """How fast the web pages answer with 50,000 bills: ``./dev bench bench_web [--bills N] [--requests N]
-[--engine sqlite|postgresql|both]``.
+[--engine sqlite|postgresql|both] [--db DIR] [--only TEXT] [--serve-from CHECKOUT]``.
+
+``--db DIR`` keeps the databases (the SQLite file in DIR, a PostgreSQL schema named after DIR) and reuses
+them on the next run with the same DIR and ``--bills`` (the build takes minutes); ``--only`` times only the
+pages whose label or path contains TEXT; ``--serve-from`` serves with another checkout's code (a ``git
+worktree`` of an older commit), so two commits are compared on one database in the same conditions.
 
 The goal is every page under 200 ms with 50,000 bills. For each engine this builds a database
 through the real migrations (``db.engine.upgrade``), bulk-inserts (SQLAlchemy core) 50,000 bills over five
@@ -25,6 +30,8 @@ autovacuum would), dropped at the end. No assertion: this is a measurement.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import socket
@@ -398,14 +405,14 @@ def tracker(config: Path, *args: str, env: dict[str, str] | None = None) -> None
 class Server:
     """``tracker serve`` in a child process on a free loopback port."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, cwd: Path = REPO) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tracker", "--config", str(config), "serve", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO), env=env,
+                stdout=out, stderr=subprocess.STDOUT, cwd=str(cwd), env=env,
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
@@ -492,12 +499,17 @@ def p95(values: list[float]) -> float:
 
 
 def measure(
-    base: str, facts: dict[str, Any], requests: int
+    base: str, facts: dict[str, Any], requests: int, only: list[str] | None = None
 ) -> list[tuple[str, str, float, float, float, int, int]]:
     out = []
+    chosen = [
+        (label, path)
+        for label, path in pages(facts)
+        if not only or any(o in label or o in path for o in only)
+    ]
     with httpx.Client(base_url=base, timeout=120, follow_redirects=False) as http:
         login(http)
-        for label, path in pages(facts):
+        for label, path in chosen:
             http.get(path)  # warm-up
             times, status, size = [], 0, 0
             for _ in range(requests):
@@ -528,32 +540,63 @@ def report(engine_name: str, facts: dict[str, Any], rows: list, requests: int) -
         print(f"| {label:<24} | {path:<56} | {times} | {status:6} | {kb:.0f} |{mark}")
 
 
-def run(engine_name: str, count: int, requests: int, workdir: Path) -> None:
+def _kept_schema(workdir: Path, count: int) -> str:
+    """The PostgreSQL schema kept for ``--db DIR``: named after the directory and the number of bills."""
+    digest = hashlib.sha1(f"{workdir.resolve()}:{count}".encode()).hexdigest()[:10]
+    return f"bench_web_kept_{digest}"
+
+
+def run(
+    engine_name: str,
+    count: int,
+    requests: int,
+    workdir: Path,
+    *,
+    keep: bool = False,
+    only: list[str] | None = None,
+    serve_from: Path | None = None,
+) -> None:
+    """Build (or, with ``keep``, reuse the database kept in ``workdir`` by an earlier run), serve and time.
+    ``serve_from``: serve with another checkout's code (an A/B of two commits on the same database)."""
     schema = None
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT") if engine_name == "postgresql" else None
+    facts_file = workdir / f"{engine_name}-{count}-facts.json"
+    reuse = keep and facts_file.exists()
     if engine_name == "sqlite":
-        url = f"sqlite:///{workdir}/bench.db"
+        url = f"sqlite:///{workdir}/bench-{count}.db" if keep else f"sqlite:///{workdir}/bench.db"
     else:
-        admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        schema = f"bench_web_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        assert admin is not None
+        schema = _kept_schema(workdir, count) if keep else f"bench_web_{uuid.uuid4().hex[:10]}"
+        if not reuse:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     server = None
     try:
-        print(f"{engine_name}: building {count:,} bills...", file=sys.stderr, flush=True)
-        facts = build(url, count)
         config = write_config(workdir / f"{engine_name}.toml", url)
-        tracker(config, "users", "add", "bench", "--role", "editor", env={"TRACKER_PASSWORD": PASSWORD})
-        server = Server(config, workdir / f"{engine_name}-serve.log")
+        if reuse:
+            print(f"{engine_name}: reusing the database kept in {workdir}", file=sys.stderr, flush=True)
+            facts = json.loads(facts_file.read_text(encoding="utf-8"))
+        else:
+            if keep and engine_name == "sqlite":
+                Path(f"{workdir}/bench-{count}.db").unlink(missing_ok=True)
+            print(f"{engine_name}: building {count:,} bills...", file=sys.stderr, flush=True)
+            facts = build(url, count)
+            tracker(config, "users", "add", "bench", "--role", "editor", env={"TRACKER_PASSWORD": PASSWORD})
+            if keep:
+                facts_file.write_text(json.dumps(facts), encoding="utf-8")
+        server = Server(config, workdir / f"{engine_name}-serve.log", cwd=serve_from or REPO)
         print(f"{engine_name}: timing the pages...", file=sys.stderr, flush=True)
-        rows = measure(server.base, facts, requests)
+        rows = measure(server.base, facts, requests, only)
         report(engine_name, facts, rows, requests)
     finally:
         if server:
             server.stop()
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if admin is not None:
+            if schema and not keep:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
 
 
@@ -562,12 +605,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bills", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="DIR",
+        help="keep the databases between runs: build them once (the SQLite file in DIR, a PostgreSQL schema "
+        "named after DIR), reuse them on the next run with the same DIR and --bills",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="time only the pages whose label or path contains TEXT",
+    )
+    parser.add_argument(
+        "--serve-from",
+        type=Path,
+        metavar="CHECKOUT",
+        help="serve with the code of another checkout (e.g. a git worktree of an older commit), for an A/B "
+        "on the same database",
+    )
     args = parser.parse_args(argv)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     print(f"goal: every page under {GOAL_MS:.0f} ms (median and p95), {date.today()}")
+    options = {"only": args.only, "serve_from": args.serve_from}
+    if args.db:
+        args.db.mkdir(parents=True, exist_ok=True)
+        for name in engines:
+            run(name, args.bills, args.requests, args.db, keep=True, **options)
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         for name in engines:
-            run(name, args.bills, args.requests, Path(tmp))
+            run(name, args.bills, args.requests, Path(tmp), **options)
     return 0
 
 
