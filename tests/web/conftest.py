@@ -9,6 +9,14 @@
   ``client.csrf`` holds the session's CSRF token, for ``data={"csrf_token": client.csrf, ...}`` or
   ``headers={"X-CSRF-Token": client.csrf}``.
 Plain functions for other cases are in tests/web/helpers.py.
+
+Password hashing: argon2id at its production parameters costs about 0.2 s of CPU per hash and per check,
+and the web tests make and log in hundreds of accounts. So the autouse fixture ``password_hashing`` has
+them hash and check at ``auth.TEST_PASSWORD_PARAMETERS`` (through
+``auth.cheap_password_hashing_for_tests()``, which the tracker itself never calls), except in a module
+that sets ``REAL_PASSWORD_HASHING = True``: the tests of logging in and of hashing itself
+(test_web_auth.py, test_password_hashing.py). Child processes (``tracker users add``, ``tracker serve``:
+test_web_cli.py, browser/) always hash at the production parameters.
 """
 
 from __future__ import annotations
@@ -27,7 +35,18 @@ with warnings.catch_warnings():
 from tests.digests.helpers import make_config
 from tests.web.helpers import PASSWORD, create_user, csrf_token, log_in
 from tracker.config import Config
+from tracker.web import auth
 from tracker.web.app import create_app
+
+
+@pytest.fixture(autouse=True)
+def password_hashing(request):
+    """Cheap argon2 parameters for this test, unless its module sets ``REAL_PASSWORD_HASHING = True``."""
+    if getattr(request.module, "REAL_PASSWORD_HASHING", False):
+        yield
+        return
+    with auth.cheap_password_hashing_for_tests():
+        yield
 
 
 @pytest.fixture

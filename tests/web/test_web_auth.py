@@ -13,6 +13,7 @@ from tests.web.helpers import PASSWORD, form_csrf, log_in
 from tracker.web import auth
 from tracker.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, require_role
 
+REAL_PASSWORD_HASHING = True  # tests/web/conftest.py: logging in is tested at the production parameters
 PAGES = ["/subscriptions", "/admin", "/review", "/search?q=x", "/bills/1", "/"]
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 
+import argon2
 import httpx
 import pytest
 
@@ -45,6 +46,8 @@ def test_users_add_list_passwd_remove(db_url, engine):
         user = auth.get_user(s, "ana")
         assert (user.role, user.email) == ("editor", "ana@example.org")
         assert user.password_hash.startswith("$argon2id$") and "first password" not in user.password_hash
+        # a `tracker` process hashes at the production parameters, never the test suite's cheap ones
+        assert argon2.extract_parameters(user.password_hash) == auth.PASSWORD_PARAMETERS
         assert auth.verify_password(user, "first password")
 
     assert users(db_url, "add", "bo", "--role", "admin", password="another one").returncode == 0

@@ -2,18 +2,30 @@
 ``tracker users`` both use it).
 
 Secrets are random (``secrets.token_urlsafe``) and only their SHA-256 is stored: the session cookie's token
-and the feed token. Passwords are hashed with argon2id (argon2-cffi's defaults).
+and the feed token. Passwords are hashed with argon2id at :data:`PASSWORD_PARAMETERS` (RFC 9106's
+low-memory profile, argon2-cffi's defaults: t=3, m=64 MiB, p=4), about 0.2 s of CPU per hash or check.
+
+The test suite alone hashes new passwords with :data:`TEST_PASSWORD_PARAMETERS` (t=1, m=8 KiB, p=1), as
+Django's test settings use a fast hasher: only through :func:`cheap_password_hashing_for_tests`, which no
+code of the tracker calls (tests/web/test_password_hashing.py checks that, and that ``tracker`` processes
+hash at :data:`PASSWORD_PARAMETERS`); there is no setting or environment variable for it. A stored hash
+records its own parameters, so one made cheaply still verifies, and the next login rehashes it at
+:data:`PASSWORD_PARAMETERS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -40,9 +52,36 @@ LOGIN_BACKOFF = timedelta(seconds=30)
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so both cases cost the same time.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+# The parameters of every password hash the tracker makes (see the module's docstring).
+PASSWORD_PARAMETERS: Parameters = profiles.RFC_9106_LOW_MEMORY
+# The test suite's, through cheap_password_hashing_for_tests() only: the lowest cost argon2id allows,
+# with the production salt and hash lengths.
+TEST_PASSWORD_PARAMETERS: Parameters = dataclasses.replace(
+    PASSWORD_PARAMETERS, time_cost=1, memory_cost=8, parallelism=1
+)
+
+_hasher = PasswordHasher.from_parameters(PASSWORD_PARAMETERS)
+_test_hasher = PasswordHasher.from_parameters(TEST_PASSWORD_PARAMETERS)
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the username is unknown, so both cases cost the same time (made on first
+    use: a ``tracker`` command that never checks a password never pays for it)."""
+    return hasher.hash("not a password of anyone")
+
+
+@contextmanager
+def cheap_password_hashing_for_tests() -> Iterator[None]:
+    """For the test suite only: passwords hashed (and the unknown-user dummy checked) at
+    :data:`TEST_PASSWORD_PARAMETERS` inside the block; never called by the tracker itself."""
+    global _hasher
+    production = _hasher
+    _hasher = _test_hasher
+    try:
+        yield
+    finally:
+        _hasher = production
 
 
 class AccountError(TrackerError):
@@ -140,7 +179,8 @@ def list_users(session: Session) -> list[User]:
 def verify_password(user: User | None, password: str) -> bool:
     """Constant-ish time whether or not the user exists."""
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        stored = user.password_hash if user else _dummy_hash(_hasher)
+        return _hasher.verify(stored, password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
 
