@@ -6,9 +6,10 @@ the record of a bill and of its match as the exports and the API give them, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +21,9 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    inspect,
     literal,
+    null,
     or_,
     select,
     type_coerce,
@@ -301,6 +304,13 @@ def safe_url(url: str | None) -> str | None:
     """A scraped link, only when it is a plain http(s) URL (never ``javascript:``, ``data:``...)."""
     if not url or not isinstance(url, str):
         return None
+    return _safe_url(url)
+
+
+@lru_cache(maxsize=65536)
+def _safe_url(url: str) -> str | None:
+    """:func:`safe_url` of a string (a pure function, remembered: a long list checks the same links on
+    every request, and ``urlsplit`` is most of a list row's own cost)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -315,7 +325,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def bill_record(bill: Bill, jurisdiction: Jurisdiction) -> dict[str, Any]:
+def bill_record(bill: Bill | BillValues, jurisdiction: Jurisdiction | JurisdictionValues) -> dict[str, Any]:
     """A bill's own fields as JSON values (`tracker export`, the web's CSV exports, the API); ``url`` is the
     public page, else the source; ``link`` the public page only when it is a safe http(s) URL."""
     return {
@@ -341,9 +351,10 @@ def bill_record(bill: Bill, jurisdiction: Jurisdiction) -> dict[str, Any]:
     }
 
 
-def match_record(match: BillMatch | None) -> dict[str, Any]:
+def match_record(match: BillMatch | MatchValues | None, *, why: bool = True) -> dict[str, Any]:
     """A bill's match as JSON values, the editor's decision and corrections winning over the machine's (the
-    same fields, empty, for a bill never matched: ``matched`` false)."""
+    same fields, empty, for a bill never matched: ``matched`` false); without ``why``, no
+    ``direction_reason`` (for a match read without its evidence: :func:`value_columns`)."""
     if match is None:
         return {
             "matched": False, "relevant": None, "score": None, "categories": [], "direction": None,
@@ -351,13 +362,13 @@ def match_record(match: BillMatch | None) -> dict[str, Any]:
             "needs_review_reason": None, "source": None, "decided_by": None, "decided_at": None, "note": None,
             "matched_at": None,
         }  # fmt: skip
-    return {
+    record = {
         "matched": True,
         "relevant": match.effective_relevant,
         "score": match.score,
         "categories": match.effective_categories,
         "direction": match.effective_direction,
-        "direction_reason": match_direction_reason(match),
+        "direction_reason": match_direction_reason(match) if why else None,
         "review_state": match.review_state,
         "needs_review": bool(match.needs_review),
         "needs_review_reason": match.needs_review_reason,
@@ -367,6 +378,118 @@ def match_record(match: BillMatch | None) -> dict[str, Any]:
         "note": match.note,
         "matched_at": _iso(match.matched_at),
     }
+    if not why:
+        del record["direction_reason"]
+    return record
+
+
+# -- plain rows: long lists without ORM objects -----------------------------------------------------------
+# The living list, the CSV exports and the API's pages read thousands of rows: building an ORM object of
+# the bill and of its match for each costs more than the query. They select the columns below instead, and
+# read each row as three named tuples with the attribute names of ``Bill``, ``Jurisdiction`` and
+# ``BillMatch`` (the match's effective fields by BillMatch's own Python rules), so :func:`bill_record`,
+# :func:`match_record` and the web's ``bill_row`` take them as they take the ORM objects.
+
+
+class BillValues(NamedTuple):
+    """The columns of a bill that lists and records read (every one but ``raw`` and the crawler's keys)."""
+
+    id: int
+    source_id: str
+    identifier: str | None
+    title: str | None
+    name: str | None
+    type_name: str | None
+    status: str | None
+    stage: str
+    body_name: str | None
+    introduced: date | None
+    passed_date: date | None
+    enacted_date: date | None
+    source_url: str | None
+    public_url: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+    vanished_at: datetime | None
+
+
+class JurisdictionValues(NamedTuple):
+    slug: str
+    name: str
+
+
+_MATCH_RULES = inspect(BillMatch).all_orm_descriptors
+
+
+class MatchValues(NamedTuple):
+    """The columns of a match that lists and records read, with its effective fields (BillMatch's rules)."""
+
+    bill_id: int
+    relevant: bool
+    score: float
+    categories: list[Any]
+    direction: str | None
+    evidence: list[Any] | None
+    uncertain: bool
+    learned: dict[str, Any] | None
+    matched_at: datetime
+    source: str
+    review_state: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+    editor_categories: list[Any] | None
+    editor_direction: str | None
+    needs_review: bool
+    needs_review_reason: str | None
+
+    @property
+    def effective_relevant(self) -> bool:
+        return bool(_MATCH_RULES["effective_relevant"].fget(self))  # type: ignore[attr-defined]
+
+    @property
+    def effective_categories(self) -> list[str]:
+        return list(_MATCH_RULES["effective_categories"].fget(self))  # type: ignore[attr-defined]
+
+    @property
+    def effective_direction(self) -> str | None:
+        value = _MATCH_RULES["effective_direction"].fget(self)  # type: ignore[attr-defined]
+        return str(value) if value is not None else None
+
+
+#: What the plain rows leave out of a match when the caller does not need why it has its direction (the
+#: CSV exports): the evidence and the learned layer, the largest JSON of a match, read as None.
+WHY_COLUMNS = ("evidence", "learned")
+
+
+def value_columns(*, why: bool = True) -> tuple[Any, ...]:
+    """The columns of a plain row, in order: the bill's, its city's, its match's (NULL when the query
+    outer-joins a bill without one); without ``why``, :data:`WHY_COLUMNS` are NULL (not read)."""
+    match_columns = [
+        null().label(f) if not why and f in WHY_COLUMNS else getattr(BillMatch, f)
+        for f in MatchValues._fields
+    ]
+    return (
+        *(getattr(Bill, f) for f in BillValues._fields),
+        Jurisdiction.slug,
+        Jurisdiction.name,
+        *match_columns,
+    )
+
+
+PlainRow = tuple[BillValues, JurisdictionValues, MatchValues | None]
+
+
+def plain_rows(rows: Iterable[Sequence[Any]]) -> Iterator[PlainRow]:
+    """Rows of :func:`value_columns` as (bill, city, match or None)."""
+    nb = len(BillValues._fields)
+    nj = nb + len(JurisdictionValues._fields)
+    for row in rows:
+        yield (
+            BillValues(*row[:nb]),
+            JurisdictionValues(*row[nb:nj]),
+            MatchValues(*row[nj:]) if row[nj] is not None else None,
+        )
 
 
 # -- hearings and votes (docs/meetings.md) --------------------------------------------------------------

@@ -11,10 +11,18 @@ from sqlalchemy.orm import Session
 from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
-from tracker.read_model import bill_record, match_record
+from tracker.read_model import (
+    BillValues,
+    JurisdictionValues,
+    MatchValues,
+    bill_record,
+    match_record,
+    plain_rows,
+    value_columns,
+)
 from tracker.web.queries.filters import PER_PAGE, Filters, Page
 from tracker.web.queries.rows import add_next_hearings
-from tracker.web.queries.sql import LIST_DEFERRED, conditions, ids_query, list_rows, paged, queue_query
+from tracker.web.queries.sql import conditions, ids_query, list_rows, paged, queue_query
 
 _SEARCH_ORDER: list[UnaryExpression[Any]] = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
 
@@ -31,18 +39,22 @@ def review_queue(session: Session, f: Filters, *, per_page: int = PER_PAGE) -> P
     return paged(session, queue_query(session, f, Bill.id), f, [], per_page)
 
 
-def export_row(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
-    """A row of the CSV exports: the bill's record and its match's (:mod:`tracker.read_model`), its
-    ``url`` the public page when it is a safe link."""
-    row = {**bill_record(bill, jurisdiction), **match_record(match)}
+def export_row(
+    bill: Bill | BillValues,
+    jurisdiction: Jurisdiction | JurisdictionValues,
+    match: BillMatch | MatchValues | None,
+) -> dict[str, Any]:
+    """A row of the CSV exports: the bill's record and its match's (:mod:`tracker.read_model`; no
+    ``direction_reason``, which no export has), its ``url`` the public page when it is a safe link."""
+    row = {**bill_record(bill, jurisdiction), **match_record(match, why=False)}
     row["url"] = row["link"]
     return row
 
 
 def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
     """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
-    one query, not one page."""
-    columns = (Bill, Jurisdiction, BillMatch)
+    one query, not one page, read as plain rows (:func:`tracker.read_model.plain_rows`)."""
+    columns = value_columns(why=False)
     if queue:
         q = queue_query(session, f, *columns)
     else:
@@ -53,8 +65,7 @@ def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[di
             .where(*conditions(session, f))
             .order_by(*_SEARCH_ORDER)
         )
-    q = q.options(*LIST_DEFERRED).execution_options(yield_per=2000)
-    rows = [export_row(b, j, m) for b, j, m in session.execute(q)]
+    rows = [export_row(b, j, m) for b, j, m in plain_rows(session.execute(q))]
     return add_next_hearings(session, rows, utcnow())
 
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from db.models import Action, Bill, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
+from tracker.read_model import plain_rows, value_columns
 from tracker.web.queries.rows import add_next_hearings, bill_row
-from tracker.web.queries.sql import LIST_DEFERRED, jurisdiction_id_of
+from tracker.web.queries.sql import jurisdiction_id_of
 
 DIRECTION_ORDER = ("expands", "restricts", "neutral")
 
@@ -58,7 +59,7 @@ def living_list(
     now = now or utcnow()
     jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     q = (
-        select(Bill, Jurisdiction, BillMatch)
+        select(*value_columns())
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .where(BillMatch.review_state == "confirmed")
@@ -69,10 +70,10 @@ def living_list(
     last = _last_actions(session, ids)
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     cities: dict[str, str] = {}
-    q = q.options(*LIST_DEFERRED).order_by(
+    q = q.order_by(
         Jurisdiction.name, Jurisdiction.slug, Bill.introduced.is_(None), Bill.introduced.desc(), Bill.id
     )
-    for bill, j, match in session.execute(q):
+    for bill, j, match in plain_rows(session.execute(q)):
         row = bill_row(bill, j, match, evidence=False)
         row["last_action_date"], row["last_action"] = last.get(bill.id, (None, None))
         cities[j.slug] = j.name

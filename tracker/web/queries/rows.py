@@ -10,12 +10,23 @@ from sqlalchemy.orm import Session
 from db.models import Bill, Jurisdiction
 from db.models_meetings import Meeting
 from db.models_review import BillMatch
-from tracker.read_model import hearing_record, next_hearings, safe_url
+from tracker.read_model import (
+    BillValues,
+    JurisdictionValues,
+    MatchValues,
+    hearing_record,
+    next_hearings,
+    safe_url,
+)
 from tracker.signals import match_direction_reason
 
 
 def bill_row(
-    bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None, *, evidence: bool = True
+    bill: Bill | BillValues,
+    jurisdiction: Jurisdiction | JurisdictionValues,
+    match: BillMatch | MatchValues | None,
+    *,
+    evidence: bool = True,
 ) -> dict[str, Any]:
     """One bill of a list, with its effective match fields (the editor's word when there is one); without
     ``evidence`` (a list that defers that column)."""
