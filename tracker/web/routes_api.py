@@ -24,7 +24,10 @@ from db.models_review import BillMatch
 from db.types import utcnow
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
+    BillValues,
     FilterError,
+    JurisdictionValues,
+    MatchValues,
     bill_record,
     bill_with_children,
     change_fields,
@@ -32,9 +35,11 @@ from tracker.read_model import (
     has_category,
     hearings_and_votes,
     match_record,
+    plain_rows,
     review_events,
     status_change_query,
     text_condition,
+    value_columns,
 )
 from tracker.safe_output import MAX_ID
 from tracker.signals import match_direction_reason
@@ -92,7 +97,7 @@ MATCH_FIELDS = (
 )  # fmt: skip
 
 
-def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any] | None:
+def _match(match: BillMatch | MatchValues | None, *, evidence: bool = False) -> dict[str, Any] | None:
     if match is None:
         return None
     record = match_record(match)
@@ -104,11 +109,15 @@ def _match(match: BillMatch | None, *, evidence: bool = False) -> dict[str, Any]
             "direction": match.direction,
         }
         out["needs_review_reason"] = match.needs_review_reason
-        out["evidence"] = list(match.evidence)
+        out["evidence"] = list(match.evidence or [])
     return out
 
 
-def _bill(bill: Bill, jurisdiction: Jurisdiction, match: BillMatch | None) -> dict[str, Any]:
+def _bill(
+    bill: Bill | BillValues,
+    jurisdiction: Jurisdiction | JurisdictionValues,
+    match: BillMatch | MatchValues | None,
+) -> dict[str, Any]:
     record = bill_record(bill, jurisdiction)
     return {
         **{key: record[key] for key in BILL_FIELDS},
@@ -175,7 +184,7 @@ def api_bills(
     _jurisdiction(db, jurisdiction)
     since = _aware("updated_since", updated_since)
     query = (
-        select(Bill, Jurisdiction, BillMatch)
+        select(*value_columns())  # plain rows: a 500-bill page builds no ORM objects
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         .where(*_match_conditions(db, category, direction, relevant, review_state))
@@ -194,7 +203,7 @@ def api_bills(
     if since is not None:
         query = query.where(Bill.updated_at >= since)
     rows, page = _paged(request, db, query, [Bill.id], limit, offset)
-    return {"items": _with_meetings(db, [_bill(b, j, m) for b, j, m in rows]), **page}
+    return {"items": _with_meetings(db, [_bill(b, j, m) for b, j, m in plain_rows(rows)]), **page}
 
 
 @router.get("/bills/{bill_id}")
