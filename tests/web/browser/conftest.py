@@ -1,7 +1,12 @@
 """End-to-end tests in a real headless browser: Debian's chromium (``/usr/bin/chromium``, or
 ``$TRACKER_CHROMIUM``) driven by Playwright's sync API, against the app served by a real ``tracker serve``
-child process on loopback, over a real database (a SQLite file and a PostgreSQL schema: every test runs
-on both).
+child process on loopback, over a real database made by ``tracker init``: a SQLite file only. What these
+tests add is the browser's part (layout at each width and zoom, htmx swaps, keyboard shortcuts, forms,
+scripts kept inert by the browser); every server path they drive runs on both engines in the tests through
+the app without a browser: test_review_pages.py (decisions, corrections, notes, staff), test_search_pages.py
+(filters, CSV), test_bills_pages.py (a bill's page), test_web_subscriptions.py (subscriptions, feed link),
+test_web_auth.py (login, logout), test_hostile_input.py and test_rendered_from_database.py (hostile titles).
+A second engine here would render the same pages again (twice the browser's CPU for no new check).
 
 Nothing is downloaded: Playwright only drives the system chromium (``playwright install`` cannot fetch a
 browser here; ``./dev test`` installs Debian's chromium when it is missing). Without chromium the tests
@@ -9,7 +14,7 @@ browser here; ``./dev test`` installs Debian's chromium when it is missing). Wit
 
 Fixtures:
 
-- ``site`` (session, one per engine): the served app: ``base_url``, ``engine`` (for the tests' own data,
+- ``site`` (session): the served app: ``base_url``, ``engine`` (for the tests' own data,
   written with tests/factories.py, and for checking what a click wrote), and two accounts made
   with ``tracker users add`` (``editor`` with ``editor@example.org``, ``staff``), password ``PASSWORD``;
 - ``browser`` (session): one chromium for the whole run;
@@ -28,7 +33,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +40,10 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from db.engine import make_engine
-from tests.conftest import REPO, _pg_schema_url, run_tracker, write_config
+from tests.conftest import REPO, run_tracker, write_config
 from tests.digests.helpers import JURISDICTIONS
 from tests.web.helpers import PASSWORD
 
@@ -64,7 +68,6 @@ class Site:
     base_url: str
     db_url: str
     engine: Engine
-    dialect: str
     log: Path
 
 
@@ -123,17 +126,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def site(request, tmp_path_factory) -> Iterator[Site]:
-    """A database made by ``tracker init``, two accounts made by ``tracker users add``, and the app served
-    over it by ``tracker serve`` on a free loopback port."""
-    directory = tmp_path_factory.mktemp(f"browser-{request.param}")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{directory}/tracker.db"
-    else:
-        schema = f"browser_{uuid.uuid4().hex[:12]}"
-        url = _pg_schema_url(request.getfixturevalue("pg_admin"), schema)
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Iterator[Site]:
+    """A SQLite database made by ``tracker init``, two accounts made by ``tracker users add``, and the app
+    served over it by ``tracker serve`` on a free loopback port."""
+    directory = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{directory}/tracker.db"
     config = write_config(directory / "tracker.toml", JURISDICTIONS, database_url=url)
     _check(run_tracker("--config", str(config), "init"), "tracker init")
     for username, role, email in (("editor", "editor", EDITOR_EMAIL), ("staff", "staff", None)):
@@ -145,13 +143,10 @@ def site(request, tmp_path_factory) -> Iterator[Site]:
     proc, base = _serve(config, log)
     engine = make_engine(url)
     try:
-        yield Site(base, url, engine, request.param, log)
+        yield Site(base, url, engine, log)
     finally:
         _stop(proc)
         engine.dispose()
-        if schema:
-            with request.getfixturevalue("pg_admin").connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture(scope="session")

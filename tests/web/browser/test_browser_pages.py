@@ -1,6 +1,8 @@
 """The other pages in a real browser: logging in (a wrong password shows the error) and out, search with
 its filters, a bill's page with its timeline in order, managing one's subscriptions and feed link, and a
-scraped ``<script>`` title shown as text on every page that lists it (no dialog ever opens)."""
+scraped ``<script>`` title shown as text on every page that lists it (no dialog ever opens).
+On SQLite only: the server side of every step runs on both engines without a browser
+(tests/web/browser/conftest.py names the tests)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The review queue in a real browser: one click confirms or rejects a bill without reloading the page
 (htmx swaps the row; a marker set on ``window`` survives), the keyboard shortcuts do the common path,
-corrections of category and direction and notes are recorded, and a staff user gets no editor actions."""
+corrections of category and direction and notes are recorded, and a staff user gets no editor actions.
+On SQLite only: the server side of every step runs on both engines without a browser
+(tests/web/browser/conftest.py names the tests)."""
 
 from __future__ import annotations
 

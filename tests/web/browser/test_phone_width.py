@@ -1,5 +1,6 @@
 """Phones: at 375 px wide (and at 360 px) no page of the route list scrolls sideways, with real long council
-titles, long identifiers and long URLs in the data. Run in Debian's chromium against ``tracker serve``."""
+titles, long identifiers and long URLs in the data. Run in Debian's chromium against ``tracker serve``, on
+SQLite only: the layout is the browser's, the same whatever engine the pages were read from."""
 
 from __future__ import annotations
 

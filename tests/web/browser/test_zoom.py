@@ -2,7 +2,7 @@
 scrolls sideways, nothing is cut off at its right edge, no column or button so narrow that it breaks
 ordinary words letter by letter) and every menu item stays visible, inside the window and clickable.
 Debian's chromium against ``tracker serve``, with real long council titles, long identifiers and long URLs
-in the data.
+in the data; on SQLite only: the layout is the browser's, the same whatever engine the pages were read from.
 
 How 200% zoom is reproduced: a browser's page zoom makes one CSS pixel two device pixels, so a window
 W device pixels wide lays pages out in W/2 CSS pixels, media queries see W/2, and ``devicePixelRatio``
