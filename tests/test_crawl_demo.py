@@ -24,8 +24,10 @@ from tests.portal import portal_config as _portal_config
 from tracker.demo import LegistarPortalServer
 
 # These crawls test the matters' crawl and count its requests: they read no meetings (the demo portal's
-# meetings and the Legistar events are tested in tests/platforms/test_legistar_meetings_crawl.py).
-NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
+# meetings and the Legistar events are tested in tests/platforms/test_legistar_meetings_crawl.py), and a
+# full crawl fetches every matter's attachment list (attachments by title are tested in
+# tests/test_crawl_attachments_by_title.py).
+NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0, "attachments_by_title": False}
 
 
 def portal_config(*args, crawl: dict | None = None, **kw):

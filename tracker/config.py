@@ -50,6 +50,10 @@ class CrawlSettings(Strict):
     # Attachment lists cost one request per matter. A crawl fetches at most this many (newest matters
     # first); the rest wait in a backlog that later sweeps work off. 0 = no limit.
     attachments_per_crawl: int = Field(5000, ge=0)
+    # A full crawl spends that budget only on the bills whose documents may matter (a rules term in the
+    # title, or an opaque title: crawler/attachments.py); the others join the backlog at once. false: every
+    # matter takes a slot, newest first.
+    attachments_by_title: bool = True
     # Worker processes of a full crawl of the Legistar API (each lists every page and fetches its share of
     # the matters; the per-host cap is shared out between them): the crawler is CPU-bound, so a backfill
     # uses every core. Incremental crawls and sweeps run in one process.

@@ -37,6 +37,7 @@ from urllib.parse import quote
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from crawler.attachments import TitleTriage
 from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
@@ -116,6 +117,7 @@ class LegistarApiSpider(PortalSpider[Settings]):
     def __init__(self, jobs: list[CrawlJob], **kwargs: Any) -> None:
         super().__init__(jobs, **kwargs)
         self._meetings: dict[str, _Meetings] = {}  # by slug: what the crawl read of the city's meetings
+        self._triage = TitleTriage()  # which titles need their attachment lists now (full crawls)
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
@@ -228,8 +230,7 @@ class LegistarApiSpider(PortalSpider[Settings]):
             wanted = self._wanted(job, key, matter)
             if wanted:
                 job.fetched += 1
-                # The attachments budget is spent in listing order, i.e. newest matters first.
-                with_attachments = job.take_attachment_slot()
+                with_attachments = self._attachments_now(job, matter)
                 out.append(
                     self._sub(
                         job, matter, "histories", with_attachments=with_attachments, probe=wanted == "probe"
@@ -238,6 +239,18 @@ class LegistarApiSpider(PortalSpider[Settings]):
             elif key in job.attachments_pending and job.take_attachment_slot():
                 out.append(self._sub(job, matter, "attachments", only_attachments=True))
         return out
+
+    def _attachments_now(self, job: CrawlJob, matter: dict[str, Any]) -> bool:
+        """Whether a fetched matter's attachment list is fetched with it. The budget is spent in listing
+        order, i.e. newest matters first; in a full crawl with ``attachments_by_title``, only on titles that
+        may need their documents (crawler/attachments.py): the others join the backlog the sweeps work off."""
+        if job.mode == "full" and job.settings.attachments_by_title:
+            title, name = matter.get("MatterTitle"), matter.get("MatterName")
+            if not self._triage.needs_documents(
+                title if isinstance(title, str) else None, name if isinstance(name, str) else None
+            ):
+                return False
+        return job.take_attachment_slot()
 
     def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> str | None:
         """Whether to fetch a listed matter's histories, sponsors and attachments: "fetch", "probe" or None.
