@@ -16,12 +16,13 @@ from tracker import slots, track
 
 TRACK_URL = "https://riverton.legistar.com/LegislationDetail.aspx?ID=12"
 
-# A process that takes one track slot of the database and holds it until its stdin closes or it is killed.
+# A process that takes one track slot of the database and holds it until its stdin closes or it is killed
+# (the limit is passed in: importing tracker.track, with the crawler, would triple the child's start).
 HOLDER = """
 import sys
 from db.engine import make_engine
-from tracker import slots, track
-slot = slots.try_take(make_engine(sys.argv[1]), "track", track.MAX_TRACK_PROCESSES)
+from tracker import slots
+slot = slots.try_take(make_engine(sys.argv[1]), "track", int(sys.argv[2]))
 print("none" if slot is None else slot.number, flush=True)
 sys.stdin.read()
 """
@@ -29,7 +30,7 @@ sys.stdin.read()
 
 def _holder(db_url: str) -> tuple[subprocess.Popen[str], str]:
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, db_url],
+        [sys.executable, "-c", HOLDER, db_url, str(track.MAX_TRACK_PROCESSES)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
