@@ -16,8 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Integer,
     Select,
     and_,
+    any_,
+    bindparam,
     case,
     exists,
     func,
@@ -29,8 +32,8 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from db.engine import session_scope
 from db.models import Action, Bill, Jurisdiction, StatusChange
@@ -462,13 +465,19 @@ class MatchValues(NamedTuple):
 WHY_COLUMNS = ("evidence", "learned")
 
 
-def value_columns(*, why: bool = True) -> tuple[Any, ...]:
+def value_columns(*, why: bool = True, learned: bool = True) -> tuple[Any, ...]:
     """The columns of a plain row, in order: the bill's, its city's, its match's (NULL when the query
-    outer-joins a bill without one); without ``why``, :data:`WHY_COLUMNS` are NULL (not read)."""
-    match_columns = [
-        null().label(f) if not why and f in WHY_COLUMNS else getattr(BillMatch, f)
-        for f in MatchValues._fields
-    ]
+    outer-joins a bill without one); without ``why``, :data:`WHY_COLUMNS` are NULL (not read); without
+    ``learned``, the learned layer is read as its ``direction_reason`` alone (extracted by the database:
+    enough for :func:`tracker.signals.match_direction_reason`, a fraction of the JSON to decode)."""
+    match_columns = []
+    for f in MatchValues._fields:
+        if not why and f in WHY_COLUMNS:
+            match_columns.append(null().label(f))
+        elif f == "learned" and not learned:
+            match_columns.append(BillMatch.learned["direction_reason"].as_string().label(f))
+        else:
+            match_columns.append(getattr(BillMatch, f))
     return (
         *(getattr(Bill, f) for f in BillValues._fields),
         Jurisdiction.slug,
@@ -481,15 +490,16 @@ PlainRow = tuple[BillValues, JurisdictionValues, MatchValues | None]
 
 
 def plain_rows(rows: Iterable[Sequence[Any]]) -> Iterator[PlainRow]:
-    """Rows of :func:`value_columns` as (bill, city, match or None)."""
+    """Rows of :func:`value_columns` as (bill, city, match or None); a learned layer read as its reason
+    alone (``learned=False``) becomes ``{"direction_reason": reason}``."""
     nb = len(BillValues._fields)
     nj = nb + len(JurisdictionValues._fields)
     for row in rows:
-        yield (
-            BillValues(*row[:nb]),
-            JurisdictionValues(*row[nb:nj]),
-            MatchValues(*row[nj:]) if row[nj] is not None else None,
-        )
+        match = MatchValues(*row[nj:]) if row[nj] is not None else None
+        reason: Any = match.learned if match is not None else None
+        if match is not None and isinstance(reason, str):
+            match = match._replace(learned={"direction_reason": reason})
+        yield BillValues(*row[:nb]), JurisdictionValues(*row[nb:nj]), match
 
 
 # -- hearings and votes (docs/meetings.md) --------------------------------------------------------------
@@ -536,12 +546,27 @@ def upcoming_hearing_query(now: datetime) -> Select[int | None, Meeting]:
     )
 
 
+def id_batches(session: Session, column: Any, ids: Sequence[int]) -> Iterator[Any]:
+    """Conditions "``column`` is one of ``ids``", one per query to run: on PostgreSQL one condition for any
+    number of ids (``= ANY(array)``, a single parameter: each query of a batch scans the upcoming
+    meetings' agendas again), elsewhere ``IN`` lists of 500 (SQLite's parameter limit; each an index
+    lookup)."""
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True))
+        return
+    for i in range(0, len(ids), 500):
+        yield column.in_(ids[i : i + 500])
+
+
 def next_hearings(session: Session, bill_ids: Iterable[int], now: datetime) -> dict[int, Meeting]:
-    """Each bill's next hearing: the soonest upcoming meeting whose agenda lists it."""
+    """Each bill's next hearing: the soonest upcoming meeting whose agenda lists it (the meetings without
+    their ``raw`` record, which no hearing shows)."""
     ids = sorted(set(bill_ids))
     found: dict[int, Meeting] = {}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        rows = session.execute(upcoming_hearing_query(now).where(MeetingItem.bill_id.in_(chunk))).all()
+    for condition in id_batches(session, MeetingItem.bill_id, ids):
+        rows = session.execute(upcoming_hearing_query(now).where(condition).options(defer(Meeting.raw))).all()
         for bill_id, meeting in rows:
             if bill_id is not None:
                 found.setdefault(bill_id, meeting)
@@ -557,16 +582,16 @@ def vote_records(session: Session, bill_id: int) -> list[dict[str, Any]]:
 def votes_of(session: Session, bill_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     ids = sorted(set(bill_ids))
     out: dict[int, list[dict[str, Any]]] = {}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+    for condition in id_batches(session, MeetingItem.bill_id, ids):
         rows = session.scalars(
             select(MeetingItem)
             .join(Meeting, MeetingItem.meeting_id == Meeting.id)
             .where(
-                MeetingItem.bill_id.in_(chunk),
+                condition,
                 Meeting.state == "held",
                 or_(MeetingItem.result.is_not(None), MeetingItem.votes.any()),
             )
-            .options(selectinload(MeetingItem.votes), selectinload(MeetingItem.meeting))
+            .options(selectinload(MeetingItem.votes), selectinload(MeetingItem.meeting).defer(Meeting.raw))
             .order_by(Meeting.starts_at, Meeting.id, MeetingItem.sequence)
         ).all()
         for item in rows:

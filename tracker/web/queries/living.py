@@ -59,7 +59,7 @@ def living_list(
     now = now or utcnow()
     jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     q = (
-        select(*value_columns())
+        select(*value_columns(learned=False))  # the list shows the learned layer's reason only
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .join(BillMatch, BillMatch.bill_id == Bill.id)
         .where(BillMatch.review_state == "confirmed")
