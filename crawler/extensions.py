@@ -1,13 +1,16 @@
-"""Scrapy extensions: a one-line progress display on a terminal, and a quieter log formatter."""
+"""Scrapy extensions: a one-line progress display on a terminal, a quieter log formatter, and a plain
+stats collector."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.logformatter import LogFormatter, LogFormatterResult
+from scrapy.statscollectors import MemoryStatsCollector
 from twisted.internet import task
 
 if TYPE_CHECKING:
@@ -55,11 +58,30 @@ class Progress:
         sys.stderr.flush()
 
 
+class PlainStats(MemoryStatsCollector):
+    """Scrapy's in-memory stats without the attribute hook Scrapy 2.13+ puts on every access (it wraps
+    each stats method to warn about a ``spider`` argument nobody here passes): a crawl updates its stats
+    several times per request, and the hook cost more than the update."""
+
+    __getattribute__ = object.__getattribute__
+
+
+_SCRAPY_LOG = logging.getLogger("scrapy.core")
+
+
 class QuietLogFormatter(LogFormatter):
     """Scrapy's log formatter without the item dumps: a scraped item (a whole matter with its histories)
-    is logged as its jurisdiction and the bill's id on the portal only."""
+    is logged as its jurisdiction and the bill's id on the portal only. The per-response and per-item
+    debug lines are not even built unless debug logging is on (Scrapy skips a ``None``)."""
 
-    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
+    def crawled(self, request: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]
+        if not _SCRAPY_LOG.isEnabledFor(logging.DEBUG):
+            return None
+        return super().crawled(request, response, spider)
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]
+        if not _SCRAPY_LOG.isEnabledFor(logging.DEBUG):
+            return None
         result = super().scraped(item, response, spider)
         item = item if isinstance(item, dict) else {}
         staged = item.get("bill")  # a parsed bill, or the parser to run in the pipeline and its source id

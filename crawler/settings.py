@@ -67,13 +67,23 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,  # an API needs no Referer header
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    # a development aid (warns about meta keys copied from a response); the spiders build their meta
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 ITEM_PIPELINES = {"crawler.pipelines.StagePipeline": 300}
 EXTENSIONS = {
     "crawler.extensions.Progress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,  # never open a port on a production host
     "scrapy.extensions.remote_control.RemoteControl": None,  # (same)
+    # Scrapy's own stats and log counts, updated on every request, response and item: nothing reads them
+    # (the tracker counts its requests itself, RequestAccountingMiddleware)
+    "scrapy.extensions.corestats.CoreStats": None,
+    "scrapy.extensions.logcount.LogCount": None,
 }
+# Per-request byte and status counts (it serialises every request and response to measure it): unread.
+DOWNLOADER_STATS = False
+STATS_CLASS = "crawler.extensions.PlainStats"
+STATS_DUMP = False
 # Scrapy starts this many asyncio workers for every callback's output; ours yield one item or a page of
 # requests, and 100 workers per response cost more CPU than the crawl itself.
 CONCURRENT_ITEMS = 4
