@@ -13,10 +13,11 @@ Plain functions for other cases are in tests/web/helpers.py.
 Password hashing: argon2id at its production parameters costs about 0.2 s of CPU per hash and per check,
 and the web tests make and log in hundreds of accounts. So the autouse fixture ``password_hashing`` has
 them hash and check at ``auth.TEST_PASSWORD_PARAMETERS`` (through
-``auth.cheap_password_hashing_for_tests()``, which the tracker itself never calls), except in a module
-that sets ``REAL_PASSWORD_HASHING = True``: the tests of logging in and of hashing itself
-(test_web_auth.py, test_password_hashing.py). Child processes (``tracker users add``, ``tracker serve``:
-test_web_cli.py, browser/) always hash at the production parameters.
+``auth.cheap_password_hashing_for_tests()``, which the tracker itself never calls), except in the tests of
+logging in and of hashing itself: a test decorated with ``helpers.real_password_hashing`` (test_web_auth.py)
+or a module that sets ``REAL_PASSWORD_HASHING = True`` (test_password_hashing.py). Child processes
+(``tracker users add``, ``tracker serve``: test_web_cli.py, browser/) always hash at the production
+parameters.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from tracker.web.app import create_app
 
 @pytest.fixture(autouse=True)
 def password_hashing(request):
-    """Cheap argon2 parameters for this test, unless its module sets ``REAL_PASSWORD_HASHING = True``."""
-    if getattr(request.module, "REAL_PASSWORD_HASHING", False):
+    """Cheap argon2 parameters for this test, unless it is marked ``@real_password_hashing`` or its module
+    sets ``REAL_PASSWORD_HASHING = True``."""
+    real = getattr(request.function, "real_password_hashing", False)
+    if real or getattr(request.module, "REAL_PASSWORD_HASHING", False):
         yield
         return
     with auth.cheap_password_hashing_for_tests():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -14,6 +15,14 @@ from tracker.web import auth
 from tracker.web.deps import SESSION_COOKIE
 
 PASSWORD = "correct horse battery"
+
+
+def real_password_hashing(test: Callable[..., None]) -> Callable[..., None]:
+    """Marks a test of logging in or of hashing: it hashes and checks passwords at the production argon2
+    parameters, not the web tests' cheap ones (tests/web/conftest.py; a whole module: set
+    ``REAL_PASSWORD_HASHING = True``)."""
+    test.real_password_hashing = True  # type: ignore[attr-defined]  # read by the password_hashing fixture
+    return test
 
 
 def create_user(

@@ -1,19 +1,21 @@
 """Login, logout, sessions, CSRF, the login rate limit and role checks of the web app (real app, real
-database on both engines, HTTP through FastAPI's test client)."""
+database on both engines, HTTP through FastAPI's test client). The tests of logging in with a right or
+wrong password hash at the production argon2 parameters (``@real_password_hashing``); the others, about
+sessions, CSRF, throttling and roles, at the web tests' cheap ones (tests/web/conftest.py)."""
 
 from __future__ import annotations
 
+import argon2
 from fastapi import Depends
 from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models_web import LoginAttempt, LoginSession
 from tests.clock import utc_now
-from tests.web.helpers import PASSWORD, form_csrf, log_in
+from tests.web.helpers import PASSWORD, form_csrf, log_in, real_password_hashing
 from tracker.web import auth
 from tracker.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, require_role
 
-REAL_PASSWORD_HASHING = True  # tests/web/conftest.py: logging in is tested at the production parameters
 PAGES = ["/subscriptions", "/admin", "/review", "/search?q=x", "/bills/1", "/"]
 
 
@@ -39,8 +41,10 @@ def test_every_page_needs_a_session(client):
     assert client.get("/healthz").status_code == 200
 
 
+@real_password_hashing
 def test_login_sets_a_new_httponly_samesite_session_and_goes_to_next(client, make_user, engine):
-    make_user("ana", "staff")
+    user = make_user("ana", "staff")
+    assert argon2.extract_parameters(user.password_hash) == auth.PASSWORD_PARAMETERS  # @real_password_hashing
     page = client.get("/login?next=/subscriptions")
     # no session before the login: the form's CSRF token is a double-submit cookie, nothing is stored
     assert client.cookies.get(SESSION_COOKIE) is None and client.cookies.get(LOGIN_CSRF_COOKIE)
@@ -68,6 +72,7 @@ def test_next_never_leads_to_another_site(client, make_user):
         assert r.status_code == 303 and r.headers["location"] == "/", target
 
 
+@real_password_hashing
 def test_wrong_password_and_unknown_user_are_refused_alike(client, make_user):
     make_user("ana", "staff")
     for username, password in (("ana", "wrong password"), ("nobody", PASSWORD), ("ana", "")):
@@ -161,6 +166,7 @@ def test_roles_nest_and_a_lesser_role_gets_403(app, client, make_user):
     assert "This needs the admin role." in page.text and "<script" not in page.text.split("<body")[1]
 
 
+@real_password_hashing
 def test_a_password_change_or_removal_ends_the_users_sessions(client, login, engine):
     user = login(client, "staff")
     with session_scope(engine) as s:
