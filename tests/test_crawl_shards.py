@@ -4,11 +4,17 @@ fails the whole crawl with nothing imported (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
+import pytest
 from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Attachment, Bill
-from tests.conftest import run_tracker
+from tests.clock import wait_for
+from tests.conftest import REPO, run_tracker
 from tests.portal import event_counts, portal_statuses, runs, stored_statuses
 from tests.portal import portal_config as _portal_config
 
@@ -86,3 +92,34 @@ def test_a_failing_worker_fails_the_crawl(tmp_path, db_url, engine, portal, serv
     assert f"{CLIENT}: failed (full)" in done.stdout and "HTTP 500" in done.stdout
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Bill)) == 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_stops_every_shard_and_imports_nothing(tmp_path, db_url, engine, portal, server, sig):
+    """The crawl process crawls shard 0 itself and passes a stop signal on to its worker process: both stop
+    promptly, nothing is imported, the run is recorded as interrupted."""
+    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT], crawl={"processes": 2})
+    run_tracker("--config", str(cfg), "init")
+    server.latency = 0.2
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--config", str(cfg), "crawl", "--full"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # both shards are fetching matters (each lists the one page first)
+    wait_for(
+        lambda: sum(p.endswith("/histories") for p, _ in server.requests) >= 6 or child.poll() is not None,
+        60,
+        what="both shards fetching",
+    )
+    assert child.poll() is None, child.communicate()  # still crawling when stopped
+    child.send_signal(sig)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 1, err
+    assert f"{CLIENT}: interrupted (full)" in out and f"crawl stopped by {sig.name}" in out
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Bill)) == 0
+    assert [r.status for r in runs(engine, CLIENT)] == ["interrupted"]

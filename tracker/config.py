@@ -54,9 +54,10 @@ class CrawlSettings(Strict):
     # title, or an opaque title: crawler/attachments.py); the others join the backlog at once. false: every
     # matter takes a slot, newest first.
     attachments_by_title: bool = True
-    # Worker processes of a full crawl of the Legistar API (each lists every page and fetches its share of
-    # the matters; the per-host cap is shared out between them): the crawler is CPU-bound, so a backfill
-    # uses every core. Incremental crawls and sweeps run in one process.
+    # Processes of a full crawl of the Legistar API, the crawl process and processes - 1 spawned workers
+    # (each lists every page and fetches its share of the matters; the per-host cap is shared out between
+    # them): the crawler is CPU-bound, so a backfill uses every core. Incremental crawls and sweeps run in
+    # one process.
     processes: int = Field(2, ge=1, le=8)
     # Limits of a crawl child process (tracker/children.py): killed past time_limit_minutes per
     # jurisdiction it crawls (12 hours at most), address space capped at memory_mb (0: no cap).

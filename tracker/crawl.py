@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -70,10 +71,11 @@ class _Stopping:
     signum: int | None = None
 
 
-def _arm_prompt_stop(state: _Stopping) -> None:
+def _arm_prompt_stop(state: _Stopping, also: Callable[[int], None] | None = None) -> None:
     """Once the reactor runs (after Scrapy installed its handlers): on SIGTERM or SIGINT, note it, let
     Scrapy start its graceful shutdown, and force the reactor down :data:`STOP_GRACE` seconds later (Scrapy's
-    own second-signal path) instead of waiting for the slowest request in flight."""
+    own second-signal path) instead of waiting for the slowest request in flight. ``also`` is called with
+    the signal first (a split crawl passes it on to its worker processes)."""
     from twisted.internet import reactor as installed
     from twisted.internet.base import ReactorBase
 
@@ -88,6 +90,8 @@ def _arm_prompt_stop(state: _Stopping) -> None:
             def handler(signum: int, frame: Any, scrapy_handler: Any = scrapy_handler) -> None:
                 first = state.signum is None
                 state.signum = signum
+                if also is not None:
+                    also(signum)
                 if callable(scrapy_handler):
                     scrapy_handler(signum, frame)  # replaces both handlers with Scrapy's forced stop
                 if first:
@@ -239,7 +243,11 @@ def known_members(
 
 
 def _crawl(
-    jobs: list[CrawlJob], config: Config, progress: bool, stopping: _Stopping | None = None
+    jobs: list[CrawlJob],
+    config: Config,
+    progress: bool,
+    stopping: _Stopping | None = None,
+    also: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
 
@@ -284,7 +292,7 @@ def _crawl(
         receivers.extend((closed, failed_callback))
         crawlers.append((crawler, group, reasons))
     if stopping is not None:
-        _arm_prompt_stop(stopping)
+        _arm_prompt_stop(stopping, also)
     process.start()
     requests: dict[str, int] = {}
     for crawler, group, reasons in crawlers:
@@ -331,9 +339,10 @@ def _crawl_sharded(
     """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
     worker processes.
 
-    Worker 0 crawls every job (its shard of the split ones); worker k > 0 its shard of the split ones.
-    Each worker gets its share of the per-host cap, so the cap holds across them. The outcomes are folded
-    back into the jobs, and the import reads every worker's stage file."""
+    Shard 0 crawls every job (its shard of the split ones) in this process, which would otherwise wait
+    idle (a worker process costs a second of CPU in imports alone); worker process k > 0 its shard of the
+    split ones. Each shard gets its share of the per-host cap, so the cap holds across them. The outcomes are
+    folded back into the jobs, and the import reads every shard's stage file."""
     import multiprocessing
 
     from tracker.logs import LAST_SETUP
@@ -368,21 +377,19 @@ def _crawl_sharded(
     # in each worker would turn into a graceful stop of a reactor that is no longer running.
     context = multiprocessing.get_context("spawn")
     workers = []
-    for index, plan in enumerate(plans):
+    for index, plan in enumerate(plans[1:], start=1):
         receive, send = context.Pipe(duplex=False)
         worker = context.Process(
             target=_shard_worker,
-            args=(send, plan, shared, progress and index == 0, dict(LAST_SETUP), os.getpid()),
+            args=(send, plan, shared, False, dict(LAST_SETUP), os.getpid()),
             name=f"crawl-shard-{index}",
         )
         worker.start()
         send.close()
         workers.append((worker, receive, plan))
 
-    def stop_workers(signum: int, _frame: Any) -> None:
+    def pass_on(signum: int) -> None:
         # Each worker gets Scrapy's graceful stop, then is killed after the grace.
-        if stopping is not None:
-            stopping.signum = signum
         for worker, _, _ in workers:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
@@ -397,8 +404,23 @@ def _crawl_sharded(
         timer.daemon = True
         timer.start()
 
+    def stop_workers(signum: int, _frame: Any) -> None:
+        if stopping is not None:
+            stopping.signum = signum
+        pass_on(signum)
+
     previous = {sig: signal.signal(sig, stop_workers) for sig in (signal.SIGTERM, signal.SIGINT)}
-    results = []
+    own = _Stopping() if stopping is None else stopping
+    results: list[tuple[list[CrawlJob], dict[str, int]]] = []
+    if own.signum is None:  # (a signal during the start of the workers: no crawl of our own)
+        # Scrapy installs its handlers while this shard crawls; a stop signal then reaches the workers too.
+        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on)))
+    else:
+        for job in plans[0]:
+            job.fail(f"{job.slug}: crawl interrupted (stopped before it started)")
+        results.append((plans[0], {}))
+    signal.signal(signal.SIGTERM, stop_workers)
+    signal.signal(signal.SIGINT, stop_workers)
     for worker, receive, plan in workers:
         try:
             results.append(receive.recv())
