@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from db.engine import make_engine, upgrade
+from tests import forkserver
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -359,12 +360,16 @@ def write_config(
 def run_tracker(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """The real command, as a user runs it (a child process: Scrapy's reactor is one per process)."""
+    """The real command, as a user runs it, in a child process (Scrapy's reactor is one per process): forked
+    from the tests' fork server (tests/forkserver.py: the imports done once), else a new interpreter."""
     full_env = {**os.environ, **(env or {})}
     for name in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL"):
         full_env.pop(name, None)
         if env and name in env:
             full_env[name] = env[name]
+    fork = forkserver.server()
+    if fork is not None and fork.can_run(full_env):
+        return fork.run(list(args), full_env, str(REPO), timeout)
     return subprocess.run(
         [sys.executable, "-m", "tracker", *args],
         capture_output=True,
