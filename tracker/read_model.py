@@ -465,21 +465,38 @@ class MatchValues(NamedTuple):
 WHY_COLUMNS = ("evidence", "learned")
 
 
-def value_columns(*, why: bool = True, learned: bool = True) -> tuple[Any, ...]:
+#: The fields of a plain row that the CSV exports write (``/search.csv``, ``/review.csv``: their columns and
+#: what the effective match and the safe link are made of); :func:`value_columns` with ``only`` reads the
+#: others as NULL, which spares the database and SQLAlchemy's type conversions most of a wide row.
+EXPORT_BILL_FIELDS = frozenset(
+    ("id", "identifier", "title", "status", "stage", "introduced", "public_url", "first_seen_at")
+)
+EXPORT_MATCH_FIELDS = frozenset(
+    ("bill_id", "relevant", "score", "categories", "direction", "review_state", "decided_by", "decided_at",
+     "note", "editor_categories", "editor_direction", "needs_review", "needs_review_reason")
+)  # fmt: skip
+
+
+def value_columns(
+    *, why: bool = True, learned: bool = True, only: frozenset[str] | None = None
+) -> tuple[Any, ...]:
     """The columns of a plain row, in order: the bill's, its city's, its match's (NULL when the query
     outer-joins a bill without one); without ``why``, :data:`WHY_COLUMNS` are NULL (not read); without
     ``learned``, the learned layer is read as its ``direction_reason`` alone (extracted by the database:
-    enough for :func:`tracker.signals.match_direction_reason`, a fraction of the JSON to decode)."""
+    enough for :func:`tracker.signals.match_direction_reason`, a fraction of the JSON to decode); with
+    ``only`` (field names, e.g. :data:`EXPORT_BILL_FIELDS` | :data:`EXPORT_MATCH_FIELDS`), every other
+    field of the bill and of the match is NULL (not read; the match's ``bill_id`` must be in it, as it
+    tells a bill without a match)."""
     match_columns = []
     for f in MatchValues._fields:
-        if not why and f in WHY_COLUMNS:
+        if (not why and f in WHY_COLUMNS) or (only is not None and f not in only):
             match_columns.append(null().label(f))
         elif f == "learned" and not learned:
             match_columns.append(BillMatch.learned["direction_reason"].as_string().label(f))
         else:
             match_columns.append(getattr(BillMatch, f))
     return (
-        *(getattr(Bill, f) for f in BillValues._fields),
+        *(getattr(Bill, f) if only is None or f in only else null().label(f) for f in BillValues._fields),
         Jurisdiction.slug,
         Jurisdiction.name,
         *match_columns,

@@ -12,6 +12,8 @@ from db.models import Bill, Jurisdiction
 from db.models_review import BillMatch
 from db.types import utcnow
 from tracker.read_model import (
+    EXPORT_BILL_FIELDS,
+    EXPORT_MATCH_FIELDS,
     BillValues,
     JurisdictionValues,
     MatchValues,
@@ -54,7 +56,7 @@ def export_row(
 def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
     """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
     one query, not one page, read as plain rows (:func:`tracker.read_model.plain_rows`)."""
-    columns = value_columns(why=False)
+    columns = value_columns(why=False, only=EXPORT_BILL_FIELDS | EXPORT_MATCH_FIELDS)
     if queue:
         q = queue_query(session, f, *columns)
     else:

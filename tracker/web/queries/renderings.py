@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from db.types import utcnow
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.read_model import safe_url
-from tracker.safe_output import csv_cell
+from tracker.safe_output import _FORMULA_START, csv_cell
 from tracker.signals import evidence_spans
 from tracker.web.queries.living import LivingGroup
 
@@ -35,11 +35,18 @@ def highlight_html(text: str | None, evidence: list[dict[str, Any]], field: str)
 
 
 def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
+    """``rows`` as CSV, each cell made safe by :func:`csv_cell` (text that cannot start a formula and
+    integers, most of a long export, are already safe and skip it)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    writer.writerows(
+        [
+            v if (type(v) is str and not v.startswith(_FORMULA_START)) or type(v) is int else csv_cell(v)
+            for v in map(row.get, columns)
+        ]
+        for row in rows
+    )
     return out.getvalue()
 
 
