@@ -62,6 +62,8 @@ class BillMatch(Base):
         # The editors' queue: `tracker review list --state pending`, flagged bills.
         Index("ix_bill_matches_review_state", "review_state"),
         Index("ix_bill_matches_needs_review", "needs_review"),
+        # The relevant bills (/api/bills?relevant=true and its total).
+        Index("ix_bill_matches_relevant_review_state", "relevant", "review_state"),
     )
 
     bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"), primary_key=True)

@@ -219,12 +219,16 @@ def api_bills(
     )
     # The total joins only what the filters name: every bill has its city (a foreign key, NOT NULL) and at
     # most one match (its primary key), so the joins add no row, and a full scan of the wide bill_matches
-    # rows is most of a page's time on SQLite.
+    # rows is most of a page's time on SQLite. Only relevant=false and review_state=none also count bills
+    # never matched; every other match filter needs a match, so the count joins the matches it selects
+    # (through the index on bill_matches (relevant, review_state) for relevant=true) instead of reading
+    # every bill's.
     counted = select(func.count()).select_from(Bill)
     if jurisdiction:
         counted = counted.join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
     if match_conds:
-        counted = counted.outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
+        unmatched_too = relevant is False or review_state == "none"
+        counted = counted.join(BillMatch, BillMatch.bill_id == Bill.id, isouter=unmatched_too)
     rows, page = _paged(
         request, db, query, [Bill.id], limit, offset, count=counted.where(*match_conds, *conds)
     )
