@@ -578,6 +578,8 @@ def run(
         if reuse:
             print(f"{engine_name}: reusing the database kept in {workdir}", file=sys.stderr, flush=True)
             facts = json.loads(facts_file.read_text(encoding="utf-8"))
+            if serve_from is None:  # a database kept by an older checkout: upgraded to this one's schema
+                tracker(config, "init")
         else:
             if keep and engine_name == "sqlite":
                 Path(f"{workdir}/bench-{count}.db").unlink(missing_ok=True)
