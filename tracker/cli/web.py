@@ -68,9 +68,10 @@ def serve_app(
             echo(banner)
         uvicorn.run("tracker.web.app:app_from_environment", factory=True, workers=workers, **options)
         return
-    from tracker.web.app import create_app
+    from tracker.web.app import create_app, settle_memory_for_serving
 
     app = create_app(config)
+    settle_memory_for_serving()
     if banner:
         echo(banner)
     uvicorn.run(app, **options)
