@@ -143,7 +143,7 @@ def plan_jobs(
             state = known_state(session, row.id, cfg.source_key) if mode not in ("full", "track") else None
             meetings = (
                 known_meetings(session, row.id, cfg.zone, now, config.crawl.meetings_back_days)
-                if mode not in ("full", "track") and cfg.platform == "legistar"
+                if mode not in ("full", "track") and cfg.platform in ("legistar", "elms")
                 else None
             )
             jobs.append(

@@ -21,7 +21,12 @@ Meetings (docs/meetings.md, every mode but ``track``, shard 0 of a sharded crawl
 ge {start} and date lt {end}&sort=date asc&top=N&skip=N``, the same envelope, paged the same way, over the
 window of ``[crawl] meetings_back_days`` back and ``meetings_ahead_days`` ahead of the city's local today. A
 meetings listing that fails or is not the envelope is a warning (the crawl is partial, its bills are stored,
-no stored meeting is marked as gone); the window is recorded only when every page was read.
+no stored meeting is marked as gone); the window is recorded only when every page was read. The listing's
+``agenda`` is null: each meeting of the window is read again with ``GET /meeting-agenda/{meetingId}`` (one
+request per meeting) for its agenda items, unless it is listed with the stamp it had when its items were read
+(:func:`~tracker.platforms.elms.meeting_stamp`; a held meeting whose items were read after it was held is
+not read again). A failed or garbage agenda answer is a warning: that meeting is stored as listed, its stored
+items left as they are.
 """
 
 from __future__ import annotations
@@ -37,18 +42,24 @@ from twisted.python.failure import Failure
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
+from tracker.contract import NormalizedMeeting
 from tracker.errors import DataError, PortalError
 from tracker.platforms.agenda import local_window
 from tracker.platforms.elms import (
     Settings,
     detail_url,
     instant,
+    meeting_agenda_url,
     meeting_id,
+    meeting_stamp,
     meetings_filter,
     normalize_matter,
     normalize_meeting,
     parse_envelope,
+    read_agenda,
+    with_agenda,
 )
+from tracker.platforms.legistar import ITEMS_STAMP_KEY
 from tracker.redact import redact_url
 from tracker.sanitize import clean_text
 
@@ -66,6 +77,8 @@ INCREMENTAL_TERMS = (
 PRIORITY_PAGE = 100  # the next page first, so the listing goes on while details are fetched
 MEETINGS_META = "elms_meetings"  # a request of the meetings listing: its failure is a warning, not fatal
 MEETINGS_SORT = "date asc"
+AGENDA_META = "elms_agenda"  # a meeting's agenda: its failure is a warning, the meeting is stored as listed
+_KEEP_WARNINGS = 20
 
 Window = tuple[datetime, datetime]
 
@@ -97,6 +110,8 @@ class ElmsSpider(PortalSpider[Settings]):
         # without an id made the listing incomplete
         self.meetings_seen: dict[str, set[str]] = {}
         self.meetings_incomplete: set[str] = set()
+        # per city: meetings listed with the stamp their items were read with (not read again)
+        self.meetings_unchanged: dict[str, int] = {}
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
@@ -309,7 +324,7 @@ class ElmsSpider(PortalSpider[Settings]):
             if not window[0] <= record.starts_at < window[1]:
                 continue  # the API answered more than was asked: not this crawl's window
             job.meetings_listed.add(mid)
-            out.append({"slug": slug, "meeting": record})
+            out.extend(self._agenda(job, row, record))
         following = skip + len(page.rows)
         if following < page.count:
             if not page.rows:
@@ -321,7 +336,61 @@ class ElmsSpider(PortalSpider[Settings]):
             return out
         if slug not in self.meetings_incomplete:
             job.meetings_window = window
+        self.logger.info(
+            "%s: %d meetings listed, %d unchanged since their agenda items were read",
+            slug,
+            len(seen),
+            self.meetings_unchanged.get(slug, 0),
+        )
         return out
+
+    def _agenda(self, job: CrawlJob, row: dict[str, Any], record: NormalizedMeeting) -> list[Any]:
+        """A listed meeting of the window: its agenda asked for, unless nothing of it changed since its
+        items were read (then nothing is staged: the stored meeting stands)."""
+        assert record.starts_at is not None
+        held = record.starts_at <= job.started_at
+        stamp = meeting_stamp(row, held)
+        known = job.known_meetings.get(record.source_id)
+        if known == stamp:
+            self.meetings_unchanged[job.slug] = self.meetings_unchanged.get(job.slug, 0) + 1
+            return []
+        if held and known is not None and known.endswith("|held"):
+            # held, and its items read since: what the listing shows now is stored, its items stay as read
+            self.meetings_unchanged[job.slug] = self.meetings_unchanged.get(job.slug, 0) + 1
+            kept = with_agenda(record, None, None)
+            kept.raw[ITEMS_STAMP_KEY] = known
+            return [{"slug": job.slug, "meeting": kept}]
+        j = self.jurisdiction(job)
+        return [
+            self._request(
+                job,
+                meeting_agenda_url(j.api_base, record.source_id),
+                "object",
+                self.parse_agenda,
+                meta={AGENDA_META: True},
+                cb_kwargs={"slug": job.slug, "record": record, "stamp": stamp},
+            )
+        ]
+
+    def parse_agenda(
+        self, response: Response, slug: str, record: NormalizedMeeting, stamp: str
+    ) -> list[dict[str, Any]]:
+        """A ``GET /meeting-agenda/{meetingId}`` answer: the listed meeting with its agenda items."""
+        job = self.jobs[slug]
+        where = f"{slug} meeting {record.source_id}"
+        try:
+            items = read_agenda(response.meta[JSON_META], record.source_id, where)
+        except DataError as exc:
+            self._warn(job, f"agenda items of a meeting not read: {exc} ({redact_url(response.url)})")
+            return [{"slug": slug, "meeting": with_agenda(record, None, None)}]
+        # no agenda published yet: stored as listed, and read again by the next crawl
+        return [{"slug": slug, "meeting": with_agenda(record, items, None if items is None else stamp)}]
+
+    def _warn(self, job: CrawlJob, message: str) -> None:
+        message = (clean_text(message) or "")[:500]
+        self.logger.warning("%s: %s", job.slug, message)
+        if message not in job.warnings and len(job.warnings) < _KEEP_WARNINGS:
+            job.warnings.append(message)
 
     def _meetings_not_read(self, job: CrawlJob, reason: str) -> None:
         """The meetings listing failed: the crawl's bills are stored, and no stored meeting is marked gone."""
@@ -335,6 +404,11 @@ class ElmsSpider(PortalSpider[Settings]):
         if failed.job is not None and failed.request.meta.get(MEETINGS_META):
             self._meetings_not_read(failed.job, failed.detail)
             return []
+        if failed.job is not None and failed.request.meta.get(AGENDA_META):
+            self._warn(failed.job, f"agenda items of a meeting not read: {failed.detail}")
+            # the meeting as listed, with its stored items left as they are
+            record: NormalizedMeeting = failed.request.cb_kwargs["record"]
+            return [{"slug": failed.job.slug, "meeting": with_agenda(record, None, None)}]
         if failed.job is not None and failed.gone and failed.request.cb_kwargs.get("origin") == "listed":
             # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
             key = failed.request.cb_kwargs.get("key")

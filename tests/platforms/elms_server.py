@@ -4,7 +4,12 @@ What it emulates, and where that comes from (../shared/portal-samples/README.md,
 
 - ``GET /meeting``: the recorded answer (portal-samples/elms/chicago/meeting-list.json), byte for byte; with
   a query (``filter=date ge X and date lt Y&sort=date asc&top=&skip=``, as the tracker asks for its window),
-  ``meeting_rows`` (the recorded rows unless a test sets its own) filtered and paged in the same envelope.
+  ``meeting_rows`` (the recorded rows unless a test sets its own) filtered and paged in the same envelope,
+  each row's ``agenda`` null as the listing writes it.
+- ``GET /meeting-agenda/{meetingId}``: that row of ``meeting_rows`` with its ``agenda`` (``{"status": null,
+  "version": null, "groups": [...]}``, the shape of the public captures of that endpoint: items naming their
+  matter by ``matterId``, ``matterTitle``, ``recordNumber``, with ``actionName``; a row without one answers
+  ``groups`` empty); 404 with a JSON message for an unknown id.
 - ``GET /matter?filter=&sort=&top=&skip=``: the list envelope of that recording (``facets``, ``data``,
   ``meta`` with ``skip``, ``top``, ``count``, ``pages``), its rows the matters with ``actions``, ``sponsors``
   and ``attachments`` null (as public eLMS clients note the list does). ``filter`` is the OData-like syntax
@@ -233,6 +238,11 @@ class ElmsServer(LoopbackServer):
     def detail_requests(self) -> list[str]:
         return [p.removeprefix("/matter/") for p, _ in self.requests if p.startswith("/matter/")]
 
+    def agenda_requests(self) -> list[str]:
+        return [
+            p.removeprefix("/meeting-agenda/") for p, _ in self.requests if p.startswith("/meeting-agenda/")
+        ]
+
     # -- answers -------------------------------------------------------------------------------------------
     def _fault(self, path: str) -> tuple[int, str, bytes] | None:
         with self.lock:
@@ -262,6 +272,14 @@ class ElmsServer(LoopbackServer):
                 return 200, "application/json; charset=utf-8", self._meeting_list(query)
             except FilterError as exc:
                 return 400, "application/json", json.dumps({"message": str(exc)}).encode()
+        if path.startswith("/meeting-agenda/"):
+            key = unquote(path.removeprefix("/meeting-agenda/")).strip("/").upper()
+            with self.lock:
+                row = next((m for m in self.meeting_rows if str(m.get("meetingId")).upper() == key), None)
+                body = None if row is None else json.dumps(self._with_agenda(row)).encode()
+            if body is None:
+                return 404, "application/json", b'{"message": "Meeting not found"}'
+            return 200, "application/json; charset=utf-8", body
         if path.rstrip("/") == "/matter":
             try:
                 return 200, "application/json; charset=utf-8", self._list(query)
@@ -324,7 +342,11 @@ class ElmsServer(LoopbackServer):
         condition = query.get("filter")
         tree = _Parser(condition[0]).parse() if condition else None
         with self.lock:
-            rows = [copy.deepcopy(m) for m in self.meeting_rows if tree is None or _matches(tree, m)]
+            rows = [
+                {**copy.deepcopy(m), "agenda": None}
+                for m in self.meeting_rows
+                if tree is None or _matches(tree, m)
+            ]
         rows.sort(key=lambda m: (_value(m, "date"), m["meetingId"]), reverse=sort[1:] == ["desc"])
         doc = {
             "facets": [],
@@ -332,6 +354,11 @@ class ElmsServer(LoopbackServer):
             "meta": {"skip": skip, "top": top, "count": len(rows), "pages": math.ceil(len(rows) / top)},
         }
         return json.dumps(doc).encode()
+
+    @staticmethod
+    def _with_agenda(row: dict[str, Any]) -> dict[str, Any]:
+        agenda = copy.deepcopy(row.get("agenda")) or {"groups": []}
+        return {**copy.deepcopy(row), "agenda": {"status": None, "version": None, **agenda}}
 
 
 def elms_entry(server: ElmsServer, **extra: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Chicago eLMS meetings: the 99 rows of the recorded ``GET /meeting`` answer read as meetings, and real
 crawls (the `tracker` command in a child process) of the loopback eLMS server (tests/platforms/elms_server.py)
-that store the meetings of the window, record a moved and a cancelled hearing once each, and leave bills and
-stored meetings alone when the meetings listing answers garbage."""
+that store the meetings of the window with the agenda items of ``GET /meeting-agenda/{meetingId}`` (read once
+per meeting, and not again while the meeting is listed unchanged), record a moved and a cancelled hearing
+once each, and leave bills and stored meetings alone when the meetings listing or an agenda answers
+garbage."""
 
 from __future__ import annotations
 
@@ -20,7 +22,14 @@ from tests.clock import local_today
 from tests.conftest import run_tracker, write_config
 from tests.platforms.elms_server import CRAWL, MEETINGS, ElmsServer, elms_entry
 from tracker.errors import DataError
-from tracker.platforms.elms import meetings_filter, normalize_meeting, parse_envelope
+from tracker.platforms.elms import (
+    meeting_stamp,
+    meetings_filter,
+    normalize_meeting,
+    parse_envelope,
+    read_agenda,
+)
+from tracker.read_model import next_hearings
 
 TZ = "America/Chicago"
 WEB = "https://chicityclerkelms.chicago.gov"
@@ -166,6 +175,8 @@ def test_meetings_of_the_window_stored_moved_and_cancelled_once(tmp_path, db_url
 
         stored = meetings(engine)
         assert set(stored) == {f"AAAA000{n}-0000-4000-8000-00000000000{n}" for n in (1, 2, 3)}
+        # the listing's agenda is null: one agenda request per meeting of the window
+        assert sorted(server.agenda_requests()) == sorted(stored)
         zoning, finance, held = sorted(stored)
         assert [stored[k][0] for k in (zoning, finance, held)] == ["scheduled", "scheduled", "held"]
         with session_scope(engine) as s:
@@ -185,8 +196,11 @@ def test_meetings_of_the_window_stored_moved_and_cancelled_once(tmp_path, db_url
         server.meeting_rows[1].update(status="Cancelled")
         second = crawl(cfg)
         assert second.returncode == 0, second.stderr
-        third = crawl(cfg)  # nothing changed since: nothing announced again
+        # the moved and the cancelled meeting are read again; the held one is unchanged
+        assert sorted(server.agenda_requests()[3:]) == sorted([zoning, finance])
+        third = crawl(cfg)  # nothing changed since: nothing announced again, no agenda read again
         assert third.returncode == 0, third.stderr
+        assert len(server.agenda_requests()) == 5
 
     stored = meetings(engine)
     assert stored[zoning][0] == "moved" and stored[finance][0] == "cancelled"
@@ -250,3 +264,166 @@ def test_meetings_filter_is_utc():
     assert meetings_filter(start, start + timedelta(days=1)) == (
         "date ge 2026-01-01T06:00:00+00:00 and date lt 2026-01-02T06:00:00+00:00"
     )
+
+
+# -- agendas: GET /meeting-agenda/{meetingId} ---------------------------------------------------------------
+
+
+ZONING = "AAAA0001-0000-4000-8000-000000000001"
+FINANCE = "AAAA0002-0000-4000-8000-000000000002"
+HELD = "AAAA0003-0000-4000-8000-000000000003"
+
+
+def items(engine) -> dict[str, list[tuple[str, bool]]]:
+    """Per meeting: its items (record number, still on the agenda)."""
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(Meeting.source_id, MeetingItem.identifier, MeetingItem.removed_at).join(Meeting)
+        ).all()
+    out: dict[str, list[tuple[str, bool]]] = {}
+    for mid, identifier, removed in rows:
+        out.setdefault(mid, []).append((identifier, removed is None))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_the_agenda_answer_is_read_as_the_public_captures_show_it():
+    row = recorded_rows()[0]
+    mid = row["meetingId"]
+    # the shape of the public captures of GET /meeting-agenda/{meetingId}: the meeting, its agenda with
+    # status, version and groups of items naming their matter
+    answer = {
+        **row,
+        "agenda": {
+            "status": None,
+            "version": None,
+            "groups": [
+                {"title": "Legislative Documents", "notes": None, "sort": 1, "groupTag": None, "items": [
+                    {"matterId": O2024, "matterTitle": "Zoning", "matterType": "Ordinance",
+                     "recordNumber": "O2024-0008841", "actionName": "Passed", "actionText": None,
+                     "comment": None, "commentId": None, "type": None, "sort": 0, "displayId": None,
+                     "agendaItemDescription": None, "hasVotes": True, "voteType": "Roll Call"},
+                ]},
+            ],
+        },
+    }  # fmt: skip
+    (item,) = read_agenda(answer, mid, "chicago") or []
+    assert (item.bill_source_id, item.identifier, item.title, item.action) == (
+        O2024,
+        "O2024-0008841",
+        "Zoning",
+        "Passed",
+    )
+    assert read_agenda({**answer, "agenda": {"status": None, "version": None, "groups": []}}, mid, "c") == []
+    assert read_agenda({**answer, "agenda": None}, mid, "chicago") is None  # none published: not read
+    for bad, message in [
+        ([], "not a JSON object"),
+        ({"items": [], "total": 0}, "the agenda answer is for meeting"),
+        ({**answer, "meetingId": FINANCE}, "the agenda answer is for meeting"),
+        ({k: v for k, v in answer.items() if k != "agenda"}, "has no agenda"),
+        ({**answer, "agenda": {"status": None}}, "has no list of groups"),
+        ({**answer, "agenda": {"groups": [{"items": "x"}]}}, "items is not a list of objects"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            read_agenda(bad, mid, "chicago")
+    # the stamp moves with what the listing shows, and when the meeting has been held
+    assert meeting_stamp(row, False) == meeting_stamp(copy.deepcopy(row), False)
+    assert meeting_stamp(row, False) != meeting_stamp({**row, "comment": "Moved"}, False)
+    assert meeting_stamp(row, False) != meeting_stamp(row, True)
+
+
+def test_agenda_items_give_the_next_hearing_and_are_read_once(tmp_path, db_url, engine):
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        cfg = config(tmp_path, server, db_url)
+        first = crawl(cfg)
+        assert first.returncode == 0, first.stderr
+        assert sorted(server.agenda_requests()) == [ZONING, FINANCE, HELD]
+        assert items(engine) == {
+            ZONING: [("O2024-0008841", True)],
+            FINANCE: [("R2024-0009120", True)],
+            HELD: [("Or2024-0010033", True)],
+        }
+        with session_scope(engine) as s:
+            bills = dict(s.execute(select(Bill.identifier, Bill.id)).all())
+            found = next_hearings(s, bills.values(), datetime.now(UTC))
+            hearing = {b: (m.source_id, m.body_name) for b, m in found.items()}
+        assert hearing[bills["O2024-0008841"]] == (
+            ZONING,
+            "Committee on Zoning, Landmarks and Building Standards",
+        )
+        assert hearing[bills["R2024-0009120"]][0] == FINANCE
+        assert bills["Or2024-0010033"] not in hearing  # on the agenda of a meeting already held
+
+        # Nothing listed changed: no agenda is asked for again (the bills' crawl goes on as before).
+        before = len(server.requests)
+        second = crawl(cfg)
+        assert second.returncode == 0, second.stderr
+        assert len(server.agenda_requests()) == 3
+        assert [p for p, _ in server.requests[before:] if p == "/meeting"]  # the listing was read
+
+        # The finance committee adds a matter to its agenda and publishes a new agenda file: read again,
+        # alone.
+        finance = server.meeting_rows[1]
+        finance["agenda"]["groups"][0]["items"].append(
+            {"matterId": O2024, "recordNumber": "O2024-0008841", "matterTitle": "O2024-0008841", "sort": 2}
+        )
+        v2 = "https://occprodstoragev1.blob.core.usgovcloudapi.net/meetingattachmentspublic/v2.pdf"
+        finance["files"] = [*finance["files"], {"path": v2, "fileName": "v2.pdf", "attachmentType": "Agenda"}]
+        before = len(server.requests)
+        third = crawl(cfg)
+        assert third.returncode == 0, third.stderr
+        assert [p for p, _ in server.requests[before:] if p.startswith("/meeting-agenda/")] == [
+            f"/meeting-agenda/{FINANCE}"
+        ]
+    assert items(engine)[FINANCE] == [("O2024-0008841", True), ("R2024-0009120", True)]
+
+
+@pytest.mark.parametrize(
+    ("db_url", "kind"),
+    [
+        ("sqlite", "garbage"),
+        ("postgresql", "garbage"),
+        ("sqlite", "envelope"),
+        ("sqlite", "html"),
+        ("sqlite", "500"),
+    ],
+    indirect=["db_url"],
+)
+def test_a_garbage_agenda_leaves_the_items_read_before(tmp_path, db_url, engine, kind):
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        cfg = config(tmp_path, server, db_url)
+        assert crawl(cfg).returncode == 0
+        before = items(engine)
+        logged = changes(engine)
+
+        # The zoning meeting changes (so its agenda is asked for again) and its agenda would be empty, but
+        # the agenda answer is garbage.
+        zoning = server.meeting_rows[0]
+        zoning["location"] = "Room 201A, City Hall"
+        zoning["agenda"] = {"groups": []}
+        server.fail(f"^/meeting-agenda/{ZONING}$", kind)
+        result = crawl(cfg)
+        (line,) = [x for x in result.stdout.splitlines() if x.startswith("chicago:")]
+        # partial: the bills and meetings are stored, the agenda not read is named
+        assert line.startswith("chicago: partial (incremental)"), line
+        assert "agenda items of a meeting not read" in line, line
+        assert "Traceback" not in result.stderr
+        # the meeting as listed is stored; its items are those read before, none taken off
+        assert items(engine) == before
+        assert changes(engine) == logged
+        with session_scope(engine) as s:
+            assert (
+                s.scalar(select(Meeting.location).where(Meeting.source_id == ZONING))
+                == "Room 201A, City Hall"
+            )
+
+        # The agenda answers again: the next crawl reads it (its items were not read), and the empty agenda
+        # takes the matter off.
+        server.faults.clear()
+        n = len(server.agenda_requests())
+        again = crawl(cfg)
+        assert again.returncode == 0, again.stderr
+        assert server.agenda_requests()[n:] == [ZONING]
+    assert items(engine)[ZONING] == [("O2024-0008841", False)]
+    assert ("removed", "O2024-0008841") in changes(engine)

@@ -7,18 +7,20 @@ is described in docs/platform-elms.md.
 What the code relies on comes from the recorded ``GET /meeting`` answer (../shared/portal-samples/elms/) and
 from the public code that reads the API (field names only: opencivicdata/scrapers-us-municipal
 chicago/bills.py and chicago/base.py; the clerk's URLs and ``status``/``controllingBody``/
-``lastPublicationDate`` as other public eLMS clients read them). No recorded matter answer exists, so the
-normalizer is strict: a missing id, an unknown sponsor type or a malformed date raises
-:class:`~tracker.errors.DataError` naming the matter and the field.
+``lastPublicationDate`` as other public eLMS clients read them; the ``GET /meeting-agenda/{meetingId}`` shape
+from public live captures of it, mroconnell/rtr-deeplink tests/fixtures/chicago_elms, field names only). No
+recorded matter answer exists, so the normalizer is strict: a missing id, an unknown sponsor type or a
+malformed date raises :class:`~tracker.errors.DataError` naming the matter and the field.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
@@ -37,6 +39,7 @@ from tracker.contract import (
 )
 from tracker.errors import DataError, PortalError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
+from tracker.platforms.legistar import ITEMS_STAMP_KEY
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -409,6 +412,70 @@ _COMMENT = re.compile(r"\bcomment", re.I)
 
 def meeting_page_url(web_base: str, meeting_id: str) -> str:
     return f"{web_base}/Meeting/?meetingId={quote(meeting_id, safe='')}"
+
+
+def meeting_agenda_url(api_base: str, meeting_id: str) -> str:
+    """``GET /meeting-agenda/{meetingId}``: the meeting with its ``agenda`` (the listing leaves it null)."""
+    return f"{api_base}/meeting-agenda/{quote(meeting_id, safe='')}"
+
+
+# What of a listed meeting row a stamp covers: every field the normalizer reads, and the publication stamp
+# when the listing carries one (the ``GET /meeting-agenda`` answers publicly recorded do).
+_STAMPED = (
+    "meetingId",
+    "date",
+    "status",
+    "comment",
+    "location",
+    "body",
+    "bodyId",
+    "files",
+    "lastPublicationDate",
+)
+
+
+def meeting_stamp(row: Mapping[str, Any], held: bool) -> str:
+    """The stamp of a listed meeting (the API gives meetings no row version): a digest of what the listing
+    shows of it, and whether it has been held (its agenda then carries the actions taken). A meeting listed
+    with the stamp it had when its agenda was read is not read again (docs/meetings.md, "Chicago eLMS")."""
+    shown = json.dumps({k: row.get(k) for k in _STAMPED}, sort_keys=True, default=str)
+    return hashlib.sha256(shown.encode()).hexdigest()[:32] + ("|held" if held else "|upcoming")
+
+
+def read_agenda(answer: Any, mid: str, where: str) -> list[NormalizedMeetingItem] | None:
+    """The items of a ``GET /meeting-agenda/{meetingId}`` answer: the meeting object with
+    ``agenda: {status, version, groups: [{title, items: [{matterId, matterTitle, recordNumber, actionName,
+    ...}]}]}`` (as the public captures of that endpoint show it). None when the answer's ``agenda`` is null
+    (no agenda published); :class:`DataError` when the answer is not that (another meeting, no ``agenda``,
+    ``groups`` missing or not a list): its items are then not known, and none stored is taken off."""
+    if not isinstance(answer, dict):
+        raise DataError(f"{where}: the agenda answer is not a JSON object")
+    answered = meeting_id(answer)
+    if answered != mid:
+        raise DataError(f"{where}: the agenda answer is for meeting {str(answered)[:64]!r}")
+    if "agenda" not in answer:
+        raise DataError(f"{where}: the agenda answer has no agenda")
+    agenda = answer["agenda"]
+    if agenda is None:
+        return None
+    if not isinstance(agenda, dict) or not isinstance(agenda.get("groups"), list):
+        raise DataError(f"{where}: the agenda answer's agenda has no list of groups")
+    return _agenda_items(agenda, where)
+
+
+def with_agenda(
+    meeting: NormalizedMeeting, items: list[NormalizedMeetingItem] | None, stamp: str | None
+) -> NormalizedMeeting:
+    """A listed meeting with the items of its agenda read completely (``items`` None: not read, the stored
+    ones stay); ``stamp`` (kept in ``raw``) is the listing's :func:`meeting_stamp` when they were read."""
+    raw = {k: v for k, v in meeting.raw.items() if k != ITEMS_STAMP_KEY}
+    if items is None:
+        if meeting.items_complete:  # the listed row carried its agenda: its items stand
+            return replace(meeting, raw=raw)
+        return replace(meeting, items=[], items_complete=False, raw=raw)
+    if stamp is not None:
+        raw[ITEMS_STAMP_KEY] = stamp
+    return replace(meeting, items=items, items_complete=True, raw=raw)
 
 
 def meetings_filter(start: datetime, end: datetime) -> str:
