@@ -27,6 +27,11 @@ request per meeting) for its agenda items, unless it is listed with the stamp it
 (:func:`~tracker.platforms.elms.meeting_stamp`; a held meeting whose items were read after it was held is
 not read again). A failed or garbage agenda answer is a warning: that meeting is stored as listed, its stored
 items left as they are.
+
+Roll calls (docs/meetings.md, "Chicago eLMS"): a matter's actions carry them (``votes[]``, the action naming
+its ``meetingId``). The agenda requests are held until the spider is first idle (every matter read), then
+each meeting is staged with the roll calls of the matters fetched on its items; a meeting of the window not
+read again whose roll call came with a matter of this crawl is read once more for it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
@@ -46,6 +54,7 @@ from tracker.contract import NormalizedMeeting
 from tracker.errors import DataError, PortalError
 from tracker.platforms.agenda import local_window
 from tracker.platforms.elms import (
+    RollCall,
     Settings,
     detail_url,
     instant,
@@ -57,7 +66,9 @@ from tracker.platforms.elms import (
     normalize_meeting,
     parse_envelope,
     read_agenda,
+    roll_calls,
     with_agenda,
+    with_roll_calls,
 )
 from tracker.platforms.legistar import ITEMS_STAMP_KEY
 from tracker.redact import redact_url
@@ -112,6 +123,36 @@ class ElmsSpider(PortalSpider[Settings]):
         self.meetings_incomplete: set[str] = set()
         # per city: meetings listed with the stamp their items were read with (not read again)
         self.meetings_unchanged: dict[str, int] = {}
+        # per city: the roll calls on the matters fetched, by meeting id; the agenda reads held until every
+        # matter is read (the spider's first idle), so each meeting is staged with its roll calls; the
+        # meetings of the window listed and not read again
+        self.roll_calls: dict[str, dict[str, list[RollCall]]] = {}
+        self.held: list[Request] = []
+        self.agenda_asked: dict[str, set[str]] = {}
+        self.not_reread: dict[str, dict[str, tuple[NormalizedMeeting, str]]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ElmsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    def on_idle(self) -> None:
+        """Every matter is read: the held agenda reads go out, and a meeting not read again whose roll call
+        came with a matter of this crawl is read again (once) to be staged with it."""
+        held, self.held = self.held, []
+        for slug, meetings in self.not_reread.items():
+            calls = self.roll_calls.get(slug, {})
+            for mid, (record, stamp) in sorted(meetings.items()):
+                if mid in calls and mid not in self.agenda_asked.setdefault(slug, set()):
+                    held.append(self._agenda_request(self.jobs[slug], record, stamp))
+        self.not_reread = {}
+        if not held:
+            return
+        assert self.crawler.engine is not None
+        for request in held:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
@@ -287,6 +328,14 @@ class ElmsSpider(PortalSpider[Settings]):
             self.logger.warning("rejected: %s", problem)
             job.reject(problem)
             return []
+        try:
+            calls = roll_calls(bill, f"{slug} matter {key}")
+        except DataError as exc:  # the bill is stored; only its roll calls are not
+            self._warn(job, f"roll calls not read: {exc}")
+            calls = {}
+        found = self.roll_calls.setdefault(slug, {})
+        for mid, call in calls.items():
+            found.setdefault(mid, []).append(call)
         return [{"slug": slug, "bill": bill}]
 
     def parse_meetings(self, response: Response, slug: str, skip: int, window: Window) -> list[Any]:
@@ -353,24 +402,33 @@ class ElmsSpider(PortalSpider[Settings]):
         known = job.known_meetings.get(record.source_id)
         if known == stamp:
             self.meetings_unchanged[job.slug] = self.meetings_unchanged.get(job.slug, 0) + 1
+            self.not_reread.setdefault(job.slug, {})[record.source_id] = (record, stamp)
             return []
         if held and known is not None and known.endswith("|held"):
             # held, and its items read since: what the listing shows now is stored, its items stay as read
             self.meetings_unchanged[job.slug] = self.meetings_unchanged.get(job.slug, 0) + 1
             kept = with_agenda(record, None, None)
             kept.raw[ITEMS_STAMP_KEY] = known
+            self.not_reread.setdefault(job.slug, {})[record.source_id] = (record, stamp)
             return [{"slug": job.slug, "meeting": kept}]
+        self.held.append(self._agenda_request(job, record, stamp))
+        return []
+
+    def _agenda_request(self, job: CrawlJob, record: NormalizedMeeting, stamp: str) -> Request:
         j = self.jurisdiction(job)
-        return [
-            self._request(
-                job,
-                meeting_agenda_url(j.api_base, record.source_id),
-                "object",
-                self.parse_agenda,
-                meta={AGENDA_META: True},
-                cb_kwargs={"slug": job.slug, "record": record, "stamp": stamp},
-            )
-        ]
+        self.agenda_asked.setdefault(job.slug, set()).add(record.source_id)
+        return self._request(
+            job,
+            meeting_agenda_url(j.api_base, record.source_id),
+            "object",
+            self.parse_agenda,
+            meta={AGENDA_META: True},
+            cb_kwargs={"slug": job.slug, "record": record, "stamp": stamp},
+        )
+
+    def _with_roll_calls(self, job: CrawlJob, meeting: NormalizedMeeting) -> NormalizedMeeting:
+        calls = self.roll_calls.get(job.slug, {}).get(meeting.source_id, [])
+        return with_roll_calls(meeting, calls, job.known_votes)
 
     def parse_agenda(
         self, response: Response, slug: str, record: NormalizedMeeting, stamp: str
@@ -382,9 +440,10 @@ class ElmsSpider(PortalSpider[Settings]):
             items = read_agenda(response.meta[JSON_META], record.source_id, where)
         except DataError as exc:
             self._warn(job, f"agenda items of a meeting not read: {exc} ({redact_url(response.url)})")
-            return [{"slug": slug, "meeting": with_agenda(record, None, None)}]
+            return [{"slug": slug, "meeting": self._with_roll_calls(job, with_agenda(record, None, None))}]
         # no agenda published yet: stored as listed, and read again by the next crawl
-        return [{"slug": slug, "meeting": with_agenda(record, items, None if items is None else stamp)}]
+        meeting = with_agenda(record, items, None if items is None else stamp)
+        return [{"slug": slug, "meeting": self._with_roll_calls(job, meeting)}]
 
     def _warn(self, job: CrawlJob, message: str) -> None:
         message = (clean_text(message) or "")[:500]
@@ -408,7 +467,8 @@ class ElmsSpider(PortalSpider[Settings]):
             self._warn(failed.job, f"agenda items of a meeting not read: {failed.detail}")
             # the meeting as listed, with its stored items left as they are
             record: NormalizedMeeting = failed.request.cb_kwargs["record"]
-            return [{"slug": failed.job.slug, "meeting": with_agenda(record, None, None)}]
+            kept = self._with_roll_calls(failed.job, with_agenda(record, None, None))
+            return [{"slug": failed.job.slug, "meeting": kept}]
         if failed.job is not None and failed.gone and failed.request.cb_kwargs.get("origin") == "listed":
             # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
             key = failed.request.cb_kwargs.get("key")

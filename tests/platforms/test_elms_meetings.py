@@ -11,13 +11,14 @@ import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Bill
-from db.models_meetings import HearingChange, Meeting, MeetingItem
+from db.models_meetings import HearingChange, Meeting, MeetingItem, Vote
 from tests.clock import local_today
 from tests.conftest import run_tracker, write_config
 from tests.platforms.elms_server import CRAWL, MEETINGS, ElmsServer, elms_entry
@@ -29,7 +30,7 @@ from tracker.platforms.elms import (
     parse_envelope,
     read_agenda,
 )
-from tracker.read_model import next_hearings
+from tracker.read_model import hearings_and_votes, next_hearings, vote_records
 
 TZ = "America/Chicago"
 WEB = "https://chicityclerkelms.chicago.gov"
@@ -427,3 +428,111 @@ def test_a_garbage_agenda_leaves_the_items_read_before(tmp_path, db_url, engine,
         assert server.agenda_requests()[n:] == [ZONING]
     assert items(engine)[ZONING] == [("O2024-0008841", False)]
     assert ("removed", "O2024-0008841") in changes(engine)
+
+
+# -- roll calls ------------------------------------------------------------------------------------------
+
+HELD = "AAAA0003-0000-4000-8000-000000000003"  # window_rows(): held 3 days ago, OR2024 on its agenda
+ROLL = [
+    ("Hopkins, Brian", "Yea"),
+    ("Dowell, Pat", "Yea"),
+    ("Lee, Nicole", "Nay"),
+    ("Sposato, Nicholas", "Absent"),
+    ("Ward 9 seat", "Vacant"),
+]
+
+
+def roll_call_rows(engine) -> list[tuple]:
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(Meeting.source_id, MeetingItem.bill_source_id, Vote.member_name, Vote.vote, Vote.text)
+            .join(MeetingItem, Vote.meeting_item_id == MeetingItem.id)
+            .join(Meeting, MeetingItem.meeting_id == Meeting.id)
+            .order_by(Vote.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_roll_calls_on_matter_actions_are_stored_once_at_their_meeting(tmp_path, db_url, engine):
+    now = datetime.now(UTC).isoformat()
+    with ElmsServer() as server:
+        server.meeting_rows = window_rows()
+        votes = [{"voterName": name, "vote": value} for name, value in ROLL]
+        # the meeting named in lower case (ids are matched in the API's upper case)
+        server.add_action(
+            OR2024,
+            {"actionDate": now, "actionName": "Adopted", "actionByName": "City Council", "sort": 30,
+             "meetingId": HELD.lower(), "votes": votes},
+        )  # fmt: skip
+        # a roll call at a meeting outside the window (not stored): skipped, no error
+        server.add_action(
+            OR2024,
+            {"actionDate": now, "actionName": "Recommended", "actionByName": "Committee", "sort": 40,
+             "meetingId": "BBBB0000-0000-4000-8000-000000000000", "votes": votes[:1]},
+        )  # fmt: skip
+        cfg = config(tmp_path, server, db_url)
+        first = crawl(cfg)
+        assert first.returncode == 0, first.stderr
+        assert "rejected" not in first.stdout, first.stdout
+        stored = roll_call_rows(engine)
+        assert stored == [
+            (HELD, OR2024, "Hopkins, Brian", "yes", "Yea"),
+            (HELD, OR2024, "Dowell, Pat", "yes", "Yea"),
+            (HELD, OR2024, "Lee, Nicole", "no", "Nay"),
+            (HELD, OR2024, "Sposato, Nicholas", "absent", "Absent"),
+            (HELD, OR2024, "Ward 9 seat", "other", "Vacant"),
+        ]
+        with session_scope(engine) as s:
+            bill_id = s.scalar(select(Bill.id).where(Bill.source_id == OR2024))
+            (record,) = vote_records(s, bill_id)
+            api = hearings_and_votes(s, [bill_id], datetime.now(UTC))[bill_id]["votes"]
+        assert record["tally"] == "2 yes, 1 no, 1 absent, 1 other"
+        assert record["action"] == "Adopted"
+        (vote,) = api
+        assert vote["roll_call"] == [
+            {"member": "Hopkins, Brian", "vote": "yes"},
+            {"member": "Dowell, Pat", "vote": "yes"},
+            {"member": "Lee, Nicole", "vote": "no"},
+            {"member": "Sposato, Nicholas", "vote": "absent"},
+            {"member": "Ward 9 seat", "vote": "other"},
+        ]
+        assert vote["body"] == record["body"] and vote["at"] == record["at"]
+
+        # The matter is read again (its action is recent); the roll call is stored once.
+        second = crawl(cfg)
+        assert second.returncode == 0, second.stderr
+        assert OR2024 in server.detail_requests()[6:]
+        assert roll_call_rows(engine) == stored
+        with session_scope(engine) as s:
+            assert len(s.scalars(select(Meeting)).all()) == 3
+            assert len(s.scalars(select(MeetingItem).where(MeetingItem.bill_source_id == OR2024)).all()) == 1
+
+
+def test_roll_calls_read_from_the_actions_of_a_matter():
+    from tests.platforms.elms_server import fixture_matters
+    from tracker.platforms.elms import normalize_matter, roll_calls
+
+    def bill_of(matter: dict):
+        return normalize_matter(
+            matter, slug="chicago", api_base="https://api", web_base=WEB, zone=ZoneInfo(TZ)
+        )
+
+    matter = next(m for m in fixture_matters() if m["matterId"] == R2024)
+    calls = roll_calls(bill_of(matter), "chicago matter")
+    # the committee's 4 votes and the council's 8, each at the meeting its action names
+    assert {mid: len(c.votes) for mid, c in calls.items()} == {
+        "1B6E0A93-7AF3-EE11-A85E-001DD8098532": 4,
+        "C07A5E11-04F7-EE11-A85E-001DD8098532": 8,
+    }
+    council = calls["C07A5E11-04F7-EE11-A85E-001DD8098532"]
+    assert council.matter_id == R2024 and council.identifier == "R2024-0009120"
+    assert {v.vote for v in council.votes} <= {"yes", "no", "absent", "excused", "other"}
+    assert all(v.text for v in council.votes)
+
+    broken = copy.deepcopy(matter)
+    broken["actions"][3]["votes"].append({"vote": "Yea", "voterName": " "})
+    with pytest.raises(DataError, match="a vote without voterName"):
+        roll_calls(bill_of(broken), "chicago matter")
+    twice = copy.deepcopy(matter)
+    twice["actions"][3]["votes"].append(dict(twice["actions"][3]["votes"][0]))
+    assert len(roll_calls(bill_of(twice), "m")["C07A5E11-04F7-EE11-A85E-001DD8098532"].votes) == 8

@@ -36,10 +36,11 @@ from tracker.contract import (
     NormalizedMeeting,
     NormalizedMeetingItem,
     NormalizedSponsor,
+    NormalizedVote,
 )
 from tracker.errors import DataError, PortalError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
-from tracker.platforms.legistar import ITEMS_STAMP_KEY
+from tracker.platforms.legistar import ITEMS_STAMP_KEY, vote_value
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -606,3 +607,88 @@ def normalize_meeting(row: Any, *, slug: str, web_base: str, timezone: str) -> N
             },
         },
     )
+
+
+# -- roll calls ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollCall:
+    """A matter's roll call at a meeting: an action of the matter naming its ``meetingId``, with
+    ``votes[]``."""
+
+    matter_id: str
+    identifier: str | None
+    title: str | None
+    action: str | None
+    votes: list[NormalizedVote]
+
+
+def roll_calls(bill: NormalizedBill, where: str) -> dict[str, RollCall]:
+    """The roll calls on a normalized matter's actions, by meeting id (in the API's upper case): each action
+    with a non-empty ``votes[]`` and a ``meetingId``. A member is named by ``voterName``; ``vote`` is mapped
+    to :data:`~tracker.contract.VOTE_VALUES` as Legistar's words are ("Yea" -> yes, unknown -> other, the
+    portal's word kept). Two voted actions at one meeting: the later one is the meeting's roll call."""
+    found: dict[str, RollCall] = {}
+    for action in bill.actions:
+        rows = action.raw.get("votes") or []
+        mid = meeting_id({"meetingId": action.raw.get("meetingId")})
+        if not rows or mid is None:
+            continue
+        votes: list[NormalizedVote] = []
+        seen: set[str] = set()
+        for row in rows:
+            name = clean_text(row.get("voterName")) if isinstance(row.get("voterName"), str) else None
+            if not name:
+                raise DataError(f"{where} action {action.description!r}: a vote without voterName")
+            name = name[:300]
+            if name in seen:
+                continue  # a member votes once per roll call
+            seen.add(name)
+            text = clean_text(row.get("vote"))
+            votes.append(
+                NormalizedVote(member=name, vote=vote_value(text), text=None if text is None else text[:100])
+            )
+        found[mid] = RollCall(bill.source_id, bill.identifier, bill.title, action.description, votes)
+    return found
+
+
+def with_roll_calls(
+    meeting: NormalizedMeeting,
+    calls: list[RollCall],
+    stored: Mapping[tuple[str, str], tuple[str | None, list[NormalizedVote]]],
+) -> NormalizedMeeting:
+    """A meeting with the roll calls of the matters fetched by this crawl on its items (an item is the
+    matter's by ``bill_source_id``; a matter voted on but not on the agenda read gets an item of its own),
+    and on its other items the roll calls stored before (a re-read agenda does not erase them)."""
+    by_matter = {call.matter_id: call for call in calls}
+    items: list[NormalizedMeetingItem] = []
+    for item in meeting.items:
+        call = by_matter.pop(item.bill_source_id or item.source_id, None)
+        if call is not None:
+            item = replace(item, votes=list(call.votes), action=item.action or call.action)
+        elif not item.votes and (meeting.source_id, item.source_id) in stored:
+            item = replace(item, votes=list(stored[(meeting.source_id, item.source_id)][1]))
+        items.append(item)
+    listed = {item.source_id for item in items}
+    for (mid, sid), (_tally_text, votes) in sorted(stored.items(), key=lambda kv: kv[0]):
+        if mid == meeting.source_id and sid not in listed and sid not in by_matter and votes:
+            # a voted matter's own item, not on the agenda: kept with its stored roll call
+            items.append(
+                NormalizedMeetingItem(
+                    source_id=sid, sequence=len(items), bill_source_id=sid, votes=list(votes)
+                )
+            )
+    for call in by_matter.values():
+        items.append(
+            NormalizedMeetingItem(
+                source_id=call.matter_id[:64],
+                sequence=len(items),
+                title=call.title,
+                bill_source_id=call.matter_id,
+                identifier=call.identifier,
+                action=call.action,
+                votes=list(call.votes),
+            )
+        )
+    return replace(meeting, items=items)
