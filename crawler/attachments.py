@@ -19,14 +19,10 @@ the backlog (``bills.attachments_fetched_at`` empty) that sweeps work off. Only 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
 
 logger = logging.getLogger(__name__)
-
-# tracker.matcher.apply.RULES_ENV (not imported: that module loads the learned layer and its libraries)
-_RULES_ENV = "TRACKER_RULES"
 
 # Words that say what kind of instrument a bill is, or that every bill uses: they tell nothing of what it
 # does. A title with at most OPAQUE_WORDS other words of three letters or more is opaque.
@@ -75,10 +71,10 @@ class TitleTriage:
         if self._matcher is None and not self._failed:
             from tracker.errors import ConfigError
             from tracker.matcher.engine import Matcher
-            from tracker.matcher.rules import DEFAULT_RULES_PATH, load_rules
+            from tracker.matcher.rules import load_rules, rules_path
 
             try:
-                self._matcher = Matcher(load_rules(os.environ.get(_RULES_ENV) or DEFAULT_RULES_PATH))
+                self._matcher = Matcher(load_rules(rules_path()))
             except ConfigError as exc:
                 self._failed = True
                 logger.warning("attachments by title: rules not loaded, every title counts: %s", exc)

@@ -45,16 +45,15 @@ from db.engine import insert_ignore, session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
-from tracker.matcher import DEFAULT_RULES_PATH, Matcher, MatchResult, Rules, load_rules
+from tracker.matcher import Matcher, MatchResult, Rules, load_rules
 from tracker.matcher.document_text import bill_documents, name_documents
 from tracker.matcher.hybrid import HybridMatcher, load_model_or_none
 from tracker.matcher.learned import LearnedModel, load_shipped_model
+from tracker.matcher.rules import rules_path
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1000
-#: Environment variable naming the rules file used for stored bills (ingest and `tracker match`).
-RULES_ENV = "TRACKER_RULES"
 #: ``TRACKER_MATCHER=rules`` matches with the rules alone (no learned layer).
 MATCHER_ENV = "TRACKER_MATCHER"
 FLAG_ACTOR = "tracker"
@@ -162,10 +161,6 @@ def active_model(session: Session | None) -> LearnedModel | None:
     if not _SHIPPED:
         _SHIPPED.append(load_model_or_none(load_shipped_model, "shipped"))
     return _SHIPPED[0]
-
-
-def rules_path() -> Path:
-    return Path(os.environ.get(RULES_ENV) or DEFAULT_RULES_PATH)
 
 
 def current_rules(path: str | Path | None = None, session: Session | None = None) -> LoadedRules:

@@ -8,6 +8,7 @@ for example ``rules.toml: category 'gang_databases': term 3: pattern 1: invalid 
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +18,15 @@ from typing import Any
 from tracker.errors import ConfigError
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
+#: Environment variable naming the rules file used for stored bills (ingest, `tracker match`, the crawl's
+#: choice of attachment lists).
+RULES_ENV = "TRACKER_RULES"
+
+
+def rules_path() -> Path:
+    """The rules file in use: ``$TRACKER_RULES``, else the shipped one."""
+    return Path(os.environ.get(RULES_ENV) or DEFAULT_RULES_PATH)
+
 
 #: The 16 categories of TAXONOMY.md, in its order. The rules file must define exactly these.
 CATEGORY_CODES: tuple[str, ...] = (
