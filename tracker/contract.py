@@ -181,6 +181,11 @@ class NormalizedMeetingItem:
 #: start changed before it happened) and ``held`` (its start has passed and it was not cancelled).
 MEETING_STATES = ("scheduled", "moved", "cancelled", "held")
 
+#: ``raw`` key of a meeting *part*: items (roll calls) staged for a meeting by a shard of a split crawl
+#: that reads no meetings; the import folds them into the meeting staged whole by the shard that lists
+#: meetings, and drops a part whose meeting was not staged (:func:`tracker.meetings.merge_parts`).
+MEETING_PART_KEY = "_tracker_part"
+
 
 @dataclass
 class NormalizedMeeting:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Bill, CrawlRun, Jurisdiction
 from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, MemberTerm, Vote
-from tracker.contract import NormalizedMeeting, NormalizedMeetingItem, NormalizedMember, identifier_key
+from tracker.contract import (
+    MEETING_PART_KEY,
+    NormalizedMeeting,
+    NormalizedMeetingItem,
+    NormalizedMember,
+    identifier_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,46 @@ ACTIVE_STATES = ("scheduled", "moved")
 def name_key(name: str) -> str:
     """A member's name in one spelling (sponsors and roll calls give names, not ids)."""
     return " ".join(name.replace(".", " ").replace(",", " ").split()).casefold()[:300]
+
+
+def merge_parts(meetings: list[NormalizedMeeting]) -> list[NormalizedMeeting]:
+    """The meetings of one crawl with the parts staged for them folded in (``raw[MEETING_PART_KEY]``: roll
+    calls read by a shard of a split crawl that does not read meetings). A part's item that names the same
+    bill (``bill_source_id``, else ``source_id``) as an item of the meeting gives it its roll call (and the
+    fields the item leaves empty); another one is added to the meeting. A part whose meeting was not staged
+    whole (not in the crawl's window, or its listing failed) is dropped: it stores nothing."""
+    whole: dict[str, NormalizedMeeting] = {}
+    parts: list[NormalizedMeeting] = []
+    for record in meetings:
+        if record.raw.get(MEETING_PART_KEY):
+            parts.append(record)
+        else:
+            whole[record.source_id] = record
+    if not parts:
+        return meetings
+    for part in parts:
+        meeting = whole.get(part.source_id)
+        if meeting is None:
+            continue
+        items = list(meeting.items)
+        at = {(item.bill_source_id or item.source_id): n for n, item in enumerate(items)}
+        for row in part.items:
+            key = row.bill_source_id or row.source_id
+            n = at.get(key)
+            if n is None:
+                at[key] = len(items)
+                items.append(replace(row, sequence=len(items), votes=list(row.votes)))
+                continue
+            item = items[n]
+            items[n] = replace(
+                item,
+                votes=list(row.votes),
+                action=item.action or row.action,
+                result=item.result or row.result,
+                tally=item.tally or row.tally,
+            )
+        whole[part.source_id] = replace(meeting, items=items)
+    return list(whole.values())
 
 
 @dataclass
@@ -122,6 +168,7 @@ class MeetingImporter:
         window: tuple[datetime, datetime] | None,
         listed: set[str],
     ) -> MeetingsSummary:
+        meetings = merge_parts(meetings)
         stored = {
             m.source_id: m
             for m in self.s.scalars(

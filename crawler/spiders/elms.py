@@ -32,6 +32,11 @@ Roll calls (docs/meetings.md, "Chicago eLMS"): a matter's actions carry them (``
 its ``meetingId``). The agenda requests are held until the spider is first idle (every matter read), then
 each meeting is staged with the roll calls of the matters fetched on its items; a meeting of the window not
 read again whose roll call came with a matter of this crawl is read once more for it.
+
+Split crawls (a full crawl over ``[crawl] processes``): every shard lists every matter page and fetches the
+matters it owns (``CrawlJob.owns``); shard 0 alone reads meetings. Another shard stages each roll call of its
+matters as a part of its meeting (:func:`~tracker.platforms.elms.roll_call_part`), which the import folds into
+the meeting shard 0 staged (:func:`tracker.meetings.merge_parts`): no request is added.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from tracker.platforms.elms import (
     normalize_meeting,
     parse_envelope,
     read_agenda,
+    roll_call_part,
     roll_calls,
     with_agenda,
     with_roll_calls,
@@ -254,6 +260,8 @@ class ElmsSpider(PortalSpider[Settings]):
             if key in job.listed:
                 continue  # listed again (a page overlap, the cursor's boundary row) or fetched as tracked
             job.listed.add(key)
+            if not job.owns(key):
+                continue  # another shard of this split crawl fetches it
             if self._wanted(job, key, row):
                 job.fetched += 1
                 out.append(self._detail(job, key, "listed"))
@@ -333,10 +341,17 @@ class ElmsSpider(PortalSpider[Settings]):
         except DataError as exc:  # the bill is stored; only its roll calls are not
             self._warn(job, f"roll calls not read: {exc}")
             calls = {}
+        out: list[dict[str, Any]] = [{"slug": slug, "bill": bill}]
+        if job.shard[0] != 0:
+            # this shard reads no meetings: each roll call is staged as a part of its meeting, folded at
+            # the import into the meeting staged by shard 0 (dropped when that meeting is not staged)
+            for mid, call in sorted(calls.items()):
+                out.append({"slug": slug, "meeting": roll_call_part(mid, [call], j.timezone)})
+            return out
         found = self.roll_calls.setdefault(slug, {})
         for mid, call in calls.items():
             found.setdefault(mid, []).append(call)
-        return [{"slug": slug, "bill": bill}]
+        return out
 
     def parse_meetings(self, response: Response, slug: str, skip: int, window: Window) -> list[Any]:
         """One page of the meetings listing: its meetings staged, the next page asked for, and the window

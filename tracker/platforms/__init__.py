@@ -95,6 +95,7 @@ PLATFORMS: dict[str, Platform] = {
             "bills",
             True,
             "Chicago eLMS public API (api.chicityclerkelms.chicago.gov): matters, actions, sponsors",
+            splits_backfills=True,
         ),
     )
 }

@@ -30,6 +30,7 @@ from pydantic import Field, field_validator
 
 from tracker.config_fields import check_http_url
 from tracker.contract import (
+    MEETING_PART_KEY,
     NormalizedAction,
     NormalizedAttachment,
     NormalizedBill,
@@ -692,3 +693,32 @@ def with_roll_calls(
             )
         )
     return replace(meeting, items=items)
+
+
+def roll_call_part(meeting_source_id: str, calls: list[RollCall], timezone: str) -> NormalizedMeeting:
+    """The roll calls of matters read by a shard of a split crawl that does not read meetings, staged as a
+    part of their meeting (``raw[MEETING_PART_KEY]``): one item per matter, as :func:`with_roll_calls`
+    would add it. The import folds it into the meeting staged by the shard that reads meetings
+    (:func:`tracker.meetings.merge_parts`); a part whose meeting is not staged is dropped."""
+    items = [
+        NormalizedMeetingItem(
+            source_id=call.matter_id[:64],
+            sequence=n,
+            title=call.title,
+            bill_source_id=call.matter_id,
+            identifier=call.identifier,
+            action=call.action,
+            votes=list(call.votes),
+        )
+        for n, call in enumerate(calls)
+    ]
+    return NormalizedMeeting(
+        source_id=meeting_source_id,
+        body_name=None,
+        starts_at=None,
+        local_date=None,
+        time_zone=timezone,
+        items=items,
+        items_complete=False,
+        raw={"platform": "elms", MEETING_PART_KEY: True},
+    )
