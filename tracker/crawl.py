@@ -143,7 +143,9 @@ def plan_jobs(
             state = known_state(session, row.id, cfg.source_key) if mode not in ("full", "track") else None
             meetings = (
                 known_meetings(session, row.id, cfg.zone, now, config.crawl.meetings_back_days)
-                if mode not in ("full", "track") and cfg.platform in ("legistar", "elms")
+                if (mode not in ("full", "track") and cfg.platform in ("legistar", "elms"))
+                # legistar-web keeps its stored roll calls on every crawl, a full one too (docs/meetings.md)
+                or (mode != "track" and cfg.platform == "legistar-web")
                 else None
             )
             jobs.append(
@@ -163,7 +165,7 @@ def plan_jobs(
                     known_meetings=meetings[0] if meetings else {},
                     known_votes=meetings[1] if meetings else {},
                     known_members=known_members(session, row.id)
-                    if mode != "track" and cfg.platform == "legistar"
+                    if mode != "track" and cfg.platform in ("legistar", "legistar-web")
                     else {},
                 )
             )

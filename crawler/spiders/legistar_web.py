@@ -23,7 +23,11 @@ For clients whose Web API is off or lags, it reads the public web pages (docs/pl
    Year" included), staged with the agenda items of their ``MeetingDetail.aspx`` page (one request per
    meeting that has one).
    A chain or meeting page read for the meetings only never fails the crawl: a warning, and the window is
-   not recorded as read (docs/meetings.md, "Legistar web pages").
+   not recorded as read (docs/meetings.md, "Legistar web pages");
+7. with the meetings: the ``HistoryDetail.aspx`` page (roll call) of each voted agenda item of a bill the
+   attachments' title triage picks (crawler/attachments.py), once (never for an item whose roll call is
+   stored or whose action details were read before), the meeting staged when they are read; and, on full
+   crawls and sweeps, ``People.aspx`` (the members, names only). Either failing is a warning.
 
 A search is a chain of postbacks in one ASP.NET session: the spider keeps each search's session cookies
 itself and sends them with the next postback of that search. (Scrapy's cookie middleware stays off, as for
@@ -48,20 +52,25 @@ from zoneinfo import ZoneInfo
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawler.attachments import TitleTriage
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
 from crawler.spiders.base import OPTIONAL_META, PortalSpider
 from tracker.errors import DataError, LayoutChanged
+from tracker.meetings import name_key
 from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
     AgendaRow,
     GridRow,
     Meeting,
+    RollCall,
     Settings,
+    agenda_items,
     calendar_overrides,
     check_calendar_year,
     detail_id,
     form_fields,
+    history_url,
     is_advanced,
     meeting_url,
     normalize_meeting,
@@ -69,13 +78,17 @@ from tracker.platforms.legistar_web import (
     parse_agenda,
     parse_calendar_page,
     parse_detail,
+    parse_history_detail,
     parse_html,
     parse_meeting_page,
+    parse_people,
     parse_search_page,
     postback,
     public_url,
+    read_stamp,
     search_overrides,
     switch_button,
+    voted,
 )
 from tracker.redact import redact_url
 from tracker.sanitize import clean_text
@@ -88,7 +101,19 @@ ATTEMPT_META = "insite_attempt"
 REDIRECTS = (301, 302, 303, 307, 308)
 # a request made only for the meetings (docs/meetings.md): its failure is a warning, not the crawl's failure
 MEETINGS_META = "insite_meetings"
-OWN_META = {JOB_META, ATTEMPT_META, OPTIONAL_META, MEETINGS_META, "is_detail", "handle_httpstatus_list"}
+# ... and, among those, an action's details read for its roll call, and the people listing
+ROLL_META = "insite_roll_call"
+PEOPLE_META = "insite_people"
+OWN_META = {
+    JOB_META,
+    ATTEMPT_META,
+    OPTIONAL_META,
+    MEETINGS_META,
+    ROLL_META,
+    PEOPLE_META,
+    "is_detail",
+    "handle_httpstatus_list",
+}
 MAX_WARNINGS = 5
 
 
@@ -116,6 +141,11 @@ class _Search:
     cal: Meeting | None = None
     agenda: list[AgendaRow] = field(default_factory=list)
     statuses: dict[str, str | None] = field(default_factory=dict)
+    # its roll calls (HistoryDetail.aspx) read by this crawl, by item id; the HistoryDetail ID read for
+    # each item; how many are still being read
+    calls: dict[str, RollCall] = field(default_factory=dict)
+    read: dict[str, str] = field(default_factory=dict)
+    left: int = 0
 
     def remember(self, response: Response) -> None:
         """Keep the cookies an answer sets (``ASP.NET_SessionId``, the load balancer's, InSite's
@@ -169,6 +199,8 @@ class LegistarWebSpider(PortalSpider[Settings]):
         self._meetings: dict[str, set[str]] = {slug: set() for slug in self.jobs}
         # each city's meetings window (None: this crawl stores no meetings)
         self._window: dict[str, _Window | None] = {slug: None for slug in self.jobs}
+        # which agenda items' roll calls are read: the attachments' title triage (crawler/attachments.py)
+        self._triage = TitleTriage()
 
     # -- requests -------------------------------------------------------------------------------------
     def _base(self, job: CrawlJob) -> str:
@@ -450,6 +482,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
             )
             return []
         out: list[Request] = self._calendar(job)
+        out += self._people(job)
         for key in sorted(job.tracked - self._queued[job.slug]):
             self._queued[job.slug].add(key)
             out.append(self._gateway(job, key, optional=True))
@@ -674,6 +707,15 @@ class LegistarWebSpider(PortalSpider[Settings]):
         from its calendar row, its stored agenda kept) or a calendar chain (the window's listing is not
         complete: no meeting is marked gone). Never fails the bills' crawl."""
         search = request.cb_kwargs.get("search") if request is not None else None
+        if request is not None and request.meta.get(ROLL_META) and isinstance(search, _Search):
+            # the meeting is stored with the roll calls read and stored; this one is read again next time
+            eid = search.cal.event_id if search.cal else search.year
+            hid = request.cb_kwargs.get("history_id")
+            self._warn(job, f"{job.slug}: meeting {eid}: the roll call of action {hid} not read: {reason}")
+            return self._call_done(job, search)
+        if request is not None and request.meta.get(PEOPLE_META):
+            self._warn(job, f"{job.slug}: members not read: {reason}")
+            return []
         if isinstance(search, _Search) and search.cal is not None:
             self._warn(job, f"{job.slug}: meeting {search.cal.event_id}'s agenda not read: {reason}")
             if search.done:
@@ -697,6 +739,13 @@ class LegistarWebSpider(PortalSpider[Settings]):
             statuses=agenda.statuses if agenda is not None else None,
             rows=agenda.agenda if agenda is not None else None,
             complete=agenda is not None and not agenda.broken,
+            roll_calls=agenda.calls if agenda is not None else None,
+            stored=job.known_votes,
+            # what was read before stays read, whether or not this crawl read the agenda
+            read={
+                **read_stamp(job.known_meetings.get(meeting.event_id or "")),
+                **(agenda.read if agenda is not None else {}),
+            },
         )
         return {"slug": job.slug, "parse": parse, "record": "meeting", "source_id": meeting.event_id}
 
@@ -796,7 +845,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
             if not listing.next_target and search.cal is not None and not search.done:
                 search.broken = search.broken or search.rows != agenda.total
                 search.done = True
-                out.append(self._stage(job, search.cal, search))
+                out += self._roll_calls(job, search)
         if found is None:
             return out
         for problem in found.rejected:
@@ -824,6 +873,111 @@ class LegistarWebSpider(PortalSpider[Settings]):
                 )
             )
         return out
+
+    # -- roll calls and members (docs/meetings.md, "Legistar web pages") -----------------------------
+    def _roll_calls(self, job: CrawlJob, search: _Search) -> list[Any]:
+        """A meeting whose agenda was read: its record staged now, or once the roll calls it still needs
+        are read. An item's roll call is read (its ``HistoryDetail.aspx``, one request) only when the item
+        is a bill's with a vote (an "Action details" link and an action or result), the bill's title is one
+        the attachments' triage picks (a term of the matching rules, or an opaque title), and neither a roll
+        call is stored for the item nor were these action details read before."""
+        cal = search.cal
+        assert cal is not None and cal.event_id is not None
+        eid = cal.event_id
+        before = read_stamp(job.known_meetings.get(eid))
+        wanted = []
+        for row, item in zip(search.agenda, agenda_items(search.agenda), strict=True):
+            if not voted(row) or row.history is None:
+                continue
+            hid, guid = row.history
+            if (eid, item.source_id) in job.known_votes or before.get(item.source_id) == hid:
+                continue
+            if not self._triage.needs_documents(row.title, row.cells.get("Name")):
+                continue
+            wanted.append((item.source_id, hid, guid))
+        if not wanted:
+            return [self._stage(job, cal, search)]
+        search.left = len(wanted)
+        return [
+            self.request(
+                job,
+                history_url(self._base(job), hid, guid),
+                self.parse_roll_call,
+                accept=None,
+                meta={MEETINGS_META: True, ROLL_META: True},
+                priority=PRIORITY_MEETING,
+                cb_kwargs={"slug": job.slug, "search": search, "item_id": item_id, "history_id": hid},
+            )
+            for item_id, hid, guid in wanted
+        ]
+
+    def _call_done(self, job: CrawlJob, search: _Search) -> list[Any]:
+        search.left -= 1
+        if search.left > 0 or search.cal is None:
+            return []
+        return [self._stage(job, search.cal, search)]
+
+    def parse_roll_call(
+        self, response: Response, slug: str, search: _Search, item_id: str, history_id: str
+    ) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            call = parse_history_detail(doc, history_id)
+        except LayoutChanged as exc:
+            return self._lost(job, response.request, f"layout changed: {exc} at {url}")
+        except DataError as exc:
+            return self._lost(job, response.request, f"{exc} at {url}")
+        search.calls[item_id] = call
+        search.read[item_id] = history_id
+        return self._call_done(job, search)
+
+    def _people(self, job: CrawlJob) -> list[Request]:
+        """``People.aspx``, once, on the full crawls and sweeps of a crawl that stores meetings."""
+        if self._window[job.slug] is None or job.mode not in ("full", "sweep"):
+            return []
+        return [
+            self.request(
+                job,
+                f"{self._base(job)}/People.aspx",
+                self.parse_people,
+                accept=None,
+                meta={MEETINGS_META: True, PEOPLE_META: True},
+                priority=PRIORITY_MEETING,
+                cb_kwargs={"slug": job.slug},
+            )
+        ]
+
+    def parse_people(self, response: Response, slug: str) -> list[Any]:
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            found = parse_people(doc)
+        except (LayoutChanged, DataError) as exc:
+            return self._lost(job, response.request, f"{exc} at {url}")
+        for problem in found.rejected:
+            job.reject(f"{slug}: {problem} at {url}")
+        if found.pages > 1:
+            self._warn(
+                job,
+                f"{slug}: members: {url} lists {found.total} people on {found.pages} pages; "
+                "only the first page was read",
+            )
+        return [
+            {"slug": slug, "member": member}
+            for member in found.members
+            if name_key(member.name) not in job.known_members  # the page gives names only
+        ]
 
     # -- bills -----------------------------------------------------------------------------------------
     def parse_gateway(self, response: Response, slug: str, key: str, optional: bool) -> list[Any]:

@@ -24,11 +24,19 @@ What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
   did. The GET shows "This Year".
 - ``MeetingDetail.aspx?ID=..&GUID=..``: fixtures/legistar_web/MeetingDetail.html (written for these tests)
   with a meeting's agenda items (a roll call row without a file, then one row per bill).
-- Faults (``faults``): ``"search"``, ``"calendar"``, ``"meeting:<ID>"`` or ``"detail:<ID>"`` →
+- ``HistoryDetail.aspx?ID=..&GUID=..``: fixtures/legistar_web/HistoryDetail.html (written for these tests)
+  with an agenda item's action, result and roll call (``Meeting.votes``); an agenda row of a bill in
+  ``votes`` shows an "Action details" link (``radopen('HistoryDetail.aspx?ID=..')``, the ID from
+  :func:`history_id`), the other rows "Not available".
+- ``People.aspx``: the real recorded people page of a client (``{chicago,metro,nyc}/people.html``) as it was
+  recorded (``people``).
+- Faults (``faults``): ``"search"``, ``"calendar"``, ``"people"``, ``"meeting:<ID>"``, ``"history:<ID>"`` or
+  ``"detail:<ID>"`` →
   ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid
   renamed, the calendar's "Meeting Date" header renamed, the agenda grid or the history table removed, as
-  after a redesign), ``"gone"`` (detail: InSite's "This record no longer exists" page); ``"calendar"`` →
-  ``"garbage"``: the year postback answered with bytes that are no calendar page.
+  after a redesign; the vote grid or the people grid removed), ``"gone"`` (detail: InSite's "This record no
+  longer exists" page); ``"calendar"``, ``"history:<ID>"`` or ``"people"`` → ``"garbage"``: bytes that are
+  no page; ``"history:<ID>"`` → ``"other"``: the details of another action.
 
 For the meetings (tests/platforms/test_legistar_web_meetings.py) a calendar row also carries its meeting's
 iCalendar export link (``View.ashx?M=IC&ID=..``, the id a meeting shows before it is published), its
@@ -116,6 +124,13 @@ class Meeting:
     comment: str = ""  # the line under the location ("CANCELLED")
     agenda: bool = False  # an agenda link (View.ashx?M=A&ID=..)
     outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # bill id -> (action, result)
+    # bill id -> its roll call [(person, vote)]: the row shows an "Action details" link ([]: no roll call)
+    votes: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def history_id(meeting: Meeting, bill_id: int) -> int:
+    """The HistoryDetail.aspx ID of a bill's row on a meeting's agenda."""
+    return meeting.id * 100 + meeting.bills.index(bill_id)
 
 
 @dataclass
@@ -241,6 +256,7 @@ class InsiteServer(LoopbackServer):
         simple_first: bool = False,
         meetings: list[Meeting] | None = None,
         calendar_page_size: int = 100,
+        people: str = "chicago",
     ) -> None:
         self.bills = {b.id: b for b in bills}
         self.meetings = {m.id: m for m in meetings or []}
@@ -260,6 +276,8 @@ class InsiteServer(LoopbackServer):
             str(SAMPLES / "nashville" / "Calendar.aspx.GET.body.html")
         ).getroot()
         self._meeting_page = lxml.html.parse(str(FIXTURES / "MeetingDetail.html")).getroot()
+        self._history_page = lxml.html.parse(str(FIXTURES / "HistoryDetail.html")).getroot()
+        self.people = people
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -307,6 +325,10 @@ class InsiteServer(LoopbackServer):
             status, page = self._calendar_postback(form, cookie)
         elif path == "/meetingdetail.aspx":
             status, page = self._meeting(query.get("id", ""), query.get("guid", ""))
+        elif path == "/historydetail.aspx":
+            status, page = self._history(query.get("id", ""), query.get("guid", ""))
+        elif path == "/people.aspx":
+            status, page = self._people()
         elif path == "/legislationdetail.aspx":
             status, page = self._detail(query.get("id", ""), query.get("guid", ""))
         elif path == "/gateway.aspx":
@@ -690,8 +712,83 @@ class InsiteServer(LoopbackServer):
             tds[6].text = bill.title
             action, result = meeting.outcomes.get(bid, ("\xa0", "\xa0"))
             tds[7].text, tds[8].text = action, result
+            if bid in meeting.votes:
+                link = tds[9].xpath(".//a")[0]
+                link.attrib.pop("class", None)
+                link.set(
+                    "onclick",
+                    f"radopen('HistoryDetail.aspx?ID={history_id(meeting, bid)}&GUID={meeting.guid}', "
+                    "'HistoryDetail');return false;",
+                )
+                link.set("href", "#")
+                link.text = "Action\xa0details"
             tbody.append(tr)
         assert roll_call is tbody[0]
         if fault == "layout":
             table.getparent().remove(table)
         return 200, lxml.html.tostring(doc, encoding="utf-8")
+
+    def _history(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
+        fault = self.faults.get(f"history:{raw_id}")
+        if fault == "error":
+            return self._error("HistoryDetail.aspx")
+        if fault == "empty":
+            return 200, b""
+        if fault == "garbage":
+            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        found = None
+        for meeting in self.meetings.values():
+            for bid in meeting.votes:
+                if raw_id.isdigit() and history_id(meeting, bid) == int(raw_id):
+                    found = (meeting, bid)
+        if found is None or guid.upper() != found[0].guid.upper():
+            return 200, b"<html><body>Invalid parameters!</body></html>"
+        meeting, bid = found
+        bill = self.bills[bid]
+        doc = copy.deepcopy(self._history_page)
+        shown = int(raw_id) + 1 if fault == "other" else int(raw_id)
+        doc.get_element_by_id("aspnetForm").set(
+            "action", f"./HistoryDetail.aspx?ID={shown}&GUID={meeting.guid}"
+        )
+        action, result = meeting.outcomes.get(bid, ("", ""))
+        for suffix, value in (
+            ("hypFileNumber", bill.file),
+            ("lblType", bill.type),
+            ("lblTitle", bill.title),
+            ("lblAction", action),
+            ("lblResult", result),
+        ):
+            doc.get_element_by_id(f"ctl00_ContentPlaceHolder1_{suffix}").text = value
+        grid = doc.get_element_by_id("ctl00_ContentPlaceHolder1_gridVote_ctl00")
+        tbody = grid.find("tbody")
+        proto = tbody[0]
+        for tr in list(tbody):
+            tbody.remove(tr)
+        for i, (person, vote) in enumerate(meeting.votes[bid]):
+            tr = copy.deepcopy(proto)
+            tr.set("class", "rgRow" if i % 2 == 0 else "rgAltRow")
+            tr.set("id", f"ctl00_ContentPlaceHolder1_gridVote_ctl00__{i}")
+            a = tr.xpath(".//a")[0]
+            a.set("id", f"ctl00_ContentPlaceHolder1_gridVote_ctl00_ctl{4 + 2 * i:02d}_hypPerson")
+            a.set("href", f"PersonDetail.aspx?ID={600 + i}&GUID=X")
+            a.text = person
+            tr.xpath("./td")[1].text = vote
+            tbody.append(tr)
+        if not meeting.votes[bid]:
+            tbody.append(
+                _tr('<tr class="rgNoRecords"><td colspan="2"><div>No records to display.</div></td></tr>')
+            )
+        if fault == "layout":
+            grid.getparent().remove(grid)
+        return 200, lxml.html.tostring(doc, encoding="utf-8")
+
+    def _people(self) -> tuple[int, bytes | str]:
+        fault = self.faults.get("people")
+        if fault == "error":
+            return self._error("People.aspx")
+        if fault == "garbage":
+            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        page = (SAMPLES / self.people / "people.html").read_bytes()
+        if fault == "layout":
+            page = page.replace(b"gridPeople_ctl00", b"gridMembers_ctl00")  # a redesign renamed the grid
+        return 200, page

@@ -1,5 +1,6 @@
 """Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``, and
-``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas and to store meetings):
+``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas and to store meetings,
+``HistoryDetail.aspx`` for roll calls, ``People.aspx`` for members):
 settings, track-by-link, and the normalizers from the pages' HTML to the tracker's bill and meeting
 (docs/platform-legistar-web.md, docs/meetings.md).
 
@@ -26,7 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
@@ -43,11 +44,15 @@ from tracker.contract import (
     NormalizedBill,
     NormalizedMeeting,
     NormalizedMeetingItem,
+    NormalizedMember,
     NormalizedSponsor,
+    NormalizedVote,
     identifier_key,
 )
 from tracker.errors import DataError, LayoutChanged
+from tracker.meetings import name_key
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
+from tracker.platforms.legistar import ITEMS_STAMP_KEY, vote_value
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -1002,6 +1007,9 @@ class AgendaRow:
     action: str | None
     result: str | None
     cells: dict[str, str | None]
+    # (ID, GUID or None) of the row's "Action details" link (HistoryDetail.aspx, the API's
+    # MatterHistoryId); None while the row shows "Not available"
+    history: tuple[str, str | None] | None = None
 
 
 @dataclass
@@ -1046,6 +1054,7 @@ def parse_agenda(doc: Any, source_id: str) -> Agenda:
                     action=_limit(cells.get("Action"), 200, f"{where}: Action"),
                     result=_limit(cells.get("Result"), 100, f"{where}: Result"),
                     cells=cells,
+                    history=history_link(_row_link(tr, "_hypDetails", where)),
                 )
             )
         except DataError as exc:
@@ -1097,13 +1106,22 @@ def normalize_meeting(
     statuses: Mapping[str, str | None] | None = None,
     rows: list[AgendaRow] | None = None,
     complete: bool = True,
+    roll_calls: Mapping[str, RollCall] | None = None,
+    stored: Mapping[tuple[str, str], tuple[str | None, list[NormalizedVote]]] | None = None,
+    read: Mapping[str, str] | None = None,
 ) -> NormalizedMeeting:
     """A calendar row (and, when its page was read, every row of its agenda) → the meeting's record.
 
     The date, time, body and location are the calendar's; a time the column does not give as ``H:MM AM``
     ("Deferred", empty) gives a start at local midnight of the date, the column's text kept in ``raw``.
     ``rows`` None: the agenda was not read (not published, or its page failed); ``complete`` False: some of
-    its rows could not be read. Either way the stored items missing from ``rows`` are kept."""
+    its rows could not be read. Either way the stored items missing from ``rows`` are kept.
+
+    Roll calls (docs/meetings.md, "Legistar web pages"): ``roll_calls`` are the ``HistoryDetail.aspx`` pages
+    read by this crawl, by item id; an item without one keeps the roll call ``stored`` before (by meeting
+    and item id), so re-reading an agenda never erases one. ``read`` (item id → the HistoryDetail ID read
+    for it, by this crawl or before) is kept in ``raw`` so that no crawl reads an action's details
+    twice."""
     if not meeting.event_id:
         raise DataError(f"{slug} meeting of {meeting.body!r} on {meeting.date}: no meeting id in its row")
     tz = ZoneInfo(zone)
@@ -1113,6 +1131,16 @@ def normalize_meeting(
     public = (
         meeting_url(base, meeting.source_id, meeting.guid) if meeting.source_id and meeting.guid else None
     )
+    raw: dict[str, Any] = {
+        "cells": meeting.cells,
+        "guid": meeting.guid,
+        "time": meeting.time,
+        "timed": at is not None,
+        "comment": meeting.comment,
+        "statuses": statuses,
+    }
+    if read:
+        raw[ITEMS_STAMP_KEY] = details_stamp(read)
     return NormalizedMeeting(
         source_id=meeting.event_id,
         body_name=meeting.body,
@@ -1124,14 +1152,208 @@ def normalize_meeting(
         minutes_url=meeting.minutes_url,
         public_url=public,
         cancelled=calendar_cancelled(meeting, statuses),
-        items=agenda_items(rows) if rows is not None else [],
+        items=with_roll_calls(meeting.event_id, agenda_items(rows), roll_calls, stored)
+        if rows is not None
+        else [],
         items_complete=rows is not None and complete,
-        raw={
-            "cells": meeting.cells,
-            "guid": meeting.guid,
-            "time": meeting.time,
-            "timed": at is not None,
-            "comment": meeting.comment,
-            "statuses": statuses,
-        },
+        raw=raw,
     )
+
+
+# -- roll calls (docs/meetings.md, "Legistar web pages") --------------------------------------------------
+
+VOTE_GRID = "ctl00_ContentPlaceHolder1_gridVote_ctl00"
+VOTE_COLUMNS = ("Person Name", "Vote")
+ACTION_TOP = "ctl00_ContentPlaceHolder1_pageTop1"
+_HISTORY_LINK = re.compile(r"(?:^|/)HistoryDetail\.aspx$", re.I)
+
+
+def history_link(link: Any) -> tuple[str, str | None] | None:
+    """(ID, GUID or None) of an "Action details" link (``radopen('HistoryDetail.aspx?ID=..&GUID=..')`` in
+    its onclick, or its href); None for "Not available" (no link)."""
+    if link is None:
+        return None
+    for attr in ("onclick", "href"):
+        m = _HISTORY_ID.search(link.get(attr) or "")
+        if m:
+            q = _query("x?" + m.group(1).replace("&amp;", "&"))
+            value, guid = q.get("id", ""), q.get("guid")
+            if value.isdigit() and len(value) <= 18:
+                return value, guid if guid and _GUID.match(guid) else None
+    return None
+
+
+def history_url(base: str, history_id: str, guid: str | None) -> str:
+    """An action's details page (the pop-up of its "Action details" link) on the configured site."""
+    return f"{base}/HistoryDetail.aspx?ID={history_id}" + (f"&GUID={guid}" if guid else "")
+
+
+@dataclass
+class RollCall:
+    """What an action's ``HistoryDetail.aspx`` page shows: its fields and the vote grid."""
+
+    history_id: str
+    action: str | None
+    result: str | None
+    tally: str | None
+    votes: list[NormalizedVote]
+
+
+def _fields(top: Any) -> dict[str, str | None]:
+    """The label/value pairs of an action's details: a label is an element of the page's
+    ``ctl00_ContentPlaceHolder1_`` ids whose text ends with a colon ("Result:"), its value the next such
+    element that is not a label."""
+    out: dict[str, str | None] = {}
+    label: str | None = None
+    for el in top.xpath(".//*[starts-with(@id, $p)]", p=_FIELD):
+        text = _text(el)
+        if text is not None and text.endswith(":"):
+            label = text[:-1].strip()
+            continue
+        if label is not None and label not in out:
+            out[label] = text
+        label = None
+    return out
+
+
+def parse_history_detail(doc: Any, history_id: str) -> RollCall:
+    """An action's ``HistoryDetail.aspx`` page → its roll call: the vote grid ``gridVote`` (columns
+    ``Person Name`` and ``Vote``) and the action, result and tally shown above it. A page of another
+    action, or a roll call naming a member twice, is a DataError; a page without the details block or the
+    vote grid (a grid with "No records to display." is an empty roll call) is a changed layout."""
+    form = _one(doc, "aspnetForm", "the page form")
+    action_url = (form.get("action") or "").strip()
+    if _HISTORY_LINK.search(urlsplit(action_url).path):
+        shown = _query(action_url).get("id")
+        if shown and shown != history_id:
+            raise DataError(f"action {history_id}: the page shows the details of action {shown[:20]}")
+    top = _one(doc, ACTION_TOP, "the action details")
+    fields = _fields(top)
+    table = _one(doc, VOTE_GRID, "the vote grid")
+    headers = _grid_headers(table, "the vote grid")
+    missing = [c for c in VOTE_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the vote grid has no {', '.join(missing)} column")
+    votes: list[NormalizedVote] = []
+    seen: set[str] = set()
+    for i, tr in enumerate(_grid_rows(table, "the vote grid", len(headers))):
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        name, word = cells["Person Name"], cells["Vote"]
+        where = f"action {history_id} vote row {i + 1}"
+        if not name:
+            raise DataError(f"{where}: no person name")
+        _limit(name, 300, f"{where}: Person Name")
+        key = name_key(name)
+        if key in seen:
+            raise DataError(f"{where}: {name[:60]!r} votes twice")
+        seen.add(key)
+        votes.append(NormalizedVote(member=name, vote=vote_value(word), text=_limit(word, 100, where)))
+    return RollCall(
+        history_id=history_id,
+        action=_limit(fields.get("Action"), 200, f"action {history_id}: Action"),
+        result=_limit(fields.get("Result"), 100, f"action {history_id}: Result"),
+        tally=_limit(fields.get("Tally"), 100, f"action {history_id}: Tally"),
+        votes=votes,
+    )
+
+
+def voted(row: AgendaRow) -> bool:
+    """Whether an agenda row of a bill carries a vote worth reading: an "Action details" link and an action
+    or a result."""
+    return row.bill_id is not None and row.history is not None and bool(row.action or row.result)
+
+
+def details_stamp(read: Mapping[str, str]) -> str:
+    """The item ids whose action details were read, with the HistoryDetail ID read (kept in the
+    meeting's ``raw``)."""
+    return json.dumps(dict(sorted(read.items())), separators=(",", ":"))
+
+
+def read_stamp(value: str | None) -> dict[str, str]:
+    """:func:`details_stamp` read back; anything else (another platform's stamp) is nothing read."""
+    if not value:
+        return {}
+    try:
+        found = json.loads(value)
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(k, str) and isinstance(v, str | int)}
+
+
+def with_roll_calls(
+    meeting_id: str,
+    items: list[NormalizedMeetingItem],
+    roll_calls: Mapping[str, RollCall] | None,
+    stored: Mapping[tuple[str, str], tuple[str | None, list[NormalizedVote]]] | None,
+) -> list[NormalizedMeetingItem]:
+    """The agenda's items with the roll calls read now, else the ones stored before."""
+    out = []
+    for item in items:
+        call = (roll_calls or {}).get(item.source_id)
+        kept = (stored or {}).get((meeting_id, item.source_id))
+        if call is not None:
+            item = replace(
+                item,
+                votes=list(call.votes),
+                tally=call.tally,
+                action=item.action or call.action,
+                result=item.result or call.result,
+            )
+        elif kept is not None and kept[1]:
+            item = replace(item, votes=list(kept[1]), tally=item.tally or kept[0])
+        out.append(item)
+    return out
+
+
+# -- members (People.aspx) --------------------------------------------------------------------------------
+
+PEOPLE_GRID = "ctl00_ContentPlaceHolder1_gridPeople_ctl00"
+PEOPLE_UNIQUE = "ctl00$ContentPlaceHolder1$gridPeople$"
+_PERSON_LINK = re.compile(r"(?:^|/)PersonDetail\.aspx$", re.I)
+
+
+@dataclass
+class PeoplePage:
+    members: list[NormalizedMember]
+    rejected: list[str]
+    page: int
+    pages: int
+    total: int
+
+
+def parse_people(doc: Any) -> PeoplePage:
+    """The people grid of ``People.aspx`` (``gridPeople``, its ``Person Name`` column required) → members
+    by name, with the ``ID`` of their ``PersonDetail.aspx`` link (the API's PersonId) as source id. The page
+    gives no bodies and no terms (Chicago's "Ward/Office" is a ward number), so the members have none."""
+    table = _one(doc, PEOPLE_GRID, "the people grid")
+    headers = _grid_headers(table, "the people grid")
+    if "Person Name" not in headers:
+        raise LayoutChanged("the people grid has no Person Name column")
+    members: list[NormalizedMember] = []
+    rejected: list[str] = []
+    seen: set[str] = set()
+    rows = _grid_rows(table, "the people grid", len(headers))
+    for i, tr in enumerate(rows):
+        where = f"people row {i + 1}"
+        td = tr.xpath("./td")[headers.index("Person Name")]
+        name = _text(td)
+        if not name:
+            rejected.append(f"{where}: no person name")
+            continue
+        if len(name) > 300:
+            rejected.append(f"{where}: a name of {len(name)} characters (at most 300)")
+            continue
+        source_id = None
+        link = _row_link(tr, "_hypPerson", where)
+        if link is not None and _PERSON_LINK.search(urlsplit(link.get("href") or "").path):
+            value = _query(link.get("href") or "").get("id", "")
+            source_id = value if value.isdigit() and len(value) <= 18 else None
+        key = name_key(name)
+        if key in seen:
+            continue  # listed twice (two offices): one member
+        seen.add(key)
+        members.append(NormalizedMember(name=name, source_id=source_id))
+    page, pages, total, _next = _pager(table, len(rows), "the people grid", "the people pager", PEOPLE_UNIQUE)
+    return PeoplePage(members, rejected, page, pages, total)
