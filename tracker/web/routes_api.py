@@ -37,6 +37,7 @@ from tracker.read_model import (
     hearings_and_votes,
     match_record,
     plain_rows,
+    plan_text_search,
     review_events,
     status_change_query,
     text_condition,
@@ -204,6 +205,7 @@ def api_bills(
     conds = []
     if q:
         limit_search_time(db)
+        plan_text_search(db)
         conds.append(text_condition(q, db.get_bind().dialect.name))
     if jurisdiction:
         conds.append(Jurisdiction.slug == jurisdiction)

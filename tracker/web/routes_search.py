@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from db.types import utcnow
-from tracker.read_model import FilterError
+from tracker.read_model import FilterError, plan_text_search
 from tracker.web.deps import DB, CurrentUser, render
 from tracker.web.queries import lists, living, one_bill, recent, renderings, template_helpers
 from tracker.web.queries.filters import Filters
@@ -90,6 +90,8 @@ def dashboard_changes_csv(db: DB, _user: CurrentUser) -> Response:
 def search(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
     try:
         filters = Filters.parse(request.query_params)
+        if filters.q:
+            plan_text_search(db)
         page = lists.search_bills(db, filters)
     except FilterError as exc:
         return render(
@@ -106,7 +108,10 @@ def search(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
 @router.get("/search.csv")
 def search_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
     try:
-        rows = lists.export_rows(db, Filters.parse(request.query_params))
+        filters = Filters.parse(request.query_params)
+        if filters.q:
+            plan_text_search(db)
+        rows = lists.export_rows(db, filters)
     except FilterError as exc:
         return csv_error(exc)
     return csv_response(renderings.to_csv(rows, renderings.BILL_CSV_COLUMNS), "bills.csv")
