@@ -2,10 +2,10 @@
 
 For each council of ../shared/streams that has labels in tracker/matcher/labels/, a model is trained on the
 *other* councils' labelled titles plus devset/dev.csv, and the whole stream of the council left out is
-classified: every row, the ones a person labelled (a wide keyword net plus a 4% random sample of the rest)
-with their labels, the rest counted as not relevant (the random sample estimates how often that is wrong:
-see tracker/matcher/labels/README.md). Clear rows and borderline rows (an editor could go either way) are
-scored apart. The rules engine alone is scored on the same rows.
+classified: every row, each with its label (every row of the four streams has been read and labelled:
+tracker/matcher/labels/README.md; a row without a label would count as not relevant). Clear rows and
+borderline rows (an editor could go either way) are scored apart. The rules engine alone is scored on
+the same rows.
 
 Then the keyword-picked sets (devset/holdout.csv, never trained on) with the shipped model, and speed:
 model load, 20,000 stream titles classified (embedding cache cold), peak memory.

@@ -14,10 +14,11 @@ Candidates (fixed before any run):
   ``thr``; it overrules a rules match below ``keep``), on a grid, with the shipped classifier settings;
 * ``training``: borderline rows left out of training, or weighted 0.5; councils weighted 1/sqrt(rows);
 * ``--grid``: also the classifier settings (C in 0.3, 1, 3, 10; class weights none or balanced; the rules'
-  features weighted 1, 3 or 10 beside the embedding; the stream rows nobody labelled added to training as
-  not relevant), each with the thresholds. Slow: about 30 minutes on 2 busy cores.
+  features weighted 1, 3 or 10 beside the embedding; the stream rows the shipped model does not train on,
+  the clearly-not-relevant rows of the full read (``eval_only``), added to training), each with the
+  thresholds. Slow: about 30 minutes on 2 busy cores.
 
-Relevance only (P/R/F1 of the clear rows, rows nobody labelled counted as not relevant, as in
+Relevance only (P/R/F1 of the clear rows of the whole stream, every row labelled, as in
 ``bench_matcher_loco``); categories and direction are those of ``bench_matcher_loco``.
 
     ./dev bench bench_matcher_nested            # thresholds and training variants (a few minutes)
@@ -70,7 +71,7 @@ def load(rules: Matcher, cache: EmbeddingCache) -> tuple[dict[str, dict[str, Any
             "veto": np.array([vetoed(x) for x in results]),
             "y": np.array([r.relevant for r in rows]),
             "border": np.array([r.borderline for r in rows]),
-            "unread": np.array([r.unread for r in rows]),
+            "unread": np.array([r.unread or r.eval_only for r in rows]),
         }
     dev = [e for e in shipped_examples([]) if e.source.startswith("devset")]
     results = rules.classify_many([e.title for e in dev])

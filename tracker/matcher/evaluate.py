@@ -42,6 +42,7 @@ class LabelledTitle:
     source: str
     note: str = ""  # why an editor could go either way; empty for a clear row
     unread: bool = False  # a stream row nobody labelled, counted as not relevant
+    eval_only: bool = False  # read in the full pass, clearly not relevant: scored, never trained on
 
     @property
     def borderline(self) -> bool:

@@ -86,8 +86,10 @@ class Example:
 
 def shipped_examples(councils: Iterable[str] | None = None, *, devset: bool = True) -> list[Example]:
     """The labelled real titles shipped with the tracker: every labelled row of the councils' streams
-    (``labels/*.csv``) and the keyword-picked development set (``devset/dev.csv``; ``holdout.csv`` is never
-    trained on). Borderline rows are kept: editors would decide them one way or the other too."""
+    (``labels/*.csv``; the rows of the full read that are clearly not relevant carry no title there and
+    are used for evaluation only) and the keyword-picked development set (``devset/dev.csv``;
+    ``holdout.csv`` is never trained on). Borderline rows are kept: editors would decide them one way or
+    the other too."""
     out: list[Example] = []
     for path in sorted(LABELS_DIR.glob("*.csv")):
         council = path.stem
@@ -95,6 +97,8 @@ def shipped_examples(councils: Iterable[str] | None = None, *, devset: bool = Tr
             continue
         with path.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
+                if not row["title"]:  # read in the full pass and clearly not relevant: evaluation only
+                    continue
                 out.append(_example(row, f"{council}:{row['id']}", borderline=bool(row.get("note"))))
     if devset:
         with (DEVSET_DIR / "dev.csv").open(newline="", encoding="utf-8") as fh:

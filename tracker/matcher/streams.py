@@ -1,9 +1,11 @@
 """Whole council streams with their labels, for honest evaluation.
 
 ``../shared/streams/<council>.tsv`` (beside the repository, read in place, never copied) holds a council's
-whole intake; ``tracker/matcher/labels/<council>.csv`` the rows a person labelled against TAXONOMY.md (a
-wide keyword net and a 4% random sample of the rest; labels/README.md). :func:`labelled_stream` joins the
-two: every row of the stream, with its label where it has one, else counted as not relevant (``unread``).
+whole intake; ``tracker/matcher/labels/<council>.csv`` its labels against TAXONOMY.md (every row has been
+read: labels/README.md). :func:`labelled_stream` joins the two: every row of the stream with its label; a
+row without a label (a stream that grew after the read) counts as not relevant (``unread``). Rows of the
+full read that are clearly not relevant carry no title in the labels file (the stream has it) and are
+``eval_only``: scored, never trained on.
 """
 
 from __future__ import annotations
@@ -40,5 +42,6 @@ def labelled_stream(council: str, streams_dir: Path | None = None) -> list[Label
         relevant = label["relevant"] == "1"
         cats = tuple(c for c in label["category"].split("|") if c)
         out.append(LabelledTitle(n, row["title"], relevant, cats, label["direction"] or None, council,
-                                 f"{council}:{row['id']}", note=label["note"]))  # fmt: skip
+                                 f"{council}:{row['id']}", note=label["note"],
+                                 eval_only=not label["title"]))  # fmt: skip
     return out
