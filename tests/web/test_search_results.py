@@ -162,3 +162,19 @@ def test_the_planner_setting_lasts_only_the_transaction(engine):
     if engine.dialect.name == "postgresql":
         with session_scope(engine) as s:
             assert float(s.scalar(text("SHOW random_page_cost"))) != TEXT_SEARCH_RANDOM_PAGE_COST
+
+
+def test_every_list_filtered_by_words_gets_the_planner_setting(engine):
+    """The review queue and every list built from the shared filters (tracker/web/queries/sql.py) plan a
+    search like /search does."""
+    from tracker.web.queries.filters import Filters
+    from tracker.web.queries.sql import conditions
+
+    with session_scope(engine) as s:
+        conditions(s, Filters(q="ordinance"))
+        if engine.dialect.name == "postgresql":
+            assert float(s.scalar(text("SHOW random_page_cost"))) == TEXT_SEARCH_RANDOM_PAGE_COST
+    with session_scope(engine) as s:
+        conditions(s, Filters())
+        if engine.dialect.name == "postgresql":
+            assert float(s.scalar(text("SHOW random_page_cost"))) != TEXT_SEARCH_RANDOM_PAGE_COST

@@ -17,6 +17,7 @@ from tracker.read_model import (
     FilterError,
     check_jurisdiction,
     has_category,
+    plan_text_search,
     review_queue_query,
     review_state_condition,
     text_condition,
@@ -66,6 +67,7 @@ def _needs_match(f: Filters) -> bool:
 def conditions(session: Session, f: Filters) -> list[Any]:
     if f.q:
         limit_search_time(session)
+        plan_text_search(session)  # the trigram indexes for a common word too (PostgreSQL)
     jurisdiction_id = jurisdiction_id_of(session, f.jurisdiction)
     dialect = dialect_of(session)
     conds = [
