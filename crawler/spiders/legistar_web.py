@@ -27,7 +27,9 @@ For clients whose Web API is off or lags, it reads the public web pages (docs/pl
 7. with the meetings: the ``HistoryDetail.aspx`` page (roll call) of each voted agenda item of a bill the
    attachments' title triage picks (crawler/attachments.py), once (never for an item whose roll call is
    stored or whose action details were read before), the meeting staged when they are read; and, on full
-   crawls and sweeps, ``People.aspx`` (the members, names only). Either failing is a warning.
+   crawls and sweeps, ``People.aspx`` (the members) and the ``PersonDetail.aspx`` page of each member it
+   links (their bodies and terms: one request per listed member per full crawl or sweep, none on
+   incremental crawls). Any of them failing is a warning.
 
 A search is a chain of postbacks in one ASP.NET session: the spider keeps each search's session cookies
 itself and sends them with the next postback of that search. (Scrapy's cookie middleware stays off, as for
@@ -56,6 +58,7 @@ from crawler.attachments import TitleTriage
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
 from crawler.spiders.base import OPTIONAL_META, PortalSpider
+from tracker.contract import NormalizedMember
 from tracker.errors import DataError, LayoutChanged
 from tracker.meetings import name_key
 from tracker.platforms.legistar_web import (
@@ -82,7 +85,9 @@ from tracker.platforms.legistar_web import (
     parse_html,
     parse_meeting_page,
     parse_people,
+    parse_person_detail,
     parse_search_page,
+    person_url,
     postback,
     public_url,
     read_stamp,
@@ -104,6 +109,7 @@ MEETINGS_META = "insite_meetings"
 # ... and, among those, an action's details read for its roll call, and the people listing
 ROLL_META = "insite_roll_call"
 PEOPLE_META = "insite_people"
+PERSON_META = "insite_person"
 OWN_META = {
     JOB_META,
     ATTEMPT_META,
@@ -111,6 +117,7 @@ OWN_META = {
     MEETINGS_META,
     ROLL_META,
     PEOPLE_META,
+    PERSON_META,
     "is_detail",
     "handle_httpstatus_list",
 }
@@ -716,6 +723,11 @@ class LegistarWebSpider(PortalSpider[Settings]):
         if request is not None and request.meta.get(PEOPLE_META):
             self._warn(job, f"{job.slug}: members not read: {reason}")
             return []
+        if request is not None and request.meta.get(PERSON_META):
+            # the member is stored by name as People.aspx lists them; their stored terms are kept
+            member = request.cb_kwargs["member"]
+            self._warn(job, f"{job.slug}: member {member.source_id}'s bodies and terms not read: {reason}")
+            return self._member(job, member, read=False)
         if isinstance(search, _Search) and search.cal is not None:
             self._warn(job, f"{job.slug}: meeting {search.cal.event_id}'s agenda not read: {reason}")
             if search.done:
@@ -938,7 +950,10 @@ class LegistarWebSpider(PortalSpider[Settings]):
         return self._call_done(job, search)
 
     def _people(self, job: CrawlJob) -> list[Request]:
-        """``People.aspx``, once, on the full crawls and sweeps of a crawl that stores meetings."""
+        """``People.aspx``, once, on the full crawls and sweeps of a crawl that stores meetings; then the
+        ``PersonDetail.aspx`` page of each member it links, once each (their terms can change without the
+        people list changing, and the stored terms are not dated: reading every listed member's page on each
+        full crawl and sweep is the cheapest rule that keeps them current; incremental crawls read none)."""
         if self._window[job.slug] is None or job.mode not in ("full", "sweep"):
             return []
         return [
@@ -973,11 +988,52 @@ class LegistarWebSpider(PortalSpider[Settings]):
                 f"{slug}: members: {url} lists {found.total} people on {found.pages} pages; "
                 "only the first page was read",
             )
-        return [
-            {"slug": slug, "member": member}
-            for member in found.members
-            if name_key(member.name) not in job.known_members  # the page gives names only
-        ]
+        out: list[Any] = []
+        for member in found.members:
+            if member.source_id is None:
+                out += self._member(job, member, read=False)
+                continue
+            out.append(
+                self.request(
+                    job,
+                    person_url(self._base(job), member.source_id, found.guids.get(member.source_id)),
+                    self.parse_person,
+                    accept=None,
+                    meta={MEETINGS_META: True, PERSON_META: True},
+                    priority=PRIORITY_MEETING,
+                    cb_kwargs={"slug": slug, "member": member},
+                )
+            )
+        return out
+
+    def parse_person(self, response: Response, slug: str, member: NormalizedMember) -> list[Any]:
+        """A member's ``PersonDetail.aspx``: their memberships grid gives their bodies and terms."""
+        job = self.jobs[slug]
+        if job.fatal:
+            return []
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            found = parse_person_detail(doc, member)
+        except LayoutChanged as exc:
+            return self._lost(job, response.request, f"layout changed: {exc} at {url}")
+        except DataError as exc:
+            return self._lost(job, response.request, f"{exc} at {url}")
+        return self._member(job, found, read=True)
+
+    @staticmethod
+    def _member(job: CrawlJob, member: NormalizedMember, *, read: bool) -> list[Any]:
+        """A member staged when it is new, or (its page read) when its terms differ from the stored ones.
+        A member staged without terms keeps its stored terms (tracker.meetings.MeetingImporter)."""
+        stored = job.known_members.get(name_key(member.name))
+        if stored is None:
+            return [{"slug": job.slug, "member": member}]
+        terms = frozenset((t.body_name, t.title, t.start, t.end) for t in member.terms)
+        if not read or not member.terms or terms == stored:
+            return []
+        return [{"slug": job.slug, "member": member}]
 
     # -- bills -----------------------------------------------------------------------------------------
     def parse_gateway(self, response: Response, slug: str, key: str, optional: bool) -> list[Any]:

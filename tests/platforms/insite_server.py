@@ -30,13 +30,18 @@ What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
   :func:`history_id`), the other rows "Not available".
 - ``People.aspx``: the real recorded people page of a client (``{chicago,metro,nyc}/people.html``) as it was
   recorded (``people``).
-- Faults (``faults``): ``"search"``, ``"calendar"``, ``"people"``, ``"meeting:<ID>"``, ``"history:<ID>"`` or
-  ``"detail:<ID>"`` →
+- ``PersonDetail.aspx?ID=..&GUID=..``: fixtures/legistar_web/PersonDetail.html (written for these tests) for
+  each person the recorded people page links, its memberships grid filled with ``persons[ID]`` (body, title,
+  start, end), "No records to display." for a person without any; another ID is "Invalid parameters!".
+- Faults (``faults``): ``"search"``, ``"calendar"``, ``"people"``, ``"meeting:<ID>"``, ``"history:<ID>"``,
+  ``"person:<ID>"`` or ``"detail:<ID>"`` →
   ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid
   renamed, the calendar's "Meeting Date" header renamed, the agenda grid or the history table removed, as
   after a redesign; the vote grid or the people grid removed), ``"gone"`` (detail: InSite's "This record no
   longer exists" page); ``"calendar"``, ``"history:<ID>"`` or ``"people"`` → ``"garbage"``: bytes that are
-  no page; ``"history:<ID>"`` → ``"other"``: the details of another action.
+  no page; ``"history:<ID>"`` → ``"other"``: the details of another action; ``"person:<ID>"`` → ``"error"``,
+  ``"empty"``, ``"garbage"``, ``"layout"`` (the memberships grid removed), ``"other"`` (another person's
+  page), ``"date"`` (a start date InSite never writes).
 
 For the meetings (tests/platforms/test_legistar_web_meetings.py) a calendar row also carries its meeting's
 iCalendar export link (``View.ashx?M=IC&ID=..``, the id a meeting shows before it is published), its
@@ -257,6 +262,7 @@ class InsiteServer(LoopbackServer):
         meetings: list[Meeting] | None = None,
         calendar_page_size: int = 100,
         people: str = "chicago",
+        persons: dict[str, list[tuple[str, str | None, date | None, date | None]]] | None = None,
     ) -> None:
         self.bills = {b.id: b for b in bills}
         self.meetings = {m.id: m for m in meetings or []}
@@ -278,6 +284,12 @@ class InsiteServer(LoopbackServer):
         self._meeting_page = lxml.html.parse(str(FIXTURES / "MeetingDetail.html")).getroot()
         self._history_page = lxml.html.parse(str(FIXTURES / "HistoryDetail.html")).getroot()
         self.people = people
+        # PersonDetail.aspx ID -> memberships (body, title, start, end); every person the people page links
+        self.persons: dict[str, list[tuple[str, str | None, date | None, date | None]]] = {
+            pid: [] for pid in re.findall(r"PersonDetail\.aspx\?ID=(\d+)", self._people_text())
+        }
+        self.persons.update(persons or {})
+        self._person_page = lxml.html.parse(str(FIXTURES / "PersonDetail.html")).getroot()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -329,6 +341,8 @@ class InsiteServer(LoopbackServer):
             status, page = self._history(query.get("id", ""), query.get("guid", ""))
         elif path == "/people.aspx":
             status, page = self._people()
+        elif path == "/persondetail.aspx":
+            status, page = self._person(query.get("id", ""), query.get("guid", ""))
         elif path == "/legislationdetail.aspx":
             status, page = self._detail(query.get("id", ""), query.get("guid", ""))
         elif path == "/gateway.aspx":
@@ -792,3 +806,45 @@ class InsiteServer(LoopbackServer):
         if fault == "layout":
             page = page.replace(b"gridPeople_ctl00", b"gridMembers_ctl00")  # a redesign renamed the grid
         return 200, page
+
+    def _people_text(self) -> str:
+        return (SAMPLES / self.people / "people.html").read_text(encoding="utf-8")
+
+    def _person(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
+        fault = self.faults.get(f"person:{raw_id}")
+        if fault == "error":
+            return self._error("PersonDetail.aspx")
+        if fault == "empty":
+            return 200, b""
+        if fault == "garbage":
+            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        if raw_id not in self.persons or not guid:
+            return 200, b"<html><body>Invalid parameters!</body></html>"
+        doc = copy.deepcopy(self._person_page)
+        shown = int(raw_id) + 1 if fault == "other" else int(raw_id)
+        doc.get_element_by_id("aspnetForm").set("action", f"./PersonDetail.aspx?ID={shown}&GUID={guid}")
+        grid = doc.get_element_by_id("ctl00_ContentPlaceHolder1_gridDepartments_ctl00")
+        tbody = grid.find("tbody")
+        proto = tbody[0]
+        for tr in list(tbody):
+            tbody.remove(tr)
+        for i, (body, title, start, end) in enumerate(self.persons[raw_id]):
+            tr = copy.deepcopy(proto)
+            tr.set("class", "rgRow" if i % 2 == 0 else "rgAltRow")
+            tr.set("id", f"ctl00_ContentPlaceHolder1_gridDepartments_ctl00__{i}")
+            cells = tr.xpath("./td")
+            a = cells[0].xpath(".//a")[0]
+            a.set("id", f"ctl00_ContentPlaceHolder1_gridDepartments_ctl00_ctl{4 + 2 * i:02d}_hypDepartment")
+            a.set("href", f"DepartmentDetail.aspx?ID={31000 + i}&GUID=X")
+            a.text = body
+            cells[1].text = title or "\xa0"
+            cells[2].text = ("2023-13-45" if fault == "date" and i == 0 else mdy(start)) or "\xa0"
+            cells[3].text = mdy(end) or "\xa0"
+            tbody.append(tr)
+        if not self.persons[raw_id]:
+            tbody.append(
+                _tr('<tr class="rgNoRecords"><td colspan="4"><div>No records to display.</div></td></tr>')
+            )
+        if fault == "layout":
+            grid.getparent().remove(grid)
+        return 200, lxml.html.tostring(doc, encoding="utf-8")

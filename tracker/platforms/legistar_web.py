@@ -1,6 +1,7 @@
 """Legistar InSite web pages (``Legislation.aspx``, ``LegislationDetail.aspx``, ``Gateway.aspx``, and
 ``Calendar.aspx`` with ``MeetingDetail.aspx`` to find the bills on recent agendas and to store meetings,
-``HistoryDetail.aspx`` for roll calls, ``People.aspx`` for members):
+``HistoryDetail.aspx`` for roll calls, ``People.aspx`` for members and ``PersonDetail.aspx`` for their
+bodies and terms):
 settings, track-by-link, and the normalizers from the pages' HTML to the tracker's bill and meeting
 (docs/platform-legistar-web.md, docs/meetings.md).
 
@@ -46,6 +47,7 @@ from tracker.contract import (
     NormalizedMeetingItem,
     NormalizedMember,
     NormalizedSponsor,
+    NormalizedTerm,
     NormalizedVote,
     identifier_key,
 )
@@ -1321,18 +1323,22 @@ class PeoplePage:
     page: int
     pages: int
     total: int
+    # the GUID of each member's PersonDetail.aspx link, by source id (when the link carries one)
+    guids: dict[str, str] = field(default_factory=dict)
 
 
 def parse_people(doc: Any) -> PeoplePage:
     """The people grid of ``People.aspx`` (``gridPeople``, its ``Person Name`` column required) → members
     by name, with the ``ID`` of their ``PersonDetail.aspx`` link (the API's PersonId) as source id. The page
-    gives no bodies and no terms (Chicago's "Ward/Office" is a ward number), so the members have none."""
+    gives no bodies and no terms (Chicago's "Ward/Office" is a ward number), so the members have none: they
+    are on each member's own page (:func:`parse_person_detail`)."""
     table = _one(doc, PEOPLE_GRID, "the people grid")
     headers = _grid_headers(table, "the people grid")
     if "Person Name" not in headers:
         raise LayoutChanged("the people grid has no Person Name column")
     members: list[NormalizedMember] = []
     rejected: list[str] = []
+    guids: dict[str, str] = {}
     seen: set[str] = set()
     rows = _grid_rows(table, "the people grid", len(headers))
     for i, tr in enumerate(rows):
@@ -1345,15 +1351,77 @@ def parse_people(doc: Any) -> PeoplePage:
         if len(name) > 300:
             rejected.append(f"{where}: a name of {len(name)} characters (at most 300)")
             continue
-        source_id = None
+        source_id = guid = None
         link = _row_link(tr, "_hypPerson", where)
         if link is not None and _PERSON_LINK.search(urlsplit(link.get("href") or "").path):
-            value = _query(link.get("href") or "").get("id", "")
+            query = _query(link.get("href") or "")
+            value = query.get("id", "")
             source_id = value if value.isdigit() and len(value) <= 18 else None
+            guid = query.get("guid") if _GUID.match(query.get("guid") or "") else None
         key = name_key(name)
         if key in seen:
             continue  # listed twice (two offices): one member
         seen.add(key)
         members.append(NormalizedMember(name=name, source_id=source_id))
+        if source_id and guid:
+            guids[source_id] = guid
     page, pages, total, _next = _pager(table, len(rows), "the people grid", "the people pager", PEOPLE_UNIQUE)
-    return PeoplePage(members, rejected, page, pages, total)
+    return PeoplePage(members, rejected, page, pages, total, guids)
+
+
+# -- a member's bodies and terms (PersonDetail.aspx) ------------------------------------------------------
+
+PERSON_GRID = "ctl00_ContentPlaceHolder1_gridDepartments_ctl00"
+PERSON_COLUMNS = ("Department Name", "Title", "Start Date", "End Date")
+
+
+def person_url(base: str, source_id: str, guid: str | None) -> str:
+    """A member's page (the link of their name on ``People.aspx``) on the configured site."""
+    return f"{base}/PersonDetail.aspx?ID={source_id}" + (f"&GUID={guid}" if guid else "")
+
+
+def parse_person_detail(doc: Any, member: NormalizedMember) -> NormalizedMember:
+    """A member's ``PersonDetail.aspx`` page → the member with their terms: one per row of the memberships
+    grid ``gridDepartments`` (columns ``Department Name``, ``Title``, ``Start Date``, ``End Date``; a grid
+    with "No records to display." gives none). All or nothing: the page of another person (the form's
+    ``ID``), a row without a body, a malformed date or a term ending before it starts is a DataError, a page
+    without the grid or one of its columns a changed layout, so a page that differs never stores part of
+    a member's terms (the stored ones would be replaced by them)."""
+    where = f"member {member.source_id}"
+    form = _one(doc, "aspnetForm", "the page form")
+    action_url = (form.get("action") or "").strip()
+    if _PERSON_LINK.search(urlsplit(action_url).path):
+        shown = _query(action_url).get("id")
+        if shown and shown != member.source_id:
+            raise DataError(f"{where}: the page shows person {shown[:20]}")
+    table = _one(doc, PERSON_GRID, "the memberships grid")
+    headers = _grid_headers(table, "the memberships grid")
+    missing = [c for c in PERSON_COLUMNS if c not in headers]
+    if missing:
+        raise LayoutChanged(f"the memberships grid has no {', '.join(missing)} column")
+    rows = _grid_rows(table, "the memberships grid", len(headers))
+    _page, pages, _total, _next = _pager(
+        table, len(rows), "the memberships grid", "the memberships pager", "ctl00$ContentPlaceHolder1$"
+    )
+    if pages > 1:
+        raise DataError(f"{where}: the memberships grid has {pages} pages (only one is read)")
+    terms: list[NormalizedTerm] = []
+    for i, tr in enumerate(rows):
+        here = f"{where} membership row {i + 1}"
+        cells = {h: _text(td) for h, td in zip(headers, tr.xpath("./td"), strict=True)}
+        body = cells["Department Name"]
+        if not body:
+            raise DataError(f"{here}: no department name")
+        start = parse_date(cells["Start Date"], f"{here}: Start Date")
+        end = parse_date(cells["End Date"], f"{here}: End Date")
+        if start is not None and end is not None and end < start:
+            raise DataError(f"{here}: ends ({end}) before it starts ({start})")
+        terms.append(
+            NormalizedTerm(
+                body_name=_limit(body, 300, f"{here}: Department Name") or body,
+                title=_limit(cells["Title"], 200, f"{here}: Title"),
+                start=start,
+                end=end,
+            )
+        )
+    return replace(member, terms=terms)
