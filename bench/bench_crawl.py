@@ -38,6 +38,7 @@ import csv
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -128,7 +129,36 @@ def child(cmd: list[str]) -> tuple[float, float, str]:
         stdout, stderr = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd[1:4])} failed:\n{stdout}\n{stderr[-3000:]}")
+    LAST_STDERR[:] = [stderr]
     return elapsed, usage.ru_utime + usage.ru_stime, stdout.strip()
+
+
+LAST_STDERR: list[str] = [""]
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
+
+
+def log_phases(log: str, started: float, elapsed: float) -> str:
+    """The serial phases of a ``-v`` crawl from its log's timestamps (local time, to the millisecond)."""
+    marks: dict[str, float] = {}
+    for line in log.splitlines():
+        m = _STAMP.match(line)
+        if not m:
+            continue
+        at = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000 - started
+        if "Scrapy" in line and " started " in line:
+            marks.setdefault("scrapy", at)
+        elif "Spider closed" in line:
+            marks["closed"] = at
+        elif ": imported " in line:
+            marks["imported"] = at
+    if len(marks) < 3:
+        return "full backfill phases: not found in the log"
+    return (
+        f"full backfill phases: start-up {marks['scrapy']:.1f}s (process start to Scrapy's start), crawl "
+        f"{marks['closed'] - marks['scrapy']:.1f}s (to the last shard's close), after the crawl "
+        f"{marks['imported'] - marks['closed']:.1f}s (import and matching), "
+        f"exit {elapsed - marks['imported']:.1f}s"
+    )
 
 
 PROFILER: list[str] = []  # a command the tracker runs under (--py-spy)
@@ -251,6 +281,13 @@ def main() -> None:
         help="record the full backfill with py-spy (wall clock, idle and worker processes included) as "
         "collapsed stacks in FILE",
     )
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="run the full backfill with -v and print its serial phases from the log's timestamps: start-up "
+        "(process start to Scrapy's start), crawl (to the last shard's close) and after the crawl (the "
+        "import and matching)",
+    )
     parser.add_argument("--client", nargs=2, metavar=("KIND", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -271,6 +308,7 @@ def main() -> None:
         f"{'real titles from ' + str(STREAMS) if titled else 'generated titles'}, built in {built:.1f}s"
     )
     rows: list[tuple[str, float, int, int, float, str]] = []
+    phases: list[str] = []
     others: list[tuple[str, float, int, float]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp,
@@ -285,9 +323,12 @@ def main() -> None:
         write_config(sweep_config, server, database, args.cap, 0, args.processes, budget, by_title)
         tracker(config, "init")
 
-        def step(label: str, cfg: Path, *extra: str) -> None:
+        def step(label: str, cfg: Path, *extra: str, verbose: bool = False) -> None:
             server.reset_requests()
-            elapsed, cpu, summary = tracker(cfg, "crawl", *extra)
+            started = time.time()
+            elapsed, cpu, summary = tracker(cfg, *(["-v"] if verbose else []), "crawl", *extra)
+            if verbose:
+                phases.append(log_phases(LAST_STDERR[0], started, elapsed))
             seen = int(summary.split(" bills seen")[0].rsplit(" ", 1)[1])
             lists = sum(1 for path, *_ in server.requests if path.endswith("/attachments"))
             rows.append((label, elapsed, seen, server.request_count, lists, cpu, os.getloadavg()[0], summary))
@@ -303,7 +344,7 @@ def main() -> None:
         if args.py_spy:
             PROFILER[:] = ["py-spy", "record", "--idle", "--subprocesses", "-r", "250", "--format", "raw"]
             PROFILER.extend(["-o", args.py_spy, "--"])
-        step("full backfill", config, "--full")
+        step("full backfill", config, "--full", verbose=args.phases)
         PROFILER.clear()
         changed = portal.client("bench").touch_fraction(args.change, bump_last_modified=True)
         step(f"incremental after {len(changed)} changed", config)
@@ -350,6 +391,8 @@ def main() -> None:
             f"{cpu:.1f}s CPU over {cores} cores), reference model {quiet_model:.0f}s: "
             f"{quiet_model / quiet:.1f}x"
         )
+    for line in phases:
+        print(line)
     for label, *_, summary in rows:
         print(f"  {label}: {summary}")
 
