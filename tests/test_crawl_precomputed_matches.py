@@ -65,3 +65,21 @@ def test_a_split_crawl_hands_its_matches_to_the_import(
     rescored = run_tracker("--config", str(cfg), "match", "--rescore", env=SEED)
     assert rescored.returncode == 0, rescored.stderr
     assert stored(engine) == before
+
+
+def test_the_hand_off_can_be_switched_off(tmp_path, db_url, engine, portal, server):
+    """TRACKER_PRECOMPUTE_MATCHES=0 (for measuring): the import classifies every bill itself."""
+    cfg = portal_config(
+        tmp_path / "t.toml",
+        server,
+        portal,
+        db_url,
+        clients=[CLIENT],
+        crawl={"processes": 2, "page_size": 50, "meetings_ahead_days": 0, "meetings_back_days": 0},
+    )
+    done = run_tracker("-v", "--config", str(cfg), "crawl", "--full", env={"TRACKER_PRECOMPUTE_MATCHES": "0"})
+    assert done.returncode == 0, done.stderr
+    with session_scope(engine) as s:
+        bills = s.scalar(select(func.count()).select_from(Bill))
+    assert "precomputed by this shard" not in done.stderr
+    assert f"matched {bills} bills ({bills} classified, 0 of them precomputed" in done.stderr

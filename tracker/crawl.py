@@ -424,10 +424,18 @@ class _MatchPrecompute(threading.Thread):
             job.match_inputs = None
 
 
+#: ``TRACKER_PRECOMPUTE_MATCHES=0`` leaves every bill's matching to the import (to measure the hand-off).
+PRECOMPUTE_ENV = "TRACKER_PRECOMPUTE_MATCHES"
+
+
 def _precompute(jobs: list[CrawlJob], config: Config) -> _MatchPrecompute | None:
     """The shard's precompute thread (not started: the crawl starts it once its reactor runs, so that its
     imports do not compete with Scrapy's start-up), or None when no job collects match inputs."""
     if not any(job.match_inputs is not None for job in jobs):
+        return None
+    if os.environ.get(PRECOMPUTE_ENV, "").strip() == "0":
+        for job in jobs:
+            job.match_inputs = None
         return None
     return _MatchPrecompute(jobs, config)
 
