@@ -62,9 +62,6 @@ class CrawlJob:
     )
 
     # -- filled in by the crawl ---------------------------------------------------------------------
-    # (title, name) of each staged bill, collected only when not None: a shard of a split crawl classifies
-    # them at the end of its crawl (tracker.crawl._precompute_matches) and empties the list
-    match_inputs: list[tuple[str | None, str | None]] | None = None
     listed: set[str] = field(default_factory=set)
     fetched: int = 0
     probed_unchanged: int = 0

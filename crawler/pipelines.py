@@ -108,8 +108,6 @@ class StagePipeline:
             if outcome.changed or not record.content_hash:
                 record.content_hash = content_hash(record)
             job.staged += 1
-            if job.match_inputs is not None:
-                job.match_inputs.append((record.title, record.name))
         elif isinstance(record, NormalizedMeeting):
             job.meetings_staged += 1
         self.files[j.slug].write(record.to_json() + "\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import signal
@@ -250,10 +251,8 @@ def _crawl(
     progress: bool,
     stopping: _Stopping | None = None,
     also: Callable[[int], None] | None = None,
-    on_running: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
-    ``on_running`` is called once the reactor runs (after Scrapy's own start-up).
 
     One crawler per platform serves every jurisdiction of that platform, so a host shared by several cities
     (webapi.legistar.com) has one download slot and the per-host cap holds across them."""
@@ -297,10 +296,6 @@ def _crawl(
         crawlers.append((crawler, group, reasons))
     if stopping is not None:
         _arm_prompt_stop(stopping, also)
-    if on_running is not None:
-        from twisted.internet import reactor as installed
-
-        cast(Any, installed).callWhenRunning(on_running)
     process.start()
     requests: dict[str, int] = {}
     for crawler, group, reasons in crawlers:
@@ -335,109 +330,13 @@ def _shard_worker(
 
         setup_logging(**logging_setup)
     try:
-        precompute = _precompute(jobs, config)
-        requests = _crawl(jobs, config, progress, on_running=precompute.start if precompute else None)
-        if precompute is not None:
-            precompute.finish()
+        requests = _crawl(jobs, config, progress)
         conn.send((jobs, requests))
     finally:
         conn.close()
-
-
-class _MatchPrecompute(threading.Thread):
-    """A shard's matches, precomputed beside its crawl (tracker.matcher.apply.Precomputed): the thread loads
-    the rules, the model and the embedder while the first pages are fetched, then classifies the bills the
-    shard stages (their title and name; those matched under the same rules before are left out) in batches
-    as they come, on the CPU the crawl leaves idle while it waits on the portal; :meth:`finish` classifies
-    the rest and leaves the results next to the shard's stage file for the import, which uses them only if
-    they were made under its rules and model. Any failure here leaves the classifying to the import (one
-    line in the log); nothing of the crawl depends on it."""
-
-    BATCH = 256
-
-    def __init__(self, jobs: list[CrawlJob], config: Config) -> None:
-        super().__init__(name="match-precompute", daemon=True)
-        self.jobs = [job for job in jobs if job.match_inputs is not None]
-        self.config = config
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except Exception as exc:  # never fails the crawl: the import classifies what is missing
-            line = " ".join(str(exc).split())[:300] or type(exc).__name__
-            logger.warning(
-                "matches not precomputed (%s: %s); the import classifies the bills", type(exc).__name__, line
-            )
-
-    def _run(self) -> None:
-        from tracker.matcher.apply import (
-            Precomputed,
-            current_rules,
-            input_hash,
-            matched_inputs,
-            precompute,
-            precomputed_path,
-        )
-
-        engine = make_engine(self.config.database_url)
-        try:
-            with session_scope(engine) as session:
-                loaded = current_rules(session=session)
-                skip = {job.slug: matched_inputs(session, job.slug, loaded.hash) for job in self.jobs}
-        finally:
-            engine.dispose()
-        made = {job.slug: Precomputed(loaded.hash, None) for job in self.jobs}
-        read = dict.fromkeys(made, 0)
-        while True:
-            finished = self.done.wait(0.2)
-            for job in self.jobs:
-                if job.fatal is not None:  # nothing of it will be imported
-                    continue
-                inputs = job.match_inputs or []
-                upto = len(inputs)
-                if upto - read[job.slug] < self.BATCH and not finished:
-                    continue
-                batch = [
-                    (t, n)
-                    for t, n in inputs[read[job.slug] : upto]
-                    if input_hash(t, n, None) not in skip[job.slug]
-                ]
-                read[job.slug] = upto
-                if batch:
-                    part = precompute(loaded, batch)
-                    made[job.slug].embedder = part.embedder
-                    made[job.slug].update(part)
-            if finished:
-                break
-        for job in self.jobs:
-            if job.fatal is None and made[job.slug].results:
-                made[job.slug].write(precomputed_path(job.stage_path))
-                logger.info("%s: %d matches precomputed by this shard", job.slug, len(made[job.slug].results))
-
-    def finish(self) -> None:
-        """After the crawl: classify what is left, write the results, and wait for that."""
-        self.done.set()
-        if self.ident is not None:  # (a reactor that never ran never started it)
-            self.join()
-        for job in self.jobs:
-            job.match_inputs = None
-
-
-#: ``TRACKER_PRECOMPUTE_MATCHES=0`` leaves every bill's matching to the import (to measure the hand-off).
-PRECOMPUTE_ENV = "TRACKER_PRECOMPUTE_MATCHES"
-
-
-def _precompute(jobs: list[CrawlJob], config: Config) -> _MatchPrecompute | None:
-    """The shard's precompute thread (not started: the crawl starts it once its reactor runs, so that its
-    imports do not compete with Scrapy's start-up), or None when no job collects match inputs."""
-    if not any(job.match_inputs is not None for job in jobs):
-        return None
-    if os.environ.get(PRECOMPUTE_ENV, "").strip() == "0":
-        for job in jobs:
-            job.match_inputs = None
-        return None
-    return _MatchPrecompute(jobs, config)
+        # The crawl process waits for this one to end before it imports: leave the heap out of the
+        # interpreter's last garbage collections (tracker/__main__.py).
+        gc.freeze()
 
 
 def _crawl_sharded(
@@ -475,7 +374,6 @@ def _crawl_sharded(
                         stage_path=job.stage_path.with_suffix(f".{index}.jsonl"),
                         listed=set(),
                         problems=[],
-                        match_inputs=[],
                     )
                 )
             elif index == 0:
@@ -520,20 +418,15 @@ def _crawl_sharded(
     previous = {sig: signal.signal(sig, stop_workers) for sig in (signal.SIGTERM, signal.SIGINT)}
     own = _Stopping() if stopping is None else stopping
     results: list[tuple[list[CrawlJob], dict[str, int]]] = []
-    precompute = None
     if own.signum is None:  # (a signal during the start of the workers: no crawl of our own)
-        precompute = _precompute(plans[0], shared)
-        started = precompute.start if precompute is not None else None
         # Scrapy installs its handlers while this shard crawls; a stop signal then reaches the workers too.
-        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on, on_running=started)))
+        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on)))
     else:
         for job in plans[0]:
             job.fail(f"{job.slug}: crawl interrupted (stopped before it started)")
         results.append((plans[0], {}))
     signal.signal(signal.SIGTERM, stop_workers)
     signal.signal(signal.SIGINT, stop_workers)
-    if precompute is not None:  # while the workers finish their own shards
-        precompute.finish()
     for worker, receive, plan in workers:
         try:
             results.append(receive.recv())

@@ -791,12 +791,10 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             jurisdiction.source_key = cfg.source_key
         if job.lists_everything:
             importer.mark_vanished(job.listed)
-        # Match new and changed bills against the sanctuary taxonomy, in the same transaction, with the
-        # results the crawl's shards precomputed for them when they hold (tracker.matcher.apply).
-        from tracker.matcher.apply import match_bills, precomputed_path, read_precomputed
+        # Match new and changed bills against the sanctuary taxonomy, in the same transaction.
+        from tracker.matcher.apply import match_bills
 
-        precomputed = read_precomputed(precomputed_path(p) for p in (job.stage_path, *job.other_stage_paths))
-        match_bills(session, importer.touched, precomputed=precomputed)
+        match_bills(session, importer.touched)
         if meetings or members or job.meetings_window is not None:
             _store_meetings(session, jurisdiction, run, job, meetings, members, importer.failed)
         _report(run, job, importer.failed)
