@@ -339,6 +339,22 @@ def _shard_worker(
         gc.freeze()
 
 
+def _warm_matcher(config: Config) -> None:
+    """Load the matching rules and model into their cache (tracker.matcher.apply.current_rules), which the
+    import then finds there instead of loading them after the crawl. Any failure is left to the import."""
+    try:
+        from tracker.matcher.apply import current_rules
+
+        engine = make_engine(config.database_url)
+        try:
+            with session_scope(engine) as session:
+                current_rules(session=session)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the import loads them itself and reports what is wrong
+        logger.debug("matcher not loaded ahead of the import: %s", type(exc).__name__)
+
+
 def _crawl_sharded(
     jobs: list[CrawlJob], config: Config, progress: bool, stopping: _Stopping | None = None
 ) -> dict[str, int]:
@@ -427,6 +443,10 @@ def _crawl_sharded(
         results.append((plans[0], {}))
     signal.signal(signal.SIGTERM, stop_workers)
     signal.signal(signal.SIGINT, stop_workers)
+    # While the workers finish their shards, this process is idle: load the matcher the import will need.
+    warm = threading.Thread(target=_warm_matcher, args=(shared,), name="warm-matcher", daemon=True)
+    if workers and own.signum is None:
+        warm.start()
     for worker, receive, plan in workers:
         try:
             results.append(receive.recv())
@@ -439,6 +459,8 @@ def _crawl_sharded(
             receive.close()
     for worker, _, _ in workers:
         worker.join()
+    if warm.ident is not None:
+        warm.join()
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     requests: dict[str, int] = {}
