@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_START
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -808,6 +809,13 @@ def run(config: Config, config_path: str | None, on_event: Callable[[str], None]
                 logger.warning("stopping on signal %d", signum, extra={"event": "scheduler_stop"})
                 shut_down()
 
+            def started(_event: Any) -> None:
+                # A signal (or a lost lock) between the handlers' installation and the scheduler's start
+                # found it not running yet, so its shutdown did nothing: honour it now that it runs.
+                if _stopping.is_set():
+                    scheduler.shutdown(wait=False)
+
+            scheduler.add_listener(started, EVENT_SCHEDULER_START)
             previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
             try:
                 message = f"scheduler running with {len(scheduler.get_jobs())} jobs (generation {token})"

@@ -72,3 +72,46 @@ def test_a_second_scheduler_waits_for_the_first(db_url, tmp_path):
     assert "Scheduler running with 7 jobs (generation 1)." in first_log.read_text()
     # each scheduler that takes over gets the next generation (the fencing token its jobs check)
     assert "Scheduler running with 7 jobs (generation 2)." in second_log.read_text()
+
+
+STOP_AT_START = """
+import os, signal, sys
+import scheduler
+from tracker.config import load_config
+
+path = sys.argv[1]
+
+
+def say(message):
+    print(message, flush=True)
+    if message.startswith("scheduler running"):  # the last moment before the scheduler starts
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+sys.exit(scheduler.run(load_config(path), path, on_event=say))
+"""
+
+
+def test_a_stop_signal_just_before_the_scheduler_starts_is_not_lost(db_url, tmp_path):
+    """SIGTERM between 'Scheduler running' and the scheduler's start found it not running, so its shutdown
+    did nothing and the scheduler then ran on until killed (seen under load in the test above)."""
+    config = h.make_config(db_url, schedule={"crawl_cron": NEVER})
+    cfg = h.write_toml(tmp_path / "t.toml", config)
+    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STOP_AT_START, str(cfg)],
+        cwd=str(REPO),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"the scheduler did not stop on a signal at its start:\n{out}") from None
+    assert proc.returncode == 0, out
+    assert "scheduler running with 7 jobs" in out and "stopping on signal 15" in out
+    assert "Traceback" not in out
