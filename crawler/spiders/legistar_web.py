@@ -42,12 +42,12 @@ empty body) are retried ``[crawl] retries`` times, then fail the city.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -97,6 +97,8 @@ from tracker.platforms.legistar_web import (
 )
 from tracker.redact import redact_url
 from tracker.sanitize import clean_text
+
+T = TypeVar("T")
 
 PRIORITY_SEARCH = 100  # finish listing first: a search is a chain of postbacks that cannot run in parallel
 PRIORITY_GATEWAY = 99
@@ -332,6 +334,20 @@ class LegistarWebSpider(PortalSpider[Settings]):
             if response.meta.get(MEETINGS_META):
                 return self._lost(job, response.request, f"layout changed: {exc} at {url}")
             return self._layout(job, exc, response)
+
+    def _meeting_page(self, response: Response, job: CrawlJob, parse: Callable[[Any], T]) -> T | list[Any]:
+        """A page read for the meetings (an action's roll call, a member's terms) parsed by ``parse``, or the
+        list :meth:`_lost` returns when the answer, its layout or its data cannot be used."""
+        doc = self._page(response, job)
+        if isinstance(doc, list):
+            return doc
+        url = redact_url(response.url)
+        try:
+            return parse(doc)
+        except LayoutChanged as exc:
+            return self._lost(job, response.request, f"layout changed: {exc} at {url}")
+        except DataError as exc:
+            return self._lost(job, response.request, f"{exc} at {url}")
 
     def _again(self, request: Request | None, job: CrawlJob, reason: str) -> list[Any]:
         """Retry an answer InSite gives when it is broken (Error.aspx, an empty body), then give up."""
@@ -935,16 +951,9 @@ class LegistarWebSpider(PortalSpider[Settings]):
         job = self.jobs[slug]
         if job.fatal:
             return []
-        doc = self._page(response, job)
-        if isinstance(doc, list):
-            return doc
-        url = redact_url(response.url)
-        try:
-            call = parse_history_detail(doc, history_id)
-        except LayoutChanged as exc:
-            return self._lost(job, response.request, f"layout changed: {exc} at {url}")
-        except DataError as exc:
-            return self._lost(job, response.request, f"{exc} at {url}")
+        call = self._meeting_page(response, job, lambda doc: parse_history_detail(doc, history_id))
+        if isinstance(call, list):
+            return call
         search.calls[item_id] = call
         search.read[item_id] = history_id
         return self._call_done(job, search)
@@ -1011,16 +1020,9 @@ class LegistarWebSpider(PortalSpider[Settings]):
         job = self.jobs[slug]
         if job.fatal:
             return []
-        doc = self._page(response, job)
-        if isinstance(doc, list):
-            return doc
-        url = redact_url(response.url)
-        try:
-            found = parse_person_detail(doc, member)
-        except LayoutChanged as exc:
-            return self._lost(job, response.request, f"layout changed: {exc} at {url}")
-        except DataError as exc:
-            return self._lost(job, response.request, f"{exc} at {url}")
+        found = self._meeting_page(response, job, lambda doc: parse_person_detail(doc, member))
+        if isinstance(found, list):
+            return found
         return self._member(job, found, read=True)
 
     @staticmethod

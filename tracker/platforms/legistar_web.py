@@ -27,7 +27,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -247,6 +247,13 @@ def _limit(value: str | None, size: int, where: str) -> str | None:
 
 
 # -- the grids ----------------------------------------------------------------------------------------------
+
+
+def _require_columns(headers: list[str], columns: Iterable[str], what: str) -> None:
+    """A grid without one of the columns a parser reads is a changed layout."""
+    missing = [c for c in columns if c not in headers]
+    if missing:
+        raise LayoutChanged(f"{what} has no {', '.join(missing)} column")
 
 
 def _grid_headers(table: Any, what: str) -> list[str]:
@@ -537,9 +544,7 @@ HISTORY_COLUMNS = ("Date", "Action By", "Action", "Result")
 def _actions(doc: Any, where: str) -> list[NormalizedAction]:
     table = _one(doc, HISTORY_GRID, "the history table")
     headers = _grid_headers(table, "the history table")
-    missing = [c for c in HISTORY_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the history table has no {', '.join(missing)} column")
+    _require_columns(headers, HISTORY_COLUMNS, "the history table")
     parsed = []
     for i, tr in enumerate(_grid_rows(table, "the history table", len(headers))):
         here = f"{where} history row {i + 1}"
@@ -792,9 +797,7 @@ def parse_calendar_page(doc: Any, base: str) -> CalendarPage:
     missing grid, column or row link is a changed layout."""
     table = _one(doc, CALENDAR_GRID, "the calendar grid")
     headers = _grid_headers(table, "the calendar grid")
-    missing = [c for c in CALENDAR_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the calendar grid has no {', '.join(missing)} column")
+    _require_columns(headers, CALENDAR_COLUMNS, "the calendar grid")
     years = _one(doc, f"{CALENDAR_YEARS}_Input", "the calendar's years drop-down")
     meetings, rejected = [], []
     for i, tr in enumerate(_grid_rows(table, "the calendar grid", len(headers))):
@@ -908,9 +911,7 @@ def _agenda_grid(doc: Any, source_id: str) -> tuple[Any, list[str]]:
         raise DataError(f"meeting {source_id}: the page is the meeting page of ID {shown[0]}")
     table = _one(doc, MEETING_GRID, "the agenda items grid")
     headers = _grid_headers(table, "the agenda items grid")
-    missing = [c for c in AGENDA_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the agenda items grid has no {', '.join(missing)} column")
+    _require_columns(headers, AGENDA_COLUMNS, "the agenda items grid")
     return table, headers
 
 
@@ -1233,9 +1234,7 @@ def parse_history_detail(doc: Any, history_id: str) -> RollCall:
     fields = _fields(top)
     table = _one(doc, VOTE_GRID, "the vote grid")
     headers = _grid_headers(table, "the vote grid")
-    missing = [c for c in VOTE_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the vote grid has no {', '.join(missing)} column")
+    _require_columns(headers, VOTE_COLUMNS, "the vote grid")
     votes: list[NormalizedVote] = []
     seen: set[str] = set()
     for i, tr in enumerate(_grid_rows(table, "the vote grid", len(headers))):
@@ -1396,9 +1395,7 @@ def parse_person_detail(doc: Any, member: NormalizedMember) -> NormalizedMember:
             raise DataError(f"{where}: the page shows person {shown[:20]}")
     table = _one(doc, PERSON_GRID, "the memberships grid")
     headers = _grid_headers(table, "the memberships grid")
-    missing = [c for c in PERSON_COLUMNS if c not in headers]
-    if missing:
-        raise LayoutChanged(f"the memberships grid has no {', '.join(missing)} column")
+    _require_columns(headers, PERSON_COLUMNS, "the memberships grid")
     rows = _grid_rows(table, "the memberships grid", len(headers))
     _page, pages, _total, _next = _pager(
         table, len(rows), "the memberships grid", "the memberships pager", "ctl00$ContentPlaceHolder1$"
