@@ -52,6 +52,8 @@ from tracker.store import (
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
+    from tracker.matcher.precompute import MatchProcess
+
 logger = logging.getLogger(__name__)
 
 # Seconds Scrapy gets to close its spiders after SIGTERM or SIGINT before the reactor is stopped.
@@ -251,8 +253,10 @@ def _crawl(
     progress: bool,
     stopping: _Stopping | None = None,
     also: Callable[[int], None] | None = None,
+    on_running: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
+    ``on_running`` is called once the reactor runs (after Scrapy's own start-up).
 
     One crawler per platform serves every jurisdiction of that platform, so a host shared by several cities
     (webapi.legistar.com) has one download slot and the per-host cap holds across them."""
@@ -296,6 +300,10 @@ def _crawl(
         crawlers.append((crawler, group, reasons))
     if stopping is not None:
         _arm_prompt_stop(stopping, also)
+    if on_running is not None:
+        from twisted.internet import reactor as installed
+
+        cast(Any, installed).callWhenRunning(on_running)
     process.start()
     requests: dict[str, int] = {}
     for crawler, group, reasons in crawlers:
@@ -356,7 +364,11 @@ def _warm_matcher(config: Config) -> None:
 
 
 def _crawl_sharded(
-    jobs: list[CrawlJob], config: Config, progress: bool, stopping: _Stopping | None = None
+    jobs: list[CrawlJob],
+    config: Config,
+    progress: bool,
+    stopping: _Stopping | None = None,
+    matching: MatchProcess | None = None,
 ) -> dict[str, int]:
     """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
     worker processes.
@@ -364,7 +376,9 @@ def _crawl_sharded(
     Shard 0 crawls every job (its shard of the split ones) in this process, which would otherwise wait
     idle (a worker process costs a second of CPU in imports alone); worker process k > 0 its shard of the
     split ones. Each shard gets its share of the per-host cap, so the cap holds across them. The outcomes are
-    folded back into the jobs, and the import reads every shard's stage file."""
+    folded back into the jobs, and the import reads every shard's stage file. ``matching``, once shard 0
+    runs, classifies the split jobs' bills from the stage files as they are written
+    (:mod:`tracker.matcher.precompute`)."""
     import multiprocessing
 
     from tracker.logs import LAST_SETUP
@@ -434,9 +448,16 @@ def _crawl_sharded(
     previous = {sig: signal.signal(sig, stop_workers) for sig in (signal.SIGTERM, signal.SIGINT)}
     own = _Stopping() if stopping is None else stopping
     results: list[tuple[list[CrawlJob], dict[str, int]]] = []
+    started = None
+    if matching is not None:
+        sources = [(job.slug, job.stage_path) for plan in plans for job in plan if job.slug in split]
+
+        def started() -> None:
+            matching.start(sources)
+
     if own.signum is None:  # (a signal during the start of the workers: no crawl of our own)
         # Scrapy installs its handlers while this shard crawls; a stop signal then reaches the workers too.
-        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on)))
+        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on, on_running=started)))
     else:
         for job in plans[0]:
             job.fail(f"{job.slug}: crawl interrupted (stopped before it started)")
@@ -459,6 +480,8 @@ def _crawl_sharded(
             receive.close()
     for worker, _, _ in workers:
         worker.join()
+    if matching is not None and own.signum is None:  # every stage file is whole
+        matching.finish()
     if warm.ident is not None:
         warm.join()
     for sig, handler in previous.items():
@@ -520,12 +543,16 @@ def run_crawl(
             )
         beat = crawl_runs.Heartbeat(engine, run_ids.values()).start()
     stopping = _Stopping()
+    matching: MatchProcess | None = None
     pending = dict(run_ids)  # the rows no record replaced yet
     try:
         jobs = plan_jobs(config, engine, slugs, full, stage, sweep=sweep, only=only)
         crawl_runs.set_modes(engine, {run_ids[j.slug]: j.mode for j in jobs if j.slug in run_ids})
         if config.crawl.processes > 1 and any(_splits(job) for job in jobs):
-            requests = _crawl_sharded(jobs, config, progress, stopping)
+            from tracker.matcher.precompute import MatchProcess
+
+            matching = MatchProcess.for_config(config)
+            requests = _crawl_sharded(jobs, config, progress, stopping, matching)
         else:
             requests = _crawl(jobs, config, progress, stopping)
         if stopping.signum is not None:
@@ -539,7 +566,7 @@ def run_crawl(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         summaries = []
         for job in jobs:
-            summaries.append(import_job(engine, job, requests[job.slug]))
+            summaries.append(import_job(engine, job, requests[job.slug], matches_ready=matching))
             run_id = pending.pop(job.slug, None)
             if run_id is not None:
                 crawl_runs.discard(engine, run_id)
@@ -554,6 +581,8 @@ def run_crawl(
         pending.clear()
         raise
     finally:
+        if matching is not None:
+            matching.stop()
         if beat is not None:
             beat.stop()
         crawl_runs.release(run_ids.values())

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, insert, or_, select, update
 from sqlalchemy.exc import (
@@ -52,6 +52,9 @@ from tracker.contract import (
 )
 from tracker.identity import adopt_moved, key_unkeyed, record_sources
 from tracker.platforms.base import JurisdictionConfig
+
+if TYPE_CHECKING:
+    from tracker.matcher.precompute import MatchProcess
 
 logger = logging.getLogger(__name__)
 
@@ -712,8 +715,11 @@ def _bounded(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
-    """Store what one crawl found, or only the record of its failure."""
+def import_job(
+    engine: Engine, job: CrawlJob, requests: int, matches_ready: MatchProcess | None = None
+) -> RunSummary:
+    """Store what one crawl found, or only the record of its failure. ``matches_ready``: the match process
+    that classified the bills beside the crawl (tracker.matcher.precompute), waited for before matching."""
     cfg = job.jurisdiction
     with session_scope(engine) as session:
         jurisdiction = ensure_jurisdiction(session, cfg)
@@ -791,10 +797,14 @@ def import_job(engine: Engine, job: CrawlJob, requests: int) -> RunSummary:
             jurisdiction.source_key = cfg.source_key
         if job.lists_everything:
             importer.mark_vanished(job.listed)
-        # Match new and changed bills against the sanctuary taxonomy, in the same transaction.
-        from tracker.matcher.apply import match_bills
+        # Match new and changed bills against the sanctuary taxonomy, in the same transaction, with the
+        # results the crawl's shards precomputed for them when they hold (tracker.matcher.apply).
+        from tracker.matcher.apply import match_bills, precomputed_path, read_precomputed
 
-        match_bills(session, importer.touched)
+        if matches_ready is not None:
+            matches_ready.wait()
+        precomputed = read_precomputed(precomputed_path(p) for p in (job.stage_path, *job.other_stage_paths))
+        match_bills(session, importer.touched, precomputed=precomputed)
         if meetings or members or job.meetings_window is not None:
             _store_meetings(session, jurisdiction, run, job, meetings, members, importer.failed)
         _report(run, job, importer.failed)

@@ -22,10 +22,18 @@ documents of old bills for the first time does not flag every decided bill.
 Speed: bills are handled in chunks of :data:`CHUNK` with bulk statements; a bill whose inputs and rules
 are unchanged since its last match is skipped (a status-only change costs one hash), and bills without a
 distinct name or text go through :meth:`Matcher.classify_many`.
+
+Precomputed matches (:class:`Precomputed`): the shards of a split full crawl (tracker/crawl.py) classify
+their own new bills' titles at the end of their crawl, on their own cores, and leave the results (and the
+embeddings) in a file next to their stage file (:func:`write_precomputed`). The import uses a bill's
+precomputed result only when it was made under the same rules and model (``LoadedRules.hash``) and from
+the same inputs (the input hash: title, name, and no document text); any other bill is classified here, as
+without them. What is stored is the same either way.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -38,6 +46,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.orm import Session
 
@@ -47,7 +56,8 @@ from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
 from tracker.matcher import Matcher, MatchResult, Rules, load_rules
 from tracker.matcher.document_text import bill_documents, name_documents
-from tracker.matcher.hybrid import HybridMatcher, load_model_or_none
+from tracker.matcher.embed import DIMENSIONS, text_hash
+from tracker.matcher.hybrid import HybridMatcher, embedding_text, load_model_or_none
 from tracker.matcher.learned import LearnedModel, load_shipped_model
 from tracker.matcher.rules import rules_path
 
@@ -213,6 +223,7 @@ class MatchSummary:
     newly_relevant: int = 0
     no_longer_relevant: int = 0
     flagged: int = 0  # decided bills flagged for another look
+    precomputed: int = 0  # of the classified, results taken from a crawl shard's precomputed matches
     rules: str = ""
 
     def add(self, other: MatchSummary) -> None:
@@ -234,6 +245,11 @@ def machine_snapshot(
     }
 
 
+def _distinct_name(title: str | None, name: str | None) -> str | None:
+    """The name when its words differ from the title's (Legistar's short names), else None."""
+    return name if name and material_words(name) != material_words(title) else None
+
+
 def _classify(
     loaded: LoadedRules,
     items: list[tuple[int, str | None, str | None, str | None]],
@@ -244,7 +260,7 @@ def _classify(
     if loaded.hybrid is not None:
         batch = []
         for _bill_id, title, name, text in items:
-            distinct_name = name if name and material_words(name) != material_words(title) else None
+            distinct_name = _distinct_name(title, name)
             batch.append((title or "", distinct_name, text or None))
         results = loaded.hybrid.classify_items(batch, session)
         return {
@@ -254,7 +270,7 @@ def _classify(
     fast: list[tuple[int, str]] = []
     out: dict[int, MatchResult] = {}
     for bill_id, title, name, text in items:
-        distinct_name = name if name and material_words(name) != material_words(title) else None
+        distinct_name = _distinct_name(title, name)
         if distinct_name is None and not text:
             fast.append((bill_id, title or ""))
         else:
@@ -287,25 +303,38 @@ def match_bills(
     rescore: bool = False,
     rules: LoadedRules | None = None,
     now: datetime | None = None,
+    precomputed: Precomputed | None = None,
 ) -> MatchSummary:
     """Match the given bills and upsert their ``bill_matches`` rows, in the session's transaction.
 
     ``texts``: the full/attachment text per bill id when the caller has it, else
     :func:`bill_texts` is asked. ``rescore``: classify even bills whose inputs and rules are unchanged
-    (after an upgrade of the engine itself). Returns what changed.
+    (after an upgrade of the engine itself). ``precomputed``: results a crawl's shards made
+    (:func:`read_precomputed`), used for the bills whose inputs they were made from when they were made
+    under these rules and this model, else ignored. Returns what changed.
     """
     ids = sorted(set(bill_ids))
     if not ids:  # an import that changed nothing does not even load the rules
         return MatchSummary()
     loaded = rules or current_rules(session=session)
     now = now or utcnow()
+    if precomputed is not None and precomputed.rules_hash != loaded.hash:
+        logger.info(
+            "precomputed matches were made under other rules or another model (%s, not %s): "
+            "classifying the bills here",
+            precomputed.rules_hash[:8],
+            loaded.hash[:8],
+        )
+        precomputed = None
     summary = MatchSummary(rules=loaded.short)
     for i in range(0, len(ids), CHUNK):
-        summary.add(_match_chunk(session, ids[i : i + CHUNK], texts, rescore, loaded, now))
+        summary.add(_match_chunk(session, ids[i : i + CHUNK], texts, rescore, loaded, now, precomputed))
     logger.info(
-        "matched %d bills (%d classified, %d newly relevant, %d no longer relevant, %d flagged), rules %s",
+        "matched %d bills (%d classified, %d of them precomputed, %d newly relevant, %d no longer relevant, "
+        "%d flagged), rules %s",
         summary.considered,
         summary.classified,
+        summary.precomputed,
         summary.newly_relevant,
         summary.no_longer_relevant,
         summary.flagged,
@@ -321,6 +350,7 @@ def _match_chunk(
     rescore: bool,
     loaded: LoadedRules,
     now: datetime,
+    precomputed: Precomputed | None = None,
 ) -> MatchSummary:
     summary = MatchSummary(rules=loaded.short)
     bills = session.execute(select(Bill.id, Bill.title, Bill.name).where(Bill.id.in_(chunk))).all()
@@ -330,34 +360,37 @@ def _match_chunk(
     todo = _due(bills, chunk_texts, existing, rescore, loaded)
     if not todo:
         return summary
-    items = [(bill_id, title, name, text) for bill_id, title, name, text, _ in todo]
-    results = _classify(loaded, items, session)
+    ready = precomputed.take(session, [ih for *_, ih in todo]) if precomputed is not None else {}
+    items = [(bill_id, title, name, text) for bill_id, title, name, text, ih in todo if ih not in ready]
+    results = {bill_id: result_fields(r) for bill_id, r in _classify(loaded, items, session).items()}
     summary.classified = len(todo)
+    summary.precomputed = len(todo) - len(items)
     changes = _Changes()
     for bill_id, title, name, text, ih in todo:
-        r = results[bill_id]
+        fields_ = ready[ih] if ih in ready else results[bill_id]
         keys = content_keys(title, name, text)
-        machine = _machine_fields(bill_id, r, keys, ih, loaded, now)
+        machine = _machine_fields(bill_id, fields_, keys, ih, loaded, now)
         old = existing.get(bill_id)
+        relevant = bool(machine["relevant"])
         if old is None:
             changes.inserts.append(
                 {
                     **machine,
                     "source": "matcher",
-                    "review_state": "pending" if r.relevant else None,
+                    "review_state": "pending" if relevant else None,
                     "needs_review": False,
                     "created_at": now,
                 }
             )
-            summary.newly_relevant += r.relevant
+            summary.newly_relevant += relevant
             continue
         if _same_result(old, machine):  # a rescore that changes nothing: only record the rules
             changes.restamp.append(bill_id)
             continue
         changes.updates.append(machine)
-        summary.newly_relevant += r.relevant and not old.relevant
-        summary.no_longer_relevant += old.relevant and not r.relevant
-        flag = _flag_if_changed_since_decision(old, title, name, keys, r, loaded, now)
+        summary.newly_relevant += relevant and not old.relevant
+        summary.no_longer_relevant += old.relevant and not relevant
+        flag = _flag_if_changed_since_decision(old, title, name, keys, machine, loaded, now)
         if flag is not None:
             changes.flags.append(flag[0])
             changes.events.append(flag[1])
@@ -416,12 +449,9 @@ def _due(
     return todo
 
 
-def _machine_fields(
-    bill_id: int, r: Any, keys: dict[str, str | None], ih: str, loaded: LoadedRules, now: datetime
-) -> dict[str, Any]:
-    """The machine's columns of a bill's match row, from its result."""
+def result_fields(r: Any) -> dict[str, Any]:
+    """The result's columns of a match row (what :class:`Precomputed` carries from a shard)."""
     return {
-        "bill_id": bill_id,
         "relevant": r.relevant,
         "score": r.score,
         "categories": list(r.categories),
@@ -430,6 +460,21 @@ def _machine_fields(
         "evidence": [e.to_dict() for e in r.evidence],
         "uncertain": bool(getattr(r, "uncertain", False)),
         "learned": getattr(r, "learned", None),
+    }
+
+
+def _machine_fields(
+    bill_id: int,
+    result: dict[str, Any],
+    keys: dict[str, str | None],
+    ih: str,
+    loaded: LoadedRules,
+    now: datetime,
+) -> dict[str, Any]:
+    """The machine's columns of a bill's match row, from its result's fields (:func:`result_fields`)."""
+    return {
+        "bill_id": bill_id,
+        **{f: result[f] for f in _RESULT_FIELDS if f != "input_hash"},
         "rules_version": loaded.version,
         "rules_hash": loaded.hash,
         "input_hash": ih,
@@ -444,7 +489,7 @@ def _flag_if_changed_since_decision(
     title: str | None,
     name: str | None,
     keys: dict[str, str | None],
-    r: Any,
+    machine: dict[str, Any],
     loaded: LoadedRules,
     now: datetime,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -471,7 +516,13 @@ def _flag_if_changed_since_decision(
             "title": title,
             "name": name,
             "changed": changed,
-            "machine": machine_snapshot(r.relevant, r.score, r.categories, r.direction, loaded.hash),
+            "machine": machine_snapshot(
+                machine["relevant"],
+                machine["score"],
+                machine["categories"],
+                machine["direction"],
+                loaded.hash,
+            ),
         },
     }
     return flag, event
@@ -544,6 +595,150 @@ _RESULT_FIELDS = (
 
 def _same_result(old: Any, machine: dict[str, Any]) -> bool:
     return all(getattr(old, f) == machine[f] for f in _RESULT_FIELDS)
+
+
+# -- precomputed matches (the shards of a split crawl) -------------------------------------------------------
+
+#: A shard's precomputed matches sit next to its stage file, ``<stage>.matches`` (JSON lines: a header with
+#: the rules hash, then one ``[input hash, result fields, text hash, vector]`` a bill).
+PRECOMPUTED_SUFFIX = ".matches"
+PRECOMPUTED_FORMAT = 1
+_VECTOR_BYTES = DIMENSIONS * 2  # float16, as the embedding cache stores them
+
+
+def precomputed_path(stage_path: Path) -> Path:
+    return stage_path.with_suffix(PRECOMPUTED_SUFFIX)
+
+
+@dataclass
+class Precomputed:
+    """Results classified elsewhere (a crawl shard), by input hash, under the rules and model ``rules_hash``,
+    with the embedding of each (``embedder``; None: rules alone) for the stored cache."""
+
+    rules_hash: str
+    embedder: str | None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vectors: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # input hash -> (text hash, vector)
+
+    def take(self, session: Session, hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The results of these input hashes that are here; their embeddings go to the stored cache
+        (``text_embeddings``), as classifying the bills in this session would have put them there."""
+        found = {ih: self.results[ih] for ih in hashes if ih in self.results}
+        if self.embedder and found:
+            from db.models_matcher import TextEmbedding
+
+            # one executemany (the cache's own writer sends 500-row VALUES lists, compiled each time)
+            vectors = dict(self.vectors[ih] for ih in found)
+            rows = [{"model": self.embedder, "text_hash": k, "vector": v} for k, v in vectors.items()]
+            session.execute(insert_ignore(session, TextEmbedding.__table__), rows)
+        return found
+
+    def update(self, other: Precomputed) -> None:
+        self.results.update(other.results)
+        self.vectors.update(other.vectors)
+
+    def write(self, path: Path) -> None:
+        """Write to ``path`` whole or not at all (a temporary file renamed)."""
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        head = {"format": PRECOMPUTED_FORMAT, "rules_hash": self.rules_hash, "embedder": self.embedder}
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps({**head, "count": len(self.results)}) + "\n")
+            for ih, result in self.results.items():
+                key, blob = self.vectors.get(ih, (None, None))
+                vector = base64.b64encode(blob).decode("ascii") if blob is not None else None
+                f.write(
+                    json.dumps([ih, result, key, vector], ensure_ascii=False, separators=(",", ":")) + "\n"
+                )
+        os.replace(tmp, path)
+
+
+def precompute(loaded: LoadedRules, inputs: Iterable[tuple[str | None, str | None]]) -> Precomputed:
+    """Classify bills by their ``(title, name)`` alone (no document text, no database) as
+    :func:`match_bills` would: what a crawl shard hands to the import."""
+    items: list[tuple[int, str | None, str | None, str | None]] = [
+        (i, title, name, None) for i, (title, name) in enumerate(inputs)
+    ]
+    results = _classify(loaded, items)
+    cache = loaded.hybrid.cache if loaded.hybrid is not None else None
+    out = Precomputed(loaded.hash, cache.embedder.name if cache is not None else None)
+    for i, title, name, _ in items:
+        ih = input_hash(title, name, None)
+        if cache is not None:
+            key = text_hash(embedding_text(title or "", _distinct_name(title, name)))
+            vector = cache.memory.get(key)
+            if vector is None:  # (not kept: the import classifies this one)
+                continue
+            out.vectors[ih] = (key, vector.astype(np.float16).tobytes())
+        out.results[ih] = result_fields(results[i])
+    return out
+
+
+def matched_inputs(session: Session, slug: str, rules_hash: str) -> set[str]:
+    """The input hashes of a jurisdiction's bills already matched under these rules (a shard need not
+    precompute them: the import classifies only new and changed inputs)."""
+    return set(
+        session.scalars(
+            select(BillMatch.input_hash)
+            .join(Bill, Bill.id == BillMatch.bill_id)
+            .join(Jurisdiction, Jurisdiction.id == Bill.jurisdiction_id)
+            .where(Jurisdiction.slug == slug, BillMatch.rules_hash == rules_hash)
+        )
+    )
+
+
+_RESULT_KEYS = {"relevant", "score", "categories", "direction", "category_scores", "evidence", "uncertain",
+                "learned"}  # fmt: skip
+
+
+def read_precomputed(paths: Iterable[Path]) -> Precomputed | None:
+    """The precomputed matches in these files (those that exist); a file that cannot be read whole, or
+    made under other rules than the first, is left out with one line in the log (its bills are classified
+    by the import)."""
+    merged: Precomputed | None = None
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            part = _read_precomputed_file(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+            logger.warning(
+                "%s: precomputed matches unreadable (%s); the import classifies them", path.name, detail
+            )
+            continue
+        if merged is None:
+            merged = part
+        elif (part.rules_hash, part.embedder) != (merged.rules_hash, merged.embedder):
+            logger.info(
+                "%s: precomputed matches made under other rules; the import classifies them", path.name
+            )
+        else:
+            merged.update(part)
+    return merged
+
+
+def _read_precomputed_file(path: Path) -> Precomputed:
+    with path.open(encoding="utf-8") as f:
+        head = json.loads(f.readline())
+        if head.get("format") != PRECOMPUTED_FORMAT:
+            raise ValueError(f"format {head.get('format')!r}")
+        embedder = head["embedder"]
+        part = Precomputed(str(head["rules_hash"]), str(embedder) if embedder else None)
+        lines = 0
+        for line in f:
+            ih, result, key, vector = json.loads(line)
+            if not isinstance(result, dict) or set(result) != _RESULT_KEYS:
+                raise ValueError("a result without the fields of a match")
+            if part.embedder:
+                blob = base64.b64decode(vector, validate=True)
+                if not isinstance(key, str) or len(blob) != _VECTOR_BYTES:
+                    raise ValueError("a result without its embedding")
+                part.vectors[str(ih)] = (key, blob)
+            part.results[str(ih)] = result
+            lines += 1
+    if lines != head["count"]:
+        raise ValueError(f"{lines} results of {head['count']}: cut short")
+    return part
 
 
 # -- whole-database runs (`tracker match`) ------------------------------------------------------------------
