@@ -25,6 +25,12 @@ TELNETCONSOLE_ENABLED = False  # never open a port on a production host
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
 DOWNLOAD_DELAY = 0
+# AutoThrottle's delay is also what makes the cap hold: with no download delay, Scrapy 2.19 on the asyncio
+# reactor hands every queued request of a slot to a download task at once (a request counts as in flight
+# only once its task runs), and a crawl capped at 6 had 55 requests in flight to one host
+# (tests/test_crawl_demo.py, test_one_cap_per_host_across_jurisdictions_and_the_cap_is_used, fails). With a
+# delay the slot hands over one request per delay. Measured (docs/architecture.md, "Crawl cost"): the
+# pacing does not slow a backfill; the cap held without a delay crawled in the same time.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25  # Scrapy's 5 s would make the first minute crawl at a crawl
 AUTOTHROTTLE_MAX_DELAY = 30.0
