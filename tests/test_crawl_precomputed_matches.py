@@ -9,6 +9,7 @@ not. A match process that fails or dies leaves the classifying to the import."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -22,7 +23,7 @@ from tests.conftest import run_tracker, write_config
 from tests.portal import portal_config
 from tracker.config import load_config
 from tracker.matcher.apply import current_rules, input_hash, precompute, precomputed_path, read_precomputed
-from tracker.matcher.precompute import MatchProcess
+from tracker.matcher.precompute import NICE, MatchProcess
 
 CLIENT = "riverton"
 FIELDS = (
@@ -104,6 +105,10 @@ def test_the_match_process_reads_a_stage_file_as_it_grows(tmp_path, db_url, monk
         matching = MatchProcess(config)
         matching.start([("riverton", stage)])
         try:
+            assert matching.process is not None and matching.process.pid is not None
+            # it runs at a lower priority than the crawl, from its start
+            own = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, matching.process.pid) == min(19, own + NICE)
             half = staged_bill(*titles[1])
             f.write(half[:20])
             f.flush()

@@ -169,8 +169,6 @@ def _worker(
     from tracker import children
 
     children.bind_to_parent(parent)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
     if logging_setup:
         from tracker.logs import setup_logging
 
@@ -220,6 +218,10 @@ class MatchProcess:
                 daemon=True,
             )
             process.start()
+            if process.pid is not None:  # niced from its start, its imports included
+                with contextlib.suppress(OSError):
+                    own = os.getpriority(os.PRIO_PROCESS, 0)
+                    os.setpriority(os.PRIO_PROCESS, process.pid, min(19, own + NICE))
         except OSError as exc:  # (no process to be had: the import classifies)
             logger.warning("match process not started (%s); the import classifies the bills", exc)
             receive.close()
