@@ -38,6 +38,7 @@ FLAKE_TIMES=${FLAKE_TIMES:-"2026-12-06 00:30:00|2026-12-31 23:50:00|2026-07-01 0
 TIMING_TESTS=(
   tests/digests/test_digest_crash.py
   tests/test_crawl_faults.py
+  tests/test_crawl_precomputed_matches.py
   tests/demo/test_legistar_portal.py
   tests/web/test_web_cli.py
   tests/web/test_web_demo.py
