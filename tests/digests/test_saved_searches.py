@@ -139,3 +139,25 @@ def test_subscriptions_add_with_search_and_bill(tmp_path):
         subs = list(s.scalars(select(Subscription).order_by(Subscription.id)))
         assert [(x.search_text, x.bill_id) for x in subs] == [(None, None), (None, bill_id)]
     engine.dispose()
+
+
+def test_a_saved_search_plans_its_words_as_the_web_search_does(engine, db_url):
+    """A saved search's words get the planner setting of /search (tracker.read_model.plan_text_search) for
+    the digest's transaction on PostgreSQL; the relevant-measures subscription does not need it."""
+    from sqlalchemy import text
+
+    from tracker.digests.content import subscription_scope
+    from tracker.read_model import TEXT_SEARCH_RANDOM_PAGE_COST
+
+    config = h.make_config(db_url)
+    with session_scope(engine) as s:
+        words = h.subscribe(s, config, starts_at=T0, search_text="ordinance")
+        plain = h.subscribe(s, config, starts_at=T0, email="other@example.org")
+    postgres = engine.dialect.name == "postgresql"
+    with session_scope(engine) as s:
+        subscription_scope(s, s.get(Subscription, plain.id))
+        if postgres:
+            assert float(s.scalar(text("SHOW random_page_cost"))) != TEXT_SEARCH_RANDOM_PAGE_COST
+        subscription_scope(s, s.get(Subscription, words.id))
+        if postgres:
+            assert float(s.scalar(text("SHOW random_page_cost"))) == TEXT_SEARCH_RANDOM_PAGE_COST

@@ -64,6 +64,7 @@ from tracker.read_model import (
     action_record,
     hearing_record,
     next_hearings,
+    plan_text_search,
     safe_url,
     text_condition,
     upcoming_hearing_query,
@@ -566,11 +567,11 @@ def subscription_scope(session: Session, sub: Subscription) -> Any:
     subscription's cities when it names some."""
     if sub.bill_id is not None:
         return Bill.id == sub.bill_id
-    scope = (
-        text_condition(sub.search_text, session.get_bind().dialect.name)
-        if sub.search_text
-        else _relevant_clause(sub)
-    )
+    if sub.search_text:
+        plan_text_search(session)  # the trigram indexes for a common word too (PostgreSQL), as /search
+        scope = text_condition(sub.search_text, session.get_bind().dialect.name)
+    else:
+        scope = _relevant_clause(sub)
     if sub.jurisdictions:
         cities = select(Jurisdiction.id).where(Jurisdiction.slug.in_(list(sub.jurisdictions)))
         scope = and_(scope, Bill.jurisdiction_id.in_(cities))
