@@ -270,13 +270,20 @@ class NormalizedMember:
 
 Staged = NormalizedBill | AttachmentsUpdate | NormalizedMeeting | NormalizedMember
 
+#: How a staged line that is not a bill starts (the key its ``to_json`` wraps the record in); every other
+#: line is a bill.
+ATTACHMENTS_LINE = '{"attachments_update":'
+MEETING_LINE = '{"meeting":'
+MEMBER_LINE = '{"member":'
+NOT_BILL_LINES = (ATTACHMENTS_LINE, MEETING_LINE, MEMBER_LINE)
+
 
 def read_staged(line: str) -> Staged:
-    if line.startswith('{"attachments_update":'):
+    if line.startswith(ATTACHMENTS_LINE):
         return AttachmentsUpdate.from_doc(json.loads(line)["attachments_update"])
-    if line.startswith('{"meeting":'):
+    if line.startswith(MEETING_LINE):
         return NormalizedMeeting.from_doc(json.loads(line)["meeting"])
-    if line.startswith('{"member":'):
+    if line.startswith(MEMBER_LINE):
         return NormalizedMember.from_doc(json.loads(line)["member"])
     return NormalizedBill.from_json(line)
 

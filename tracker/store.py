@@ -798,12 +798,15 @@ def import_job(
         if job.lists_everything:
             importer.mark_vanished(job.listed)
         # Match new and changed bills against the sanctuary taxonomy, in the same transaction, with the
-        # results the crawl's shards precomputed for them when they hold (tracker.matcher.apply).
+        # results the match process beside the crawl precomputed for them when they hold.
         from tracker.matcher.apply import match_bills, precomputed_path, read_precomputed
 
+        precomputed = None
         if matches_ready is not None:
             matches_ready.wait()
-        precomputed = read_precomputed(precomputed_path(p) for p in (job.stage_path, *job.other_stage_paths))
+            precomputed = read_precomputed(
+                precomputed_path(p) for p in (job.stage_path, *job.other_stage_paths)
+            )
         match_bills(session, importer.touched, precomputed=precomputed)
         if meetings or members or job.meetings_window is not None:
             _store_meetings(session, jurisdiction, run, job, meetings, members, importer.failed)

@@ -23,9 +23,9 @@ Speed: bills are handled in chunks of :data:`CHUNK` with bulk statements; a bill
 are unchanged since its last match is skipped (a status-only change costs one hash), and bills without a
 distinct name or text go through :meth:`Matcher.classify_many`.
 
-Precomputed matches (:class:`Precomputed`): the shards of a split full crawl (tracker/crawl.py) classify
-their own new bills' titles at the end of their crawl, on their own cores, and leave the results (and the
-embeddings) in a file next to their stage file (:func:`write_precomputed`). The import uses a bill's
+Precomputed matches (:class:`Precomputed`): the match process beside a split full crawl
+(tracker/matcher/precompute.py) classifies the new bills' titles while the crawl runs and leaves the results
+(and the embeddings) in a file next to each stage file (:meth:`Precomputed.write`). The import uses a bill's
 precomputed result only when it was made under the same rules and model (``LoadedRules.hash``) and from
 the same inputs (the input hash: title, name, and no document text); any other bill is classified here, as
 without them. What is stored is the same either way.
@@ -223,7 +223,7 @@ class MatchSummary:
     newly_relevant: int = 0
     no_longer_relevant: int = 0
     flagged: int = 0  # decided bills flagged for another look
-    precomputed: int = 0  # of the classified, results taken from a crawl shard's precomputed matches
+    precomputed: int = 0  # of the classified, results taken from the match process beside the crawl
     rules: str = ""
 
     def add(self, other: MatchSummary) -> None:
@@ -309,8 +309,8 @@ def match_bills(
 
     ``texts``: the full/attachment text per bill id when the caller has it, else
     :func:`bill_texts` is asked. ``rescore``: classify even bills whose inputs and rules are unchanged
-    (after an upgrade of the engine itself). ``precomputed``: results a crawl's shards made
-    (:func:`read_precomputed`), used for the bills whose inputs they were made from when they were made
+    (after an upgrade of the engine itself). ``precomputed``: results the match process beside a crawl
+    made (:func:`read_precomputed`), used for the bills whose inputs they were made from when they were made
     under these rules and this model, else ignored. Returns what changed.
     """
     ids = sorted(set(bill_ids))
@@ -450,7 +450,7 @@ def _due(
 
 
 def result_fields(r: Any) -> dict[str, Any]:
-    """The result's columns of a match row (what :class:`Precomputed` carries from a shard)."""
+    """The result's columns of a match row (what :class:`Precomputed` carries from the match process)."""
     return {
         "relevant": r.relevant,
         "score": r.score,
@@ -597,9 +597,9 @@ def _same_result(old: Any, machine: dict[str, Any]) -> bool:
     return all(getattr(old, f) == machine[f] for f in _RESULT_FIELDS)
 
 
-# -- precomputed matches (the shards of a split crawl) -------------------------------------------------------
+# -- precomputed matches (the match process beside a split crawl) --------------------------------------------
 
-#: A shard's precomputed matches sit next to its stage file, ``<stage>.matches`` (JSON lines: a header with
+#: The matches precomputed from a stage file sit next to it, ``<stage>.matches`` (JSON lines: a header with
 #: the rules hash, then one ``[input hash, result fields, text hash, vector]`` a bill).
 PRECOMPUTED_SUFFIX = ".matches"
 PRECOMPUTED_FORMAT = 1
@@ -612,8 +612,8 @@ def precomputed_path(stage_path: Path) -> Path:
 
 @dataclass
 class Precomputed:
-    """Results classified elsewhere (a crawl shard), by input hash, under the rules and model ``rules_hash``,
-    with the embedding of each (``embedder``; None: rules alone) for the stored cache."""
+    """Results classified elsewhere (the match process), by input hash, under the rules and model
+    ``rules_hash``, with the embedding of each (``embedder``; None: rules alone) for the stored cache."""
 
     rules_hash: str
     embedder: str | None
@@ -654,7 +654,7 @@ class Precomputed:
 
 def precompute(loaded: LoadedRules, inputs: Iterable[tuple[str | None, str | None]]) -> Precomputed:
     """Classify bills by their ``(title, name)`` alone (no document text, no database) as
-    :func:`match_bills` would: what a crawl shard hands to the import."""
+    :func:`match_bills` would: what the match process hands to the import."""
     items: list[tuple[int, str | None, str | None, str | None]] = [
         (i, title, name, None) for i, (title, name) in enumerate(inputs)
     ]
@@ -674,8 +674,8 @@ def precompute(loaded: LoadedRules, inputs: Iterable[tuple[str | None, str | Non
 
 
 def matched_inputs(session: Session, slug: str, rules_hash: str) -> set[str]:
-    """The input hashes of a jurisdiction's bills already matched under these rules (a shard need not
-    precompute them: the import classifies only new and changed inputs)."""
+    """The input hashes of a jurisdiction's bills already matched under these rules (the match process
+    need not precompute them: the import classifies only new and changed inputs)."""
     return set(
         session.scalars(
             select(BillMatch.input_hash)

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracker.contract import NOT_BILL_LINES
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
@@ -52,7 +54,7 @@ POLL = 0.25
 WAIT = 600.0
 
 # Staged lines that are not bills (tracker.contract.read_staged).
-_NOT_BILLS = (b'{"attachments_update":', b'{"meeting":', b'{"member":')
+_NOT_BILLS = tuple(start.encode() for start in NOT_BILL_LINES)
 
 
 def enabled() -> bool:
