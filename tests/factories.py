@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, Jurisdiction, Sponsor, StatusChange
+from db.models_matcher import TextEmbedding
 from db.models_review import BillMatch, ReviewEvent
 from tests.clock import utc_now
 from tracker.contract import (
@@ -238,6 +239,21 @@ def retitle(engine, bill_id: int, title: str, *, name: str | None = None, **kwar
             values["name"] = name
         s.execute(update(Bill).where(Bill.id == bill_id).values(**values))
         return match_bills(s, [bill_id], **kwargs)
+
+
+#: The columns of a match row that matching writes (what a precomputed result must reproduce).
+MATCH_FIELDS = (
+    "relevant", "score", "categories", "direction", "category_scores", "evidence", "uncertain", "learned",
+    "input_hash", "rules_hash", "review_state",
+)  # fmt: skip
+
+
+def stored_matches(engine) -> tuple[dict[int, tuple], set[tuple[str, str, bytes]]]:
+    """Every match row's :data:`MATCH_FIELDS` by bill id, and the stored embeddings."""
+    with session_scope(engine) as s:
+        rows = {m.bill_id: tuple(getattr(m, f) for f in MATCH_FIELDS) for m in s.scalars(select(BillMatch))}
+        vectors = {(e.model, e.text_hash, e.vector) for e in s.scalars(select(TextEmbedding))}
+    return rows, vectors
 
 
 def match(

@@ -17,28 +17,16 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bill
-from db.models_matcher import TextEmbedding
-from db.models_review import BillMatch
 from tests.conftest import run_tracker, write_config
+from tests.factories import stored_matches
 from tests.portal import portal_config
 from tracker.config import load_config
 from tracker.matcher.apply import current_rules, input_hash, precompute, precomputed_path, read_precomputed
 from tracker.matcher.precompute import NICE, MatchProcess
 
 CLIENT = "riverton"
-FIELDS = (
-    "relevant", "score", "categories", "direction", "category_scores", "evidence", "uncertain", "learned",
-    "input_hash", "rules_hash", "review_state",
-)  # fmt: skip
 SEED = {"PYTHONHASHSEED": "0"}
 CRAWL = {"processes": 2, "page_size": 50, "meetings_ahead_days": 0, "meetings_back_days": 0}
-
-
-def stored(engine) -> tuple[dict[int, tuple], set[tuple[str, str, bytes]]]:
-    with session_scope(engine) as s:
-        rows = {m.bill_id: tuple(getattr(m, f) for f in FIELDS) for m in s.scalars(select(BillMatch))}
-        vectors = {(e.model, e.text_hash, e.vector) for e in s.scalars(select(TextEmbedding))}
-    return rows, vectors
 
 
 def bill_count(engine) -> int:
@@ -63,13 +51,13 @@ def test_a_split_crawl_has_its_bills_classified_beside_it(
     ]
     assert len(classified) == 2 and all(classified) and sum(classified) <= bills  # (same titles: once)
     assert f"matched {bills} bills ({bills} classified, {bills} of them precomputed" in done.stderr
-    before = stored(engine)
+    before = stored_matches(engine)
     assert len(before[0]) == bills
     assert (len(before[1]) > 0) == (matcher == "hybrid")
 
     rescored = run_tracker("--config", str(cfg), "match", "--rescore", env=SEED)
     assert rescored.returncode == 0, rescored.stderr
-    assert stored(engine) == before
+    assert stored_matches(engine) == before
 
 
 def test_the_match_process_can_be_switched_off(tmp_path, db_url, engine, portal, server):

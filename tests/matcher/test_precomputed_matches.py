@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from db.engine import session_scope
 from db.models_matcher import TextEmbedding
 from db.models_review import BillMatch
-from tests.factories import DETAINERS, FLOCK, GANG, PARKING, RINK, add_bills
+from tests.factories import DETAINERS, FLOCK, GANG, PARKING, RINK, add_bills, stored_matches
 from tracker.matcher.apply import (
     Precomputed,
     current_rules,
@@ -24,10 +24,6 @@ from tracker.matcher.apply import (
 )
 
 TITLES = {"O1": GANG, "O2": PARKING, "O3": DETAINERS, "O4": FLOCK, "O5": RINK}
-FIELDS = (
-    "relevant", "score", "categories", "direction", "category_scores", "evidence", "uncertain", "learned",
-    "input_hash", "rules_hash", "review_state",
-)  # fmt: skip
 
 
 @pytest.fixture(params=["hybrid", "rules"])
@@ -38,13 +34,6 @@ def matcher(request, monkeypatch):
     else:
         monkeypatch.delenv("TRACKER_MATCHER", raising=False)
     return request.param
-
-
-def stored(engine) -> tuple[dict[int, tuple], set[tuple[str, str, bytes]]]:
-    with session_scope(engine) as s:
-        rows = {m.bill_id: tuple(getattr(m, f) for f in FIELDS) for m in s.scalars(select(BillMatch))}
-        vectors = {(e.model, e.text_hash, e.vector) for e in s.scalars(select(TextEmbedding))}
-    return rows, vectors
 
 
 def forget_matches(engine) -> None:
@@ -71,7 +60,7 @@ def test_precomputed_matches_store_what_the_import_would(engine, tmp_path, match
     forget_matches(engine)
     with session_scope(engine) as s:
         serial = match_bills(s, ids.values())
-    expected = stored(engine)
+    expected = stored_matches(engine)
     assert serial.precomputed == 0 and len(expected[0]) == len(TITLES)
     assert (len(expected[1]) == len(TITLES)) == (matcher == "hybrid")  # embeddings only with the model
     forget_matches(engine)
@@ -81,7 +70,7 @@ def test_precomputed_matches_store_what_the_import_would(engine, tmp_path, match
         summary = match_bills(s, ids.values(), precomputed=precomputed)
     assert (summary.classified, summary.precomputed, summary.created) == (5, 5, 5)
     assert summary.newly_relevant == serial.newly_relevant > 0
-    assert stored(engine) == expected
+    assert stored_matches(engine) == expected
 
 
 def test_precomputed_under_other_rules_are_ignored(engine, tmp_path, matcher, caplog):
@@ -96,12 +85,12 @@ def test_precomputed_under_other_rules_are_ignored(engine, tmp_path, matcher, ca
         summary = match_bills(s, ids.values(), precomputed=precomputed)
     assert (summary.classified, summary.precomputed) == (5, 0)
     assert "made under other rules" in caplog.text
-    got = stored(engine)
+    got = stored_matches(engine)
     assert all(row[2] != ["not_a_category"] for row in got[0].values())
     forget_matches(engine)
     with session_scope(engine) as s:
         match_bills(s, ids.values())
-    assert stored(engine) == got
+    assert stored_matches(engine) == got
 
 
 def test_a_bill_whose_inputs_differ_is_classified_here(engine, tmp_path, matcher):
@@ -113,11 +102,11 @@ def test_a_bill_whose_inputs_differ_is_classified_here(engine, tmp_path, matcher
     with session_scope(engine) as s:
         summary = match_bills(s, ids.values(), precomputed=precomputed)
     assert (summary.classified, summary.precomputed) == (2, 1)
-    expected = stored(engine)
+    expected = stored_matches(engine)
     forget_matches(engine)
     with session_scope(engine) as s:
         match_bills(s, ids.values())
-    assert stored(engine) == expected
+    assert stored_matches(engine) == expected
 
 
 @pytest.mark.parametrize("damage", ["cut", "garbage", "format", "vector"])
