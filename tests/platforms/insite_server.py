@@ -35,13 +35,13 @@ What it serves and what it is modelled on (see fixtures/legistar_web/README.md):
   start, end), "No records to display." for a person without any; another ID is "Invalid parameters!".
 - Faults (``faults``): ``"search"``, ``"calendar"``, ``"people"``, ``"meeting:<ID>"``, ``"history:<ID>"``,
   ``"person:<ID>"`` or ``"detail:<ID>"`` →
-  ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"layout"`` (the results grid
+  ``"error"`` (302 to ``Error.aspx``), ``"empty"`` (a 200 with no body), ``"garbage"`` (bytes that are no
+  page; every page answers these three the same way, ``_page_fault``), ``"layout"`` (the results grid
   renamed, the calendar's "Meeting Date" header renamed, the agenda grid or the history table removed, as
   after a redesign; the vote grid or the people grid removed), ``"gone"`` (detail: InSite's "This record no
-  longer exists" page); ``"calendar"``, ``"history:<ID>"`` or ``"people"`` → ``"garbage"``: bytes that are
-  no page; ``"history:<ID>"`` → ``"other"``: the details of another action; ``"person:<ID>"`` → ``"error"``,
-  ``"empty"``, ``"garbage"``, ``"layout"`` (the memberships grid removed), ``"other"`` (another person's
-  page), ``"date"`` (a start date InSite never writes).
+  longer exists" page); ``"history:<ID>"`` → ``"other"``: the details of another action; ``"person:<ID>"`` →
+  ``"layout"`` (the memberships grid removed), ``"other"`` (another person's page), ``"date"`` (a start date
+  InSite never writes).
 
 For the meetings (tests/platforms/test_legistar_web_meetings.py) a calendar row also carries its meeting's
 iCalendar export link (``View.ashx?M=IC&ID=..``, the id a meeting shows before it is published), its
@@ -82,6 +82,7 @@ CALENDAR_PAGER = "ctl00$ContentPlaceHolder1$gridCalendar$ctl00$ctl03$ctl01$"
 CALENDAR_YEARS = "ctl00$ContentPlaceHolder1$lstYears"
 CALENDAR_YEARS_STATE = "ctl00_ContentPlaceHolder1_lstYears_ClientState"
 AGENDA = "ctl00_ContentPlaceHolder1_gridMain_ctl00"
+GARBAGE = b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4  # the "garbage" fault's answer
 
 
 @dataclass
@@ -366,6 +367,18 @@ class InsiteServer(LoopbackServer):
     def _error(page: str) -> tuple[int, str]:
         return 302, f"/Error.aspx?aspxerrorpath=/{page}"
 
+    @classmethod
+    def _page_fault(cls, fault: str | None, page: str) -> tuple[int, bytes | str] | None:
+        """The answer to a fault every page can be given: "error" (the portal's error redirect), "empty" (a
+        200 with no body), "garbage" (bytes that are no page); None for no fault or a page's own."""
+        if fault == "error":
+            return cls._error(page)
+        if fault == "empty":
+            return 200, b""
+        if fault == "garbage":
+            return 200, GARBAGE
+        return None
+
     def _issue(self, doc, state: dict) -> None:
         token = "VS" + secrets.token_hex(12)
         with self._lock:
@@ -392,10 +405,8 @@ class InsiteServer(LoopbackServer):
         if state is None or session is None or session.group(1) != state["session"]:
             return self._error("Legislation.aspx")
         fault = self.faults.get("search")
-        if fault == "error":
-            return self._error("Legislation.aspx")
-        if fault == "empty":
-            return 200, b""
+        if (answer := self._page_fault(fault, "Legislation.aspx")) is not None:
+            return answer
         target = form.get("__EVENTTARGET", "")
         if SWITCH in form:
             return 200, self._results(state["session"], "All", 1)
@@ -488,10 +499,8 @@ class InsiteServer(LoopbackServer):
 
     def _detail(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
         fault = self.faults.get(f"detail:{raw_id}")
-        if fault == "error":
-            return self._error("LegislationDetail.aspx")
-        if fault == "empty":
-            return 200, b""
+        if (answer := self._page_fault(fault, "LegislationDetail.aspx")) is not None:
+            return answer
         bill = self.bills.get(int(raw_id)) if raw_id.isdigit() else None
         if fault == "gone" or bill is None:
             return 200, (
@@ -585,12 +594,8 @@ class InsiteServer(LoopbackServer):
         if state is None or session is None or session.group(1) != state["session"] or "year" not in state:
             return self._error("Calendar.aspx")
         fault = self.faults.get("calendar")
-        if fault == "error":
-            return self._error("Calendar.aspx")
-        if fault == "empty":
-            return 200, b""
-        if fault == "garbage":
-            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        if (answer := self._page_fault(fault, "Calendar.aspx")) is not None:
+            return answer
         target = form.get("__EVENTTARGET", "")
         if target == CALENDAR_YEARS:
             year = json.loads(form.get(CALENDAR_YEARS_STATE) or '{"value": "?"}')["value"]
@@ -688,10 +693,8 @@ class InsiteServer(LoopbackServer):
 
     def _meeting(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
         fault = self.faults.get(f"meeting:{raw_id}")
-        if fault == "error":
-            return self._error("MeetingDetail.aspx")
-        if fault == "empty":
-            return 200, b""
+        if (answer := self._page_fault(fault, "MeetingDetail.aspx")) is not None:
+            return answer
         meeting = self.meetings.get(int(raw_id)) if raw_id.isdigit() else None
         if meeting is None or guid.upper() != meeting.guid.upper():
             return 200, b"<html><body>Invalid parameters!</body></html>"
@@ -744,12 +747,8 @@ class InsiteServer(LoopbackServer):
 
     def _history(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
         fault = self.faults.get(f"history:{raw_id}")
-        if fault == "error":
-            return self._error("HistoryDetail.aspx")
-        if fault == "empty":
-            return 200, b""
-        if fault == "garbage":
-            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        if (answer := self._page_fault(fault, "HistoryDetail.aspx")) is not None:
+            return answer
         found = None
         for meeting in self.meetings.values():
             for bid in meeting.votes:
@@ -798,10 +797,8 @@ class InsiteServer(LoopbackServer):
 
     def _people(self) -> tuple[int, bytes | str]:
         fault = self.faults.get("people")
-        if fault == "error":
-            return self._error("People.aspx")
-        if fault == "garbage":
-            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        if (answer := self._page_fault(fault, "People.aspx")) is not None:
+            return answer
         page = (SAMPLES / self.people / "people.html").read_bytes()
         if fault == "layout":
             page = page.replace(b"gridPeople_ctl00", b"gridMembers_ctl00")  # a redesign renamed the grid
@@ -812,12 +809,8 @@ class InsiteServer(LoopbackServer):
 
     def _person(self, raw_id: str, guid: str) -> tuple[int, bytes | str]:
         fault = self.faults.get(f"person:{raw_id}")
-        if fault == "error":
-            return self._error("PersonDetail.aspx")
-        if fault == "empty":
-            return 200, b""
-        if fault == "garbage":
-            return 200, b"\x1f\x8b\x08\x00<<not a page>>\x00\xff" + bytes(range(256)) * 4
+        if (answer := self._page_fault(fault, "PersonDetail.aspx")) is not None:
+            return answer
         if raw_id not in self.persons or not guid:
             return 200, b"<html><body>Invalid parameters!</body></html>"
         doc = copy.deepcopy(self._person_page)
