@@ -315,6 +315,11 @@ def content_hash(bill: NormalizedBill) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def name_key(name: str) -> str:
+    """A member's name in one spelling (sponsors and roll calls give names, not ids)."""
+    return " ".join(name.replace(".", " ").replace(",", " ").split()).casefold()[:300]
+
+
 _DASHES = re.compile(r"[\u2010-\u2015\u2212_]")
 _SPACE = re.compile(r"\s+")
 

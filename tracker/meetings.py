@@ -32,16 +32,12 @@ from tracker.contract import (
     NormalizedMeetingItem,
     NormalizedMember,
     identifier_key,
+    name_key,
 )
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATES = ("scheduled", "moved")
-
-
-def name_key(name: str) -> str:
-    """A member's name in one spelling (sponsors and roll calls give names, not ids)."""
-    return " ".join(name.replace(".", " ").replace(",", " ").split()).casefold()[:300]
 
 
 def merge_parts(meetings: list[NormalizedMeeting]) -> list[NormalizedMeeting]:

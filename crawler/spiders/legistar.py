@@ -42,8 +42,8 @@ from crawler.handlers import TOKEN_ENV_META
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.base import PortalSpider
+from tracker.contract import name_key
 from tracker.errors import DataError
-from tracker.meetings import name_key
 from tracker.platforms.legistar import (
     Settings,
     attachments_of,

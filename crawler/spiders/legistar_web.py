@@ -58,9 +58,8 @@ from crawler.attachments import TitleTriage
 from crawler.jobs import CrawlJob
 from crawler.middlewares import JOB_META
 from crawler.spiders.base import OPTIONAL_META, PortalSpider
-from tracker.contract import NormalizedMember
+from tracker.contract import NormalizedMember, name_key
 from tracker.errors import DataError, LayoutChanged
-from tracker.meetings import name_key
 from tracker.platforms.legistar_web import (
     SEARCH_TARGET,
     AgendaRow,

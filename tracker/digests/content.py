@@ -57,9 +57,9 @@ from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange
 from db.models_digest import DigestItem, Subscription
 from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
+from tracker.contract import name_key
 from tracker.digests.links import Links
 from tracker.labels import category_label, direction_label, stage_label
-from tracker.meetings import name_key
 from tracker.read_model import (
     action_record,
     hearing_record,

@@ -50,9 +50,9 @@ from tracker.contract import (
     NormalizedTerm,
     NormalizedVote,
     identifier_key,
+    name_key,
 )
 from tracker.errors import DataError, LayoutChanged
-from tracker.meetings import name_key
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.platforms.legistar import ITEMS_STAMP_KEY, vote_value
 from tracker.sanitize import clean_text

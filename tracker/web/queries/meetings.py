@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from db.models import Bill, Jurisdiction, Sponsor
 from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
-from tracker.meetings import name_key
+from tracker.contract import name_key
 from tracker.read_model import safe_url, votes_of
 from tracker.web.queries.living import DIRECTION_ORDER
 from tracker.web.queries.rows import hearing_view
