@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from tracker.config import CrawlSettings
 
 BOT_NAME = "sanctuary-tracker"
@@ -98,6 +100,33 @@ LOG_LEVEL = "WARNING"
 LOG_FORMATTER = "crawler.extensions.QuietLogFormatter"  # no dumps of whole matters at debug level
 LOGSTATS_INTERVAL = 0
 USER_AGENT = CrawlSettings().user_agent
+
+
+def _enabled(base: dict[str, Any], ours: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A component priority dict's ``_BASE`` and the dict itself without the components ``ours`` turns off.
+
+    Scrapy imports every component either dict names, a disabled one (``None``) included, to resolve its
+    path: RemoteControl's module alone imports aiohttp's web server, about 0.25 s of CPU at the start of
+    each of a split crawl's processes (py-spy, docs/architecture.md "Crawl cost"). Left out of both, a
+    disabled component is never imported; a component a later Scrapy adds to its base is still kept.
+    """
+    off = {name for name, order in ours.items() if order is None}
+    return (
+        {name: order for name, order in base.items() if name not in off},
+        {name: order for name, order in ours.items() if order is not None},
+    )
+
+
+EXTENSIONS_BASE, EXTENSIONS = _enabled(default_settings.EXTENSIONS_BASE, EXTENSIONS)
+DOWNLOADER_MIDDLEWARES_BASE, DOWNLOADER_MIDDLEWARES = _enabled(
+    default_settings.DOWNLOADER_MIDDLEWARES_BASE, DOWNLOADER_MIDDLEWARES
+)
+SPIDER_MIDDLEWARES_BASE, SPIDER_MIDDLEWARES = _enabled(
+    default_settings.SPIDER_MIDDLEWARES_BASE, SPIDER_MIDDLEWARES
+)
+DOWNLOAD_HANDLERS_BASE, DOWNLOAD_HANDLERS = _enabled(
+    default_settings.DOWNLOAD_HANDLERS_BASE, DOWNLOAD_HANDLERS
+)
 
 
 def crawl_settings(crawl: CrawlSettings, *, progress: bool = False) -> dict[str, Any]:
