@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from crawler.jobs import CrawlJob, Mode
+from crawler.process import STOP_GRACE, ShardWorkers, Stopping, run_spiders
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker import children, crawl_runs
@@ -38,7 +37,7 @@ from tracker.config import Config
 from tracker.contract import NormalizedVote
 from tracker.errors import ConfigError
 from tracker.identity import move_problem
-from tracker.redact import redact_url
+from tracker.platforms import platform
 from tracker.store import (
     RunSummary,
     ensure_jurisdiction,
@@ -50,14 +49,10 @@ from tracker.store import (
 )
 
 if TYPE_CHECKING:
-    from scrapy.statscollectors import StatsCollector
-
     from tracker.matcher.precompute import MatchProcess
 
 logger = logging.getLogger(__name__)
 
-# Seconds Scrapy gets to close its spiders after SIGTERM or SIGINT before the reactor is stopped.
-STOP_GRACE = 1.0
 # Per jurisdiction of one crawl child, and at most this for one child, when [crawl] sets no time limit.
 CRAWL_TIME_LIMIT_CAP = 12 * 3600
 
@@ -66,45 +61,6 @@ def crawl_time_limit(config: Config, count: int) -> float:
     """The time limit of a crawl child of ``count`` jurisdictions: ``[crawl] time_limit_minutes`` each, at
     most :data:`CRAWL_TIME_LIMIT_CAP`."""
     return min(config.crawl.time_limit_minutes * 60 * max(count, 1), CRAWL_TIME_LIMIT_CAP)
-
-
-class _Stopping:
-    """Whether a stop signal arrived during the crawl (set from the signal handler)."""
-
-    signum: int | None = None
-
-
-def _arm_prompt_stop(state: _Stopping, also: Callable[[int], None] | None = None) -> None:
-    """Once the reactor runs (after Scrapy installed its handlers): on SIGTERM or SIGINT, note it, let
-    Scrapy start its graceful shutdown, and force the reactor down :data:`STOP_GRACE` seconds later (Scrapy's
-    own second-signal path) instead of waiting for the slowest request in flight. ``also`` is called with
-    the signal first (a split crawl passes it on to its worker processes)."""
-    from twisted.internet import reactor as installed
-    from twisted.internet.base import ReactorBase
-
-    # Twisted types its global reactor as zope interfaces, whose methods mypy reads with their first
-    # parameter taken for `self`; every reactor Scrapy installs is a ReactorBase.
-    reactor = cast(ReactorBase, installed)
-
-    def install() -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            scrapy_handler = signal.getsignal(sig)
-
-            def handler(signum: int, frame: Any, scrapy_handler: Any = scrapy_handler) -> None:
-                first = state.signum is None
-                state.signum = signum
-                if also is not None:
-                    also(signum)
-                if callable(scrapy_handler):
-                    scrapy_handler(signum, frame)  # replaces both handlers with Scrapy's forced stop
-                if first:
-                    timer = threading.Timer(STOP_GRACE, os.kill, (os.getpid(), signal.SIGTERM))
-                    timer.daemon = True
-                    timer.start()
-
-            signal.signal(sig, handler)
-
-    reactor.callWhenRunning(lambda: reactor.callLater(0, install))
 
 
 def plan_jobs(
@@ -247,106 +203,6 @@ def known_members(
     return {key: frozenset(terms) for key, terms in found.items()}
 
 
-def _crawl(
-    jobs: list[CrawlJob],
-    config: Config,
-    progress: bool,
-    stopping: _Stopping | None = None,
-    also: Callable[[int], None] | None = None,
-    on_running: Callable[[], None] | None = None,
-) -> dict[str, int]:
-    """Run each platform's spider over its jobs, all in one reactor; returns requests per jurisdiction.
-    ``on_running`` is called once the reactor runs (after Scrapy's own start-up).
-
-    One crawler per platform serves every jurisdiction of that platform, so a host shared by several cities
-    (webapi.legistar.com) has one download slot and the per-host cap holds across them."""
-    from scrapy import signals
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.settings import crawl_settings
-    from tracker.platforms import spider_class
-
-    settings = crawl_settings(config.crawl, progress=progress)
-    settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the tracker's handler (with redaction) is in place
-    process = CrawlerProcess(settings=settings)
-    # Scrapy sets its loggers to DEBUG; at the handler's level they would build every per-request debug
-    # record only for it to be dropped.
-    logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
-    by_platform: dict[str, list[CrawlJob]] = {}
-    for job in jobs:
-        by_platform.setdefault(job.jurisdiction.platform, []).append(job)
-    crawlers = []
-    receivers: list[Any] = []
-    for name, group in by_platform.items():
-        crawler = process.create_crawler(spider_class(name))
-        reasons: list[str] = []
-
-        def closed(reason: str, reasons: list[str] = reasons) -> None:
-            reasons.append(reason)
-
-        crawler.signals.connect(closed, signal=signals.spider_closed)
-
-        def failed_callback(failure: Any, response: Any, group: list[CrawlJob] = group) -> None:
-            slug = response.meta.get("job_slug") if response is not None else None
-            for job in group:
-                if job.slug == slug or slug is None:
-                    where = redact_url(response.url) if response is not None else "a response"
-                    job.fail(f"{job.slug}: internal error while parsing {where}: {failure.value!r}")
-
-        crawler.signals.connect(failed_callback, signal=signals.spider_error)
-        process.crawl(crawler, jobs=group)
-        # Scrapy's signals hold receivers weakly: keep ours alive until the crawl ends.
-        receivers.extend((closed, failed_callback))
-        crawlers.append((crawler, group, reasons))
-    if stopping is not None:
-        _arm_prompt_stop(stopping, also)
-    if on_running is not None:
-        from twisted.internet import reactor as installed
-
-        cast(Any, installed).callWhenRunning(on_running)
-    process.start()
-    requests: dict[str, int] = {}
-    for crawler, group, reasons in crawlers:
-        reason = reasons[0] if reasons else "not run"
-        if reason != "finished":
-            for job in group:
-                job.fail(f"{job.slug}: crawl interrupted ({reason})")
-        stats: StatsCollector | None
-        try:
-            stats = crawler.stats
-        except RuntimeError:  # a crawler that never started: Scrapy 2.19 raises where older ones gave None
-            stats = None
-        for job in group:
-            requests[job.slug] = int(stats.get_value(f"tracker/requests/{job.slug}", 0)) if stats else 0
-    return requests
-
-
-def _shard_worker(
-    conn: Any,
-    jobs: list[CrawlJob],
-    config: Config,
-    progress: bool,
-    logging_setup: dict[str, Any],
-    parent_pid: int | None = None,
-) -> None:
-    """One worker process of a split crawl (a fresh interpreter: its own reactor). Sends back the jobs as
-    crawled and the requests made, then exits. Dies with the crawl process that started it."""
-    if parent_pid:
-        children.bind_to_parent(parent_pid)
-    if logging_setup:
-        from tracker.logs import setup_logging
-
-        setup_logging(**logging_setup)
-    try:
-        requests = _crawl(jobs, config, progress)
-        conn.send((jobs, requests))
-    finally:
-        conn.close()
-        # The crawl process waits for this one to end before it imports: leave the heap out of the
-        # interpreter's last garbage collections (tracker/__main__.py).
-        gc.freeze()
-
-
 def _warm_matcher(config: Config) -> None:
     """Load the matching rules and model into their cache (tracker.matcher.apply.current_rules), which the
     import then finds there instead of loading them after the crawl. Any failure is left to the import."""
@@ -367,11 +223,12 @@ def _crawl_sharded(
     jobs: list[CrawlJob],
     config: Config,
     progress: bool,
-    stopping: _Stopping | None = None,
+    stopping: Stopping | None = None,
     matching: MatchProcess | None = None,
+    workers: ShardWorkers | None = None,
 ) -> dict[str, int]:
     """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
-    worker processes.
+    worker processes (``workers``, when they were started before the plan; else started here).
 
     Shard 0 crawls every job (its shard of the split ones) in this process, which would otherwise wait
     idle (a worker process costs a second of CPU in imports alone); worker process k > 0 its shard of the
@@ -379,10 +236,6 @@ def _crawl_sharded(
     folded back into the jobs, and the import reads every shard's stage file. ``matching``, once shard 0
     runs, classifies the split jobs' bills from the stage files as they are written
     (:mod:`tracker.matcher.precompute`)."""
-    import multiprocessing
-
-    from tracker.logs import LAST_SETUP
-
     count = config.crawl.processes
     shared = config.model_copy(
         update={
@@ -409,30 +262,20 @@ def _crawl_sharded(
             elif index == 0:
                 plan.append(job)
         plans.append(plan)
-    # Plain processes, not a Pool: a Pool stops its workers with SIGTERM, which Scrapy's shutdown handler
-    # in each worker would turn into a graceful stop of a reactor that is no longer running.
-    context = multiprocessing.get_context("spawn")
-    workers = []
-    for index, plan in enumerate(plans[1:], start=1):
-        receive, send = context.Pipe(duplex=False)
-        worker = context.Process(
-            target=_shard_worker,
-            args=(send, plan, shared, False, dict(LAST_SETUP), os.getpid()),
-            name=f"crawl-shard-{index}",
-        )
-        worker.start()
-        send.close()
-        workers.append((worker, receive, plan))
+    if workers is None:
+        workers = ShardWorkers(count)
+    workers.send(plans[1:], shared, False)
+    processes = workers.processes
 
     def pass_on(signum: int) -> None:
         # Each worker gets Scrapy's graceful stop, then is killed after the grace.
-        for worker, _, _ in workers:
+        for worker in processes:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGTERM)
 
         def kill_workers() -> None:
-            for child, _, _ in workers:
+            for child in processes:
                 if child.is_alive():
                     child.kill()
 
@@ -446,7 +289,7 @@ def _crawl_sharded(
         pass_on(signum)
 
     previous = {sig: signal.signal(sig, stop_workers) for sig in (signal.SIGTERM, signal.SIGINT)}
-    own = _Stopping() if stopping is None else stopping
+    own = Stopping() if stopping is None else stopping
     results: list[tuple[list[CrawlJob], dict[str, int]]] = []
     started = None
     if matching is not None:
@@ -457,7 +300,9 @@ def _crawl_sharded(
 
     if own.signum is None:  # (a signal during the start of the workers: no crawl of our own)
         # Scrapy installs its handlers while this shard crawls; a stop signal then reaches the workers too.
-        results.append((plans[0], _crawl(plans[0], shared, progress, own, also=pass_on, on_running=started)))
+        results.append(
+            (plans[0], run_spiders(plans[0], shared, progress, own, also=pass_on, on_running=started))
+        )
     else:
         for job in plans[0]:
             job.fail(f"{job.slug}: crawl interrupted (stopped before it started)")
@@ -466,9 +311,9 @@ def _crawl_sharded(
     signal.signal(signal.SIGINT, stop_workers)
     # While the workers finish their shards, this process is idle: load the matcher the import will need.
     warm = threading.Thread(target=_warm_matcher, args=(shared,), name="warm-matcher", daemon=True)
-    if workers and own.signum is None:
+    if processes and own.signum is None:
         warm.start()
-    for worker, receive, plan in workers:
+    for worker, receive, plan in zip(processes, workers.results, plans[1:], strict=True):
         try:
             results.append(receive.recv())
         except EOFError:  # the worker died before reporting (killed, out of memory...)
@@ -478,7 +323,7 @@ def _crawl_sharded(
             results.append((plan, {}))
         finally:
             receive.close()
-    for worker, _, _ in workers:
+    for worker in processes:
         worker.join()
     if matching is not None and own.signum is None:  # every stage file is whole
         matching.finish()
@@ -518,6 +363,30 @@ def run_crawl(
     (:data:`tracker.crawl_runs.ENV`), else this process records and heartbeats its own."""
     if children.enter_child():
         children.limit_memory(config.crawl.memory_mb)
+    # A backfill asked for (--full) of a platform that splits backfills: its worker processes start now and
+    # import while this process plans (crawler.process.ShardWorkers); a backfill found by the plan (a first
+    # crawl) starts them then. Either way they are gone when the crawl ends.
+    early = None
+    if full and config.crawl.processes > 1:
+        chosen = [j for j in config.jurisdictions if not slugs or j.slug in slugs]
+        if any(platform(j.platform).splits_backfills for j in chosen):
+            early = ShardWorkers(config.crawl.processes)
+    try:
+        return _run_crawl(config, slugs, full, sweep, progress, only, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _run_crawl(
+    config: Config,
+    slugs: list[str],
+    full: bool,
+    sweep: bool,
+    progress: bool,
+    only: set[str] | None,
+    early: ShardWorkers | None,
+) -> list[RunSummary]:
     given = crawl_runs.from_env()
     engine = make_engine(config.database_url)
     require_schema(engine)
@@ -542,7 +411,7 @@ def run_crawl(
                 mode="track" if only else "unknown",  # a track attempt is never the city's crawl
             )
         beat = crawl_runs.Heartbeat(engine, run_ids.values()).start()
-    stopping = _Stopping()
+    stopping = Stopping()
     matching: MatchProcess | None = None
     pending = dict(run_ids)  # the rows no record replaced yet
     try:
@@ -552,9 +421,9 @@ def run_crawl(
             from tracker.matcher.precompute import MatchProcess
 
             matching = MatchProcess.for_config(config)
-            requests = _crawl_sharded(jobs, config, progress, stopping, matching)
+            requests = _crawl_sharded(jobs, config, progress, stopping, matching, early)
         else:
-            requests = _crawl(jobs, config, progress, stopping)
+            requests = run_spiders(jobs, config, progress, stopping)
         if stopping.signum is not None:
             name = signal.Signals(stopping.signum).name
             message = f"crawl stopped by {name} before it finished; nothing imported"
