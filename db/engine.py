@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
+from tracker import jsonio
 from tracker.errors import ConfigError, TrackerError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -40,6 +41,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigError(f"database URL is not a valid SQLAlchemy URL: {redact_url(url)}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    # JSON columns (raw portal payloads, evidence) written by orjson where it can (tracker/jsonio.py).
+    kwargs.setdefault("json_serializer", jsonio.dumps)
     if parsed.get_backend_name() == "sqlite":
         # Writers wait for each other instead of failing at once.
         kwargs.setdefault("connect_args", {"timeout": 60})

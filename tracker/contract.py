@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from tracker import jsonio
+
 
 @dataclass
 class NormalizedAction:
@@ -94,7 +96,7 @@ class NormalizedBill:
         return doc
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), default=_json_default, separators=(",", ":"), sort_keys=True)
+        return jsonio.dumps(self.as_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, line: str) -> NormalizedBill:
@@ -133,7 +135,7 @@ class AttachmentsUpdate:
     attachments: list[NormalizedAttachment]
 
     def to_json(self) -> str:
-        return json.dumps({"attachments_update": asdict(self)}, separators=(",", ":"))
+        return jsonio.dumps({"attachments_update": asdict(self)})
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> AttachmentsUpdate:
@@ -213,7 +215,7 @@ class NormalizedMeeting:
 
     def to_json(self) -> str:
         doc = asdict(self)
-        return json.dumps({"meeting": doc}, default=_json_default, separators=(",", ":"), sort_keys=True)
+        return jsonio.dumps({"meeting": doc}, sort_keys=True)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NormalizedMeeting:
@@ -229,8 +231,7 @@ class NormalizedMeeting:
     def content_hash(self) -> str:
         doc = asdict(self)
         doc.pop("raw")
-        blob = json.dumps(doc, default=_json_default, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return hashlib.sha256(jsonio.canonical(doc).encode()).hexdigest()
 
 
 @dataclass
@@ -252,7 +253,7 @@ class NormalizedMember:
     terms: list[NormalizedTerm] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps({"member": asdict(self)}, default=_json_default, separators=(",", ":"))
+        return jsonio.dumps({"member": asdict(self)})
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NormalizedMember:
@@ -288,14 +289,6 @@ def read_staged(line: str) -> Staged:
     return NormalizedBill.from_json(line)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def _load_date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
@@ -311,8 +304,7 @@ def content_hash(bill: NormalizedBill) -> str:
     content.pop("attachments")  # fetched on their own budget and compared on their own
     for action in content["actions"]:
         action.pop("raw")
-    blob = json.dumps(content, default=_json_default, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(jsonio.canonical(content).encode()).hexdigest()
 
 
 def name_key(name: str) -> str:
