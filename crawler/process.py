@@ -7,7 +7,6 @@ crawl's worker process imports only this, the spiders and Scrapy.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
@@ -22,9 +21,6 @@ from tracker.config import Config
 from tracker.redact import redact_url
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
-
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
@@ -146,30 +142,16 @@ def run_spiders(
     return requests
 
 
-def _ready_to_crawl() -> None:
-    """Import what a shard's crawl needs: Scrapy's crawler, the settings and every spider module."""
-    import importlib
-    import pkgutil
-
-    import scrapy.crawler  # noqa: F401
-
-    import crawler.settings
-    import crawler.spiders
-
-    for module in pkgutil.iter_modules(crawler.spiders.__path__):
-        importlib.import_module(f"crawler.spiders.{module.name}")
-
-
 def shard_worker(
-    plans: Connection,
-    results: Connection,
+    conn: Any,
+    jobs: list[CrawlJob],
+    config: Config,
+    progress: bool,
     logging_setup: dict[str, Any],
     parent_pid: int | None = None,
 ) -> None:
-    """One worker process of a split crawl (a fresh interpreter: its own reactor). Imports what a crawl
-    needs, then waits for its shard (``(jobs, config, progress)`` on ``plans``; ``None``: no crawl), crawls
-    it and sends back the jobs as crawled and the requests made on ``results``, then exits. Dies with the
-    crawl process that started it."""
+    """One worker process of a split crawl (a fresh interpreter: its own reactor). Sends back the jobs as
+    crawled and the requests made, then exits. Dies with the crawl process that started it."""
     if parent_pid:
         children.bind_to_parent(parent_pid)
     if logging_setup:
@@ -177,79 +159,10 @@ def shard_worker(
 
         setup_logging(**logging_setup)
     try:
-        try:
-            _ready_to_crawl()
-            shard = plans.recv()
-        except (EOFError, KeyboardInterrupt):  # the crawl process gave up first (Ctrl-C reaches us too)
-            return
-        if shard is None:
-            return
-        jobs, config, progress = shard
         requests = run_spiders(jobs, config, progress)
-        results.send((jobs, requests))
+        conn.send((jobs, requests))
     finally:
-        plans.close()
-        results.close()
+        conn.close()
         # The crawl process waits for this one to end before it imports: leave the heap out of the
         # interpreter's last garbage collections (tracker/__main__.py).
         gc.freeze()
-
-
-class ShardWorkers:
-    """The worker processes of a split crawl, shards 1 to ``count - 1`` (shard 0 is the crawl process's own).
-
-    Started before the crawl is planned when it is known to be a backfill (``tracker crawl --full``), each
-    imports Scrapy and the spiders while the crawl process plans (about 0.45 s of an interpreter's start and
-    imports, which otherwise delayed the last shard's start), then waits for its shard (:meth:`send`).
-    Plain processes, not a Pool: a Pool stops its workers with SIGTERM, which Scrapy's shutdown handler in
-    each worker would turn into a graceful stop of a reactor that is no longer running."""
-
-    def __init__(self, count: int) -> None:
-        import multiprocessing
-
-        from tracker.logs import LAST_SETUP
-
-        context = multiprocessing.get_context("spawn")
-        self.processes: list[BaseProcess] = []
-        self._plans: list[Connection] = []
-        self.results: list[Connection] = []
-        for index in range(1, count):
-            plans_out, plans_in = context.Pipe(duplex=False)
-            results_out, results_in = context.Pipe(duplex=False)
-            worker = context.Process(
-                target=shard_worker,
-                args=(plans_out, results_in, dict(LAST_SETUP), os.getpid()),
-                name=f"crawl-shard-{index}",
-            )
-            worker.start()
-            plans_out.close()
-            results_in.close()
-            self.processes.append(worker)
-            self._plans.append(plans_in)
-            self.results.append(results_out)
-
-    def send(self, plans: list[list[CrawlJob]], config: Config, progress: bool) -> None:
-        """Each worker's shard, in order (one plan per worker)."""
-        for conn, plan in zip(self._plans, plans, strict=True):
-            with contextlib.suppress(OSError):  # a worker that died is found out by its result
-                conn.send((plan, config, progress))
-        self._close_plans()
-
-    def close(self) -> None:
-        """Let the workers that got no shard go (they exit at once), and wait for every worker's end."""
-        for conn in self._plans:
-            with contextlib.suppress(OSError):
-                conn.send(None)
-        self._close_plans()
-        for conn in self.results:
-            conn.close()
-        for worker in self.processes:
-            worker.join(STOP_GRACE)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-
-    def _close_plans(self) -> None:
-        for conn in self._plans:
-            conn.close()
-        self._plans = []

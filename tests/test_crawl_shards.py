@@ -123,35 +123,3 @@ def test_a_stop_signal_stops_every_shard_and_imports_nothing(tmp_path, db_url, e
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Bill)) == 0
     assert [r.status for r in runs(engine, CLIENT)] == ["interrupted"]
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_workers_started_early_and_given_no_shard_exit(tmp_path, db_url, engine, portal, server):
-    """`crawl --full` starts its worker processes before the plan (crawler.process.ShardWorkers); when the
-    plan then crawls nothing split (here: the only jurisdiction's token is missing) or the crawl fails before
-    it (no schema), they get no shard and exit, and the crawl process ends as it would without them."""
-    cfg = portal_config(
-        tmp_path / "t.toml",
-        server,
-        portal,
-        db_url,
-        clients=[CLIENT],
-        crawl={"processes": 2},
-        extra={CLIENT: {"token_env": "RIVERTON_TOKEN_NOT_SET"}},
-    )
-    done = run_tracker("--config", str(cfg), "crawl", "--full", timeout=60)
-    assert done.returncode == 1
-    assert f"{CLIENT}: failed (full)" in done.stdout and "RIVERTON_TOKEN_NOT_SET" in done.stdout
-    assert "Traceback" not in done.stderr and not server.requests
-
-    bare = portal_config(
-        tmp_path / "bare.toml",
-        server,
-        portal,
-        f"sqlite:///{tmp_path}/empty.db",
-        clients=[CLIENT],
-        crawl={"processes": 2},
-    )
-    failed = run_tracker("--config", str(bare), "crawl", "--full", timeout=60)
-    assert failed.returncode != 0
-    assert "has no schema" in failed.stderr and "Traceback" not in failed.stderr

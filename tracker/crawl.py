@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.jobs import CrawlJob, Mode
-from crawler.process import STOP_GRACE, ShardWorkers, Stopping, run_spiders
+from crawler.process import STOP_GRACE, Stopping, run_spiders, shard_worker
 from db.engine import make_engine, require_schema, session_scope
 from db.types import utcnow
 from tracker import children, crawl_runs
@@ -37,7 +37,6 @@ from tracker.config import Config
 from tracker.contract import NormalizedVote
 from tracker.errors import ConfigError
 from tracker.identity import move_problem
-from tracker.platforms import platform
 from tracker.store import (
     RunSummary,
     ensure_jurisdiction,
@@ -225,10 +224,9 @@ def _crawl_sharded(
     progress: bool,
     stopping: Stopping | None = None,
     matching: MatchProcess | None = None,
-    workers: ShardWorkers | None = None,
 ) -> dict[str, int]:
     """Run a crawl whose full jobs (of platforms that split backfills) are split over ``[crawl] processes``
-    worker processes (``workers``, when they were started before the plan; else started here).
+    worker processes.
 
     Shard 0 crawls every job (its shard of the split ones) in this process, which would otherwise wait
     idle (a worker process costs a second of CPU in imports alone); worker process k > 0 its shard of the
@@ -236,6 +234,10 @@ def _crawl_sharded(
     folded back into the jobs, and the import reads every shard's stage file. ``matching``, once shard 0
     runs, classifies the split jobs' bills from the stage files as they are written
     (:mod:`tracker.matcher.precompute`)."""
+    import multiprocessing
+
+    from tracker.logs import LAST_SETUP
+
     count = config.crawl.processes
     shared = config.model_copy(
         update={
@@ -262,20 +264,30 @@ def _crawl_sharded(
             elif index == 0:
                 plan.append(job)
         plans.append(plan)
-    if workers is None:
-        workers = ShardWorkers(count)
-    workers.send(plans[1:], shared, False)
-    processes = workers.processes
+    # Plain processes, not a Pool: a Pool stops its workers with SIGTERM, which Scrapy's shutdown handler
+    # in each worker would turn into a graceful stop of a reactor that is no longer running.
+    context = multiprocessing.get_context("spawn")
+    workers = []
+    for index, plan in enumerate(plans[1:], start=1):
+        receive, send = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=shard_worker,
+            args=(send, plan, shared, False, dict(LAST_SETUP), os.getpid()),
+            name=f"crawl-shard-{index}",
+        )
+        worker.start()
+        send.close()
+        workers.append((worker, receive, plan))
 
     def pass_on(signum: int) -> None:
         # Each worker gets Scrapy's graceful stop, then is killed after the grace.
-        for worker in processes:
+        for worker, _, _ in workers:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGTERM)
 
         def kill_workers() -> None:
-            for child in processes:
+            for child, _, _ in workers:
                 if child.is_alive():
                     child.kill()
 
@@ -311,9 +323,9 @@ def _crawl_sharded(
     signal.signal(signal.SIGINT, stop_workers)
     # While the workers finish their shards, this process is idle: load the matcher the import will need.
     warm = threading.Thread(target=_warm_matcher, args=(shared,), name="warm-matcher", daemon=True)
-    if processes and own.signum is None:
+    if workers and own.signum is None:
         warm.start()
-    for worker, receive, plan in zip(processes, workers.results, plans[1:], strict=True):
+    for worker, receive, plan in workers:
         try:
             results.append(receive.recv())
         except EOFError:  # the worker died before reporting (killed, out of memory...)
@@ -323,7 +335,7 @@ def _crawl_sharded(
             results.append((plan, {}))
         finally:
             receive.close()
-    for worker in processes:
+    for worker, _, _ in workers:
         worker.join()
     if matching is not None and own.signum is None:  # every stage file is whole
         matching.finish()
@@ -363,30 +375,6 @@ def run_crawl(
     (:data:`tracker.crawl_runs.ENV`), else this process records and heartbeats its own."""
     if children.enter_child():
         children.limit_memory(config.crawl.memory_mb)
-    # A backfill asked for (--full) of a platform that splits backfills: its worker processes start now and
-    # import while this process plans (crawler.process.ShardWorkers); a backfill found by the plan (a first
-    # crawl) starts them then. Either way they are gone when the crawl ends.
-    early = None
-    if full and config.crawl.processes > 1:
-        chosen = [j for j in config.jurisdictions if not slugs or j.slug in slugs]
-        if any(platform(j.platform).splits_backfills for j in chosen):
-            early = ShardWorkers(config.crawl.processes)
-    try:
-        return _run_crawl(config, slugs, full, sweep, progress, only, early)
-    finally:
-        if early is not None:
-            early.close()
-
-
-def _run_crawl(
-    config: Config,
-    slugs: list[str],
-    full: bool,
-    sweep: bool,
-    progress: bool,
-    only: set[str] | None,
-    early: ShardWorkers | None,
-) -> list[RunSummary]:
     given = crawl_runs.from_env()
     engine = make_engine(config.database_url)
     require_schema(engine)
@@ -421,7 +409,7 @@ def _run_crawl(
             from tracker.matcher.precompute import MatchProcess
 
             matching = MatchProcess.for_config(config)
-            requests = _crawl_sharded(jobs, config, progress, stopping, matching, early)
+            requests = _crawl_sharded(jobs, config, progress, stopping, matching)
         else:
             requests = run_spiders(jobs, config, progress, stopping)
         if stopping.signum is not None:
