@@ -27,12 +27,12 @@ TELNETCONSOLE_ENABLED = False  # never open a port on a production host
 CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
 DOWNLOAD_DELAY = 0
-# AutoThrottle's delay is also what makes the cap hold: with no download delay, Scrapy 2.19 on the asyncio
-# reactor hands every queued request of a slot to a download task at once (a request counts as in flight
-# only once its task runs), and a crawl capped at 6 had 55 requests in flight to one host
-# (tests/test_crawl_demo.py, test_one_cap_per_host_across_jurisdictions_and_the_cap_is_used, fails). With a
-# delay the slot hands over one request per delay. Measured (docs/architecture.md, "Crawl cost"): the
-# pacing does not slow a backfill; the cap held without a delay crawled in the same time.
+# The cap is held by the download handler (crawler/handlers.py: a semaphore per host around each download):
+# Scrapy 2.19 on the asyncio reactor counts a request as active only once its download task runs, so its
+# slot alone let 51 requests in flight to a host capped at 6 with no download delay, and 7 under load with
+# AutoThrottle's (tests/test_crawl_demo.py, test_one_cap_per_host_across_jurisdictions_and_the_cap_is_used).
+# AutoThrottle stays for the delay it adds when a host slows down; measured (docs/architecture.md, "Crawl
+# cost"), its pacing does not slow a backfill.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25  # Scrapy's 5 s would make the first minute crawl at a crawl
 AUTOTHROTTLE_MAX_DELAY = 30.0
