@@ -21,7 +21,7 @@ from db.engine import session_scope
 from db.models import Bill
 from tests import factories
 from tests.conftest import SAMPLES
-from tracker.contract import NormalizedBill, content_hash
+from tracker.contract import NormalizedBill, NormalizedVote, content_hash
 from tracker.jsonio import canonical, dumps, iso_default
 from tracker.platforms.legistar import normalize_matter
 
@@ -87,6 +87,10 @@ def test_what_orjson_refuses_is_written_or_refused_by_the_standard_library():
     assert canonical("\ud800") == '"\\ud800"'
     with pytest.raises(TypeError):
         dumps({"not json": object()})
+    with pytest.raises(TypeError):  # json.dumps refuses a dataclass; so do both
+        dumps(NormalizedVote(member="A", vote="yes"))
+    with pytest.raises(TypeError):
+        canonical(NormalizedVote(member="A", vote="yes"))
     assert dumps(float("nan")) == "null"  # json.dumps would write NaN, which is not JSON
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME  # to iso_default
+# Dates to iso_default; dataclasses too, which json.dumps refuses (orjson would write them).
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _SORTED = _OPTIONS | orjson.OPT_SORT_KEYS
 
 
