@@ -23,8 +23,6 @@ from tracker.redact import redact_url
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
-logger = logging.getLogger(__name__)
-
 # Seconds Scrapy gets to close its spiders after SIGTERM or SIGINT before the reactor is stopped.
 STOP_GRACE = 1.0
 

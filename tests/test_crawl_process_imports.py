@@ -21,10 +21,13 @@ from tracker.config import CrawlSettings
 from tracker.platforms import spider_class
 
 settings = Settings(crawl_settings(CrawlSettings()))
-for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES"):
-    enabled = settings.get_component_priority_dict_with_base(name)
-    assert all(order is not None for order in enabled.values()), (name, dict(enabled))
-    assert "crawler.middlewares.BackoffRetryMiddleware" in enabled or name != "DOWNLOADER_MIDDLEWARES"
+enabled = {
+    name: settings.get_component_priority_dict_with_base(name)
+    for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
+}
+for name, components in enabled.items():
+    assert all(order is not None for order in components.values()), (name, dict(components))
+assert "crawler.middlewares.BackoffRetryMiddleware" in enabled["DOWNLOADER_MIDDLEWARES"]
 spider_class("legistar")
 for module in ("sqlalchemy", "db.models", "scrapy.extensions.remote_control", "aiohttp",
                "scrapy.downloadermiddlewares.cookies", "scrapy.extensions.telnet"):
