@@ -109,6 +109,30 @@ def test_a_bill_whose_inputs_differ_is_classified_here(engine, tmp_path, matcher
     assert stored_matches(engine) == expected
 
 
+def test_an_import_of_precomputed_matches_never_loads_the_embedder(engine, tmp_path, monkeypatch):
+    """The embedder, the slowest part of loading the matcher, is loaded on first use: the crawl process
+    loads the matcher for its import while the last shard finishes, and an import whose bills were all
+    classified beside the crawl never needs it."""
+    monkeypatch.delenv("TRACKER_RULES", raising=False)
+    monkeypatch.delenv("TRACKER_MATCHER", raising=False)
+    ids = add_bills(engine, TITLES, match=False)
+    forget_matches(engine)
+    precomputed = handed_over(tmp_path, [(t, None) for t in TITLES.values()])
+
+    def no_embedder() -> None:
+        raise AssertionError("the embedder was loaded")
+
+    monkeypatch.setattr("tracker.matcher.hybrid.load_embedder", no_embedder)
+    monkeypatch.setattr("tracker.matcher.apply._CACHE", {})  # the matcher as a new process loads it
+    with session_scope(engine) as s:
+        loaded = current_rules(session=s)
+        summary = match_bills(s, ids.values(), precomputed=precomputed)
+    assert (summary.classified, summary.precomputed) == (5, 5)
+    assert loaded.hybrid is not None and loaded.hybrid.model is not None
+    with pytest.raises(AssertionError, match="the embedder was loaded"):  # a bill it must classify
+        loaded.hybrid.classify(GANG)
+
+
 @pytest.mark.parametrize("damage", ["cut", "garbage", "format", "vector"])
 def test_an_unreadable_file_is_left_out(tmp_path, matcher, caplog, damage):
     good = precomputed_path(tmp_path / "riverton.0.jsonl")

@@ -60,7 +60,16 @@ class HybridMatcher:
     def __init__(self, rules: Matcher, model: LearnedModel | None, cache: EmbeddingCache | None = None):
         self.rules = rules
         self.model = model
-        self.cache = cache if cache is not None or model is None else EmbeddingCache(load_embedder())
+        self._cache = cache
+
+    @property
+    def cache(self) -> EmbeddingCache | None:
+        """The embedding cache, with the embedder loaded on first use (an import whose bills were all
+        classified beside the crawl never needs it); None without a model. Raises ConfigError, each time
+        it is asked for, when the embedder cannot be loaded."""
+        if self._cache is None and self.model is not None:
+            self._cache = EmbeddingCache(load_embedder())
+        return self._cache
 
     @property
     def version(self) -> str:
@@ -77,7 +86,7 @@ class HybridMatcher:
     ) -> list[MatchResult]:
         """Each ``(title, name, text)``; ``session``: read and fill the stored embedding cache."""
         results = [self._rules(title, name, text) for title, name, text in items]
-        if self.model is None or self.cache is None or not items:
+        if not items or self.model is None or self.cache is None:
             return results
         texts = [embedding_text(title or "", name) for title, name, _ in items]
         vectors = self.cache.encode(texts, session)
