@@ -55,9 +55,9 @@ from db.engine import make_engine, session_scope, upgrade  # noqa: E402
 from db.models import Action, Bill, Jurisdiction, Sponsor, StatusChange  # noqa: E402
 from db.models_meetings import Meeting, MeetingItem, Member, MemberTerm, Vote  # noqa: E402
 from db.models_review import BillMatch, ReviewEvent  # noqa: E402
+from tracker.contract import name_key  # noqa: E402
 from tracker.matcher.apply import match_bills  # noqa: E402
 from tracker.matcher.evaluate import read_labelled  # noqa: E402
-from tracker.meetings import name_key  # noqa: E402
 
 PG_URL = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEVSET = REPO / "tracker" / "matcher" / "devset"

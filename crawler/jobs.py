@@ -55,7 +55,7 @@ class CrawlJob:
     # (meeting source id, item source id) -> (tally, roll call) stored: a roll call read once is not read
     # again while the item's tally stays the same.
     known_votes: dict[tuple[str, str], tuple[str | None, list[NormalizedVote]]] = field(default_factory=dict)
-    # members by name key (tracker.meetings.name_key) -> their stored terms (body, title, start, end): a
+    # members by name key (tracker.contract.name_key) -> their stored terms (body, title, start, end): a
     # member the portal lists with the same terms is not staged again
     known_members: dict[str, frozenset[tuple[str, str | None, date | None, date | None]]] = field(
         default_factory=dict

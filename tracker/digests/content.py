@@ -35,7 +35,7 @@ Rules (docs/digests.md):
   it is a view of what is next, consumed by nothing: it never makes a digest on its own;
 - a *followed member* (``member_id``) gets that member's new sponsorships (sanctuary measures under the
   subscription's filters, first seen inside the window, whose sponsors name the member by
-  :func:`tracker.meetings.name_key`) and their votes on such measures (roll calls of held meetings recorded
+  :func:`tracker.contract.name_key`) and their votes on such measures (roll calls of held meetings recorded
   inside the window; ``digest_items`` kind ``vote``, ``ref_id`` the agenda item), and the coming hearings of
   the measures they sponsor; nothing else;
 - whatever a subscriber received is in ``digest_items`` (unique per subscription, kind and id), and is

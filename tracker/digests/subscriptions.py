@@ -136,7 +136,7 @@ def _check_member(session: Session, member_id: int | None) -> None:
 
 def resolve_member(session: Session, ref: str) -> Member:
     """A council member from their id (``12``), their name (``Jane Doe``: any spelling
-    :func:`tracker.meetings.name_key` reads the same) or ``SLUG:NAME`` when several cities have that name."""
+    :func:`tracker.contract.name_key` reads the same) or ``SLUG:NAME`` when several cities have that name."""
     from tracker.contract import name_key
 
     ref = ref.strip()

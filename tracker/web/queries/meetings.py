@@ -147,7 +147,7 @@ def _direction(direction: str | None) -> str:
 def member_page(session: Session, member_id: int, today: date) -> dict[str, Any] | None:
     """One member: their terms, the sanctuary-related measures (relevant by the editors' word, else the
     matcher's) they sponsored and their votes on such measures, each by direction (None: no such member).
-    Sponsors are joined by :func:`tracker.meetings.name_key` within the member's jurisdiction."""
+    Sponsors are joined by :func:`tracker.contract.name_key` within the member's jurisdiction."""
     member = session.scalar(
         select(Member)
         .where(Member.id == member_id)
