@@ -219,6 +219,7 @@ class LegistarApp:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[LoggedRequest] = []
+        self._targets: list[str] = []  # the same requests' targets as they came on the wire
         self._count = 0
         self._in_flight = 0
         self._max_in_flight = 0
@@ -236,9 +237,16 @@ class LegistarApp:
         with self._lock:
             return self._count
 
+    @property
+    def targets(self) -> list[str]:
+        """The logged requests' targets (path and query) exactly as they came on the wire, oldest first."""
+        with self._lock:
+            return list(self._targets)
+
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._targets.clear()
             self._count = 0
 
     def add_fault(
@@ -298,6 +306,7 @@ class LegistarApp:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         with self._lock:
             self._requests.append(LoggedRequest(path, query))
+            self._targets.append(target)
             self._count += 1
         if self.latency > 0:
             sleep(self.latency)
@@ -670,6 +679,11 @@ class LegistarPortalServer:
     def requests(self) -> list[LoggedRequest]:
         """A copy of the request log: ``(path, query)`` pairs, oldest first."""
         return self.app.requests
+
+    @property
+    def targets(self) -> list[str]:
+        """The same requests' targets exactly as they came on the wire (still percent-encoded)."""
+        return self.app.targets
 
     @property
     def request_count(self) -> int:
