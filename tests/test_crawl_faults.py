@@ -214,6 +214,13 @@ def test_two_crawls_of_one_jurisdiction_at_once(tmp_path, db_url, engine, portal
 TOKEN = "tok-9f8e7d6c5b4a-SECRET"
 
 
+def _token_config(tmp_path, server, portal, db_url, **kwargs):
+    """Riverton alone, its token read from RIVERTON_TOKEN."""
+    extra = {"riverton": {"token_env": "RIVERTON_TOKEN"}}
+    cfg = tmp_path / "t.toml"
+    return portal_config(cfg, server, portal, db_url, clients=["riverton"], extra=extra, **kwargs)
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_url_on_the_wire_is_the_one_scrapy_escaped(tmp_path, db_url, portal):
     """The portal gets Scrapy's escaping byte for byte, the incremental filter's quotes and the token too.
@@ -222,14 +229,7 @@ def test_the_url_on_the_wire_is_the_one_scrapy_escaped(tmp_path, db_url, portal)
     ``verbatim_url``; docs/architecture.md)."""
     token = "a/b+c=d'"
     with LegistarPortalServer(portal, tokens={"riverton": token}) as server:
-        cfg = portal_config(
-            tmp_path / "t.toml",
-            server,
-            portal,
-            db_url,
-            clients=["riverton"],
-            extra={"riverton": {"token_env": "RIVERTON_TOKEN"}},
-        )
+        cfg = _token_config(tmp_path, server, portal, db_url)
         env = {"RIVERTON_TOKEN": token}
         assert crawl(cfg, env=env).returncode == 0
         server.reset_requests()
@@ -248,15 +248,7 @@ def test_the_url_on_the_wire_is_the_one_scrapy_escaped(tmp_path, db_url, portal)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_token_is_sent_but_never_logged_printed_or_stored(tmp_path, db_url, engine, portal):
     with LegistarPortalServer(portal, tokens={"riverton": TOKEN}) as server:
-        cfg = portal_config(
-            tmp_path / "t.toml",
-            server,
-            portal,
-            db_url,
-            clients=["riverton"],
-            extra={"riverton": {"token_env": "RIVERTON_TOKEN"}},
-            crawl={"retries": 1, "backoff_base": 0.01},
-        )
+        cfg = _token_config(tmp_path, server, portal, db_url, crawl={"retries": 1, "backoff_base": 0.01})
         missing = crawl(cfg)
         assert missing.returncode == 1
         assert "riverton: failed (full)" in missing.stdout
