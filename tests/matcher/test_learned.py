@@ -353,3 +353,42 @@ def test_a_rules_match_found_in_the_documents_stands_whatever_the_title_model_sa
     with_text = hybrid.classify(title, text=text)
     assert with_text.relevant and with_text.categories[0] == "detainers_warrants"
     assert any(e.field == "text" for e in with_text.evidence)
+
+
+# -- the most similar labelled titles ------------------------------------------------------------------------
+
+
+def test_most_similar_is_each_rows_stable_sort_ties_included():
+    from tracker.matcher.learned import most_similar
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        # Few distinct values: ties inside the top three and across its edge.
+        sims = rng.integers(0, 4, size=(rng.integers(1, 30), rng.integers(1, 12))).astype(np.float32)
+        expected = np.argsort(-sims, axis=1, kind="stable")[:, :3]
+        assert np.array_equal(most_similar(sims, 3), expected), sims
+
+
+def test_the_similar_titles_are_the_nearest_labelled_examples_in_every_slice(monkeypatch):
+    """The evidence "like: ..." names the labelled examples closest to the title, however many titles are
+    classified at once (the titles are compared with the examples in slices of SIMILARITY_ROWS)."""
+    from tracker.matcher import learned
+
+    items = read_labelled(REPO / "tracker/matcher/devset/holdout.csv")[:7]
+    titles = [i.title for i in items]
+    model = load_shipped_model()
+    vectors = load_embedder().encode(titles)
+    results = Matcher(load_rules()).classify_many(titles)
+    monkeypatch.setattr(learned, "SIMILARITY_ROWS", 3)
+    predictions = model.predict(vectors, results)
+    examples = model.example_vectors.astype(np.float32)
+    for vector, prediction in zip(vectors, predictions, strict=True):
+        closeness = examples @ vector
+        third = np.sort(closeness)[-3]
+        assert len(prediction.similar) == learned.SIMILAR == 3
+        values = [value for value, _ in prediction.similar]
+        assert values == sorted(values, reverse=True)
+        assert values[-1] == pytest.approx(third, abs=1e-5)
+        for value, example in prediction.similar:
+            j = model.examples.index(example)
+            assert closeness[j] == pytest.approx(value, abs=1e-5)
