@@ -184,3 +184,20 @@ def test_juvenile_curfew_readopted_restricts_and_repealed_expands():
     for title, direction in (readopted, repealed):
         cue = read_direction(title)
         assert cue is not None and cue.direction == direction, (title, cue)
+
+
+# A contract's term ("with two one-year renewal options") is not a report of options (TAXONOMY.md: reports,
+# presentations and studies are neutral): these Dallas contracts for mobile crisis response are labelled
+# expands, and the rules read them as neutral while the "options" cue took the boilerplate for a report.
+RENEWAL_OPTIONS = (("dallas-tx.csv", "21-1462"), ("dallas-tx.csv", "21-1465"))
+
+
+def test_a_contracts_renewal_options_are_not_a_report_of_options(hybrid):
+    rules = Matcher(load_rules())
+    for title, direction in (_labelled(*side) for side in RENEWAL_OPTIONS):
+        assert "renewal options" in title and direction == "expands"
+        for result in (rules.classify(title), hybrid.classify(title)):
+            assert result.relevant and result.direction == "expands", (title, result.evidence)
+    # a report on options stays neutral
+    report = rules.classify("Presentation of options for a non-police mobile crisis response team")
+    assert report.relevant and report.direction == "neutral", report.evidence
