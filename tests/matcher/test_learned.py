@@ -282,6 +282,16 @@ def test_evaluate_arithmetic(tmp_path, sep):
     assert (beta.total, beta.tp, beta.fp, beta.fn, beta.tn) == (3, 0, 1, 1, 1)
     assert beta.precision == 0.0 and beta.recall == 0.0 and beta.f1 == 0.0
     assert set(report.groups) == {"borderline rows", "Alpha (clear rows)", "Beta (clear rows)"}
+    # printed: a rate that counts nothing is "n/a" (Alpha has no false negative to miss and no true negative;
+    # Beta has no true positive, so no category or direction to be right), a rate of zero is 0.000
+    text = report.text()
+    assert "  Alpha (clear rows): P 1.000  R 1.000  F1 1.000  (tp 2, fp 0, fn 0; 2 rows, 2 relevant)" in text
+    beta_line = "  Beta (clear rows): P 0.000  R 0.000  F1 0.000  (tp 0, fp 1, fn 1; 3 rows, 1 relevant)"
+    assert f"{beta_line}  category n/a  direction n/a" in text
+    nothing = score([items[4]], [EVAL_ANSWERS[items[4].title]])  # one true negative
+    assert nothing.summary() == (
+        "P n/a  R n/a  F1 n/a  (tp 0, fp 0, fn 0; 1 rows, 0 relevant)  category n/a  direction n/a"
+    )
     # score() on its own agrees with the headline figures
     clear = [i for i in items if not i.borderline]
     direct = score(clear, [EVAL_ANSWERS[i.title] for i in clear])

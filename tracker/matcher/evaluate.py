@@ -79,11 +79,30 @@ class Scored:
     direction_accuracy: float
     misses: list[Miss]
 
+    # A rate with nothing to count is undefined: shown as "n/a", not as a 0.000 that reads as a failure (a
+    # council with no relevant row and no match). The numbers (and --json) keep 0.0.
+    def shown(self) -> dict[str, str]:
+        """The rates as printed: three decimals, or "n/a" where the rate counts nothing."""
+
+        def rate(value: float, defined: bool) -> str:
+            return f"{value:.3f}" if defined else "n/a"
+
+        matched = self.tp > 0
+        return {
+            "precision": rate(self.precision, self.tp + self.fp > 0),
+            "recall": rate(self.recall, self.tp + self.fn > 0),
+            "f1": rate(self.f1, self.tp + self.fp + self.fn > 0),
+            "category": rate(self.category_accuracy, matched),
+            "category_strict": rate(self.category_accuracy_strict, matched),
+            "direction": rate(self.direction_accuracy, matched),
+        }
+
     def summary(self) -> str:
+        r = self.shown()
         return (
-            f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  (tp {self.tp}, fp {self.fp}, "
+            f"P {r['precision']}  R {r['recall']}  F1 {r['f1']}  (tp {self.tp}, fp {self.fp}, "
             f"fn {self.fn}; {self.total} rows, {self.gold_relevant} relevant)  category "
-            f"{self.category_accuracy:.3f}  direction {self.direction_accuracy:.3f}"
+            f"{r['category']}  direction {r['direction']}"
         )
 
 
@@ -101,14 +120,15 @@ class Report(Scored):
         return out
 
     def text(self) -> str:
+        r = self.shown()
         lines = [
             f"{self.path}: {self.total} titles, {self.gold_relevant} relevant"
             + (f" (clear rows; {self.borderline} borderline rows scored apart)" if self.borderline else ""),
-            f"  relevant   precision {self.precision:.3f}  recall {self.recall:.3f}  F1 {self.f1:.3f}"
+            f"  relevant   precision {r['precision']}  recall {r['recall']}  F1 {r['f1']}"
             f"   (tp {self.tp}, fp {self.fp}, fn {self.fn}, tn {self.tn})",
-            f"  category   {self.category_accuracy:.3f} of true positives (top category among the gold codes;"
-            f" strict, first gold code: {self.category_accuracy_strict:.3f})",
-            f"  direction  {self.direction_accuracy:.3f} of true positives",
+            f"  category   {r['category']} of true positives (top category among the gold codes;"
+            f" strict, first gold code: {r['category_strict']})",
+            f"  direction  {r['direction']} of true positives",
         ]
         for name, group in self.groups.items():
             lines.append(f"  {name}: {group.summary()}")
