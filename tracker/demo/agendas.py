@@ -300,6 +300,39 @@ class _MeetingBuilder:
                 self.cancel(event, self.t0 + self.rng.uniform(2, 12) * DAY, chosen)
                 self.special.add(event.id)
                 return
+        self.cancel_a_special_meeting(pending)
+
+    def cancel_a_special_meeting(self, pending: list[_Pending]) -> None:
+        """When every committee meeting 15 to 50 days ahead already has business (some weeks of a council's
+        calendar), a committee with a sanctuary-related matter (else any matter) waiting in it calls a
+        special meeting four weeks ahead, listed before the clock, and cancels it during the first demo step:
+        the demo shows a hearing cancelled on every date."""
+        day = datetime.fromtimestamp(self.t0, self.client.tz).date() + timedelta(days=28)
+        while day.weekday() > 3:  # Monday to Thursday
+            day += timedelta(days=1)
+        regular = {e.body.id: e for e in sorted(self.events.values(), key=lambda e: e.id)}
+        committees = [e for body_id, e in sorted(regular.items()) if e.body.type_name == "Committee"]
+        for relevant in (True, False):
+            for model in committees:
+                event = Event(
+                    id=max(self.events) + 1,
+                    body=model.body,
+                    schedule=[(self.t0 - 10 * DAY, datetime.combine(day, time(14, 0)))],
+                    location=model.location,
+                    agenda_at=self.at(day - timedelta(days=AGENDA_DAYS), 15),
+                    minutes_at=self.at(day + timedelta(days=7), 11),
+                    comment="Special meeting",
+                    cancel_style=model.cancel_style,
+                )
+                waiting = [p for p in self.waiting_on(pending, event, float("inf")) if self.known(p.matter)]
+                if not any(_relevant(p.matter) or not relevant for p in waiting):
+                    continue
+                waiting.sort(key=lambda p: (not _relevant(p.matter), p.matter.id))
+                self.events[event.id] = event
+                chosen = list({p.matter.id: p for p in waiting}.values())[:3]
+                self.cancel(event, self.t0 + self.rng.uniform(2, 12) * DAY, chosen)
+                self.special.add(event.id)
+                return
 
     def random_moves_and_cancellations(self, pending: list[_Pending]) -> None:
         rng = self.rng
