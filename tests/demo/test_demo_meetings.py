@@ -458,6 +458,7 @@ def test_the_demo_moves_and_cancels_a_meeting_of_every_council_at_any_date() -> 
         for client in CLIENTS:
             moved, cancelled_one = _forced(portal, client, portal.now_ts, step)
             assert moved.id != cancelled_one.id
+            assert all(start.weekday() < 5 for _, start in moved.schedule)  # never announced for a weekend
             if cancelled_one.comment == "Special meeting":
                 specials += 1
                 assert cancelled_one.body.type_name == "Committee"

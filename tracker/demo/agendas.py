@@ -268,8 +268,11 @@ class _MeetingBuilder:
                 if not any(m is not None and self.known(m) and (_relevant(m) or not relevant) for m in items):
                     continue
                 options = [timedelta(days=2), timedelta(days=-2), timedelta(hours=3), timedelta(days=1)]
-                options = [
-                    d for d in options if self.client.utc_ts(event.held_start + d) > self.t0 + 15 * DAY
+                options = [  # first announced on a weekday, and still ahead after the first demo step
+                    d
+                    for d in options
+                    if (event.held_start + d).weekday() < 5
+                    and self.client.utc_ts(event.held_start + d) > self.t0 + 15 * DAY
                 ]
                 announced = event.held_start + self.rng.choice(options)
                 self.reschedule(event, announced, self.t0 + self.rng.uniform(2, 12) * DAY)
