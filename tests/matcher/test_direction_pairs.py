@@ -198,6 +198,7 @@ def test_a_contracts_renewal_options_are_not_a_report_of_options(hybrid):
         assert "renewal options" in title and direction == "expands"
         for result in (rules.classify(title), hybrid.classify(title)):
             assert result.relevant and result.direction == "expands", (title, result.evidence)
-    # a report on options stays neutral
-    report = rules.classify("Presentation of options for a non-police mobile crisis response team")
+    # a review of options stays neutral (the cue's word "options" alone decides here)
+    report = rules.classify("Review of options for the mobile crisis response program")
     assert report.relevant and report.direction == "neutral", report.evidence
+    assert [e.phrase for e in report.evidence if e.kind == "cue"] == ["options"]
