@@ -19,7 +19,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Bill, CrawlRun
 from db.models_meetings import HearingChange, Meeting, MeetingItem, Vote
-from tests.clock import local_today
+from tests.clock import local_today, utc_now
 from tests.conftest import run_tracker, write_config
 from tests.platforms.civicclerk_server import (
     MEETING_781,
@@ -63,7 +63,7 @@ def meetings(engine) -> dict[str, tuple]:
 def changes(engine) -> list[tuple[str, str | None]]:
     with session_scope(engine) as s:
         rows = s.execute(select(HearingChange.kind, Bill.identifier).join(Bill).order_by(HearingChange.id))
-        return sorted(tuple(r) for r in rows)
+        return sorted((tuple(r) for r in rows), key=lambda r: (r[0], r[1] or ""))  # (an unnumbered bill)
 
 
 # -- the recorded listings -------------------------------------------------------------------------------
@@ -184,6 +184,7 @@ def test_items_complete_only_for_a_page_read_whole_with_items():
 def test_civicclerk_crawl_stores_meetings_items_and_roll_calls(tmp_path, db_url, engine):
     api = south_fulton_api()
     lookback = (local_today(NY) - date(2026, 4, 1)).days
+    started = utc_now(seconds=False)
     with AppServer(api) as server:
         api.base_url = server.base_url
         entry = {
@@ -199,9 +200,15 @@ def test_civicclerk_crawl_stores_meetings_items_and_roll_calls(tmp_path, db_url,
         }
         result = crawl(config(tmp_path, db_url, entry))
     assert result.returncode == 0, result.stderr
+    finished = utc_now(seconds=False)
     stored = meetings(engine)
     assert len(stored) == 16
-    assert Counter(v[0] for v in stored.values()) == {"held": 16}  # all before today
+    # held once the meeting's start has passed at the crawl, scheduled before: all held on any date after
+    # the recording, and some scheduled on a clock set before it (found at 2026-07-01 by the date check)
+    for state, starts_at, *_ in stored.values():
+        at = starts_at if starts_at.tzinfo else starts_at.replace(tzinfo=UTC)
+        expected = {"held"} if at <= started else {"scheduled"} if at > finished else {"held", "scheduled"}
+        assert state in expected, (state, at, started)
     with session_scope(engine) as s:
         rows = s.execute(
             select(MeetingItem.source_id, MeetingItem.bill_source_id, Bill.identifier, MeetingItem.tally)
@@ -232,7 +239,10 @@ def test_civicclerk_crawl_stores_meetings_items_and_roll_calls(tmp_path, db_url,
         ("21521", "no"): 3,
         ("21521", "abstain"): 1,
     }
-    assert changes(engine) == []  # last spring's meetings announce nothing
+    if all(state == "held" for state, *_ in stored.values()):
+        assert changes(engine) == []  # last spring's meetings announce nothing
+    else:  # a clock set before them: the hearings still ahead are announced as scheduled, nothing else
+        assert changes(engine) and {kind for kind, _ in changes(engine)} == {"scheduled"}
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
