@@ -295,15 +295,22 @@ class _MeetingBuilder:
                     or not self.ahead(event, 15, 50)
                 ):
                     continue
-                waiting = [p for p in self.waiting_on(pending, event, float("inf")) if self.known(p.matter)]
-                if not any(_relevant(p.matter) or not relevant for p in waiting):
-                    continue
-                waiting.sort(key=lambda p: (not _relevant(p.matter), p.matter.id))
-                chosen = list({p.matter.id: p for p in waiting}.values())[:3]
-                self.cancel(event, self.t0 + self.rng.uniform(2, 12) * DAY, chosen)
-                self.special.add(event.id)
-                return
+                if self.cancel_during_first_step(event, pending, relevant):
+                    return
         self.cancel_a_special_meeting(pending)
+
+    def cancel_during_first_step(self, event: Event, pending: list[_Pending], relevant: bool) -> bool:
+        """Cancel ``event`` during the first demo step, with up to three matters waiting in its committee
+        (known before the clock) on its agenda, sanctuary-related ones first; only when one of them is
+        sanctuary-related, unless ``relevant`` is False. Whether it was cancelled."""
+        waiting = [p for p in self.waiting_on(pending, event, float("inf")) if self.known(p.matter)]
+        if not any(_relevant(p.matter) or not relevant for p in waiting):
+            return False
+        waiting.sort(key=lambda p: (not _relevant(p.matter), p.matter.id))
+        chosen = list({p.matter.id: p for p in waiting}.values())[:3]
+        self.cancel(event, self.t0 + self.rng.uniform(2, 12) * DAY, chosen)
+        self.special.add(event.id)
+        return True
 
     def cancel_a_special_meeting(self, pending: list[_Pending]) -> None:
         """When every committee meeting 15 to 50 days ahead already has business (some weeks of a council's
@@ -327,15 +334,9 @@ class _MeetingBuilder:
                     comment="Special meeting",
                     cancel_style=model.cancel_style,
                 )
-                waiting = [p for p in self.waiting_on(pending, event, float("inf")) if self.known(p.matter)]
-                if not any(_relevant(p.matter) or not relevant for p in waiting):
-                    continue
-                waiting.sort(key=lambda p: (not _relevant(p.matter), p.matter.id))
-                self.events[event.id] = event
-                chosen = list({p.matter.id: p for p in waiting}.values())[:3]
-                self.cancel(event, self.t0 + self.rng.uniform(2, 12) * DAY, chosen)
-                self.special.add(event.id)
-                return
+                if self.cancel_during_first_step(event, pending, relevant):
+                    self.events[event.id] = event
+                    return
 
     def random_moves_and_cancellations(self, pending: list[_Pending]) -> None:
         rng = self.rng
