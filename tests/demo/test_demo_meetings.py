@@ -437,12 +437,14 @@ def _forced(portal: Portal, client: str, start: float, step: float) -> tuple[Eve
 FORCED_CLIENTS = ("riverton", "lakesidecounty")
 
 
-def _portal_with_forced(now: datetime) -> tuple[Portal, dict[str, tuple[Event, Event]]]:
+def _portal_with_forced(
+    now: datetime, clients: tuple[str, ...] = FORCED_CLIENTS
+) -> tuple[Portal, dict[str, tuple[Event, Event]]]:
     """The demo's portal (seed 0) at ``now``, with the meeting its first step moves and the one it cancels
-    for each client of :data:`FORCED_CLIENTS`."""
+    for each of ``clients``."""
     portal = demo_portal(0, now=now)
     step = DEMO_STEP_DAYS * 86400.0
-    return portal, {c: _forced(portal, c, portal.now_ts, step) for c in FORCED_CLIENTS}
+    return portal, {c: _forced(portal, c, portal.now_ts, step) for c in clients}
 
 
 def test_the_demo_moves_and_cancels_a_meeting_of_every_council_at_any_date() -> None:
@@ -451,12 +453,10 @@ def test_the_demo_moves_and_cancels_a_meeting_of_every_council_at_any_date() -> 
     every council. Every other Monday, no Riverton committee meeting 15 to 50 days ahead was free of business
     and the demo cancelled none: it now calls a special meeting and cancels that (tracker/demo/agendas.py)."""
     first = datetime.fromisoformat("2026-12-07T00:02:01+00:00")
-    step = DEMO_STEP_DAYS * 86400.0
     specials = 0
     for now in [first, *(first + timedelta(days=d, hours=5 * d) for d in range(1, 15))]:
-        portal = demo_portal(0, now=now)
-        for client in CLIENTS:
-            moved, cancelled_one = _forced(portal, client, portal.now_ts, step)
+        portal, forced = _portal_with_forced(now, CLIENTS)
+        for moved, cancelled_one in forced.values():
             assert moved.id != cancelled_one.id
             assert all(start.weekday() < 5 for _, start in moved.schedule)  # never announced for a weekend
             if cancelled_one.comment == "Special meeting":
