@@ -123,3 +123,14 @@ def test_a_stop_signal_stops_every_shard_and_imports_nothing(tmp_path, db_url, e
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Bill)) == 0
     assert [r.status for r in runs(engine, CLIENT)] == ["interrupted"]
+
+
+def test_a_spawned_worker_does_not_import_the_command_line_interface():
+    # multiprocessing's spawn runs the parent's main module, tracker/__main__.py, under the name
+    # __mp_main__ in every worker and match process; the CLI (click, every command) must stay out of it.
+    probe = (
+        "import runpy, sys; runpy.run_module('tracker.__main__', run_name='__mp_main__', alter_sys=True); "
+        "print(sorted(m for m in sys.modules if m.startswith(('tracker', 'click'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['tracker']", done.stdout
