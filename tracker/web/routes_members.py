@@ -1,6 +1,7 @@
 """Web pages: council members (``/members``, by city; ``?jurisdiction=SLUG`` for one) and one member
 (``/members/<id>``): their bodies and terms, the sanctuary-related measures they sponsored and how they voted
-on such measures, by direction. Any logged-in user. The queries are in
+on such measures, by direction; and the upcoming hearings of sanctuary-related measures (``/hearings``,
+``?days=N`` and ``?jurisdiction=SLUG``). Any logged-in user. The queries are in
 :mod:`tracker.web.queries.meetings`."""
 
 from __future__ import annotations
@@ -41,3 +42,23 @@ def member(request: Request, member_id: RowId, db: DB, _user: CurrentUser) -> HT
     if detail is None:
         raise HTTPException(status_code=404, detail=f"No member with id {member_id}.")
     return render(request, "member.html", h=template_helpers.HELPERS, d=detail)
+
+
+@router.get("/hearings")
+def hearings(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
+    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    days_text = request.query_params.get("days")
+    try:
+        days, found = meetings.upcoming_hearings(db, utcnow(), days_text, jurisdiction=slug)
+    except FilterError as exc:
+        return error_page(request, exc)
+    return render(
+        request,
+        "hearings.html",
+        h=template_helpers.HELPERS,
+        hearings=found,
+        days=days,
+        jurisdiction=slug,
+        jurisdictions=lists.jurisdictions(db),
+        measures=len({m["id"] for hearing in found for m in hearing["measures"]}),
+    )

@@ -5,11 +5,17 @@ from __future__ import annotations
 import csv
 import re
 import uuid
+from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from db.engine import session_scope
+from db.models import Bill
+from tests.clock import utc_now
 from tests.conftest import REPO
-from tests.factories import make_bill, status_change
+from tests.factories import make_bill, normalized_meeting, status_change, store_meetings
+from tracker import review
 
 # Real council titles, the longest of them fill the pages that must not scroll sideways.
 LABELS = REPO / "tracker/matcher/labels/dallas-tx.csv"
@@ -25,6 +31,7 @@ ROUTES = [
     "/subscriptions",
     "/admin",
     "/members",
+    "/hearings",
 ]
 
 
@@ -59,4 +66,13 @@ def long_bills(engine: Engine) -> list[int]:
         )  # fmt: skip
         status_change(engine, bill_id, "Introduced", "Adopted", new_stage="enacted")
         ids.append(bill_id)
+    # an upcoming hearing of the three, confirmed as measures, with a long location: /hearings lists them
+    with session_scope(engine) as s:
+        for bill_id in ids:
+            review.confirm(s, str(bill_id), categories=["police_accountability"], by="width")
+        bills = list(s.scalars(select(Bill).where(Bill.id.in_(ids)).order_by(Bill.id)))
+        meeting = normalized_meeting(
+            f"E-{slug}", utc_now() + timedelta(days=5), bills, location="Council Chambers " + "Annex" * 20
+        )
+        store_meetings(s, [meeting], observed_at=utc_now(), slug=slug)
     return ids

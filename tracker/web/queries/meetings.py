@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from db.models import Bill, Jurisdiction, Sponsor
 from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
 from tracker.contract import name_key
-from tracker.read_model import safe_url, votes_of
+from tracker.read_model import FilterError, safe_url, votes_of
 from tracker.web.queries.living import DIRECTION_ORDER
 from tracker.web.queries.rows import hearing_view
 from tracker.web.queries.sql import jurisdiction_id_of
@@ -96,6 +96,88 @@ def sponsor_links(session: Session, bill: Bill, sponsors: list[Sponsor]) -> list
     return [
         {"name": s.name, "is_primary": s.is_primary, "member_id": ids.get(name_key(s.name))} for s in sponsors
     ]
+
+
+#: The longest window of ``/hearings``, in days.
+HEARINGS_MAX_DAYS = 366
+#: Its default window: the next four weeks.
+HEARINGS_DAYS = 28
+
+
+def _hearing_days(text: str | None) -> int:
+    """``days`` of ``/hearings``: a whole number from 1 to :data:`HEARINGS_MAX_DAYS` (default
+    :data:`HEARINGS_DAYS`); anything else is a FilterError (a 400 with one line)."""
+    text = (text or "").strip()
+    if not text:
+        return HEARINGS_DAYS
+    if not text.isdigit() or not 1 <= int(text) <= HEARINGS_MAX_DAYS:
+        raise FilterError(f"days must be a whole number from 1 to {HEARINGS_MAX_DAYS}")
+    return int(text)
+
+
+def upcoming_hearings(
+    session: Session, now: datetime, days_text: str | None = None, *, jurisdiction: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """The meetings of the next ``days`` (from ``days_text``, :func:`_hearing_days`) whose agendas list a
+    sanctuary-related measure (relevant by the editors' word, else the matcher's), soonest first, with
+    those measures in agenda order: cancelled and moved meetings too, marked, since a measure's hearing
+    being called off or moved is news. One query for the meetings and their measures."""
+    days = _hearing_days(days_text)
+    jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
+    q = (
+        select(
+            Meeting,
+            Jurisdiction.slug,
+            Jurisdiction.name,
+            Bill.id,
+            Bill.identifier,
+            Bill.title,
+            Bill.stage,
+            BillMatch.effective_categories,
+            BillMatch.effective_direction,
+            BillMatch.review_state,
+        )
+        .join(MeetingItem, MeetingItem.meeting_id == Meeting.id)
+        .join(Bill, Bill.id == MeetingItem.bill_id)
+        .join(BillMatch, BillMatch.bill_id == Bill.id)
+        .join(Jurisdiction, Jurisdiction.id == Meeting.jurisdiction_id)
+        .where(
+            BillMatch.effective_relevant,
+            MeetingItem.removed_at.is_(None),
+            Meeting.vanished_at.is_(None),
+            Meeting.state.in_(("scheduled", "moved", "cancelled")),
+            Meeting.starts_at > now,
+            Meeting.starts_at <= now + timedelta(days=days),
+        )
+        .options(defer(Meeting.raw))
+        .order_by(Meeting.starts_at, Meeting.id, MeetingItem.sequence, MeetingItem.id)
+    )
+    if jurisdiction_id is not None:
+        q = q.where(Meeting.jurisdiction_id == jurisdiction_id)
+    found: dict[int, dict[str, Any]] = {}
+    for meeting, slug, city, bill_id, identifier, title, stage, cats, direction, state in session.execute(q):
+        hearing = found.get(meeting.id)
+        if hearing is None:
+            hearing = found[meeting.id] = {
+                **hearing_view(meeting),
+                "jurisdiction": slug,
+                "city": city,
+                "measures": [],
+            }
+        if any(m["id"] == bill_id for m in hearing["measures"]):
+            continue  # (a bill on two items of one agenda)
+        hearing["measures"].append(
+            {
+                "id": bill_id,
+                "identifier": identifier,
+                "title": title,
+                "stage": stage,
+                "categories": list(cats or []),
+                "direction": _direction(direction),
+                "review_state": state,
+            }
+        )
+    return days, list(found.values())
 
 
 # -- members ---------------------------------------------------------------------------------------------

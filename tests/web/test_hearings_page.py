@@ -1,0 +1,114 @@
+"""The upcoming hearings page (``/hearings``, both engines): the meetings of the next days whose agendas
+list a sanctuary-related measure, soonest first, cancelled and moved ones marked, past meetings and
+measures that are not relevant left out; the city filter and the window; bad parameters are a 400 with one
+line; scraped text is escaped; a login is needed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from db.engine import session_scope
+from db.models import Bill
+from tests.factories import normalized_meeting, store_meetings
+from tests.web.meeting_data import COMMENT, ESCAPED_HOSTILE, HOSTILE, World, build
+
+ZONE = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.fixture
+def world(engine) -> World:
+    world = build(engine)
+    with session_scope(engine) as s:  # a meeting whose only matter is not sanctuary-related
+        rink = s.get(Bill, world.rink)
+        store_meetings(
+            s,
+            [normalized_meeting("E-RINK", world.now + timedelta(days=7), [rink], body="Parks Committee")],
+            observed_at=world.now - timedelta(hours=1),
+        )
+    return world
+
+
+def _shown(instant) -> str:
+    local = instant.astimezone(ZONE)
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
+
+def _sections(html: str) -> list[str]:
+    return [part.split("</section>")[0] for part in html.split('<section class="hearing">')[1:]]
+
+
+def test_upcoming_hearings_of_measures_soonest_first_with_cancelled_and_moved_marked(client, login, world):
+    login(client, "staff")
+    page = client.get("/hearings")
+    assert page.status_code == 200, page.text
+    assert "2 meetings in the next 28 days with 2 sanctuary-related measures" in page.text
+    cancelled, moved = _sections(page.text)
+    # the cancelled meeting, three days ahead: both measures, in agenda order
+    assert _shown(world.now + timedelta(days=3)) in cancelled
+    assert '<span class="state state-rejected">cancelled</span>' in cancelled
+    assert cancelled.index(f'href="/bills/{world.gang}"') < cancelled.index(
+        f'href="/bills/{world.detainers}"'
+    )
+    assert "restricts sanctuary" in cancelled and "confirmed" in cancelled
+    # the moved one, with the time it was first announced at
+    assert _shown(world.now + timedelta(days=12)) in moved
+    assert f"(was {_shown(world.now + timedelta(days=10))})" in moved
+    assert f'href="/bills/{world.gang}"' in moved and f'href="/bills/{world.detainers}"' not in moved
+    # scraped text is escaped: the location and the comment instructions
+    assert ESCAPED_HOSTILE in moved and HOSTILE not in page.text
+    assert "clerk@riverton.gov before 5 pm &lt;b&gt;sharp&lt;/b&gt;" in moved and COMMENT not in page.text
+    # neither the held meeting (past) nor the rink's (no measure) is listed
+    assert "Parks Committee" not in page.text
+    assert _shown(world.now - timedelta(days=5)) not in page.text
+    assert '<a href="/hearings">Hearings</a>' in page.text  # in the navigation
+
+
+def test_the_window_and_the_city_filter(client, login, world):
+    login(client, "staff")
+    near = client.get("/hearings?days=5")
+    assert near.status_code == 200
+    assert len(_sections(near.text)) == 1 and "cancelled" in _sections(near.text)[0]
+    assert "1 meeting in the next 5 days with 2 sanctuary-related measures" in near.text
+    assert len(_sections(client.get("/hearings?days=366&jurisdiction=riverton").text)) == 2
+    assert len(_sections(client.get("/hearings?days=2").text)) == 0
+    assert "No meeting in the next 2 days" in client.get("/hearings?days=2").text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "days=0",
+        "days=367",
+        "days=abc",
+        "days=-3",
+        "days=1.5",
+        "days=99999999999999999999",
+        "jurisdiction=nowhere",
+    ],
+)
+def test_bad_parameters_are_a_400_with_one_line(client, login, world, query):
+    login(client, "staff")
+    response = client.get(f"/hearings?{query}", headers={"Accept": "text/html"})
+    assert response.status_code == 400, response.text
+    assert "Traceback" not in response.text
+
+
+def test_a_confirmed_measure_later_rejected_leaves_the_page(client, login, world, engine):
+    from tracker import review
+
+    with session_scope(engine) as s:
+        review.reject(s, str(world.gang), by="ana")
+    login(client, "staff")
+    page = client.get("/hearings")
+    sections = _sections(page.text)
+    assert len(sections) == 1  # the moved meeting listed only the gang bill
+    assert (
+        f'href="/bills/{world.gang}"' not in page.text and f'href="/bills/{world.detainers}"' in sections[0]
+    )
+
+
+def test_the_hearings_page_needs_a_login(client, world):
+    assert client.get("/hearings").status_code in (303, 401)
