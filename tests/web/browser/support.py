@@ -52,9 +52,18 @@ def longest_real_titles(n: int) -> list[str]:
     return sorted(titles, key=len, reverse=True)[:n]
 
 
+# Not a real title: "prohibiting sharing <token> with ICE" makes the direction's reason quote the token (a
+# pending match shows the matcher's reason: on the search results, the review queue and /hearings).
+HOSTILE_REASON_TITLE = (
+    "An ordinance prohibiting sharing " + "Longword" * 9 + " with ICE and prohibiting compliance with"
+    " immigration detainer requests by police"
+)
+
+
 def long_bills(engine: Engine) -> list[int]:
     """Three enacted bills of a new jurisdiction with the longest real titles, a long identifier, sponsor name
-    and public URL: the data that would push a page wider than its window."""
+    and public URL, and a bill whose direction's reason holds a long token: the data that would push a page
+    wider than its window."""
     slug = unique_slug()
     long_url = "https://example.legistar.com/LegislationDetail.aspx?ID=" + "1234567890" * 12
     ids = []
@@ -66,10 +75,14 @@ def long_bills(engine: Engine) -> list[int]:
         )  # fmt: skip
         status_change(engine, bill_id, "Introduced", "Adopted", new_stage="enacted")
         ids.append(bill_id)
-    # an upcoming hearing of the three, confirmed as measures, with a long location: /hearings lists them
+    # the three confirmed as measures (the dashboard, the living list and the search show their categories
+    # and direction), and a pending match whose direction's reason quotes one long token of its title (the
+    # reason may wrap anywhere); an upcoming hearing of the four, with a long location, on /hearings
     with session_scope(engine) as s:
         for bill_id in ids:
             review.confirm(s, str(bill_id), categories=["police_accountability"], by="width")
+    ids.append(make_bill(engine, HOSTILE_REASON_TITLE, slug=slug, identifier="ORD-" + "7" * 40))
+    with session_scope(engine) as s:
         bills = list(s.scalars(select(Bill).where(Bill.id.in_(ids)).order_by(Bill.id)))
         meeting = normalized_meeting(
             f"E-{slug}", utc_now() + timedelta(days=5), bills, location="Council Chambers " + "Annex" * 20
