@@ -72,6 +72,8 @@ def test_the_window_and_the_city_filter(client, login, world):
     assert near.status_code == 200
     assert len(_sections(near.text)) == 1 and "cancelled" in _sections(near.text)[0]
     assert "1 meeting in the next 5 days with 2 sanctuary-related measures" in near.text
+    assert '<input type="number" name="days" min="1" max="366" value="5">' in near.text  # the form keeps it
+    assert 'name="days"' not in client.get("/living-list").text  # the shared city filter has it here only
     assert len(_sections(client.get("/hearings?days=366&jurisdiction=riverton").text)) == 2
     assert len(_sections(client.get("/hearings?days=2").text)) == 0
     assert "No meeting in the next 2 days" in client.get("/hearings?days=2").text

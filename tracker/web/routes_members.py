@@ -13,14 +13,14 @@ from db.types import utcnow
 from tracker.read_model import FilterError
 from tracker.web.deps import DB, CurrentUser, RowId, render
 from tracker.web.queries import lists, meetings, template_helpers
-from tracker.web.routes_search import error_page
+from tracker.web.routes_search import city_param, error_page
 
 router = APIRouter()
 
 
 @router.get("/members")
 def members(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
-    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    slug = city_param(request)
     try:
         groups = meetings.members_list(db, utcnow().date(), jurisdiction=slug)
     except FilterError as exc:
@@ -46,7 +46,7 @@ def member(request: Request, member_id: RowId, db: DB, _user: CurrentUser) -> HT
 
 @router.get("/hearings")
 def hearings(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
-    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    slug = city_param(request)
     days_text = request.query_params.get("days")
     try:
         days, found = meetings.upcoming_hearings(db, utcnow(), days_text, jurisdiction=slug)
@@ -58,6 +58,7 @@ def hearings(request: Request, db: DB, _user: CurrentUser) -> HTMLResponse:
         h=template_helpers.HELPERS,
         hearings=found,
         days=days,
+        max_days=meetings.HEARINGS_MAX_DAYS,
         jurisdiction=slug,
         jurisdictions=lists.jurisdictions(db),
         measures=len({m["id"] for hearing in found for m in hearing["measures"]}),

@@ -29,6 +29,11 @@ def csv_response(text: str, filename: str) -> Response:
     )
 
 
+def city_param(request: Request) -> str | None:
+    """The ``?jurisdiction=SLUG`` of the pages with a city filter (None: every city)."""
+    return (request.query_params.get("jurisdiction") or "").strip() or None
+
+
 def error_page(request: Request, exc: FilterError) -> HTMLResponse:
     return render(request, "error.html", status_code=400, message=str(exc))
 
@@ -121,7 +126,7 @@ def search_csv(request: Request, db: DB, _user: CurrentUser) -> Response:
 
 
 def _living(request: Request, db: Session) -> tuple[str | None, list[living.LivingGroup]]:
-    slug = (request.query_params.get("jurisdiction") or "").strip() or None
+    slug = city_param(request)
     return slug, living.living_list(db, jurisdiction=slug)
 
 
