@@ -88,6 +88,9 @@ def test_the_window_and_the_city_filter(client, login, world):
         "days=-3",
         "days=1.5",
         "days=99999999999999999999",
+        "days=%C2%B2",  # "²", a digit to str.isdigit() that int() refuses
+        "days=%EF%BC%95",  # a full-width 5
+        "days=%00",
         "jurisdiction=nowhere",
     ],
 )

@@ -110,7 +110,8 @@ def _hearing_days(text: str | None) -> int:
     text = (text or "").strip()
     if not text:
         return HEARINGS_DAYS
-    if not text.isdigit() or not 1 <= int(text) <= HEARINGS_MAX_DAYS:
+    # ASCII digits only: str.isdigit() also admits "²", which int() refuses
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= HEARINGS_MAX_DAYS:
         raise FilterError(f"days must be a whole number from 1 to {HEARINGS_MAX_DAYS}")
     return int(text)
 
