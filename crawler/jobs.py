@@ -16,6 +16,7 @@ from tracker.config import CrawlSettings
 from tracker.contract import NormalizedVote
 from tracker.platforms import Platform, platform
 from tracker.platforms.base import JurisdictionConfig
+from tracker.safe_output import ascii_digits
 
 # track: fetch only the bills in ``only`` (tracked by link); it never moves the incremental watermark.
 Mode = Literal["full", "incremental", "sweep", "track"]
@@ -103,7 +104,7 @@ class CrawlJob:
         index, count = self.shard
         if count == 1:
             return True
-        number = int(source_id) if source_id.isdigit() else zlib.crc32(source_id.encode())
+        number = int(source_id) if ascii_digits(source_id) else zlib.crc32(source_id.encode())
         return number % count == index
 
     def merge(self, shard: CrawlJob) -> None:

@@ -21,7 +21,15 @@ from tests import factories as f
 from tests.conftest import run_tracker
 from tracker.config import Email
 from tracker.digests.channels import build_email
-from tracker.safe_output import csv_cell, json_text, parse_id, terminal_text, xml_text
+from tracker.safe_output import (
+    MAX_INT_DIGITS,
+    ascii_digits,
+    csv_cell,
+    json_text,
+    parse_id,
+    terminal_text,
+    xml_text,
+)
 from tracker.web.deps import templates
 from tracker.web.queries.renderings import md_escape, to_csv
 
@@ -113,6 +121,33 @@ def test_email_bodies_carry_any_text(value):
     parsed = message_from_bytes(msg.as_bytes(), policy=DEFAULT_POLICY)
     assert parsed["Subject"] == "Digest" and parsed["To"] == "a@example.org"
     assert "<script>" not in parsed.get_body(("html",)).get_content()
+
+
+def test_ascii_digits():
+    assert ascii_digits("0") and ascii_digits("42") and ascii_digits("9" * MAX_INT_DIGITS)
+    for bad in (
+        "",
+        "²",
+        "\u0661\u0662",
+        "\uff15",
+        "4 2",
+        "-1",
+        "+1",
+        "1e3",
+        "1_000",
+        " 7",
+        "9" * (MAX_INT_DIGITS + 1),
+    ):
+        assert not ascii_digits(bad), bad
+
+
+@PROPERTY
+@given(
+    st.text(alphabet=st.sampled_from("0123456789²³¹\u0661\u0662\uff15_ -+") | st.characters(), max_size=30)
+)
+def test_what_ascii_digits_admits_int_reads(text):
+    if ascii_digits(text):
+        assert int(text) >= 0
 
 
 def test_parse_id():

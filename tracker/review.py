@@ -26,6 +26,7 @@ from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
 from tracker.read_model import bill_record, check_jurisdiction, has_category, match_record, review_queue_query
+from tracker.safe_output import ascii_digits
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
@@ -89,7 +90,7 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
     identifier alone when exactly one bill of every city has it (``O2026-0053``; several: a usage error
     naming the candidates)."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ascii_digits(ref):
         row = session.execute(
             select(Bill, Jurisdiction).join(Jurisdiction).where(Bill.id == int(ref))
         ).one_or_none()

@@ -111,11 +111,23 @@ def csv_cell(value: Any) -> Any:
 MAX_ID = 2**31 - 1
 
 
+#: The most digits ``int()`` converts (Python's default limit; a longer string makes it raise).
+MAX_INT_DIGITS = 4300
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits that ``int()`` reads: one to :data:`MAX_INT_DIGITS` of them.
+    ``str.isdigit()`` alone also admits "²" (``int()`` refuses it), other scripts' digits (``int()`` reads
+    them) and strings too long to convert: a scraped or typed value checked with it could make ``int()``
+    raise."""
+    return len(text) <= MAX_INT_DIGITS and text.isascii() and text.isdigit()
+
+
 def parse_id(text: str) -> int | None:
     """The row id ``text`` spells in ASCII digits (``"42"``), or None: not digits (``"²"``, ``"4 2"``,
     ``"-1"``, ``"1e3"``) or beyond :data:`MAX_ID` (no row has it; the database would refuse it)."""
     text = text.strip()
-    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not ascii_digits(text) or len(text) > 19:
         return None
     value = int(text)
     return value if value <= MAX_ID else None

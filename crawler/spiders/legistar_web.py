@@ -95,6 +95,7 @@ from tracker.platforms.legistar_web import (
     voted,
 )
 from tracker.redact import redact_url
+from tracker.safe_output import ascii_digits
 from tracker.sanitize import clean_text
 
 T = TypeVar("T")
@@ -286,7 +287,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
                 continue
             if job.mode == "track":
                 for key in sorted(job.only):
-                    if not key.isdigit():
+                    if not ascii_digits(key):
                         job.reject(f"{job.slug}: {key[:40]!r} is not an InSite bill id (the ID of its page)")
                         continue
                     self._queued[job.slug].add(key)

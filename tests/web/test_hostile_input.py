@@ -119,6 +119,9 @@ def test_ids_past_64_bits_and_non_ascii_digits_are_400_or_404(client, login):
         ("/api/bills?offset=2147483647", 200),
         ("/api/changes?limit=1e3", 400),
         (f"/search?page={HUGE}", 400),
+        ("/search?page=²", 400),  # a digit to str.isdigit(), refused by int()
+        ("/search?page=" + "9" * 5000, 400),  # past the digits int() converts
+        ("/hearings?days=" + "9" * 5000, 400),
     ):
         r = client.get(path)
         assert r.status_code == status, (path, r.status_code, r.text[:200])

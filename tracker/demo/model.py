@@ -50,6 +50,7 @@ from tracker.demo.wire import (
     stable_uuid,
     to_ts,
 )
+from tracker.safe_output import ascii_digits
 
 Row = dict[str, Any]
 _V = TypeVar("_V")
@@ -825,7 +826,7 @@ class ClientData:
 
         head, _, rest = file_name.partition("_")
         kind = rest[:1]
-        if not head.isdigit() or kind not in ("A", "M"):
+        if not ascii_digits(head) or kind not in ("A", "M"):
             return None
         with self._portal().lock:
             event = self._listed_event(int(head))

@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tracker.safe_output import ascii_digits
+
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 
@@ -252,10 +254,10 @@ class PrimeGovPortal:
         if route == UPCOMING:
             return _listing(self.upcoming)
         if route == ARCHIVED:
-            if not str(key).isdigit():
+            if not ascii_digits(str(key)):
                 return Reply(400, JSON_TYPE, b'{"message":"The year field is required."}')
             return _listing(self.archived.get(int(key), []))
-        if route == MEETING_PAGE and str(key).isdigit() and int(key) in self.pages:
+        if route == MEETING_PAGE and ascii_digits(str(key)) and int(key) in self.pages:
             page = self.pages[int(key)]
             body = page if isinstance(page, bytes) else render_page(page).encode()
             return Reply(200, HTML_TYPE, body)

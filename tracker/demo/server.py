@@ -63,6 +63,7 @@ from tracker.demo.wire import (
     VOTE,
     Entity,
 )
+from tracker.safe_output import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +397,7 @@ class LegistarApp:
                 options = odata.parse_options(query, MATTER, self.max_filter_nodes)
                 rows = client.query_matters(options, self.max_filter_nodes)
                 return 200, odata.page(rows, options, self.page_cap)
-            if not rest[0].isdigit():
+            if not ascii_digits(rest[0]):
                 return None
             matter_id = int(rest[0])
             if len(rest) == 1:
@@ -411,14 +412,14 @@ class LegistarApp:
         if name == "events":
             return self._events(client, rest, query)
         if name == "eventitems":
-            if len(rest) == 2 and rest[0].isdigit() and rest[1] == "votes":
+            if len(rest) == 2 and ascii_digits(rest[0]) and rest[1] == "votes":
                 return self._collection(VOTE, client.vote_rows(int(rest[0])), query)
             return None
         if name in _COLLECTIONS:
             entity, all_rows = _COLLECTIONS[name]
             if not rest:
                 return self._collection(entity, all_rows(client), query)
-            if len(rest) == 1 and rest[0].isdigit():
+            if len(rest) == 1 and ascii_digits(rest[0]):
                 wanted = int(rest[0])
                 found = next((r for r in all_rows(client) if r[entity.key] == wanted), None)
                 if found is None:
@@ -429,7 +430,7 @@ class LegistarApp:
     def _events(self, client: ClientData, rest: list[str], query: dict[str, str]) -> tuple[int, Any] | None:
         if not rest:
             return self._collection(EVENT, client.event_rows(), query)
-        if not rest[0].isdigit():
+        if not ascii_digits(rest[0]):
             return None
         event_id = int(rest[0])
         if len(rest) == 1:

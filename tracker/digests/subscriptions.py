@@ -22,7 +22,7 @@ from tracker.digests.periods import WEEKDAYS, next_run, parse_at
 from tracker.errors import TrackerError
 from tracker.labels import category_label, direction_label
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
-from tracker.safe_output import parse_id
+from tracker.safe_output import ascii_digits, parse_id
 
 
 class SubscriptionError(TrackerError):
@@ -142,7 +142,7 @@ def resolve_member(session: Session, ref: str) -> Member:
     ref = ref.strip()
     if not ref:
         raise SubscriptionError("--member needs a council member's name or id")
-    if ref.isdigit():
+    if ascii_digits(ref):
         member_id = parse_id(ref)
         by_id = session.get(Member, member_id) if member_id is not None else None
         if by_id is None:
@@ -274,7 +274,7 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
 
 def find(session: Session, ref: str) -> Subscription:
     """A subscription by id, or by e-mail address when that address has exactly one."""
-    if ref.strip().isdigit():
+    if ascii_digits(ref.strip()):
         sub_id = parse_id(ref)
         sub = session.get(Subscription, sub_id) if sub_id is not None else None
         if sub is None or sub.state == "removed":

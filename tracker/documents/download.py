@@ -19,6 +19,7 @@ from tracker.extract import (
     PDF,
 )
 from tracker.outbound import pinned_connection
+from tracker.safe_output import ascii_digits
 
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
@@ -134,7 +135,7 @@ def _read_body(
     if encoding != "identity":
         raise FetchFailed(f"unexpected Content-Encoding {_header(encoding, 40)!r}")
     declared = resp.getheader("Content-Length")
-    if declared and declared.strip().isdigit() and int(declared) > settings.max_bytes:
+    if declared and ascii_digits(declared.strip()) and int(declared) > settings.max_bytes:
         raise TooLarge(f"{int(declared):,} bytes announced, more than max_bytes ({settings.max_bytes:,})")
     chunks, size = [], 0
     while not resp.isclosed():  # closed once the announced length has been read
@@ -147,7 +148,7 @@ def _read_body(
             raise TooLarge(f"more than max_bytes ({settings.max_bytes:,} bytes) sent")
         chunks.append(chunk)
     _remaining(deadline, timeout)
-    if declared and declared.strip().isdigit() and size < int(declared):
+    if declared and ascii_digits(declared.strip()) and size < int(declared):
         # The connection ended early: a truncated document is not stored (nor its ETag).
         raise FetchFailed(f"incomplete download: {size:,} of {int(declared):,} bytes announced")
     return b"".join(chunks)

@@ -44,6 +44,7 @@ from tracker.contract import (
 )
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionConfig
+from tracker.safe_output import ascii_digits
 from tracker.stages import classify_action, stage_for
 
 #: The status of an item seen on an agenda whose outcome is not recorded (yet).
@@ -176,7 +177,7 @@ class Appearance:
 
     def order(self) -> tuple[Any, ...]:
         at = self.meeting_at.timestamp() if self.meeting_at else 0.0
-        mid = int(self.meeting_id) if self.meeting_id.isdigit() else 0
+        mid = int(self.meeting_id) if ascii_digits(self.meeting_id) else 0
         return (self.meeting_date, at, mid, self.meeting_id, self.position)
 
     def check(self) -> None:

@@ -40,6 +40,7 @@ from tracker.contract import (
 )
 from tracker.errors import DataError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
+from tracker.safe_output import ascii_digits
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -80,7 +81,7 @@ def parse_legislation_detail(url: str) -> tuple[str, str] | None:
     if not parts.path.lower().endswith("/legislationdetail.aspx"):
         return None
     ids = parse_qs(parts.query).get("ID") or parse_qs(parts.query).get("id")
-    if not ids or not ids[0].isdigit():
+    if not ids or not ascii_digits(ids[0]):
         return None
     return parts.hostname.lower(), ids[0]
 
@@ -165,7 +166,7 @@ def _actions(histories: list[dict[str, Any]], where: str, zone: ZoneInfo) -> lis
         day, at = parse_local_time(
             row.get("MatterHistoryActionDate"), f"{here}: MatterHistoryActionDate", zone
         )
-        parsed.append((day or date.min, int(hid) if hid.isdigit() else 0, hid, day, at, row))
+        parsed.append((day or date.min, int(hid) if ascii_digits(hid) else 0, hid, day, at, row))
     parsed.sort(key=lambda p: (p[0], p[1], p[2]))
     actions: list[NormalizedAction] = []
     seen: set[tuple[Any, ...]] = set()
@@ -463,7 +464,7 @@ def normalize_event_items(
             (
                 _int_or(row.get("EventItemAgendaSequence")),
                 _int_or(row.get("EventItemMinutesSequence")),
-                int(iid) if iid.isdigit() else 0,
+                int(iid) if ascii_digits(iid) else 0,
                 iid,
                 row,
             )

@@ -55,6 +55,7 @@ from tracker.contract import (
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
 from tracker.platforms.legistar import ITEMS_STAMP_KEY, vote_value
+from tracker.safe_output import ascii_digits
 from tracker.sanitize import clean_text
 from tracker.stages import classify_action, stage_for
 
@@ -127,7 +128,7 @@ def detail_id(url: str) -> tuple[str, str | None] | None:
         return None
     q = _query(url)
     mid = q.get("id", "")
-    if not mid.isdigit() or len(mid) > 18:
+    if not ascii_digits(mid) or len(mid) > 18:
         return None
     guid = q.get("guid")
     return mid, guid if guid and _GUID.match(guid) else None
@@ -143,7 +144,7 @@ def parse_url(url: str) -> LinkTarget | None:
     found = detail_id(url.strip())
     if found is None and parts.path.lower().endswith("/gateway.aspx"):
         q = _query(url.strip())
-        if q.get("m", "").lower() == "l" and q.get("id", "").isdigit() and len(q["id"]) <= 18:
+        if q.get("m", "").lower() == "l" and ascii_digits(q.get("id", "")) and len(q["id"]) <= 18:
             found = (q["id"], None)
     if found is None:
         return None
@@ -498,7 +499,7 @@ def search_overrides(doc: Any, page_text: str, year: str) -> dict[str, str]:
     if item is None:
         offered = ", ".join(v for v, _ in years.items)
         raise DataError(f"the years drop-down does not offer {year!r} (it offers: {offered[:300]})")
-    numeric = [(int(v), v, t) for v, t in most.items if v.isdigit()]
+    numeric = [(int(v), v, t) for v, t in most.items if ascii_digits(v)]
     if not numeric:
         raise LayoutChanged("the max-results drop-down has no numeric value")
     _, max_value, max_text = max(numeric)
@@ -526,7 +527,7 @@ def _link_id(link: Any, pattern: re.Pattern[str]) -> str | None:
         m = pattern.search(link.get(attr) or "")
         if m:
             value = _query("x?" + m.group(1).replace("&amp;", "&")).get("id", "")
-            if value.isdigit() and len(value) <= 18:
+            if ascii_digits(value) and len(value) <= 18:
                 return value
     return None
 
@@ -624,7 +625,7 @@ def _attachments(doc: Any, base: str, where: str) -> list[NormalizedAttachment]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DataError(f"{where}: attachment link {href[:120]!r} is not an http(s) URL")
         q = _query(url)
-        if parts.path.lower().endswith("/view.ashx") and q.get("id", "").isdigit():
+        if parts.path.lower().endswith("/view.ashx") and ascii_digits(q.get("id", "")):
             sid = q["id"]
         else:
             sid = "url-" + hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -771,7 +772,7 @@ def meeting_id(url: str) -> tuple[str, str | None] | None:
         return None
     q = _query(url)
     mid = q.get("id", "")
-    if not mid.isdigit() or len(mid) > 18:
+    if not ascii_digits(mid) or len(mid) > 18:
         return None
     guid = q.get("guid")
     return mid, guid if guid and _GUID.match(guid) else None
@@ -966,7 +967,7 @@ def _ical_id(link: Any) -> str | None:
         return None
     q = _query(link.get("href") or "")
     value = q.get("id", "")
-    if q.get("m", "").upper() != "IC" or not value.isdigit() or len(value) > 18:
+    if q.get("m", "").upper() != "IC" or not ascii_digits(value) or len(value) > 18:
         return None
     return value
 
@@ -1181,7 +1182,7 @@ def history_link(link: Any) -> tuple[str, str | None] | None:
         if m:
             q = _query("x?" + m.group(1).replace("&amp;", "&"))
             value, guid = q.get("id", ""), q.get("guid")
-            if value.isdigit() and len(value) <= 18:
+            if ascii_digits(value) and len(value) <= 18:
                 return value, guid if guid and _GUID.match(guid) else None
     return None
 
@@ -1355,7 +1356,7 @@ def parse_people(doc: Any) -> PeoplePage:
         if link is not None and _PERSON_LINK.search(urlsplit(link.get("href") or "").path):
             query = _query(link.get("href") or "")
             value = query.get("id", "")
-            source_id = value if value.isdigit() and len(value) <= 18 else None
+            source_id = value if ascii_digits(value) and len(value) <= 18 else None
             guid = query.get("guid") if _GUID.match(query.get("guid") or "") else None
         key = name_key(name)
         if key in seen:

@@ -329,6 +329,7 @@ def parse_page(text: str, url: str) -> tuple[list[PageItem], list[str]]:
     problems: list[str] = []
     for position, node in enumerate(items):
         item_id = node.attrib.get("data-itemid", "")
+        # (str.isdigit on purpose: a digit int() refuses, "²", passes here and fails its item alone below)
         if not item_id.isdigit():
             raise LayoutChanged(f"an agenda item has no numeric data-itemid ({item_id[:20]!r})")
         # one item's odd field rejects that item alone (named); a LayoutChanged fails the page

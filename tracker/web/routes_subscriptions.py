@@ -37,6 +37,7 @@ from tracker.digests.outbox import sub_info
 from tracker.digests.periods import WEEKDAYS
 from tracker.digests.render import ATOM_NS, FEED_ENTRIES, atom_feed
 from tracker.labels import CATEGORY_LABELS, DIRECTION_LABELS
+from tracker.safe_output import ascii_digits
 from tracker.web import auth
 from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 from tracker.web.queries import template_helpers
@@ -158,7 +159,7 @@ def _page(request: Request, db: DB, user: User, *, status_code: int = 200, **ext
 def _follow_member_form(request: Request, db: DB) -> dict[str, Any] | None:
     """The form pre-filled from a member page's "Follow" link (``?member=<id>``); anything else: None."""
     ref = request.query_params.get("member", "")
-    if not ref.isascii() or not ref.isdigit() or len(ref) > 9:
+    if not ascii_digits(ref) or len(ref) > 9:
         return None
     form = _member_form(db, _new_form(request.app.state.config), int(ref))
     return form if form["member"] else None

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from tracker.labels import STAGE_LABELS
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import FilterError, check_search_text
+from tracker.safe_output import ascii_digits
 
 PER_PAGE = 50
 STAGES: tuple[str, ...] = tuple(STAGE_LABELS)
@@ -68,7 +69,7 @@ class Filters:
             return value or None
 
         page_text = get("page") or "1"
-        if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 7:
+        if not ascii_digits(page_text) or len(page_text) > 7 or int(page_text) < 1:
             raise FilterError(f"page must be a positive number, not {page_text!r}")
         q = check_search_text(params.get("q") or "")
         date_from, date_to = _date("from", get("from")), _date("to", get("to"))

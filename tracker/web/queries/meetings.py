@@ -18,6 +18,7 @@ from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
 from tracker.contract import name_key
 from tracker.read_model import FilterError, safe_url, votes_of
+from tracker.safe_output import ascii_digits
 from tracker.web.queries.living import DIRECTION_ORDER
 from tracker.web.queries.rows import hearing_view
 from tracker.web.queries.sql import jurisdiction_id_of
@@ -110,8 +111,7 @@ def _hearing_days(text: str | None) -> int:
     text = (text or "").strip()
     if not text:
         return HEARINGS_DAYS
-    # ASCII digits only: str.isdigit() also admits "²", which int() refuses
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= HEARINGS_MAX_DAYS:
+    if not ascii_digits(text) or len(text) > 3 or not 1 <= int(text) <= HEARINGS_MAX_DAYS:
         raise FilterError(f"days must be a whole number from 1 to {HEARINGS_MAX_DAYS}")
     return int(text)
 
