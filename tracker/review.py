@@ -26,7 +26,7 @@ from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
 from tracker.read_model import bill_record, check_jurisdiction, has_category, match_record, review_queue_query
-from tracker.safe_output import ascii_digits
+from tracker.safe_output import ascii_digits, parse_id
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
@@ -91,9 +91,14 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
     naming the candidates)."""
     ref = ref.strip()
     if ascii_digits(ref):
-        row = session.execute(
-            select(Bill, Jurisdiction).join(Jurisdiction).where(Bill.id == int(ref))
-        ).one_or_none()
+        bill_id = parse_id(ref)  # (None past the id columns' range: no bill has it)
+        row = (
+            session.execute(
+                select(Bill, Jurisdiction).join(Jurisdiction).where(Bill.id == bill_id)
+            ).one_or_none()
+            if bill_id is not None
+            else None
+        )
         if row is None:
             raise ReviewError(f"no bill with id {ref}")
         return row[0], row[1]

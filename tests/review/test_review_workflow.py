@@ -358,6 +358,11 @@ def test_list_filters_and_order(engine):
         ),
         (lambda s: reject(s, "riverton:O404"), "no bill 'O404' in riverton"),
         (lambda s: reject(s, "999999"), "no bill with id 999999"),
+        (lambda s: reject(s, "99999999999999999999"), "no bill with id 99999999999999999999"),
+        (
+            lambda s: reject(s, "²"),  # a digit to str.isdigit(), refused by int(): an identifier
+            "no bill '²' in any city (a bill is an id, SLUG:IDENTIFIER or IDENTIFIER)",
+        ),
         (
             lambda s: reject(s, "riverton:"),
             "a bill is an id, SLUG:IDENTIFIER or IDENTIFIER (e.g. riverton:O2026-0053), not 'riverton:'",
