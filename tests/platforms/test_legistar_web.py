@@ -800,3 +800,18 @@ def test_a_bad_row_of_the_results_is_rejected_by_name():
     rows[4].xpath(".//a")[0].set("id", "ctl00_ContentPlaceHolder1_gridMain_ctl00_ctl12_hypRecord")
     with pytest.raises(lw.LayoutChanged, match=r"^the legislation results grid: row 5 has 0 file links$"):
         lw.parse_search_page(doc)
+
+
+@pytest.mark.parametrize("count", ["1234567890", "9" * 40, "9" * 5000])
+def test_an_absurd_count_in_the_pager_is_a_changed_layout(count):
+    import lxml.html
+
+    from tracker.errors import LayoutChanged
+    from tracker.platforms.legistar_web import _pager
+
+    table = lxml.html.fromstring(
+        '<table><tfoot><tr class="rgPager"><td><div class="rgWrap rgInfoPart">Page 1 of 2, items 1 to 1'
+        f' of {count}.</div><a class="rgCurrentPage">1</a></td></tr></tfoot></table>'
+    )
+    with pytest.raises(LayoutChanged, match="text is missing"):
+        _pager(table, 1, "the grid", "the pager", "ctl00")

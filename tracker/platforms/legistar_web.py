@@ -314,7 +314,10 @@ class SearchPage:
     next_target: str | None
 
 
-_PAGER_INFO = re.compile(r"Page (\d+) of (\d+), items (\d+) to (\d+) of (\d+)")
+# ASCII digits, at most nine (\d also takes other scripts' digits; an absurd count is a changed layout, and
+# int() refuses more than 4,300 digits)
+_N = r"([0-9]{1,9})"
+_PAGER_INFO = re.compile(rf"Page {_N} of {_N}, items {_N} to {_N} of {_N}(?![0-9])")
 _POSTBACK = re.compile(r"__doPostBack\('([^']*)'")
 _UNIQUE_ID = re.compile(r"^[A-Za-z0-9_$]{1,200}$")
 
