@@ -99,7 +99,7 @@ def test_bad_parameters_are_a_400_with_one_line(client, login, world):
         response = client.get(f"/hearings?{query}", headers={"Accept": "text/html"})
         assert response.status_code == 400, (query, response.text)
         assert "Traceback" not in response.text, query
-        if query.startswith("days="):
+        if query.startswith("days=") and query != "days=%00":  # (a NUL is refused at the door)
             assert "days must be a whole number from 1 to 366" in response.text, query
 
 
