@@ -568,19 +568,24 @@ def hearing_record(meeting: Meeting) -> dict[str, Any]:
     }
 
 
+def on_agenda_ahead(now: datetime, states: Sequence[str]) -> ColumnElement[bool]:
+    """An agenda item still on the agenda of a meeting that is still listed, has not started by ``now`` and is
+    in one of ``states`` (of a query joining ``MeetingItem`` and ``Meeting``)."""
+    return and_(
+        MeetingItem.removed_at.is_(None),
+        Meeting.vanished_at.is_(None),
+        Meeting.state.in_(states),
+        Meeting.starts_at > now,
+    )
+
+
 def upcoming_hearing_query(now: datetime) -> Select[int | None, Meeting]:
     """(bill id, meeting) for every bill on the agenda of a meeting that has not started yet and is not
     cancelled or gone, soonest first."""
     return (
         select(MeetingItem.bill_id, Meeting)
         .join(Meeting, MeetingItem.meeting_id == Meeting.id)
-        .where(
-            MeetingItem.bill_id.is_not(None),
-            MeetingItem.removed_at.is_(None),
-            Meeting.vanished_at.is_(None),
-            Meeting.state.in_(("scheduled", "moved")),
-            Meeting.starts_at > now,
-        )
+        .where(MeetingItem.bill_id.is_not(None), on_agenda_ahead(now, ("scheduled", "moved")))
         .order_by(Meeting.starts_at, Meeting.id)
     )
 

@@ -17,7 +17,7 @@ from db.models import Bill, Jurisdiction, Sponsor
 from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from db.models_review import BillMatch
 from tracker.contract import name_key
-from tracker.read_model import FilterError, safe_url, votes_of
+from tracker.read_model import FilterError, on_agenda_ahead, safe_url, votes_of
 from tracker.safe_output import ascii_digits
 from tracker.web.queries.living import DIRECTION_ORDER
 from tracker.web.queries.rows import hearing_view
@@ -32,13 +32,7 @@ def cancelled_hearings(session: Session, bill_id: int, now: datetime) -> list[di
     meetings = session.scalars(
         select(Meeting)
         .join(MeetingItem, MeetingItem.meeting_id == Meeting.id)
-        .where(
-            MeetingItem.bill_id == bill_id,
-            MeetingItem.removed_at.is_(None),
-            Meeting.vanished_at.is_(None),
-            Meeting.state == "cancelled",
-            Meeting.starts_at > now,
-        )
+        .where(MeetingItem.bill_id == bill_id, on_agenda_ahead(now, ("cancelled",)))
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(5)
     ).all()
@@ -144,10 +138,7 @@ def upcoming_hearings(
         .join(Jurisdiction, Jurisdiction.id == Meeting.jurisdiction_id)
         .where(
             BillMatch.effective_relevant,
-            MeetingItem.removed_at.is_(None),
-            Meeting.vanished_at.is_(None),
-            Meeting.state.in_(("scheduled", "moved", "cancelled")),
-            Meeting.starts_at > now,
+            on_agenda_ahead(now, ("scheduled", "moved", "cancelled")),
             Meeting.starts_at <= now + timedelta(days=days),
         )
         .options(defer(Meeting.raw))
