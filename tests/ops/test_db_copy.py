@@ -84,10 +84,17 @@ EXPORTS = [
     ["users", "list"],
 ]
 
+# `subscriptions list` prints each subscription's next digest and `export` each bill's next hearing, both
+# computed from the clock: the exports read one fixed clock (tests/clock.py), or two runs a few minutes
+# apart differ (an immediate digest's next run is the next five-minute slot).
 _EXPORT_SCRIPT = """
 import json, sys
 from click.testing import CliRunner
+import db.types
+import tracker.cli.digests
+from tests.clock import FIXED_NOW
 from tracker.cli import cli
+db.types.utcnow = tracker.cli.digests.utcnow = lambda: FIXED_NOW
 out = {}
 for args in json.loads(sys.argv[2]):
     result = CliRunner().invoke(cli, ["--config", sys.argv[1], *args], catch_exceptions=False)
