@@ -63,6 +63,7 @@ def write_config(
     processes: int = 2,
     attachments_per_crawl: int | None = None,
     attachments_by_title: bool = True,
+    sponsors_by_title: bool = True,
 ) -> None:
     path.write_text(
         "\n".join(
@@ -79,6 +80,7 @@ def write_config(
                     else []
                 ),
                 *([] if attachments_by_title else ["attachments_by_title = false"]),
+                *([] if sponsors_by_title else ["sponsors_by_title = false"]),
                 "[[jurisdictions]]",
                 'slug = "bench"',
                 'name = "Bench City Council"',
@@ -266,6 +268,12 @@ def main() -> None:
         help="[crawl] attachments_by_title = false: the full backfill fetches every attachment list",
     )
     parser.add_argument(
+        "--all-sponsors",
+        action="store_true",
+        help="[crawl] sponsors_by_title = false: the full backfill fetches every matter's sponsors (by "
+        "default it leaves those of the titles that need no documents to the sweep)",
+    )
+    parser.add_argument(
         "--synthetic-titles",
         action="store_true",
         help="keep the generated titles instead of real council titles from ../shared/streams",
@@ -318,9 +326,9 @@ def main() -> None:
         config = Path(tmp) / "bench.toml"
         sweep_config = Path(tmp) / "sweep.toml"
         budget = args.attachments_per_crawl
-        by_title = not args.all_attachments
-        write_config(config, server, database, args.cap, 24, args.processes, budget, by_title)
-        write_config(sweep_config, server, database, args.cap, 0, args.processes, budget, by_title)
+        by_title, sponsors = not args.all_attachments, not args.all_sponsors
+        write_config(config, server, database, args.cap, 24, args.processes, budget, by_title, sponsors)
+        write_config(sweep_config, server, database, args.cap, 0, args.processes, budget, by_title, sponsors)
         tracker(config, "init")
 
         def step(label: str, cfg: Path, *extra: str, verbose: bool = False) -> None:
@@ -331,7 +339,9 @@ def main() -> None:
                 phases.append(log_phases(LAST_STDERR[0], started, elapsed))
             seen = int(summary.split(" bills seen")[0].rsplit(" ", 1)[1])
             lists = sum(1 for path, *_ in server.requests if path.endswith("/attachments"))
-            rows.append((label, elapsed, seen, server.request_count, lists, cpu, os.getloadavg()[0], summary))
+            sponsors = sum(1 for path, *_ in server.requests if path.endswith("/sponsors"))
+            load = os.getloadavg()[0]
+            rows.append((label, elapsed, seen, server.request_count, lists, sponsors, cpu, load, summary))
 
         if args.compare:
             base = f"{server.base_url}/bench"
@@ -357,17 +367,17 @@ def main() -> None:
     )
     print(
         f"{'step':<34} {'seconds':>8} {'matters':>8} {'matters/s':>10} {'requests':>9} {'att.lists':>9} "
-        f"{'CPU s':>7} {'CPU ms/req':>10} {'load':>5}"
+        f"{'sponsors':>8} {'CPU s':>7} {'CPU ms/req':>10} {'load':>5}"
     )
-    for label, elapsed, seen, requests, lists, cpu, load, _ in rows:
+    for label, elapsed, seen, requests, lists, sponsors, cpu, load, _ in rows:
         print(
             f"{label:<34} {elapsed:>8.1f} {seen:>8} {seen / elapsed:>10.1f} {requests:>9} {lists:>9} "
-            f"{cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f} {load:>5.1f}"
+            f"{sponsors:>8} {cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f} {load:>5.1f}"
         )
     for label, elapsed, requests, cpu, load in others:
         print(
             f"{label:<34} {elapsed:>8.1f} {args.matters:>8} {args.matters / elapsed:>10.1f} {requests:>9} "
-            f"{'':>9} {cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f} {load:>5.1f}"
+            f"{'':>9} {'':>8} {cpu:>7.1f} {cpu * 1000 / max(1, requests):>10.2f} {load:>5.1f}"
         )
     if others:
         full = rows[0][1]
@@ -381,7 +391,7 @@ def main() -> None:
         # machine the backfill takes the longer of its latency floor (requests at the cap, one latency
         # each) and its CPU spread over the cores; the sequential model one latency plus its CPU per request.
         cores = os.cpu_count() or 1
-        _, _, _, requests, _, cpu, _, _ = rows[0]
+        _, _, _, requests, _, _, cpu, _, _ = rows[0]
         floor = requests * args.latency / args.cap
         quiet = max(floor, cpu / cores)
         _, _, model_requests, model_cpu, _ = others[0]

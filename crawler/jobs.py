@@ -40,6 +40,11 @@ class CrawlJob:
     known_actions: dict[str, frozenset[str]] = field(default_factory=dict)
     # source ids of stored bills whose attachments were never fetched (the backlog).
     attachments_pending: set[str] = field(default_factory=set)
+    # source ids of stored bills whose sponsors were never fetched (the sponsors backlog of a backfill).
+    sponsors_pending: set[str] = field(default_factory=set)
+    # A backfill (a full crawl of a city with no bill stored) with ``[crawl] sponsors_by_title``: the
+    # sponsors of the bills whose titles need no documents are left to the sweeps (crawler/attachments.py).
+    defer_sponsors: bool = False
     settings: CrawlSettings = field(default_factory=CrawlSettings)
     # track mode: the source ids to fetch (and nothing else).
     only: set[str] = field(default_factory=set)
@@ -67,6 +72,7 @@ class CrawlJob:
     fetched: int = 0
     probed_unchanged: int = 0
     attachment_requests: int = 0
+    sponsors_deferred: int = 0
     staged: int = 0
     rejected: int = 0
     skipped_restricted: int = 0
@@ -113,6 +119,7 @@ class CrawlJob:
         self.fetched += shard.fetched
         self.probed_unchanged += shard.probed_unchanged
         self.attachment_requests += shard.attachment_requests
+        self.sponsors_deferred += shard.sponsors_deferred
         self.staged += shard.staged
         self.rejected += shard.rejected
         self.skipped_restricted += shard.skipped_restricted

@@ -106,6 +106,8 @@ class Bill(Base):
     vanished_at: Mapped[datetime | None]
     # When attachments were first fetched; None while the bill waits in the attachments backlog.
     attachments_fetched_at: Mapped[datetime | None]
+    # When sponsors were first fetched; None while the bill waits in the sponsors backlog of a backfill.
+    sponsors_fetched_at: Mapped[datetime | None]
     # The normalized file number (tracker.contract.identifier_key): how a bill is recognised across sources.
     identifier_key: Mapped[str | None] = mapped_column(String(100), index=True)
     # The source that describes the bill now (see Jurisdiction.source_key).

@@ -134,6 +134,7 @@ def bill(
         raw={},
         first_seen_at=first_seen,
         updated_at=first_seen,
+        sponsors_fetched_at=first_seen,
     )
     session.add(row)
     session.flush()

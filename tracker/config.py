@@ -54,6 +54,11 @@ class CrawlSettings(Strict):
     # title, or an opaque title: crawler/attachments.py); the others join the backlog at once. false: every
     # matter takes a slot, newest first.
     attachments_by_title: bool = True
+    # A backfill (the full crawl of a city with no bill stored yet) fetches the sponsors of those bills only
+    # too: the others are stored without sponsors at once and the next sweep fetches them (two requests
+    # each: the histories again, then the sponsors). It halves a backfill's requests. false: every bill
+    # comes with its sponsors. Legistar Web API only (the other platforms give sponsors with the bill).
+    sponsors_by_title: bool = True
     # Processes of a full crawl of the Legistar API, the crawl process and processes - 1 spawned workers
     # (each lists every page and fetches its share of the matters; the per-host cap is shared out between
     # them): the crawler is CPU-bound, so a backfill uses every core. Incremental crawls and sweeps run in

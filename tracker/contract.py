@@ -74,7 +74,9 @@ class NormalizedBill:
     portal_row_version: str | None
     raw: dict[str, Any]
     actions: list[NormalizedAction] = field(default_factory=list)
-    sponsors: list[NormalizedSponsor] = field(default_factory=list)
+    # None: not fetched by this crawl (the sponsors backlog of a backfill, crawler/attachments.py); the
+    # stored ones are kept. The content hash covers them as they are (None included).
+    sponsors: list[NormalizedSponsor] | None = field(default_factory=list)
     # None: not fetched by this crawl (the attachments backlog); the stored ones are kept.
     attachments: list[NormalizedAttachment] | None = None
     content_hash: str = ""
@@ -89,7 +91,7 @@ class NormalizedBill:
         """A shallow dict of the bill (raw payloads are shared, not copied as ``asdict`` would)."""
         doc = dict(self.__dict__)
         doc["actions"] = [dict(a.__dict__) for a in self.actions]
-        doc["sponsors"] = [dict(s.__dict__) for s in self.sponsors]
+        doc["sponsors"] = None if self.sponsors is None else [dict(s.__dict__) for s in self.sponsors]
         doc["attachments"] = (
             None if self.attachments is None else [dict(a.__dict__) for a in self.attachments]
         )
@@ -109,7 +111,8 @@ class NormalizedBill:
             a["action_date"] = _load_date(a["action_date"])
             a["acted_at"] = _load_dt(a["acted_at"])
             actions.append(NormalizedAction(**a))
-        sponsors = [NormalizedSponsor(**s) for s in data.pop("sponsors")]
+        listed = data.pop("sponsors")
+        sponsors = None if listed is None else [NormalizedSponsor(**s) for s in listed]
         rows = data.pop("attachments")
         attachments = None if rows is None else [NormalizedAttachment(**a) for a in rows]
         return cls(**data, actions=actions, sponsors=sponsors, attachments=attachments)

@@ -40,6 +40,7 @@ from tracker.identity import move_problem
 from tracker.store import (
     RunSummary,
     ensure_jurisdiction,
+    has_bills,
     import_job,
     incremental_since,
     known_state,
@@ -117,6 +118,11 @@ def plan_jobs(
                     known_actions=state.actions if state else {},
                     # the attachments backlog is worked off by sweeps
                     attachments_pending=state.attachments_pending if state and mode == "sweep" else set(),
+                    # so is the sponsors backlog of a backfill
+                    sponsors_pending=state.sponsors_pending if state and mode == "sweep" else set(),
+                    defer_sponsors=mode == "full"
+                    and config.crawl.sponsors_by_title
+                    and not has_bills(session, row.id),
                     settings=config.crawl,
                     only=set(only or ()),
                     tracked=tracked_ids(session, row.id, cfg.source_key) if mode != "track" else set(),

@@ -422,18 +422,20 @@ def sanitize_record(
         a.action_date = b.day(a.action_date, here + "action_date")
         a.acted_at = b.instant(a.acted_at, here + "acted_at")
         a.raw = b.raw(a.raw, here + "raw")
-    sponsors = []
-    for i, s in enumerate(b.rows(bill.sponsors, "sponsors")):
-        here = f"sponsors[{i}]."
-        b.fields(s, SPONSOR_LIMITS, here, set())
-        s.sequence = b.integer(s.sequence, here + "sequence")
-        s.is_primary = b.flag(s.is_primary, here + "is_primary")
-        if s.name is None or not s.name.strip():  # nothing but removed characters: not a name
-            b.cut(here + "name", "an empty name dropped")
-            continue
-        sponsors.append(s)
-    if len(sponsors) != len(bill.sponsors):
-        bill.sponsors = sponsors
+    listed = b.optional_rows(bill.sponsors, "sponsors")  # None: not fetched (the sponsors backlog)
+    if listed is not None:
+        sponsors = []
+        for i, s in enumerate(listed):
+            here = f"sponsors[{i}]."
+            b.fields(s, SPONSOR_LIMITS, here, set())
+            s.sequence = b.integer(s.sequence, here + "sequence")
+            s.is_primary = b.flag(s.is_primary, here + "is_primary")
+            if s.name is None or not s.name.strip():  # nothing but removed characters: not a name
+                b.cut(here + "name", "an empty name dropped")
+                continue
+            sponsors.append(s)
+        if len(sponsors) != len(listed):
+            bill.sponsors = sponsors
     attachments = b.optional_rows(bill.attachments, "attachments")
     if attachments is not None:
         _attachments(b, attachments, "attachments")

@@ -16,6 +16,7 @@ What it guarantees (tests/test_crawl_*.py, tests/test_hostile_portal.py):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from tracker.contract import (
     NormalizedMember,
     NormalizedSponsor,
     Staged,
+    content_hash,
     identifier_key,
     read_staged,
 )
@@ -153,6 +155,8 @@ class KnownState:
     rows: dict[str, tuple[str | None, str | None]]
     # source ids whose attachments were never fetched (the backlog)
     attachments_pending: set[str]
+    # source ids whose sponsors were never fetched (the sponsors backlog of a backfill)
+    sponsors_pending: set[str]
     # source id -> the history ids stored as its actions
     actions: dict[str, frozenset[str]]
 
@@ -160,21 +164,34 @@ class KnownState:
 def known_state(session: Session, jurisdiction_id: int, source_key: str | None = None) -> KnownState:
     present = (Bill.jurisdiction_id == jurisdiction_id, Bill.vanished_at.is_(None), _of_source(source_key))
     rows = session.execute(
-        select(Bill.source_id, Bill.portal_row_version, Bill.status, Bill.attachments_fetched_at).where(
-            *present
-        )
+        select(
+            Bill.source_id,
+            Bill.portal_row_version,
+            Bill.status,
+            Bill.attachments_fetched_at,
+            Bill.sponsors_fetched_at,
+        ).where(*present)
     )
-    known, pending = {}, set()
-    for sid, rv, st, fetched in rows:
+    known: dict[str, tuple[str | None, str | None]] = {}
+    pending: set[str] = set()
+    no_sponsors: set[str] = set()
+    for sid, rv, st, fetched, sponsors_fetched in rows:
         known[sid] = (rv, st)
         if fetched is None:
             pending.add(sid)
+        if sponsors_fetched is None:
+            no_sponsors.add(sid)
     actions: dict[str, set[str]] = {}
     for sid, action_id in session.execute(
         select(Bill.source_id, Action.source_id).join(Action).where(*present)
     ):
         actions.setdefault(sid, set()).add(action_id)
-    return KnownState(known, pending, {sid: frozenset(ids) for sid, ids in actions.items()})
+    return KnownState(known, pending, no_sponsors, {sid: frozenset(ids) for sid, ids in actions.items()})
+
+
+def has_bills(session: Session, jurisdiction_id: int) -> bool:
+    """Whether any bill of the jurisdiction is stored (present or vanished, of any source)."""
+    return session.scalar(select(Bill.id).where(Bill.jurisdiction_id == jurisdiction_id).limit(1)) is not None
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -331,15 +348,20 @@ class Importer:
                 existing = self._existing([b.source_id for b in batch])
         self.run.seen += len(bills)
         fresh = [b for b in bills if b.source_id not in existing]
+        completed = [b for b in bills if b.source_id in existing and _completes(b, existing[b.source_id])]
+        done = {b.source_id for b in completed}
         changed = [
             b
             for b in bills
             if b.source_id in existing
+            and b.source_id not in done
             and (existing[b.source_id].content_hash != b.content_hash or existing[b.source_id].vanished_at)
         ]
         new_ids = self._insert_new(fresh) if fresh else {}
         if changed:
             self._update(changed, existing)
+        if completed:
+            self._complete_sponsors(completed, existing)
         if self.source_key and (fresh or changed):
             seen = [(new_ids[b.source_id], b) for b in fresh]
             seen += [(existing[b.source_id].id, b) for b in changed]
@@ -354,6 +376,22 @@ class Importer:
             already = {b.source_id for b in changed}
             self._sync_attachments(fetched, existing, already)
 
+    def _complete_sponsors(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
+        """Store the first sponsors of bills from the backlog: this completes the bills, it does not change
+        them (no ``changed`` count, no status change)."""
+        self._replace_sponsors(bills, existing)
+        self.s.execute(
+            update(Bill),
+            [
+                {
+                    "id": existing[b.source_id].id,
+                    "content_hash": b.content_hash,
+                    "sponsors_fetched_at": self.observed_at,
+                }
+                for b in bills
+            ],
+        )
+
     def _existing(self, ids: list[str]) -> dict[str, Any]:
         return {
             row.source_id: row
@@ -366,6 +404,7 @@ class Importer:
                     Bill.content_hash,
                     Bill.vanished_at,
                     Bill.attachments_fetched_at,
+                    Bill.sponsors_fetched_at,
                 ).where(
                     Bill.jurisdiction_id == self.j.id,
                     Bill.source_id.in_(ids),
@@ -387,6 +426,7 @@ class Importer:
                 "first_seen_at": now,
                 "updated_at": now,
                 "attachments_fetched_at": None if b.attachments is None else now,
+                "sponsors_fetched_at": None if b.sponsors is None else now,
             }
             for b in bills
         ]
@@ -435,7 +475,7 @@ class Importer:
         action_ids: dict[tuple[int, str], int] = {}
         if actions:
             action_ids = self._insert_actions(actions)
-        sponsors = [_sponsor_row(ids[b.source_id], sp) for b in bills for sp in b.sponsors]
+        sponsors = [_sponsor_row(ids[b.source_id], sp) for b in bills for sp in b.sponsors or ()]
         if sponsors:
             self.s.execute(insert(_table(Sponsor)), sponsors)
         attachments = [_attachment_row(ids[b.source_id], a) for b in bills for a in b.attachments or ()]
@@ -461,7 +501,7 @@ class Importer:
         self.touched.update(bill_ids)
         self._update_bill_rows(bills, existing)
         previous, action_ids = self._sync_actions(bills, existing, bill_ids)
-        self._replace_sponsors(bills, existing, bill_ids)
+        self._replace_sponsors(bills, existing)
         self._record_status_changes(bills, existing, previous, action_ids)
 
     def _update_bill_rows(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
@@ -475,6 +515,10 @@ class Importer:
                     "id": existing[b.source_id].id,
                     "updated_at": self.observed_at,
                     "vanished_at": None,
+                    # a bill fetched without its sponsors keeps the stored ones (and their date)
+                    "sponsors_fetched_at": existing[b.source_id].sponsors_fetched_at
+                    if b.sponsors is None
+                    else existing[b.source_id].sponsors_fetched_at or self.observed_at,
                 }
                 for b in bills
             ],
@@ -527,11 +571,14 @@ class Importer:
             action_ids.update(self._insert_actions(to_insert))
         return previous, action_ids
 
-    def _replace_sponsors(
-        self, bills: list[NormalizedBill], existing: dict[str, Any], bill_ids: list[int]
-    ) -> None:
-        self.s.execute(delete(Sponsor).where(Sponsor.bill_id.in_(bill_ids)))
-        sponsors = [_sponsor_row(existing[b.source_id].id, sp) for b in bills for sp in b.sponsors]
+    def _replace_sponsors(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
+        fetched = [b for b in bills if b.sponsors is not None]  # the others keep their stored sponsors
+        if not fetched:
+            return
+        self.s.execute(
+            delete(Sponsor).where(Sponsor.bill_id.in_([existing[b.source_id].id for b in fetched]))
+        )
+        sponsors = [_sponsor_row(existing[b.source_id].id, sp) for b in fetched for sp in b.sponsors or ()]
         if sponsors:
             self.s.execute(insert(_table(Sponsor)), sponsors)
 
@@ -622,6 +669,14 @@ class Importer:
         for chunk in (gone[i : i + BATCH] for i in range(0, len(gone), BATCH)):
             self.s.execute(update(Bill).where(Bill.id.in_(chunk)).values(vanished_at=self.observed_at))
         self.run.vanished = len(gone)
+
+
+def _completes(bill: NormalizedBill, row: Any) -> bool:
+    """Whether ``bill`` only adds the sponsors its stored row waits for (the sponsors backlog of a
+    backfill): the stored hash is the hash of the same content without sponsors."""
+    if bill.sponsors is None or row.sponsors_fetched_at is not None or row.vanished_at is not None:
+        return False
+    return bool(row.content_hash == content_hash(dataclasses.replace(bill, sponsors=None)))
 
 
 def _lock(session: Session, jurisdiction: Jurisdiction) -> None:

@@ -48,6 +48,7 @@ from tracker.platforms.legistar import (
     Settings,
     attachments_of,
     bill_of,
+    bill_without_sponsors,
     event_stamp,
     event_start,
     events_window,
@@ -230,27 +231,40 @@ class LegistarApiSpider(PortalSpider[Settings]):
             wanted = self._wanted(job, key, matter)
             if wanted:
                 job.fetched += 1
-                with_attachments = self._attachments_now(job, matter)
+                with_attachments, with_sponsors = self._subresources_now(job, matter)
                 out.append(
                     self._sub(
-                        job, matter, "histories", with_attachments=with_attachments, probe=wanted == "probe"
+                        job,
+                        matter,
+                        "histories",
+                        with_attachments=with_attachments,
+                        probe=wanted == "probe",
+                        with_sponsors=with_sponsors,
                     )
                 )
             elif key in job.attachments_pending and job.take_attachment_slot():
                 out.append(self._sub(job, matter, "attachments", only_attachments=True))
         return out
 
-    def _attachments_now(self, job: CrawlJob, matter: dict[str, Any]) -> bool:
-        """Whether a fetched matter's attachment list is fetched with it. The budget is spent in listing
-        order, i.e. newest matters first; in a full crawl with ``attachments_by_title``, only on titles that
-        may need their documents (crawler/attachments.py): the others join the backlog the sweeps work off."""
-        if job.mode == "full" and job.settings.attachments_by_title:
+    def _subresources_now(self, job: CrawlJob, matter: dict[str, Any]) -> tuple[bool, bool]:
+        """Whether a fetched matter's attachment list, and its sponsors, are fetched with it.
+
+        The attachments budget is spent in listing order, i.e. newest matters first; in a full crawl with
+        ``attachments_by_title``, only on titles that may need their documents (crawler/attachments.py):
+        the others join the backlog the sweeps work off. A backfill with ``sponsors_by_title``
+        (``job.defer_sponsors``) leaves the sponsors of those other titles to the sweeps too."""
+        by_title = job.mode == "full" and (job.settings.attachments_by_title or job.defer_sponsors)
+        needs = True
+        if by_title:
             title, name = matter.get("MatterTitle"), matter.get("MatterName")
-            if not self._triage.needs_documents(
+            needs = self._triage.needs_documents(
                 title if isinstance(title, str) else None, name if isinstance(name, str) else None
-            ):
-                return False
-        return job.take_attachment_slot()
+            )
+        if not needs and job.settings.attachments_by_title:
+            with_attachments = False
+        else:
+            with_attachments = job.take_attachment_slot()
+        return with_attachments, needs or with_attachments or not job.defer_sponsors
 
     def _wanted(self, job: CrawlJob, key: str, matter: dict[str, Any]) -> str | None:
         """Whether to fetch a listed matter's histories, sponsors and attachments: "fetch", "probe" or None.
@@ -268,6 +282,8 @@ class LegistarApiSpider(PortalSpider[Settings]):
         stored = job.known.get(key)
         if stored is None or stored != (row_version, clean_text(matter.get("MatterStatusName"))):
             return "fetch"
+        if key in job.sponsors_pending:
+            return "fetch"  # a sweep works off the sponsors backlog of a backfill
         if row_version is None and self._recent(job, matter, UTC_FIELDS):
             return "fetch"  # no row version to trust: a recent modification stamp decides
         return "probe" if self._recent(job, matter, LOCAL_DATE_FIELDS) else None
@@ -287,14 +303,25 @@ class LegistarApiSpider(PortalSpider[Settings]):
         return any(isinstance(v, str) and first_day <= v[:10] <= today for v in map(matter.get, fields))
 
     def parse_histories(
-        self, response: Response, slug: str, matter: dict[str, Any], with_attachments: bool, probe: bool
-    ) -> list[Request]:
+        self,
+        response: Response,
+        slug: str,
+        matter: dict[str, Any],
+        with_attachments: bool,
+        probe: bool,
+        with_sponsors: bool = True,
+    ) -> list[Request | dict[str, Any]]:
         job = self.jobs[slug]
         if probe:
             ids = frozenset(str(row.get("MatterHistoryId")) for row in response.meta[JSON_META])
             if ids == job.known_actions.get(str(matter["MatterId"]), frozenset()):
                 job.probed_unchanged += 1
                 return []  # nothing new: the stored bill stands
+        if not with_sponsors:
+            # A backfill's bill whose title needs no documents: stored now, its sponsors and attachment
+            # list join the backlogs the sweeps work off.
+            job.sponsors_deferred += 1
+            return [self._item(job, matter, bill_without_sponsors, response.meta[JSON_META])]
         return [
             self._sub(
                 self.jobs[slug],

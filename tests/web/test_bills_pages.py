@@ -149,3 +149,24 @@ def test_the_bill_page_costs_a_fixed_number_of_queries(client, login, engine):
             event.remove(engine, "before_cursor_execute", count)
         counts.append(n["queries"])
     assert counts[0] == counts[1]
+
+
+def test_a_bill_whose_sponsors_wait_for_the_sweep_says_so(client, login, engine):
+    """A backfill leaves some bills' sponsors to the next sweep ([crawl] sponsors_by_title): their page and
+    the API say the sponsors are not read yet, not that there are none."""
+    from sqlalchemy import update
+
+    from db.engine import session_scope
+    from db.models import Bill
+
+    waiting = make_bill(engine, RINK)
+    none = make_bill(engine, RINK)
+    with session_scope(engine) as s:
+        s.execute(update(Bill).where(Bill.id == waiting).values(sponsors_fetched_at=None))
+    login(client, "staff")
+    page = client.get(f"/bills/{waiting}").text
+    assert "not read yet (the next sweep of the portal reads them)" in page and "none listed" not in page
+    page = client.get(f"/bills/{none}").text
+    assert "none listed" in page and "not read yet" not in page
+    assert client.get(f"/api/bills/{waiting}").json()["sponsors_pending"] is True
+    assert client.get(f"/api/bills/{none}").json()["sponsors_pending"] is False

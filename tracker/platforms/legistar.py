@@ -252,8 +252,10 @@ def normalize_matter(
     web_base: str | None,
     zone: ZoneInfo,
     stage_overrides: Mapping[str, str] | None = None,
+    sponsors_fetched: bool = True,
 ) -> NormalizedBill:
-    """Validate and normalize one Legistar matter with its sub-resources."""
+    """Validate and normalize one Legistar matter with its sub-resources (``sponsors_fetched`` False: the
+    sponsors were not asked for, the bill joins the sponsors backlog)."""
     if not isinstance(matter, dict):
         raise DataError(f"{slug}: a matter is not a JSON object")
     mid = _id(matter, "MatterId", f"{slug} matter")
@@ -286,7 +288,7 @@ def normalize_matter(
         portal_row_version=clean_text(matter.get("MatterRowVersion")),
         raw=matter,
         actions=_actions(_rows(histories, f"{where} histories"), where, zone),
-        sponsors=_sponsors(_rows(sponsors, f"{where} sponsors")),
+        sponsors=_sponsors(_rows(sponsors, f"{where} sponsors")) if sponsors_fetched else None,
         attachments=None if attachments is None else normalize_attachments(attachments, where),
     )
     bill.content_hash = content_hash(bill)
@@ -306,6 +308,24 @@ def bill_of(j: Settings, matter: Any, histories: Any, sponsors: Any, attachments
         web_base=j.public_base,
         zone=j.zone,
         stage_overrides=j.stages,
+    )
+
+
+def bill_without_sponsors(j: Settings, matter: Any, histories: Any) -> NormalizedBill:
+    """One matter of a full crawl whose sponsors wait in the backlog (crawler/attachments.py), and so do its
+    attachments."""
+    return normalize_matter(
+        slug=j.slug,
+        matter=matter,
+        histories=histories,
+        sponsors=None,
+        attachments=None,
+        api_base=j.api_base,
+        client=j.client,
+        web_base=j.public_base,
+        zone=j.zone,
+        stage_overrides=j.stages,
+        sponsors_fetched=False,
     )
 
 

@@ -254,6 +254,7 @@ def api_bill(db: DB, user: CurrentUser, bill_id: RowId) -> dict[str, Any]:
     out["sponsors"] = [
         {"name": s.name, "primary": s.is_primary} for s in sorted(bill.sponsors, key=lambda s: s.sequence)
     ]
+    out["sponsors_pending"] = bill.sponsors_fetched_at is None  # not read yet: the next sweep reads them
     out["actions"] = [
         {
             "date": _iso(a.action_date),

@@ -44,6 +44,8 @@ def bill_page(session: Session, bill_id: int, now: datetime) -> dict[str, Any] |
         "match": match,
         "events": list(events),
         "sponsors": sponsor_links(session, bill, sorted(bill.sponsors, key=lambda s: s.sequence)),
+        # a backfill left them to the next sweep ([crawl] sponsors_by_title)
+        "sponsors_pending": bill.sponsors_fetched_at is None,
         "actions": sorted(bill.actions, key=lambda a: a.sequence, reverse=True),
         "attachments": [{"name": a.name, "url": safe_url(a.url), "raw_url": a.url} for a in bill.attachments],
         "status_changes": changes,
