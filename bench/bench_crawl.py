@@ -9,8 +9,10 @@ this process, and prints for each step the wall time, matters per second, the re
 process's CPU (user + system, from wait4) in total and per request:
 
 1. a full backfill into an empty SQLite database (or --database URL);
-2. an incremental crawl after --change (1%) of the matters changed status;
-3. a reconciliation sweep (lists every matter, fetches only the ones that moved).
+2. a sweep that works off the backlogs the backfill left: the sponsors of the bills whose titles need no
+   documents (``[crawl] sponsors_by_title``; not with ``--all-sponsors``) and their attachment lists;
+3. an incremental crawl after --change (1%) of the matters changed status;
+4. a reconciliation sweep (lists every matter, fetches only the ones that moved).
 
 The matters' titles are real council titles (a seeded sample of ../shared/streams/*.tsv, read-only input,
 when that folder exists; ``--synthetic-titles`` keeps the generator's "an ordinance amending Chapter N"
@@ -356,6 +358,10 @@ def main() -> None:
             PROFILER.extend(["-o", args.py_spy, "--"])
         step("full backfill", config, "--full", verbose=args.phases)
         PROFILER.clear()
+        if not args.all_sponsors:
+            # The sweep that works off the sponsors and attachments backlogs the backfill left (two requests
+            # a waiting bill, three with its attachment list): the daily sweep, or `crawl --sweep`.
+            step("sweep of the backfill's backlogs", config, "--sweep")
         changed = portal.client("bench").touch_fraction(args.change, bump_last_modified=True)
         step(f"incremental after {len(changed)} changed", config)
         portal.client("bench").touch_fraction(args.change, bump_last_modified=False)
