@@ -5,6 +5,10 @@ and PostgreSQL). A city with bills stored is never crawled that way."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 from sqlalchemy import select, text
 
 from crawler.attachments import TitleTriage
@@ -76,6 +80,10 @@ def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changin
     assert len(_requests(server, "histories")) == len(visible)
     assert _fetched(engine) == wanted
     assert _stored_sponsors(engine) == {sid: n for sid, n in portal_sponsors.items() if sid in wanted}
+    exported = run_tracker("--config", str(cfg), "export", "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    pending = {r["source_id"] for r in map(json.loads, exported.stdout.splitlines()) if r["sponsors_pending"]}
+    assert pending == set(visible) - wanted
 
     server.reset_requests()
     out = _run(sweep)
@@ -85,6 +93,9 @@ def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changin
     assert len(_requests(server, "histories")) == len(visible) - len(wanted)
     assert _fetched(engine) == set(visible)
     assert _stored_sponsors(engine) == portal_sponsors
+    exported = run_tracker("--config", str(cfg), "export", "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert {row["sponsors_pending"] for row in csv.DictReader(io.StringIO(exported.stdout))} == {"false"}
 
     server.reset_requests()
     out = _run(sweep)
