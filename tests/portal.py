@@ -41,6 +41,31 @@ def portal_config(
     return write_config(path, entries, database_url=db_url, crawl=settings)
 
 
+def backfill_and_sweep_configs(
+    tmp_path: Path, server: LegistarPortalServer, portal: Portal, db_url: str, client: str, **crawl: object
+) -> tuple[Path, Path]:
+    """Two configs of one council, no meetings: one whose first crawl is a backfill, one that sweeps."""
+    settings = {"meetings_ahead_days": 0, "meetings_back_days": 0, **crawl}
+    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[client], crawl=settings)
+    settings["reconcile_every_hours"] = 0
+    sweep = portal_config(tmp_path / "s.toml", server, portal, db_url, clients=[client], crawl=settings)
+    return cfg, sweep
+
+
+def needing_documents(portal: Portal, client: str) -> set[str]:
+    """The visible matters whose titles may need their documents (crawler/attachments.py): a backfill fetches
+    their attachment lists and sponsors with them."""
+    from crawler.attachments import TitleTriage
+
+    triage = TitleTriage()
+    rows = {str(m["MatterId"]): m for m in portal.client(client).matter_rows()}
+    return {
+        sid
+        for sid in portal_statuses(portal, client)
+        if triage.needs_documents(rows[sid]["MatterTitle"], rows[sid]["MatterName"])
+    }
+
+
 def portal_statuses(portal: Portal, client: str) -> dict[str, str]:
     """What the portal shows now: MatterId -> status, for the matters a crawl can see."""
     rows = portal.client(client).matter_rows()

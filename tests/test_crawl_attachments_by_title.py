@@ -10,8 +10,8 @@ from crawler.attachments import TitleTriage, opaque
 from db.engine import session_scope
 from db.models import Attachment, Bill
 from tests.conftest import run_tracker
+from tests.portal import backfill_and_sweep_configs, needing_documents, portal_statuses, stored_statuses
 from tests.portal import portal_config as _portal_config
-from tests.portal import portal_statuses, stored_statuses
 
 NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
 CLIENT = "riverton"
@@ -49,17 +49,10 @@ def test_candidates_are_titles_with_a_rules_term_opaque_ones_and_nothing_else():
 def test_a_full_crawl_fetches_the_lists_of_titles_that_may_need_documents(
     tmp_path, db_url, engine, portal, server
 ):
-    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
-    sweep = portal_config(
-        tmp_path / "s.toml", server, portal, db_url, clients=[CLIENT], crawl={"reconcile_every_hours": 0}
-    )
+    cfg, sweep = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT)
     client = portal.client(CLIENT)
     visible = portal_statuses(portal, CLIENT)
-    triage = TitleTriage()
-    rows = {str(m["MatterId"]): m for m in client.matter_rows()}
-    wanted = {
-        sid for sid in visible if triage.needs_documents(rows[sid]["MatterTitle"], rows[sid]["MatterName"])
-    }
+    wanted = needing_documents(portal, CLIENT)
     assert 0 < len(wanted) < len(visible)  # the demo has both kinds
 
     first = run_tracker("--config", str(cfg), "crawl")

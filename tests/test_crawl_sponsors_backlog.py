@@ -11,20 +11,13 @@ import json
 
 from sqlalchemy import select, text
 
-from crawler.attachments import TitleTriage
 from db.engine import alembic_config, session_scope
 from db.models import Bill, Sponsor
 from tests.conftest import run_tracker
 from tests.factories import make_bill
-from tests.portal import portal_config as _portal_config
-from tests.portal import portal_statuses, stored_statuses
+from tests.portal import backfill_and_sweep_configs, needing_documents, portal_statuses, stored_statuses
 
-NO_MEETINGS = {"meetings_ahead_days": 0, "meetings_back_days": 0}
 CLIENT = "riverton"
-
-
-def portal_config(*args, crawl: dict | None = None, **kw):
-    return _portal_config(*args, crawl={**NO_MEETINGS, **(crawl or {})}, **kw)
 
 
 def _requests(server, what: str) -> list[str]:
@@ -56,17 +49,10 @@ def _run(cfg, *args: str):
 def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changing_a_bill(
     tmp_path, db_url, engine, portal, server
 ):
-    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
-    sweep = portal_config(
-        tmp_path / "s.toml", server, portal, db_url, clients=[CLIENT], crawl={"reconcile_every_hours": 0}
-    )
+    cfg, sweep = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT)
     client = portal.client(CLIENT)
     visible = portal_statuses(portal, CLIENT)
-    rows = {str(m["MatterId"]): m for m in client.matter_rows()}
-    triage = TitleTriage()
-    wanted = {
-        sid for sid in visible if triage.needs_documents(rows[sid]["MatterTitle"], rows[sid]["MatterName"])
-    }
+    wanted = needing_documents(portal, CLIENT)
     portal_sponsors = {
         sid: [r["MatterSponsorName"] for r in client.sponsor_rows(int(sid))] for sid in visible
     }
@@ -110,10 +96,7 @@ def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changin
 
 
 def test_a_bill_that_changed_before_its_sponsors_came_is_changed(tmp_path, db_url, engine, portal, server):
-    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
-    sweep = portal_config(
-        tmp_path / "s.toml", server, portal, db_url, clients=[CLIENT], crawl={"reconcile_every_hours": 0}
-    )
+    cfg, sweep = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT)
     _run(cfg)
     client = portal.client(CLIENT)
     statuses = portal_statuses(portal, CLIENT)
@@ -138,9 +121,7 @@ def test_a_bill_that_changed_before_its_sponsors_came_is_changed(tmp_path, db_ur
 def test_without_sponsors_by_title_every_bill_comes_with_its_sponsors(
     tmp_path, db_url, engine, portal, server
 ):
-    cfg = portal_config(
-        tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT], crawl={"sponsors_by_title": False}
-    )
+    cfg, _ = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT, sponsors_by_title=False)
     _run(cfg)
     visible = portal_statuses(portal, CLIENT)
     assert len(_requests(server, "sponsors")) == len(visible)
@@ -151,7 +132,7 @@ def test_a_full_crawl_of_a_city_with_bills_stored_leaves_no_sponsors_behind(
     tmp_path, db_url, engine, portal, server
 ):
     make_bill(engine, "A bill stored before", slug=CLIENT, match=False)
-    cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
+    cfg, _ = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT)
     _run(cfg, "--full")
     visible = portal_statuses(portal, CLIENT)
     assert len(_requests(server, "sponsors")) == len(visible)

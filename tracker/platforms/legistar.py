@@ -295,8 +295,11 @@ def normalize_matter(
     return bill
 
 
-def bill_of(j: Settings, matter: Any, histories: Any, sponsors: Any, attachments: Any) -> NormalizedBill:
-    """One matter of a city on this platform, with its sub-resources (``attachments`` None: not fetched)."""
+def bill_of(
+    j: Settings, matter: Any, histories: Any, sponsors: Any, attachments: Any, sponsors_fetched: bool = True
+) -> NormalizedBill:
+    """One matter of a city on this platform, with its sub-resources (``attachments`` None: not fetched;
+    ``sponsors_fetched`` False: its sponsors wait in the backlog)."""
     return normalize_matter(
         slug=j.slug,
         matter=matter,
@@ -308,25 +311,14 @@ def bill_of(j: Settings, matter: Any, histories: Any, sponsors: Any, attachments
         web_base=j.public_base,
         zone=j.zone,
         stage_overrides=j.stages,
+        sponsors_fetched=sponsors_fetched,
     )
 
 
 def bill_without_sponsors(j: Settings, matter: Any, histories: Any) -> NormalizedBill:
     """One matter of a full crawl whose sponsors wait in the backlog (crawler/attachments.py), and so do its
     attachments."""
-    return normalize_matter(
-        slug=j.slug,
-        matter=matter,
-        histories=histories,
-        sponsors=None,
-        attachments=None,
-        api_base=j.api_base,
-        client=j.client,
-        web_base=j.public_base,
-        zone=j.zone,
-        stage_overrides=j.stages,
-        sponsors_fetched=False,
-    )
+    return bill_of(j, matter, histories, None, None, sponsors_fetched=False)
 
 
 def attachments_of(j: Settings, matter: dict[str, Any], attachments: Any) -> AttachmentsUpdate:
