@@ -72,7 +72,6 @@ class CrawlJob:
     fetched: int = 0
     probed_unchanged: int = 0
     attachment_requests: int = 0
-    sponsors_deferred: int = 0
     staged: int = 0
     rejected: int = 0
     skipped_restricted: int = 0
@@ -119,7 +118,6 @@ class CrawlJob:
         self.fetched += shard.fetched
         self.probed_unchanged += shard.probed_unchanged
         self.attachment_requests += shard.attachment_requests
-        self.sponsors_deferred += shard.sponsors_deferred
         self.staged += shard.staged
         self.rejected += shard.rejected
         self.skipped_restricted += shard.skipped_restricted

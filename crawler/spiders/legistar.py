@@ -320,7 +320,6 @@ class LegistarApiSpider(PortalSpider[Settings]):
         if not with_sponsors:
             # A backfill's bill whose title needs no documents: stored now, its sponsors and attachment
             # list join the backlogs the sweeps work off.
-            job.sponsors_deferred += 1
             return [self._item(job, matter, bill_without_sponsors, response.meta[JSON_META])]
         return [
             self._sub(
