@@ -116,6 +116,12 @@ class Settings(JurisdictionConfig):
 _GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 
 
+def _page_id(value: str) -> bool:
+    """Whether ``value`` is an InSite page's ID (a detail, meeting, calendar or person link): ASCII digits, at
+    most 18 of them (a 64-bit integer; a longer one is not an id InSite gives)."""
+    return ascii_digits(value) and len(value) <= 18
+
+
 def _query(url: str) -> dict[str, str]:
     """The query parameters of a URL, names lower-cased, first value of each."""
     return {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
@@ -128,7 +134,7 @@ def detail_id(url: str) -> tuple[str, str | None] | None:
         return None
     q = _query(url)
     mid = q.get("id", "")
-    if not ascii_digits(mid) or len(mid) > 18:
+    if not _page_id(mid):
         return None
     guid = q.get("guid")
     return mid, guid if guid and _GUID.match(guid) else None
@@ -144,7 +150,7 @@ def parse_url(url: str) -> LinkTarget | None:
     found = detail_id(url.strip())
     if found is None and parts.path.lower().endswith("/gateway.aspx"):
         q = _query(url.strip())
-        if q.get("m", "").lower() == "l" and ascii_digits(q.get("id", "")) and len(q["id"]) <= 18:
+        if q.get("m", "").lower() == "l" and _page_id(q.get("id", "")):
             found = (q["id"], None)
     if found is None:
         return None
@@ -530,7 +536,7 @@ def _link_id(link: Any, pattern: re.Pattern[str]) -> str | None:
         m = pattern.search(link.get(attr) or "")
         if m:
             value = _query("x?" + m.group(1).replace("&amp;", "&")).get("id", "")
-            if ascii_digits(value) and len(value) <= 18:
+            if _page_id(value):
                 return value
     return None
 
@@ -775,7 +781,7 @@ def meeting_id(url: str) -> tuple[str, str | None] | None:
         return None
     q = _query(url)
     mid = q.get("id", "")
-    if not ascii_digits(mid) or len(mid) > 18:
+    if not _page_id(mid):
         return None
     guid = q.get("guid")
     return mid, guid if guid and _GUID.match(guid) else None
@@ -970,7 +976,7 @@ def _ical_id(link: Any) -> str | None:
         return None
     q = _query(link.get("href") or "")
     value = q.get("id", "")
-    if q.get("m", "").upper() != "IC" or not ascii_digits(value) or len(value) > 18:
+    if q.get("m", "").upper() != "IC" or not _page_id(value):
         return None
     return value
 
@@ -1185,7 +1191,7 @@ def history_link(link: Any) -> tuple[str, str | None] | None:
         if m:
             q = _query("x?" + m.group(1).replace("&amp;", "&"))
             value, guid = q.get("id", ""), q.get("guid")
-            if ascii_digits(value) and len(value) <= 18:
+            if _page_id(value):
                 return value, guid if guid and _GUID.match(guid) else None
     return None
 
@@ -1359,7 +1365,7 @@ def parse_people(doc: Any) -> PeoplePage:
         if link is not None and _PERSON_LINK.search(urlsplit(link.get("href") or "").path):
             query = _query(link.get("href") or "")
             value = query.get("id", "")
-            source_id = value if ascii_digits(value) and len(value) <= 18 else None
+            source_id = value if _page_id(value) else None
             guid = query.get("guid") if _GUID.match(query.get("guid") or "") else None
         key = name_key(name)
         if key in seen:
