@@ -515,10 +515,9 @@ class Importer:
                     "id": existing[b.source_id].id,
                     "updated_at": self.observed_at,
                     "vanished_at": None,
-                    # a bill fetched without its sponsors keeps the stored ones (and their date)
+                    # when its sponsors were first fetched: kept once set, else now if this crawl fetched them
                     "sponsors_fetched_at": existing[b.source_id].sponsors_fetched_at
-                    if b.sponsors is None
-                    else existing[b.source_id].sponsors_fetched_at or self.observed_at,
+                    or (None if b.sponsors is None else self.observed_at),
                 }
                 for b in bills
             ],
