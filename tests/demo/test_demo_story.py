@@ -50,3 +50,19 @@ def test_demo_times_and_printed_next_steps(tmp_path, demo_run):
     assert datetime.fromisoformat(str(first_seen)).replace(tzinfo=UTC) <= utc_now(seconds=False)
     digest = (demo / "digest.txt").read_text()
     assert "not yet reviewed" in digest.lower()  # the demo subscriber opted into unreviewed matches
+
+
+def test_the_second_crawl_finds_what_changed_and_the_sweep_only_what_it_could_not_see(demo_run):
+    """The README's story: the incremental second crawl finds the portal's two weeks of status changes; the
+    sweep after it finds only those whose matter kept its old ``MatterLastModifiedUtc`` (the Legistar quirk
+    the demo gives a tenth of its matters). Until 2026-12-07 the second crawl asked for changes since the
+    machine's time minus a day, while the portal's changes were dated in the two weeks before: it found
+    none and the sweep found all."""
+    out = demo_run.result.stdout
+    second = out.split("second crawl (only what changed):", 1)[1].split("\n\n", 1)[0]
+    assert second.count("succeeded (incremental)") == 4, second
+    assert " 0 bills seen" not in second, second
+    found = int(out.split("Status changes found by the second crawl (", 1)[1].split(")", 1)[0])
+    hidden = int(out.split("Status changes only the sweep could see (", 1)[1].split(")", 1)[0])
+    assert found > 0, out
+    assert hidden < found / 2, (found, hidden)

@@ -6,7 +6,11 @@
 2. write a configuration for it and create a fresh SQLite database in the demo directory;
 3. crawl every council (a full backfill), in a child process as the scheduler does;
 4. advance the portal's clock (two weeks of council meetings: statuses change, new bills appear);
-5. crawl again (incremental: only what changed is asked for), and show the status changes it found.
+5. crawl again (incremental: only what changed is asked for), and show the status changes it found. The
+   configuration's ``overlap_hours`` covers the days the portal's clock stood behind the machine's, so
+   this crawl asks for what changed since the first crawl by the portal's clock (less a day), as against
+   a real portal;
+6. run a reconciliation sweep and show what only it could see.
 
 Every crawl also fetches its bills' documents (``[documents] after_crawl``): the portal serves each
 attachment's PDF itself, on its loopback address (listed in ``document_hosts``), so evidence found in a
@@ -47,7 +51,7 @@ def demo_timezone(portal: Portal) -> str:
     return next((client.timezone for client in portal), "UTC")
 
 
-def _config_text(server: LegistarPortalServer, portal: Portal, database: Path) -> str:
+def _config_text(server: LegistarPortalServer, portal: Portal, database: Path, days: int) -> str:
     lines = [
         "# Written by `tracker demo`: the demo councils on the built-in local portal.",
         "[database]",
@@ -55,6 +59,9 @@ def _config_text(server: LegistarPortalServer, portal: Portal, database: Path) -
         "",
         "[crawl]",
         "per_host_concurrency = 16",
+        # the watermark a real deployment would have: the first crawl ran at the portal's clock, `days`
+        # behind this machine's, so the incremental crawl after it asks for changes since then less a day
+        f"overlap_hours = {24 * (days + 1)}  # the portal clock was {days} days behind at the first crawl",
         "",
         "[documents]",
         "after_crawl = true  # each crawl fetches its bills' documents (served by the demo portal)",
@@ -108,7 +115,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
     portal = demo_portal(now=start)
     with LegistarPortalServer(portal, local_documents=True) as server:
         config_path = base / "tracker.toml"
-        config_path.write_text(_config_text(server, portal, database), encoding="utf-8")
+        config_path.write_text(_config_text(server, portal, database, days), encoding="utf-8")
         config = load_config(config_path)
         engine = make_engine(config.database_url)
         upgrade(engine)
@@ -203,7 +210,13 @@ def serve_demo(directory: str | Path, *, port: int | None = None) -> None:
 @click.option(
     "--dir", "directory", default="tracker-demo", show_default=True, help="Where the demo keeps its files."
 )
-@click.option("--days", default=14, show_default=True, help="How far the demo clock advances between crawls.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 29),
+    default=14,
+    show_default=True,
+    help="How far the demo clock advances between crawls.",
+)
 @click.option("--no-serve", is_flag=True, help="Stop after the crawls instead of serving the web app.")
 @click.option("--port", type=click.IntRange(1, 65535), help="Web app port (default 8000, else any free one).")
 def demo(directory: str, days: int, no_serve: bool, port: int | None) -> None:
