@@ -72,6 +72,9 @@ class CrawlJob:
     fetched: int = 0
     probed_unchanged: int = 0
     attachment_requests: int = 0
+    # bills of the sponsors backlog fetched (at most ``[crawl] sponsors_per_crawl``): only sweeps fetch
+    # them, and a sweep runs in one process, so no shard shares this count
+    sponsors_backlog_taken: int = 0
     staged: int = 0
     rejected: int = 0
     skipped_restricted: int = 0
@@ -141,6 +144,14 @@ class CrawlJob:
         if limit and self.attachment_requests >= limit:
             return False
         self.attachment_requests += 1
+        return True
+
+    def take_sponsors_slot(self) -> bool:
+        """Whether this crawl may still work off one more bill of the sponsors backlog."""
+        limit = self.settings.sponsors_per_crawl
+        if limit and self.sponsors_backlog_taken >= limit:
+            return False
+        self.sponsors_backlog_taken += 1
         return True
 
     def fail(self, message: str) -> None:

@@ -151,3 +151,23 @@ def test_the_migration_marks_the_sponsors_of_stored_bills_fetched(db_url, engine
             text("SELECT sponsors_fetched_at, first_seen_at FROM bills WHERE id = :id"), {"id": bill_id}
         ).one()
     assert fetched is not None and fetched == first_seen
+
+
+def test_a_sweep_works_off_at_most_sponsors_per_crawl_bills_newest_first(
+    tmp_path, db_url, engine, portal, server
+):
+    cfg, sweep = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT, sponsors_per_crawl=25)
+    _run(cfg)
+    visible = portal_statuses(portal, CLIENT)
+    waiting = sorted(set(visible) - _fetched(engine), key=int, reverse=True)
+    assert len(waiting) > 50
+    while waiting:
+        server.reset_requests()
+        out = _run(sweep)
+        assert " 0 changed, 0 status changes" in out, out
+        batch, waiting = waiting[:25], waiting[25:]  # the newest matters first
+        assert sorted(p.rsplit("/", 2)[1] for p in _requests(server, "sponsors")) == sorted(batch)
+        assert _fetched(engine) == set(visible) - set(waiting)
+    server.reset_requests()
+    _run(sweep)
+    assert _requests(server, "sponsors") == []

@@ -59,6 +59,9 @@ class CrawlSettings(Strict):
     # each: the histories again, then the sponsors). It halves a backfill's requests. false: every bill
     # comes with its sponsors. Legistar Web API only (the other platforms give sponsors with the bill).
     sponsors_by_title: bool = True
+    # A sweep works off at most this many bills of that backlog (newest matters first; about two requests
+    # each), so the first sweep after backfilling a large city is spread over several. 0 = no limit.
+    sponsors_per_crawl: int = Field(5000, ge=0)
     # Processes of a full crawl of the Legistar API, the crawl process and processes - 1 spawned workers
     # (each lists every page and fetches its share of the matters; the per-host cap is shared out between
     # them): the crawler is CPU-bound, so a backfill uses every core. Incremental crawls and sweeps run in

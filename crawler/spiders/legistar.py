@@ -282,8 +282,8 @@ class LegistarApiSpider(PortalSpider[Settings]):
         stored = job.known.get(key)
         if stored is None or stored != (row_version, clean_text(matter.get("MatterStatusName"))):
             return "fetch"
-        if key in job.sponsors_pending:
-            return "fetch"  # a sweep works off the sponsors backlog of a backfill
+        if key in job.sponsors_pending and job.take_sponsors_slot():
+            return "fetch"  # a sweep works off the sponsors backlog of a backfill, newest first
         if row_version is None and self._recent(job, matter, UTC_FIELDS):
             return "fetch"  # no row version to trust: a recent modification stamp decides
         return "probe" if self._recent(job, matter, LOCAL_DATE_FIELDS) else None
