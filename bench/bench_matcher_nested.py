@@ -17,12 +17,17 @@ Candidates (fixed before any run):
   features weighted 1, 3 or 10 beside the embedding; the stream rows the shipped model does not train on,
   the clearly-not-relevant rows of the full read (``eval_only``), added to training), each with the
   thresholds. Slow: about 30 minutes on 2 busy cores.
+* ``--lexical``: also TF-IDF of the title beside the shipped features (word 1-2 grams or char_wb 3-5 grams,
+  sublinear tf, min_df 2, fit on the fold's training rows only; its rows scaled to 0.5, 1 or 2 times the
+  mean length of the training rows' embedding vectors), or a TF-IDF-only logistic regression whose
+  probability is averaged with the shipped model's (weight 0.3 or 0.5), each with the thresholds.
 
 Relevance only (P/R/F1 of the clear rows of the whole stream, every row labelled, as in
 ``bench_matcher_loco``); categories and direction are those of ``bench_matcher_loco``.
 
     ./dev bench bench_matcher_nested            # thresholds and training variants (a few minutes)
     ./dev bench bench_matcher_nested --grid     # and the classifier settings
+    ./dev bench bench_matcher_nested --lexical  # and TF-IDF of the title (2 minutes)
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,7 +61,15 @@ from tracker.matcher.streams import labelled_stream  # noqa: E402
 
 THRESHOLDS = [round(x, 2) for x in np.arange(0.30, 0.951, 0.05)]
 KEEPS = [round(x, 2) for x in np.arange(0.0, 0.51, 0.05)]
-SHIPPED = ("C", C_RELEVANT, "rw", RULE_WEIGHT, "cw", None, "unread", False, "weights", "")
+SHIPPED = ("C", C_RELEVANT, "rw", RULE_WEIGHT, "cw", None, "unread", False, "weights", "", "lexical", "")
+LEXICAL = [f"{kind} {s}" for kind in ("word", "char") for s in (0.5, 1.0, 2.0)] + ["avg 0.3", "avg 0.5"]
+
+
+def setting(cfg: tuple[Any, ...], key: str, value: Any) -> tuple[Any, ...]:
+    """``cfg`` with ``key`` set to ``value``."""
+    o = dict(zip(cfg[::2], cfg[1::2], strict=True))
+    o[key] = value
+    return tuple(x for kv in o.items() for x in kv)
 
 
 def load(rules: Matcher, cache: EmbeddingCache) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -65,6 +79,7 @@ def load(rules: Matcher, cache: EmbeddingCache) -> tuple[dict[str, dict[str, Any
         titles = [r.title for r in rows]
         results = rules.classify_many(titles)
         data[council] = {
+            "titles": titles,
             "vec": cache.encode(titles),
             "rf": np.stack([rule_features(x) for x in results]),
             "rules": np.array([x.relevant for x in results]),
@@ -76,6 +91,7 @@ def load(rules: Matcher, cache: EmbeddingCache) -> tuple[dict[str, dict[str, Any
     dev = [e for e in shipped_examples([]) if e.source.startswith("devset")]
     results = rules.classify_many([e.title for e in dev])
     devset = {
+        "titles": [e.title for e in dev],
         "vec": cache.encode([e.title for e in dev]),
         "rf": np.stack([rule_features(x) for x in results]),
         "y": np.array([e.relevant for e in dev]),
@@ -89,7 +105,7 @@ def fit_predict(
     from sklearn.linear_model import LogisticRegression
 
     o = dict(zip(cfg[::2], cfg[1::2], strict=True))
-    xs, ys, ws = [], [], []
+    xs, ys, ws, titles = [], [], [], []
     for c in train:
         d = data[c]
         m = np.ones(len(d["y"]), bool) if o["unread"] else ~d["unread"]
@@ -103,20 +119,46 @@ def fit_predict(
         xs.append(np.hstack([d["vec"][m], d["rf"][m] * o["rw"]]))
         ys.append(d["y"][m])
         ws.append(w)
+        titles += [t for t, k in zip(d["titles"], m, strict=True) if k]
     xs.append(np.hstack([devset["vec"], devset["rf"] * o["rw"]]))
     ys.append(devset["y"])
     ws.append(np.ones(len(devset["y"])))
+    titles += devset["titles"]
     x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
     keep = w > 0
+    tests = {c: np.hstack([d["vec"], d["rf"] * o["rw"]]) for c, d in data.items() if c not in train}
+    lexical, _, scale = str(o["lexical"]).partition(" ")
+    if lexical in ("word", "char"):  # the title's TF-IDF beside the shipped features
+        tfidf = _tfidf(lexical, titles)
+        embedding = x[:, : devset["vec"].shape[1]]  # the training rows' embedding vectors
+        alpha = float(scale) * float(np.linalg.norm(embedding, axis=1).mean())
+        x = sp.hstack([sp.csr_matrix(x), tfidf.transform(titles) * alpha], format="csr")
+        tests = {
+            c: sp.hstack([sp.csr_matrix(t), tfidf.transform(data[c]["titles"]) * alpha], format="csr")
+            for c, t in tests.items()
+        }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = LogisticRegression(C=o["C"], max_iter=3000, class_weight=o["cw"])
         clf.fit(x[keep], y[keep], sample_weight=w[keep])
-    out = {}
-    for c, d in data.items():
-        if c not in train:
-            out[c] = clf.predict_proba(np.hstack([d["vec"], d["rf"] * o["rw"]]))[:, 1]
+        out = {c: clf.predict_proba(t)[:, 1] for c, t in tests.items()}
+        if lexical == "avg":  # a TF-IDF-only model's probability averaged with the shipped one's
+            tfidf = _tfidf("word", titles)
+            alone = LogisticRegression(C=o["C"], max_iter=3000, class_weight=o["cw"])
+            alone.fit(tfidf.transform(titles)[keep], y[keep], sample_weight=w[keep])
+            mix = float(scale)
+            for c in out:
+                p_lex = alone.predict_proba(tfidf.transform(data[c]["titles"]))[:, 1]
+                out[c] = (1 - mix) * out[c] + mix * p_lex
     return out
+
+
+def _tfidf(kind: str, titles: list[str]) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if kind == "word":
+        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(titles)
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(titles)
 
 
 def counts(d: dict[str, Any], p: np.ndarray, thr: float, keep: float) -> tuple[int, int, int]:
@@ -137,12 +179,14 @@ def main() -> int:
     data, devset = load(Matcher(load_rules()), EmbeddingCache(load_embedder()))
     councils = tuple(data)
     configs = [SHIPPED] + [
-        (*SHIPPED[:-1], weights)
+        setting(SHIPPED, "weights", weights)
         for weights in ("no borderline", "borderline 0.5", "councils 1/sqrt(rows)")
     ]  # fmt: skip
+    if "--lexical" in sys.argv:
+        configs += [setting(SHIPPED, "lexical", lexical) for lexical in LEXICAL]
     if grid:
         configs += [
-            ("C", c, "rw", rw, "cw", cw, "unread", un, "weights", "")
+            ("C", c, "rw", rw, "cw", cw, "unread", un, "weights", "", "lexical", "")
             for c, cw, rw, un in itertools.product(
                 [0.3, 1.0, 3.0, 10.0], [None, "balanced"], [1.0, 3.0, 10.0], [False, True]
             )
