@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,19 +27,39 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Query parameters libpq reads a secret from (``?password=...`` is as good as the userinfo's password).
+_SECRET_PARAMETER = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&#]*")
+
+
 def redact_url(url: str) -> str:
+    """The URL as it may be shown: its password masked, in the userinfo (also when an unescaped "@" in it
+    made the rest of it look like the host) and in a ``password``/``sslpassword`` query parameter."""
     try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparseable database URL>"
+    if parsed.host and "@" in parsed.host:
+        parsed = parsed.set(host=parsed.host.rsplit("@", 1)[1])
+    shown = parsed.render_as_string(hide_password=True)
+    return _SECRET_PARAMETER.sub(lambda m: m.group(1) + "***", shown)
+
+
+def unreachable(url: object, exc: OperationalError) -> TrackerError:
+    """The error "cannot reach the database URL: why", on one line (libpq adds a hint on a line of its own)."""
+    reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
+    return TrackerError(f"cannot reach the database {redact_url(str(url))}: {reason}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(f"database URL is not a valid SQLAlchemy URL: {redact_url(url)}") from None
+    if parsed.host and "@" in parsed.host:  # the driver would name the rest of the password as the host
+        raise ConfigError(
+            f"the database URL {redact_url(url)} has an '@' in its user or password: write it as %40"
+        )
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     # JSON columns (raw portal payloads, evidence) written by orjson where it can (tracker/jsonio.py).
@@ -107,7 +128,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
-        raise TrackerError(f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}") from None
+        raise unreachable(engine.url, exc) from None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -140,7 +161,7 @@ def require_schema(engine: Engine) -> None:
                 else None
             )
     except OperationalError as exc:
-        raise TrackerError(f"cannot reach the database {redact_url(str(engine.url))}: {exc.orig}") from None
+        raise unreachable(engine.url, exc) from None
     if current is None or "bills" not in tables:
         raise TrackerError(f"the database {redact_url(str(engine.url))} has no schema: run `tracker init`")
     if current != HEAD_REVISION:

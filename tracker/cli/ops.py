@@ -7,23 +7,20 @@ from sqlalchemy.exc import OperationalError
 
 from tracker.cli.context import Context, pass_ctx
 from tracker.cli.output import echo
-from tracker.errors import TrackerError
 
 
 @click.command()
 @pass_ctx
 def init(obj: Context) -> None:
     """Create the database schema, or upgrade it to this version."""
-    from db.engine import current_revision, make_engine, redact_url, upgrade
+    from db.engine import current_revision, make_engine, redact_url, unreachable, upgrade
 
     engine = make_engine(obj.config.database_url)
     before = None
     try:
         before = current_revision(engine)
     except OperationalError as exc:
-        raise TrackerError(
-            f"cannot reach the database {redact_url(obj.config.database_url)}: {exc.orig}"
-        ) from None
+        raise unreachable(obj.config.database_url, exc) from None
     upgrade(engine)
     after = current_revision(engine)
     where = redact_url(obj.config.database_url)
