@@ -65,6 +65,15 @@ PROBES = [
     ("establishing cash bail", "restricts"),
     ("eliminating legal-defense funding", "restricts"),
     ("An Ordinance to Create the Independent Community Police Oversight Commission", "expands"),
+    # the object named after a long code reference still counts (it starts within the window)
+    (
+        "Ordinance repealing Section 7-73-050 of the Riverton Municipal Code (Limits on Cooperation with "
+        "Civil "
+        "Immigration Detainers)",
+        "restricts",
+    ),
+    ("An ordinance limiting cooperation with civil immigration detainers", "expands"),
+    ("Resolution repealing the limits on cooperation with ICE", "restricts"),
 ]
 
 

@@ -16,8 +16,11 @@ and the object it acts on, and decides only where that pairing is certain:
   alternative responders ...) expands;
 * a limiting verb acting on a protection restricts.
 
-The verb must come before its object within one clause (no ``;`` between them, at most ``WINDOW``
-characters apart). The first certain pairing in the title decides; when none is found the caller falls
+The verb must come before its object within one clause (no ``;`` between them, the object starting at
+most ``WINDOW`` characters after the verb). An object that runs on past those characters ("repealing
+Section 7-73-050 of the Code (Limits on Cooperation with Civil Immigration Detainers)") is the verb's only
+when no other verb stands between them ("adopt an ordinance amending Chapter 2.99 to prohibit city use of
+face recognition": *prohibit* acts on it). The first certain pairing in the title decides; when none is found the caller falls
 back on the learned direction model and the rules' cues. Every decision carries its reason in words.
 """
 
@@ -26,8 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Characters between the end of a verb and the start of its object.
+#: Characters between the end of a verb and the start of its object (the object itself may run on).
 WINDOW = 90
+#: How far past ``WINDOW`` an object that starts inside it may run on ("limits on cooperation with civil
+#: immigration detainers" is 55 characters).
+_OBJECT_LENGTH = 120
 
 _ENABLING = r"""
     require[sd]?|requiring|establish(?:es|ed|ing)?|creat(?:e|es|ed|ing)|authoriz(?:e|es|ed|ing)|
@@ -67,6 +73,7 @@ _PROTECTION = r"""
     (?:surveillance\ )?(?:technology\ )?(?:use|data)\ polic(?:y|ies)|surveillance\ technology\ polic(?:y|ies)|surveillance\ impact\ reports?|
     sanctuary(?:\ (?:city|policy|policies|ordinance|status))?|welcoming\ city|trust\ act|
     (?:limits?|restrictions?)\ on\ (?:immigration\ )?detainers?|(?:immigrant\ )?legal[-\ ](?:defense|services)\ fund|
+    (?:limits?|restrictions?|prohibitions?)\ on\ (?:cooperation|collaboration|assistance)\ with\ (?:(?:civil|federal)\ )*(?:immigration\ (?:detainers?|enforcement|authorities|agents|holds?)|ICE\b)|
     deportation\ defense|removal\ defense|universal\ representation|language\ access|
     municipal\ (?:id|identification)|expunge(?:ment|ments)?|record\ sealing|cite[-\ ]and[-\ ]release|
     alternative\ (?:response|responders?)|crisis\ response\ teams?|bail\ (?:reform|fund)|
@@ -122,13 +129,16 @@ def read_direction(text: str) -> DirectionCue | None:
             "a member of a body",
             "an appointment to an existing body: it staffs the body and changes no policy, so it is neutral",
         )
-    for verb in _VERB.finditer(text):
-        if _NEGATED.search(text[max(0, verb.start() - 40) : verb.start()]):
-            continue
-        span = text[verb.end() : verb.end() + WINDOW]
+    verbs = [v for v in _VERB.finditer(text) if not _NEGATED.search(text[max(0, v.start() - 40) : v.start()])]
+    for i, verb in enumerate(verbs):
+        span = text[verb.end() : verb.end() + WINDOW + _OBJECT_LENGTH]
         clause = re.split(r"[;:]|\band to\b", span, maxsplit=1)[0]
         obj = _OBJECT.search(clause)
-        if obj is None:
+        if obj is None or obj.start() > WINDOW:
+            continue
+        if obj.end() > WINDOW and i + 1 < len(verbs) and verbs[i + 1].start() < verb.end() + obj.start():
+            # an object that runs past the window is this verb's only with no verb in between ("adopt an
+            # ordinance amending ... to prohibit city use of face recognition": prohibit acts on it)
             continue
         verb_kind = "enabling" if verb.group("enabling") else "limiting"
         object_kind = "enforcement" if obj.group("enforcement") else "protection"
