@@ -45,7 +45,7 @@ def redact_url(url: str) -> str:
 
 
 def unreachable(url: object, exc: OperationalError) -> TrackerError:
-    """The error "cannot reach the database URL: why", on one line (libpq adds a hint on a line of its own)."""
+    """The error "cannot reach the database URL: why" on one line (libpq adds a hint on its own line)."""
     reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
     return TrackerError(f"cannot reach the database {redact_url(str(url))}: {reason}")
 
