@@ -39,3 +39,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """An aware time moved to UTC. A ValueError, not an OverflowError, when it falls outside the years 1 to
+    9999 once there (``0001-01-01T00:00:00+14:00``, ``9999-12-31T23:59:59-12:00``): the parsers of the
+    times users type (``tracker changes --since``, the API's ``since``) refuse those as bad input."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"out of range once in UTC (years 1 to 9999): {value.isoformat()}") from None

@@ -106,6 +106,17 @@ def test_changes_filters(cli):
     assert unknown.stderr == "Error: no jurisdiction 'nowhere' in the database (known: lakeside, riverton)\n"
 
 
+def test_changes_since_a_time_out_of_range_in_utc_is_a_usage_error(cli):
+    """Valid ISO times that leave the years 1 to 9999 once moved to UTC: one ``Error:`` line, exit 2 (the
+    conversion overflowed inside the database driver, a traceback)."""
+    for since in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):
+        done = cli("changes", "--since", since)
+        assert done.returncode == 2, (since, done.stderr)
+        assert done.stderr == f"Error: out of range once in UTC (years 1 to 9999): {since}\n"
+    edge = cli("changes", "--since", "9999-12-31T23:59:59+14:00", "--format", "jsonl")  # still in range
+    assert edge.returncode == 0 and edge.stdout == "", edge.stderr
+
+
 def _dup_states(engine) -> list[str | None]:
     with session_scope(engine) as s:
         return list(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.jobs import CrawlJob, Mode
 from crawler.process import STOP_GRACE, Stopping, run_spiders, shard_worker
 from db.engine import make_engine, require_schema, session_scope
-from db.types import utcnow
+from db.types import to_utc, utcnow
 from tracker import children, crawl_runs
 from tracker.config import Config
 from tracker.contract import NormalizedVote
@@ -486,8 +486,13 @@ def crawl_in_child(
 
 
 def parse_iso(value: str) -> datetime:
+    """An ISO date or time typed by a user (``--since``, ``--now``), in UTC (UTC too if it has no offset).
+    Text that is not one, or a time out of range once in UTC, is a :class:`ConfigError` (exit status 2)."""
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"not an ISO date or time: {value!r}") from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    try:
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else to_utc(dt)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

@@ -16,6 +16,7 @@ starts fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -110,9 +111,27 @@ def _first_line(exc: object) -> str:
     return terminal_text(lines[0]) if lines else type(exc).__name__
 
 
+def undecodable_argument(args: list[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (Python hands them over as lone surrogates,
+    which no database, URL or file write accepts), shown with those bytes as ``\\xNN``; None if all are
+    sound. Every command refuses such an argument up front (a usage error) rather than each on its own."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
+            return terminal_text(shown if len(shown) <= 60 else shown[:59] + "…")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    bad = undecodable_argument(args)
+    if bad is not None:
+        click.UsageError(f"an argument is not UTF-8 text: '{bad}'").show()
+        sys.exit(2)
     try:
-        rv = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="tracker", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

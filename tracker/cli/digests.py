@@ -14,7 +14,7 @@ import click
 
 from db.types import utcnow
 from tracker.cli.output import echo, id_argument
-from tracker.cli.params import NOW_OPTION, WEEKDAY, parse_now
+from tracker.cli.params import LIMIT, NOW_OPTION, WEEKDAY, parse_now
 from tracker.errors import TrackerError
 from tracker.safe_output import json_text
 
@@ -427,7 +427,7 @@ def digest_release(obj: Any, delivery_id: int, mark_sent: bool) -> None:
     multiple=True,
     help="Only deliveries in this state (repeatable).",
 )
-@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
+@click.option("--limit", default=50, show_default=True, type=LIMIT, help="At most this many, newest first.")
 @click.pass_obj
 def digest_list(obj: Any, statuses: tuple[str, ...], limit: int) -> None:
     """List digest deliveries (the outbox), newest first."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli.output import bill_argument, echo
+from tracker.cli.params import LIMIT
 from tracker.safe_output import json_text, terminal_text
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ def documents() -> None:
 
 @documents.command("fetch")
 @click.argument("slugs", nargs=-1)
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many documents per jurisdiction.")
+@click.option("--limit", type=LIMIT, help="At most this many documents per jurisdiction.")
 @click.option("--bill", metavar="BILL", help="Only this bill's documents (id or SLUG:IDENTIFIER).")
 @click.option("--force", is_flag=True, help="Download and extract again even if nothing changed.")
 @click.pass_obj

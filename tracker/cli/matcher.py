@@ -9,6 +9,7 @@ matcher over the stored bills).
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -104,8 +105,13 @@ def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool)
     rules and the learned layer are measured; --rules-only measures the rules engine alone.
     """
     from tracker.matcher.evaluate import evaluate as run_evaluation
+    from tracker.matcher.evaluate import read_labelled
 
-    report = run_evaluation(file, make_matcher(rules_path, rules_only))
+    try:
+        items = read_labelled(file)
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not UTF-8 text") from None
+    report = run_evaluation(file, make_matcher(rules_path, rules_only), items=items)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -183,11 +189,19 @@ def _inputs(text: str | None, file_path: str | None) -> Iterator[str]:
         except UnicodeDecodeError:
             raise InputError(f"{file_path}: not UTF-8 text") from None
         return
-    yield from (line.rstrip("\r\n") for line in sys.stdin if line.strip())
+    # Decoded here, strictly: the interpreter's own standard input turns bytes that are not UTF-8 into lone
+    # surrogates, which the learned layer's tokenizer refuses with a TypeError.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
+    try:
+        yield from (line.rstrip("\r\n") for line in stdin if line.strip())
+    except UnicodeDecodeError:
+        raise InputError("standard input: not UTF-8 text") from None
+    finally:
+        stdin.detach()  # sys.stdin keeps its buffer
 
 
 class InputError(TrackerError):
-    """An input file for ``classify`` cannot be read."""
+    """An input of ``classify`` or ``evaluate`` (a file, standard input) cannot be read."""
 
 
 def _plain(title: str, result: MatchResult) -> str:

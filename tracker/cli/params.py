@@ -1,5 +1,5 @@
-"""Click parameters shared by the commands: a day of the week (typed in more than one spelling) and the
-hidden ``--now`` of the commands that act at a time."""
+"""Click parameters shared by the commands: a day of the week (typed in more than one spelling), the range
+of a ``--limit`` and the hidden ``--now`` of the commands that act at a time."""
 
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ class Weekday(click.ParamType[str]):
 
 
 WEEKDAY = Weekday()
+
+#: The most a ``--limit`` may ask for: far past any real use, and well within the integers every database
+#: driver binds (a bigger number was an OverflowError on SQLite and "bigint out of range" on PostgreSQL).
+MAX_LIMIT = 1_000_000
+LIMIT = click.IntRange(1, MAX_LIMIT)
 
 
 NOW_OPTION = click.option(

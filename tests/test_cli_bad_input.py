@@ -1,0 +1,111 @@
+"""The command line (the real ``tracker`` command in a child process) given bytes that are not UTF-8 and
+numbers no database holds: one ``Error:`` line and a non-zero exit (2 for usage errors), never a traceback.
+
+- An argument with bytes that are not UTF-8 (Python hands them over as lone surrogates, which the database,
+  URLs and the learned layer refuse) is refused by ``tracker`` itself before any command runs; UTF-8
+  arguments, accented ones too, are untouched.
+- ``classify`` reading standard input, and ``evaluate`` reading its CSV, say the input is not UTF-8 text,
+  as ``classify --file`` does.
+- ``--limit`` options are bounded (1 to 1,000,000).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, run_tracker, write_config
+
+NOT_UTF8 = os.fsdecode(b"\xff")  # what Python makes of the byte 0xff in an argument: '\udcff'
+
+
+@pytest.fixture
+def cli(tmp_path, db_url, engine):
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+
+    def run(*args: str):
+        return run_tracker("--config", str(cfg), *args, env={"TRACKER_EDITOR": "alice"})
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (("review", "show", f"riverton:{NOT_UTF8}"), "riverton:\\xff"),
+        (("review", "note", "riverton:O2026-0053", NOT_UTF8), "\\xff"),
+        (("subscriptions", "add", "x@example.org", "--search", f"ICE {NOT_UTF8}"), "ICE \\xff"),
+        (("track", f"http://{NOT_UTF8}/"), "http://\\xff/"),
+        (("classify", f"ICE {NOT_UTF8} detainer"), "ICE \\xff detainer"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_a_usage_error(cli, args, shown):
+    done = cli(*args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"Error: an argument is not UTF-8 text: '{shown}'\n"
+    assert done.stdout == ""
+
+
+def test_utf8_arguments_with_accents_still_work(cli):
+    done = cli("classify", "--rules-only", "Café détention ICE")
+    assert done.returncode == 0, done.stderr
+    assert "Café détention ICE" in done.stdout
+
+
+def _classify_stdin(data: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", "classify"],
+        input=data,
+        capture_output=True,
+        timeout=120,
+        cwd=str(REPO),
+        check=False,
+    )
+
+
+def test_classify_standard_input_that_is_not_utf8_is_one_error_line():
+    for data in (b"\xff\xfe\x00", b"ICE detainer\nCaf\xe9\n"):
+        done = _classify_stdin(data)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == b"Error: standard input: not UTF-8 text\n"
+    ok = _classify_stdin("Café détention\nICE detainer\n".encode())
+    assert ok.returncode == 0, ok.stderr
+    assert len(ok.stdout.decode().splitlines()) == 2 and "Café détention" in ok.stdout.decode()
+
+
+def test_evaluate_a_csv_that_is_not_utf8_is_one_error_line(cli, tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(
+        b"title,relevant,category,direction\nCaf\xe9 ICE detainer,1,detainers_warrants,expands\n"
+    )
+    done = cli("evaluate", "--rules-only", str(path))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"Error: {path}: not UTF-8 text\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("documents", "fetch", "--limit", "99999999999999999999999"),
+        ("documents", "fetch", "--limit", "1000001"),
+        ("documents", "fetch", "--limit", "0"),
+        ("digest", "list", "--limit", "99999999999999999999999"),
+        ("digest", "list", "--limit", "0"),
+        ("digest", "list", "--limit", "-5"),
+    ],
+)
+def test_limits_out_of_range_are_usage_errors(cli, args):
+    done = cli(*args)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--limit': {args[-1]} is not in the range 1<=x<=1000000."
+    )
+
+
+def test_digest_list_within_its_limit(cli):
+    done = cli("digest", "list", "--limit", "1000000")
+    assert done.returncode == 0 and done.stdout == "No deliveries.\n", done.stderr
