@@ -70,12 +70,29 @@ def test_the_bill_page_shows_the_bill_its_history_and_links(client, login, gang)
 
 def test_unknown_bill_is_a_404_page(client, login, engine):
     login(client, "staff")
-    for path in ("/bills/99999", "/bills/abc", "/bills/1e3", "/bills/99999999999999999999999"):
+    r = client.get("/bills/99999", headers={"Accept": "text/html"})
+    assert r.status_code == 404
+    assert "No bill with id 99999." in r.text and "<html" in r.text and "Traceback" not in r.text
+
+
+def test_bill_id_that_is_not_a_number_is_a_400_page(client, login, engine):
+    """Like /members/<id> and /api/bills/<id>: text, a fraction or an id past the INTEGER column is bad
+    input (400), not an unknown bill (404)."""
+    login(client, "staff")
+    for path in (
+        "/bills/abc",
+        "/bills/1e3",
+        "/bills/1.5",
+        "/bills/-1",
+        "/bills/99999999999999999999999",
+        "/bills/%3Cscript%3Ealert(1)",
+    ):
         r = client.get(path, headers={"Accept": "text/html"})
-        assert r.status_code == 404, path
-        assert "No bill with id" in r.text and "<html" in r.text and "Traceback" not in r.text
+        assert r.status_code == 400, (path, r.status_code)
+        assert "bill_id" in r.text and "<html" in r.text and "Traceback" not in r.text
+        assert "<script>" not in r.text and "No bill with id" not in r.text
     r = client.get("/bills/%3Cscript%3Ealert(1)%3C%2Fscript%3E", headers={"Accept": "text/html"})
-    assert r.status_code == 404 and XSS not in r.text
+    assert r.status_code == 404 and XSS not in r.text  # the decoded / makes it no bill page's path
 
 
 def test_review_history_and_buttons(client, login, engine, gang):

@@ -143,6 +143,12 @@ def test_matches(client, login, bills):
         ("/api/bills?updated_since=yesterday", "updated_since"),
         ("/api/bills?updated_since=2026-11-01T00:00:00", "time zone"),
         ("/api/changes?since=2026-13-01", "since"),
+        # valid times that leave the years 1 to 9999 once in UTC
+        ("/api/changes?since=0001-01-01T00:00:00%2B14:00", "out of range"),
+        ("/api/changes?since=9999-12-31T23:59:59-12:00", "out of range"),
+        ("/api/bills?updated_since=9999-12-31T23:59:59-12:00", "out of range"),
+        ("/api/bills?updated_since=0001-01-01T00:00:00%2B14:00", "out of range"),
+        ("/api/bills?stage=bogus", "stage"),
         ("/api/bills/abc", "bill_id"),
         ("/api/matches?review_state=maybe", "review_state"),
     ],

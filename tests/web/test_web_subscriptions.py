@@ -109,6 +109,29 @@ def test_a_bad_subscription_is_one_line_on_the_page(client, login, engine):
     assert _subs(engine) == set()
 
 
+def test_form_errors_use_the_forms_words_and_name_no_server_path(engine, web_config, login):
+    """The command line's wording names its options (``--at``) and the configuration file; the web form's
+    names neither: a visitor must not learn where the server keeps its files."""
+    from tracker.web.app import create_app
+
+    private = "/srv/private-path/tracker.toml"
+    app = create_app(web_config.model_copy(update={"source": private}), engine=engine)
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, "staff", email="ana@example.org")
+        for field, value, expected in (
+            ("jurisdictions", "nope", "no jurisdiction 'nope' (known: portalder, riverton)."),
+            ("at_time", "25:00", "the time must be HH:MM, 24-hour, not '25:00'."),
+            ("weekday", "funday", "the weekday must be one of mon, tue, wed, thu, fri, sat, sun, not 'fun"),
+        ):
+            r = client.post("/subscriptions", data={"csrf_token": client.csrf, field: value})
+            assert r.status_code == 400, field
+            (error,) = re.findall(r'<p class="error" role="alert">(.*?)</p>', r.text)
+            error = error.replace("&#39;", "'")
+            assert error.startswith(expected), (field, error)
+            assert private not in r.text and "--" not in error
+    assert _subs(engine) == set()
+
+
 def test_a_user_without_an_address_is_told_so(client, login, engine):
     login(client, "staff")
     r = client.post("/subscriptions", data={"csrf_token": client.csrf})

@@ -26,7 +26,14 @@ from tracker.safe_output import ascii_digits, parse_id
 
 
 class SubscriptionError(TrackerError):
-    """A subscription request that cannot be honoured (unknown city, category, bad time...)."""
+    """A subscription request that cannot be honoured (unknown city, category, bad time...).
+
+    ``str(exc)`` is the command line's wording (it names the options, ``--at``, and the configuration
+    file); ``on_form`` the web form's, which names neither options nor any of the server's paths."""
+
+    def __init__(self, message: str, *, on_form: str | None = None) -> None:
+        super().__init__(message)
+        self.on_form = on_form if on_form is not None else message
 
 
 @dataclass
@@ -73,8 +80,10 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
     known = {j.slug for j in config.jurisdictions}
     for slug in spec.jurisdictions:
         if slug not in known:
+            listed = f"(known: {', '.join(sorted(known)) or 'none'})"
             raise SubscriptionError(
-                f"no jurisdiction {slug!r} in {config.source} (known: {', '.join(sorted(known)) or 'none'})"
+                f"no jurisdiction {slug!r} in {config.source} {listed}",
+                on_form=f"no jurisdiction {slug!r} {listed}",
             )
     for code in spec.categories:
         if code not in CATEGORY_CODES:
@@ -86,9 +95,14 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
     try:
         at = parse_at(spec.at_time)
     except ValueError as exc:
-        raise SubscriptionError(str(exc)) from None
+        raise SubscriptionError(
+            str(exc), on_form=f"the time must be HH:MM, 24-hour, not {spec.at_time[:40]!r}"
+        ) from None
     if spec.weekday not in WEEKDAYS:
-        raise SubscriptionError(f"--weekday must be one of {', '.join(WEEKDAYS)}, got {spec.weekday!r}")
+        raise SubscriptionError(
+            f"--weekday must be one of {', '.join(WEEKDAYS)}, got {spec.weekday!r}",
+            on_form=f"the weekday must be one of {', '.join(WEEKDAYS)}, not {spec.weekday[:40]!r}",
+        )
     tz = spec.timezone or config.digests.timezone
     try:
         ZoneInfo(tz)

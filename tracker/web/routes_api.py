@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Bill, Jurisdiction, StatusChange
 from db.models_review import BillMatch
-from db.types import utcnow
+from db.types import to_utc, utcnow
 from tracker.matcher.rules import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import (
     BillValues,
@@ -45,6 +45,7 @@ from tracker.read_model import (
 )
 from tracker.safe_output import MAX_ID
 from tracker.signals import match_direction_reason
+from tracker.stages import Stage
 from tracker.web.deps import DB, CurrentUser, RowId
 from tracker.web.queries.sql import limit_search_time
 
@@ -67,9 +68,15 @@ def _iso(value: Any) -> str | None:
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    """A time parameter, in UTC: one without a time zone, or out of range once in UTC, is a 400."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise HTTPException(400, f"{name} needs a time zone, e.g. 2026-11-01T00:00:00Z")
-    return value
+    try:
+        return to_utc(value)
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}: {exc}") from None
 
 
 def _jurisdiction(db: Session, slug: str | None) -> None:
@@ -183,7 +190,7 @@ def api_bills(
     user: CurrentUser,
     q: str = "",
     jurisdiction: str | None = None,
-    stage: str | None = None,
+    stage: Stage | None = None,
     category: Category | None = None,
     direction: Direction | None = None,
     relevant: bool | None = None,

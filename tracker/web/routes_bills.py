@@ -11,7 +11,7 @@ from db.models import Bill
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
 from tracker.safe_output import parse_id
-from tracker.web.deps import DB, CurrentUser, redirect, render
+from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 from tracker.web.queries import one_bill, template_helpers
 
 router = APIRouter()
@@ -20,12 +20,11 @@ router = APIRouter()
 @router.get("/bills/{bill_id}")
 def bill_page(
     request: Request,
-    bill_id: str,
+    bill_id: RowId,  # not a number, or past the INTEGER id columns: a 400, like /members/<id>
     db: DB,
     user: CurrentUser,
 ) -> HTMLResponse:
-    found = parse_id(bill_id)  # ASCII digits within 64 bits; anything else names no bill
-    detail = one_bill.bill_page(db, found, utcnow()) if found is not None else None
+    detail = one_bill.bill_page(db, bill_id, utcnow())
     if detail is None:
         raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
     return render(
@@ -62,7 +61,7 @@ def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Re
     try:
         sub = subs.add(db, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
-        return redirect(back, f"{exc}.", "error")
+        return redirect(back, f"{exc.on_form}.", "error")
     return redirect(back, f"You will be notified of this bill's status changes (subscription {sub.id}).")
 
 

@@ -263,7 +263,7 @@ def subscriptions_add(
         fields.follow_member(db, spec)
         sub = subs.add(db, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
-        return _page(request, db, user, status_code=400, error=f"{exc}.", form=form)
+        return _page(request, db, user, status_code=400, error=f"{exc.on_form}.", form=form)
     return redirect("/subscriptions", f"Subscription {sub.id} added ({subs.schedule_text(sub)}).")
 
 
@@ -303,7 +303,7 @@ def subscription_edit(
         fields.follow_member(db, spec)
         message = subs.edit(db, sub, spec, request.app.state.config, utcnow())
     except subs.SubscriptionError as exc:
-        return _edit_page(request, user, sub, form, status_code=400, error=f"{exc}.")
+        return _edit_page(request, user, sub, form, status_code=400, error=f"{exc.on_form}.")
     return redirect("/subscriptions", message)
 
 
