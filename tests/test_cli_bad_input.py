@@ -101,11 +101,53 @@ def test_limits_out_of_range_are_usage_errors(cli, args):
     done = cli(*args)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert done.stderr.splitlines()[-1] == (
-        f"Error: Invalid value for '--limit': {args[-1]} is not in the range 1<=x<=1000000."
+    command = " ".join(a for a in args if not a.startswith("-") and not a.lstrip("-").isdigit())
+    assert done.stderr == (
+        f"Error: Invalid value for '--limit': {args[-1]} is not in the range 1<=x<=1000000"
+        f" (see 'tracker {command} --help')\n"
     )
 
 
 def test_digest_list_within_its_limit(cli):
     done = cli("digest", "list", "--limit", "1000000")
     assert done.returncode == 0 and done.stdout == "No deliveries.\n", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("review", "list", "--state", "bogus"),
+            "Error: Invalid value for '--state': 'bogus' is not one of 'pending', 'confirmed', 'rejected', "
+            "'flagged' (see 'tracker review list --help')",
+        ),
+        (("nosuch",), "Error: No such command 'nosuch' (see 'tracker --help')"),
+        (("crawl", "--bogus"), "Error: No such option '--bogus' (see 'tracker crawl --help')"),
+        (("review", "show"), "Error: Missing argument 'BILL' (see 'tracker review show --help')"),
+    ],
+)
+def test_click_usage_errors_are_one_line_too(args, line):
+    """README: every user error is one line, exit 2 for usage. Click's own (an unknown option, command or
+    choice, a missing argument) printed the usage and a hint first, three lines in all."""
+    done = run_tracker(*args)
+    assert done.returncode == 2 and done.stderr == line + "\n", done.stderr
+    assert done.stdout == ""
+
+
+def test_a_group_named_alone_shows_its_help():
+    done = run_tracker("review")
+    assert done.returncode == 2 and "Usage: tracker review" in done.stdout + done.stderr
+    assert "confirm" in done.stdout + done.stderr
+
+
+def test_a_read_command_where_there_is_no_database_creates_none(tmp_path):
+    """`tracker status` in a folder with no config and no database: the default SQLite file is not created
+    (with its -wal and -shm files) by looking into it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
+    for command in (["status"], ["review", "list"], ["changes"]):
+        done = subprocess.run([sys.executable, "-m", "tracker", *command], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        where = tmp_path / "tracker.db"
+        assert done.stderr == f"Error: there is no database at {where}: run `tracker init`\n"
+        assert list(tmp_path.iterdir()) == [], command

@@ -129,11 +129,18 @@ def test_subscription_requests_are_validated(change, message):
 def test_subscription_errors_are_one_line(setup):
     _, _, cfg = setup
     r = tracker(cfg, "subscriptions", "add", "ana@example.org", "--category", "ice_rinks")
-    assert r.returncode == 1
+    assert r.returncode == 2  # a value the command cannot take: a usage error, as README says
     assert len(r.stderr.splitlines()) == 1
     assert r.stderr.startswith("Error: unknown category 'ice_rinks' (one of: sanctuary_declaration, ")
     r = tracker(cfg, "subscriptions", "pause", "nobody@example.org")
     assert r.stderr == "Error: no subscription for 'nobody@example.org' (see `tracker subscriptions list`)\n"
+    assert r.returncode == 1  # nothing by that name: a run-time failure, like a bill that does not exist
+    for args, line in (
+        (("--at", "25:99"), "Error: --at must be a 24-hour time HH:MM, got '25:99'"),
+        (("--timezone", "Mars/Olympus"), "Error: unknown timezone 'Mars/Olympus'"),
+    ):
+        r = tracker(cfg, "subscriptions", "add", "ana@example.org", *args)
+        assert r.returncode == 2 and r.stderr.startswith(line), r.stderr
 
 
 def test_preview_send_dry_run_list_and_release(setup, smtp):

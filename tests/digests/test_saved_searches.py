@@ -126,7 +126,7 @@ def test_subscriptions_add_with_search_and_bill(tmp_path):
     r = tracker("subscriptions", "add", "ana@example.org", "--bill", "1", "--search", "x")
     assert r.returncode == 2 and "--bill excludes --search" in r.stderr
     r = tracker("subscriptions", "add", "ana@example.org", "--search", "   ")
-    assert r.returncode == 1 and r.stderr == "Error: the search has no words\n"
+    assert r.returncode == 2 and r.stderr == "Error: the search has no words\n"
     r = tracker("subscriptions", "list", "--format", "jsonl")
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [(row["search"], row["bill_id"]) for row in rows] == [("Flock cameras", None), (None, bill_id)]

@@ -128,13 +128,20 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     bad = undecodable_argument(args)
     if bad is not None:
-        click.UsageError(f"an argument is not UTF-8 text: '{bad}'").show()
+        echo(f"Error: an argument is not UTF-8 text: '{bad}'", err=True)
         sys.exit(2)
     try:
         rv = cli.main(args=args, prog_name="tracker", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group named alone: its help
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line, like every other error; the help names the command
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        echo(f"Error: {' '.join(exc.format_message().split()).rstrip('.')}{where}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -36,6 +36,13 @@ class SubscriptionError(TrackerError):
         self.on_form = on_form if on_form is not None else message
 
 
+class InvalidSubscription(SubscriptionError):
+    """A subscription asked for with a value it cannot take (an unknown city or category, a malformed
+    time, an empty search...): a usage error, exit status 2, like the values click refuses (``--weekday``)."""
+
+    exit_code = 2
+
+
 @dataclass
 class SubscriptionSpec:
     email: str
@@ -68,7 +75,7 @@ def _search_text(text: str | None) -> str | None:
     try:
         checked = check_search_text(text or "")
     except FilterError as exc:
-        raise SubscriptionError(str(exc)) from None
+        raise InvalidSubscription(str(exc)) from None
     return checked or None
 
 
@@ -76,30 +83,30 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
     try:
         check_email(spec.email)
     except ValueError as exc:
-        raise SubscriptionError(str(exc)) from None
+        raise InvalidSubscription(str(exc)) from None
     known = {j.slug for j in config.jurisdictions}
     for slug in spec.jurisdictions:
         if slug not in known:
             listed = f"(known: {', '.join(sorted(known)) or 'none'})"
-            raise SubscriptionError(
+            raise InvalidSubscription(
                 f"no jurisdiction {slug!r} in {config.source} {listed}",
                 on_form=f"no jurisdiction {slug!r} {listed}",
             )
     for code in spec.categories:
         if code not in CATEGORY_CODES:
-            raise SubscriptionError(f"unknown category {code!r} (one of: {', '.join(CATEGORY_CODES)})")
+            raise InvalidSubscription(f"unknown category {code!r} (one of: {', '.join(CATEGORY_CODES)})")
     if spec.direction is not None and spec.direction not in DIRECTIONS:
-        raise SubscriptionError(f"unknown direction {spec.direction!r} (one of: {', '.join(DIRECTIONS)})")
+        raise InvalidSubscription(f"unknown direction {spec.direction!r} (one of: {', '.join(DIRECTIONS)})")
     if spec.frequency not in FREQUENCIES:
-        raise SubscriptionError(f"unknown frequency {spec.frequency!r} (one of: {', '.join(FREQUENCIES)})")
+        raise InvalidSubscription(f"unknown frequency {spec.frequency!r} (one of: {', '.join(FREQUENCIES)})")
     try:
         at = parse_at(spec.at_time)
     except ValueError as exc:
-        raise SubscriptionError(
+        raise InvalidSubscription(
             str(exc), on_form=f"the time must be HH:MM, 24-hour, not {spec.at_time[:40]!r}"
         ) from None
     if spec.weekday not in WEEKDAYS:
-        raise SubscriptionError(
+        raise InvalidSubscription(
             f"--weekday must be one of {', '.join(WEEKDAYS)}, got {spec.weekday!r}",
             on_form=f"the weekday must be one of {', '.join(WEEKDAYS)}, not {spec.weekday[:40]!r}",
         )
@@ -107,22 +114,22 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SubscriptionError(f"unknown timezone {tz!r}") from None
+        raise InvalidSubscription(f"unknown timezone {tz!r}") from None
     webhook_url = None
     if spec.webhook_url is not None:
         try:
             webhook_url = check_webhook_url(spec.webhook_url, config.digests.webhook_private_hosts)
         except ValueError as exc:
-            raise SubscriptionError(str(exc)) from None
+            raise InvalidSubscription(str(exc)) from None
     if spec.webhook_format not in ("json", "slack"):
-        raise SubscriptionError(f"unknown webhook format {spec.webhook_format!r}")
+        raise InvalidSubscription(f"unknown webhook format {spec.webhook_format!r}")
     search_text = _search_text(spec.search_text)
     if spec.search_text is not None and search_text is None:
-        raise SubscriptionError("the search has no words")
+        raise InvalidSubscription("the search has no words")
     if spec.bill_id is not None and search_text is not None:
-        raise SubscriptionError("a subscription follows one bill or saves a search, not both")
+        raise InvalidSubscription("a subscription follows one bill or saves a search, not both")
     if spec.member_id is not None and (spec.bill_id is not None or search_text is not None):
-        raise SubscriptionError("a subscription follows a member, a bill or a saved search: one of them")
+        raise InvalidSubscription("a subscription follows a member, a bill or a saved search: one of them")
     return SubscriptionSpec(
         **{
             **spec.__dict__,
