@@ -151,7 +151,11 @@ HEAD_REVISION = "0016_sponsors_backlog"
 
 
 def require_schema(engine: Engine) -> None:
-    """Refuse to work on a database whose schema is missing or out of date."""
+    """Refuse to work on a database whose schema is missing or out of date (a SQLite file that does not
+    exist is not created by looking into it)."""
+    file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+        raise TrackerError(f"there is no database at {Path(str(file)).resolve()}: run `tracker init`")
     try:
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())

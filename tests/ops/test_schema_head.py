@@ -18,6 +18,11 @@ def test_require_schema_names_an_old_schema_and_accepts_the_head(tmp_path):
     from alembic import command
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with pytest.raises(TrackerError, match=r"there is no database at .*old\.db: run `tracker init`"):
+        require_schema(engine)
+    assert not (tmp_path / "old.db").exists()  # looking for it did not create it
+    with engine.connect():
+        pass  # now an empty SQLite file
     with pytest.raises(TrackerError, match="has no schema: run `tracker init`"):
         require_schema(engine)
     upgrade(engine, "0011_learned_matcher")
