@@ -151,3 +151,15 @@ def test_a_read_command_where_there_is_no_database_creates_none(tmp_path):
         where = tmp_path / "tracker.db"
         assert done.stderr == f"Error: there is no database at {where}: run `tracker init`\n"
         assert list(tmp_path.iterdir()) == [], command
+
+
+def test_classify_shows_typed_text_inert_for_the_terminal(tmp_path):
+    """The text classify prints back (typed, piped or read from a file) cannot ring the bell, move the cursor
+    or reverse the line, as scraped text cannot."""
+    title = "ICE detainer \x07\x1b[2J \u202e policy"
+    listing = tmp_path / "titles.csv"
+    listing.write_text(f'title,relevant,category,direction\n"{title}",1,detainers_warrants,expands\n')
+    for args in (("classify", title), ("evaluate", str(listing))):
+        done = run_tracker(*args)
+        assert done.returncode == 0, done.stderr
+        assert not {"\x07", "\x1b", "\u202e"} & set(done.stdout), (args, done.stdout)

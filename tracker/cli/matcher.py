@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tracker.cli.output import echo
 from tracker.cli.review import BY_OPTION
 from tracker.errors import ConfigError, TrackerError
+from tracker.safe_output import json_text
 
 if TYPE_CHECKING:
     from tracker.matcher.engine import Matcher, MatchResult
@@ -87,9 +89,9 @@ def classify(
         if as_json:
             row = result.to_dict()
             row.setdefault("learned", None)  # the same keys with --rules-only
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
         else:
-            click.echo(_plain(line, result))
+            echo(_plain(line, result))  # the typed or read text, inert for the terminal
 
 
 @click.command("evaluate")
@@ -113,9 +115,9 @@ def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool)
         raise InputError(f"{file}: not UTF-8 text") from None
     report = run_evaluation(file, make_matcher(rules_path, rules_only), items=items)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        click.echo(json_text(json.dumps(report.to_dict(), ensure_ascii=False)))
     else:
-        click.echo(report.text())
+        echo(report.text())  # it quotes the file's titles
 
 
 @click.command("match")
