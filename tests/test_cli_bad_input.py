@@ -163,3 +163,20 @@ def test_classify_shows_typed_text_inert_for_the_terminal(tmp_path):
         done = run_tracker(*args)
         assert done.returncode == 0, done.stderr
         assert not {"\x07", "\x1b", "\u202e"} & set(done.stdout), (args, done.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("changes", "--jurisdiction", ""),
+        ("changes", "--since", " "),
+        ("export", "--jurisdiction", ""),
+        ("review", "list", "--jurisdiction", ""),
+        ("match", "--jurisdiction", " "),
+    ],
+)
+def test_an_empty_filter_is_a_usage_error_not_no_filter(cli, args):
+    done = cli(*args)
+    option = next(a for a in args if a.startswith("--"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"Error: Invalid value for '{option}': must not be empty"), done.stderr

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.cli.context import Context, pass_ctx
 from tracker.cli.output import cut, echo, echo_rows
+from tracker.cli.params import NON_EMPTY
 from tracker.safe_output import csv_cell
 
 
@@ -116,7 +117,9 @@ EXPORT_FIELDS = [
 
 
 @click.command()
-@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@click.option(
+    "--jurisdiction", "jurisdiction", metavar="SLUG", type=NON_EMPTY, help="Only this jurisdiction's bills."
+)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option(
     "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
@@ -161,9 +164,14 @@ def export(
 
 @click.command()
 @click.option(
-    "--since", metavar="ISO", help="Only changes observed at or after this time (UTC if no offset)."
+    "--since",
+    metavar="ISO",
+    type=NON_EMPTY,
+    help="Only changes observed at or after this time (UTC if no offset).",
 )
-@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
+@click.option(
+    "--jurisdiction", "jurisdiction", metavar="SLUG", type=NON_EMPTY, help="Only this jurisdiction."
+)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="table", show_default=True)
 @click.option("--include-first-seen", is_flag=True, help="Also list the first observation of each bill.")
 @RELEVANT_OPTION

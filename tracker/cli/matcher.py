@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli.output import echo
+from tracker.cli.params import NON_EMPTY
 from tracker.cli.review import BY_OPTION
 from tracker.errors import ConfigError, TrackerError
 from tracker.safe_output import json_text
@@ -129,7 +130,9 @@ def evaluate(file: str, as_json: bool, rules_path: str | None, rules_only: bool)
     is_flag=True,
     help="First train a new model from the shipped labelled titles and the editors' decisions, then match.",
 )
-@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction's bills.")
+@click.option(
+    "--jurisdiction", "jurisdiction", metavar="SLUG", type=NON_EMPTY, help="Only this jurisdiction's bills."
+)
 @BY_OPTION
 @click.pass_obj
 def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: str | None) -> None:

@@ -1,5 +1,6 @@
-"""Click parameters shared by the commands: a day of the week (typed in more than one spelling), the range
-of a ``--limit`` and the hidden ``--now`` of the commands that act at a time."""
+"""Click parameters shared by the commands: a day of the week (typed in more than one spelling), text that
+may not be empty (a filter), the range of a ``--limit`` and the hidden ``--now`` of the commands that act
+at a time."""
 
 from __future__ import annotations
 
@@ -38,6 +39,22 @@ class Weekday(click.ParamType[str]):
 
 
 WEEKDAY = Weekday()
+
+
+class NonEmpty(click.ParamType[str]):
+    """Text that says something: an empty or blank value (``--jurisdiction ""``) is a usage error, where it
+    would otherwise read as "no filter" and list everything."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not text.strip():
+            self.fail("must not be empty", param, ctx)
+        return text
+
+
+NON_EMPTY = NonEmpty()
 
 #: The most a ``--limit`` may ask for: far past any real use, and well within the integers every database
 #: driver binds (a bigger number was an OverflowError on SQLite and "bigint out of range" on PostgreSQL).

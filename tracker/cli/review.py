@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli.output import bill_argument, cut, echo, echo_rows
+from tracker.cli.params import NON_EMPTY
 from tracker.matcher import DIRECTIONS
 from tracker.safe_output import json_text, terminal_view
 from tracker.signals import evidence_spans, evidence_what, match_direction_reason
@@ -54,7 +55,9 @@ def review() -> None:
     multiple=True,
     help="Only bills in this state (repeatable; flagged = changed after a decision). Default: every state.",
 )
-@click.option("--jurisdiction", "jurisdiction", metavar="SLUG", help="Only this jurisdiction.")
+@click.option(
+    "--jurisdiction", "jurisdiction", metavar="SLUG", type=NON_EMPTY, help="Only this jurisdiction."
+)
 @click.option("--category", metavar="CODE", help="Only bills with this category.")
 @click.option("--direction", metavar="D", help=f"Only bills with this direction ({', '.join(DIRECTIONS)}).")
 @click.option(
