@@ -184,7 +184,7 @@ def _decide(
     cats = check_categories(list(categories), loaded)
     check_direction(direction)
     if kind == "added" and not cats:
-        raise ReviewError("review add needs at least one --category CODE (the bill's categories)")
+        raise ReviewUsageError("review add needs at least one --category CODE (the bill's categories)")
     by = (by or "").strip() or default_editor()
     now = now or utcnow()
     bill, jurisdiction = resolve_bill(session, ref)
@@ -266,7 +266,7 @@ def note(
     already taken stands (and its note, ``bill_matches.note``, becomes this latest one)."""
     text = (text or "").strip()
     if not text:
-        raise ReviewError("the note is empty")
+        raise ReviewUsageError("the note is empty")
     by = (by or "").strip() or default_editor()
     now = now or utcnow()
     bill, jurisdiction = resolve_bill(session, ref)

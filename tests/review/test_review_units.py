@@ -125,4 +125,4 @@ def test_review_note_cli_records_a_noted_event(tmp_path, db_url, engine):
         assert (event.kind, event.note, event.actor) == ("noted", "ask the clerk", "alice")
         assert s.get(BillMatch, bill_id).review_state == "pending"
     empty = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "  ")
-    assert empty.returncode == 1 and empty.stderr.strip() == "Error: the note is empty"
+    assert empty.returncode == 2 and empty.stderr.strip() == "Error: the note is empty"
