@@ -102,11 +102,17 @@ def test_a_bad_subscription_is_one_line_on_the_page(client, login, engine):
         ("at_time", "25:00", "25:00"),
         ("webhook_url", "file:///etc/passwd", "webhook"),
     ):
-        r = client.post("/subscriptions", data={"csrf_token": client.csrf, field: value})
-        assert r.status_code == 400, field
-        (error,) = re.findall(r'<p class="error" role="alert">(.*?)</p>', r.text)
-        assert message in error.replace("&#39;", "'"), (field, error)
+        error, _ = _form_error(client, field, value)
+        assert message in error, (field, error)
     assert _subs(engine) == set()
+
+
+def _form_error(client, field: str, value: str) -> tuple[str, str]:
+    """The one error line the subscription form shows for ``field=value`` (a 400), and the whole page."""
+    r = client.post("/subscriptions", data={"csrf_token": client.csrf, field: value})
+    assert r.status_code == 400, field
+    (error,) = re.findall(r'<p class="error" role="alert">(.*?)</p>', r.text)
+    return error.replace("&#39;", "'"), r.text
 
 
 def test_form_errors_use_the_forms_words_and_name_no_server_path(engine, web_config, login):
@@ -123,12 +129,9 @@ def test_form_errors_use_the_forms_words_and_name_no_server_path(engine, web_con
             ("at_time", "25:00", "the time must be HH:MM, 24-hour, not '25:00'."),
             ("weekday", "funday", "the weekday must be one of mon, tue, wed, thu, fri, sat, sun, not 'fun"),
         ):
-            r = client.post("/subscriptions", data={"csrf_token": client.csrf, field: value})
-            assert r.status_code == 400, field
-            (error,) = re.findall(r'<p class="error" role="alert">(.*?)</p>', r.text)
-            error = error.replace("&#39;", "'")
+            error, page = _form_error(client, field, value)
             assert error.startswith(expected), (field, error)
-            assert private not in r.text and "--" not in error
+            assert private not in page and "--" not in error
     assert _subs(engine) == set()
 
 
