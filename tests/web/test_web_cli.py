@@ -156,3 +156,33 @@ def test_serve_refuses_a_database_without_schema(tmp_path):
     r = run_tracker("serve", env={"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"})
     assert r.returncode == 1
     assert r.stderr.startswith("Error: ") and "tracker init" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_serve_on_a_port_in_use_is_one_error_line_and_no_banner(sqlite_db):
+    """Another process listens on the port: `serve` says so in one line, before any "Serving" banner."""
+    url, _engine = sqlite_db
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = run_tracker("serve", "--port", str(port), env={"TRACKER_DATABASE_URL": url}, timeout=60)
+        r2 = run_tracker(
+            "serve", "--port", str(port), "--workers", "2", env={"TRACKER_DATABASE_URL": url}, timeout=60
+        )
+    for result in (r, r2):
+        assert result.returncode == 1, (result.stdout, result.stderr)
+        assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+        assert "Serving" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("999.1.1.1", "not an address of this machine, nor a name it can resolve"),
+        ("192.0.2.1", "not an address of this machine"),  # TEST-NET-1: no machine has it
+    ],
+)
+def test_serve_on_an_address_this_machine_lacks_is_one_error_line(sqlite_db, host, reason):
+    url, _engine = sqlite_db
+    r = run_tracker("serve", "--host", host, "--port", str(_free_port()), env={"TRACKER_DATABASE_URL": url})
+    assert r.returncode == 1
+    _one_line_error(r, f"cannot listen on {host}:")
+    assert reason in r.stderr and "Serving" not in r.stdout + r.stderr

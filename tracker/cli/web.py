@@ -7,6 +7,7 @@ they are never printed or logged.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ import click
 from db.models_web import ROLES
 from db.types import utcnow
 from tracker.cli.output import echo
+from tracker.errors import TrackerError
 
 PASSWORD_ENV = "TRACKER_PASSWORD"  # noqa: S105 (the name of the variable)
 
@@ -39,17 +41,36 @@ def serve_app(
     workers: int = 1,
     proxy_headers: bool = True,
     forwarded_allow_ips: str | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Run the web app with uvicorn until interrupted (Ctrl-C or SIGTERM).
 
-    One worker runs the app in this process; several are processes uvicorn starts, each building the app
-    from the configuration through :func:`tracker.web.app.app_from_environment`."""
-    import uvicorn
+    The listening socket is bound first (``sock``, or :func:`tracker.web.listen.listen` on ``host``:``port``):
+    a port in use or an address this machine lacks is one ``Error: cannot listen on ...`` line, and the
+    banner is printed only once the socket listens. One worker runs the app in this process; several are
+    processes uvicorn starts, sharing the socket, each building the app from the configuration through
+    :func:`tracker.web.app.app_from_environment`."""
+    from tracker.web.listen import listen
 
-    shown = f"[{host}]" if ":" in host else host
-    if banner is None:
-        more = f", {workers} workers" if workers > 1 else ""
-        banner = f"Serving the web app on http://{shown}:{port}/{more} (Ctrl-C stops it)"
+    if sock is None:
+        sock = listen(host, port)
+    with sock:
+        _serve_on(sock, config, host, banner, workers, proxy_headers, forwarded_allow_ips)
+
+
+def _serve_on(
+    sock: socket.socket,
+    config: Any,
+    host: str,
+    banner: str | None,
+    workers: int,
+    proxy_headers: bool,
+    forwarded_allow_ips: str | None,
+) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    port = int(sock.getsockname()[1])
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -64,17 +85,31 @@ def serve_app(
         if config.source and os.path.exists(config.source):
             os.environ["TRACKER_CONFIG"] = os.path.abspath(config.source)
         os.environ["TRACKER_DATABASE_URL"] = config.database_url
-        if banner:
-            echo(banner)
-        uvicorn.run("tracker.web.app:app_from_environment", factory=True, workers=workers, **options)
-        return
-    from tracker.web.app import create_app, settle_memory_for_serving
+        uv_config = uvicorn.Config(
+            "tracker.web.app:app_from_environment", factory=True, workers=workers, **options
+        )
+    else:
+        from tracker.web.app import create_app, settle_memory_for_serving
 
-    app = create_app(config)
-    settle_memory_for_serving()
+        uv_config = uvicorn.Config(create_app(config), **options)
+        settle_memory_for_serving()
+    if banner is None:
+        shown = f"[{host}]" if ":" in host else host
+        more = f", {workers} workers" if workers > 1 else ""
+        banner = f"Serving the web app on http://{shown}:{port}/{more} (Ctrl-C stops it)"
     if banner:
         echo(banner)
-    uvicorn.run(app, **options)
+    server = None
+    try:
+        if workers > 1:
+            Multiprocess(uv_config, sockets=[sock]).run()
+        else:
+            server = uvicorn.Server(uv_config)
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:  # a second Ctrl-C, or the one uvicorn raises again after its graceful stop
+        pass
+    if server is not None and not server.started:
+        raise TrackerError("the web app did not start (see the messages above)")
 
 
 @click.command("serve")

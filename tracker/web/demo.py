@@ -16,26 +16,10 @@ from db.types import utcnow
 from tracker.digests.demo import DEMO_SUBSCRIBER
 from tracker.errors import TrackerError
 from tracker.web import auth
+from tracker.web.listen import ListenError, listen
 
 DEMO_HOST = "127.0.0.1"
 DEMO_USER = "editor"
-
-
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((DEMO_HOST, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def _any_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((DEMO_HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def demo_account(database_url: str) -> str:
@@ -54,11 +38,20 @@ def demo_account(database_url: str) -> str:
     return password
 
 
-def demo_port(port: int | None) -> int:
-    """The port to serve the demo on: ``port`` if it is free (else an error), or 8000 when none was asked
-    for, or any free one when 8000 is taken."""
-    if port is None:
-        return 8000 if _free(8000) else _any_port()
-    if not _free(port):
-        raise TrackerError(f"port {port} is in use: choose another with --port")
-    return port
+def demo_listener(port: int | None) -> socket.socket:
+    """The demo's listening socket on :data:`DEMO_HOST`: ``port`` if it is free (else an error), or 8000
+    when none was asked for, or any free one when 8000 is taken. Bound here, so nothing can take the port
+    between the choice and the server's start."""
+    if port is not None:
+        try:
+            return listen(DEMO_HOST, port)
+        except ListenError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise TrackerError(f"port {port} is in use: choose another with --port") from None
+            raise
+    try:
+        return listen(DEMO_HOST, 8000)
+    except ListenError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+    return listen(DEMO_HOST, 0)
