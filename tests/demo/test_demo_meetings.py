@@ -534,3 +534,21 @@ def test_the_demo_shows_meetings_moves_cancellations_and_roll_calls(demo_run):
     assert {"scheduled", "moved", "cancelled", "held"} <= set(states), states
     assert {"scheduled", "moved", "cancelled"} <= set(kinds), kinds
     assert {"yes", "no"} <= {v for v, _ in votes} and members
+
+
+def test_the_demo_prints_hearing_times_in_its_declared_zone_as_the_digest_does(demo_run):
+    """The terminal's table of hearing changes names the declared zone (the header's "Time zone:") and shows
+    every time in it, as the digest written beside it does: a council in another zone is converted, so a
+    staff member reading both sees the same times (until 2026-12-07 it showed each meeting's own zone)."""
+    out = demo_run.result.stdout
+    zone = out.split("Time zone:   ", 1)[1].split(" ", 1)[0]
+    header, table = out.split("Hearings of matched measures scheduled, moved or cancelled", 1)[1].split(
+        "\n", 1
+    )
+    assert f"times in {zone}" in header, header
+    digest = (demo_run.dir / "digest.txt").read_text(encoding="utf-8")
+    moved = re.compile(r"^  moved .* ((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} \w{3} \d\d:\d\d) \(was (.*)\)$")
+    rows = [m.groups() for m in map(moved.match, table.split("\n\n", 1)[0].splitlines()) if m]
+    assert len(rows) >= 2, table  # every council moves a meeting; they are not all in the declared zone
+    for at, was in rows:
+        assert f"moved from {was} to {at}" in digest, (at, was)

@@ -147,7 +147,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
             f"Demo portal: {server.base_url} ({councils} councils, clock {start:%Y-%m-%d %H:%M} UTC, "
             f"moving to {now:%Y-%m-%d %H:%M} UTC)"
         )
-        click.echo(f"Time zone:   {zone} (digests and their dates)")
+        click.echo(f"Time zone:   {zone} (digests, their dates and the times printed below)")
         click.echo(f"Database:    {database}")
 
         _crawl(config_path, "First crawl (full backfill):")
@@ -182,12 +182,14 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         click.secho(f"\nSanctuary-related measures found by the matcher ({found}), with evidence:", bold=True)
         click.echo(format_matched_measures(groups))
 
-        meetings, hearings = meetings_summary(engine, since=second_crawl_from - timedelta(seconds=1))
+        meetings, hearings = meetings_summary(
+            engine, since=second_crawl_from - timedelta(seconds=1), zone=zone
+        )
         click.secho("\nMeetings read from the council calendars:", bold=True)
         click.echo(terminal_text(meetings))
         click.secho(
             f"\nHearings of matched measures scheduled, moved or cancelled, found by the second crawl "
-            f"({len(hearings)}):",
+            f"({len(hearings)}; times in {zone}, as in the digest):",
             bold=True,
         )
         click.echo(terminal_text(format_hearing_changes(hearings)))
@@ -223,17 +225,18 @@ def serve_demo(directory: str | Path, *, port: int | None = None) -> None:
     """Serve the web app over the demo in ``directory`` (port 8000, or any free one when 8000 is taken and
     no port was asked for), with a demo editor account whose new password is printed once."""
     from tracker.cli.web import serve_app
-    from tracker.web.demo import DEMO_HOST, DEMO_USER, demo_account, demo_port
+    from tracker.web.demo import DEMO_HOST, DEMO_USER, demo_account, demo_listener
 
     config = load_config(Path(directory) / "tracker.toml", required=True)
-    port = demo_port(port)
+    sock = demo_listener(port)
+    port = int(sock.getsockname()[1])
     password = demo_account(config.database_url)
     url = f"http://{DEMO_HOST}:{port}/"
     click.secho("\nThe web app over the demo data:", bold=True)
     click.echo(f"  {url}")
     click.echo(f"  Log in as {DEMO_USER} / {password}  (a demo-only account; a new password every run)")
     click.echo("  Ctrl-C stops it.")
-    serve_app(config, DEMO_HOST, port, banner="")
+    serve_app(config, DEMO_HOST, port, banner="", sock=sock)
 
 
 @click.command()
@@ -256,9 +259,10 @@ def demo(directory: str, days: int, no_serve: bool, port: int | None) -> None:
         serve_demo(directory, port=port)
 
 
-def meetings_summary(engine: Any, since: datetime) -> tuple[str, list[dict[str, Any]]]:
+def meetings_summary(engine: Any, since: datetime, zone: str) -> tuple[str, list[dict[str, Any]]]:
     """What the crawls stored of the meetings (one line per council), and the hearing changes of matched
-    measures recorded since ``since``, oldest first."""
+    measures recorded since ``since``, oldest first, their times in ``zone`` (the demo's declared zone, the
+    digest's: a council in another zone shows its meetings' times converted, as the digest does)."""
     from sqlalchemy import func, select
 
     from db.engine import session_scope
@@ -303,8 +307,8 @@ def meetings_summary(engine: Any, since: datetime) -> tuple[str, list[dict[str, 
                 "slug": slug,
                 "identifier": bill.identifier,
                 "body": meeting.body_name,
-                "at": _local(change.starts_at, meeting.time_zone),
-                "was": _local(change.old_starts_at, meeting.time_zone),
+                "at": _local(change.starts_at, zone),
+                "was": _local(change.old_starts_at, zone),
                 "title": bill.title,
             }
             for change, meeting, bill, slug in rows
@@ -313,16 +317,20 @@ def meetings_summary(engine: Any, since: datetime) -> tuple[str, list[dict[str, 
 
 
 def _local(value: datetime | None, zone: str) -> str:
+    """A stored (UTC) time in ``zone``, written as the digest writes it: ``Wed 9 Dec 11:30``."""
     from zoneinfo import ZoneInfo
+
+    from tracker.digests.content import when_label
 
     if value is None:
         return ""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+    return when_label(aware, ZoneInfo(zone))
 
 
 def format_hearing_changes(rows: list[dict[str, Any]]) -> str:
-    """One line per hearing change: what, where, which measure, when (the meeting's local time)."""
+    """One line per hearing change: what, where, which measure, when (in the zone the rows were made for by
+    :func:`meetings_summary`, which the caller's header names)."""
     if not rows:
         return "No hearing changes."
     lines = []
