@@ -42,7 +42,10 @@ def test_list_marks_uncertain_and_orders_them_first(tmp_path, db_url, engine):
     _ids, cfg = _setup(tmp_path, db_url, engine)
     plain = run_tracker("--config", str(cfg), "review", "list", "--state", "pending")
     assert plain.returncode == 0, plain.stderr
-    rows = plain.stdout.splitlines()[1:4]
+    header, *rows = plain.stdout.splitlines()[:4]
+    # every column has its header (docs/review.md names the `uncertain` one), over its values
+    assert header.split() == ["bill", "state", "score", "direction", "categories", "uncertain", "title"]
+    assert header.index("uncertain") == rows[-1].index(" uncertain ") + 1
     assert rows[0].startswith("riverton:A1") and rows[-1].startswith("riverton:A3")  # by score
     assert " uncertain " in rows[-1] and all(" uncertain " not in r for r in rows[:-1])
     assert "1 uncertain: the model's probability is near its decision boundary" in plain.stdout

@@ -199,7 +199,8 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
 
     if not rows:
         return "No bills to show."
-    lines = [f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} {'':<9} title"]
+    head = f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} {'uncertain':<9}"
+    lines = [f"{head} title"]
     for r in rows:
         state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
         uncertain = "uncertain" if r.get("uncertain") else ""
