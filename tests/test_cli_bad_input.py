@@ -42,6 +42,7 @@ def cli(tmp_path, db_url, engine):
         (("classify", f"ICE {NOT_UTF8} detainer"), "ICE \\xff detainer"),
     ],
 )
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before any query
 def test_an_argument_that_is_not_utf8_is_a_usage_error(cli, args, shown):
     done = cli(*args)
     assert done.returncode == 2, done.stderr
@@ -76,6 +77,7 @@ def test_classify_standard_input_that_is_not_utf8_is_one_error_line():
     assert len(ok.stdout.decode().splitlines()) == 2 and "Café détention" in ok.stdout.decode()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before any query
 def test_evaluate_a_csv_that_is_not_utf8_is_one_error_line(cli, tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes(
@@ -175,6 +177,7 @@ def test_classify_shows_typed_text_inert_for_the_terminal(tmp_path):
         ("match", "--jurisdiction", " "),
     ],
 )
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before any query
 def test_an_empty_filter_is_a_usage_error_not_no_filter(cli, args):
     done = cli(*args)
     option = next(a for a in args if a.startswith("--"))
