@@ -33,6 +33,32 @@ def check_http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WEEKDAY_ITEM = re.compile(r"^(?:(\*)|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A cron weekday field as crontab reads it, written for APScheduler 3, which reads weekday *numbers*
+    differently (0 = Monday there, Sunday in crontab, where 7 is Sunday too): numbers, ranges and steps
+    become day names (``1-5`` -> ``mon,tue,wed,thu,fri``; ``*/2`` -> ``sun,tue,thu,sat``); names and ``*``
+    are left as they are. A number past 7 is a ValueError."""
+    if not any(c.isdigit() for c in field):
+        return field
+    out: list[str] = []
+    for item in field.split(","):
+        m = _WEEKDAY_ITEM.match(item)
+        if m is None:  # names, possibly with a step ("mon-fri/2"): APScheduler reads those as crontab does
+            out.append(item)
+            continue
+        star, low, high, step = m.groups()
+        first, last = (0, 6) if star else (int(low), int(high) if high else (6 if step else int(low)))
+        if last > 7 or first > last:
+            raise ValueError(f"weekday {item!r} is not within 0-7 (0 and 7 are Sunday)")
+        days = sorted({d % 7 for d in range(first, last + 1, int(step or 1))})
+        out.extend(_DAY_NAMES[d] for d in days if _DAY_NAMES[d] not in out)
+    return ",".join(out)
+
+
 def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
     """A cron expression (as the scheduler reads it, in UTC) that fires within the next 8 years:
     ``0 0 31 2 *`` never does, and is refused with the entry that holds it."""
@@ -53,7 +79,7 @@ def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
     try:
         trigger = CronTrigger(
             second=second, minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-            day_of_week=fields[4], timezone="UTC", end_date=now + timedelta(days=8 * 366),
+            day_of_week=crontab_weekdays(fields[4]), timezone="UTC", end_date=now + timedelta(days=8 * 366),
         )  # fmt: skip
     except ValueError as exc:
         raise ValueError(f"{field} {value!r} is not a valid cron expression: {exc}") from None
