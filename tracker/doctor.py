@@ -166,6 +166,7 @@ def _scheduler(config: Any) -> Check:
     from db.engine import make_engine, session_scope
     from db.models import SchedulerLease
     from db.types import utcnow
+    from scheduler import scheduler_state
 
     engine = make_engine(config.database_url)
     try:
@@ -176,7 +177,8 @@ def _scheduler(config: Any) -> Check:
             age = utcnow() - lease.checked_at
             who = f"pid {lease.owner_pid} on {lease.owner_host}"
             seen = f"last heartbeat {_ago(age)} ago"
-            if age > HEARTBEAT_STALE:
+            if age > HEARTBEAT_STALE or not scheduler_state(config.database_url).startswith("running"):
+                # a scheduler that stopped cleanly a moment ago has a fresh heartbeat but no lock
                 return Check("scheduler", "FAIL", f"not running: {seen} ({who})")
             return Check("scheduler", "OK", f"running ({who}), {seen}")
     finally:

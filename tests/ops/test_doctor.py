@@ -65,6 +65,9 @@ def test_a_healthy_setup_is_all_ok(tmp_path, sqlite_db, portal, server, smtp):
     finally:
         scheduler.send_signal(signal.SIGTERM)
         scheduler.wait(30)
+    # stopped a moment ago: its heartbeat is fresh, but it holds no lock, as `tracker status` says
+    stopped = _by_name(run_checks(cfg, timeout=3))["scheduler"]
+    assert stopped[0] == "FAIL" and stopped[1].startswith("not running: last heartbeat"), stopped
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(line.startswith("OK ") for line in lines), done.stdout
