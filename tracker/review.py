@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -219,6 +220,7 @@ def _decide(
         match.editor_categories, match.editor_direction = None, None
 
     match.review_state = state
+    note = clean_note(note)
     match.decided_by, match.decided_at, match.note = by, now, note
     match.decided_content = {"title": bill.title, "name": bill.name, "keys": dict(match.content_keys)}
     match.needs_review, match.needs_review_reason, match.flagged_at = False, None, None
@@ -259,14 +261,29 @@ def add(session: Session, ref: str, **kwargs: Any) -> Decision:
     return _decide(session, ref, kind="added", **kwargs)
 
 
+#: The longest note an editor may write (web form, command line, with a decision or alone).
+MAX_NOTE = 2000
+_NOTE_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_note(text: str | None) -> str | None:
+    """An editor's note as stored: trimmed, without control characters (a newline or tab stays), at most
+    :data:`MAX_NOTE` characters (longer is a usage error); ``None`` when nothing is left."""
+    cleaned = _NOTE_CONTROL.sub("", (text or "").strip()).strip()
+    if len(cleaned) > MAX_NOTE:
+        raise ReviewUsageError(f"the note is longer than {MAX_NOTE} characters")
+    return cleaned or None
+
+
 def note(
     session: Session, ref: str, text: str, *, by: str | None = None, now: datetime | None = None
 ) -> Decision:
     """An editor's note on a bill in review, without a decision: the audit trail records it; a decision
     already taken stands (and its note, ``bill_matches.note``, becomes this latest one)."""
-    text = (text or "").strip()
-    if not text:
+    cleaned = clean_note(text)
+    if cleaned is None:
         raise ReviewUsageError("the note is empty")
+    text = cleaned
     by = (by or "").strip() or default_editor()
     now = now or utcnow()
     bill, jurisdiction = resolve_bill(session, ref)

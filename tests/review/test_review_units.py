@@ -126,3 +126,10 @@ def test_review_note_cli_records_a_noted_event(tmp_path, db_url, engine):
         assert s.get(BillMatch, bill_id).review_state == "pending"
     empty = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "  ")
     assert empty.returncode == 2 and empty.stderr.strip() == "Error: the note is empty"
+    # the web form's rules, here too: at most 2,000 characters, no control characters stored
+    long = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "x" * 2001, "--by", "alice")
+    assert long.returncode == 2 and long.stderr.strip() == "Error: the note is longer than 2000 characters"
+    bell = run_tracker("--config", str(cfg), "review", "note", str(bill_id), "ring\x07 the\x1b[2J bell")
+    assert bell.returncode == 0, bell.stderr
+    with session_scope(engine) as s:
+        assert s.get(BillMatch, bill_id).note == "ring the[2J bell"

@@ -34,8 +34,6 @@ from tracker.web.routes_search import csv_error, csv_response
 
 router = APIRouter()
 
-MAX_NOTE = 2000
-
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
@@ -79,10 +77,7 @@ def review_csv(request: Request, db: DB, _user: Editor) -> Response:
 
 
 def _note(note: str) -> str | None:
-    note = note.strip()
-    if len(note) > MAX_NOTE:
-        raise review.ReviewError(f"the note is longer than {MAX_NOTE} characters")
-    return note or None
+    return review.clean_note(note)  # the command line's rules (tracker/review.py)
 
 
 def _decided(
