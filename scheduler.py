@@ -70,6 +70,8 @@ CRAWL_TIME_LIMIT_CAP = 12 * 3600  # ...and at most this for one child
 OUTBOX_EVERY_SECONDS = 60
 SYNC_EVERY_SECONDS = 60
 LOCK_CHECK_SECONDS = 5
+#: How often a digest configuration problem that lasts is logged again (ERROR), instead of every minute.
+DIGEST_ERROR_REPEAT = timedelta(hours=1)
 CRAWL_EXECUTOR = "crawls"
 ADVISORY_LOCK_KEY = 0x5A4C_7E11  # "the tracker's scheduler", any constant unique to this application
 
@@ -343,6 +345,9 @@ class Jobs:
         self.lock_alive: Callable[[], bool] | None = None
         self.token: int | None = None
         self.on_lost: Callable[[str], None] | None = None
+        # digest configuration problems (no [email] table, an SMTP server refusing): when each was last
+        # logged, so that one that lasts is an ERROR line an hour, not one a minute
+        self._digest_errors_logged: dict[str, datetime] = {}
 
     # the lock, checked before every job and every LOCK_CHECK_SECONDS
     def check_lock(self, now: datetime | None = None) -> bool:
@@ -392,8 +397,7 @@ class Jobs:
             return None
 
         report = send_due(self.engine, self.config, now or utcnow(), subscription_ids=[subscription_id])
-        for line in report.errors:
-            logger.error("digests: %s", line, extra={"event": "digest_error"})
+        self._log_digest_errors(report.errors, now)
         return report
 
     def immediate(self, now: datetime | None = None) -> Any:
@@ -403,9 +407,18 @@ class Jobs:
             return None
 
         report = send_due(self.engine, self.config, now or utcnow(), frequencies=["immediate"])
-        for line in report.errors:
-            logger.error("digests: %s", line, extra={"event": "digest_error"})
+        self._log_digest_errors(report.errors, now)
         return report
+
+    def _log_digest_errors(self, errors: list[str], now: datetime | None) -> None:
+        at = now or utcnow()
+        for line in errors:
+            last = self._digest_errors_logged.get(line)
+            if last is None or at - last >= DIGEST_ERROR_REPEAT:
+                logger.error("digests: %s", line, extra={"event": "digest_error"})
+                self._digest_errors_logged[line] = at
+            else:
+                logger.debug("digests: %s (logged at %s)", line, f"{last:%H:%M} UTC")
 
     def outbox(self, now: datetime | None = None) -> Any:
         from tracker.digests.outbox import deliver_due, reap
@@ -415,8 +428,7 @@ class Jobs:
         now = now or utcnow()
         reap(self.engine, self.config, now)
         report = deliver_due(self.engine, self.config, now)
-        for line in report.errors:
-            logger.error("digests: %s", line, extra={"event": "digest_error"})
+        self._log_digest_errors(report.errors, now)
         return report
 
     def health(self, now: datetime | None = None) -> Any:

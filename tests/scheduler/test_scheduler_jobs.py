@@ -198,6 +198,29 @@ def test_the_outbox_job_retries_when_the_backoff_is_over(engine, db_url, smtp):
         assert s.scalar(select(DigestDelivery.status)) == "sent"
 
 
+def test_a_lasting_digest_configuration_problem_is_logged_once_an_hour(engine, db_url, caplog):
+    """No [email] table, e-mail subscribers waiting: the outbox job runs every minute, and logged the same
+    ERROR every minute (the demo's own config did) until 2026-12-07."""
+    config = h.make_config(db_url)  # no [email]
+    with session_scope(engine) as s:
+        h.subscribe(s, config, starts_at=T0)
+        f.match(s, f.bill(s, title="Detainer ordinance", first_seen=T0 + timedelta(minutes=1)))
+    jobs = Jobs(config, None, engine)
+    caplog.set_level("DEBUG", logger="scheduler")
+    jobs.immediate(now=T0 + timedelta(minutes=5))  # records the digest; its e-mail cannot go
+    for minutes in (6, 7, 30, 64, 65, 66):  # the outbox job, every minute in a real scheduler
+        jobs.outbox(now=T0 + timedelta(minutes=minutes))
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "no [email] table" in r.getMessage()]
+    assert len(errors) == 2, [r.getMessage() for r in caplog.records]  # at 12:05 and 13:05
+    with session_scope(engine) as s:
+        assert s.scalar(select(DigestDelivery.status)) == "pending"  # it waits, as the line says
+    # a dry run lists it (with why it waits) instead of stopping at the missing table
+    from tracker.digests.outbox import send_due
+
+    dry = send_due(engine, config, T0 + timedelta(minutes=70), dry_run=True)
+    assert dry.errors == [] and len(dry.sent) == 1 and "which waits: " in dry.sent[0], dry
+
+
 def test_a_crawl_killed_at_its_time_limit_is_recorded_as_failed(engine, db_url, tmp_path):
     config = h.make_config(db_url)
     cfg = h.write_toml(tmp_path / "t.toml", config)

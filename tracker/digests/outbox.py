@@ -467,6 +467,9 @@ def deliver_due(
         if delivery.channel in broken:
             continue
         if delivery.channel == "email" and smtp is None:
+            if report.dry_run:  # what a dry run is for: seeing what is due, configured or not yet
+                report.sent.append(f"{what}, which waits: {config.source} has no [email] table")
+                continue
             broken["email"] = f"{config.source}: no [email] table: e-mail digests cannot be sent (they wait)"
             report.errors.append(broken["email"])
             continue
