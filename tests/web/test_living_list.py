@@ -109,6 +109,20 @@ def test_living_list_markdown(client, listed):
     assert line.count("|") == 7  # one row, six cells
 
 
+def test_living_list_markdown_is_dated_in_the_web_apps_zone(engine, web_config, login):
+    """Like every page, not in UTC whatever [web] timezone says (until 2026-12-07)."""
+    from fastapi.testclient import TestClient
+
+    from tracker.web.app import create_app
+
+    web = web_config.web.model_copy(update={"timezone": "Asia/Kolkata"})
+    with TestClient(create_app(web_config.model_copy(update={"web": web}), engine=engine)) as client:
+        login(client, "staff", username="kolkata")
+        md = client.get("/living-list.md").text
+    dated = next(x for x in md.splitlines() if " as of " in x)
+    assert dated.endswith(" IST."), dated
+
+
 def _unescaped(text: str, chars: str) -> list[str]:
     """Special characters of ``text`` not preceded by a backslash escape."""
     out, i = [], 0

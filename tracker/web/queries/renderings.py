@@ -102,13 +102,15 @@ def _md_hearing(row: dict[str, Any]) -> str:
 
 def living_list_markdown(groups: list[LivingGroup], *, generated: datetime | None = None) -> str:
     """The living list as Markdown: a heading per city, a table per direction."""
+    from tracker.web.queries.template_helpers import when
+
     generated = generated or utcnow()
     total = sum(g.count for g in groups)
     lines = [
         "# Sanctuary measures: the living list",
         "",
         f"{total} measure{'s' if total != 1 else ''} confirmed by editors, "
-        f"as of {generated:%Y-%m-%d %H:%M} UTC.",
+        f"as of {when(generated)}.",  # in the zone every page shows times in ([web] timezone)
     ]
     for g in groups:
         lines += ["", f"## {md_escape(g.city)}", ""]
