@@ -199,19 +199,18 @@ def _ago(age: timedelta) -> str:
 
 def _base_url(config: Any) -> Check:
     d = config.digests
+    missing = []
     if d.feed_dir and not d.feed_base_url:
-        return Check(
-            "base url",
-            "WARN",
-            "[digests] feed_base_url is not set: the Atom feeds written to feed_dir have no self link",
+        missing.append(
+            "[digests] feed_base_url is not set: the Atom feeds written to feed_dir have no self link"
         )
     if config.email is not None and not d.public_url:
-        return Check(
-            "base url",
-            "WARN",
+        missing.append(
             "[digests] public_url is not set: digests carry no link to the tracker's bill pages and no "
-            "one-click unsubscribe link",
+            "one-click unsubscribe link"
         )
+    if missing:  # each one, so that setting the first does not reveal the second only then
+        return Check("base url", "WARN", "; ".join(missing))
     links = (("web app", d.public_url), ("feeds", d.feed_base_url))
     shown = ", ".join(f"{what} {url}" for what, url in links if url)
     return Check("base url", "OK", f"digests link to the {shown}" if shown else "no digests by e-mail")

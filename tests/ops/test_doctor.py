@@ -137,3 +137,16 @@ def test_an_unmigrated_database_and_a_dead_scheduler_fail(tmp_path, portal, serv
     empty = run_tracker("--config", str(tmp_path / "missing.toml"), "doctor")
     assert empty.returncode == 1
     assert empty.stdout.splitlines()[0].startswith("FAIL  config: ")
+
+
+def test_both_missing_base_urls_are_named_at_once(tmp_path, sqlite_db):
+    """With feeds and e-mail configured and neither base URL set, both warnings show (the second one used
+    to appear only once the first was fixed)."""
+    from tests.digests.helpers import make_config
+    from tracker.doctor import _base_url
+
+    url, _engine = sqlite_db
+    config = make_config(url, free_port(), digests={"feed_dir": str(tmp_path / "feeds")})
+    status, message = _by_name([_base_url(config)])["base url"]
+    assert status == "WARN"
+    assert "feed_base_url is not set" in message and "public_url is not set" in message, message
