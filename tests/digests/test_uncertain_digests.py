@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from db.engine import session_scope
+from db.models_digest import Subscription
 from tests import factories as f
 from tests.conftest import run_tracker, write_config
 from tests.digests import helpers as h
@@ -51,3 +54,11 @@ def test_cli_include_uncertain(tmp_path, db_url, engine):
     assert done.returncode == 0, done.stderr
     listed = run_tracker("--config", str(cfg), "subscriptions", "list")
     assert "incl. uncertain" in listed.stdout, listed.stdout + listed.stderr
+    # uncertain matches are unconfirmed ones: asking for them implies --include-pending (the default
+    # --confirmed-only made the flag do nothing until 2026-12-07), and asking for both is a usage error
+    with session_scope(engine) as s:
+        sub = s.scalars(select(Subscription).where(Subscription.email == "c@example.org")).one()
+        assert (sub.confirmed_only, sub.include_uncertain) == (False, True)
+    flags = ("--confirmed-only", "--include-uncertain")
+    both = run_tracker("--config", str(cfg), "subscriptions", "add", "d@example.org", *flags)
+    assert both.returncode == 2 and "cannot go with --confirmed-only" in both.stderr, both.stderr

@@ -40,15 +40,15 @@ def subscriptions() -> None:
 @click.option("--direction", metavar="D", help="Only measures that expand, restrict or are neutral.")
 @click.option(
     "--confirmed-only/--include-pending",
-    default=True,
-    show_default=True,
+    default=None,
     help="Only measures an editor confirmed (the default), or also those the matcher found and no editor "
     "has reviewed yet (each marked 'not yet reviewed').",
 )
 @click.option(
     "--include-uncertain",
     is_flag=True,
-    help="Also new matches the model is uncertain of and no editor has confirmed (marked as such).",
+    help="Also new matches the model is uncertain of and no editor has confirmed (marked as such); "
+    "implies --include-pending.",
 )
 @click.option(
     "--no-status-changes", is_flag=True, help="New measures only, not the status changes of tracked bills."
@@ -101,7 +101,7 @@ def subscriptions_add(
     jurisdictions: tuple[str, ...],
     categories: tuple[str, ...],
     direction: str | None,
-    confirmed_only: bool,
+    confirmed_only: bool | None,
     include_uncertain: bool,
     no_status_changes: bool,
     frequency: str,
@@ -122,6 +122,13 @@ def subscriptions_add(
 
     if slack and not webhook_url:
         raise click.UsageError("--slack needs --webhook URL")
+    if confirmed_only and include_uncertain:
+        raise click.UsageError(
+            "--include-uncertain adds matches no editor has confirmed: it cannot go with --confirmed-only"
+        )
+    # the default: confirmed only, unless uncertain (so unconfirmed) ones are asked for
+    if confirmed_only is None:
+        confirmed_only = not include_uncertain
     spec = subs.SubscriptionSpec(
         email=email,
         jurisdictions=list(jurisdictions),
