@@ -98,6 +98,25 @@ def test_unsubscribe_link_from_a_real_mail_works_without_a_session(engine, db_ur
             assert s.get(Subscription, other).state == "active"
 
 
+def test_preview_shows_the_links_the_sent_digest_carries(engine, db_url, smtp, secret_env, tmp_path):
+    """`digest preview` is what the subscriber receives: its unsubscribe and manage links too (it showed the
+    footer of a digest without links until 2026-12-07)."""
+    config = h.make_config(db_url, smtp.port, digests={"public_url": BASE})
+    cfg = h.write_toml(tmp_path / "t.toml", config)
+    with session_scope(engine) as s:
+        sub_id, _ = _digest_world(s, config)
+    at = (T0 + timedelta(hours=1)).isoformat()
+    shown = run_tracker("--config", str(cfg), "digest", "preview", str(sub_id), "--now", at,
+                        env={"TRACKER_SECRET_KEY": SECRET})  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    send_due(engine, config, T0 + timedelta(hours=1))
+    (message,) = smtp.mailbox.messages
+    sent = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"{BASE}/unsubscribe/" in sent and f"{BASE}/unsubscribe/" in shown.stdout
+    lines = [x.rstrip() for x in shown.stdout.split("\n", 2)[2].strip().splitlines()]
+    assert lines == [x.rstrip() for x in sent.strip().splitlines()]  # the same text, line for line
+
+
 def test_without_a_secret_there_is_no_unsubscribe_link_but_bill_links_stay(engine, db_url, smtp, monkeypatch):
     monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
     config = h.make_config(db_url, smtp.port, digests={"public_url": BASE})

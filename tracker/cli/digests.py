@@ -354,6 +354,7 @@ def digest_preview(obj: Any, subscription: str, fmt: str, now_text: str | None) 
     """Render the digest SUBSCRIPTION would receive now, without recording or sending anything."""
     from db.engine import session_scope
     from tracker.digests import subscriptions as subs
+    from tracker.digests.links import Links
     from tracker.digests.outbox import preview, sub_info
     from tracker.digests.render import render_digest
 
@@ -361,7 +362,7 @@ def digest_preview(obj: Any, subscription: str, fmt: str, now_text: str | None) 
     with session_scope(obj.engine()) as session:
         sub = subs.find(session, subscription)
         slot, content = preview(session, sub, obj.config, now)
-        info = sub_info(sub)
+        info = sub_info(sub, Links.of(obj.config))  # the links the sent digest carries, unsubscribe too
     if content.empty:
         echo(f"Nothing new for subscription {info['id']} ({info['email']}): no digest would be sent.")
         return
