@@ -105,6 +105,22 @@ def test_subscriptions_add_list_pause_resume_remove(setup):
     )
 
 
+def test_a_subscription_is_found_by_its_address_in_any_case(db_url, tmp_path):
+    """An address is the same in any case: `pause case@example.org` finds `Case@Example.ORG`'s
+    subscription (lower() on both sides, on both engines); the stored address keeps its case."""
+    cfg = str(h.write_toml(tmp_path / "t.toml", h.make_config(db_url)))
+    r = tracker(cfg, "subscriptions", "add", "Case@Example.ORG", "--frequency", "daily")
+    assert r.returncode == 0, r.stderr
+    r = tracker(cfg, "subscriptions", "pause", "case@example.org")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Subscription 1 (Case@Example.ORG) paused.\n", "")
+    r = tracker(cfg, "subscriptions", "resume", "CASE@EXAMPLE.org")
+    assert (r.returncode, r.stdout) == (0, "Subscription 1 (Case@Example.ORG) resumed.\n")
+    assert tracker(cfg, "subscriptions", "add", "case@example.org", "--frequency", "weekly").returncode == 0
+    r = tracker(cfg, "subscriptions", "pause", "case@EXAMPLE.org")  # two now, in either case: name one
+    assert r.returncode == 1
+    assert r.stderr == "Error: case@EXAMPLE.org has several subscriptions (1, 2): name one by its id\n"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

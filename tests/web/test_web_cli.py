@@ -1,4 +1,4 @@
-"""`tracker users add|passwd|remove|list` and `tracker serve`, as a user runs them (child processes, real
+"""`tracker users add|set|passwd|remove|list` and `tracker serve`, as a user runs them (child processes, real
 HTTP), on both engines."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import sys
 import argon2
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from db.engine import session_scope
 from tests.clock import wait_for
 from tests.conftest import REPO, run_tracker
-from tests.web.helpers import form_csrf
+from tests.web.helpers import csrf_token, form_csrf, log_in
 from tracker.web import auth
 
 
@@ -71,9 +72,9 @@ def test_users_add_list_passwd_remove(db_url, engine):
 
 def test_users_errors_are_one_line(sqlite_db):  # no engine-specific logic: SQLite only
     db_url, _engine = sqlite_db
-    _one_line_error(
-        users(db_url, "add", "ana", "--role", "boss", password="long enough"), "invalid role 'boss'"
-    )
+    r = users(db_url, "add", "ana", "--role", "boss", password="long enough")
+    _one_line_error(r, "Invalid value for '--role': 'boss' is not one of 'admin', 'editor', 'staff'")
+    assert r.returncode == 2  # a usage error
     _one_line_error(
         users(db_url, "add", "ana", "--role", "staff", password="short"), "the password is too short"
     )
@@ -89,6 +90,81 @@ def test_users_errors_are_one_line(sqlite_db):  # no engine-specific logic: SQLi
     _one_line_error(users(db_url, "passwd", "nobody", password="long enough"), "no user 'nobody'")
     _one_line_error(users(db_url, "remove", "nobody"), "no user 'nobody'")
     assert users(db_url, "list").stdout.split()[0] == "ana"
+
+
+def test_users_set_changes_the_address_and_the_role(db_url, engine, app, client):
+    """`users set` gives an existing account an address and a new role, without ending its sessions: a
+    staff user without an address can then subscribe, a demoted editor loses the review queue at once."""
+    assert users(db_url, "add", "noem", "--role", "staff", password="long enough").returncode == 0
+    assert users(db_url, "add", "ed", "--role", "editor", password="long enough").returncode == 0
+    log_in(client, "noem", "long enough")
+    r = client.post("/subscriptions", data={"csrf_token": csrf_token(client, engine)})
+    assert r.status_code == 400
+    assert "ask an admin to set one (tracker users set noem --email ADDRESS)" in r.text
+
+    r = users(db_url, "set", "noem", "--email", "noem@example.org")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "User noem changed (staff, noem@example.org).\n", "")
+    r = client.post("/subscriptions", data={"csrf_token": csrf_token(client, engine)})  # same session
+    assert r.status_code == 303, r.text
+    assert "noem@example.org" in client.get("/subscriptions").text
+
+    with TestClient(app, follow_redirects=False) as editor:
+        log_in(editor, "ed", "long enough")
+        assert editor.get("/review").status_code == 200
+        r = users(db_url, "set", "ed", "--role", "staff")
+        assert (r.returncode, r.stdout) == (0, "User ed changed (staff).\n")
+        assert editor.get("/review").status_code == 403  # the next request: no longer an editor
+        r = users(db_url, "set", "ed", "--role", "editor", "--email", "ed@example.org")
+        assert r.stdout == "User ed changed (editor, ed@example.org).\n"
+        assert editor.get("/review").status_code == 200
+    listing = users(db_url, "list").stdout.splitlines()
+    assert [line.split()[:3] for line in listing] == [
+        ["ed", "editor", "ed@example.org"],
+        ["noem", "staff", "noem@example.org"],
+    ]
+
+
+def test_users_set_errors_are_one_line(sqlite_db):  # no engine-specific logic: SQLite only
+    db_url, engine = sqlite_db
+    assert users(db_url, "add", "ana", "--role", "staff", password="long enough").returncode == 0
+    r = users(db_url, "set", "ana")
+    _one_line_error(r, "give --email, --role or both")
+    assert r.returncode == 2
+    r = users(db_url, "set", "ana", "--role", "boss")
+    _one_line_error(r, "Invalid value for '--role': 'boss' is not one of 'admin', 'editor', 'staff'")
+    assert r.returncode == 2
+    _one_line_error(users(db_url, "set", "ana", "--email", "nope"), "not an e-mail address: 'nope'")
+    _one_line_error(users(db_url, "set", "nobody", "--role", "admin"), "no user 'nobody'")
+    # a refused change changes nothing, not even the valid half of it
+    _one_line_error(users(db_url, "set", "ana", "--role", "admin", "--email", "nope"), "not an e-mail")
+    with session_scope(engine) as s:
+        user = auth.get_user(s, "ana")
+        assert (user.role, user.email) == ("staff", None)
+
+
+def test_an_address_belongs_to_one_account_in_any_case(db_url, engine):
+    """A second account with an address already taken, in any case, is refused: the address ties an
+    account to its subscriptions, so sharing it would share them."""
+    assert (
+        users(
+            db_url, "add", "st2", "--role", "staff", "--email", "st2@example.org", password="x" * 8
+        ).returncode
+        == 0
+    )
+    assert users(db_url, "add", "other", "--role", "staff", password="x" * 8).returncode == 0
+    taken = "user 'st2' has the address 'st2@example.org' already"
+    for address in ("st2@example.org", "ST2@Example.org"):
+        _one_line_error(
+            users(db_url, "add", "dup", "--role", "staff", "--email", address, password="x" * 8), taken
+        )
+        _one_line_error(users(db_url, "set", "other", "--email", address), taken)
+    r = users(db_url, "set", "st2", "--email", "St2@Example.org")  # its own address, in another case
+    assert r.stdout == "User st2 changed (staff, St2@Example.org).\n", r.stderr
+    with session_scope(engine) as s:
+        assert [(u.username, u.email) for u in auth.list_users(s)] == [
+            ("other", None),
+            ("st2", "St2@Example.org"),
+        ]
 
 
 def _free_port() -> int:

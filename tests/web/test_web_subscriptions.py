@@ -51,6 +51,30 @@ def test_staff_see_and_manage_only_their_own_subscriptions(client, login, engine
     assert _subs(engine) == {(mine, "ana@example.org", "removed"), (theirs, "bob@example.org", "active")}
 
 
+def test_a_users_subscriptions_are_those_of_their_address_in_any_case(client, login, engine, web_config):
+    """`ST2@Example.org`'s account owns st2@example.org's subscriptions: it sees and pauses them, and a
+    bill one of them follows shows as followed (no second subscription)."""
+    mine, theirs = _two_people(engine, web_config)
+    bill = f.make_bill(engine, "Parking meter rates", identifier="O2026-0100")
+    with session_scope(engine) as s:
+        followed = h.subscribe(s, web_config, "Ana@example.org", bill_id=bill).id
+    login(client, "staff", username="ana", email="ANA@Example.org")
+    page = client.get("/subscriptions").text
+    assert f'id="subscription-{mine}"' in page and f'id="subscription-{followed}"' in page
+    assert f'id="subscription-{theirs}"' not in page
+    r = client.post(f"/subscriptions/{mine}/pause", data={"csrf_token": client.csrf})
+    assert r.status_code == 303
+    assert "you follow this bill" in client.get(f"/bills/{bill}").text
+    r = client.post(f"/bills/{bill}/follow", data={"csrf_token": client.csrf})
+    assert r.status_code == 303
+    assert f"You already follow this bill (subscription {followed})." in client.get(f"/bills/{bill}").text
+    assert _subs(engine) == {
+        (mine, "ana@example.org", "paused"),
+        (theirs, "bob@example.org", "active"),
+        (followed, "Ana@example.org", "active"),
+    }
+
+
 def test_admins_see_every_subscription(client, login, engine, web_config):
     mine, theirs = _two_people(engine, web_config)
     login(client, "admin", email="root@example.org")
@@ -138,7 +162,8 @@ def test_form_errors_use_the_forms_words_and_name_no_server_path(engine, web_con
 def test_a_user_without_an_address_is_told_so(client, login, engine):
     login(client, "staff")
     r = client.post("/subscriptions", data={"csrf_token": client.csrf})
-    assert r.status_code == 400 and "Your account has no e-mail address" in r.text
+    assert r.status_code == 400
+    assert "Your account has no e-mail address: ask an admin to set one (tracker users set staff " in r.text
     assert _subs(engine) == set()
 
 

@@ -152,13 +152,17 @@ def serve(
 
 @click.group("users")
 def users() -> None:
-    """Web app accounts: add, passwd, remove, list. Roles: admin ⊇ editor ⊇ staff."""
+    """Web app accounts: add, set, passwd, remove, list. Roles: admin ⊇ editor ⊇ staff."""
 
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, help=f"One of {', '.join(ROLES)}.")
-@click.option("--email", metavar="EMAIL", help="The user's address (their digest subscriptions use it).")
+@click.option("--role", required=True, type=click.Choice(ROLES), help=f"One of {', '.join(ROLES)}.")
+@click.option(
+    "--email",
+    metavar="EMAIL",
+    help="The user's address (their digest subscriptions use it; one account per address, in any case).",
+)
 @click.pass_obj
 def users_add(obj: Any, username: str, role: str, email: str | None) -> None:
     """Add a user; the password is $TRACKER_PASSWORD, else prompted."""
@@ -172,6 +176,30 @@ def users_add(obj: Any, username: str, role: str, email: str | None) -> None:
     with session_scope(engine) as session:
         auth.add_user(session, username, role, password, utcnow(), email=email)
     echo(f"User {username} added ({role}{', ' + email if email else ''}).")
+
+
+@users.command("set")
+@click.argument("username")
+@click.option(
+    "--email",
+    metavar="EMAIL",
+    help="A new address (their digest subscriptions use it; one account per address, in any case).",
+)
+@click.option("--role", type=click.Choice(ROLES), help=f"A new role: one of {', '.join(ROLES)}.")
+@click.pass_obj
+def users_set(obj: Any, username: str, email: str | None, role: str | None) -> None:
+    """Change a user's e-mail address and/or role; their sessions go on, with the new role from their
+    next request."""
+    from db.engine import session_scope
+    from tracker.web import auth
+
+    if email is None and role is None:
+        raise click.UsageError("give --email, --role or both")
+    with session_scope(obj.engine()) as session:
+        user = auth.get_user(session, username)
+        auth.update_user(session, user, utcnow(), email=email, role=role)
+        shown = f"{user.role}{', ' + user.email if user.email else ''}"
+    echo(f"User {username} changed ({shown}).")
 
 
 @users.command("passwd")

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from db.engine import rows_affected
@@ -197,11 +197,17 @@ def member_name_key(session: Session, sub: Subscription) -> tuple[int, str] | No
     return (member.jurisdiction_id, member.name_key) if member is not None else None
 
 
+def of_address(email: str) -> ColumnElement[bool]:
+    """Subscriptions with this address, in any case (``Ana@Example.org`` is ``ana@example.org``): stored
+    addresses keep the case they were given, so both sides are lowered."""
+    return func.lower(Subscription.email) == func.lower(email)
+
+
 def following(session: Session, email: str, bill_id: int) -> Subscription | None:
     """The subscription of ``email`` that follows the bill (not removed), if any."""
     return session.scalar(
         select(Subscription)
-        .where(Subscription.email == email, Subscription.bill_id == bill_id, Subscription.state != "removed")
+        .where(of_address(email), Subscription.bill_id == bill_id, Subscription.state != "removed")
         .order_by(Subscription.id)
         .limit(1)
     )
@@ -294,7 +300,7 @@ def edit(session: Session, sub: Subscription, spec: SubscriptionSpec, config: Co
 
 
 def find(session: Session, ref: str) -> Subscription:
-    """A subscription by id, or by e-mail address when that address has exactly one."""
+    """A subscription by id, or by e-mail address (in any case) when that address has exactly one."""
     if ascii_digits(ref.strip()):
         sub_id = parse_id(ref)
         sub = session.get(Subscription, sub_id) if sub_id is not None else None
@@ -304,7 +310,7 @@ def find(session: Session, ref: str) -> Subscription:
     subs = list(
         session.scalars(
             select(Subscription)
-            .where(Subscription.email == ref, Subscription.state != "removed")
+            .where(of_address(ref), Subscription.state != "removed")
             .order_by(Subscription.id)
         )
     )

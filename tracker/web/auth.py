@@ -135,18 +135,38 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def _check_address(email: str) -> str:
+    try:
+        return check_email(email)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+
+
+def user_with_email(session: Session, email: str) -> User | None:
+    """The account with this address, compared case-insensitively (as subscriptions are matched)."""
+    return session.scalar(
+        select(User).where(func.lower(User.email) == func.lower(email)).order_by(User.id).limit(1)
+    )
+
+
+def _check_address_free(session: Session, email: str, user: User | None = None) -> None:
+    """No other account has the address (in any case): it ties an account to its subscriptions."""
+    owner = user_with_email(session, email)
+    if owner is not None and owner is not user:
+        raise AccountError(f"user {owner.username!r} has the address {owner.email!r} already")
+
+
 def add_user(
     session: Session, username: str, role: str, password: str, now: datetime, email: str | None = None
 ) -> User:
     check_username(username)
     check_role(role)
     if email is not None:
-        try:
-            email = check_email(email)
-        except ValueError as exc:
-            raise AccountError(str(exc)) from None
+        email = _check_address(email)
     if find_user(session, username) is not None:
         raise AccountError(f"user {username!r} exists already")
+    if email is not None:
+        _check_address_free(session, email)
     user = User(
         username=username,
         role=role,
@@ -158,6 +178,22 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def update_user(
+    session: Session, user: User, now: datetime, *, email: str | None = None, role: str | None = None
+) -> None:
+    """A new address and/or role. Sessions go on: each request reads the user afresh, so a new role holds
+    from the user's next request."""
+    if role is not None:
+        check_role(role)
+    if email is not None:
+        email = _check_address(email)
+        _check_address_free(session, email, user)
+        user.email = email
+    if role is not None:
+        user.role = role
+    user.updated_at = now
 
 
 def set_password(session: Session, user: User, password: str, now: datetime) -> None:

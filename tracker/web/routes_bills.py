@@ -53,7 +53,12 @@ def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Re
     bill = _bill(db, bill_id)
     back = f"/bills/{bill.id}"
     if not user.email:
-        return redirect(back, "Your account has no e-mail address: ask an admin to set one.", "error")
+        return redirect(
+            back,
+            "Your account has no e-mail address: ask an admin to set one "
+            f"(tracker users set {user.username} --email ADDRESS).",
+            "error",
+        )
     existing = subs.following(db, user.email, bill.id)
     if existing is not None:
         return redirect(back, f"You already follow this bill (subscription {existing.id}).")

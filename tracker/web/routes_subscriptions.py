@@ -49,7 +49,7 @@ def _visible(user: User, show_all: bool = True) -> Select[Subscription]:
     q = select(Subscription).where(Subscription.state != "removed").order_by(Subscription.id)
     if user.has_role("admin") and show_all:
         return q
-    return q.where(Subscription.email == (user.email or ""))
+    return q.where(subs.of_address(user.email or ""))
 
 
 def _own(db: DB, user: User, sub_id: int) -> Subscription:
@@ -257,7 +257,8 @@ def subscriptions_add(
     if not email:
         return _page(
             request, db, user, status_code=400, form=form,
-            error="Your account has no e-mail address: ask an admin to set one (tracker users add --email).",
+            error="Your account has no e-mail address: ask an admin to set one "
+            f"(tracker users set {user.username} --email ADDRESS).",
         )  # fmt: skip
     try:
         fields.follow_member(db, spec)
@@ -383,7 +384,7 @@ def user_feed_xml(db: DB, user: User, self_url: str | None) -> bytes:
     feed = _own_xml(atom_feed(header, [], self_url))
     entries: list[ET.Element] = []
     if user.email:
-        for sub in db.scalars(select(Subscription).where(Subscription.email == user.email)):
+        for sub in db.scalars(select(Subscription).where(subs.of_address(user.email))):
             digests = list(db.scalars(select(Digest).where(Digest.subscription_id == sub.id)))
             if digests:
                 entries += _own_xml(atom_feed(sub_info(sub), digests)).findall(f"{{{ATOM_NS}}}entry")
