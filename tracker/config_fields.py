@@ -5,11 +5,15 @@ one-line reason."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -59,28 +63,40 @@ def crontab_weekdays(field: str) -> str:
     return ",".join(out)
 
 
+def crontab_trigger(expression: str, end_date: datetime | None = None) -> CronTrigger:
+    """A five-field crontab expression (minute hour day month weekday), or six with a leading seconds field,
+    as an APScheduler trigger in UTC, weekdays read as crontab reads them (:func:`crontab_weekdays`).
+    A ValueError when it is not one."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            "it must have five fields (minute hour day month weekday), or six with a leading seconds field"
+        )
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        second=second, minute=minute, hour=hour, day=day, month=month,
+        day_of_week=crontab_weekdays(weekday), timezone="UTC", end_date=end_date,
+    )  # fmt: skip
+
+
 def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
     """A cron expression (as the scheduler reads it, in UTC) that fires within the next 8 years:
     ``0 0 31 2 *`` never does, and is refused with the entry that holds it."""
     if value is None:
         return value
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = value.split()
-    if len(fields) not in (5, 6):
+    if len(value.split()) not in (5, 6):
         raise ValueError(
             f"{field} {value!r} must have five fields (minute hour day month weekday), "
             "or six with a leading seconds field"
         )
-    second = fields.pop(0) if len(fields) == 6 else "0"
     now = datetime.now(UTC)
     try:
-        trigger = CronTrigger(
-            second=second, minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-            day_of_week=crontab_weekdays(fields[4]), timezone="UTC", end_date=now + timedelta(days=8 * 366),
-        )  # fmt: skip
+        trigger = crontab_trigger(value, end_date=now + timedelta(days=8 * 366))
     except ValueError as exc:
         raise ValueError(f"{field} {value!r} is not a valid cron expression: {exc}") from None
     if trigger.get_next_fire_time(None, now) is None:
