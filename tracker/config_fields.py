@@ -89,11 +89,6 @@ def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
         return value
     from datetime import UTC, timedelta
 
-    if len(value.split()) not in (5, 6):
-        raise ValueError(
-            f"{field} {value!r} must have five fields (minute hour day month weekday), "
-            "or six with a leading seconds field"
-        )
     now = datetime.now(UTC)
     try:
         trigger = crontab_trigger(value, end_date=now + timedelta(days=8 * 366))
