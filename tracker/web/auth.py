@@ -149,6 +149,14 @@ def user_with_email(session: Session, email: str) -> User | None:
     )
 
 
+def no_address_message(user: User) -> str:
+    """What a user without an e-mail address is told when they try to subscribe (form or "Notify me")."""
+    return (
+        "Your account has no e-mail address: ask an admin to set one "
+        f"(tracker users set {user.username} --email ADDRESS)."
+    )
+
+
 def _check_address_free(session: Session, email: str, user: User | None = None) -> None:
     """No other account has the address (in any case): it ties an account to its subscriptions."""
     owner = user_with_email(session, email)

@@ -11,6 +11,7 @@ from db.models import Bill
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
 from tracker.safe_output import parse_id
+from tracker.web import auth
 from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 from tracker.web.queries import one_bill, template_helpers
 
@@ -53,12 +54,7 @@ def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Re
     bill = _bill(db, bill_id)
     back = f"/bills/{bill.id}"
     if not user.email:
-        return redirect(
-            back,
-            "Your account has no e-mail address: ask an admin to set one "
-            f"(tracker users set {user.username} --email ADDRESS).",
-            "error",
-        )
+        return redirect(back, auth.no_address_message(user), "error")
     existing = subs.following(db, user.email, bill.id)
     if existing is not None:
         return redirect(back, f"You already follow this bill (subscription {existing.id}).")

@@ -257,8 +257,7 @@ def subscriptions_add(
     if not email:
         return _page(
             request, db, user, status_code=400, form=form,
-            error="Your account has no e-mail address: ask an admin to set one "
-            f"(tracker users set {user.username} --email ADDRESS).",
+            error=auth.no_address_message(user),
         )  # fmt: skip
     try:
         fields.follow_member(db, spec)
