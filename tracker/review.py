@@ -184,6 +184,7 @@ def _decide(
     loaded = current_rules()
     cats = check_categories(list(categories), loaded)
     check_direction(direction)
+    note = clean_note(note)
     if kind == "added" and not cats:
         raise ReviewUsageError("review add needs at least one --category CODE (the bill's categories)")
     by = (by or "").strip() or default_editor()
@@ -220,7 +221,6 @@ def _decide(
         match.editor_categories, match.editor_direction = None, None
 
     match.review_state = state
-    note = clean_note(note)
     match.decided_by, match.decided_at, match.note = by, now, note
     match.decided_content = {"title": bill.title, "name": bill.name, "keys": dict(match.content_keys)}
     match.needs_review, match.needs_review_reason, match.flagged_at = False, None, None

@@ -76,10 +76,6 @@ def review_csv(request: Request, db: DB, _user: Editor) -> Response:
 # -- decisions -------------------------------------------------------------------------------------------
 
 
-def _note(note: str) -> str | None:
-    return review.clean_note(note)  # the command line's rules (tracker/review.py)
-
-
 def _decided(
     request: Request, db: Session, bill_id: int, next_url: str, message: str, *, error: bool = False
 ) -> Response:
@@ -133,9 +129,7 @@ def confirm(
     request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
 ) -> Response:
     ref = _require_bill(db, bill_id)
-    return _decide(
-        request, db, bill_id, next, lambda: review.confirm(db, ref, note=_note(note), by=user.username)
-    )
+    return _decide(request, db, bill_id, next, lambda: review.confirm(db, ref, note=note, by=user.username))
 
 
 @router.post("/review/{bill_id}/reject")
@@ -143,9 +137,7 @@ def reject(
     request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
 ) -> Response:
     ref = _require_bill(db, bill_id)
-    return _decide(
-        request, db, bill_id, next, lambda: review.reject(db, ref, note=_note(note), by=user.username)
-    )
+    return _decide(request, db, bill_id, next, lambda: review.reject(db, ref, note=note, by=user.username))
 
 
 @router.post("/review/{bill_id}/correct")
@@ -167,7 +159,7 @@ def correct(
             raise review.ReviewError("choose at least one category to confirm")
         match = db.get(BillMatch, bill_id)
         fn = review.add if match is None or match.review_state is None else review.confirm
-        return fn(db, ref, categories=codes, direction=direction or None, note=_note(note), by=user.username)
+        return fn(db, ref, categories=codes, direction=direction or None, note=note, by=user.username)
 
     return _decide(request, db, bill_id, next, act)
 
@@ -179,6 +171,6 @@ def add_note(
     ref = _require_bill(db, bill_id)
 
     def act() -> review.Decision:
-        return review.note(db, ref, _note(note) or "", by=user.username)
+        return review.note(db, ref, note, by=user.username)
 
     return _decide(request, db, bill_id, next, act)
