@@ -49,3 +49,37 @@ def test_schedule_list_shows_the_crontab_day(tmp_path, db_url, engine):
     line = next(x for x in done.stdout.splitlines() if x.startswith("matcher:retrain: next "))
     when = datetime.strptime(line.split("next ", 1)[1][:16], "%Y-%m-%d %H:%M")
     assert when.weekday() == 6 and when.hour == 3, line  # a Sunday, whatever today is
+
+
+@pytest.mark.parametrize(
+    ("expression", "fires"),
+    [
+        # both restricted: either (crontab); a CronTrigger alone waited for a Monday the 1st or 15th
+        ("0 3 1,15 * mon", ["2026-12-14", "2026-12-15", "2026-12-21", "2026-12-28", "2027-01-01"]),
+        ("0 3 13 * 1", ["2026-12-13", "2026-12-14", "2026-12-21"]),  # the 13th is a Sunday
+        # one of them starts with '*': both must hold, as in crontab
+        ("0 3 */2 * mon", ["2026-12-21", "2027-01-11", "2027-01-25"]),
+        ("0 3 1 * *", ["2027-01-01", "2027-02-01", "2027-03-01"]),
+    ],
+)
+def test_day_of_month_and_weekday_as_crontab_reads_them(expression, fires):
+    check_cron(expression)
+    trigger = cron_trigger(expression, "test")
+    seen, previous, now = [], None, SATURDAY
+    for _ in fires:
+        fire = trigger.get_next_fire_time(previous, now)
+        assert fire is not None
+        seen.append(fire.date().isoformat())
+        previous, now = fire, fire
+    assert seen == fires
+
+
+def test_schedule_list_shows_the_either_day(tmp_path, db_url, engine):
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+    cfg.write_text(cfg.read_text() + '\n[matcher]\nretrain_cron = "0 3 1 * sun"\n')
+    done = run_tracker("--config", str(cfg), "schedule", "--list")
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("matcher:retrain: next "))
+    when = datetime.strptime(line.split("next ", 1)[1][:16], "%Y-%m-%d %H:%M")
+    assert when.weekday() == 6 or when.day == 1, line
+    assert (when - datetime.now(UTC).replace(tzinfo=None)).days < 7, line  # a Sunday comes within a week

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -63,10 +63,13 @@ def crontab_weekdays(field: str) -> str:
     return ",".join(out)
 
 
-def crontab_trigger(expression: str, end_date: datetime | None = None) -> CronTrigger:
+def crontab_trigger(expression: str, end_date: datetime | None = None) -> BaseTrigger:
     """A five-field crontab expression (minute hour day month weekday), or six with a leading seconds field,
-    as an APScheduler trigger in UTC, weekdays read as crontab reads them (:func:`crontab_weekdays`).
-    A ValueError when it is not one."""
+    as an APScheduler trigger in UTC, read as crontab reads it: weekday numbers as :func:`crontab_weekdays`
+    says, and when both the day of the month and the weekday are restricted (neither starts with ``*``),
+    a day that matches *either* fires (``0 3 1,15 * mon``: the 1st, the 15th and every Monday), where a
+    CronTrigger alone would need both. A ValueError when it is not one."""
+    from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expression.split()
@@ -76,10 +79,16 @@ def crontab_trigger(expression: str, end_date: datetime | None = None) -> CronTr
         )
     second = fields.pop(0) if len(fields) == 6 else "0"
     minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        second=second, minute=minute, hour=hour, day=day, month=month,
-        day_of_week=crontab_weekdays(weekday), timezone="UTC", end_date=end_date,
-    )  # fmt: skip
+
+    def cron(day: str, weekday: str) -> CronTrigger:
+        return CronTrigger(
+            second=second, minute=minute, hour=hour, day=day, month=month,
+            day_of_week=crontab_weekdays(weekday), timezone="UTC", end_date=end_date,
+        )  # fmt: skip
+
+    if day.startswith("*") or weekday.startswith("*"):
+        return cron(day, weekday)
+    return OrTrigger([cron(day, "*"), cron("*", weekday)])
 
 
 def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
