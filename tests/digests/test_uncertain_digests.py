@@ -62,3 +62,29 @@ def test_cli_include_uncertain(tmp_path, db_url, engine):
     flags = ("--confirmed-only", "--include-uncertain")
     both = run_tracker("--config", str(cfg), "subscriptions", "add", "d@example.org", *flags)
     assert both.returncode == 2 and "cannot go with --confirmed-only" in both.stderr, both.stderr
+
+
+def test_cli_edit_keeps_uncertain_and_confirmed_only_apart(tmp_path, db_url, engine):
+    """`subscriptions edit --include-uncertain` on a confirmed-only subscription stored one that got no
+    uncertain match (until 2026-12-07): it now includes those not yet reviewed too; `--confirmed-only`
+    drops the uncertain ones; both at once are a usage error."""
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+    assert run_tracker("--config", str(cfg), "subscriptions", "add", "e@example.org").returncode == 0
+
+    def state():
+        with session_scope(engine) as s:
+            sub = s.scalars(select(Subscription).where(Subscription.email == "e@example.org")).one()
+            return sub.id, (sub.confirmed_only, sub.include_uncertain)
+
+    sub_id, got = state()
+    assert got == (True, False)
+    edit = ("--config", str(cfg), "subscriptions", "edit", str(sub_id))
+    done = run_tracker(*edit, "--include-uncertain")
+    assert done.returncode == 0 and "incl. uncertain" in done.stdout, done.stderr
+    assert state()[1] == (False, True)
+    done = run_tracker(*edit, "--confirmed-only")
+    assert done.returncode == 0 and "uncertain" not in done.stdout, done.stdout + done.stderr
+    assert state()[1] == (True, False)
+    both = run_tracker(*edit, "--confirmed-only", "--include-uncertain")
+    assert both.returncode == 2 and "cannot go with --confirmed-only" in both.stderr, both.stderr
+    assert state()[1] == (True, False)

@@ -51,3 +51,34 @@ def test_web_edit_form_keeps_every_value_after_an_error(engine, client, login):
             ["riverton"],
             False,
         )
+
+
+def test_web_form_refuses_uncertain_with_confirmed_only(engine, client, login):
+    """Uncertain matches are ones no editor confirmed: both boxes ticked stored a subscription listed as
+    "incl. uncertain matches" that got none, until 2026-12-07; now the form says which box to untick."""
+    login(client, role="staff", email="ana@example.org")
+    form = {
+        "csrf_token": client.csrf, "confirmed_only": "true", "include_uncertain": "true",
+        "status_changes": "true", "frequency": "daily", "at_time": "08:00", "email_enabled": "true",
+    }  # fmt: skip
+    page = client.post("/subscriptions", data=form)
+    assert (
+        page.status_code == 400
+        and "untick" in page.text
+        and "--" not in page.text.split('class="error"')[1][:200]
+    )
+    with session_scope(engine) as s:
+        assert s.scalars(select(Subscription.id)).all() == []
+    del form["confirmed_only"]
+    assert client.post("/subscriptions", data=form).status_code == 303
+    with session_scope(engine) as s:
+        sub = s.scalars(select(Subscription)).one()
+        sub_id, got = sub.id, (sub.confirmed_only, sub.include_uncertain)
+    assert got == (False, True)
+    page = client.post(f"/subscriptions/{sub_id}/edit", data={**form, "confirmed_only": "true"})
+    assert page.status_code == 400 and "untick" in page.text
+    with session_scope(engine) as s:
+        assert (
+            s.get(Subscription, sub_id).confirmed_only,
+            s.get(Subscription, sub_id).include_uncertain,
+        ) == got

@@ -122,10 +122,6 @@ def subscriptions_add(
 
     if slack and not webhook_url:
         raise click.UsageError("--slack needs --webhook URL")
-    if confirmed_only and include_uncertain:
-        raise click.UsageError(
-            "--include-uncertain adds matches no editor has confirmed: it cannot go with --confirmed-only"
-        )
     # the default: confirmed only, unless uncertain (so unconfirmed) ones are asked for
     if confirmed_only is None:
         confirmed_only = not include_uncertain
@@ -239,7 +235,11 @@ def _change_state(obj: Any, ref: str, action: str, **kwargs: Any) -> None:
     default=None,
     help="Only measures an editor confirmed, or also those not yet reviewed (each marked as such).",
 )
-@click.option("--include-uncertain/--no-uncertain", default=None, help="Also matches the model is unsure of.")
+@click.option(
+    "--include-uncertain/--no-uncertain",
+    default=None,
+    help="Also matches the model is unsure of (implies --include-pending; --confirmed-only drops them).",
+)
 @click.option("--status-changes/--no-status-changes", default=None, help="Status changes of tracked bills.")
 @click.option("--frequency", type=click.Choice(["immediate", "daily", "weekly"]))
 @click.option("--at", "at_time", metavar="HH:MM", help="Local time of the digest.")
@@ -302,6 +302,12 @@ def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
                      "weekday", "timezone", "email_enabled"):  # fmt: skip
             if opts[name] is not None:
                 setattr(spec, name, opts[name])
+        # uncertain matches are unconfirmed ones: asking for them asks for those not yet reviewed, and
+        # asking for confirmed ones only drops them (both at once is refused by subs.edit)
+        if opts["include_uncertain"] and opts["confirmed_only"] is None:
+            spec.confirmed_only = False
+        if opts["confirmed_only"] and opts["include_uncertain"] is None:
+            spec.include_uncertain = False
         if opts["slack"] is not None:
             spec.webhook_format = "slack" if opts["slack"] else "json"
         if spec.webhook_format == "slack" and not spec.webhook_url:

@@ -97,6 +97,12 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
             raise InvalidSubscription(f"unknown category {code!r} (one of: {', '.join(CATEGORY_CODES)})")
     if spec.direction is not None and spec.direction not in DIRECTIONS:
         raise InvalidSubscription(f"unknown direction {spec.direction!r} (one of: {', '.join(DIRECTIONS)})")
+    if spec.confirmed_only and spec.include_uncertain:  # uncertain matches are ones no editor confirmed
+        raise InvalidSubscription(
+            "--include-uncertain adds matches no editor has confirmed: it cannot go with --confirmed-only",
+            on_form="uncertain matches are ones no editor has reviewed: to get them, untick "
+            "'Only measures an editor confirmed'",
+        )
     if spec.frequency not in FREQUENCIES:
         raise InvalidSubscription(f"unknown frequency {spec.frequency!r} (one of: {', '.join(FREQUENCIES)})")
     try:
@@ -450,7 +456,7 @@ def filters_text(sub: Subscription, config: Config | None = None, member: str | 
         parts.append(
             "confirmed by an editor only" if sub.confirmed_only else "incl. matches not yet reviewed"
         )
-        if sub.include_uncertain:
+        if sub.include_uncertain and not sub.confirmed_only:  # (one stored before 2026-12-07 gets none)
             parts.append("incl. uncertain matches")
     if not sub.status_changes:
         parts.append("no status changes")
