@@ -44,10 +44,12 @@ def redact_url(url: str) -> str:
     return _SECRET_PARAMETER.sub(lambda m: m.group(1) + "***", shown)
 
 
-def unreachable(url: object, exc: OperationalError) -> TrackerError:
-    """The error "cannot reach the database URL: why" on one line (libpq adds a hint on its own line)."""
+def unreachable(url: object, exc: OperationalError, role: str = "") -> TrackerError:
+    """The error "cannot reach the [ROLE ]database URL: why" on one line (libpq adds a hint on its own
+    line)."""
     reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
-    return TrackerError(f"cannot reach the database {redact_url(str(url))}: {reason}")
+    which = f"{role} database" if role else "database"
+    return TrackerError(f"cannot reach the {which} {redact_url(str(url))}: {reason}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -43,7 +44,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import Integer, String
 
-from db.engine import current_revision, head_revision, make_engine, normalise_url, redact_url
+from db.engine import current_revision, head_revision, make_engine, normalise_url, redact_url, unreachable
 from db.schema import Base
 from tracker.errors import TrackerError
 
@@ -67,10 +68,14 @@ class TableCopy:
 
 def _check_schema(engine: Engine, role: str) -> None:
     where = redact_url(str(engine.url))
+    file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():  # not created by looking
+        hint = ": run `tracker init` on it first" if role == "target" else ""
+        raise TrackerError(f"there is no {role} database at {Path(str(file)).resolve()}{hint}")
     try:
         current = current_revision(engine)
     except OperationalError as exc:
-        raise TrackerError(f"cannot reach the {role} database {where}: {_first_line(exc.orig)}") from None
+        raise unreachable(engine.url, exc, role) from None
     head = head_revision(engine)
     if current is None:
         raise TrackerError(f"the {role} database {where} has no schema: run `tracker init` on it first")

@@ -245,6 +245,18 @@ def test_refuses_a_non_empty_target_an_unmigrated_one_and_hides_the_password(tmp
     same = run_tracker("db", "copy", "--from", source, "--to", source)
     assert same.stderr.strip().splitlines()[-1] == "Error: the source and the target are the same database"
 
+    # a SQLite file that does not exist is named, and not created by looking into it (until 2026-12-07 an
+    # empty target file was left behind, and the error said it "has no schema")
+    missing = tmp_path / "missing.db"
+    refused = run_tracker("db", "copy", "--from", source, "--to", f"sqlite:///{missing}")
+    assert refused.returncode == 1 and not missing.exists()
+    assert refused.stderr.splitlines()[-1] == (
+        f"Error: there is no target database at {missing}: run `tracker init` on it first"
+    )
+    refused = run_tracker("db", "copy", "--from", f"sqlite:///{missing}", "--to", target)
+    assert refused.returncode == 1 and not missing.exists()
+    assert refused.stderr.splitlines()[-1] == f"Error: there is no source database at {missing}"
+
 
 def _many_bills(url: str, n: int) -> None:
     engine = make_engine(url)
