@@ -108,3 +108,57 @@ def test_cli_prints_one_line_and_exits_nonzero(tmp_path):
     result = run_tracker("--config", str(tmp_path / "missing.toml"), "init")
     assert result.returncode == 2
     assert result.stderr == f"Error: {tmp_path / 'missing.toml'}: no such configuration file\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        # absurd numbers were accepted and then broke `status`, `documents fetch` and the scheduler's health
+        # job with an OverflowError traceback (until 2026-12-07)
+        (
+            "[alerts]\nstale_after_hours = 1e30",
+            "alerts.stale_after_hours: Input should be less than or equal to",
+        ),
+        ("[alerts]\nstale_after_hours = inf", "alerts.stale_after_hours: Input should be a finite number"),
+        (
+            "[alerts]\nremind_every_hours = 1e30",
+            "alerts.remind_every_hours: Input should be less than or equal",
+        ),
+        ("[documents]\nrecheck_hours = 1e30", "documents.recheck_hours: Input should be less than or equal"),
+        ("[documents]\nretry_hours = 1e30", "documents.retry_hours: Input should be less than or equal"),
+        (
+            "[crawl]\nsponsors_per_crawl = 10000000000000",
+            "crawl.sponsors_per_crawl: Input should be less than",
+        ),
+        ("[crawl]\ndownload_timeout = nan", "crawl.download_timeout: Input should be a finite number"),
+        # a value of the wrong type was coerced (retries = true was 1)
+        ("[crawl]\nretries = true", "crawl.retries: Input should be a valid integer"),
+        (
+            '[crawl]\nper_host_concurrency = "8"',
+            "crawl.per_host_concurrency: Input should be a valid integer",
+        ),
+        ('[crawl]\nuser_agent = ""', "crawl.user_agent: user_agent must be printable ASCII text, not empty"),
+        ('[crawl]\nuser_agent = "a\\r\\nX-Evil: 1"', "crawl.user_agent: user_agent must be printable ASCII"),
+        ("[documents]\nmedia_types = []", "documents.media_types: List should have at least 1 item"),
+        # pairs that cannot both hold
+        ("[crawl]\nbackoff_base = 30\nbackoff_max = 1", "crawl: backoff_base (30) is above backoff_max (1)"),
+        (
+            "[digests]\nretry_base_seconds = 100\nretry_max_seconds = 1",
+            "digests: retry_base_seconds (100) is above retry_max_seconds (1)",
+        ),
+    ],
+)
+def test_absurd_or_mistyped_settings_are_refused_when_the_config_loads(tmp_path, section, message):
+    path = tmp_path / "bad.toml"
+    entry = "".join(f'{k} = "{v}"\n' for k, v in GOOD.items())
+    path.write_text(f"{section}\n\n[[jurisdictions]]\n{entry}")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(exc.value).startswith(f"{path}: ") and message in str(exc.value), str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_jurisdictions_own_absurd_stale_after_hours_is_refused(tmp_path):
+    path = write_config(tmp_path / "bad.toml", [{**GOOD, "stale_after_hours": 1e30}])
+    with pytest.raises(ConfigError, match=r"stale_after_hours: Input should be less than or equal to"):
+        load_config(path)

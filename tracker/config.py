@@ -49,7 +49,7 @@ class CrawlSettings(Strict):
     collapse_ratio: float = Field(0.5, ge=0, le=1)
     # Attachment lists cost one request per matter. A crawl fetches at most this many (newest matters
     # first); the rest wait in a backlog that later sweeps work off. 0 = no limit.
-    attachments_per_crawl: int = Field(5000, ge=0)
+    attachments_per_crawl: int = Field(5000, ge=0, le=10_000_000)
     # A full crawl spends that budget only on the bills whose documents may matter (a rules term in the
     # title, or an opaque title: crawler/attachments.py); the others join the backlog at once. false: every
     # matter takes a slot, newest first.
@@ -61,7 +61,7 @@ class CrawlSettings(Strict):
     sponsors_by_title: bool = True
     # A sweep works off at most this many bills of that backlog (newest matters first; about two requests
     # each), so the first sweep after backfilling a large city is spread over several. 0 = no limit.
-    sponsors_per_crawl: int = Field(5000, ge=0)
+    sponsors_per_crawl: int = Field(5000, ge=0, le=10_000_000)
     # Processes of a full crawl of the Legistar API, the crawl process and processes - 1 spawned workers
     # (each lists every page and fetches its share of the matters; the per-host cap is shared out between
     # them): the crawler is CPU-bound, so a backfill uses every core. Incremental crawls and sweeps run in
@@ -76,6 +76,22 @@ class CrawlSettings(Strict):
     meetings_ahead_days: int = Field(60, ge=0, le=366)
     meetings_back_days: int = Field(14, ge=0, le=366)
     user_agent: str = "SanctuaryTracker/0.1 (+https://github.com/sanctuary-tracker; legislation monitoring)"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str) -> str:
+        # an HTTP header's value: portals' operators read it to know who crawls them
+        if not v.strip() or any(not (" " <= c <= "~") for c in v):
+            raise ValueError("user_agent must be printable ASCII text, not empty")
+        return v
+
+    @model_validator(mode="after")
+    def _backoff(self) -> CrawlSettings:
+        if self.backoff_base > self.backoff_max:
+            raise ValueError(
+                f"backoff_base ({self.backoff_base:g}) is above backoff_max ({self.backoff_max:g})"
+            )
+        return self
 
 
 class Database(Strict):
@@ -187,6 +203,15 @@ class Digests(Strict):
             raise ValueError(f"secret_env must be an environment variable name, got {v!r}")
         return v
 
+    @model_validator(mode="after")
+    def _retry(self) -> Digests:
+        if self.retry_base_seconds > self.retry_max_seconds:
+            raise ValueError(
+                f"retry_base_seconds ({self.retry_base_seconds:g}) is above retry_max_seconds "
+                f"({self.retry_max_seconds:g})"
+            )
+        return self
+
     def secret(self) -> str | None:
         """The unsubscribe links' signing secret, from the environment."""
         return os.environ.get(self.secret_env) or None
@@ -197,11 +222,11 @@ class Alerts(Strict):
 
     operator_email: str | None = None
     # No successful crawl for longer than this raises an alert (per-jurisdiction stale_after_hours wins).
-    stale_after_hours: float = Field(48.0, gt=0)
+    stale_after_hours: float = Field(48.0, gt=0, le=24 * 3660)
     # This many failed or suspect crawls in a row raise an alert.
     failures_in_a_row: int = Field(3, ge=1, le=100)
     # An alert still open is mailed again after this long (0: only when it opens and when it clears).
-    remind_every_hours: float = Field(24.0, ge=0)
+    remind_every_hours: float = Field(24.0, ge=0, le=24 * 366)
     # How often the scheduler evaluates alerts.
     check_every_minutes: int = Field(15, ge=1, le=1440)
 
@@ -226,7 +251,7 @@ class Documents(Strict):
     # Fetch documents after every crawl (`tracker documents fetch` works either way).
     after_crawl: bool = False
     # Documents fetched per jurisdiction after a crawl, newest bills first (0: no limit).
-    per_crawl: int = Field(200, ge=0)
+    per_crawl: int = Field(200, ge=0, le=1_000_000)
     # A download larger than this is refused (stopped as soon as it is known: header or stream).
     max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1024**3)
     # The whole download (every redirect hop, connect and read) must finish within this.
@@ -238,9 +263,9 @@ class Documents(Strict):
     # Extracted text kept per document (characters); the matcher reads only the start (docs/documents.md).
     max_text_chars: int = Field(1_000_000, ge=1000, le=50_000_000)
     # A stored document is asked again (conditional GET) after this long; a failed one after retry_hours.
-    recheck_hours: float = Field(168.0, ge=0)
-    retry_hours: float = Field(6.0, ge=0)
-    media_types: list[str] = Field(default_factory=lambda: list(DOCUMENT_MEDIA_TYPES))
+    recheck_hours: float = Field(168.0, ge=0, le=24 * 3660)
+    retry_hours: float = Field(6.0, ge=0, le=24 * 366)
+    media_types: list[str] = Field(default_factory=lambda: list(DOCUMENT_MEDIA_TYPES), min_length=1)
 
     @field_validator("media_types")
     @classmethod
@@ -259,7 +284,7 @@ class MatcherSettings(Strict):
     # not numbered: APScheduler 3 reads a weekday 0 as Monday, not as crontab's Sunday.
     retrain_cron: str = "0 3 * * sun"
     # It retrains only when at least this many editors' decisions are newer than the active model.
-    min_new_decisions: int = Field(20, ge=1)
+    min_new_decisions: int = Field(20, ge=1, le=1_000_000)
 
     @field_validator("retrain_cron")
     @classmethod

@@ -109,7 +109,9 @@ def check_cron(value: str | None, field: str = "crawl_cron") -> str | None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a value of the wrong TOML type is refused, not coerced (``retries = true`` was 1, and
+    # ``per_host_concurrency = "8"`` 8); inf and nan are refused as numbers (not named by a bound).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DocumentHost(str):

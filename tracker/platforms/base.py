@@ -34,7 +34,7 @@ class JurisdictionConfig(Strict):
     # Cron expression for the scheduler (five fields); the [schedule] default applies when absent.
     crawl_cron: str | None = None
     # Operator alert when no crawl has succeeded for this long; the [alerts] default applies when absent.
-    stale_after_hours: float | None = Field(None, gt=0)
+    stale_after_hours: float | None = Field(None, gt=0, le=24 * 3660)
     # Extra hosts bill documents may come from ('host' or 'host:port'), replacing the platform's defaults.
     document_hosts: list[DocumentHost] = Field(default_factory=list)
     # A portal move (docs/platforms.md): the source keys this jurisdiction was crawled from before, e.g.

@@ -65,7 +65,7 @@ class Settings(JurisdictionConfig):
     # Matters asked per list page (`top`); the API's own default is 100.
     page_size: int = Field(100, ge=1, le=1000)
     # The largest `skip` the API accepts; past it the listing restarts from a cursor on its sort field.
-    max_offset: int = Field(100_000, ge=1)
+    max_offset: int = Field(100_000, ge=1, le=10_000_000)
 
     @field_validator("api_base", "web_base")
     @classmethod
