@@ -152,12 +152,20 @@ def head_revision(engine: Engine) -> str | None:
 HEAD_REVISION = "0016_sponsors_backlog"
 
 
+def missing_file(engine: Engine) -> Path | None:
+    """The SQLite file of ``engine`` when it does not exist (connecting would create it, empty), else None.
+    Commands that only read or check a database look here first."""
+    file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if file in (None, "", ":memory:") or Path(str(file)).exists():
+        return None
+    return Path(str(file)).resolve()
+
+
 def require_schema(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or out of date (a SQLite file that does not
     exist is not created by looking into it)."""
-    file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
-        raise TrackerError(f"there is no database at {Path(str(file)).resolve()}: run `tracker init`")
+    if (missing := missing_file(engine)) is not None:
+        raise TrackerError(f"there is no database at {missing}: run `tracker init`")
     try:
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())

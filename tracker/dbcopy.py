@@ -44,7 +44,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import Integer, String
 
-from db.engine import current_revision, head_revision, make_engine, normalise_url, redact_url, unreachable
+from db.engine import (
+    current_revision,
+    head_revision,
+    make_engine,
+    missing_file,
+    normalise_url,
+    redact_url,
+    unreachable,
+)
 from db.schema import Base
 from tracker.errors import TrackerError
 
@@ -68,10 +76,9 @@ class TableCopy:
 
 def _check_schema(engine: Engine, role: str) -> None:
     where = redact_url(str(engine.url))
-    file = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).exists():  # not created by looking
+    if (missing := missing_file(engine)) is not None:  # not created by looking into it
         hint = ": run `tracker init` on it first" if role == "target" else ""
-        raise TrackerError(f"there is no {role} database at {Path(str(file)).resolve()}{hint}")
+        raise TrackerError(f"there is no {role} database at {missing}{hint}")
     try:
         current = current_revision(engine)
     except OperationalError as exc:
@@ -260,8 +267,6 @@ def make_url_key(url: str) -> str:
     except Exception:  # make_engine reports a bad URL with its own message
         return url
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        from pathlib import Path
-
         return "sqlite:" + str(Path(parsed.database).resolve())
     return parsed.render_as_string(hide_password=True)
 

@@ -9,6 +9,7 @@ is set when feeds are written; free disk space where the database and the crawls
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -69,13 +70,16 @@ def run_checks(config_path: str | None, *, timeout: float = 10.0) -> list[Check]
 def _database(config: Any) -> Check:
     from sqlalchemy.exc import DBAPIError
 
-    from db.engine import current_revision, head_revision, make_engine, redact_url
+    from db.engine import current_revision, head_revision, make_engine, missing_file, redact_url
 
     where = redact_url(config.database_url)
     try:
         engine = make_engine(config.database_url)
     except TrackerError as exc:
         return Check("database", "FAIL", str(exc))
+    if (missing := missing_file(engine)) is not None:  # not created by looking into it
+        engine.dispose()
+        return Check("database", "FAIL", f"there is no database at {missing}: run `tracker init`")
     try:
         current = current_revision(engine)
         head = head_revision(engine)
@@ -209,6 +213,11 @@ def _base_url(config: Any) -> Check:
             "[digests] public_url is not set: digests carry no link to the tracker's bill pages and no "
             "one-click unsubscribe link"
         )
+    elif config.email is not None and d.secret() is None:  # its value is never shown
+        missing.append(
+            f"${d.secret_env} ([digests] secret_env) is not set: digests carry no one-click unsubscribe "
+            "link (staff are told to ask an admin to pause their subscription)"
+        )
     if missing:  # each one, so that setting the first does not reveal the second only then
         return Check("base url", "WARN", "; ".join(missing))
     links = (("web app", d.public_url), ("feeds", d.feed_base_url))
@@ -241,6 +250,11 @@ def _free(name: str, path: Path) -> Check:
     probe = path
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    if not probe.is_dir():  # the folder cannot be created under a file
+        return Check(name, "FAIL", f"{path}: not a directory ({probe} is a file)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        verb = "write in" if probe == path else "create"
+        return Check(name, "FAIL", f"{path}: the tracker cannot {verb} it (permission denied on {probe})")
     try:
         free = shutil.disk_usage(probe).free
     except OSError as exc:

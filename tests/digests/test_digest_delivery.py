@@ -104,6 +104,26 @@ def test_feeds_are_written_to_the_feed_directory(engine, db_url, tmp_path):
     assert send_due(engine, config, T0 + timedelta(hours=2)).feeds == []  # unchanged: not rewritten
 
 
+def test_a_feed_dir_that_cannot_be_written_is_one_error_and_the_digest_stands(engine, db_url, tmp_path):
+    """feed_dir under a file: `digest send` stopped with a NotADirectoryError traceback after recording the
+    digest (until 2026-12-07). Now one error line; the digest is recorded once, and the feed is written on
+    the next round once the folder can be made."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    config = h.make_config(db_url, digests={"feed_dir": str(blocker / "feeds")})
+    _one_new_measure(engine, config, email_enabled=False)
+    report = send_due(engine, config, T0 + timedelta(hours=1))
+    assert len(report.recorded) == 1 and report.feeds == []
+    assert report.errors == [
+        f"cannot write the Atom feeds to [digests] feed_dir {blocker / 'feeds'}: Not a directory"
+    ]
+    blocker.unlink()
+    report = send_due(engine, config, T0 + timedelta(hours=2))
+    assert report.recorded == [] and report.errors == [] and len(report.feeds) == 1
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Digest)) == 1
+
+
 def test_a_failed_send_is_retried_with_backoff(engine, db_url, smtp):
     config = h.make_config(db_url, smtp.port, digests={"retry_base_seconds": 60})
     _one_new_measure(engine, config)

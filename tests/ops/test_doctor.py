@@ -61,7 +61,10 @@ def test_a_healthy_setup_is_all_ok(tmp_path, sqlite_db, portal, server, smtp):
         )
     try:
         wait_for(lambda: _lease_fresh(url), 60, "the scheduler's heartbeat")
-        done = run_tracker("--config", cfg, "doctor", "--timeout", "5")
+        # the unsubscribe links' secret is set, as deploy.md says (its value is never shown)
+        done = run_tracker(
+            "--config", cfg, "doctor", "--timeout", "5", env={"TRACKER_SECRET_KEY": "s3cret-k"}
+        )
     finally:
         scheduler.send_signal(signal.SIGTERM)
         scheduler.wait(30)
@@ -83,6 +86,7 @@ def test_a_healthy_setup_is_all_ok(tmp_path, sqlite_db, portal, server, smtp):
         "disk stage files",
     ]
     assert "HTTP 200 from http://127.0.0.1:" in lines[2]
+    assert "s3cret-k" not in done.stdout + done.stderr
     assert "running (pid" in lines[4]
     assert len(smtp.messages) == 0  # a connection, no mail
 
@@ -150,3 +154,47 @@ def test_both_missing_base_urls_are_named_at_once(tmp_path, sqlite_db):
     status, message = _by_name([_base_url(config)])["base url"]
     assert status == "WARN"
     assert "feed_base_url is not set" in message and "public_url is not set" in message, message
+
+
+def test_a_missing_unsubscribe_secret_is_a_warning(tmp_path, sqlite_db, monkeypatch):
+    """With e-mail and public_url but no $TRACKER_SECRET_KEY, digests carry no unsubscribe link: doctor
+    said OK (until 2026-12-07)."""
+    from tests.digests.helpers import make_config
+    from tracker.doctor import _base_url
+
+    url, _engine = sqlite_db
+    config = make_config(url, free_port(), digests={"public_url": "https://tracker.example.org"})
+    monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
+    status, message = _by_name([_base_url(config)])["base url"]
+    assert status == "WARN" and message.startswith("$TRACKER_SECRET_KEY ([digests] secret_env) is not set"), (
+        message
+    )
+    monkeypatch.setenv("TRACKER_SECRET_KEY", "s3cret-k")
+    status, message = _by_name([_base_url(config)])["base url"]
+    assert status == "OK" and "s3cret-k" not in message, message
+
+
+def test_a_missing_database_file_is_named_and_not_created(tmp_path):
+    """doctor looked into a SQLite file that did not exist, creating it empty (until 2026-12-07), after which
+    `tracker status` said "has no schema" instead of "there is no database"."""
+    missing = tmp_path / "nope.db"
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{missing}"\n')
+    checks = _by_name(run_checks(str(cfg), timeout=3))
+    assert checks["database"] == ("FAIL", f"there is no database at {missing}: run `tracker init`")
+    assert not missing.exists()
+
+
+def test_a_feed_dir_that_cannot_be_made_fails(tmp_path):
+    """A feed_dir under a file was "OK disk feeds: N GB free" (until 2026-12-07), and digest send then
+    stopped with a traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    cfg = tmp_path / "t.toml"
+    feeds = blocker / "feeds"
+    cfg.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/t.db"\n\n[digests]\nfeed_dir = "{feeds}"\n'
+        'feed_base_url = "https://t.example.org/feeds"\n'
+    )
+    checks = _by_name(run_checks(str(cfg), timeout=3))
+    assert checks["disk feeds"] == ("FAIL", f"{feeds}: not a directory ({blocker} is a file)")

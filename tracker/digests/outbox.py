@@ -609,21 +609,32 @@ def write_feeds(engine: Engine, config: Config, report: SendReport | None = None
     if not config.digests.feed_dir:
         return []
     directory = Path(config.digests.feed_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    with session_scope(engine) as session:
-        subs = list(session.scalars(select(Subscription).where(Subscription.state != "removed")))
-        for sub in subs:
-            data = feed_for(session, sub, config)
-            path = directory / f"{sub.feed_token}.atom"
-            if path.exists() and path.read_bytes() == data:
-                continue
-            tmp = path.with_suffix(f".tmp{secrets.token_hex(4)}")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-            written.append(path)
-            if report is not None:
-                report.feeds.append(f"subscription {sub.id}: {path}")
+    written: list[Path] = []
+    tmp: Path | None = None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with session_scope(engine) as session:
+            subs = list(session.scalars(select(Subscription).where(Subscription.state != "removed")))
+            for sub in subs:
+                data = feed_for(session, sub, config)
+                path = directory / f"{sub.feed_token}.atom"
+                if path.exists() and path.read_bytes() == data:
+                    continue
+                tmp = path.with_suffix(f".tmp{secrets.token_hex(4)}")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+                tmp = None
+                written.append(path)
+                if report is not None:
+                    report.feeds.append(f"subscription {sub.id}: {path}")
+    except OSError as exc:  # the digests are recorded and sent; only the feeds wait for the next round
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        message = f"cannot write the Atom feeds to [digests] feed_dir {directory}: {exc.strerror or exc}"
+        if report is not None:  # the caller prints or logs it, once
+            report.errors.append(message)
+        else:
+            logger.error("%s", message)
     return written
 
 
