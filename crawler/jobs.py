@@ -17,6 +17,7 @@ from tracker.contract import NormalizedVote
 from tracker.platforms import Platform, platform
 from tracker.platforms.base import JurisdictionConfig
 from tracker.safe_output import ascii_digits
+from tracker.sanitize import scrub
 
 # track: fetch only the bills in ``only`` (tracked by link); it never moves the incremental watermark.
 Mode = Literal["full", "incremental", "sweep", "track"]
@@ -77,6 +78,10 @@ class CrawlJob:
     sponsors_backlog_taken: int = 0
     staged: int = 0
     rejected: int = 0
+    # matters whose own requests (histories, sponsors, attachments) failed for good: each is rejected and
+    # kept as stored; when no fetched matter could be read at all, the crawl fails (:meth:`unread_matter`)
+    unread: int = 0
+    first_unread: str | None = None
     skipped_restricted: int = 0
     # records stored with a field cut to its limit or dropped (tracker/sanitize.py); the first few named
     cut: int = 0
@@ -123,6 +128,8 @@ class CrawlJob:
         self.attachment_requests += shard.attachment_requests
         self.staged += shard.staged
         self.rejected += shard.rejected
+        self.unread += shard.unread
+        self.first_unread = self.first_unread or shard.first_unread
         self.skipped_restricted += shard.skipped_restricted
         self.cut += shard.cut
         self.cuts = (self.cuts + shard.cuts)[:_KEEP_ERRORS]
@@ -156,6 +163,7 @@ class CrawlJob:
 
     def fail(self, message: str) -> None:
         """A fetch failed for good: the crawl is incomplete and nothing of it will be imported."""
+        message = scrub(message)  # it may quote a portal: stored, logged and mailed as text only
         if self.fatal is None:
             self.fatal = message
         self._keep(message)
@@ -165,6 +173,19 @@ class CrawlJob:
         self.rejected += 1
         self._keep(message)
 
+    def unread_matter(self, source_id: object, detail: str) -> None:
+        """One matter's own request failed for good: that bill is rejected (kept as stored, named) and the
+        others are imported; the crawl is partial, so the watermark stays and the next crawl asks again."""
+        self.unread += 1
+        self.first_unread = self.first_unread or detail
+        self.reject(f"{self.slug}: matter {source_id} not read: {detail}")
+
+    def settle_unread(self) -> None:
+        """At the end of the crawl: when not one fetched matter could be read, the portal is broken rather
+        than one record, and the crawl fails with the first failure (nothing is imported)."""
+        if self.unread and self.unread >= self.fetched and self.fatal is None:
+            self.fail(f"{self.slug}: {self.first_unread}")
+
     def note_cut(self, message: str) -> None:
         """One record is stored with a field cut to its limit or dropped: counted and named, not an error."""
         self.cut += 1
@@ -173,7 +194,7 @@ class CrawlJob:
 
     def _keep(self, message: str) -> None:
         if len(self.problems) < _KEEP_ERRORS:
-            self.problems.append(message)
+            self.problems.append(scrub(message))
 
     @property
     def errors(self) -> int:

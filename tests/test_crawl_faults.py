@@ -155,6 +155,58 @@ def test_malformed_record_is_skipped_named_and_holds_the_watermark(tmp_path, db_
     assert history[2].since == history[1].since == history[0].started_at - timedelta(hours=24)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("kind", "sub"), [("500", "histories"), ("truncated", "sponsors"), ("hostile404", "attachments")]
+)
+def test_one_matter_that_fails_for_good_fails_only_itself(
+    tmp_path, db_url, engine, portal, server, kind, sub
+):
+    """One matter's histories, sponsors or attachment list answering an error for good failed the whole
+    city's crawl, every time, so no other change arrived (until 2026-12-07). Now that bill is kept as stored
+    and named, the others are imported, and the watermark stays until it can be read."""
+    cfg = _config(tmp_path, server, portal, db_url)
+    assert crawl(cfg).returncode == 0
+    client = portal.client("riverton")
+    bad = client.matter_rows()[0]["MatterId"]
+    good = client.matter_rows()[1]["MatterId"]
+    client.edit_matter(bad, MatterTitle="A change that cannot be read yet")
+    client.edit_matter(good, MatterTitle="A corrected title")
+    # the portal's error text carries a NUL and escape sequences: never stored, logged or printed raw
+    server.add_fault(rf"/riverton/matters/{bad}/{sub}$", kind, times=None)
+
+    result = crawl(cfg)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("riverton"))
+    assert line.startswith("riverton: partial (incremental)"), line
+    assert f"first: riverton: matter {bad} not read: " in line, line
+    for raw in ("\x00", "\x1b", "\x9b", "\x07"):
+        assert raw not in result.stdout + result.stderr, raw
+    assert re.search(r"^portalder: succeeded", result.stdout, re.M)
+    with session_scope(engine) as s:
+        titles = dict(
+            s.execute(
+                select(Bill.source_id, Bill.title).where(Bill.source_id.in_([str(bad), str(good)]))
+            ).all()
+        )
+    assert titles[str(good)] == "A corrected title"  # the others are imported
+    assert titles[str(bad)] != "A change that cannot be read yet"  # kept as stored
+    last = runs(engine, "riverton")[-1]
+    assert (
+        last.status == "partial" and "\x00" not in (last.message or "") and "\x1b" not in (last.message or "")
+    )
+
+    server.clear_faults()
+    assert crawl(cfg).returncode == 0
+    with session_scope(engine) as s:
+        assert (
+            s.scalar(select(Bill.title).where(Bill.source_id == str(bad)))
+            == "A change that cannot be read yet"
+        )
+    history = runs(engine, "riverton")
+    assert history[-1].since == history[-2].since  # the same window, asked again
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, server):
     cfg = _config(tmp_path, server, portal, db_url)

@@ -21,6 +21,7 @@ from crawler.jobs import CrawlJob
 from crawler.middlewares import EXPECT_META, JOB_META
 from tracker.platforms.base import JurisdictionConfig
 from tracker.redact import redact_url
+from tracker.sanitize import clean_text
 
 OPTIONAL_META = "optional"  # a request whose 404 is reported, not fatal (a tracked bill fetched by id)
 
@@ -94,7 +95,9 @@ class PortalSpider(scrapy.Spider, Generic[S]):
                 detail += f": {message}"
         else:
             detail = " ".join(redact_url(str(failure.value)).split()) or type(failure.value).__name__
-        return Failed(request, slug, self.jobs.get(slug), response, detail)
+        # a portal's text (its error message, a URL it redirected to) goes to logs, mails, the terminal and
+        # the database: without NUL, escape sequences or other controls (tracker/sanitize.py)
+        return Failed(request, slug, self.jobs.get(slug), response, clean_text(detail) or "?")
 
     def api_message(self, response: Response) -> str | None:
         """The portal's error text in a JSON error answer (under one of :attr:`message_keys`), on one line."""
@@ -108,7 +111,7 @@ class PortalSpider(scrapy.Spider, Generic[S]):
             return None
         for key in self.message_keys:
             if isinstance(doc.get(key), str):
-                return " ".join(redact_url(doc[key]).split())[:200] or None
+                return (clean_text(redact_url(doc[key])) or "")[:200] or None
         return None
 
     def tracked_gone(self, failed: Failed) -> None:

@@ -49,8 +49,8 @@ from tracker.platforms.legistar import (
     attachments_of,
     bill_of,
     bill_without_sponsors,
+    event_held,
     event_stamp,
-    event_start,
     events_window,
     group_office_records,
     meeting_of,
@@ -443,10 +443,9 @@ class LegistarApiSpider(PortalSpider[Settings]):
 
     def _held(self, job: CrawlJob, event: dict[str, Any]) -> bool:
         try:
-            _, starts_at = event_start(job.jurisdiction.zone, event, job.slug)
+            return event_held(job.jurisdiction.zone, event, job.slug, job.started_at)
         except DataError:
             return False  # the parser rejects the event when it is staged
-        return starts_at is not None and starts_at <= job.started_at
 
     def parse_events(self, response: Response, slug: str, skip: int) -> list[Request | dict[str, Any]]:
         job = self.jobs[slug]
@@ -587,6 +586,19 @@ class LegistarApiSpider(PortalSpider[Settings]):
 
     def on_error(self, failure: Failure) -> list[Any]:
         what = failure.request.meta.get(MEETINGS_META)  # type: ignore[attr-defined]  # set on an errback's failure
+        matter = failure.request.cb_kwargs.get("matter")  # type: ignore[attr-defined]
+        if what is None and isinstance(matter, dict):
+            # One matter's histories, sponsors or attachment list failed for good (an error answer, a
+            # redirect, garbage, no answer after the retries): that bill is kept as stored and named, the
+            # others are imported, and the crawl is partial (the watermark stays, so the next crawl asks
+            # again). Until 2026-12-07 it failed the whole city's crawl, every time.
+            failed = self.failure(failure)
+            if failed.job is not None:
+                failed.job.unread_matter(matter.get("MatterId"), failed.detail)
+                self.logger.warning(
+                    "%s: matter %s not read: %s", failed.slug, matter.get("MatterId"), failed.detail
+                )
+            return []
         if what is None:
             return super().on_error(failure)
         failed = self.failure(failure)
@@ -613,6 +625,10 @@ class LegistarApiSpider(PortalSpider[Settings]):
         if known is not None and known[1]:
             calls.votes[kw["item_id"]] = known[1]  # the stored roll call stands
         return self._roll_call_done(job, calls)
+
+    def closed(self, reason: str) -> None:
+        for job in self.jobs.values():
+            job.settle_unread()
 
     def _warn(self, job: CrawlJob, message: str) -> None:
         self.logger.warning("%s: %s", job.slug, message)

@@ -23,6 +23,9 @@ Faults (:meth:`LegistarApp.add_fault`) reproduce the ways real portals fail, for
     Waits ``delay`` seconds (default 30) before answering normally: triggers client timeouts.
 ``"empty"``
     HTTP 200 ``[]``.
+``"hostile404"``
+    HTTP 404 whose JSON ``Message`` carries a NUL, a terminal escape sequence and a C1 control (text a
+    careless portal may echo back: it must never reach a terminal, a log, a mail or the database raw).
 ``"garbage-date"``
     The normal answer, but every matter in it has ``MatterIntroDate`` set to ``"2024-13-45T00:00:00"``
     (every event its ``EventDate``).
@@ -73,7 +76,7 @@ PAGE_CAP = 1000  # Legistar returns at most 1000 rows per request
 MAX_QUERY_STRING = 2048  # IIS request filtering default (maxQueryString)
 GARBAGE_DATE = "2024-13-45T00:00:00"
 FAULT_KINDS = frozenset(
-    {"500", "503", "429", "html200", "truncated", "disconnect", "hang", "empty", "garbage-date"}
+    {"500", "503", "429", "html200", "truncated", "disconnect", "hang", "empty", "garbage-date", "hostile404"}
 )
 
 Rows = Callable[[ClientData], list[dict[str, Any]]]
@@ -355,6 +358,10 @@ class LegistarApp:
             return Reply(200, _ASPNET_ERROR.encode(), HTML_TYPE)
         if fault.kind == "empty":
             return Reply(200, b"[]")
+        if fault.kind == "hostile404":
+            return Reply(
+                404, _json({"Message": "gone \u0000 \u001b]0;PWNED\u0007\u001b[2J \u009b31m <b>x</b>"})
+            )
         if fault.kind == "hang":
             sleep(30.0 if fault.delay is None else fault.delay)
         return None
