@@ -208,6 +208,35 @@ def test_one_matter_that_fails_for_good_fails_only_itself(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_portal_that_ignores_skip_fails_its_listing_at_once(tmp_path, db_url, engine, portal, server):
+    """A Legistar listing that answers its first page whatever $skip says made the crawl page on forever
+    (9,852 requests in 90 s, until its time limit killed it and every other city of the run) until
+    2026-12-07. Now the first page that gives no new matter fails that city's listing, with one line; the
+    meetings listing and the members stop the same way, as warnings."""
+    cfg = portal_config(
+        tmp_path / "t.toml", server, portal, db_url, clients=["riverton", "portalder"],
+        crawl={"page_size": 20, "meetings_ahead_days": 60, "meetings_back_days": 14},
+    )  # fmt: skip
+    server.add_fault(r"/riverton/matters$", "ignore-skip", times=None)
+    server.add_fault(r"/portalder/(events|officerecords)$", "ignore-skip", times=None)
+    result = run_tracker("--config", str(cfg), "crawl", "--full")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("riverton"))
+    assert line.startswith("riverton: failed (full) - 0 bills seen"), line
+    assert "the matters listing repeats itself at $skip=20" in line, line
+    listing = [r for r in server.iter_requests(r"/riverton/matters$")]
+    assert len(listing) == 2, len(listing)  # the first page, and the one that repeated it
+    portalder = next(x for x in result.stdout.splitlines() if x.startswith("portalder"))
+    assert portalder.startswith("portalder: partial (full)"), portalder  # its bills imported, with warnings
+    assert (
+        "the events listing repeats itself" in portalder or "the office records listing repeats" in portalder
+    )
+    assert len(list(server.iter_requests(r"/portalder/events$"))) <= 2
+    assert len(list(server.iter_requests(r"/portalder/officerecords$"))) <= 2
+    assert stored_statuses(engine, "portalder") == portal_statuses(portal, "portalder")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, server):
     cfg = _config(tmp_path, server, portal, db_url)
     run_tracker("--config", str(cfg), "init")

@@ -81,6 +81,9 @@ class _Meetings:
     unchanged: int = 0  # listed meetings whose items were not read again
     seen: set[str] = field(default_factory=set)
     office_records: list[Any] = field(default_factory=list)
+    # the ids the listing pages gave so far (a page that gives none new: the portal ignores $skip)
+    paged_events: set[str] = field(default_factory=set)
+    office_record_ids: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -107,6 +110,21 @@ def incremental_filter(since: datetime, zone: Any) -> str:
     return " or ".join(terms)
 
 
+def _repeats(rows: list[Any], key: str, seen: set[str]) -> bool:
+    """Whether a full listing page gives no id the earlier pages did not (a portal that ignores ``$skip``
+    answers its first page for every one); the ids it gives join ``seen``. A page with no valid id at all
+    is left to the record checks."""
+    ids = {
+        str(v)
+        for r in rows
+        if isinstance(r, dict) and isinstance(v := r.get(key), int) and not isinstance(v, bool)
+    }
+    if ids and ids <= seen:
+        return True
+    seen |= ids
+    return False
+
+
 def _query(params: list[tuple[str, str | int]]) -> str:
     return "&".join(f"{k}={quote(str(v), safe=chr(39) + '(),:')}" for k, v in params)
 
@@ -119,6 +137,7 @@ class LegistarApiSpider(PortalSpider[Settings]):
         super().__init__(jobs, **kwargs)
         self._meetings: dict[str, _Meetings] = {}  # by slug: what the crawl read of the city's meetings
         self._triage = TitleTriage()  # which titles need their attachment lists now (full crawls)
+        self._paged: dict[str, set[str]] = {}  # by slug: the MatterIds the listing pages gave so far
 
     # -- requests -------------------------------------------------------------------------------------
     def _request(self, job: CrawlJob, url: str, expect: str, callback: Any, **kw: Any) -> Request:
@@ -213,6 +232,16 @@ class LegistarApiSpider(PortalSpider[Settings]):
         rows: list[dict[str, Any]] = response.meta[JSON_META]
         out: list[Request] = []
         if len(rows) >= job.settings.page_size:
+            if _repeats(rows, "MatterId", self._paged.setdefault(slug, set())):
+                # a portal that ignores $skip answers the first page again and again: without this the
+                # crawl would page on until its time limit, holding up every other city of the run
+                message = (
+                    f"{slug}: the matters listing repeats itself at $skip={skip} (every matter on the page "
+                    "was listed already): the portal ignores $skip, so the listing cannot be read"
+                )
+                job.fail(message)
+                self.logger.error("%s", message)
+                return []
             out.append(self._page(job, skip + len(rows)))
         for matter in rows:
             mid = matter.get("MatterId")
@@ -453,6 +482,12 @@ class LegistarApiSpider(PortalSpider[Settings]):
         rows: list[dict[str, Any]] = response.meta[JSON_META]
         out: list[Request | dict[str, Any]] = []
         last = len(rows) < job.settings.page_size
+        if not last and _repeats(rows, "EventId", read.paged_events):
+            read.complete = False  # no stored meeting is marked gone
+            self._warn(
+                job, f"meetings not read completely: the events listing repeats itself at $skip={skip}"
+            )
+            return []
         if not last:
             out.append(self._events_page(job, skip + len(rows)))
         for event in rows:
@@ -560,6 +595,9 @@ class LegistarApiSpider(PortalSpider[Settings]):
         job = self.jobs[slug]
         read = self._meetings[slug]
         rows: list[Any] = response.meta[JSON_META]
+        if len(rows) >= job.settings.page_size and _repeats(rows, "OfficeRecordId", read.office_record_ids):
+            self._warn(job, f"members not read: the office records listing repeats itself at $skip={skip}")
+            return []
         read.office_records.extend(rows)
         if len(rows) >= job.settings.page_size:
             return [self._office_records_page(job, skip + len(rows))]

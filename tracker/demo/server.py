@@ -23,6 +23,8 @@ Faults (:meth:`LegistarApp.add_fault`) reproduce the ways real portals fail, for
     Waits ``delay`` seconds (default 30) before answering normally: triggers client timeouts.
 ``"empty"``
     HTTP 200 ``[]``.
+``"ignore-skip"``
+    The answer as if no ``$skip`` was asked: a listing's first page, again and again.
 ``"hostile404"``
     HTTP 404 whose JSON ``Message`` carries a NUL, a terminal escape sequence and a C1 control (text a
     careless portal may echo back: it must never reach a terminal, a log, a mail or the database raw).
@@ -76,7 +78,19 @@ PAGE_CAP = 1000  # Legistar returns at most 1000 rows per request
 MAX_QUERY_STRING = 2048  # IIS request filtering default (maxQueryString)
 GARBAGE_DATE = "2024-13-45T00:00:00"
 FAULT_KINDS = frozenset(
-    {"500", "503", "429", "html200", "truncated", "disconnect", "hang", "empty", "garbage-date", "hostile404"}
+    {
+        "500",
+        "503",
+        "429",
+        "html200",
+        "truncated",
+        "disconnect",
+        "hang",
+        "empty",
+        "garbage-date",
+        "hostile404",
+        "ignore-skip",
+    }
 )
 
 Rows = Callable[[ClientData], list[dict[str, Any]]]
@@ -326,6 +340,8 @@ class LegistarApp:
                 405, f"The requested resource does not support http method '{method}'."
             )
         else:
+            if fault is not None and fault.kind == "ignore-skip":
+                query.pop("$skip", None)  # every page of a listing is its first
             status, payload = self._dispatch(path, query, target)
         if isinstance(payload, _File):  # an attachment's PDF (faults that alter the answer still apply)
             body, content_type = payload.body, payload.content_type
