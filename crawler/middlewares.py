@@ -51,6 +51,8 @@ def validate_json(response: Response, expect: str) -> Any:
         raise InvalidResponse(
             f"invalid or truncated JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
         ) from None
+    except ValueError:  # Python refuses to convert an integer of more than 4,300 digits
+        raise InvalidResponse("a number in the JSON is too long to read (over 4,300 digits)") from None
     if expect == "list" and not isinstance(doc, list):
         raise InvalidResponse(f"expected a JSON array, got {type(doc).__name__}")
     if expect == "object" and not isinstance(doc, dict):

@@ -309,7 +309,10 @@ class Importer:
             if len(batch) == 1:
                 self._failed(batch[0], exc)
                 return
-            logger.warning("%s: a batch was refused (%s); storing its records one by one", self.j.slug, exc)
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]  # one line, no SQL dump
+            logger.warning(
+                "%s: a batch was refused (%s); storing its records one by one", self.j.slug, reason
+            )
         for record in batch:
             try:
                 self._in_savepoint([record])
