@@ -12,7 +12,9 @@ or a pipe (every ``tracker`` command), and CSV cells a spreadsheet would otherwi
 - :func:`json_text`: a JSON document whose strings keep their data but spell those same characters as
   ``\\uXXXX`` escapes (valid JSON, the same value once parsed, inert on a terminal);
 - :func:`csv_cell`: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-  leading apostrophe (the OWASP rule), for every CSV the tracker writes.
+  leading apostrophe (the OWASP rule), for every CSV the tracker writes;
+- :func:`without_bidi`: the bidirectional overrides replaced by U+FFFD, for HTML pages and mails (the
+  templates' ``finalize``), CSV cells and Markdown.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ def xml_text(value: str) -> str:
 def terminal_text(value: str) -> str:
     """``value`` with every character a terminal would act on replaced by U+FFFD (same length)."""
     return _TERMINAL_BAD.sub(REPLACEMENT, value)
+
+
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi(value: str) -> str:
+    """``value`` with the bidirectional embeddings, overrides and isolates replaced by U+FFFD (same length):
+    in a page, a mail, a CSV or Markdown file a U+202E in a title ("\u202egnp.exe") shows the rest of the
+    line reversed. Marks (U+200E, U+200F) stay: they cannot reorder text they do not sit in."""
+    return _BIDI.sub(REPLACEMENT, value) if _BIDI.search(value) else value
 
 
 def json_text(document: str) -> str:
@@ -100,8 +112,10 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = without_bidi(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -137,3 +151,14 @@ class BadId(TrackerError):
     """An id argument that names no row (not ASCII digits, or beyond MAX_ID): a usage error."""
 
     exit_code = 2
+
+
+def template_finalize(value: Any) -> Any:
+    """Every value a Jinja template prints, without bidirectional overrides (:func:`without_bidi`); HTML
+    marked safe stays marked safe."""
+    if isinstance(value, str) and _BIDI.search(value):
+        from markupsafe import Markup
+
+        cleaned = _BIDI.sub(REPLACEMENT, str(value))
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 - already safe HTML; only characters are replaced
+    return value

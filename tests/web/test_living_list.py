@@ -191,3 +191,24 @@ def test_the_living_list_costs_the_same_queries_for_2_or_12_measures(client, log
             event.remove(engine, "before_cursor_execute", count)
         counts.append(n["queries"])
     assert counts[0] == counts[1]
+
+
+def test_a_right_to_left_override_never_reverses_a_line(client, login, engine):
+    """U+202E in a title ("\u202egnp.exe") showed the rest of the line reversed on the bill page, the
+    living list and its Markdown and CSV (until 2026-12-07; the terminal already replaced it): now U+FFFD,
+    as there."""
+    title = DETAINERS + " \u202egnp.exe \u2066isolated\u2069"
+    bill_id = make_bill(engine, title, identifier="O2026-0099")
+    login(client, "editor")
+    decide(client, bill_id)
+    for path in (
+        f"/bills/{bill_id}",
+        "/living-list",
+        "/living-list.md",
+        "/living-list.csv",
+        "/review?state=confirmed",
+    ):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "\ufffdgnp" in r.text, path
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", r.text), path

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tracker.safe_output import xml_text
+from tracker.safe_output import template_finalize, xml_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EVENT_NAMESPACE = uuid.UUID("6f1d6c3e-3b1e-5d0a-9a57-7a1c5b1e2d40")
@@ -42,6 +42,7 @@ def environment() -> Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            finalize=template_finalize,  # scraped text never reverses a line (tracker/safe_output.py)
         )
     return _env
 

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.models_web import ROLE_RANK, User
 from db.types import utcnow
-from tracker.safe_output import MAX_ID
+from tracker.safe_output import MAX_ID, template_finalize
 from tracker.web.auth import Auth, load_session, new_token
 
 SESSION_COOKIE = "tracker_session"
@@ -74,6 +74,7 @@ templates = Environment(
     autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True, default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=template_finalize,  # scraped text never reverses a line (tracker/safe_output.py)
 )
 
 
