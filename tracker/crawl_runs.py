@@ -78,7 +78,8 @@ def remove_stage_dir(path: str | Path | None) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def _owner_gone(run: CrawlRun, now: datetime) -> bool:
+def owner_gone(run: CrawlRun, now: datetime) -> bool:
+    """Whether the process supervising a ``running`` crawl is gone (see the module's docstring)."""
     if run.owner_host == HOST and run.owner_pid is not None:
         # On this host the pid decides: a live owner may be too busy to beat (a long import holds the
         # interpreter), and it is still there to finish or close its run.
@@ -106,7 +107,7 @@ def close_abandoned(
         q = q.where(CrawlRun.jurisdiction_id.in_(list(jurisdiction_ids)))
     closed = []
     for run, slug in session.execute(q).all():
-        if not _owner_gone(run, now):
+        if not owner_gone(run, now):
             continue
         who = f"pid {run.owner_pid} on {run.owner_host}" if run.owner_pid else "its owner"
         run.status = "interrupted"

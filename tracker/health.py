@@ -10,6 +10,8 @@ A broken scraper must be loud. For each configured jurisdiction an alert is rais
   does not count;
 - **suspect**: its last crawl listed far fewer matters than are stored (a listing that collapsed: the
   importer records such a crawl as ``suspect`` and changes nothing);
+- **abandoned**: a crawl is recorded as running but the process supervising it is gone (its scheduler was
+  killed): nothing watches it until the next scheduler start or crawl closes it as interrupted;
 
 and for the digests, when a delivery is **held** (in doubt, waiting for the operator) or **failed** (refused
 for good or out of retries).
@@ -66,7 +68,7 @@ def short_reason(text: str | None, limit: int = REASON_CHARS) -> str:
 @dataclass
 class AlertItem:
     key: str
-    kind: str  # stale | failing | suspect | empty_agendas | held | failed_delivery
+    kind: str  # stale | failing | suspect | abandoned | empty_agendas | held | failed_delivery
     jurisdiction: str | None
     message: str
 
@@ -169,7 +171,7 @@ def _jurisdiction_health(
     last_success = None
     if row is not None:
         runs = _last_crawls(session, row, max(config.alerts.failures_in_a_row, 1))
-        running = _running_crawl(session, row)
+        running = _running_crawl(session, row, now)
         last_success = session.scalar(
             select(CrawlRun.started_at)
             .where(
@@ -196,6 +198,17 @@ def _jurisdiction_health(
         running=running,
     )
     alerts = _crawl_alerts(cfg.slug, runs, streak, config.alerts.failures_in_a_row)
+    if running is not None and running["owner_gone"]:
+        alerts.append(
+            AlertItem(
+                f"abandoned:{cfg.slug}",
+                "abandoned",
+                cfg.slug,
+                f"{cfg.slug}: the crawl started {utc_minute(running['started_at'])} UTC has lost its "
+                f"process ({running['owner'] or 'its owner'}): nothing supervises it; the next scheduler "
+                "start or crawl records it as interrupted",
+            )
+        )
     if row is not None:
         since = last_success or row.created_at
         stale = _stale_alert(cfg.slug, since, last_success is not None, runs, threshold, now)
@@ -220,8 +233,12 @@ def _last_crawls(session: Session, row: Jurisdiction, window: int) -> list[Crawl
     )
 
 
-def _running_crawl(session: Session, row: Jurisdiction) -> dict[str, Any] | None:
-    """The crawl in progress, if any: when it started, its mode, its heartbeat and the process running it."""
+def _running_crawl(session: Session, row: Jurisdiction, now: datetime) -> dict[str, Any] | None:
+    """The crawl in progress, if any: when it started, its mode, its heartbeat, the process running it and
+    whether that process is gone (a scheduler killed with ``kill -9``: the row stays ``running`` until the
+    next scheduler start or crawl of the jurisdiction closes it as interrupted)."""
+    from tracker.crawl_runs import owner_gone
+
     current = session.scalar(
         select(CrawlRun)
         .where(CrawlRun.jurisdiction_id == row.id, CrawlRun.status == "running")
@@ -235,6 +252,7 @@ def _running_crawl(session: Session, row: Jurisdiction) -> dict[str, Any] | None
         "mode": current.mode,
         "heartbeat_at": _iso(current.heartbeat_at),
         "owner": f"pid {current.owner_pid} on {current.owner_host}" if current.owner_pid else None,
+        "owner_gone": owner_gone(current, now),
     }
 
 

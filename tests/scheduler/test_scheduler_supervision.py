@@ -266,3 +266,28 @@ def test_only_a_running_row_ever_seen_is_not_never_crawled(engine, db_url):
         row.finished_at = None
     text_ = format_status(evaluate(engine, config, f.T0 + timedelta(minutes=5)))
     assert "riverton: no crawl finished yet" in text_ and "never crawled" not in text_
+
+
+def test_a_crawl_whose_process_is_gone_is_shown_so_and_alerts(engine, db_url):
+    """After `kill -9` of the scheduler, `tracker status` said "crawl running since ..., pid N" for a dead
+    pid and `status --check` exited 0 until the next scheduler start (until 2026-12-07)."""
+    from tracker.cli.status import format_status
+    from tracker.crawl_runs import HOST
+    from tracker.health import evaluate
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that has exited (and been reaped)
+    config = h.make_config(db_url, jurisdictions=[h.JURISDICTIONS[0]])
+    with session_scope(engine) as s:
+        row = f.crawl_run(s, "riverton", "running", f.T0)
+        row.finished_at, row.owner_pid, row.owner_host = None, dead.pid, HOST
+        row.heartbeat_at = f.T0 + timedelta(minutes=1)
+        s.flush()
+        run_id = row.id
+    report = evaluate(engine, config, f.T0 + timedelta(minutes=2))
+    text_ = format_status(report)
+    assert f"left running: its process (pid {dead.pid} on {HOST}) is gone" in text_, text_
+    (alert,) = [a for a in report.alerts if a.kind == "abandoned"]
+    assert alert.jurisdiction == "riverton" and "nothing supervises it" in alert.message
+    with session_scope(engine) as s:  # status only reads: the row is closed by the next start or crawl
+        assert s.get(CrawlRun, run_id).status == "running"

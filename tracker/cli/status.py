@@ -66,7 +66,13 @@ def format_status(report: HealthReport) -> str:
         if j.running:
             crawl = j.running
             now_running = f"crawl running since {utc_minute(crawl['started_at'])} ({crawl['mode']})"
-            if crawl["owner"]:
+            if crawl.get("owner_gone"):
+                now_running = (
+                    f"crawl started {utc_minute(crawl['started_at'])} ({crawl['mode']}) and left running: "
+                    f"its process ({crawl['owner'] or 'its owner'}) is gone; the next scheduler start or "
+                    "crawl records it as interrupted"
+                )
+            elif crawl["owner"]:
                 now_running += f", {crawl['owner']}, last heartbeat {utc_minute(crawl['heartbeat_at'])}"
             lines.append(f"    {now_running}")
         extra = f"last success {utc_minute(j.last_success_at)}"
