@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
@@ -23,6 +24,10 @@ def test_demo_times_and_printed_next_steps(tmp_path, demo_run):
     assert "Time zone:   " in out
     zone = out.split("Time zone:   ", 1)[1].split(" ", 1)[0]
     assert f'timezone = "{zone}"' in (demo / "tracker.toml").read_text()
+    # the status-change tables too are in that zone (they said "observed (UTC)" until 2026-12-07)
+    abbreviation = datetime.now(ZoneInfo(zone)).strftime("%Z")
+    tables = [line for line in out.splitlines() if line.startswith("observed (")]
+    assert tables and all(line.startswith(f"observed ({abbreviation})") for line in tables), tables
 
     steps = [line.strip() for line in out.split("Explore the demo database:", 1)[1].splitlines()[1:4]]
     assert len(steps) == 3 and all("--config" in s for s in steps), steps

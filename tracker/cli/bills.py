@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -202,13 +203,20 @@ def changes(
     echo_rows(rows, fmt, format_changes_table)
 
 
-def format_changes_table(rows: list[dict[str, Any]]) -> str:
-    """``tracker changes``: one line per status change, then how many."""
+def format_changes_table(rows: list[dict[str, Any]], zone: str | None = None) -> str:
+    """``tracker changes``: one line per status change, then how many. Times in UTC, or in ``zone`` (the
+    demo's, whose header names the zone every time it prints is in)."""
     if not rows:
         return "No status changes."
-    lines = [f"{'observed (UTC)':<17} {'jurisdiction':<12} {'file':<12} {'change':<42} {'action':<28} title"]
+    tz = ZoneInfo(zone) if zone else None
+    label = f"observed ({datetime.now(tz).strftime('%Z')})" if tz else "observed (UTC)"
+    lines = [f"{label:<17} {'jurisdiction':<12} {'file':<12} {'change':<42} {'action':<28} title"]
     for r in rows:
         when = r["observed_at"][:16].replace("T", " ")
+        if tz is not None:
+            seen = datetime.fromisoformat(r["observed_at"])
+            seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+            when = seen.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         change = f"{r['old_status'] or '-'} → {r['new_status'] or '-'}"
         action = ""
         if r["action"]:

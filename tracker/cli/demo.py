@@ -157,7 +157,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
 
         rows = status_changes(engine, since=second_crawl_from - timedelta(seconds=1))
         click.secho(f"\nStatus changes found by the second crawl ({len(rows)}):", bold=True)
-        click.echo(format_changes_table(rows))
+        click.echo(format_changes_table(rows, zone))
 
         # Legistar does not always bump MatterLastModifiedUtc when a status changes; the daily sweep (here
         # run at once) compares every matter's status and finds what the date filter could not see.
@@ -173,7 +173,7 @@ def run_demo(directory: str | Path, *, days: int = 14) -> None:
         )
         hidden = status_changes(engine, since=sweep_from - timedelta(seconds=1))
         click.secho(f"\nStatus changes only the sweep could see ({len(hidden)}):", bold=True)
-        click.echo(format_changes_table(hidden))
+        click.echo(format_changes_table(hidden, zone))
 
         from tracker.review import matched_measures
 
