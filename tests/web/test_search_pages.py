@@ -160,8 +160,9 @@ def test_filters_narrow_the_results(client, login, engine, mixed):
         ("stage=nowhere", "stage must be one of introduced"),
         ("from=yesterday", "from must be a date like 2026-11-25, not &#39;yesterday&#39;"),
         ("from=2026-02-01&to=2026-01-01", "the date range is empty"),
-        ("page=0", "page must be a positive number"),
-        ("page=abc", "page must be a positive number"),
+        ("page=0", "page must be a number from 1 to 9999999"),
+        ("page=abc", "page must be a number from 1 to 9999999"),
+        ("page=2147483647", "page must be a number from 1 to 9999999, not &#39;2147483647&#39;"),
         ("category=gangs", "category must be one of"),
         ("jurisdiction=atlantis", "no jurisdiction &#39;atlantis&#39; in the database"),
         ("state=maybe", "state must be one of"),
@@ -188,7 +189,12 @@ def test_paging_keeps_the_filters(client, login, engine):
     assert 'href="/search?q=budget&amp;page=2"' in first.text
     second = client.get("/search?q=budget&page=2")
     assert len(found(second.text)) == 4 and set(found(first.text) + found(second.text)) == set(ids)
-    assert found(client.get("/search?q=budget&page=9").text) == []
+    # a page past the last one (a link kept from a longer list) says so and links the last page; it said
+    # "No bills match" over "page 9 of 2" until 2026-12-07
+    past = client.get("/search?q=budget&page=9")
+    assert past.status_code == 200 and found(past.text) == [] and "No bills match" not in past.text
+    assert "page 9 is past the last page of 54 results" in past.text
+    assert 'href="/search?q=budget&amp;page=2">go to page 2</a>' in past.text
     lakeside = client.get("/search?q=budget&jurisdiction=lakeside")
     assert len(found(lakeside.text)) == 27 and "page=2" not in lakeside.text
 

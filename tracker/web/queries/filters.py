@@ -70,7 +70,7 @@ class Filters:
 
         page_text = get("page") or "1"
         if not ascii_digits(page_text) or len(page_text) > 7 or int(page_text) < 1:
-            raise FilterError(f"page must be a positive number, not {page_text!r}")
+            raise FilterError(f"page must be a number from 1 to 9999999, not {page_text[:20]!r}")
         q = check_search_text(params.get("q") or "")
         date_from, date_to = _date("from", get("from")), _date("to", get("to"))
         if date_from and date_to and date_from > date_to:
