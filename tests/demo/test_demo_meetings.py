@@ -251,6 +251,37 @@ def test_roll_calls_of_held_meetings(demo_server: LegistarPortalServer) -> None:
     assert all(i["EventItemActionName"] is None and i["EventItemRollCallFlag"] == 0 for i in items)
 
 
+def test_every_recorded_vote_agrees_with_its_roll_call() -> None:
+    """Every roll-call vote of every council of the demo: its tally is the ayes and nays of its roll call, and
+    it carried exactly when the ayes outnumber the nays (a tie, or fewer ayes once members are absent, is not
+    recorded as passing), on the agenda items and on the matters' history rows; at the demo's clock and
+    once every meeting the demo generates has been held."""
+    portal = demo_portal(seed=0)
+    items = rows = 0
+    for step in (0, 400):
+        portal.advance(days=step)
+        for client in portal:
+            for event in client.event_rows():
+                for item in client.event_item_rows(event["EventId"]):
+                    if not item["EventItemRollCallFlag"]:
+                        continue
+                    votes = [v["VoteValueName"] for v in client.vote_rows(item["EventItemId"])]
+                    ayes, nays = votes.count("Aye"), votes.count("Nay")
+                    where = (client.name, item["EventItemMatterFile"], item["EventItemTally"], votes)
+                    assert item["EventItemTally"] == f"{ayes}:{nays}", where
+                    assert item["EventItemPassedFlagName"] == ("Pass" if ayes > nays else "Fail"), where
+                    items += 1
+            for matter_id in sorted(client.matters):
+                for row in client.history_rows(matter_id):
+                    if not row.get("MatterHistoryRollCallFlag") or not row.get("MatterHistoryTally"):
+                        continue
+                    ayes, nays = (int(n) for n in row["MatterHistoryTally"].split(":"))
+                    passed = "Pass" if ayes > nays else "Fail"
+                    assert row["MatterHistoryPassedFlagName"] == passed, (client.name, matter_id, row)
+                    rows += 1
+    assert items > 300 and rows > 300, (items, rows)
+
+
 def test_office_records_members_and_terms(demo_server: LegistarPortalServer) -> None:
     persons = {p["PersonId"] for p in fetch_json(demo_server.url("lakesidecounty", "persons"))}
     records = fetch_json(demo_server.url("lakesidecounty", "officerecords"))

@@ -7,7 +7,8 @@ shown once the clerk records the history row). Then, from the client's own rando
 exactly as they were):
 
 * roll calls: every council vote with a tally gets one vote per member, absences included (the history
-  row's tally is made to agree: ayes and nays of those present);
+  row's tally is made to agree: ayes and nays of those present; a motion that carried has more ayes than
+  nays, one that failed no more);
 * moves: a few meetings were first announced at another date or time and moved to the one they are held at
   (so every history row stays true);
 * cancellations: a few regular meetings with no business are cancelled, after matters pending in that
@@ -117,6 +118,13 @@ class _MeetingBuilder:
                 present = [p for p in members if p.full not in away]
                 noes_wanted = int(history.tally.split(":")[1])
                 noes = set(p.full for p in rng.sample(present, min(noes_wanted, len(present))))
+                if history.passed:
+                    # a motion that carried had more ayes than nays among the members present: with the
+                    # absentees decided, the nays past that number (in the members' order) vote aye; the
+                    # random stream is drawn as before, so the rest of the demo stays the same
+                    most = (len(present) - 1) // 2
+                    order = [p.full for p in present if p.full in noes]
+                    noes = set(order[:most])
                 abstain: set[str] = set()
                 ayes_left = [p for p in present if p.full not in noes]
                 if history.passed and len(ayes_left) > len(noes) + 2 and rng.random() < 0.08:
