@@ -446,9 +446,11 @@ def normalized_meeting(
     agenda_url: str | None = "https://riverton.legistar.com/View.ashx?M=A&ID=1",
     comment_instructions: str | None = None,
     items_complete: bool = True,
+    timed: bool = True,
 ) -> NormalizedMeeting:
     """A contract meeting whose agenda lists ``bills`` (one item each, by source id); ``votes`` maps a bill's
-    source id to its roll call [(member, vote)], and gives those items ``result``."""
+    source id to its roll call [(member, vote)], and gives those items ``result``. Without ``timed``, the
+    portal gave no time: ``starts_at`` must be local midnight of the meeting's date."""
     from zoneinfo import ZoneInfo
 
     items = []
@@ -480,6 +482,7 @@ def normalized_meeting(
         items=items,
         items_complete=items_complete,
         raw={"EventId": source_id},
+        timed=timed,
     )
 
 

@@ -13,8 +13,9 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tracker import jsonio
 
@@ -198,6 +199,8 @@ class NormalizedMeeting:
 
     ``starts_at`` is an aware instant (None when the portal gives no usable date); ``local_date`` the
     meeting's calendar date in ``time_zone`` (the jurisdiction's); ``cancelled`` what the portal says.
+    ``timed`` is False when the portal gives no time ("TBD", empty): ``starts_at`` is then local midnight of
+    ``local_date``, and the meeting counts as upcoming until the end of that day (:meth:`upcoming_until`).
     ``items_complete`` is False when the crawl did not read the agenda (an item missing from an incomplete
     list was not taken off the agenda)."""
 
@@ -215,10 +218,18 @@ class NormalizedMeeting:
     items: list[NormalizedMeetingItem] = field(default_factory=list)
     items_complete: bool = True
     raw: dict[str, Any] = field(default_factory=dict)
+    timed: bool = True
 
     def to_json(self) -> str:
         doc = asdict(self)
         return jsonio.dumps({"meeting": doc}, sort_keys=True)
+
+    def upcoming_until(self) -> datetime | None:
+        """The instant the meeting stops being upcoming: its start, or, without a time, the end of its local
+        day (None: no date)."""
+        if not self.timed and self.local_date is not None:
+            return local_day_end(self.local_date, self.time_zone)
+        return self.starts_at
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NormalizedMeeting:
@@ -234,7 +245,31 @@ class NormalizedMeeting:
     def content_hash(self) -> str:
         doc = asdict(self)
         doc.pop("raw")
+        # whether it has a time shows in ``starts_at`` (a time, or local midnight); left out, so that the
+        # meetings stored before the field existed keep their hashes
+        doc.pop("timed")
         return hashlib.sha256(jsonio.canonical(doc).encode()).hexdigest()
+
+
+def local_day_end(day: date, time_zone: str | ZoneInfo) -> datetime:
+    """The end of a local day: local midnight after ``day`` in ``time_zone``, as a UTC instant (23 or 25
+    hours after the day's start when the clocks change)."""
+    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+
+
+_COMMENT = re.compile(r"\bcomment", re.I)
+_COMMENT_LABEL = re.compile(r"^\s*public\s+comments?\s*[:\-\u2013\u2014]\s*", re.I)
+
+
+def public_comment(text: str | None) -> str | None:
+    """A meeting's comment as its public-comment instructions: kept only when it speaks of comment ("Written
+    public comment deadline October 11, 2023, 3:00 PM"), never when it says something else ("CANCELLED",
+    "Special meeting", "Rescheduled from ..."); a leading "Public comment:" label is dropped, since every
+    place that shows the instructions names them so."""
+    if not text or not _COMMENT.search(text):
+        return None
+    return _COMMENT_LABEL.sub("", text, count=1).strip() or None
 
 
 @dataclass

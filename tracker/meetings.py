@@ -9,8 +9,11 @@ The rules are the bills' rules:
   ``vanished_at`` (and comes back if it reappears); an item missing from an agenda the crawl read completely
   gets ``removed_at``;
 - a meeting's ``state`` and ``sequence`` follow :mod:`db.models_meetings`;
-- a hearing change is recorded only for an upcoming meeting (its start after the crawl's start), so reading
-  last year's minutes announces nothing.
+- a hearing change is recorded only for a meeting that was upcoming (its start after the crawl's start), so
+  reading last year's minutes announces nothing; a meeting moved from an upcoming start to one already past
+  is announced as moved (staff were told of the hearing);
+- a meeting without a time (``NormalizedMeeting.timed`` False: it starts at local midnight) is upcoming until
+  the end of its local day, kept in ``raw`` (:data:`db.models_meetings.DAY_END_KEY`).
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Bill, CrawlRun, Jurisdiction
-from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, MemberTerm, Vote
+from db.models_meetings import DAY_END_KEY, HearingChange, Meeting, MeetingItem, Member, MemberTerm, Vote
 from tracker.contract import (
     MEETING_PART_KEY,
     NormalizedMeeting,
@@ -221,15 +224,20 @@ class MeetingImporter:
         now = self.observed_at
         self.summary.meetings += 1
         digest = record.content_hash()
-        upcoming = record.starts_at is not None and record.starts_at > now and not record.cancelled
+        until = record.upcoming_until()
+        upcoming = until is not None and until > now and not record.cancelled
         old_start = meeting.starts_at if meeting is not None else None
+        old_until = _upcoming_until(meeting) if meeting is not None else None
         was_active = meeting is not None and meeting.state in ACTIVE_STATES and meeting.vanished_at is None
         moved = (
             meeting is not None
             and old_start is not None
             and record.starts_at is not None
             and old_start != record.starts_at
-            and old_start > now  # a meeting that already happened is corrected, not moved
+            and old_until is not None
+            and old_until > now  # a meeting that already happened is corrected, not moved
+            # a meeting without a time whose time is now announced, on the same day, has not moved
+            and not (not _timed(meeting) and record.timed and meeting.local_date == record.local_date)
         )
         state = _state(record, meeting, moved, now)
         if meeting is None:
@@ -269,9 +277,10 @@ class MeetingImporter:
         meeting.comment_instructions = record.comment_instructions
         meeting.state = state
         meeting.content_hash = digest
-        meeting.raw = record.raw
+        meeting.raw = _raw(record)
         meeting.vanished_at = None
         self.s.flush()
+        self.s.expire(meeting, ["day_end"])  # read from ``raw`` again when next asked for
 
         items = {i.source_id: i for i in meeting.items}
         placed: list[int] = []  # bills newly on this upcoming meeting's agenda
@@ -322,6 +331,10 @@ class MeetingImporter:
             moved = False
         if upcoming and moved:
             self._hearings(meeting, "moved", [b for b in on_agenda if b not in placed], old_start)
+        elif moved and was_active and state == "held":
+            # moved from an upcoming start to one already past: the hearing staff were told of has moved
+            # (a bill first seen on its agenda now is old minutes, not news)
+            self._hearings(meeting, "moved", [b for b in on_agenda if b not in placed], old_start)
         if upcoming:
             self._hearings(meeting, "scheduled", placed)
             self._hearings(meeting, "removed", taken_off)
@@ -346,11 +359,8 @@ class MeetingImporter:
             meeting.vanished_at = self.observed_at
             meeting.sequence += 1
             self.summary.vanished += 1
-            if (
-                meeting.state in ACTIVE_STATES
-                and meeting.starts_at is not None
-                and meeting.starts_at > self.observed_at
-            ):
+            until = _upcoming_until(meeting)
+            if meeting.state in ACTIVE_STATES and until is not None and until > self.observed_at:
                 bills = [i.bill_id for i in meeting.items if i.bill_id is not None and i.removed_at is None]
                 self._hearings(meeting, "removed", bills)
 
@@ -372,10 +382,36 @@ class MeetingImporter:
             self.summary.hearing_changes += 1
 
 
+def _raw(record: NormalizedMeeting) -> dict[str, Any]:
+    """The meeting's ``raw`` as stored: the portal's fields, and for a meeting without a time the end of its
+    local day (:data:`db.models_meetings.DAY_END_KEY`)."""
+    raw = {k: v for k, v in record.raw.items() if k != DAY_END_KEY}
+    until = record.upcoming_until()
+    if not record.timed and until is not None:
+        raw[DAY_END_KEY] = int(until.timestamp())
+    return raw
+
+
+def _day_end(meeting: Meeting) -> datetime | None:
+    """A stored meeting's end of day when it has no time, read from its ``raw`` (loaded by the import; its
+    ``day_end`` is what the database had when it was loaded)."""
+    value = (meeting.raw or {}).get(DAY_END_KEY)
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
+
+
+def _timed(meeting: Meeting) -> bool:
+    return _day_end(meeting) is None
+
+
+def _upcoming_until(meeting: Meeting) -> datetime | None:
+    return _day_end(meeting) or meeting.starts_at
+
+
 def _state(record: NormalizedMeeting, meeting: Meeting | None, moved: bool, now: datetime) -> str:
     if record.cancelled:
         return "cancelled"
-    if record.starts_at is not None and record.starts_at <= now:
+    until = record.upcoming_until()
+    if until is not None and until <= now:
         return "held"
     if moved or (meeting is not None and meeting.state == "moved" and meeting.vanished_at is None):
         return "moved"

@@ -554,8 +554,24 @@ def _local_iso(value: datetime | None, zone: str) -> str | None:
         return value.isoformat()
 
 
+def start_is_timed(meeting: Meeting, instant: datetime | None) -> bool:
+    """Whether ``instant``, the meeting's start or a start it had before a move, is a time the portal gave:
+    the meeting's start is not when the portal gave no time (``Meeting.timed``); an earlier start is not when
+    it was local midnight (where the tracker puts a meeting without a time)."""
+    if instant is None:
+        return False
+    if instant == meeting.starts_at:
+        return meeting.timed
+    try:
+        local = instant.astimezone(ZoneInfo(meeting.time_zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return True
+    return (local.hour, local.minute, local.second) != (0, 0, 0)
+
+
 def hearing_record(meeting: Meeting) -> dict[str, Any]:
-    """A meeting as a bill's hearing (the ``next_hearing`` of exports and the API)."""
+    """A meeting as a bill's hearing (the ``next_hearing`` of exports and the API; ``at`` is local midnight
+    for a meeting without a time)."""
     return {
         "at": _local_iso(meeting.starts_at, meeting.time_zone),
         "body": meeting.body_name,
@@ -568,14 +584,21 @@ def hearing_record(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def on_agenda_ahead(now: datetime, states: Sequence[str]) -> ColumnElement[bool]:
-    """An agenda item still on the agenda of a meeting that is still listed, has not started by ``now`` and is
-    in one of ``states`` (of a query joining ``MeetingItem`` and ``Meeting``)."""
+def not_started(now: datetime) -> ColumnElement[bool]:
+    """A meeting that has not started by ``now``: its start is later, or it has no time and its local day has
+    not ended (``Meeting.day_end``)."""
+    return or_(Meeting.starts_at > now, Meeting.day_end > now.timestamp())
+
+
+def on_agenda_ahead(now: datetime, states: Sequence[str], *, gone: bool = False) -> ColumnElement[bool]:
+    """An agenda item still on the agenda of a meeting that has not started by ``now``, is in one of
+    ``states`` and is still listed (``gone``: or has left the portal's listing) (of a query joining
+    ``MeetingItem`` and ``Meeting``)."""
     return and_(
         MeetingItem.removed_at.is_(None),
-        Meeting.vanished_at.is_(None),
+        *(() if gone else (Meeting.vanished_at.is_(None),)),
         Meeting.state.in_(states),
-        Meeting.starts_at > now,
+        not_started(now),
     )
 
 

@@ -349,6 +349,7 @@ def _meeting(b: _Boundary, meeting: NormalizedMeeting) -> None:
     meeting.local_date = b.day(meeting.local_date, "local_date")
     meeting.cancelled = b.flag(meeting.cancelled, "cancelled")
     meeting.items_complete = b.flag(meeting.items_complete, "items_complete")
+    meeting.timed = b.flag(meeting.timed, "timed")
     seen: set[str] = set()
     items = []
     for i, item in enumerate(b.rows(meeting.items, "items")):

@@ -6,8 +6,9 @@ new hearing at the next run; scraped text is escaped in every rendering."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -127,6 +128,41 @@ def test_a_bill_taken_off_the_agenda_is_announced(engine, db_url, smtp):
     coming = second[second.index("Coming up") :]
     assert "Ordinance limiting civil immigration detainers" in coming
     assert "Resolution on sanctuary city status" not in coming
+
+
+def test_a_hearing_moved_to_a_day_already_past_is_announced(engine, db_url, smtp):
+    config = h.make_config(db_url, smtp.port)
+    with session_scope(engine) as s:
+        h.subscribe(s, config, starts_at=T0, timezone=LA)
+        bill_id = _tracked_bill(s).id
+    _store(engine, [bill_id], HEARING, T0 + timedelta(hours=1))
+    send_due(engine, config, T0 + timedelta(hours=2))
+    assert "Public Safety Committee, Thu 12 Nov 10:00 — on the agenda" in _text(smtp.messages[0])
+    # the clerk moves it to Wednesday 4 November, 10:00; the crawl reads it on Thursday 5 November
+    _store(engine, [bill_id], T0 + timedelta(days=2, hours=6), T0 + timedelta(days=3))
+    send_due(engine, config, T0 + timedelta(days=3, hours=1))
+    assert len(smtp.messages) == 2
+    second = _text(smtp.messages[1])
+    assert "Public Safety Committee — moved from Thu 12 Nov 10:00 to Wed 4 Nov 10:00 (already past)" in second
+    assert "Coming up" not in second  # nothing is upcoming any more
+    _sends_nothing(engine, config, T0 + timedelta(days=4))
+
+
+def test_a_hearing_without_a_time_shows_its_date(engine, db_url, smtp):
+    config = h.make_config(db_url, smtp.port)
+    with session_scope(engine) as s:
+        h.subscribe(s, config, starts_at=T0, timezone=LA)
+        bill_id = _tracked_bill(s).id
+    # the portal gives no time for Thursday 12 November: stored at local midnight
+    midnight = datetime(2026, 11, 12, tzinfo=ZoneInfo(LA))
+    _store(engine, [bill_id], midnight, T0 + timedelta(hours=1), timed=False)
+    send_due(engine, config, T0 + timedelta(hours=2))
+    text = _text(smtp.messages[0])
+    assert "Public Safety Committee, Thu 12 Nov, time not announced — on the agenda" in text
+    coming = text[text.index("Coming up") :]
+    assert "Public Safety Committee, Thu 12 Nov, time not announced" in coming
+    assert "00:00" not in text
+    assert "Thu 12 Nov, time not announced — on the agenda" in _html(smtp.messages[0])
 
 
 def test_only_the_subscribers_measures_and_a_followed_bill(engine, db_url, smtp):

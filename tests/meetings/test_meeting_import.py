@@ -3,7 +3,8 @@ hearing changes digests announce (tracker/meetings.py), on both engines."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -188,3 +189,101 @@ def test_a_member_stored_again_with_a_term_kept_and_one_added(engine):
             ("Public Safety Committee", "Chair"),
         ]
         assert s.scalar(select(Member.name)) == "Ana Ruiz"
+
+
+# -- a meeting moved to a day already past; a meeting without a time -----------------------------------------
+
+
+def test_a_meeting_moved_to_a_day_already_past_is_announced_as_moved_once(engine):
+    with session_scope(engine) as s:
+        a = bill(s)
+        store_meetings(s, [normalized_meeting("E1", LATER, [a])], observed_at=T0)
+        # before it happened, the portal moved it to a day that has passed when the next crawl reads it
+        crawl = T0 + timedelta(days=12)
+        yesterday = crawl - timedelta(days=1)
+        store_meetings(s, [normalized_meeting("E1", yesterday, [a])], observed_at=crawl)
+        assert _changes(s) == [("scheduled", "E1"), ("moved", "E1")]
+        moved = s.scalars(select(HearingChange).where(HearingChange.kind == "moved")).one()
+        assert (moved.bill_id, moved.old_starts_at, moved.starts_at) == (a.id, LATER, yesterday)
+        row = s.scalar(select(Meeting))
+        assert (row.state, row.moved_from, row.sequence) == ("held", LATER, 1)
+        assert next_hearings(s, [a.id], crawl) == {}
+        # read again: nothing new
+        store_meetings(s, [normalized_meeting("E1", yesterday, [a])], observed_at=crawl + timedelta(hours=6))
+        assert len(_changes(s)) == 2
+
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def _legistar_meeting(a, event_id: int, day: date, at: str | None):
+    """A Legistar event of ``day`` at ``at`` ("TBD": no time) listing bill ``a``, read by the platform's
+    parser."""
+    from tracker.platforms.legistar import normalize_event
+
+    event = {
+        "EventId": event_id,
+        "EventBodyName": "Public Safety Committee",
+        "EventDate": f"{day.isoformat()}T00:00:00",
+        "EventTime": at,
+        "EventLocation": "City Hall, Room 340",
+    }
+    items = [
+        {
+            "EventItemId": event_id * 10,
+            "EventItemAgendaSequence": 1,
+            "EventItemMatterId": int(a.source_id),
+            "EventItemMatterFile": a.identifier,
+            "EventItemTitle": a.title,
+        }
+    ]
+    return normalize_event(
+        slug="riverton", event=event, items=items, votes=None, zone=LA, time_zone="America/Los_Angeles"
+    )
+
+
+def test_a_meeting_without_a_time_is_upcoming_until_the_end_of_its_local_day(engine):
+    day = date(2026, 11, 12)
+    with session_scope(engine) as s:
+        a = bill(s)
+        store_meetings(s, [_legistar_meeting(a, 7, day, "TBD")], observed_at=T0)
+        assert _changes(s) == [("scheduled", "7")]
+        # read on the morning of its day: stored at local midnight, but not started
+        morning = datetime(2026, 11, 12, 9, 0, tzinfo=LA)
+        store_meetings(s, [_legistar_meeting(a, 7, day, "TBD")], observed_at=morning)
+        row = s.scalar(select(Meeting))
+        assert row.starts_at == datetime(2026, 11, 12, tzinfo=LA)
+        assert row.state == "scheduled"
+        assert row.timed is False
+        assert next_hearings(s, [a.id], datetime(2026, 11, 12, 23, 59, tzinfo=LA))[a.id].id == row.id
+        # its day is over: no longer ahead, and held
+        after = datetime(2026, 11, 13, 0, 1, tzinfo=LA)
+        assert next_hearings(s, [a.id], after) == {}
+        store_meetings(s, [_legistar_meeting(a, 7, day, "")], observed_at=after)
+        s.refresh(row)
+        assert row.state == "held"
+        assert _changes(s) == [("scheduled", "7")]
+        # the local day, not 24 hours: Sunday 1 November 2026 has 25 (the clocks go back)
+        b = bill(s)
+        store_meetings(
+            s, [_legistar_meeting(b, 8, date(2026, 11, 1), "TBD")], observed_at=T0 - timedelta(days=9)
+        )
+        assert next_hearings(s, [b.id], datetime(2026, 11, 1, 23, 30, tzinfo=LA)).keys() == {b.id}
+        assert next_hearings(s, [b.id], datetime(2026, 11, 2, 0, 0, tzinfo=LA)) == {}
+
+
+def test_a_time_given_for_a_meeting_without_one_is_not_a_move(engine):
+    day = date(2026, 11, 12)
+    with session_scope(engine) as s:
+        a = bill(s)
+        store_meetings(s, [_legistar_meeting(a, 7, day, "TBD")], observed_at=T0)
+        store_meetings(s, [_legistar_meeting(a, 7, day, "10:00 AM")], observed_at=T0 + timedelta(days=1))
+        row = s.scalar(select(Meeting))
+        assert row.starts_at == datetime(2026, 11, 12, 10, 0, tzinfo=LA)
+        assert (row.state, row.moved_from, row.sequence) == ("scheduled", None, 1)  # calendars update
+        assert row.timed is True
+        assert _changes(s) == [("scheduled", "7")]
+        # moved to another day: a move
+        later = date(2026, 11, 13)
+        store_meetings(s, [_legistar_meeting(a, 7, later, "10:00 AM")], observed_at=T0 + timedelta(days=2))
+        assert _changes(s) == [("scheduled", "7"), ("moved", "7")]

@@ -114,7 +114,7 @@ def test_primegov_meeting_without_a_time_starts_at_local_midnight():
     row["time"] = ""
     record = primegov.meeting_record(primegov.parse_meeting(row), PG, LA)
     assert record.starts_at == datetime(2021, 10, 21, 0, 0, tzinfo=ZoneInfo(LA))
-    assert record.raw["timed"] is False and record.raw["time"] == ""
+    assert record.raw["timed"] is False and record.raw["time"] == "" and record.timed is False
 
 
 def test_civicclerk_recorded_events_read_as_meetings():

@@ -175,6 +175,46 @@ def test_event_time_without_a_usable_time_starts_at_local_midnight():
     assert (undated.starts_at, undated.local_date) == (None, None)
 
 
+def test_event_comment_is_kept_only_as_public_comment_instructions():
+    """The eLMS rule (tracker.contract.public_comment): a comment that does not speak of comment is not
+    public-comment instructions; a "Public comment:" label is not repeated by the places that name them."""
+    base = {"EventId": 1, "EventDate": "2026-12-15T00:00:00", "EventTime": "9:30 AM"}
+    for comment in (
+        "CANCELLED",
+        "Special meeting",
+        "Rescheduled from Wednesday, December 23, 2026 at 9:30 AM.",
+        "Public comment:",
+        "",
+        None,
+    ):
+        meeting = meeting_of(METRO, {**base, "EventComment": comment}, None)
+        assert meeting.comment_instructions is None, comment
+        assert meeting.raw["EventComment"] == comment  # kept as the portal gave it
+    labelled = "Public comment: email clerk@example.gov before 5 PM the day before."
+    meeting = meeting_of(METRO, {**base, "EventComment": labelled}, None)
+    assert meeting.comment_instructions == "email clerk@example.gov before 5 PM the day before."
+    written = "Written public comment deadline December 14, 2026, 3:00 PM"
+    assert meeting_of(METRO, {**base, "EventComment": written}, None).comment_instructions == written
+    # the cancelled meeting's comment still cancels it
+    assert meeting_of(METRO, {**base, "EventComment": "CANCELLED"}, None).cancelled is True
+
+
+def test_a_meeting_without_a_time_is_read_as_such():
+    for given, timed in (("TBD", False), ("", False), (None, False), ("10:00 AM", True)):
+        meeting = meeting_of(
+            METRO, {"EventId": 1, "EventDate": "2026-11-12T00:00:00", "EventTime": given}, None
+        )
+        assert meeting.timed is timed, given
+        # upcoming until its start, or without a time until the end of its local day
+        end = (
+            datetime(2026, 11, 13, 8, 0, tzinfo=UTC)
+            if not timed
+            else datetime(2026, 11, 12, 18, 0, tzinfo=UTC)
+        )
+        assert meeting.upcoming_until() == end, given
+        assert read_staged(meeting.to_json()) == meeting
+
+
 def test_a_spring_forward_time_is_read_in_the_zone():
     # 2025-03-09 2:30 AM does not exist in Los Angeles; zoneinfo reads it with the offset before (PST)
     meeting = meeting_of(

@@ -225,7 +225,7 @@ def test_meetings_scheduled_moved_cancelled_each_recorded_once(tmp_path, db_url,
             assert upcoming.state == "scheduled"
             assert upcoming.body_name == "Public Safety Committee"
             assert upcoming.comment_instructions is not None
-            assert upcoming.comment_instructions.startswith("Public comment: email")
+            assert upcoming.comment_instructions.startswith("email")  # the "Public comment:" label dropped
             assert upcoming.agenda_url == "https://metro.legistar1.com/metro/meetings/101_A.pdf"
             assert [i.bill_id for i in upcoming.items] == [bill.id]
             held = s.scalars(select(Meeting).where(Meeting.source_id == "102")).one()

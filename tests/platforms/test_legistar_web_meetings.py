@@ -104,7 +104,7 @@ def test_nyc_deferred_meetings_are_cancelled_and_start_at_local_midnight():
     assert sorted(m.source_id for m in deferred) == ["662893", "668208"]
     for m in deferred:
         assert m.starts_at.isoformat() == "2019-01-10T00:00:00-05:00"
-        assert (m.raw["time"], m.raw["timed"]) == ("Deferred", False)
+        assert (m.raw["time"], m.raw["timed"], m.timed) == ("Deferred", False, False)
     joint = next(m for m in meetings if m.source_id == "671428")
     assert (joint.location, joint.raw["comment"]) == (
         "Committee Room - City Hall",

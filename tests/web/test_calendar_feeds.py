@@ -5,7 +5,7 @@ is STATUS:CANCELLED; hostile text stays text; the secret-token URLs answer 404 t
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -98,6 +98,23 @@ def test_a_hearing_event_read_by_both_parsers(engine):
     assert other.location.value == "City Hall, Room 340"
     assert other.description.value == description  # the same text: commas and semicolons unescaped alike
     assert other.summary.value == str(event["SUMMARY"])
+
+
+def test_a_hearing_without_a_time_is_an_all_day_event(engine):
+    (bill_id,) = _bills(engine, ["Ordinance limiting civil immigration detainers"])
+    # the portal gives no time for Thursday 12 November: stored at local midnight
+    _store(engine, [bill_id], datetime(2026, 11, 12, tzinfo=LA), FIXED_NOW, timed=False)
+    data = _bill_ics(engine, bill_id)
+    assert b"DTSTART;VALUE=DATE:20261112\r\n" in data
+    assert b"DTSTART;TZID" not in data and b"T000000" not in data
+    (event,), (other,) = _parse(data)
+    assert event.decoded("DTSTART") == date(2026, 11, 12)
+    assert other.dtstart.value == date(2026, 11, 12)
+    # its time announced later: the same event, timed, with a higher SEQUENCE
+    _store(engine, [bill_id], datetime(2026, 11, 12, 10, 0, tzinfo=LA), FIXED_NOW + timedelta(hours=1))
+    (event,), _ = _parse(_bill_ics(engine, bill_id, FIXED_NOW + timedelta(hours=1)))
+    assert event.decoded("DTSTART") == datetime(2026, 11, 12, 10, 0, tzinfo=LA)
+    assert event["SEQUENCE"] == 1
 
 
 def test_a_moved_hearing_keeps_its_uid_and_bumps_sequence_then_is_cancelled(engine):

@@ -5,7 +5,7 @@ line; scraped text is escaped; a login is needed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,6 +64,53 @@ def test_upcoming_hearings_of_measures_soonest_first_with_cancelled_and_moved_ma
     assert "Parks Committee" not in page.text
     assert _shown(world.now - timedelta(days=5)) not in page.text
     assert '<a href="/hearings">Hearings</a>' in page.text  # in the navigation
+
+
+def test_a_meeting_gone_from_the_councils_calendar_is_listed_and_marked(client, login, world, engine):
+    from db.models import Jurisdiction
+    from tracker.meetings import MeetingImporter
+
+    with session_scope(engine) as s:
+        gang = s.get(Bill, world.gang)
+        store_meetings(
+            s,
+            [normalized_meeting("E-GONE", world.now + timedelta(days=6), [gang], body="Rules Committee")],
+            observed_at=world.now - timedelta(hours=3),
+        )
+        # the next crawl reads the whole window, and the portal no longer lists it
+        riverton = s.query(Jurisdiction).filter_by(slug="riverton").one()
+        window = (world.now - timedelta(days=30), world.now + timedelta(days=60))
+        MeetingImporter(s, riverton, None, world.now - timedelta(hours=2)).store(
+            [], window, {"E-HELD", "E-NEXT", "E-CANCEL", "E-RINK"}
+        )
+    login(client, "staff")
+    page = client.get("/hearings")
+    assert "3 meetings in the next 28 days with 2 sanctuary-related measures" in page.text
+    (gone,) = [section for section in _sections(page.text) if "Rules Committee" in section]
+    assert _shown(world.now + timedelta(days=6)) in gone
+    assert '<span class="state state-rejected">removed from the council\'s calendar</span>' in gone
+    assert f'href="/bills/{world.gang}"' in gone
+
+
+def test_a_meeting_without_a_time_shows_its_date_and_is_listed_all_its_day(client, login, world, engine):
+    from tracker.web.queries.meetings import upcoming_hearings
+
+    day = (world.now + timedelta(days=5)).astimezone(ZONE).date()
+    midnight = datetime.combine(day, time(), tzinfo=ZONE)  # where a meeting without a time is stored
+    with session_scope(engine) as s:
+        gang = s.get(Bill, world.gang)
+        meeting = normalized_meeting("E-TBD", midnight, [gang], body="Rules Committee", timed=False)
+        store_meetings(s, [meeting], observed_at=world.now - timedelta(hours=1))
+    login(client, "staff")
+    page = client.get("/hearings")
+    (section,) = [section for section in _sections(page.text) if "Rules Committee" in section]
+    assert f"{midnight:%a %d %b %Y}, time not announced</time>" in section
+    assert f"{midnight:%a %d %b %Y}, 00:00" not in section
+    # on the morning of its day it has not started: still listed, until the day ends
+    with session_scope(engine) as s:
+        for now, listed in ((midnight + timedelta(hours=9), True), (midnight + timedelta(days=1), False)):
+            _, hearings = upcoming_hearings(s, now)
+            assert ("Rules Committee" in [h["body"] for h in hearings]) is listed, now
 
 
 def test_the_window_and_the_city_filter(client, login, world):

@@ -66,6 +66,7 @@ from tracker.read_model import (
     next_hearings,
     plan_text_search,
     safe_url,
+    start_is_timed,
     text_condition,
     upcoming_hearing_query,
     vote_tally,
@@ -304,22 +305,38 @@ HEARING_WORDS = {
 }
 
 
-def when_label(when: datetime | None, zone: ZoneInfo) -> str:
-    """A meeting's start as a person reads it, in ``zone``: ``Tue 14 Jan 10:00``."""
+def when_label(when: datetime | None, zone: ZoneInfo, timed: bool = True) -> str:
+    """A meeting's start as a person reads it, in ``zone``: ``Tue 14 Jan 10:00``; without ``timed`` (the
+    portal gave no time), ``Tue 14 Jan, time not announced``."""
     if when is None:
         return "date not given"
     local = when.astimezone(zone)
-    return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} {local.strftime('%H:%M')}"
+    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b')}"
+    return f"{day} {local.strftime('%H:%M')}" if timed else f"{day}, time not announced"
+
+
+def _when(meeting: Meeting, instant: datetime | None, zone: ZoneInfo) -> str:
+    """:func:`when_label` of the meeting's start or of a start it had (with or without a time)."""
+    return when_label(instant, zone, start_is_timed(meeting, instant))
 
 
 def hearing_text(
-    body: str | None, kind: str, starts_at: datetime | None, old: datetime | None, zone: ZoneInfo
+    meeting: Meeting,
+    kind: str,
+    starts_at: datetime | None,
+    old: datetime | None,
+    zone: ZoneInfo,
+    observed_at: datetime | None = None,
 ) -> str:
-    """``Public Safety Committee, Tue 14 Jan 10:00 — on the agenda`` (or moved, cancelled, taken off)."""
-    name = body or "A meeting"
+    """``Public Safety Committee, Tue 14 Jan 10:00 — on the agenda`` (or moved, cancelled, taken off); a
+    move to a start already past when it was seen (``observed_at``) says so."""
+    name = meeting.body_name or "A meeting"
     if kind == "moved":
-        return f"{name} — moved from {when_label(old, zone)} to {when_label(starts_at, zone)}"
-    return f"{name}, {when_label(starts_at, zone)} — {HEARING_WORDS.get(kind, kind)}"
+        text = f"{name} — moved from {_when(meeting, old, zone)} to {_when(meeting, starts_at, zone)}"
+        if starts_at is not None and observed_at is not None and starts_at <= observed_at:
+            text += " (already past)"
+        return text
+    return f"{name}, {_when(meeting, starts_at, zone)} — {HEARING_WORDS.get(kind, kind)}"
 
 
 def _bill_fields(bill: Bill, match: BillMatch | None, city: Jurisdiction, links: Links) -> dict[str, Any]:
@@ -347,7 +364,7 @@ def _meeting_fields(meeting: Meeting, zone: ZoneInfo) -> dict[str, Any]:
         "comment_instructions": meeting.comment_instructions,
         "state": meeting.state,
         "moved_from": record["moved_from"],
-        "moved_from_label": when_label(meeting.moved_from, zone) if meeting.moved_from else None,
+        "moved_from_label": _when(meeting, meeting.moved_from, zone) if meeting.moved_from else None,
     }
 
 
@@ -367,19 +384,21 @@ def _hearing(
         **_meeting_fields(meeting, zone),
         # the start this change announced (a later move is its own change)
         "starts_at": change.starts_at.isoformat() if change.starts_at else None,
-        "when": when_label(change.starts_at, zone),
-        "old_when": when_label(change.old_starts_at, zone) if change.old_starts_at else None,
-        "text": hearing_text(meeting.body_name, change.kind, change.starts_at, change.old_starts_at, zone),
+        "when": _when(meeting, change.starts_at, zone),
+        "old_when": _when(meeting, change.old_starts_at, zone) if change.old_starts_at else None,
+        "text": hearing_text(
+            meeting, change.kind, change.starts_at, change.old_starts_at, zone, change.observed_at
+        ),
         "observed_at": change.observed_at.isoformat(),
     }
 
 
 def _coming(meeting: Meeting, bill: Bill, match: BillMatch | None, city: Jurisdiction, zone: ZoneInfo,
             links: Links) -> dict[str, Any]:  # fmt: skip
-    when = when_label(meeting.starts_at, zone)
+    when = _when(meeting, meeting.starts_at, zone)
     text = f"{meeting.body_name or 'A meeting'}, {when}"
     if meeting.state == "moved" and meeting.moved_from is not None:
-        text += f" (moved from {when_label(meeting.moved_from, zone)})"
+        text += f" (moved from {_when(meeting, meeting.moved_from, zone)})"
     return {
         **_bill_fields(bill, match, city, links),
         **_meeting_fields(meeting, zone),
@@ -536,7 +555,7 @@ def _member_content(
                 "meeting_item_id": agenda_item.id,
                 **_bill_fields(bill, match, jurisdiction, links),
                 **_meeting_fields(meeting, zone),
-                "when": when_label(meeting.starts_at, zone),
+                "when": _when(meeting, meeting.starts_at, zone),
                 "member": member.name,
                 "vote": vote.vote,
                 "vote_text": vote.text,
@@ -545,7 +564,7 @@ def _member_content(
                 "tally": agenda_item.tally or vote_tally(agenda_item.votes),
                 "text": f"{member.name} voted {vote.vote}"
                 + (f" ({vote.text})" if vote.text and vote.text.casefold() != vote.vote else "")
-                + f": {meeting.body_name or 'a meeting'}, {when_label(meeting.starts_at, zone)}"
+                + f": {meeting.body_name or 'a meeting'}, {_when(meeting, meeting.starts_at, zone)}"
                 + (f" — {agenda_item.action}" if agenda_item.action else "")
                 + (f", {agenda_item.result}" if agenda_item.result else ""),
             }

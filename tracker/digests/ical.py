@@ -11,7 +11,8 @@ Rules (docs/digests.md, "Calendar feeds"):
   bill taken off an agenda leaves the feed (a subscribed calendar mirrors the feed);
 - the feed holds the hearings that have not started yet and those of the last :data:`PAST_DAYS` days (so an
   event does not vanish from a calendar the moment it starts);
-- ``DTSTART`` is in the meeting's own time zone (``TZID`` with its ``VTIMEZONE``), ``DTSTAMP`` the last time
+- ``DTSTART`` is in the meeting's own time zone (``TZID`` with its ``VTIMEZONE``); a meeting whose portal
+  gives no time is an all-day event of its local date (``DTSTART;VALUE=DATE``); ``DTSTAMP`` the last time
   the tracker saw the meeting change (the feed is the same bytes until something changes); ``URL`` the
   meeting's page (else the agenda), ``LOCATION`` the room, ``DESCRIPTION`` the agenda link, the public-comment
   instructions and the bill's pages;
@@ -37,7 +38,7 @@ from db.models_digest import Subscription
 from db.models_meetings import Meeting, MeetingItem
 from db.models_review import BillMatch
 from tracker.digests.links import Links
-from tracker.read_model import safe_url
+from tracker.read_model import safe_url, start_is_timed
 
 PAST_DAYS = 7
 PRODID = "-//Sanctuary Tracker//Hearings//EN"
@@ -105,7 +106,11 @@ def _description(meeting: Meeting, bill: Bill, jurisdiction: Jurisdiction, links
     elif meeting.moved_from is not None and meeting.state == "moved":
         zone = _zone(meeting.time_zone) or UTC
         before = meeting.moved_from.astimezone(zone)
-        lines.append(f"Moved from {before.strftime('%a')} {before.day} {before.strftime('%b %Y %H:%M')}.")
+        day = f"{before.strftime('%a')} {before.day} {before.strftime('%b %Y')}"
+        if start_is_timed(meeting, meeting.moved_from):
+            lines.append(f"Moved from {day} {before.strftime('%H:%M')}.")
+        else:
+            lines.append(f"Moved from {day} (time not announced).")
     agenda = safe_url(meeting.agenda_url)
     if agenda:
         lines.append(f"Agenda: {agenda}")
@@ -128,12 +133,12 @@ def hearing_event(meeting: Meeting, bill: Bill, jurisdiction: Jurisdiction, link
     event.add("uid", event_uid(meeting, jurisdiction.slug, bill.id))
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", _utc(meeting.updated_at))
-    if meeting.starts_at is not None:
+    if meeting.starts_at is not None and meeting.timed:
         zone = _zone(meeting.time_zone)
         start = meeting.starts_at
         event.add("dtstart", start.astimezone(zone) if zone is not None else _utc(start))
     elif meeting.local_date is not None:
-        event.add("dtstart", meeting.local_date)
+        event.add("dtstart", meeting.local_date)  # no time given: an all-day event of its local date
     title = f"{bill.identifier or '(no number)'} {bill.title or bill.name or ''}".strip()
     summary = f"{meeting.body_name or 'Meeting'}: {title}"
     if len(summary) > MAX_SUMMARY:

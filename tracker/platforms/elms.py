@@ -38,6 +38,7 @@ from tracker.contract import (
     NormalizedMeetingItem,
     NormalizedSponsor,
     NormalizedVote,
+    public_comment,
 )
 from tracker.errors import DataError, PortalError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
@@ -409,7 +410,6 @@ def normalize_matter(
 # -- meetings ------------------------------------------------------------------------------------------------
 
 _CANCEL = re.compile(r"\bcancel", re.I)
-_COMMENT = re.compile(r"\bcomment", re.I)
 
 
 def meeting_page_url(web_base: str, meeting_id: str) -> str:
@@ -595,7 +595,7 @@ def normalize_meeting(row: Any, *, slug: str, web_base: str, timezone: str) -> N
         agenda_url=_file_url(files, ("agenda",)),
         minutes_url=_file_url(files, ("minutes", "journal")),
         public_url=meeting_page_url(web_base, mid),
-        comment_instructions=comment if comment and _COMMENT.search(comment) else None,
+        comment_instructions=public_comment(comment),
         cancelled=cancelled,
         items=items,
         # the listing's agenda is null: its items are not read, and none stored is taken off

@@ -37,6 +37,8 @@ from tracker.contract import (
     NormalizedTerm,
     NormalizedVote,
     content_hash,
+    local_day_end,
+    public_comment,
 )
 from tracker.errors import DataError
 from tracker.platforms.base import JurisdictionConfig, LinkTarget
@@ -375,6 +377,17 @@ def event_start(zone: ZoneInfo, event: Mapping[str, Any], where: str) -> tuple[d
         raise DataError(f"{where}: EventDate out of range {event.get('EventDate')!r}") from None
 
 
+def event_held(zone: ZoneInfo, event: Mapping[str, Any], where: str, now: datetime) -> bool:
+    """Whether an event has been held by ``now``: its start has passed or, when it has no time (starting at
+    local midnight), its local day has ended."""
+    day, starts_at = event_start(zone, event, where)
+    if day is None or starts_at is None:
+        return False
+    if parse_event_time(event.get("EventTime")) is None:
+        return local_day_end(day, zone) <= now
+    return starts_at <= now
+
+
 def event_is_cancelled(event: Mapping[str, Any]) -> bool:
     """Legistar has no cancelled flag: a meeting is cancelled when its agenda status, its comment or its
     location says so ("CANCELLED", "Canceled", "Meeting cancelled")."""
@@ -547,11 +560,12 @@ def normalize_event(
         agenda_url=_http(event.get("EventAgendaFile")),
         minutes_url=_http(event.get("EventMinutesFile")),
         public_url=_http(event.get("EventInSiteURL")),
-        comment_instructions=clean_text(event.get("EventComment")),
+        comment_instructions=public_comment(clean_text(event.get("EventComment"))),
         cancelled=event_is_cancelled(event),
         items=[] if items is None else normalize_event_items(items, votes, where),
         items_complete=items is not None,
         raw=raw,
+        timed=starts_at is not None and parse_event_time(event.get("EventTime")) is not None,
     )
 
 

@@ -1170,6 +1170,7 @@ def normalize_meeting(
         else [],
         items_complete=rows is not None and complete,
         raw=raw,
+        timed=at is not None,
     )
 
 

@@ -261,6 +261,7 @@ def meeting_record(meeting: Meeting, base: str, timezone: str) -> NormalizedMeet
         cancelled=cancelled,
         items_complete=False,  # True once its agenda is read
         raw={"platform": "primegov", "timed": meeting.start is not None, **meeting.raw},
+        timed=meeting.start is not None,
     )
 
 

@@ -115,8 +115,9 @@ def upcoming_hearings(
 ) -> tuple[int, list[dict[str, Any]]]:
     """The meetings of the next ``days`` (from ``days_text``, :func:`_hearing_days`) whose agendas list a
     sanctuary-related measure (relevant by the editors' word, else the matcher's), soonest first, with
-    those measures in agenda order: cancelled and moved meetings too, marked, since a measure's hearing
-    being called off or moved is news. One query for the meetings and their measures."""
+    those measures in agenda order: cancelled and moved meetings too, and those that left the portal's
+    listing, marked, since a measure's hearing being called off or moved is news. One query for the
+    meetings and their measures."""
     days = _hearing_days(days_text)
     jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     q = (
@@ -138,7 +139,7 @@ def upcoming_hearings(
         .join(Jurisdiction, Jurisdiction.id == Meeting.jurisdiction_id)
         .where(
             BillMatch.effective_relevant,
-            on_agenda_ahead(now, ("scheduled", "moved", "cancelled")),
+            on_agenda_ahead(now, ("scheduled", "moved", "cancelled"), gone=True),
             Meeting.starts_at <= now + timedelta(days=days),
         )
         .options(defer(Meeting.raw))

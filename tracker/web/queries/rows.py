@@ -17,6 +17,7 @@ from tracker.read_model import (
     hearing_record,
     next_hearings,
     safe_url,
+    start_is_timed,
 )
 from tracker.signals import match_direction_reason
 
@@ -65,13 +66,19 @@ def bill_row(
 
 
 def hearing_view(meeting: Meeting) -> dict[str, Any]:
-    """A meeting as the pages show a hearing: its record (:func:`tracker.read_model.hearing_record`) and
-    the start and the start before a move as instants, with the meeting's zone to show them in."""
+    """A meeting as the pages show a hearing: its record (:func:`tracker.read_model.hearing_record`), the
+    start and the start before a move as instants, with the meeting's zone to show them in and whether each
+    is a time the portal gave (else the page shows the date, "time not announced"), and ``gone`` when the
+    meeting left the portal's listing."""
+    old = meeting.moved_from if meeting.state == "moved" else None
     return {
         **hearing_record(meeting),
         "starts_at": meeting.starts_at,
-        "old_starts_at": meeting.moved_from if meeting.state == "moved" else None,
+        "timed": start_is_timed(meeting, meeting.starts_at),
+        "old_starts_at": old,
+        "old_timed": start_is_timed(meeting, old),
         "time_zone": meeting.time_zone,
+        "gone": meeting.vanished_at is not None,
     }
 
 

@@ -39,8 +39,9 @@ def when(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
-def local_time(value: datetime | None, zone: str | None) -> str:
-    """A meeting's start in its own time zone, as people read it: ``Tue 14 Jan 2027, 10:00 PST``."""
+def local_time(value: datetime | None, zone: str | None, timed: bool = True) -> str:
+    """A meeting's start in its own time zone, as people read it: ``Tue 14 Jan 2027, 10:00 PST``; without
+    ``timed`` (the portal gave no time), its date: ``Tue 14 Jan 2027, time not announced``."""
     if value is None:
         return "time not given"
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -48,6 +49,8 @@ def local_time(value: datetime | None, zone: str | None) -> str:
         local = aware.astimezone(ZoneInfo(zone)) if zone else aware
     except (ZoneInfoNotFoundError, ValueError):
         local = aware
+    if not timed:
+        return f"{local:%a %d %b %Y}, time not announced"
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
