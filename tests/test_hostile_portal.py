@@ -7,6 +7,7 @@ boundary serves every platform: an eLMS crawl with the same kind of text is clea
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -299,3 +300,23 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
         assert s.scalar(select(func.count()).select_from(StatusChange)) == 2
         assert s.scalar(select(func.count()).select_from(BillMatch)) == 2
     assert [r.status for r in runs(engine, "hostile")] == ["partial"]
+
+
+def test_an_id_with_control_characters_is_rejected_not_merged_into_another_bill(tmp_path, db_url, engine):
+    """eLMS ids that differ from a real one only by a NUL or an ESC were cleaned into that id, and the twin
+    overwrote the real bill, flipping it back and forth on every crawl (until 2026-12-07). An id is compared,
+    not read: one holding control characters rejects its record, named."""
+    with ElmsServer() as server:
+        ids = list(server.matters)
+        real = ids[0]
+        for twin in (real + "\u0000", real + "\u001b"):
+            server.matters[twin] = {**copy.deepcopy(server.matters[real]), "matterId": twin, "title": "TWIN"}
+        cfg = write_config(tmp_path / "t.toml", [elms_entry(server)], database_url=db_url, crawl=CRAWL)
+        result = run_tracker("--config", str(cfg), "crawl")
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("chicago:")]
+    assert line.startswith("chicago: partial (full)") and "2 records rejected" in line, line
+    assert "holds control characters" in line and "\x00" not in line and "\x1b" not in line, line
+    with session_scope(engine) as s:
+        bills = {b.source_id: b for b in s.scalars(select(Bill))}
+    assert set(bills) == set(ids) and bills[real].title != "TWIN"

@@ -170,6 +170,10 @@ class _Boundary:
             raise DataError(f"{self.where}: {path}: expected text, got {type(value).__name__}")
         text = value if isinstance(value, str) else str(value)
         clean = scrub(text)
+        if kind == "key" and clean != text:
+            # an id is compared, not read: cleaned, "ID\x00" would become "ID", another record's id, and
+            # overwrite that bill (until 2026-12-07)
+            raise DataError(f"{self.where}: {path}: {text[:64]!r} holds control characters")
         if clean != value:
             self.out.changed = True
             if not clean.strip():  # nothing but removed characters (and spaces) was there
