@@ -39,6 +39,10 @@ def test_notify_me_creates_one_subscription_and_a_second_press_does_not_duplicat
     assert _subs(engine) == [("ana@example.org", bill, "removed")]
     assert f'action="/bills/{bill}/follow"' in client.get(f"/bills/{bill}").text
     assert client.post("/bills/99999/follow", data={"csrf_token": client.csrf}).status_code == 404
+    # an id that is not a number is a 400, as on GET /bills/abc (it was a 404 here until 2026-12-07)
+    for path in ("/bills/abc/follow", "/bills/abc/unfollow", "/bills/99999999999999999999/follow"):
+        r = client.post(path, data={"csrf_token": client.csrf})
+        assert r.status_code == 400 and "Traceback" not in r.text, (path, r.status_code)
 
 
 def test_save_this_search_pre_fills_the_subscription_form(client, login, engine):

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 from db.models import Bill
 from db.types import utcnow
 from tracker.digests import subscriptions as subs
-from tracker.safe_output import parse_id
 from tracker.web import auth
 from tracker.web.deps import DB, CurrentUser, RowId, redirect, render
 from tracker.web.queries import one_bill, template_helpers
@@ -40,16 +39,15 @@ def bill_page(
     )
 
 
-def _bill(db: DB, bill_id: str) -> Bill:
-    found = parse_id(bill_id)
-    bill = db.get(Bill, found) if found is not None else None
+def _bill(db: DB, bill_id: int) -> Bill:
+    bill = db.get(Bill, bill_id)
     if bill is None:
         raise HTTPException(status_code=404, detail=f"No bill with id {bill_id}.")
     return bill
 
 
 @router.post("/bills/{bill_id}/follow")
-def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Response:
+def follow_bill(request: Request, bill_id: RowId, db: DB, user: CurrentUser) -> Response:
     """ "Notify me": a personal subscription to this bill's status changes (one per user and bill)."""
     bill = _bill(db, bill_id)
     back = f"/bills/{bill.id}"
@@ -67,7 +65,7 @@ def follow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Re
 
 
 @router.post("/bills/{bill_id}/unfollow")
-def unfollow_bill(request: Request, bill_id: str, db: DB, user: CurrentUser) -> Response:
+def unfollow_bill(request: Request, bill_id: RowId, db: DB, user: CurrentUser) -> Response:
     bill = _bill(db, bill_id)
     back = f"/bills/{bill.id}"
     existing = subs.following(db, user.email, bill.id) if user.email else None
