@@ -39,6 +39,14 @@ def test_weekday_numbers_and_ranges_become_names():
     assert crontab_weekdays("*") == "*"
     with pytest.raises(ValueError, match="not within 0-7"):
         crontab_weekdays("8")
+    # a range across the week's end: a way to write it (it said "not within 0-7" until 2026-12-07)
+    with pytest.raises(ValueError, match=r"weekday range '6-0' runs backwards: write it as '6-7'"):
+        crontab_weekdays("6-0")
+    with pytest.raises(ValueError, match=r"weekday range '5-1' runs backwards: write it as '5-7,1'"):
+        crontab_weekdays("5-1")
+    with pytest.raises(ValueError, match=r"weekday range '5-2' runs backwards: write it as '5-7,1-2'"):
+        crontab_weekdays("5-2")
+    assert crontab_weekdays("6-7") == "sun,sat" and crontab_weekdays("5-7,1") == "sun,fri,sat,mon"
 
 
 def test_schedule_list_shows_the_crontab_day(tmp_path, db_url, engine):

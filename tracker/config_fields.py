@@ -56,8 +56,11 @@ def crontab_weekdays(field: str) -> str:
             continue
         star, low, high, step = m.groups()
         first, last = (0, 6) if star else (int(low), int(high) if high else (6 if step else int(low)))
-        if last > 7 or first > last:
+        if last > 7:
             raise ValueError(f"weekday {item!r} is not within 0-7 (0 and 7 are Sunday)")
+        if first > last:
+            wrap = f"{low}-7" + ("" if last == 0 else ",1" if last == 1 else f",1-{last}")  # 7 is Sunday
+            raise ValueError(f"weekday range {item!r} runs backwards: write it as '{wrap}'")
         days = sorted({d % 7 for d in range(first, last + 1, int(step or 1))})
         out.extend(_DAY_NAMES[d] for d in days if _DAY_NAMES[d] not in out)
     return ",".join(out)
