@@ -201,6 +201,18 @@ def test_hostile_text_stays_text(engine):
     assert "Agenda:" not in str(event["DESCRIPTION"])
 
 
+def test_a_right_to_left_override_never_reverses_a_calendar_title(engine):
+    """U+202E and the isolates stayed raw in SUMMARY, LOCATION and DESCRIPTION after the web pages, mails,
+    CSV and Markdown replaced them (until 2026-12-07)."""
+    (bill_id,) = _bills(engine, ["Ordinance \u202erepealing\u202c Section 7-73-050 \u2067isolate\u2069"])
+    _store(engine, [bill_id], datetime(2026, 11, 12, 10, 0, tzinfo=LA), FIXED_NOW, location="Room \u202e1")
+    data = _bill_ics(engine, bill_id).decode()
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", data), data
+    (event,), _ = _parse(data.encode())
+    assert "Ordinance \ufffdrepealing\ufffd Section" in str(event["SUMMARY"])
+    assert str(event["LOCATION"]) == "Room \ufffd1"
+
+
 # -- the secret-token URLs ------------------------------------------------------------------------------
 
 

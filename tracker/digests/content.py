@@ -336,7 +336,10 @@ def hearing_text(
         if starts_at is not None and observed_at is not None and starts_at <= observed_at:
             text += " (already past)"
         return text
-    return f"{name}, {_when(meeting, starts_at, zone)} — {HEARING_WORDS.get(kind, kind)}"
+    words = HEARING_WORDS.get(kind, kind)
+    if kind == "removed" and meeting.vanished_at is not None and meeting.vanished_at == observed_at:
+        words = "removed from the council's calendar"  # the whole meeting left the portal's listing
+    return f"{name}, {_when(meeting, starts_at, zone)} — {words}"
 
 
 def _bill_fields(bill: Bill, match: BillMatch | None, city: Jurisdiction, links: Links) -> dict[str, Any]:

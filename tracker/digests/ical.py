@@ -39,6 +39,7 @@ from db.models_meetings import Meeting, MeetingItem
 from db.models_review import BillMatch
 from tracker.digests.links import Links
 from tracker.read_model import safe_url, start_is_timed
+from tracker.safe_output import without_bidi
 
 PAST_DAYS = 7
 PRODID = "-//Sanctuary Tracker//Hearings//EN"
@@ -49,7 +50,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean(value: str | None) -> str:
-    return _CONTROL.sub("", value or "").replace("\r\n", "\n").replace("\r", "\n")
+    """Text for a calendar: no control characters, line breaks as LF, no bidirectional overrides (a U+202E
+    would show the rest of a title reversed: tracker.safe_output.without_bidi)."""
+    return without_bidi(_CONTROL.sub("", value or "").replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def event_uid(meeting: Meeting, jurisdiction_slug: str, bill_id: int) -> str:
