@@ -215,7 +215,7 @@ def test_a_portal_that_ignores_skip_fails_its_listing_at_once(tmp_path, db_url, 
     meetings listing and the members stop the same way, as warnings."""
     cfg = portal_config(
         tmp_path / "t.toml", server, portal, db_url, clients=["riverton", "portalder"],
-        crawl={"page_size": 20, "meetings_ahead_days": 60, "meetings_back_days": 14},
+        crawl={"page_size": 20, "meetings_ahead_days": 60, "meetings_back_days": 14, "processes": 2},
     )  # fmt: skip
     server.add_fault(r"/riverton/matters$", "ignore-skip", times=None)
     server.add_fault(r"/portalder/(events|officerecords)$", "ignore-skip", times=None)
@@ -224,8 +224,9 @@ def test_a_portal_that_ignores_skip_fails_its_listing_at_once(tmp_path, db_url, 
     line = next(x for x in result.stdout.splitlines() if x.startswith("riverton"))
     assert line.startswith("riverton: failed (full) - 0 bills seen"), line
     assert "the matters listing repeats itself at $skip=20" in line, line
+    assert result.stderr.count("the matters listing repeats itself") == 1, result.stderr  # not once a process
     listing = [r for r in server.iter_requests(r"/riverton/matters$")]
-    assert len(listing) == 2, len(listing)  # the first page, and the one that repeated it
+    assert len(listing) == 4, len(listing)  # each process: the first page, and the one that repeated it
     portalder = next(x for x in result.stdout.splitlines() if x.startswith("portalder"))
     assert portalder.startswith("portalder: partial (full)"), portalder  # its bills imported, with warnings
     assert (
