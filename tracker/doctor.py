@@ -259,7 +259,7 @@ def _free(name: str, path: Path) -> Check:
         free = shutil.disk_usage(probe).free
     except OSError as exc:
         return Check(name, "FAIL", f"{path}: {exc.strerror or exc}")
-    text = f"{_size(free)} free in {path}"
+    text = f"{_size(free)} free in {path}" + ("" if probe == path else f" (to be created in {probe})")
     if free < DISK_FAIL:
         return Check(name, "FAIL", text + " (under 100 MB)")
     if free < DISK_WARN:

@@ -198,3 +198,8 @@ def test_a_feed_dir_that_cannot_be_made_fails(tmp_path):
     )
     checks = _by_name(run_checks(str(cfg), timeout=3))
     assert checks["disk feeds"] == ("FAIL", f"{feeds}: not a directory ({blocker} is a file)")
+    # a folder still to be made is said to be (it read as if it existed)
+    later = tmp_path / "later" / "feeds"
+    cfg.write_text(cfg.read_text().replace(str(feeds), str(later)))
+    status, message = _by_name(run_checks(str(cfg), timeout=3))["disk feeds"]
+    assert status == "OK" and message.endswith(f"free in {later} (to be created in {tmp_path})"), message
