@@ -114,7 +114,7 @@ def close_abandoned(
         run.finished_at = now
         run.errors = max(run.errors or 0, 1)
         run.message = (
-            f"interrupted: the process supervising this crawl ({who}) stopped before it finished "
+            f"the process supervising this crawl ({who}) stopped before it finished "
             f"(last sign of life {run.heartbeat_at or run.started_at:%Y-%m-%d %H:%M:%S} UTC)"
         )
         if run.owner_host == HOST:

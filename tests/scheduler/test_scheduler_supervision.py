@@ -25,7 +25,7 @@ from tests import factories as f
 from tests.conftest import REPO
 from tests.digests import helpers as h
 from tests.portal import portal_config
-from tracker.crawl_runs import pid_alive
+from tracker.crawl_runs import close_abandoned, pid_alive
 
 EVERY_2S = "*/2 * * * * *"  # a crawl slot every two seconds (six-field cron: seconds first)
 HANG = r"/riverton/matters$"  # the listing that hangs: the crawl stays in flight
@@ -291,3 +291,8 @@ def test_a_crawl_whose_process_is_gone_is_shown_so_and_alerts(engine, db_url):
     assert alert.jurisdiction == "riverton" and "nothing supervises it" in alert.message
     with session_scope(engine) as s:  # status only reads: the row is closed by the next start or crawl
         assert s.get(CrawlRun, run_id).status == "running"
+        close_abandoned(s, now=f.T0 + timedelta(minutes=3))
+    closed = format_status(evaluate(engine, config, f.T0 + timedelta(minutes=4)))
+    line = next(x for x in closed.splitlines() if x.startswith("  riverton: last crawl"))
+    assert " interrupted (incremental)" in line and line.count("interrupted") == 1, line  # said twice before
+    assert f"the process supervising this crawl (pid {dead.pid} on {HOST}) stopped" in line, line
