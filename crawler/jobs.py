@@ -184,6 +184,7 @@ class CrawlJob:
         """At the end of the crawl: when not one fetched matter could be read, the portal is broken rather
         than one record, and the crawl fails with the first failure (nothing is imported)."""
         if self.unread and self.unread >= self.fetched and self.fatal is None:
+            self.rejected -= self.unread  # one failure, not one per matter besides it
             self.fail(f"{self.slug}: {self.first_unread}")
 
     def note_cut(self, message: str) -> None:

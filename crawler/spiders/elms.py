@@ -484,11 +484,22 @@ class ElmsSpider(PortalSpider[Settings]):
             record: NormalizedMeeting = failed.request.cb_kwargs["record"]
             kept = self._with_roll_calls(failed.job, with_agenda(record, None, None))
             return [{"slug": failed.job.slug, "meeting": kept}]
-        if failed.job is not None and failed.gone and failed.request.cb_kwargs.get("origin") == "listed":
-            # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
+        if failed.job is not None and failed.request.cb_kwargs.get("origin") == "listed":
             key = failed.request.cb_kwargs.get("key")
-            reason = f"matter {key} is listed but its detail is gone"
-            failed.job.reject(f"{failed.slug}: {reason}: {failed.detail}")
-            self.logger.error("%s: %s", failed.slug, failed.detail)
+            if failed.gone:
+                # listed a moment ago, gone now: this matter is skipped and named, the rest is imported
+                reason = f"matter {key} is listed but its detail is gone"
+                failed.job.reject(f"{failed.slug}: {reason}: {failed.detail}")
+                self.logger.error("%s: %s", failed.slug, failed.detail)
+                return []
+            # its detail failed for good (an error answer, garbage, no answer after the retries): that
+            # bill is kept as stored and named, the others are imported, the crawl is partial
+            # (CrawlJob.unread_matter; until 2026-12-07 it failed the whole city's crawl)
+            failed.job.unread_matter(key, failed.detail)
+            self.logger.warning("%s: matter %s not read: %s", failed.slug, key, failed.detail)
             return []
         return super().on_error(failure)
+
+    def closed(self, reason: str) -> None:
+        for job in self.jobs.values():
+            job.settle_unread()

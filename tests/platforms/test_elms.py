@@ -518,3 +518,25 @@ def test_a_malformed_matter_is_skipped_and_named(tmp_path, db_url, engine, serve
     )
     with session_scope(engine) as s:
         assert O2022 not in set(s.scalars(select(Bill.source_id)))
+
+
+def test_one_matter_whose_detail_fails_for_good_fails_only_itself(tmp_path, db_url, engine, server):
+    """A listed matter whose detail answered 500 (or garbage) for good failed the whole city's crawl (until
+    2026-12-07); it is now kept as stored and named, the others are imported, the crawl is partial and the
+    next one asks again."""
+    cfg = config(tmp_path, server, db_url)
+    server.fail(f"^/matter/{R2022}$", "500")
+    result = crawl(cfg, "--full")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    line = line_of(result)
+    assert (
+        line.startswith("chicago: partial (full)")
+        and f"first: chicago: matter {R2022} not read: HTTP 500" in line
+    )
+    with session_scope(engine) as s:
+        stored = set(s.scalars(select(Bill.source_id)))
+    assert R2022 not in stored and {O2024, O2022, O2023} <= stored
+    server.faults.clear()
+    assert crawl(cfg, "--full").returncode == 0
+    with session_scope(engine) as s:
+        assert R2022 in set(s.scalars(select(Bill.source_id)))
