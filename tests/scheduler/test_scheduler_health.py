@@ -124,7 +124,11 @@ def test_status_and_check_exit_code(sqlite_db, tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[:2] == ["Status at 2026-11-02 13:30 UTC", "Scheduler: not running"]
     assert "  riverton: last crawl 2026-11-02 12:00 succeeded (incremental): 10 seen, 0 new" in ok.stdout
-    assert "last success 2026-11-02 12:00; next crawl 2026-11-02 18:17" in ok.stdout
+    # no scheduler runs: the next slot is only the schedule's (read as if a crawl would come until 2026-12-07)
+    assert (
+        "last success 2026-11-02 12:00; next crawl 2026-11-02 18:17 (once `tracker schedule` runs)"
+        in ok.stdout
+    )
     assert (
         "subscription 1 staff@example.org (daily 08:00 America/New_York): next 2026-11-03 13:00" in ok.stdout
     )

@@ -79,6 +79,8 @@ def format_status(report: HealthReport) -> str:
         if j.failures_in_a_row:
             extra += f"; {j.failures_in_a_row} failed, suspect or interrupted in a row"
         extra += f"; next crawl {utc_minute(j.next_crawl_at)}"
+        if report.scheduler == "not running":  # the schedule's next slot: nothing runs it now
+            extra += " (once `tracker schedule` runs)"
         lines.append(f"    {extra}")
     lines.append("")
     lines.append("Digests:")
