@@ -257,6 +257,8 @@ def test_interrupted_crawl_imports_nothing(tmp_path, db_url, engine, portal, ser
     out, err = child.communicate(timeout=60)
     assert child.returncode == 1, err
     assert "riverton: interrupted (full)" in out and "crawl stopped by SIGINT" in out
+    made = re.search(r"^riverton: interrupted .* (\d+) requests", out, re.M)
+    assert made and int(made.group(1)) > 0, out  # the requests it made (it said 0 until 2026-12-07)
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Bill)) == 0
     assert [r.status for r in runs(engine, "riverton")] == ["interrupted"]

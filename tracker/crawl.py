@@ -423,7 +423,12 @@ def run_crawl(
             message = f"crawl stopped by {name} before it finished; nothing imported"
             crawl_runs.close(engine, pending.values(), "interrupted", message)
             pending.clear()
-            return [RunSummary(job.slug, job.mode, "interrupted", message=message) for job in jobs]
+            return [
+                RunSummary(
+                    job.slug, job.mode, "interrupted", requests=requests.get(job.slug, 0), message=message
+                )
+                for job in jobs
+            ]
         # From here on SIGTERM ends the process at once, whatever it is doing (a long match holds the
         # interpreter): the import's transaction rolls back and the run is closed as interrupted.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
