@@ -126,6 +126,18 @@ class PortalSpider(scrapy.Spider, Generic[S]):
             failed.job.fail(f"{failed.slug}: {failed.detail}")
         self.logger.error("%s: %s", failed.slug, failed.detail)
 
+    def unread_matter(self, job: CrawlJob, source_id: object, detail: str) -> list[Any]:
+        """One bill's own request failed for good: that bill is kept as stored and named, the others are
+        imported, the crawl is partial (:meth:`CrawlJob.unread_matter`; :meth:`closed` fails a crawl that
+        could read none)."""
+        job.unread_matter(source_id, detail)
+        self.logger.warning("%s: matter %s not read: %s", job.slug, source_id, clean_text(detail))
+        return []
+
+    def closed(self, reason: str) -> None:
+        for job in self.jobs.values():
+            job.settle_unread()
+
     def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)
         if failed.job is not None and failed.gone and failed.request.meta.get(OPTIONAL_META):

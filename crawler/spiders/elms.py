@@ -494,12 +494,6 @@ class ElmsSpider(PortalSpider[Settings]):
                 return []
             # its detail failed for good (an error answer, garbage, no answer after the retries): that
             # bill is kept as stored and named, the others are imported, the crawl is partial
-            # (CrawlJob.unread_matter; until 2026-12-07 it failed the whole city's crawl)
-            failed.job.unread_matter(key, failed.detail)
-            self.logger.warning("%s: matter %s not read: %s", failed.slug, key, failed.detail)
-            return []
+            # (until 2026-12-07 it failed the whole city's crawl)
+            return self.unread_matter(failed.job, key, failed.detail)
         return super().on_error(failure)
-
-    def closed(self, reason: str) -> None:
-        for job in self.jobs.values():
-            job.settle_unread()

@@ -632,12 +632,9 @@ class LegistarApiSpider(PortalSpider[Settings]):
             # others are imported, and the crawl is partial (the watermark stays, so the next crawl asks
             # again). Until 2026-12-07 it failed the whole city's crawl, every time.
             failed = self.failure(failure)
-            if failed.job is not None:
-                failed.job.unread_matter(matter.get("MatterId"), failed.detail)
-                self.logger.warning(
-                    "%s: matter %s not read: %s", failed.slug, matter.get("MatterId"), failed.detail
-                )
-            return []
+            if failed.job is None:
+                return []
+            return self.unread_matter(failed.job, matter.get("MatterId"), failed.detail)
         if what is None:
             return super().on_error(failure)
         failed = self.failure(failure)
@@ -664,10 +661,6 @@ class LegistarApiSpider(PortalSpider[Settings]):
         if known is not None and known[1]:
             calls.votes[kw["item_id"]] = known[1]  # the stored roll call stands
         return self._roll_call_done(job, calls)
-
-    def closed(self, reason: str) -> None:
-        for job in self.jobs.values():
-            job.settle_unread()
 
     def _warn(self, job: CrawlJob, message: str) -> None:
         self.logger.warning("%s: %s", job.slug, message)

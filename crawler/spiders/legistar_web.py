@@ -359,7 +359,9 @@ class LegistarWebSpider(PortalSpider[Settings]):
             if request.meta.get(MEETINGS_META):
                 return self._lost(job, request, f"{reason} (gave up after {attempt} attempts)")
             if request.meta.get("is_detail") and not request.meta.get(OPTIONAL_META):
-                return self._unread(job, request, f"{reason} (gave up after {attempt} attempts)")
+                # a bill's page: that bill alone is left out (until 2026-12-07 it failed the city's crawl)
+                reason = f"{reason} (gave up after {attempt} attempts)"
+                return self.unread_matter(job, request.cb_kwargs.get("key"), reason)
             job.fail(f"{job.slug}: {reason} (gave up after {attempt} attempts)")
             return []
         self.logger.info("%s: retry %d/%d: %s", job.slug, attempt, job.settings.retries, reason)
@@ -1141,19 +1143,7 @@ class LegistarWebSpider(PortalSpider[Settings]):
             self._note(job, f"{failed.slug}: tracked bill gone: {failed.detail}")
             return []
         if job is not None and request.meta.get("is_detail") and not request.meta.get(OPTIONAL_META):
-            return self._unread(job, request, failed.detail)
+            # a bill's page failed for good: that bill alone is left out (a changed layout still fails)
+            return self.unread_matter(job, request.cb_kwargs.get("key"), failed.detail)
         self.fail_city(failed)
         return []
-
-    def _unread(self, job: CrawlJob, request: Request, reason: str) -> list[Any]:
-        """A bill's page failed for good (an error answer, a redirect, the portal's error page): that bill is
-        kept as stored and named, the others are imported, the crawl is partial (CrawlJob.unread_matter;
-        until 2026-12-07 it failed the whole city's crawl). A page whose layout changed still fails it."""
-        key = request.cb_kwargs.get("key")
-        job.unread_matter(key, reason)
-        self.logger.warning("%s: matter %s not read: %s", job.slug, key, clean_text(reason))
-        return []
-
-    def closed(self, reason: str) -> None:
-        for job in self.jobs.values():
-            job.settle_unread()
