@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,7 @@ from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
 from tracker.read_model import bill_record, check_jurisdiction, has_category, match_record, review_queue_query
-from tracker.safe_output import ascii_digits, parse_id
+from tracker.safe_output import ascii_digits, parse_id, without_controls
 
 EDITOR_ENV = "TRACKER_EDITOR"
 LIST_STATES = ("pending", "confirmed", "rejected", "flagged")
@@ -263,13 +262,12 @@ def add(session: Session, ref: str, **kwargs: Any) -> Decision:
 
 #: The longest note an editor may write (web form, command line, with a decision or alone).
 MAX_NOTE = 2000
-_NOTE_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_note(text: str | None) -> str | None:
     """An editor's note as stored: trimmed, without control characters (a newline or tab stays), at most
     :data:`MAX_NOTE` characters (longer is a usage error); ``None`` when nothing is left."""
-    cleaned = _NOTE_CONTROL.sub("", (text or "").strip()).strip()
+    cleaned = without_controls((text or "").strip()).strip()
     if len(cleaned) > MAX_NOTE:
         raise ReviewUsageError(f"the note is longer than {MAX_NOTE} characters")
     return cleaned or None

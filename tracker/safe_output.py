@@ -14,7 +14,9 @@ or a pipe (every ``tracker`` command), and CSV cells a spreadsheet would otherwi
 - :func:`csv_cell`: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
   leading apostrophe (the OWASP rule), for every CSV the tracker writes;
 - :func:`without_bidi`: the bidirectional overrides replaced by U+FFFD, for HTML pages and mails (the
-  templates' ``finalize``), CSV cells and Markdown.
+  templates' ``finalize``), CSV cells, Markdown and calendars;
+- :func:`without_controls`: the control characters but tab and line feed removed (editors' notes,
+  calendars).
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ def terminal_text(value: str) -> str:
 
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and line feed (a carriage return goes too), DEL, C1.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def without_controls(value: str) -> str:
+    """``value`` without the control characters (tab and line feed stay): text people wrote (an editor's
+    note) or that a calendar carries."""
+    return _CONTROLS.sub("", value)
 
 
 def without_bidi(value: str) -> str:
@@ -159,6 +169,6 @@ def template_finalize(value: Any) -> Any:
     if isinstance(value, str) and _BIDI.search(value):
         from markupsafe import Markup
 
-        cleaned = _BIDI.sub(REPLACEMENT, str(value))
+        cleaned = without_bidi(str(value))
         return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 - already safe HTML; only characters are replaced
     return value

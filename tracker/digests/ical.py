@@ -22,7 +22,6 @@ Rules (docs/digests.md, "Calendar feeds"):
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -39,20 +38,19 @@ from db.models_meetings import Meeting, MeetingItem
 from db.models_review import BillMatch
 from tracker.digests.links import Links
 from tracker.read_model import safe_url, start_is_timed
-from tracker.safe_output import without_bidi
+from tracker.safe_output import without_bidi, without_controls
 
 PAST_DAYS = 7
 PRODID = "-//Sanctuary Tracker//Hearings//EN"
 UID_NAMESPACE = uuid.UUID("0b6f4c1e-8d1a-5b7e-9c55-3f2a8e6d4b10")
 MAX_SUMMARY = 250
-# C0 but tab and newline (the library escapes the newline), DEL and C1: not allowed in RFC 5545 TEXT.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean(value: str | None) -> str:
-    """Text for a calendar: no control characters, line breaks as LF, no bidirectional overrides (a U+202E
-    would show the rest of a title reversed: tracker.safe_output.without_bidi)."""
-    return without_bidi(_CONTROL.sub("", value or "").replace("\r\n", "\n").replace("\r", "\n"))
+    """Text for a calendar: no control characters, which RFC 5545 TEXT does not allow (tab and line feed stay:
+    the library escapes the line feed; a carriage return goes), no bidirectional overrides (a U+202E would
+    show the rest of a title reversed)."""
+    return without_bidi(without_controls(value or ""))
 
 
 def event_uid(meeting: Meeting, jurisdiction_slug: str, bill_id: int) -> str:
