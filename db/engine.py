@@ -161,11 +161,16 @@ def missing_file(engine: Engine) -> Path | None:
     return Path(str(file)).resolve()
 
 
+def require_file(engine: Engine) -> None:
+    """Refuse a SQLite database whose file does not exist, rather than create it empty by looking into it."""
+    if (missing := missing_file(engine)) is not None:
+        raise TrackerError(f"there is no database at {missing}: run `tracker init`")
+
+
 def require_schema(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or out of date (a SQLite file that does not
     exist is not created by looking into it)."""
-    if (missing := missing_file(engine)) is not None:
-        raise TrackerError(f"there is no database at {missing}: run `tracker init`")
+    require_file(engine)
     try:
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())

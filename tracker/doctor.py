@@ -70,16 +70,14 @@ def run_checks(config_path: str | None, *, timeout: float = 10.0) -> list[Check]
 def _database(config: Any) -> Check:
     from sqlalchemy.exc import DBAPIError
 
-    from db.engine import current_revision, head_revision, make_engine, missing_file, redact_url
+    from db.engine import current_revision, head_revision, make_engine, redact_url, require_file
 
     where = redact_url(config.database_url)
     try:
         engine = make_engine(config.database_url)
+        require_file(engine)  # a missing SQLite file is not created by looking into it
     except TrackerError as exc:
         return Check("database", "FAIL", str(exc))
-    if (missing := missing_file(engine)) is not None:  # not created by looking into it
-        engine.dispose()
-        return Check("database", "FAIL", f"there is no database at {missing}: run `tracker init`")
     try:
         current = current_revision(engine)
         head = head_revision(engine)
