@@ -111,15 +111,21 @@ def test_scheduled_moved_and_cancelled_are_each_announced_once(engine, db_url, s
     assert [k for (k,) in kinds] == ["scheduled", "moved", "cancelled"]
 
 
-def test_a_meeting_gone_from_the_calendar_is_announced_as_such(engine, db_url, smtp):
-    """A meeting that left the portal's listing was announced as "taken off the agenda" (until 2026-12-07),
-    while /hearings says it was removed from the council's calendar; the digest now says so too."""
+def _announced(engine, db_url, smtp):
+    """A subscriber, a tracked bill on the agenda of the meeting at HEARING, and the digest that said so."""
     config = h.make_config(db_url, smtp.port)
     with session_scope(engine) as s:
         h.subscribe(s, config, starts_at=T0, timezone=LA)
         bill_id = _tracked_bill(s).id
     _store(engine, [bill_id], HEARING, T0 + timedelta(hours=1))
     send_due(engine, config, T0 + timedelta(hours=2))
+    return config, bill_id
+
+
+def test_a_meeting_gone_from_the_calendar_is_announced_as_such(engine, db_url, smtp):
+    """A meeting that left the portal's listing was announced as "taken off the agenda" (until 2026-12-07),
+    while /hearings says it was removed from the council's calendar; the digest now says so too."""
+    config, _ = _announced(engine, db_url, smtp)
     window = (T0, HEARING + timedelta(days=30))
     with session_scope(engine) as s:  # a complete listing of the window without the meeting
         f.store_meetings(s, [], observed_at=T0 + timedelta(days=1), window=window)
@@ -150,12 +156,7 @@ def test_a_bill_taken_off_the_agenda_is_announced(engine, db_url, smtp):
 
 
 def test_a_hearing_moved_to_a_day_already_past_is_announced(engine, db_url, smtp):
-    config = h.make_config(db_url, smtp.port)
-    with session_scope(engine) as s:
-        h.subscribe(s, config, starts_at=T0, timezone=LA)
-        bill_id = _tracked_bill(s).id
-    _store(engine, [bill_id], HEARING, T0 + timedelta(hours=1))
-    send_due(engine, config, T0 + timedelta(hours=2))
+    config, bill_id = _announced(engine, db_url, smtp)
     assert "Public Safety Committee, Thu 12 Nov 10:00 — on the agenda" in _text(smtp.messages[0])
     # the clerk moves it to Wednesday 4 November, 10:00; the crawl reads it on Thursday 5 November
     _store(engine, [bill_id], T0 + timedelta(days=2, hours=6), T0 + timedelta(days=3))
