@@ -320,3 +320,71 @@ def test_an_id_with_control_characters_is_rejected_not_merged_into_another_bill(
     with session_scope(engine) as s:
         bills = {b.source_id: b for b in s.scalars(select(Bill))}
     assert set(bills) == set(ids) and bills[real].title != "TWIN"
+
+
+def test_a_record_without_title_file_number_or_status_does_not_erase_them(tmp_path, db_url, engine, caplog):
+    """A portal that sends a stored bill again with its title, file number or status empty (a glitch of the
+    portal, seen as ``"MatterTitle": null``) keeps the stored values: the bill stays on the list under its
+    title, no status change "to nothing" is recorded, the crawl succeeds and the kept fields are logged. The
+    other fields of the record are stored, and a later record with a real title replaces it as usual."""
+
+    from crawler.jobs import CrawlJob
+    from db.models import StatusChange
+    from tests.factories import normalized_bill
+    from tracker.config import load_config
+    from tracker.store import import_job
+
+    cfg = write_config(
+        tmp_path / "t.toml",
+        [
+            {
+                "slug": "hostile",
+                "name": "Hostile City",
+                "platform": "legistar",
+                "client": "hostile",
+                "api_base": "http://127.0.0.1:9/v1",
+            }
+        ],
+        database_url=db_url,
+    )
+    (jurisdiction,) = load_config(cfg).jurisdictions
+
+    def crawl(n: int, **fields):
+        bill = normalized_bill("7", **fields)
+        bill.content_hash = f"hash-{n}"
+        stage = tmp_path / f"crawl{n}.jsonl"
+        stage.write_text(bill.to_json() + "\n")
+        job = CrawlJob(
+            jurisdiction=jurisdiction, mode="track", started_at=utc_now(seconds=False), stage_path=stage
+        )
+        return import_job(engine, job, requests=1)
+
+    def stored():
+        with session_scope(engine) as s:
+            b = s.scalars(select(Bill)).one()
+            changes = [(c.old_status, c.new_status) for c in s.scalars(select(StatusChange).order_by("id"))]
+            matched = s.scalar(select(func.count()).select_from(BillMatch).where(BillMatch.relevant))
+            return b.title, b.identifier, b.status, b.stage, b.type_name, changes, matched
+
+    first = crawl(1, title=NEWS, status="Adopted", stage="passed", type_name="Ordinance")
+    assert first.status == "succeeded"
+    assert stored() == (NEWS, "F-7", "Adopted", "passed", "Ordinance", [(None, "Adopted")], 1)
+
+    with caplog.at_level("WARNING", logger="tracker.store"):
+        glitch = crawl(2, title=None, identifier=None, status=None, stage="other", type_name="Resolution")
+    assert (glitch.status, glitch.changed) == ("succeeded", 1)
+    # the other fields are stored; the three named ones are kept
+    assert stored() == (NEWS, "F-7", "Adopted", "passed", "Resolution", [(None, "Adopted")], 1)
+    (line,) = [r.getMessage() for r in caplog.records if "stored values are kept" in r.getMessage()]
+    assert line.startswith("hostile: the portal sent 1 stored bill(s) without a title, file number or status")
+    assert "'7' (title, identifier, status)" in line
+
+    again = crawl(2, title=None, identifier=None, status=None, stage="other", type_name="Resolution")
+    assert (again.status, again.changed) == ("succeeded", 0)  # the same record again is no change
+
+    fixed = crawl(3, title="Ordinance about parking meters", status="Filed", stage="failed")
+    assert fixed.status == "succeeded"
+    title, identifier, status, stage, _, changes, matched = stored()
+    assert (title, identifier, status, stage) == ("Ordinance about parking meters", "F-7", "Filed", "failed")
+    assert changes == [(None, "Adopted"), ("Adopted", "Filed")]
+    assert matched == 0

@@ -273,6 +273,10 @@ def explaining_action(bill: NormalizedBill, previous: set[str]) -> str | None:
 # -- the import ------------------------------------------------------------------------------------------
 
 
+#: Fields of a stored bill that a record without them does not erase (:meth:`Importer._keep_stored`).
+KEPT_WHEN_MISSING = ("title", "identifier", "status")
+
+
 class Importer:
     def __init__(
         self,
@@ -402,6 +406,8 @@ class Importer:
                 select(
                     Bill.id,
                     Bill.source_id,
+                    Bill.identifier,
+                    Bill.title,
                     Bill.status,
                     Bill.stage,
                     Bill.content_hash,
@@ -500,12 +506,41 @@ class Importer:
     def _update(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
         """Write changed bills: their columns, their actions (synchronised row by row: status events point
         at them), their sponsors (replaced), and a status change for each whose status moved."""
+        bills = self._keep_stored(bills, existing)
         bill_ids = [existing[b.source_id].id for b in bills]
         self.touched.update(bill_ids)
         self._update_bill_rows(bills, existing)
         previous, action_ids = self._sync_actions(bills, existing, bill_ids)
         self._replace_sponsors(bills, existing)
         self._record_status_changes(bills, existing, previous, action_ids)
+
+    def _keep_stored(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> list[NormalizedBill]:
+        """The bills with the stored title, file number and status (with its stage) where the portal sent
+        none for a bill that has them: a record that lost them is a portal's glitch, not a change to store
+        (no bill loses its title, no status change "to nothing"). Logged once per batch; the content hash
+        stays the one of what the portal sent, so the same record again is no change."""
+        kept: list[NormalizedBill] = []
+        named: list[str] = []
+        for b in bills:
+            row = existing[b.source_id]
+            missing = [f for f in KEPT_WHEN_MISSING if not getattr(b, f) and getattr(row, f)]
+            if not missing:
+                kept.append(b)
+                continue
+            values = {f: getattr(row, f) for f in missing}
+            if "status" in missing:
+                values["stage"] = row.stage
+            kept.append(dataclasses.replace(b, **values))
+            named.append(f"{b.source_id[:64]!r} ({', '.join(missing)})")
+        if named:
+            logger.warning(
+                "%s: the portal sent %d stored bill(s) without a title, file number or status; the stored "
+                "values are kept: %s",
+                self.j.slug,
+                len(named),
+                "; ".join(named[:5]) + (" ..." if len(named) > 5 else ""),
+            )
+        return kept
 
     def _update_bill_rows(self, bills: list[NormalizedBill], existing: dict[str, Any]) -> None:
         self.s.execute(
