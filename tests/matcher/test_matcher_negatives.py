@@ -68,6 +68,41 @@ def test_sanctuary_city_is_relevant(matcher):
     assert matcher.classify("Resolution declaring the city a sanctuary city for all its residents").relevant
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        # real Columbus OH titles (../shared/streams/columbus-oh.tsv), labelled not relevant
+        "To authorize the Director of Development to execute a grant agreement with Sanctuary Collective in "
+        "an amount up to $103,000.00 to provide direct outreach services to victims of human trafficking",
+        "Appointment of Hannah Estabrook, MA, LPCC-S, Executive Director, Sanctuary Night, 154 Hayden "
+        "Avenue, Columbus, Ohio 43222, to serve as a joint City of Columbus-Franklin County appointee",
+        "To authorize the City Clerk to enter into a grant agreement with the City of Refuge GoodLife "
+        "Foundation in support of their Skilled Trades Training Program",
+    ],
+)
+def test_an_organisation_named_sanctuary_or_city_of_refuge_is_not_a_declaration(matcher, title):
+    result = matcher.classify(title)
+    assert not result.relevant
+    assert "neg_sanctuary_other" in negatives(result)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Resolution Declaring Columbus A Sanctuary City For Immigrants And Refugees",
+        "An Ordinance To Strengthen The Sanctuary Protections Of The Municipal Code",
+        "Resolution Reaffirming Sanctuary Status",
+        "SANCTUARY CITY ORDINANCE AMENDMENTS",
+        "Resolution declaring the City a City of Refuge for immigrants",
+        "Resolution Declaring The City A City Of Refuge",
+    ],
+)
+def test_stance_wording_in_title_case_or_capitals_still_counts(matcher, title):
+    result = matcher.classify(title)
+    assert result.relevant and result.categories[0] == "sanctuary_declaration"
+    assert "neg_sanctuary_other" not in negatives(result)
+
+
 # ------------------------------------------------------------------------------ neg_police_routine
 def test_police_vehicle_purchase_alone_is_not_relevant(matcher):
     assert not matcher.classify(
