@@ -6,8 +6,8 @@ Design rules (docs/meetings.md):
 - ``state`` is ``scheduled`` or ``cancelled`` as the portal says, ``moved`` when its start changed before it
   happened, ``held`` once its start has passed (and it was not cancelled); ``sequence`` counts the changes a
   calendar subscriber must see (RFC 5545 SEQUENCE: a move or a cancellation bumps it);
-- a meeting whose portal gives no time starts at local midnight of its date; the import keeps the end of
-  that day in ``raw`` (:data:`DAY_END_KEY`), and it counts as upcoming until then (:attr:`Meeting.day_end`);
+- a meeting whose portal gives no time starts at local midnight of its date and counts as upcoming until
+  the end of that local day (:attr:`Meeting.day_end`; None for a meeting with a time);
 - an agenda item points at its bill when the import can find it (by the platform's source id, else by file
   number); a bill found later is linked by a later import;
 - ``hearing_changes`` is append-only, like ``status_changes``: one row each time a bill is placed on the
@@ -17,19 +17,14 @@ Design rules (docs/meetings.md):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, MappedColumn, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models import Base, Bill, JSONType, Jurisdiction
 from db.types import utcnow
-
-#: The key of a meeting's ``raw`` under which the import keeps, for a meeting whose portal gives no time (its
-#: start is local midnight of its date), the end of its local day: the next local midnight, in whole seconds
-#: since the epoch. Absent for a meeting with a time.
-DAY_END_KEY = "_tracker_day_end"
 
 
 class Meeting(Base):
@@ -62,12 +57,10 @@ class Meeting(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     vanished_at: Mapped[datetime | None]
-    # A meeting without a time: the end of its local day (epoch seconds, from ``raw``; None: it has a time).
-    # Read with every meeting (a few bytes, where ``raw`` itself is usually deferred) and usable in queries:
-    # a meeting has not started while ``starts_at`` or ``day_end`` is after now (read_model.on_agenda_ahead).
-    day_end: Mapped[float | None] = column_property(
-        cast(MappedColumn[Any], raw).column[DAY_END_KEY].as_float()
-    )
+    # A meeting without a time: the end of its local day (the next local midnight, 23 or 25 hours after its
+    # start on the days the clocks change); None: it has a time. A meeting has not started while
+    # ``starts_at`` or ``day_end`` is after now (read_model.not_started).
+    day_end: Mapped[datetime | None]
 
     jurisdiction: Mapped[Jurisdiction] = relationship()
     items: Mapped[list[MeetingItem]] = relationship(
@@ -82,9 +75,7 @@ class Meeting(Base):
     def upcoming_until(self) -> datetime | None:
         """The instant the meeting stops being upcoming: its start, or, without a time, the end of its local
         day."""
-        if self.day_end is not None:
-            return datetime.fromtimestamp(self.day_end, UTC)
-        return self.starts_at
+        return self.day_end or self.starts_at
 
 
 class MeetingItem(Base):

@@ -13,7 +13,7 @@ The rules are the bills' rules:
   reading last year's minutes announces nothing; a meeting moved from an upcoming start to one already past
   is announced as moved (staff were told of the hearing);
 - a meeting without a time (``NormalizedMeeting.timed`` False: it starts at local midnight) is upcoming until
-  the end of its local day, kept in ``raw`` (:data:`db.models_meetings.DAY_END_KEY`).
+  the end of its local day (``Meeting.day_end``).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Bill, CrawlRun, Jurisdiction
-from db.models_meetings import DAY_END_KEY, HearingChange, Meeting, MeetingItem, Member, MemberTerm, Vote
+from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, MemberTerm, Vote
 from tracker.contract import (
     MEETING_PART_KEY,
     NormalizedMeeting,
@@ -227,7 +227,7 @@ class MeetingImporter:
         until = record.upcoming_until()
         upcoming = until is not None and until > now and not record.cancelled
         old_start = meeting.starts_at if meeting is not None else None
-        old_until = _upcoming_until(meeting) if meeting is not None else None
+        old_until = meeting.upcoming_until() if meeting is not None else None
         was_active = meeting is not None and meeting.state in ACTIVE_STATES and meeting.vanished_at is None
         moved = (
             meeting is not None
@@ -237,7 +237,7 @@ class MeetingImporter:
             and old_until is not None
             and old_until > now  # a meeting that already happened is corrected, not moved
             # a meeting without a time whose time is now announced, on the same day, has not moved
-            and not (not _timed(meeting) and record.timed and meeting.local_date == record.local_date)
+            and not (not meeting.timed and record.timed and meeting.local_date == record.local_date)
         )
         state = _state(record, meeting, moved, now)
         if meeting is None:
@@ -277,10 +277,10 @@ class MeetingImporter:
         meeting.comment_instructions = record.comment_instructions
         meeting.state = state
         meeting.content_hash = digest
-        meeting.raw = _raw(record)
+        meeting.raw = record.raw
+        meeting.day_end = None if record.timed else record.upcoming_until()
         meeting.vanished_at = None
         self.s.flush()
-        self.s.expire(meeting, ["day_end"])  # read from ``raw`` again when next asked for
 
         items = {i.source_id: i for i in meeting.items}
         placed: list[int] = []  # bills newly on this upcoming meeting's agenda
@@ -359,7 +359,7 @@ class MeetingImporter:
             meeting.vanished_at = self.observed_at
             meeting.sequence += 1
             self.summary.vanished += 1
-            until = _upcoming_until(meeting)
+            until = meeting.upcoming_until()
             if meeting.state in ACTIVE_STATES and until is not None and until > self.observed_at:
                 bills = [i.bill_id for i in meeting.items if i.bill_id is not None and i.removed_at is None]
                 self._hearings(meeting, "removed", bills)
@@ -380,31 +380,6 @@ class MeetingImporter:
                 )
             )
             self.summary.hearing_changes += 1
-
-
-def _raw(record: NormalizedMeeting) -> dict[str, Any]:
-    """The meeting's ``raw`` as stored: the portal's fields, and for a meeting without a time the end of its
-    local day (:data:`db.models_meetings.DAY_END_KEY`)."""
-    raw = {k: v for k, v in record.raw.items() if k != DAY_END_KEY}
-    until = record.upcoming_until()
-    if not record.timed and until is not None:
-        raw[DAY_END_KEY] = int(until.timestamp())
-    return raw
-
-
-def _day_end(meeting: Meeting) -> datetime | None:
-    """A stored meeting's end of day when it has no time, read from its ``raw`` (loaded by the import; its
-    ``day_end`` is what the database had when it was loaded)."""
-    value = (meeting.raw or {}).get(DAY_END_KEY)
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
-
-
-def _timed(meeting: Meeting) -> bool:
-    return _day_end(meeting) is None
-
-
-def _upcoming_until(meeting: Meeting) -> datetime | None:
-    return _day_end(meeting) or meeting.starts_at
 
 
 def _state(record: NormalizedMeeting, meeting: Meeting | None, moved: bool, now: datetime) -> str:

@@ -587,7 +587,7 @@ def hearing_record(meeting: Meeting) -> dict[str, Any]:
 def not_started(now: datetime) -> ColumnElement[bool]:
     """A meeting that has not started by ``now``: its start is later, or it has no time and its local day has
     not ended (``Meeting.day_end``)."""
-    return or_(Meeting.starts_at > now, Meeting.day_end > now.timestamp())
+    return or_(Meeting.starts_at > now, Meeting.day_end > now)
 
 
 def on_agenda_ahead(now: datetime, states: Sequence[str], *, gone: bool = False) -> ColumnElement[bool]:

@@ -3,6 +3,7 @@ hearing changes digests announce (tracker/meetings.py), on both engines."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -287,3 +288,37 @@ def test_a_time_given_for_a_meeting_without_one_is_not_a_move(engine):
         later = date(2026, 11, 13)
         store_meetings(s, [_legistar_meeting(a, 7, later, "10:00 AM")], observed_at=T0 + timedelta(days=2))
         assert _changes(s) == [("scheduled", "7"), ("moved", "7")]
+
+
+def test_migration_0017_moves_the_end_of_day_from_raw_into_its_column(engine):
+    """Meetings stored before migration 0017 kept the end of a no-time meeting's day in ``raw``
+    (``_tracker_day_end``); ``tracker init`` moves it into ``meetings.day_end`` and out of ``raw``, and the
+    meeting stays upcoming until the end of its local day. The downgrade puts it back."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from db.engine import alembic_config
+
+    day = date(2026, 11, 12)
+    end = datetime(2026, 11, 13, tzinfo=LA)
+    with session_scope(engine) as s:
+        a, b = bill(s), bill(s)
+        store_meetings(
+            s, [_legistar_meeting(a, 7, day, "TBD"), _legistar_meeting(b, 8, day, "10:00 AM")], observed_at=T0
+        )
+    config = alembic_config(engine)
+    command.downgrade(config, "0016_sponsors_backlog")
+    with session_scope(engine) as s:
+        stored = dict(s.execute(text("SELECT source_id, raw FROM meetings")).all())
+    raws = {k: v if isinstance(v, dict) else json.loads(v) for k, v in stored.items()}
+    assert raws["7"]["_tracker_day_end"] == int(end.timestamp())  # as revision 0016 kept it
+    assert "_tracker_day_end" not in raws["8"]
+
+    command.upgrade(config, "head")
+    with session_scope(engine) as s:
+        rows = {m.source_id: m for m in s.scalars(select(Meeting))}
+        assert rows["7"].day_end == end and rows["7"].timed is False
+        assert "_tracker_day_end" not in rows["7"].raw and rows["7"].raw["EventTime"] == "TBD"
+        assert rows["8"].day_end is None and rows["8"].timed is True
+        assert next_hearings(s, [a.id], datetime(2026, 11, 12, 23, 59, tzinfo=LA))[a.id].id == rows["7"].id
+        assert next_hearings(s, [a.id], datetime(2026, 11, 13, 0, 1, tzinfo=LA)) == {}
