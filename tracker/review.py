@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
@@ -137,13 +137,24 @@ def resolve_bill(session: Session, ref: str) -> tuple[Bill, Jurisdiction]:
 
 
 def _locked_match(session: Session, bill: Bill, rules: LoadedRules) -> BillMatch:
-    """The bill's match row, locked, brought up to date with the bill first (created when missing)."""
-    match = session.scalar(select(BillMatch).where(BillMatch.bill_id == bill.id).with_for_update())
+    """The bill's match row, locked, brought up to date with the bill first (created when missing).
+
+    The lock is taken by a write before anything is read: ``FOR UPDATE`` alone is a row lock on PostgreSQL
+    but nothing on SQLite, where two editors deciding the same bill at once both read it first, then wrote in
+    turn only the columns each changed (a bill rejected by one with the other's note and time). The write
+    takes SQLite's write lock (the second editor waits for the first to commit) and the row's lock on
+    PostgreSQL; the row is then read afresh (``populate_existing``), never from what the session held."""
+    session.execute(
+        update(BillMatch).where(BillMatch.bill_id == bill.id).values(updated_at=BillMatch.updated_at),
+        execution_options={"synchronize_session": False},
+    )
+    locked = select(BillMatch).where(BillMatch.bill_id == bill.id).with_for_update()
+    match = session.scalar(locked.execution_options(populate_existing=True))
     text = matching.bill_texts(session, [bill.id]).get(bill.id)
     if match is None or match.input_hash != input_hash(bill.title, bill.name, text):
         match_bills(session, [bill.id], rules=rules)
         session.expire_all()
-        match = session.scalar(select(BillMatch).where(BillMatch.bill_id == bill.id).with_for_update())
+        match = session.scalar(locked.execution_options(populate_existing=True))
     if match is None:  # pragma: no cover - match_bills always writes a row
         raise ReviewError(f"bill {bill.id} could not be matched")
     return match
