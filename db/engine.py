@@ -21,10 +21,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def normalise_url(url: str) -> str:
-    """Use psycopg 3 for ``postgresql://`` URLs (SQLAlchemy's default driver would be psycopg2)."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    """Use psycopg 3 for ``postgresql://`` URLs (SQLAlchemy's default driver would be psycopg2, which the
+    tracker does not install), and for ``postgresql+psycopg2://`` ones too (the same libpq URL, as many
+    tools write it)."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://", "postgres+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+#: The drivers the tracker installs: SQLite's, built into Python, and psycopg 3 for PostgreSQL.
+_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
 
 
 #: Query parameters libpq reads a secret from (``?password=...`` is as good as the userinfo's password).
@@ -64,6 +71,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    if parsed.get_driver_name() not in _DRIVERS[parsed.get_backend_name()]:
+        raise ConfigError(
+            f"unsupported database driver {parsed.get_driver_name()!r} in {redact_url(url)}: write "
+            "postgresql://... (the tracker uses psycopg 3) or sqlite:///PATH"
+        )
     # JSON columns (raw portal payloads, evidence) written by orjson where it can (tracker/jsonio.py).
     kwargs.setdefault("json_serializer", jsonio.dumps)
     if parsed.get_backend_name() == "sqlite":

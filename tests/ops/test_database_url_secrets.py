@@ -23,6 +23,11 @@ def _urls(port: int) -> list[str]:
         f"postgresql://127.0.0.1:{port}/x?sslpassword={SECRET}",
         f"postgresql://bob:{SECRET}@127.0.0.1:abc/x",  # not a port
         f"postgresql://bob:{SECRET}@[::1:1/x",
+        # a driver the tracker does not install (psycopg2 is read as psycopg 3, which it does)
+        f"postgresql+psycopg2://bob:{SECRET}@127.0.0.1:{port}/x",
+        f"postgresql+asyncpg://bob:{SECRET}@127.0.0.1:{port}/x",
+        f"postgresql+nosuch://bob:{SECRET}@127.0.0.1:{port}/x",
+        "sqlite+pysqlcipher:///tracker.db",
     ]
 
 
@@ -46,3 +51,20 @@ def test_redact_url_masks_every_place_a_password_can_be():
         "postgresql+psycopg://bob:***@db.example.org:5433/tracker?sslmode=require"
     )
     assert redact_url("sqlite:////var/lib/tracker/tracker.db") == "sqlite:////var/lib/tracker/tracker.db"
+
+
+def test_a_driver_the_tracker_does_not_install_is_named_in_one_line(tmp_path):
+    for url, driver in [
+        (f"postgresql+asyncpg://bob:{SECRET}@127.0.0.1:9/x", "asyncpg"),
+        ("sqlite+pysqlcipher:///tracker.db", "pysqlcipher"),
+    ]:
+        done = run_tracker("status", env={"TRACKER_DATABASE_URL": url}, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"Error: unsupported database driver '{driver}' in "), done.stderr
+    # psycopg2's URL is the same libpq URL: read with psycopg 3, it reaches the database like postgresql://
+    done = run_tracker(
+        "status",
+        env={"TRACKER_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:5432/test"},
+        timeout=60,
+    )
+    assert "Traceback" not in done.stderr and "driver" not in done.stderr, done.stderr
