@@ -113,9 +113,19 @@ class Schedule(Strict):
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
+#: The longest address a mail server takes (RFC 5321: a path of 256 octets with its angle brackets; a local
+#: part of at most 64).
+MAX_EMAIL = 254
+
+
 def check_email(value: str) -> str:
+    shown = repr(value) if len(value) <= 80 else repr(value[:60]) + f"... ({len(value)} characters)"
     if not _EMAIL.match(value):
-        raise ValueError(f"not an e-mail address: {value!r}")
+        raise ValueError(f"not an e-mail address: {shown}")
+    if len(value) > MAX_EMAIL or len(value.rsplit("@", 1)[0]) > 64:
+        raise ValueError(
+            f"not an e-mail address: {shown} is too long ({MAX_EMAIL} characters at most, 64 before the @)"
+        )
     return value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,25 @@ def default_editor() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+#: The longest editor's name a decision records (``review_events.actor``, ``bill_matches.decided_by``).
+MAX_EDITOR = 200
+
+
+def editor_name(by: str | None) -> str:
+    """Who decides: ``by`` (``--by``, the web user), else :func:`default_editor`. A name given but empty,
+    or longer than :data:`MAX_EDITOR` characters, is a usage error (it would have been recorded as the OS
+    user, or not fit the column on PostgreSQL)."""
+    if by is None:
+        name = default_editor()
+    else:
+        name = without_controls(by).strip()
+        if not name:
+            raise ReviewUsageError("the editor's name (--by) is empty")
+    if len(name) > MAX_EDITOR:
+        raise ReviewUsageError(f"the editor's name is longer than {MAX_EDITOR} characters")
+    return name
 
 
 def check_categories(codes: list[str] | tuple[str, ...], rules: LoadedRules | None = None) -> list[str]:
@@ -197,7 +217,7 @@ def _decide(
     note = clean_note(note)
     if kind == "added" and not cats:
         raise ReviewUsageError("review add needs at least one --category CODE (the bill's categories)")
-    by = (by or "").strip() or default_editor()
+    by = editor_name(by)
     now = now or utcnow()
     bill, jurisdiction = resolve_bill(session, ref)
     shown = bill_ref(jurisdiction.slug, bill)
@@ -271,6 +291,10 @@ def add(session: Session, ref: str, **kwargs: Any) -> Decision:
     return _decide(session, ref, kind="added", **kwargs)
 
 
+#: Unicode categories that show nothing: format characters (zero-width space, bidi marks, BOM), separators,
+#: controls.
+_INVISIBLE = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+
 #: The longest note an editor may write (web form, command line, with a decision or alone).
 MAX_NOTE = 2000
 
@@ -281,7 +305,9 @@ def clean_note(text: str | None) -> str | None:
     cleaned = without_controls((text or "").strip()).strip()
     if len(cleaned) > MAX_NOTE:
         raise ReviewUsageError(f"the note is longer than {MAX_NOTE} characters")
-    return cleaned or None
+    if not any(unicodedata.category(c) not in _INVISIBLE for c in cleaned):
+        return None  # nothing a reader would see: zero-width spaces, bidi marks, blanks
+    return cleaned
 
 
 def note(
@@ -293,7 +319,7 @@ def note(
     if cleaned is None:
         raise ReviewUsageError("the note is empty")
     text = cleaned
-    by = (by or "").strip() or default_editor()
+    by = editor_name(by)
     now = now or utcnow()
     bill, jurisdiction = resolve_bill(session, ref)
     shown = bill_ref(jurisdiction.slug, bill)
