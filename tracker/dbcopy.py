@@ -213,6 +213,8 @@ def copy_database(
                         f"the target database {redact_url(target_url)} is not empty "
                         f"({', '.join(busy[:3])}{more} have rows): copy only into a new, migrated database"
                     )
+                if tconn.dialect.name == "postgresql":
+                    _check_lengths(sconn)
                 done = [_copy_table(sconn, tconn, table, batch) for table in Base.metadata.sorted_tables]
                 if tconn.dialect.name == "postgresql":
                     for table in Base.metadata.sorted_tables:
@@ -234,6 +236,29 @@ def copy_database(
     for copied in done:
         report(copied.line())
     return done
+
+
+def _check_lengths(sconn: Connection) -> None:
+    """Refuse a source holding text longer than its column (SQLite stores it; PostgreSQL refuses it, with
+    an error naming neither the table nor the row): name the first such column, how many values and the
+    first row, before anything is written."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            limit = getattr(column.type, "length", None)
+            if not isinstance(column.type, String) or not limit:
+                continue
+            too_long = func.length(column) > limit
+            count = sconn.execute(select(func.count()).select_from(table).where(too_long)).scalar_one()
+            if not count:
+                continue
+            keys = list(table.primary_key.columns)
+            first = sconn.execute(select(*keys).where(too_long).order_by(*keys).limit(1)).one()
+            row = ", ".join(f"{k.name} {v}" for k, v in zip(keys, first, strict=True))
+            raise TrackerError(
+                f"{table.name}.{column.name}: {count:,} value(s) longer than the {limit} characters the "
+                f"column holds (first: {row}); PostgreSQL would refuse them: shorten them in the source, "
+                "then copy again (nothing was copied)"
+            )
 
 
 def _copy_table(sconn: Connection, tconn: Connection, table: Table, batch: int) -> TableCopy:

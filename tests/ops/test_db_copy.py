@@ -322,3 +322,24 @@ def test_a_copy_killed_midway_leaves_the_target_empty(tmp_path, pg_schema, targe
     assert again.returncode == 0, again.stderr
     assert "bills: 30,000 rows copied, checksum ok" in again.stdout.splitlines()
     assert counts(target)["bills"] == 30_000
+
+
+def test_text_longer_than_its_column_is_named_before_anything_is_copied(sqlite_db, pg_schema):
+    """SQLite stores text longer than its column; PostgreSQL refuses it, and the copy failed with "value too
+    long for type character varying(200)", naming no table, column or row. The copy now names them first
+    and writes nothing."""
+    source, engine = sqlite_db
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Jurisdiction),
+            [{"slug": "a", "name": "A" * 301, "platform": "legistar", "created_at": utc_now(seconds=False)}],
+        )
+    target = migrated(pg_schema())
+    refused = run_tracker("db", "copy", "--from", source, "--to", target)
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.splitlines()[-1] == (
+        "Error: jurisdictions.name: 1 value(s) longer than the 300 characters the column holds (first: id "
+        "1); PostgreSQL would refuse them: shorten them in the source, then copy again (nothing was copied)"
+    )
+    assert "Traceback" not in refused.stderr
+    assert counts(target)["jurisdictions"] == 0
