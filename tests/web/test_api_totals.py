@@ -43,3 +43,17 @@ def test_totals_are_the_bills_selected(client, login, bills):
         assert body["total"] == len(body["items"]), query
         seen.add(body["total"])
     assert {0, 7} <= seen and len(seen) > 4  # the filters select different bills, all of them with none
+
+
+def test_matches_of_a_review_state_include_the_rejected_ones(client, login, bills):
+    """An editor's rejection makes a bill not relevant, so ``/api/matches?review_state=rejected`` under the
+    default ``relevant=true`` was always empty; it lists the rejected bills (``relevant=true`` given still
+    selects none of them)."""
+    login(client, "staff")
+    rejected = client.get("/api/matches?review_state=rejected").json()
+    assert [i["identifier"] for i in rejected["items"]] == ["R-3"] and rejected["total"] == 1
+    assert client.get("/api/matches?review_state=rejected&relevant=true").json()["total"] == 0
+    assert client.get("/api/matches?review_state=rejected&relevant=false").json()["total"] == 1
+    confirmed = client.get("/api/matches?review_state=confirmed").json()
+    assert [i["identifier"] for i in confirmed["items"]] == ["O-2"]
+    assert {i["identifier"] for i in client.get("/api/matches").json()["items"]} == {"O-1", "O-2", "P-5"}

@@ -335,11 +335,15 @@ def api_matches(
     category: Category | None = None,
     direction: Direction | None = None,
     review_state: State | None = None,
-    relevant: bool | None = True,
+    relevant: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Matched bills, best score first: the relevant ones, or with ``relevant=false`` the others."""
+    """Matched bills, best score first: the relevant ones, or with ``relevant=false`` the others. Without
+    ``relevant``, the relevant ones, except with ``review_state=rejected`` (an editor's rejection makes a
+    bill not relevant: that filter alone would always be empty)."""
+    if relevant is None and review_state != "rejected":
+        relevant = True
     _jurisdiction(db, jurisdiction)
     query = (
         select(Bill, Jurisdiction, BillMatch)
