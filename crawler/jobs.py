@@ -173,12 +173,13 @@ class CrawlJob:
         self.rejected += 1
         self._keep(message)
 
-    def unread_matter(self, source_id: object, detail: str) -> None:
+    def unread_matter(self, source_id: object, detail: str, what: str = "matter") -> None:
         """One matter's own request failed for good: that bill is rejected (kept as stored, named) and the
-        others are imported; the crawl is partial, so the watermark stays and the next crawl asks again."""
+        others are imported; the crawl is partial, so the watermark stays and the next crawl asks again.
+        ``what`` names the record (an agenda platform's is a meeting)."""
         self.unread += 1
         self.first_unread = self.first_unread or detail
-        self.reject(f"{self.slug}: matter {source_id} not read: {detail}")
+        self.reject(f"{self.slug}: {what} {source_id} not read: {detail}")
 
     def settle_unread(self) -> None:
         """At the end of the crawl: when not one fetched matter could be read, the portal is broken rather

@@ -13,6 +13,13 @@ the same requests; a ``track`` crawl reads them too and stages only the bills it
 Errors follow the Legistar spider: a request that fails for good (after the retries) fails the city with a
 one-line message naming the URL; so does a page whose layout is not the one the platform's parser reads
 (:class:`~tracker.errors.LayoutChanged`): a changed portal must never look like a city with fewer items. One
+meeting's agenda is the record of its own request, as a matter is on the Legistar Web API: an agenda request
+that fails for good (an error answer after the retries, an answer that is not the JSON or HTML page it should
+be) is rejected and named (``meeting ID not read: ...``, :meth:`PortalSpider.unread_matter`), the
+meeting keeps its stored items, the bills that agenda may hold are kept as stored
+(:func:`~tracker.platforms.agenda.kept_as_stored`), the others are staged and the crawl is partial; a crawl
+that could read no agenda at all fails (:meth:`CrawlJob.settle_unread`). Until 2026-12-07 one agenda that
+answered 500 failed the whole city's crawl, every time. A track crawl still fails on it. One
 malformed record (a meeting with a garbled date, an item with an impossible number) is rejected and named;
 the rest is staged and the crawl is partial. The parsers (tracker/platforms/<platform>.py) read each item
 inside :func:`tracker.platforms.agenda.read_one`, so an exception a parser was not written for (a field of an
@@ -25,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -37,10 +44,25 @@ from crawler.jobs import CrawlJob
 from crawler.spiders.base import PortalSpider
 from tracker.contract import NormalizedMeeting
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.agenda import AgendaSettings, Appearance, build_bills, build_meetings, local_window
+from tracker.platforms.agenda import (
+    AgendaSettings,
+    Appearance,
+    build_bills,
+    build_meetings,
+    kept_as_stored,
+    local_window,
+)
 from tracker.redact import redact_url
 
 logger = logging.getLogger(__name__)
+
+# An agenda request's meeting: (its source id, where it sorts among appearances: agenda.meeting_order).
+AGENDA_META = "agenda_of"
+
+
+class UnreadablePage(Exception):
+    """An agenda's answer that is not a page at all (another content type, an empty body): that meeting is
+    not read, like an agenda request that failed for good (a page in another layout is a LayoutChanged)."""
 
 
 @dataclass
@@ -59,6 +81,8 @@ class CityState:
     records: dict[str, NormalizedMeeting] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)
     listing_complete: bool = True
+    # meetings whose agenda request failed for good, with where they sort (agenda.meeting_order)
+    unread: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
@@ -73,6 +97,8 @@ def settles(method: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         try:
             if job.fatal is None:
                 out = method(self, response, slug, **kwargs)
+        except UnreadablePage as exc:
+            self.unread_agenda(job, response.meta, f"{exc} at {redact_url(response.url)}")
         except LayoutChanged as exc:
             job.fail(f"{slug}: {exc} at {redact_url(response.url)}")
             self.logger.error("%s: %s at %s", slug, exc, redact_url(response.url))
@@ -126,9 +152,12 @@ class AgendaSpider(PortalSpider[A]):
         expect: str | None = None,
         accept: str = "application/json",
         priority: int = 0,
+        agenda_of: tuple[str, tuple[Any, ...]] | None = None,
         **cb_kwargs: Any,
     ) -> Request:
-        """A request of this city (counted until answered)."""
+        """A request of this city (counted until answered). ``agenda_of``: the request reads that meeting's
+        agenda (its source id and :func:`~tracker.platforms.agenda.meeting_order`), so that failing for good
+        it fails only that meeting (:meth:`unread_agenda`)."""
         self.city(job).pending += 1
         return self.request(
             job,
@@ -137,6 +166,7 @@ class AgendaSpider(PortalSpider[A]):
             expect=expect,
             accept=accept,
             priority=priority,
+            meta=None if agenda_of is None else {AGENDA_META: agenda_of},
             cb_kwargs={"slug": job.slug, **cb_kwargs},
         )
 
@@ -192,6 +222,7 @@ class AgendaSpider(PortalSpider[A]):
 
     def finish(self, job: CrawlJob, state: CityState) -> list[dict[str, Any]]:
         """Every agenda of the city is read: its bills, each source id once."""
+        job.settle_unread()  # not one agenda could be read: the crawl fails with the first failure
         if job.fatal is not None:
             return []
         if not state.meetings and job.rejected:
@@ -230,6 +261,15 @@ class AgendaSpider(PortalSpider[A]):
             job.reject(f"{job.slug}: {problem}")
         if job.mode == "track":
             bills = [b for b in bills if b.source_id in job.only]
+        held = kept_as_stored(state.appearances, state.unread, job.known, job.known_actions)
+        if held:
+            bills = [b for b in bills if b.source_id not in held]
+            self.logger.warning(
+                "%s: %d bills not staged (kept as stored): an agenda not read may hold them (%s)",
+                job.slug,
+                len(held),
+                ", ".join(sorted(held)[:5]) + (", ..." if len(held) > 5 else ""),
+            )
         for bill in bills:
             job.listed.add(bill.source_id)
         self.logger.info(
@@ -254,16 +294,33 @@ class AgendaSpider(PortalSpider[A]):
             job.meetings_window = local_window(state.first_day, self.meetings_last_day(job, state), zone)
         return [{"slug": job.slug, "meeting": m} for m in meetings]
 
+    def unread_agenda(self, job: CrawlJob, meta: Mapping[str, Any], detail: str) -> None:
+        """A meeting's agenda request failed for good: that meeting is rejected and named, and the bills its
+        agenda may hold are kept as stored (:meth:`finish`). Any other request, or any request of a track
+        crawl, fails the city."""
+        meeting = meta.get(AGENDA_META)
+        if meeting is None or job.mode == "track":
+            job.fail(f"{job.slug}: {detail}")
+            self.logger.error("%s: %s", job.slug, detail)
+            return
+        meeting_id, order = meeting
+        self.city(job).unread[meeting_id] = order
+        self.unread_matter(job, meeting_id, detail, "meeting")
+
     def on_error(self, failure: Failure) -> list[Any]:
         failed = self.failure(failure)
-        self.fail_city(failed)
-        return [] if failed.job is None else self._settle(failed.job.slug)
+        if failed.job is None:
+            self.fail_city(failed)
+            return []
+        self.unread_agenda(failed.job, failed.request.meta, failed.detail)
+        return self._settle(failed.job.slug)
 
 
 def html_page(response: Response) -> None:
-    """A page must be HTML; anything else (JSON, a PDF, an empty body) is not the page this adapter reads."""
+    """A page must be HTML; anything else (JSON, a PDF, an empty body) is not a page this adapter can read:
+    :class:`UnreadablePage` (that agenda alone is not read; a crawl that can read none fails)."""
     ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     if "html" not in ctype:
-        raise LayoutChanged(f"expected an HTML page, got content type {ctype or 'none'!r}")
+        raise UnreadablePage(f"expected an HTML page, got content type {ctype or 'none'!r}")
     if not response.body.strip():
-        raise LayoutChanged("expected an HTML page, got an empty body")
+        raise UnreadablePage("expected an HTML page, got an empty body")

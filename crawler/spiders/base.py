@@ -126,12 +126,12 @@ class PortalSpider(scrapy.Spider, Generic[S]):
             failed.job.fail(f"{failed.slug}: {failed.detail}")
         self.logger.error("%s: %s", failed.slug, failed.detail)
 
-    def unread_matter(self, job: CrawlJob, source_id: object, detail: str) -> list[Any]:
+    def unread_matter(self, job: CrawlJob, source_id: object, detail: str, what: str = "matter") -> list[Any]:
         """One bill's own request failed for good: that bill is kept as stored and named, the others are
         imported, the crawl is partial (:meth:`CrawlJob.unread_matter`; :meth:`closed` fails a crawl that
-        could read none)."""
-        job.unread_matter(source_id, detail)
-        self.logger.warning("%s: matter %s not read: %s", job.slug, source_id, clean_text(detail))
+        could read none). ``what`` names the record (an agenda platform's is a meeting)."""
+        job.unread_matter(source_id, detail, what)
+        self.logger.warning("%s: %s %s not read: %s", job.slug, what, source_id, clean_text(detail))
         return []
 
     def closed(self, reason: str) -> None:

@@ -33,7 +33,7 @@ from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.agenda import AgendaSpider, settles
 from tracker.errors import DataError, LayoutChanged
-from tracker.platforms.agenda import local_instant, read_one
+from tracker.platforms.agenda import local_instant, meeting_order, read_one
 from tracker.platforms.civicclerk import (
     Event,
     Settings,
@@ -104,8 +104,18 @@ class CivicClerkSpider(AgendaSpider[Settings]):
                 continue
             job.fetched += 1
             url = f"{j.api}/v1/Meetings/{event.agenda_id}"
+            # failing for good, this agenda alone is not read (AgendaSpider.unread_agenda)
+            order = meeting_order(str(event.id), event.start.date(), local_instant(event.start, j.zone))
             out.append(
-                self.city_request(job, url, self.parse_meeting, expect="object", priority=1, event=event)
+                self.city_request(
+                    job,
+                    url,
+                    self.parse_meeting,
+                    expect="object",
+                    priority=1,
+                    agenda_of=(str(event.id), order),
+                    event=event,
+                )
             )
         for problem in rejected:
             self.listing_problem(job, problem)

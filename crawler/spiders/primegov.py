@@ -30,7 +30,7 @@ from crawler.jobs import CrawlJob
 from crawler.middlewares import JSON_META
 from crawler.spiders.agenda import AgendaSpider, html_page, settles
 from tracker.errors import DataError
-from tracker.platforms.agenda import local_instant, read_one, short
+from tracker.platforms.agenda import local_instant, meeting_order, read_one, short
 from tracker.platforms.primegov import (
     Document,
     Meeting,
@@ -102,6 +102,9 @@ class PrimeGovSpider(AgendaSpider[Settings]):
             document, kind = chosen
             job.fetched += 1
             url = j.base + PAGE.format(template_id=document.template_id)
+            # failing for good (or not a page at all), this agenda alone is not read (unread_agenda)
+            at = local_instant(meeting.start, j.zone) if meeting.start else None
+            order = meeting_order(str(meeting.id), meeting.day, at)
             out.append(
                 self.city_request(
                     job,
@@ -109,6 +112,7 @@ class PrimeGovSpider(AgendaSpider[Settings]):
                     self.parse_agenda,
                     accept="text/html",
                     priority=1,
+                    agenda_of=(str(meeting.id), order),
                     meeting=meeting,
                     document=document,
                     kind=kind,

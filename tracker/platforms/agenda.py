@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar, overload
@@ -176,14 +176,52 @@ class Appearance:
         return clip(self.outcome, _STATUS_MAX) or ON_AGENDA
 
     def order(self) -> tuple[Any, ...]:
-        at = self.meeting_at.timestamp() if self.meeting_at else 0.0
-        mid = int(self.meeting_id) if ascii_digits(self.meeting_id) else 0
-        return (self.meeting_date, at, mid, self.meeting_id, self.position)
+        return (*meeting_order(self.meeting_id, self.meeting_date, self.meeting_at), self.position)
 
     def check(self) -> None:
         """Compute what :func:`build_bills` will (the key, the order, the sequence), so that a spider reading
         one item can reject that item alone when a field defeats them, before it joins the city's bills."""
         _ = (self.key, self.order(), _sequence(self, 0))  # computed for their exceptions
+
+
+def meeting_order(meeting_id: str, day: date, at: datetime | None) -> tuple[Any, ...]:
+    """Where a meeting's items sort among the appearances (:meth:`Appearance.order` without the item's
+    position): by day, start, then id."""
+    mid = int(meeting_id) if ascii_digits(meeting_id) else 0
+    return (day, at.timestamp() if at else 0.0, mid, meeting_id)
+
+
+def kept_as_stored(
+    appearances: Iterable[Appearance],
+    unread: Mapping[str, tuple[Any, ...]],
+    stored: Container[str],
+    stored_actions: Mapping[str, Iterable[str]],
+) -> set[str]:
+    """The bills a crawl must not stage because an agenda it could not read may hold them: their stored
+    record stands (the importer keeps a bill it is not given) until a crawl reads every agenda again.
+
+    ``unread``: the meetings whose agenda request failed for good, with their :func:`meeting_order`. A bill
+    stored (in ``stored``) is kept when one of its stored actions (``stored_actions``: source ids
+    ``meeting:item``) is at an unread meeting: its status, title and attachments may come from that agenda.
+    Any other bill (a new one, or any bill of a crawl not given the stored actions: a full crawl) is kept when
+    an unread meeting comes after its latest appearance read, since its status could come from that agenda;
+    staged anyway, it would be written with an older outcome than the one the portal shows."""
+    if not unread:
+        return set()
+    last_unread = max(unread.values())
+    latest: dict[str, tuple[Any, ...]] = {}
+    for a in appearances:
+        key, order = a.key, a.order()[:-1]
+        if key not in latest or order > latest[key]:
+            latest[key] = order
+    held = set()
+    for key, order in latest.items():
+        if key in stored:
+            if any(action.split(":", 1)[0] in unread for action in stored_actions.get(key, ())):
+                held.add(key)
+        elif order < last_unread:
+            held.add(key)
+    return held
 
 
 def _sequence(appearance: Appearance, rank: int) -> int:
