@@ -200,6 +200,15 @@ class Decision:
         return f"{verb} {self.ref}{what} by {self.by}."
 
 
+def decision_seen(review_state: str | None, decided_at: datetime | None) -> str:
+    """What a page showed of a bill's decision, sent back with a decision taken there (the web forms' hidden
+    ``seen``): the time of the decision it showed, or ``undecided``. A matching run moving a bill into the
+    queue does not change it; another editor's decision does."""
+    if review_state in ("confirmed", "rejected") and decided_at is not None:
+        return decided_at.isoformat()
+    return "undecided"
+
+
 def _decide(
     session: Session,
     ref: str,
@@ -210,6 +219,7 @@ def _decide(
     note: str | None = None,
     by: str | None = None,
     now: datetime | None = None,
+    seen: str | None = None,
 ) -> Decision:
     loaded = current_rules()
     cats = check_categories(list(categories), loaded)
@@ -222,6 +232,13 @@ def _decide(
     bill, jurisdiction = resolve_bill(session, ref)
     shown = bill_ref(jurisdiction.slug, bill)
     match = _locked_match(session, bill, loaded)
+    if seen is not None and seen != decision_seen(match.review_state, match.decided_at):
+        # another editor decided since the page was loaded: a decision is never replaced unseen
+        when = f"{match.decided_at:%Y-%m-%d %H:%M} UTC" if match.decided_at else "meanwhile"
+        raise ReviewError(
+            f"{shown} was {match.review_state} by {match.decided_by} on {when}, after this page was loaded: "
+            "nothing was changed; look at it again before deciding"
+        )
 
     if kind == "added" and match.review_state is not None:
         raise ReviewError(

@@ -297,3 +297,57 @@ def test_scraped_text_is_escaped_in_the_queue(client, login, engine):
     ):
         assert XSS not in page.text
         assert ESCAPED_XSS in page.text
+
+
+def _seen(html: str, bill_id: int) -> str:
+    """The hidden ``seen`` of a bill's decision form on a page."""
+    form = html[html.index(f'action="/review/{bill_id}/') :]
+    return re.search(r'name="seen" value="([^"]*)"', form).group(1)
+
+
+def test_a_decision_taken_since_the_page_was_loaded_is_not_replaced_unseen(app, client, login, engine, bills):
+    """Two editors open the same bill; one confirms it; the other, still on the page that showed it
+    undecided, rejects it: that is refused with one line naming the decision taken meanwhile, nothing is
+    written, and after looking again the second editor can decide (with or without JavaScript)."""
+    from starlette.testclient import TestClient
+
+    gang = bills["gang"]
+    login(client, "editor", username="alice")
+    with TestClient(app, follow_redirects=False) as other:
+        login(other, "editor", username="bob")
+        alice_saw = _seen(client.get("/review").text, gang)
+        bob_saw = _seen(other.get(f"/bills/{gang}").text, gang)
+        assert alice_saw == bob_saw == "undecided"
+        ok = client.post(f"/review/{gang}/confirm", data={"csrf_token": client.csrf, "seen": alice_saw})
+        assert ok.status_code == 303
+
+        stale = other.post(
+            f"/review/{gang}/reject",
+            data={"csrf_token": other.csrf, "seen": bob_saw, "note": "not ours", "next": f"/bills/{gang}"},
+        )
+        assert stale.status_code == 303
+        page = other.get(stale.headers["location"]).text
+        assert re.search(
+            r"Error: riverton:O2026-0053 was confirmed by alice on \d{4}-\d\d-\d\d \d\d:\d\d UTC, after this "
+            r"page was loaded: nothing was changed; look at it again before deciding",
+            page,
+        ), page
+        with_htmx = other.post(
+            f"/review/{gang}/correct",
+            data={"csrf_token": other.csrf, "seen": bob_saw, "categories": "police_accountability"},
+            headers=HTMX,
+        )
+        assert with_htmx.status_code == 400 and "after this page was loaded" in with_htmx.text
+        m = match_row(engine, gang)
+        assert (m.review_state, m.decided_by, m.note) == ("confirmed", "alice", None)
+        assert [e[:2] for e in audit(engine, gang)] == [("confirmed", "alice")]
+
+        # looked at again: the page shows alice's decision, and bob's decision replaces it knowingly
+        bob_saw = _seen(page, gang)
+        assert bob_saw == m.decided_at.isoformat()
+        again = other.post(
+            f"/review/{gang}/reject", data={"csrf_token": other.csrf, "seen": bob_saw, "note": "not ours"}
+        )
+        assert again.status_code == 303
+        assert match_row(engine, gang).review_state == "rejected"
+        assert [e[:2] for e in audit(engine, gang)] == [("confirmed", "alice"), ("rejected", "bob")]

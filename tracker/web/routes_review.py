@@ -122,22 +122,40 @@ def _require_bill(db: Session, bill_id: int) -> str:
 
 Note = Annotated[str, Form()]
 Next = Annotated[str, Form()]
+# What the page showed of the bill's decision (review.decision_seen): a decision taken since is not replaced.
+Seen = Annotated[str | None, Form(max_length=64)]
 
 
 @router.post("/review/{bill_id}/confirm")
 def confirm(
-    request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
+    request: Request,
+    bill_id: RowId,
+    db: DB,
+    user: Editor,
+    note: Note = "",
+    next: Next = "/review",
+    seen: Seen = None,
 ) -> Response:
     ref = _require_bill(db, bill_id)
-    return _decide(request, db, bill_id, next, lambda: review.confirm(db, ref, note=note, by=user.username))
+    return _decide(
+        request, db, bill_id, next, lambda: review.confirm(db, ref, note=note, by=user.username, seen=seen)
+    )
 
 
 @router.post("/review/{bill_id}/reject")
 def reject(
-    request: Request, bill_id: RowId, db: DB, user: Editor, note: Note = "", next: Next = "/review"
+    request: Request,
+    bill_id: RowId,
+    db: DB,
+    user: Editor,
+    note: Note = "",
+    next: Next = "/review",
+    seen: Seen = None,
 ) -> Response:
     ref = _require_bill(db, bill_id)
-    return _decide(request, db, bill_id, next, lambda: review.reject(db, ref, note=note, by=user.username))
+    return _decide(
+        request, db, bill_id, next, lambda: review.reject(db, ref, note=note, by=user.username, seen=seen)
+    )
 
 
 @router.post("/review/{bill_id}/correct")
@@ -150,6 +168,7 @@ def correct(
     direction: Annotated[str, Form()] = "",
     note: Note = "",
     next: Next = "/review",
+    seen: Seen = None,
 ) -> Response:
     ref = _require_bill(db, bill_id)
     codes = [c for c in (categories or []) if c.strip()]
@@ -159,7 +178,9 @@ def correct(
             raise review.ReviewError("choose at least one category to confirm")
         match = db.get(BillMatch, bill_id)
         fn = review.add if match is None or match.review_state is None else review.confirm
-        return fn(db, ref, categories=codes, direction=direction or None, note=note, by=user.username)
+        return fn(
+            db, ref, categories=codes, direction=direction or None, note=note, by=user.username, seen=seen
+        )
 
     return _decide(request, db, bill_id, next, act)
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import safe_url
+from tracker.review import decision_seen
 from tracker.signals import EVIDENCE_LEGEND, evidence_what
 from tracker.web.queries.filters import QUEUE_ORDERS, QUEUE_STATES, SEARCH_STATES, STAGES
 from tracker.web.queries.renderings import highlight_html
@@ -82,6 +83,7 @@ class TemplateHelpers:
     local_day = staticmethod(local_day)
     highlight = staticmethod(highlight_html)
     safe_url = staticmethod(safe_url)
+    decision_seen = staticmethod(decision_seen)
     stages = STAGES
     categories = CATEGORY_CODES
     search_states = SEARCH_STATES
