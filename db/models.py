@@ -26,11 +26,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from db.types import UTCDateTime, utcnow
+from tracker.errors import DataError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +53,26 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONType,
         list[Any]: JSONType,
     }
+
+
+@event.listens_for(Session, "before_flush")
+def _check_lengths(session: Session, _context: Any, _instances: Any) -> None:
+    """Text longer than its column is refused on both engines, as PostgreSQL refuses it: SQLite would store
+    it, and a pilot's database holding it could not be copied to PostgreSQL (tracker db copy). Raised as a
+    :class:`~tracker.errors.DataError` naming the column, before anything of the flush is written."""
+    for obj in (*session.new, *session.dirty):
+        table = getattr(obj, "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            limit = getattr(column.type, "length", None)
+            if not limit or not isinstance(column.type, String):
+                continue
+            value = obj.__dict__.get(column.key)
+            if isinstance(value, str) and len(value) > limit:
+                raise DataError(
+                    f"{table.name}.{column.name}: {len(value):,} characters, more than the {limit} it holds"
+                )
 
 
 class Jurisdiction(Base):
