@@ -253,6 +253,23 @@ def test_the_boundary_is_shared_by_other_platforms(tmp_path, db_url, engine):
         assert "\x07" not in "".join(s.scalars(select(Sponsor.name)))
 
 
+def _offline_city(tmp_path, db_url):
+    """The configured city "hostile" on a portal address nothing answers (for imports of staged records)."""
+    from tracker.config import load_config
+
+    city = {
+        "slug": "hostile",
+        "name": "Hostile City",
+        "platform": "legistar",
+        "client": "hostile",
+        "api_base": "http://127.0.0.1:9/v1",
+    }
+    (jurisdiction,) = load_config(
+        write_config(tmp_path / "t.toml", [city], database_url=db_url)
+    ).jurisdictions
+    return jurisdiction
+
+
 def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engine):
     """The importer stores each batch in a savepoint; a batch the database refuses is stored again record
     by record, so a record that got past the boundary but breaks a constraint is named and skipped, and the
@@ -261,7 +278,6 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
     from crawler.jobs import CrawlJob
     from db.models import StatusChange
     from tests.factories import normalized_bill
-    from tracker.config import load_config
     from tracker.contract import NormalizedBill
     from tracker.store import import_job
 
@@ -271,20 +287,7 @@ def test_a_record_the_database_refuses_fails_only_itself(tmp_path, db_url, engin
         b.content_hash = f"hash-{sid}"
         return b
 
-    cfg = write_config(
-        tmp_path / "t.toml",
-        [
-            {
-                "slug": "hostile",
-                "name": "Hostile City",
-                "platform": "legistar",
-                "client": "hostile",
-                "api_base": "http://127.0.0.1:9/v1",
-            }
-        ],
-        database_url=db_url,
-    )
-    (jurisdiction,) = load_config(cfg).jurisdictions
+    jurisdiction = _offline_city(tmp_path, db_url)
     stage = tmp_path / "hostile.jsonl"
     # a bill without a stage breaks the NOT NULL constraint of bills.stage, in the middle of a batch
     stage.write_text("".join(b.to_json() + "\n" for b in [bill("1"), bill("2", None), bill("3")]))
@@ -331,23 +334,9 @@ def test_a_record_without_title_file_number_or_status_does_not_erase_them(tmp_pa
     from crawler.jobs import CrawlJob
     from db.models import StatusChange
     from tests.factories import normalized_bill
-    from tracker.config import load_config
     from tracker.store import import_job
 
-    cfg = write_config(
-        tmp_path / "t.toml",
-        [
-            {
-                "slug": "hostile",
-                "name": "Hostile City",
-                "platform": "legistar",
-                "client": "hostile",
-                "api_base": "http://127.0.0.1:9/v1",
-            }
-        ],
-        database_url=db_url,
-    )
-    (jurisdiction,) = load_config(cfg).jurisdictions
+    jurisdiction = _offline_city(tmp_path, db_url)
 
     def crawl(n: int, **fields):
         bill = normalized_bill("7", **fields)
