@@ -122,6 +122,12 @@ def check_email(value: str) -> str:
     shown = repr(value) if len(value) <= 80 else repr(value[:60]) + f"... ({len(value)} characters)"
     if not _EMAIL.match(value):
         raise ValueError(f"not an e-mail address: {shown}")
+    if not value.isascii():
+        # the SMTP client does not speak SMTPUTF8: such an address could never be sent to
+        raise ValueError(
+            f"not an e-mail address the tracker can send to: {shown} has characters outside ASCII (write an "
+            "internationalised domain in its xn-- form)"
+        )
     if len(value) > MAX_EMAIL or len(value.rsplit("@", 1)[0]) > 64:
         raise ValueError(
             f"not an e-mail address: {shown} is too long ({MAX_EMAIL} characters at most, 64 before the @)"

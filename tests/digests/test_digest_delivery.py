@@ -326,3 +326,85 @@ def test_the_smtp_password_comes_from_the_environment_and_is_never_shown(sqlite_
     assert result.returncode == 1
     assert "does not offer authentication" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_an_address_the_smtp_client_cannot_send_to_fails_alone_and_the_others_go_out(engine, db_url, smtp):
+    """A subscription stored with a non-ASCII address (accepted before addresses were checked for it; the SMTP
+    client does not speak SMTPUTF8) stopped ``digest send`` with a UnicodeEncodeError at RCPT, every run: its
+    delivery stayed ``sending`` past max_attempts and every delivery after it waited for ever. It now fails
+    for good, named, and the next subscriber's digest is sent in the same run."""
+    from sqlalchemy import update
+
+    from db.models_digest import Subscription
+
+    config = h.make_config(db_url, smtp.port)
+    first = _one_new_measure(engine, config, email="jose@example.org")
+    with session_scope(engine) as s:
+        h.subscribe(s, config, "ana@example.org", starts_at=T0)
+        s.execute(update(Subscription).where(Subscription.id == first).values(email="José@exämple.org"))
+    report = send_due(engine, config, T0 + timedelta(hours=1))
+    assert len(report.failed) == 1 and "cannot send to 'José@exämple.org'" in report.failed[0]
+    assert "outside ASCII" in report.failed[0]
+    assert [m["To"] for m in smtp.messages] == ["ana@example.org"]
+    assert [d[:2] for d in _deliveries(engine)] == [("failed", 1), ("sent", 1)]
+    assert send_due(engine, config, T0 + timedelta(hours=2)).lines() == []  # nothing stuck, nothing resent
+
+
+def test_an_unforeseen_error_in_one_delivery_does_not_stop_the_others(engine, db_url, smtp):
+    """Any error a channel was not written for (here a recorded digest whose subject holds a line break,
+    which the e-mail library refuses in a header) is one line for that delivery, retried like any failure
+    before anything was sent; the other deliveries go out in the same run."""
+    from sqlalchemy import update
+
+    from tracker.digests.outbox import deliver_due, record_due
+
+    config = h.make_config(db_url, smtp.port)
+    _one_new_measure(engine, config, email="jose@example.org")
+    with session_scope(engine) as s:
+        h.subscribe(s, config, "ana@example.org", starts_at=T0)
+    now = T0 + timedelta(hours=1)
+    record_due(engine, config, now)
+    with session_scope(engine) as s:
+        first = s.scalar(select(func.min(Digest.id)))
+        s.execute(
+            update(Digest).where(Digest.id == first).values(subject="New measures\r\nBcc: x@example.org")
+        )
+    report = deliver_due(engine, config, now)
+    assert len(report.retrying) == 1 and "unexpected error: ValueError" in report.retrying[0], report.lines()
+    assert [m["To"] for m in smtp.messages] == ["ana@example.org"]
+    assert [d[:2] for d in _deliveries(engine)] == [("retry", 1), ("sent", 1)]
+
+
+def test_a_delivery_whose_sender_dies_at_every_attempt_fails_after_max_attempts(engine, db_url, smtp):
+    """A sender that dies before transmitting leaves its delivery to the next run (retried); one that died
+    on it max_attempts times is failed for good (before: retried for ever, past max_attempts)."""
+    from sqlalchemy import update
+
+    from tracker.digests.outbox import HOST, reap, record_due
+
+    config = h.make_config(db_url, smtp.port, digests={"max_attempts": 3})
+    _one_new_measure(engine, config)
+    now = T0 + timedelta(hours=1)
+    record_due(engine, config, now)
+    dead = f"{HOST}:999999999:0"  # no such process
+
+    def died(attempts: int) -> None:
+        with session_scope(engine) as s:
+            s.execute(
+                update(DigestDelivery).values(
+                    status="sending", phase=None, claimed_by=dead, claimed_at=now, attempts=attempts
+                )
+            )
+
+    died(2)
+    assert reap(engine, config, now) == 1
+    assert [d[:2] for d in _deliveries(engine)] == [("retry", 2)]
+    died(3)
+    assert reap(engine, config, now) == 1
+    ((status, attempts, _, error),) = _deliveries(engine)
+    assert (status, attempts, error) == (
+        "failed",
+        3,
+        "the sending process stopped before transmitting, 3 times",
+    )
+    assert send_due(engine, config, now + timedelta(hours=1)).sent == [] and smtp.messages == []

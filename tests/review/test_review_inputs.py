@@ -73,3 +73,11 @@ def test_the_commands_refuse_them_in_one_line_and_store_nothing(tmp_path, db_url
     assert done.returncode == 0, done.stderr
     with session_scope(engine) as s:
         assert s.get(BillMatch, bill_id).note is None
+
+
+@pytest.mark.parametrize("address", ["José@example.org", "idn@exämple.org", "ana@例え.jp"])
+def test_an_address_outside_ascii_is_refused(address):
+    """The SMTP client does not speak SMTPUTF8: such an address could be stored but never sent to."""
+    with pytest.raises(ValueError, match=r"has characters outside ASCII \(write an internationalised domain"):
+        check_email(address)
+    assert check_email("idn@xn--exmple-cua.org") == "idn@xn--exmple-cua.org"

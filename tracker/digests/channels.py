@@ -184,6 +184,11 @@ class SmtpChannel:
         """Send one message to its one recipient; returns the server's acceptance reply."""
         sender = self.settings.from_address
         rcpt = str(message["To"])
+        if not rcpt.isascii():  # stored before addresses were checked for it: no SMTPUTF8 here, ever
+            raise DeliveryError(
+                f"{self.where}: cannot send to {rcpt!r}: the address has characters outside ASCII",
+                permanent=True,
+            )
         data = _dot_stuffed(message.as_bytes(policy=SMTP_POLICY))
         smtp = self._connect()
         try:

@@ -329,6 +329,7 @@ def reap(engine: Engine, config: Config, now: datetime, report: SendReport | Non
                 DigestDelivery.claim_token,
                 DigestDelivery.claimed_by,
                 DigestDelivery.claimed_at,
+                DigestDelivery.attempts,
             ).where(DigestDelivery.status == "sending")
         ).all()
     for row in rows:
@@ -344,6 +345,14 @@ def reap(engine: Engine, config: Config, now: datetime, report: SendReport | Non
             )
             if row.phase == "transmitting":
                 values: dict[str, Any] = {"status": "held", "held_at": now, "last_error": IN_DOUBT_DIED}
+            elif row.attempts >= config.digests.max_attempts:
+                # its sender died on it at every attempt: failed, rather than a loop that blocks no one else
+                # but never ends
+                values = {
+                    "status": "failed",
+                    "phase": None,
+                    "last_error": f"the sending process stopped before transmitting, {row.attempts} times",
+                }
             else:
                 values = {
                     "status": "retry",
@@ -353,7 +362,15 @@ def reap(engine: Engine, config: Config, now: datetime, report: SendReport | Non
                 }
             if rows_affected(session, q.values(**values)) == 1:
                 settled += 1
-                if values["status"] == "held":
+                if values["status"] == "failed":
+                    report.failed.append(f"delivery {row.id}: {values['last_error']}")
+                    logger.error(
+                        "delivery %d failed for good: %s",
+                        row.id,
+                        values["last_error"],
+                        extra={"event": "delivery_failed"},
+                    )
+                elif values["status"] == "held":
                     report.held.append(f"delivery {row.id}: {IN_DOUBT_DIED}")
                     logger.error(
                         "delivery %d held: %s (release it with `tracker digest release %d`)",
@@ -414,9 +431,13 @@ def _finish(engine: Engine, delivery_id: int, token: str, statuses: tuple[str, .
         return matched == 1
 
 
-def _transmitting(engine: Engine, delivery_id: int, token: str) -> None:
+def _transmitting(engine: Engine, delivery_id: int, token: str, marks: list[bool] | None = None) -> None:
+    """The message is about to leave: the delivery's phase says so (a sender dying now leaves it held, in
+    doubt), and so does ``marks`` for the sending loop."""
     if not _finish(engine, delivery_id, token, ("sending",), phase="transmitting"):
         raise ClaimLost(f"delivery {delivery_id}: claim lost before transmitting")
+    if marks is not None:
+        marks.append(True)
     pause_point("transmitting")
 
 
@@ -480,6 +501,8 @@ def deliver_due(
         if token is None:
             continue  # another sender has it
         pause_point("claimed")
+        transmitting: list[bool] = []  # set once the message may have left (before_transmit ran)
+        before_transmit = partial(_transmitting, engine, delivery.id, token, transmitting)
         try:
             if smtp is not None and delivery.channel == "email":
                 headers = {"X-Tracker-Event-Id": digest.event_id}
@@ -497,21 +520,26 @@ def deliver_due(
                     digest.created_at,
                     headers,
                 )
-                reply = smtp.send(message, partial(_transmitting, engine, delivery.id, token))
+                reply = smtp.send(message, before_transmit)
             else:
                 body = webhook_body(digest, "slack" if delivery.channel == "slack" else "json")
-                reply = webhook.send(
-                    delivery.target, body, digest.event_id, partial(_transmitting, engine, delivery.id, token)
-                )
+                reply = webhook.send(delivery.target, body, digest.event_id, before_transmit)
         except ClaimLost as exc:
             logger.warning("%s", exc)
             continue
-        except DeliveryError as exc:
-            _failed(engine, config, delivery, token, exc, now, what, report)
-            if delivery.channel == "email" and exc.config and not exc.in_doubt:
+        except Exception as raised:  # one delivery's unforeseen error must not stop the others
+            if isinstance(raised, DeliveryError):
+                error = raised
+            else:
+                detail = f"unexpected error: {type(raised).__name__}: {' '.join(str(raised).split())[:200]}"
+                logger.error("%s: %s", what, detail)
+                # before anything left: retried like any failure (failed after max_attempts); after: in doubt
+                error = DeliveryError(detail, in_doubt=bool(transmitting))
+            _failed(engine, config, delivery, token, error, now, what, report)
+            if delivery.channel == "email" and error.config and not error.in_doubt:
                 # The one SMTP server is misconfigured or down: the other e-mails would fail alike.
-                broken["email"] = str(exc)
-                report.errors.append(str(exc))
+                broken["email"] = str(error)
+                report.errors.append(str(error))
             continue
         pause_point("accepted")
         _finish(
