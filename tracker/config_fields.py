@@ -18,11 +18,21 @@ if TYPE_CHECKING:
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+#: Files of the time zone database that are not zones a person means: the host's own zone (it changes with
+#: the machine the tracker runs on) and the database's internals.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def check_timezone(value: str) -> str:
+    """An IANA time zone name (``America/Chicago``, ``UTC``); anything else is "unknown timezone" (a name
+    longer than any zone, or one the operating system cannot even look up, included)."""
+    shown = repr(value) if len(value) <= 64 else repr(value[:48]) + f"... ({len(value)} characters)"
+    if len(value) > 64 or value in _NOT_ZONES or value.split("/", 1)[0] in ("posix", "right"):
+        raise ValueError(f"unknown timezone {shown}")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {value!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown timezone {shown}") from None
     return value
 
 

@@ -154,6 +154,12 @@ def test_subscription_errors_are_one_line(setup):
     for args, line in (
         (("--at", "25:99"), "Error: --at must be a 24-hour time HH:MM, got '25:99'"),
         (("--timezone", "Mars/Olympus"), "Error: unknown timezone 'Mars/Olympus'"),
+        # longer than any zone (the operating system's "File name too long" was a traceback), the host's own
+        # zone, and the database's internals
+        (("--timezone", "x" * 300), "Error: unknown timezone 'xxxxxxxx"),
+        (("--timezone", "localtime"), "Error: unknown timezone 'localtime'"),
+        (("--timezone", "posixrules"), "Error: unknown timezone 'posixrules'"),
+        (("--timezone", "posix/Europe/Paris"), "Error: unknown timezone 'posix/Europe/Paris'"),
     ):
         r = tracker(cfg, "subscriptions", "add", "ana@example.org", *args)
         assert r.returncode == 2 and r.stderr.startswith(line), r.stderr

@@ -123,6 +123,8 @@ def test_a_bad_subscription_is_one_line_on_the_page(client, login, engine):
     for field, value, message in (
         ("jurisdictions", "atlantis", "no jurisdiction 'atlantis'"),
         ("timezone", "Mars/Olympus", "unknown timezone 'Mars/Olympus'"),
+        ("timezone", "x" * 300, "unknown timezone 'xxxx"),  # was a 500 (the OS's "File name too long")
+        ("timezone", "localtime", "unknown timezone 'localtime'"),
         ("at_time", "25:00", "25:00"),
         ("webhook_url", "file:///etc/passwd", "webhook"),
     ):

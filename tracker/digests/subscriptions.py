@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, object_session
@@ -17,6 +16,7 @@ from db.models import Bill, Jurisdiction
 from db.models_digest import FREQUENCIES, Digest, DigestDelivery, Subscription
 from db.models_meetings import Member
 from tracker.config import Config, check_email
+from tracker.config_fields import check_timezone
 from tracker.digests.channels import check_webhook_url, redact_webhook
 from tracker.digests.periods import WEEKDAYS, next_run, parse_at
 from tracker.errors import TrackerError
@@ -118,9 +118,9 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
         )
     tz = spec.timezone or config.digests.timezone
     try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidSubscription(f"unknown timezone {tz!r}") from None
+        check_timezone(tz)
+    except ValueError as exc:
+        raise InvalidSubscription(str(exc)) from None
     webhook_url = None
     if spec.webhook_url is not None:
         try:
