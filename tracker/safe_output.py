@@ -58,6 +58,17 @@ def without_controls(value: str) -> str:
     return _CONTROLS.sub("", value)
 
 
+# What no output of scraped text shows as it is: controls (removed) and bidi overrides (U+FFFD).
+_UNSHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_text(value: str) -> str:
+    """Text as a page, a mail, a CSV or Markdown file shows it: without control characters (a terminal
+    escape or a bell in a title would act in a terminal that displays the file or the mail; tab and line
+    feed stay) and with bidirectional overrides replaced (:func:`without_bidi`)."""
+    return without_bidi(without_controls(value)) if _UNSHOWN.search(value) else value
+
+
 def without_bidi(value: str) -> str:
     """``value`` with the bidirectional embeddings, overrides and isolates replaced by U+FFFD (same length):
     in a page, a mail, a CSV or Markdown file a U+202E in a title ("\u202egnp.exe") shows the rest of the
@@ -123,7 +134,7 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         value = "; ".join(str(v) for v in value)
     if isinstance(value, str):
-        value = without_bidi(value)
+        value = shown_text(value)
         if value.startswith(_FORMULA_START):
             return "'" + value
     return value
@@ -164,11 +175,11 @@ class BadId(TrackerError):
 
 
 def template_finalize(value: Any) -> Any:
-    """Every value a Jinja template prints, without bidirectional overrides (:func:`without_bidi`); HTML
-    marked safe stays marked safe."""
-    if isinstance(value, str) and _BIDI.search(value):
+    """Every value a Jinja template prints, without control characters or bidirectional overrides
+    (:func:`shown_text`); HTML marked safe stays marked safe."""
+    if isinstance(value, str) and _UNSHOWN.search(value):
         from markupsafe import Markup
 
-        cleaned = without_bidi(str(value))
+        cleaned = shown_text(str(value))
         return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 - already safe HTML; only characters are replaced
     return value

@@ -3,6 +3,7 @@ backoff, sends in doubt held for the operator, concurrent senders, escaping of u
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from xml.etree import ElementTree as ET
@@ -69,6 +70,41 @@ def test_xss_title_is_inert_in_the_html_mail_and_the_feed(engine, db_url, smtp):
     assert content.get("type") == "html"
     # what a feed reader renders as HTML: the title is still escaped text, not a script element
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content.text and "<script>" not in content.text
+
+
+def test_terminal_escapes_in_a_title_never_reach_a_mail(engine, db_url, smtp):
+    """A title written to the database past the portal boundary (which removes them) with terminal escapes
+    and a bell: ``digest preview`` showed them replaced, but the mail sent carried them raw (a terminal mail
+    reader would act on them). Both parts of the mail are without them; bidi overrides are U+FFFD."""
+    config = h.make_config(db_url, smtp.port)
+    title = "Ordinance on immigration detainers \x1b[31mRED\x1b[0m\x1b]0;pwned\x07 \u202egnp.exe \x9b2J"
+    _one_new_measure(engine, config, title=title)
+    send_due(engine, config, T0 + timedelta(hours=1))
+    (msg,) = smtp.messages
+    for part in ("plain", "html"):
+        body = msg.get_body(preferencelist=(part,)).get_content()
+        assert "detainers [31mRED[0m]0;pwned \ufffdgnp.exe 2J" in body, part
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]", body), part
+
+
+def test_a_title_is_one_line_of_at_most_600_characters_in_a_digest(engine, db_url, smtp, webhook):
+    """A title with line breaks added lines that looked like the digest's own ("Council's page: ...") to
+    the text mail, and a 10,000-character title filled the mail, the webhook and Slack: a digest shows
+    one line of at most 600 characters (the bill's page has all of it)."""
+    config = h.make_config(db_url, smtp.port)
+    title = (
+        "Ordinance limiting civil immigration detainers\nCouncil's page: http://evil.example\n" + "x" * 10_000
+    )
+    _one_new_measure(engine, config, title=title, webhook_url=webhook.url)
+    send_due(engine, config, T0 + timedelta(hours=1))
+    (msg,) = smtp.messages
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    (line,) = [x for x in text.splitlines() if "limiting civil immigration detainers" in x]
+    assert "detainers Council's page: http://evil.example xxx" in line and line.endswith("x…")
+    assert not any(x.startswith("Council's page: http://evil") for x in text.splitlines())
+    (request,) = webhook.receiver.requests
+    (shown,) = [m["title"] for c in request.body["cities"] for m in c["measures"]]
+    assert len(shown) == 600 and shown.endswith("…") and "\n" not in shown
 
 
 def test_atom_entries_have_stable_ids(engine, db_url):

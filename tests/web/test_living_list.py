@@ -196,8 +196,9 @@ def test_the_living_list_costs_the_same_queries_for_2_or_12_measures(client, log
 def test_a_right_to_left_override_never_reverses_a_line(client, login, engine):
     """U+202E in a title ("\u202egnp.exe") showed the rest of the line reversed on the bill page, the
     living list and its Markdown and CSV (until 2026-12-07; the terminal already replaced it): now U+FFFD,
-    as there."""
-    title = DETAINERS + " \u202egnp.exe \u2066isolated\u2069"
+    as there. A title written to the database past the portal boundary (which removes them) with terminal
+    escapes and a bell kept them in the CSV and Markdown files: they are removed there too."""
+    title = DETAINERS + " \u202egnp.exe \u2066isolated\u2069 \x1b[31mRED\x1b[0m\x1b]0;pwned\x07"
     bill_id = make_bill(engine, title, identifier="O2026-0099")
     login(client, "editor")
     decide(client, bill_id)
@@ -211,4 +212,5 @@ def test_a_right_to_left_override_never_reverses_a_line(client, login, engine):
         r = client.get(path)
         assert r.status_code == 200, path
         assert "\ufffdgnp" in r.text, path
-        assert not re.search("[\u202a-\u202e\u2066-\u2069]", r.text), path
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", r.text), path
+        assert "RED" in r.text, path

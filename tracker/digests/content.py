@@ -236,11 +236,23 @@ def _local_date(when: datetime, zone: ZoneInfo) -> str:
     return when.astimezone(zone).date().isoformat()
 
 
+#: The most characters of a title a digest shows (the bill's page has all of it).
+TITLE_LIMIT = 600
+
+
+def digest_title(bill: Bill) -> str:
+    """A bill's title as a digest line shows it: one line (a title's own line breaks cannot add lines that
+    look like the digest's), at most :data:`TITLE_LIMIT` characters (a 10,000-character title is cut with
+    "…")."""
+    title = " ".join((bill.title or bill.name or "(untitled)").split()) or "(untitled)"
+    return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1].rstrip() + "…"
+
+
 def _measure(bill: Bill, match: BillMatch | None, zone: ZoneInfo, links: Links) -> dict[str, Any]:
     return {
         "bill_id": bill.id,
         "identifier": bill.identifier,
-        "title": bill.title or bill.name or "(untitled)",
+        "title": digest_title(bill),
         "type": bill.type_name,
         **_match_fields(match),
         "stage": bill.stage,
@@ -275,7 +287,7 @@ def _change(
         "status_change_id": change.id,
         "bill_id": bill.id,
         "identifier": bill.identifier,
-        "title": bill.title or bill.name or "(untitled)",
+        "title": digest_title(bill),
         "jurisdiction": city.slug,
         "city": city.name,
         **_match_fields(match),
@@ -346,7 +358,7 @@ def _bill_fields(bill: Bill, match: BillMatch | None, city: Jurisdiction, links:
     return {
         "bill_id": bill.id,
         "identifier": bill.identifier,
-        "title": bill.title or bill.name or "(untitled)",
+        "title": digest_title(bill),
         "jurisdiction": city.slug,
         "city": city.name,
         **_match_fields(match),

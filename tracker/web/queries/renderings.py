@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from db.types import utcnow
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.read_model import safe_url
-from tracker.safe_output import _BIDI, _FORMULA_START, csv_cell, without_bidi
+from tracker.safe_output import _FORMULA_START, _UNSHOWN, csv_cell, shown_text
 from tracker.signals import evidence_spans
 from tracker.web.queries.living import LivingGroup
 
@@ -40,10 +40,11 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
+    unshown = _UNSHOWN.search
     writer.writerows(
         [
             v
-            if (type(v) is str and not v.startswith(_FORMULA_START) and not _BIDI.search(v)) or type(v) is int
+            if (type(v) is str and not v.startswith(_FORMULA_START) and not unshown(v)) or type(v) is int
             else csv_cell(v)
             for v in map(row.get, columns)
         ]
@@ -75,7 +76,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:@$])")
 def md_escape(text: Any) -> str:
     """Scraped text made inert in Markdown: one line, every special character backslash-escaped, so a title
     cannot open a link, an image, HTML, code or a table cell."""
-    text = without_bidi(" ".join(str(text if text is not None else "").split()))
+    text = shown_text(" ".join(str(text if text is not None else "").split()))
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
