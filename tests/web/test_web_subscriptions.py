@@ -125,6 +125,8 @@ def test_a_bad_subscription_is_one_line_on_the_page(client, login, engine):
         ("timezone", "Mars/Olympus", "unknown timezone 'Mars/Olympus'"),
         ("timezone", "x" * 300, "unknown timezone 'xxxx"),  # was a 500 (the OS's "File name too long")
         ("timezone", "localtime", "unknown timezone 'localtime'"),
+        ("slack", "on", "a Slack webhook needs its URL"),  # the command line refused it; the form took it
+        ("search_text", "\ufffd\ufffd", "the search is not valid text"),  # what %FF%FE decodes to
         ("at_time", "25:00", "25:00"),
         ("webhook_url", "file:///etc/passwd", "webhook"),
     ):

@@ -129,6 +129,14 @@ def validate(spec: SubscriptionSpec, config: Config) -> SubscriptionSpec:
             raise InvalidSubscription(str(exc)) from None
     if spec.webhook_format not in ("json", "slack"):
         raise InvalidSubscription(f"unknown webhook format {spec.webhook_format!r}")
+    if spec.webhook_format == "slack" and webhook_url is None:
+        raise InvalidSubscription(
+            "--slack needs a webhook (--webhook URL)",
+            on_form="a Slack webhook needs its URL: give the webhook URL",
+        )
+    if spec.search_text is not None and "\ufffd" in spec.search_text:
+        # what a form or argument that was not UTF-8 decodes to: a search for nothing anyone typed
+        raise InvalidSubscription("the search is not valid text (it is not UTF-8)")
     search_text = _search_text(spec.search_text)
     if spec.search_text is not None and search_text is None:
         raise InvalidSubscription("the search has no words")
