@@ -129,6 +129,7 @@ def test_a_bad_subscription_is_one_line_on_the_page(client, login, engine):
         ("search_text", "\ufffd\ufffd", "the search is not valid text"),  # what %FF%FE decodes to
         ("at_time", "25:00", "25:00"),
         ("webhook_url", "file:///etc/passwd", "webhook"),
+        ("webhook_url", "https://hooks.example.org/" + "a" * 200_000, "longer than 2,000 characters"),
     ):
         error, _ = _form_error(client, field, value)
         assert message in error, (field, error)

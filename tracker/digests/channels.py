@@ -295,12 +295,18 @@ def redact_webhook(url: str) -> str:
 _PRIVATE_HINT = "; an operator may allow such a host in [digests] webhook_private_hosts"
 
 
+#: The longest webhook URL a subscription takes (Slack's and most services' are under 200 characters).
+MAX_WEBHOOK_URL = 2000
+
+
 def check_webhook_url(url: str, private_hosts: Iterable[str] = ()) -> str:
     """The webhook URL if it may be stored: http(s), a host, no credentials, no space or control
     character, and not written as a non-public address (``127.0.0.1``, ``2130706433``, ``localhost``,
     ``[::1]``, ``169.254.169.254``...) unless its host is allowed in ``[digests] webhook_private_hosts``.
     Host names are resolved only when a digest is sent (:class:`WebhookChannel`), where every address is
-    checked again. ValueError with a one-line reason otherwise."""
+    checked again. At most :data:`MAX_WEBHOOK_URL` characters. ValueError with a one-line reason otherwise."""
+    if len(url) > MAX_WEBHOOK_URL:
+        raise ValueError(f"the webhook URL is longer than {MAX_WEBHOOK_URL:,} characters ({len(url):,})")
     try:
         target = outbound.split_url(url, what="webhook")
         allowed = outbound.HostList(private_hosts).allows(target.host, target.port)
