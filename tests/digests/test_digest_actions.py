@@ -96,6 +96,17 @@ def test_unsubscribe_link_from_a_real_mail_works_without_a_session(engine, db_ur
         assert forged.status_code == 400 and tampered.status_code == 400 and "not valid" in forged.text
         with session_scope(engine) as s:
             assert s.get(Subscription, other).state == "active"
+    # a web server started without the secret cannot check a genuine link: it says so, and blames no one
+    # (it said the link was "damaged, or not made by this tracker"); nothing is changed
+    genuine = f"/unsubscribe/{make_token(SECRET, other)}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("TRACKER_SECRET_KEY")
+        with TestClient(create_app(config, engine=engine), follow_redirects=False) as client:
+            for answer in (client.get(genuine), client.post(genuine)):
+                assert answer.status_code == 503 and "Your link is not the problem" in answer.text
+                assert "not valid" not in answer.text
+    with session_scope(engine) as s:
+        assert s.get(Subscription, other).state == "active"
 
 
 def test_preview_shows_the_links_the_sent_digest_carries(engine, db_url, smtp, secret_env, tmp_path):

@@ -318,6 +318,11 @@ def subscriptions_action(request: Request, db: DB, user: CurrentUser, sub_id: Ro
 
 def _unsubscribe_target(request: Request, db: DB, token: str) -> tuple[Subscription | None, Response | None]:
     secret = request.app.state.config.digests.secret()
+    if not secret:  # the link may be genuine: this server cannot check it (no $TRACKER_SECRET_KEY)
+        page = render(
+            request, "unsubscribe.html", status_code=503, state="unconfigured", sub=None, token=token
+        )
+        return None, page
     sub_id = read_token(secret, token)
     sub = db.get(Subscription, sub_id) if sub_id is not None else None
     if sub is None:
