@@ -151,6 +151,13 @@ def test_subscription_errors_are_one_line(setup):
     r = tracker(cfg, "subscriptions", "pause", "nobody@example.org")
     assert r.stderr == "Error: no subscription for 'nobody@example.org' (see `tracker subscriptions list`)\n"
     assert r.returncode == 1  # nothing by that name: a run-time failure, like a bill that does not exist
+    added = tracker(cfg, "subscriptions", "add", "gone@example.org")
+    sub_id = added.stdout.split()[1]
+    assert tracker(cfg, "subscriptions", "remove", sub_id).returncode == 0
+    r = tracker(cfg, "subscriptions", "resume", sub_id)
+    assert r.returncode == 1 and r.stderr == (
+        f"Error: subscription {sub_id} (gone@example.org) was removed; add a new one to subscribe again\n"
+    )
     for args, line in (
         (("--at", "25:99"), "Error: --at must be a 24-hour time HH:MM, got '25:99'"),
         (("--timezone", "Mars/Olympus"), "Error: unknown timezone 'Mars/Olympus'"),

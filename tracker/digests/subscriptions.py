@@ -318,8 +318,12 @@ def find(session: Session, ref: str) -> Subscription:
     if ascii_digits(ref.strip()):
         sub_id = parse_id(ref)
         sub = session.get(Subscription, sub_id) if sub_id is not None else None
-        if sub is None or sub.state == "removed":
+        if sub is None:
             raise SubscriptionError(f"no subscription {ref} (see `tracker subscriptions list`)")
+        if sub.state == "removed":
+            raise SubscriptionError(
+                f"subscription {sub.id} ({sub.email}) was removed; add a new one to subscribe again"
+            )
         return sub
     subs = list(
         session.scalars(
