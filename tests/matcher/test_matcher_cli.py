@@ -53,8 +53,42 @@ def test_classify_file(tmp_path):
     result = CliRunner().invoke(classify, ["--file", str(path)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 3
-    assert lines[1].startswith("not relevant")
+    assert len(lines) == 4  # one per line of the file, its last (blank) one included
+    assert lines[1].startswith("not relevant") and lines[3] == "not relevant  0.00  "
+
+
+def test_classify_keeps_every_line_in_its_place():
+    """One result per input line, in order, blank lines included (they were dropped, so the output no longer
+    lined up with the input); the learned layer reads the titles in batches."""
+    text = "Parks\n\n" + TITLES[0] + "\n   \nLibrary hours\n"
+    result = CliRunner().invoke(classify, ["--json"], input=text)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["relevant"] for r in rows] == [False, False, True, False, False]
+    assert rows[1]["score"] == rows[3]["score"] == 0.0 and rows[1]["evidence"] == []
+
+
+def test_classify_reads_at_most_the_titles_limit_of_a_line():
+    """A line is read as a title is at ingest: its first 10,000 characters (a 20 MB line took 30 s and
+    1.8 GB); the rest is not read."""
+    far = "x " * 30_000 + "Ordinance limiting civil immigration detainers"
+    near = "Ordinance limiting civil immigration detainers " + "x " * 30_000
+    result = CliRunner().invoke(classify, ["--json"], input=f"{far}\n{near}\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["relevant"] for r in rows] == [False, True]
+    assert max(e["end"] for e in rows[1]["evidence"]) < 10_000
+
+
+def test_evaluate_reads_a_file_with_a_byte_order_mark(tmp_path):
+    """Excel's "CSV UTF-8" starts with a BOM, which made the first column "\ufefftitle" (missing column)."""
+    path = tmp_path / "excel.csv"
+    rows = "title,relevant,category,direction\r\n" + f"{TITLES[2]},1,sanctuary_declaration,expands\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + rows.encode())
+    result = CliRunner().invoke(evaluate, [str(path), "--json", "--rules-only"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["total"], report["tp"]) == (1, 1), report
 
 
 def test_text_and_file_together_is_a_usage_error(tmp_path):

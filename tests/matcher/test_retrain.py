@@ -61,3 +61,49 @@ def test_training_on_decisions_stores_a_model_moves_scores_and_never_overrides_a
 
     again = retrain(engine)
     assert again.unchanged and again.version == "db-1"
+
+
+def test_an_unreadable_active_model_is_replaced_by_training_on_the_same_data(engine):
+    """A stored model that cannot be read leaves matching to the rules alone; training on unchanged data
+    kept it ("already trained on these examples: kept"), so nothing brought the learned layer back. It is
+    trained again and replaced."""
+    from sqlalchemy import update
+
+    from tracker.matcher.apply import active_model
+
+    with session_scope(engine) as s:
+        bill_id = bill(s, title=CONFIRMED).id
+    with session_scope(engine) as s:
+        confirm(s, str(bill_id), by="ana")
+    assert retrain(engine).version == "db-1"
+    with session_scope(engine) as s:
+        s.execute(update(MatcherModel).where(MatcherModel.active).values(data=b"\xde\xad\xbe\xef"))
+    with session_scope(engine) as s:
+        assert active_model(s) is None  # the rules alone (one warning in the log)
+    replaced = retrain(engine)
+    assert not replaced.unchanged and replaced.version == "db-2"
+    with session_scope(engine) as s:
+        assert [r.version for r in s.scalars(select(MatcherModel).where(MatcherModel.active))] == ["db-2"]
+        assert active_model(s) is not None
+    assert retrain(engine).unchanged  # readable now: the same data keeps it
+
+
+def test_train_for_one_city_and_a_misspelt_matcher_setting_are_refused_before_anything_changes(
+    tmp_path, db_url, engine
+):
+    """``match --train --jurisdiction nope`` trained and switched the model for every city, then refused
+    the city (and with a real city, matched only that city's bills under the new model); a misspelt
+    ``$TRACKER_MATCHER`` (``rulez``) silently meant the learned layer. Both are one line, nothing trained."""
+    from tests.conftest import run_tracker, write_config
+
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+    for slug in ("nope", "riverton"):
+        done = run_tracker("--config", str(cfg), "match", "--train", "--jurisdiction", slug)
+        assert done.returncode == 2, done.stderr
+        want = "Error: --train matches every city's bills with the new model: drop --jurisdiction"
+        assert want in done.stderr, done.stderr
+    typo = run_tracker("--config", str(cfg), "match", env={"TRACKER_MATCHER": "rulez"})
+    assert typo.returncode != 0 and "Traceback" not in typo.stderr
+    assert typo.stderr.strip() == "Error: $TRACKER_MATCHER is 'rules' (the rules alone) or unset, not 'rulez'"
+    with session_scope(engine) as s:
+        assert s.scalars(select(MatcherModel)).all() == []

@@ -13,6 +13,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,6 +27,9 @@ from tracker.safe_output import json_text
 if TYPE_CHECKING:
     from tracker.matcher.engine import Matcher, MatchResult
     from tracker.matcher.hybrid import HybridMatcher
+
+#: Titles classified per call by ``tracker classify`` (memory stays flat on a file of any length).
+CLASSIFY_BATCH = 2000
 
 RULES_OPTION = click.option(
     "--rules",
@@ -48,8 +52,9 @@ def make_matcher(rules_path: str | None, rules_only: bool) -> Matcher | HybridMa
     from tracker.matcher.hybrid import HybridMatcher
     from tracker.matcher.learned import load_shipped_model
     from tracker.matcher.rules import load_rules
+    from tracker.matcher.rules import rules_path as rules_file
 
-    rules = Matcher(load_rules(rules_path))
+    rules = Matcher(load_rules(rules_path or rules_file()))
     if rules_only:
         return rules
     try:
@@ -84,15 +89,25 @@ def classify(
     """
     if text is not None and file_path is not None:
         raise click.UsageError("give TEXT or --file, not both")
+    from tracker.matcher.engine import FIELD_LIMITS
+
     matcher = make_matcher(rules_path, rules_only)
-    for line in _inputs(text, file_path):
-        result = matcher.classify(line)
-        if as_json:
-            row = result.to_dict()
-            row.setdefault("learned", None)  # the same keys with --rules-only
-            click.echo(json_text(json.dumps(row, ensure_ascii=False)))
-        else:
-            echo(_plain(line, result))  # the typed or read text, inert for the terminal
+    limit = FIELD_LIMITS["title"]  # what the matcher reads of a title, as at ingest
+    lines = iter(_inputs(text, file_path))
+    while batch := list(islice(lines, CLASSIFY_BATCH)):
+        # one call per batch: the learned layer embeds and compares many titles at once (one at a time,
+        # 20,000 titles took minutes); a blank line keeps its place, as not relevant
+        titles = [line[:limit] for line in batch]
+        filled = [t for t in titles if t.strip()]
+        results = iter(matcher.classify_many(filled) if filled else [])
+        for line, title in zip(batch, titles, strict=True):
+            result = next(results) if title.strip() else _blank()
+            if as_json:
+                row = result.to_dict()
+                row.setdefault("learned", None)  # the same keys with --rules-only
+                click.echo(json_text(json.dumps(row, ensure_ascii=False)))
+            else:
+                echo(_plain(line, result))  # the typed or read text, inert for the terminal
 
 
 @click.command("evaluate")
@@ -149,6 +164,9 @@ def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: st
     from tracker.matcher.apply import match_stored
     from tracker.review import list_reviews
 
+    if train and jurisdiction:
+        # the new model is every city's: matching only one city's bills would leave the others stale
+        raise click.UsageError("--train matches every city's bills with the new model: drop --jurisdiction")
     engine = obj.engine()
     if train:
         from tracker.matcher.retrain import retrain
@@ -188,7 +206,7 @@ def _inputs(text: str | None, file_path: str | None) -> Iterator[str]:
     if file_path is not None:
         try:
             with open(file_path, encoding="utf-8") as fh:
-                yield from (line.rstrip("\r\n") for line in fh if line.strip())
+                yield from (line.rstrip("\r\n") for line in fh)
         except OSError as exc:
             raise InputError(f"{file_path}: cannot read: {exc.strerror}") from None
         except UnicodeDecodeError:
@@ -198,11 +216,18 @@ def _inputs(text: str | None, file_path: str | None) -> Iterator[str]:
     # surrogates, which the learned layer's tokenizer refuses with a TypeError.
     stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
     try:
-        yield from (line.rstrip("\r\n") for line in stdin if line.strip())
+        yield from (line.rstrip("\r\n") for line in stdin)
     except UnicodeDecodeError:
         raise InputError("standard input: not UTF-8 text") from None
     finally:
         stdin.detach()  # sys.stdin keeps its buffer
+
+
+def _blank() -> MatchResult:
+    """A blank line's result: nothing to read, not relevant (it keeps the line's place in the output)."""
+    from tracker.matcher.engine import MatchResult
+
+    return MatchResult(relevant=False, score=0.0, categories=[], direction=None)
 
 
 class InputError(TrackerError):

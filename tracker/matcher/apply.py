@@ -54,6 +54,7 @@ from db.engine import insert_ignore, session_scope
 from db.models import Bill, Jurisdiction
 from db.models_review import DECIDED_STATES, BillMatch, ReviewEvent
 from db.types import utcnow
+from tracker.errors import ConfigError
 from tracker.matcher import Matcher, MatchResult, Rules, load_rules
 from tracker.matcher.document_text import bill_documents, name_documents
 from tracker.matcher.embed import DIMENSIONS, text_hash
@@ -147,8 +148,11 @@ def active_model(session: Session | None) -> LearnedModel | None:
     (``tracker match --train``), else the shipped one; ``None`` (rules alone) when ``TRACKER_MATCHER=rules``
     or when the model cannot be read (one warning in the log; an unreadable active database model is not
     replaced by the shipped one)."""
-    if os.environ.get(MATCHER_ENV, "").strip().lower() == "rules":
+    chosen = os.environ.get(MATCHER_ENV, "").strip().lower()
+    if chosen == "rules":
         return None
+    if chosen not in ("", "learned"):  # a typo must not silently mean the opposite of what was meant
+        raise ConfigError(f"${MATCHER_ENV} is 'rules' (the rules alone) or unset, not {chosen[:40]!r}")
     if session is not None:
         from db.models_matcher import MatcherModel
 

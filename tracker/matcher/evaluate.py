@@ -147,7 +147,8 @@ def read_labelled(path: str | Path) -> list[LabelledTitle]:
     p = Path(path)
     name = p.name
     try:
-        fh = p.open(newline="", encoding="utf-8")
+        # a BOM (Excel's "CSV UTF-8") is not part of the first column's name
+        fh = p.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise DataError(f"{name}: cannot read: {exc.strerror}") from None
     out = []

@@ -312,6 +312,8 @@ class LearnedModel:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
+    if "pickle" in text:  # numpy's refusal advises loading it unsafely: no operator should
+        return "not a model file: it holds pickled objects, which the tracker never loads"
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 

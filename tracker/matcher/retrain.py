@@ -19,11 +19,12 @@ from sqlalchemy import Engine, func, select, update
 from db.engine import session_scope
 from db.models_matcher import MatcherModel
 from db.types import utcnow
+from tracker.errors import ConfigError
 from tracker.matcher.embed import EmbeddingCache, load_embedder
 from tracker.matcher.engine import Matcher
 from tracker.matcher.evaluate import read_labelled, score
 from tracker.matcher.hybrid import HybridMatcher
-from tracker.matcher.learned import DEVSET_DIR, Example, shipped_examples, training_hash
+from tracker.matcher.learned import DEVSET_DIR, Example, LearnedModel, shipped_examples, training_hash
 from tracker.matcher.rules import load_rules
 from tracker.matcher.training import decision_examples, merge, train_model
 
@@ -74,12 +75,17 @@ def retrain(engine: Engine, *, by: str | None = None, force: bool = False) -> Tr
         examples = merge(shipped, decisions)
         digest = training_hash(examples)
         active = session.execute(
-            select(MatcherModel.version, MatcherModel.training_hash, MatcherModel.evaluation,
+            select(MatcherModel.id, MatcherModel.version, MatcherModel.training_hash, MatcherModel.evaluation,
                    MatcherModel.examples, MatcherModel.decisions)
             .where(MatcherModel.active).order_by(MatcherModel.id.desc()).limit(1)
         ).first()  # fmt: skip
         if active is not None and active.training_hash == digest and not force:
-            return Trained(active.version, active.examples, active.decisions, active.evaluation, True)
+            data = session.scalar(select(MatcherModel.data).where(MatcherModel.id == active.id))
+            try:
+                LearnedModel.from_bytes(data or b"", f"#{active.id} in the database")
+                return Trained(active.version, active.examples, active.decisions, active.evaluation, True)
+            except ConfigError:
+                pass  # the same data, but the stored model cannot be read: trained again, replacing it
         number = (session.scalar(select(func.count()).select_from(MatcherModel)) or 0) + 1
         version = f"db-{number}"
         model = train_model(examples, version=version, rules=rules, cache=cache, session=session,
