@@ -444,3 +444,15 @@ def test_a_delivery_whose_sender_dies_at_every_attempt_fails_after_max_attempts(
         "the sending process stopped before transmitting, 3 times",
     )
     assert send_due(engine, config, now + timedelta(hours=1)).sent == [] and smtp.messages == []
+
+
+def test_a_webhook_that_redirects_fails_for_good_at_once(engine, db_url, webhook):
+    """Redirects are not followed, and asking again gets the same answer: a 3xx was retried until
+    max_attempts; it fails at the first answer, naming it."""
+    config = h.make_config(db_url)
+    _one_new_measure(engine, config, email_enabled=False, webhook_url=webhook.url)
+    webhook.receiver.statuses = [302]
+    report = send_due(engine, config, T0 + timedelta(hours=1))
+    (failed,) = report.failed
+    assert "answered HTTP 302, a redirect, which is not followed" in failed
+    assert _deliveries(engine)[0][:2] == ("failed", 1)

@@ -383,5 +383,10 @@ class WebhookChannel:
                 conn.close()
         if 200 <= status < 300:
             return f"HTTP {status}"
+        if 300 <= status < 400:  # not followed, and asking again gets the same answer
+            raise DeliveryError(
+                f"{where}: answered HTTP {status}, a redirect, which is not followed: give its final URL",
+                permanent=True,
+            )
         permanent = 400 <= status < 500 and status not in (408, 425, 429)
         raise DeliveryError(f"{where}: answered HTTP {status}", permanent=permanent)
