@@ -154,6 +154,8 @@ def test_subscription_errors_are_one_line(setup):
     added = tracker(cfg, "subscriptions", "add", "gone@example.org")
     sub_id = added.stdout.split()[1]
     assert tracker(cfg, "subscriptions", "remove", sub_id).returncode == 0
+    nothing = tracker(cfg, "subscriptions", "edit", "staff@example.org")
+    assert nothing.returncode == 2 and "Error: nothing to change: name what to change" in nothing.stderr
     r = tracker(cfg, "subscriptions", "resume", sub_id)
     assert r.returncode == 1 and r.stderr == (
         f"Error: subscription {sub_id} (gone@example.org) was removed; add a new one to subscribe again\n"

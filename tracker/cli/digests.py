@@ -265,6 +265,8 @@ def subscriptions_edit(obj: Any, /, subscription: str, **opts: Any) -> None:
     from db.engine import session_scope
     from tracker.digests import subscriptions as subs
 
+    if all(v in (None, False, ()) for v in opts.values()):
+        raise click.UsageError("nothing to change: name what to change (an option of `subscriptions edit`)")
     pairs = [
         ("jurisdictions", "all_cities"),
         ("categories", "all_categories"),
@@ -469,7 +471,8 @@ def digest_list(obj: Any, statuses: tuple[str, ...], limit: int) -> None:
             when = d.sent_at or d.held_at or d.next_attempt_at or d.created_at
             line = (
                 f"{d.id:>5}  {d.status:<9} {d.channel:<7} {target}  digest {g.id} {g.period} "
-                f"(subscription {g.subscription_id}, {g.measures} measures, {g.changes} changes)  "
+                f"(subscription {g.subscription_id}, {_count(g.measures, 'measure')}, "
+                f"{_count(g.changes, 'change')})  "
                 f"attempts {d.attempts}  {when:%Y-%m-%d %H:%M} UTC"
             )
             if d.last_error and d.status != "sent":
@@ -504,3 +507,7 @@ def digest_check_email(obj: Any) -> None:
 
 
 COMMANDS = (subscriptions, digest)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

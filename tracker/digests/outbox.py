@@ -592,9 +592,10 @@ def _failed(
         _finish(engine, delivery.id, token, ("sending",), status="failed", phase=None, last_error=str(exc))
         report.failed.append(f"{what}: {exc}")
         logger.error(
-            "%s failed for good after %d attempts: %s",
+            "%s failed for good after %d attempt%s: %s",
             what,
             attempts,
+            "" if attempts == 1 else "s",
             exc,
             extra={"event": "delivery_failed"},
         )
