@@ -161,7 +161,7 @@ def head_revision(engine: Engine) -> str | None:
 #: The newest migration's revision, which every command checks the database against (``require_schema``)
 #: without loading Alembic and every migration script in each process; a test checks that it is Alembic's
 #: head (tests/ops/test_schema_head.py), so a new migration that forgets it fails there.
-HEAD_REVISION = "0017_meeting_day_end"
+HEAD_REVISION = "0018_subscription_pauses"
 
 
 def missing_file(engine: Engine) -> Path | None:

@@ -68,8 +68,13 @@ class Subscription(Base):
     webhook_format: Mapped[str] = mapped_column(String(8), default="json")
     feed_token: Mapped[str] = mapped_column(String(43), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="active")
-    # Nothing observed before this time is announced (the creation time, or the time of the last resume).
+    # Nothing observed before this time is announced (the creation time; before migration 0018, or after a
+    # pause that migration did not see, the time of the last resume).
     starts_at: Mapped[datetime]
+    # The last pause, and the resume that ended it: nothing observed in between is announced (unless the
+    # resume caught up, which clears both); what came before the pause and was not yet sent still is.
+    paused_at: Mapped[datetime | None]
+    resumed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

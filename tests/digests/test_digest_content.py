@@ -255,3 +255,35 @@ def test_a_status_change_of_a_bill_announced_in_the_same_digest_is_not_listed_tw
         assert content.measures == 1 and content.changes == 0
         assert len(content.change_ids) == 1  # consumed: it will not come later either
         assert content.cities[0]["measures"][0]["stage"] == "passed"
+
+
+@pytest.mark.parametrize("catch_up", [False, True])
+def test_a_pause_leaves_out_what_happened_while_paused_and_nothing_before_it(engine, db_url, catch_up):
+    """A resume moved the subscription's start to the resume: news from before the pause that no digest
+    had carried yet was lost too (a daily subscription paused at 17:00 lost that day's news). Now only the
+    pause is left out; ``--catch-up`` announces everything since the subscription started."""
+    from tracker.digests.subscriptions import pause, resume
+
+    config = h.make_config(db_url)
+    with session_scope(engine) as s:
+        sub = h.subscribe(s, config, starts_at=T0, status_changes=True)
+        for title, minutes in (("Before the pause", 30), ("While paused", 150), ("After the resume", 270)):
+            b = f.bill(
+                s,
+                title=f"{title}: ordinance limiting ICE detainers",
+                first_seen=T0 + timedelta(minutes=minutes),
+            )
+            f.match(s, b)
+        old = f.bill(s, title="An older ordinance limiting ICE detainers", first_seen=T0 - timedelta(days=1))
+        f.match(s, old)
+        f.change(s, old, new_status="Passed", new_stage="passed", observed_at=T0 + timedelta(minutes=160))
+        pause(s, sub, T0 + timedelta(hours=2))
+        resume(s, sub, T0 + timedelta(hours=4), catch_up=catch_up)
+        content = build_content(s, sub, T0 + timedelta(hours=5))
+        titles = {m["title"].split(":")[0] for c in content.cities for m in c["measures"]}
+        if catch_up:
+            assert titles == {"Before the pause", "While paused", "After the resume"}
+            assert content.changes == 1
+        else:
+            assert titles == {"Before the pause", "After the resume"}
+            assert content.changes == 0  # the status change came while paused

@@ -159,6 +159,15 @@ def passes(match: BillMatch | None, sub: Subscription) -> bool:
     return not (sub.direction and match.effective_direction != sub.direction)
 
 
+def in_window(column: Any, sub: Subscription, start: datetime, now: datetime) -> Any:
+    """``column`` (an observation time) falls in the subscription's window: from ``start`` to ``now``,
+    without its last pause (from ``paused_at`` to ``resumed_at``)."""
+    inside = and_(column >= start, column <= now)
+    if sub.paused_at is not None and sub.resumed_at is not None:
+        inside = and_(inside, or_(column < sub.paused_at, column >= sub.resumed_at))
+    return inside
+
+
 def _relevant_clause(sub: Subscription) -> Any:
     if sub.confirmed_only:
         return BillMatch.review_state == "confirmed"
@@ -472,8 +481,7 @@ def _hearing_changes(
         .outerjoin(BillMatch, BillMatch.bill_id == Bill.id)
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .where(
-            HearingChange.observed_at >= sub.starts_at,
-            HearingChange.observed_at <= now,
+            in_window(HearingChange.observed_at, sub, sub.starts_at, now),
             subscription_scope(session, sub),
             HearingChange.id.not_in(received),
         )
@@ -525,8 +533,7 @@ def _member_content(
         .join(Jurisdiction, Bill.jurisdiction_id == Jurisdiction.id)
         .where(
             Bill.jurisdiction_id == member.jurisdiction_id,
-            Bill.first_seen_at >= start,
-            Bill.first_seen_at <= now,
+            in_window(Bill.first_seen_at, sub, start, now),
             _relevant_clause(sub),
             Bill.id.not_in(received_measures),
             Bill.id.in_(select(Sponsor.bill_id)),
@@ -554,8 +561,7 @@ def _member_content(
         .where(
             Vote.member_id == member.id,
             Meeting.state == "held",
-            Meeting.updated_at >= start,
-            Meeting.updated_at <= now,
+            in_window(Meeting.updated_at, sub, start, now),
             _relevant_clause(sub),
             MeetingItem.id.not_in(received_votes),
         )
@@ -626,9 +632,9 @@ def build_content(
         DigestItem.subscription_id == sub.id, DigestItem.kind == "status_change"
     )
     confirmed_in_window = and_(
-        BillMatch.review_state == "confirmed", BillMatch.decided_at >= start, BillMatch.decided_at <= now
+        BillMatch.review_state == "confirmed", in_window(BillMatch.decided_at, sub, start, now)
     )
-    first_seen_in_window = and_(Bill.first_seen_at >= start, Bill.first_seen_at <= now)
+    first_seen_in_window = in_window(Bill.first_seen_at, sub, start, now)
     new_clause = confirmed_in_window if sub.confirmed_only else or_(first_seen_in_window, confirmed_in_window)
     # which bills: sanctuary measures; a saved search's words, matched or not; a followed bill
     scope = subscription_scope(session, sub)
@@ -678,8 +684,7 @@ def build_content(
             .outerjoin(Action, StatusChange.action_id == Action.id)
             .where(
                 StatusChange.kind == "changed",
-                StatusChange.observed_at >= start,
-                StatusChange.observed_at <= now,
+                in_window(StatusChange.observed_at, sub, start, now),
                 scope,
                 StatusChange.id.not_in(received_changes),
             )

@@ -344,6 +344,7 @@ def pause(session: Session, sub: Subscription, now: datetime) -> str:
     if sub.state == "paused":
         return f"Subscription {sub.id} is already paused."
     sub.state, sub.updated_at = "paused", now
+    sub.paused_at, sub.resumed_at = now, None
     return f"Subscription {sub.id} ({sub.email}) paused."
 
 
@@ -351,8 +352,13 @@ def resume(session: Session, sub: Subscription, now: datetime, *, catch_up: bool
     if sub.state == "active":
         return f"Subscription {sub.id} is already active."
     sub.state, sub.updated_at = "active", now
-    if not catch_up:
-        # What happened while paused is not announced (use --catch-up to receive it).
+    if catch_up:
+        sub.paused_at = sub.resumed_at = None  # everything since the subscription started
+    elif sub.paused_at is not None:
+        # What happened while paused is not announced (--catch-up announces it); what came before the pause
+        # and no digest carried yet still is.
+        sub.resumed_at = now
+    else:  # paused before its pauses were recorded (migration 0018): from now on, as then
         sub.starts_at = now
     return f"Subscription {sub.id} ({sub.email}) resumed."
 
