@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from db.models_review import BillMatch
+from db.models_web import User
 from tracker import review
 from tracker.errors import TrackerError
 from tracker.read_model import FilterError
@@ -126,6 +127,24 @@ Next = Annotated[str, Form()]
 Seen = Annotated[str | None, Form(max_length=64)]
 
 
+def _verdict(
+    request: Request,
+    db: Session,
+    bill_id: int,
+    user: User,
+    note: str,
+    next_url: str,
+    seen: str | None,
+    kind: str,
+) -> Response:
+    """Confirm the match as it stands, or reject it."""
+    ref = _require_bill(db, bill_id)
+    decide = review.confirm if kind == "confirm" else review.reject
+    return _decide(
+        request, db, bill_id, next_url, lambda: decide(db, ref, note=note, by=user.username, seen=seen)
+    )
+
+
 @router.post("/review/{bill_id}/confirm")
 def confirm(
     request: Request,
@@ -136,10 +155,7 @@ def confirm(
     next: Next = "/review",
     seen: Seen = None,
 ) -> Response:
-    ref = _require_bill(db, bill_id)
-    return _decide(
-        request, db, bill_id, next, lambda: review.confirm(db, ref, note=note, by=user.username, seen=seen)
-    )
+    return _verdict(request, db, bill_id, user, note, next, seen, "confirm")
 
 
 @router.post("/review/{bill_id}/reject")
@@ -152,10 +168,7 @@ def reject(
     next: Next = "/review",
     seen: Seen = None,
 ) -> Response:
-    ref = _require_bill(db, bill_id)
-    return _decide(
-        request, db, bill_id, next, lambda: review.reject(db, ref, note=note, by=user.username, seen=seen)
-    )
+    return _verdict(request, db, bill_id, user, note, next, seen, "reject")
 
 
 @router.post("/review/{bill_id}/correct")
