@@ -477,3 +477,22 @@ def test_demo_portal_hearings_scheduled_moved_and_cancelled_are_each_announced_o
             assert ("moved", moved_bill_id) in kinds and ("cancelled", cancelled_bill_id) in kinds
             assert any(kind == "scheduled" for kind, _ in kinds)
     engine.dispose()
+
+
+def test_a_preview_is_read_at_its_digest_time(engine, db_url):
+    """``digest preview`` (and the demo's digest) showed the next daily digest, dated tomorrow, with a
+    meeting of this afternoon under "Coming up": a digest sent tomorrow morning would not list it. The preview
+    reads what is known now as the digest's time would: a meeting that will have started is not coming up."""
+    from tracker.digests.outbox import preview
+
+    config = h.make_config(db_url)
+    now = T0  # Mon 2 Nov 12:00 UTC: today's 08:00 UTC digest is past, tomorrow's is next
+    with session_scope(engine) as s:
+        sub = h.subscribe(s, config, starts_at=now, frequency="daily", at_time="08:00", timezone="UTC")
+        b = _tracked_bill(s)
+        f.hearing(s, [b], now + timedelta(hours=4), observed_at=now - timedelta(days=1), source_id="TODAY")
+        f.hearing(s, [b], now + timedelta(days=2), observed_at=now - timedelta(days=1), source_id="LATER")
+        slot, content = preview(s, sub, config, now)
+        assert slot.period == "2026-11-03"
+        shown = " ".join(str(c) for c in content.coming_up)
+        assert "Wed 4 Nov" in shown and "Mon 2 Nov" not in shown, shown

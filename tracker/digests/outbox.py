@@ -190,8 +190,9 @@ def _active(session: Session, subscription_ids: list[int] | None, frequencies: l
 
 
 def preview(session: Session, sub: Subscription, config: Config, now: datetime) -> tuple[Slot, DigestContent]:
-    """The digest the subscription would get next (its content as of ``now``), without recording it: the
-    due period when it is not recorded yet, else the next one."""
+    """The digest the subscription would get next, without recording it: the due period when it is not
+    recorded yet, else the next one, with what is known at ``now`` as it would read at that period's time
+    (a meeting that will have started by then is not "coming up")."""
     slot = slot_for(sub, config, now)
     recorded = session.scalar(
         select(Digest.id).where(Digest.subscription_id == sub.id, Digest.period == slot.period)
@@ -201,7 +202,7 @@ def preview(session: Session, sub: Subscription, config: Config, now: datetime) 
             sub.frequency, sub.at_time, sub.weekday, sub.timezone, now, config.digests.immediate_every_minutes
         )
         slot = slot_for(sub, config, nxt)
-    return slot, build_content(session, sub, now, Links.of(config))
+    return slot, build_content(session, sub, max(now, slot.at), Links.of(config))
 
 
 def _lock_subscription(session: Session, sub_id: int) -> None:
