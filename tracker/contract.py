@@ -260,6 +260,7 @@ def local_day_end(day: date, time_zone: str | ZoneInfo) -> datetime:
 
 _COMMENT = re.compile(r"\bcomment", re.I)
 _COMMENT_LABEL = re.compile(r"^\s*public\s+comments?\s*[:\-\u2013\u2014]\s*", re.I)
+_COMMENT_LABEL_INSIDE = re.compile(r"(?<=[.;!?])\s+public\s+comments?\s*[:\-\u2013\u2014]\s*", re.I)
 
 
 def public_comment(text: str | None) -> str | None:
@@ -269,6 +270,9 @@ def public_comment(text: str | None) -> str | None:
     place that shows the instructions names them so."""
     if not text or not _COMMENT.search(text):
         return None
+    inner = _COMMENT_LABEL_INSIDE.search(text)
+    if inner is not None:  # "Rescheduled from ... . Public comment: ...": the instructions follow the label
+        text = text[inner.end() :]
     return _COMMENT_LABEL.sub("", text, count=1).strip() or None
 
 

@@ -193,6 +193,9 @@ def test_event_comment_is_kept_only_as_public_comment_instructions():
     labelled = "Public comment: email clerk@example.gov before 5 PM the day before."
     meeting = meeting_of(METRO, {**base, "EventComment": labelled}, None)
     assert meeting.comment_instructions == "email clerk@example.gov before 5 PM the day before."
+    # a note before the instructions (the demo's moved meetings): the instructions, without it or the label
+    moved = "Rescheduled from Wednesday, December 23, 2026 at 9:30 AM. Public comment: speak in person."
+    assert meeting_of(METRO, {**base, "EventComment": moved}, None).comment_instructions == "speak in person."
     written = "Written public comment deadline December 14, 2026, 3:00 PM"
     assert meeting_of(METRO, {**base, "EventComment": written}, None).comment_instructions == written
     # the cancelled meeting's comment still cancels it
