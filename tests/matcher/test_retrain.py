@@ -67,17 +67,20 @@ def test_an_unreadable_active_model_is_replaced_by_training_on_the_same_data(eng
     """A stored model that cannot be read leaves matching to the rules alone; training on unchanged data
     kept it ("already trained on these examples: kept"), so nothing brought the learned layer back. It is
     trained again and replaced."""
-    from sqlalchemy import update
-
+    from db.types import utcnow
     from tracker.matcher.apply import active_model
+    from tracker.matcher.learned import shipped_examples, training_hash
+    from tracker.matcher.training import decision_examples, merge
 
     with session_scope(engine) as s:
         bill_id = bill(s, title=CONFIRMED).id
     with session_scope(engine) as s:
         confirm(s, str(bill_id), by="ana")
-    assert retrain(engine).version == "db-1"
-    with session_scope(engine) as s:
-        s.execute(update(MatcherModel).where(MatcherModel.active).values(data=b"\xde\xad\xbe\xef"))
+    with session_scope(engine) as s:  # a model of exactly this data, stored and then damaged
+        digest = training_hash(merge(shipped_examples(), decision_examples(s)))
+        s.add(MatcherModel(version="db-1", embedder="x", training_hash=digest, model_hash="0" * 64,
+                           examples=1, decisions=1, evaluation={}, data=b"\xde\xad\xbe\xef", active=True,
+                           trained_at=utcnow(), trained_by="ana"))  # fmt: skip
     with session_scope(engine) as s:
         assert active_model(s) is None  # the rules alone (one warning in the log)
     replaced = retrain(engine)

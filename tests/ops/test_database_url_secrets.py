@@ -23,7 +23,12 @@ def _urls(port: int) -> list[str]:
         f"postgresql://127.0.0.1:{port}/x?sslpassword={SECRET}",
         f"postgresql://bob:{SECRET}@127.0.0.1:abc/x",  # not a port
         f"postgresql://bob:{SECRET}@[::1:1/x",
-        # a driver the tracker does not install (psycopg2 is read as psycopg 3, which it does)
+    ]
+
+
+def _driver_urls(port: int) -> list[str]:
+    """A driver the tracker does not install (psycopg2 is read as psycopg 3, which it does)."""
+    return [
         f"postgresql+psycopg2://bob:{SECRET}@127.0.0.1:{port}/x",
         f"postgresql+asyncpg://bob:{SECRET}@127.0.0.1:{port}/x",
         f"postgresql+nosuch://bob:{SECRET}@127.0.0.1:{port}/x",
@@ -54,6 +59,12 @@ def test_redact_url_masks_every_place_a_password_can_be():
 
 
 def test_a_driver_the_tracker_does_not_install_is_named_in_one_line(tmp_path):
+    # every command opens the database through one function (db.engine.make_engine): `status` stands for them
+    for url in _driver_urls(free_port()):
+        done = run_tracker("status", env={"TRACKER_DATABASE_URL": url}, timeout=60)
+        out = done.stdout + done.stderr
+        assert SECRET not in out and "Traceback" not in out and done.returncode != 0, (url, out)
+        assert len(done.stderr.strip().splitlines()) == 1, (url, done.stderr)
     for url, driver in [
         (f"postgresql+asyncpg://bob:{SECRET}@127.0.0.1:9/x", "asyncpg"),
         ("sqlite+pysqlcipher:///tracker.db", "pysqlcipher"),
