@@ -12,18 +12,21 @@ Design rules (see docs/architecture.md):
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -55,6 +58,17 @@ class Base(DeclarativeBase):
     }
 
 
+@functools.cache
+def text_limits(table: Table) -> tuple[tuple[Column[Any], int], ...]:
+    """The table's text columns with a length (``String(n)``) and that length: what SQLite stores beyond
+    and PostgreSQL refuses (the flush check below, and ``tracker db copy``'s check of a source)."""
+    return tuple(
+        (column, column.type.length)
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length
+    )
+
+
 @event.listens_for(Session, "before_flush")
 def _check_lengths(session: Session, _context: Any, _instances: Any) -> None:
     """Text longer than its column is refused on both engines, as PostgreSQL refuses it: SQLite would store
@@ -64,10 +78,7 @@ def _check_lengths(session: Session, _context: Any, _instances: Any) -> None:
         table = getattr(obj, "__table__", None)
         if table is None:
             continue
-        for column in table.columns:
-            limit = getattr(column.type, "length", None)
-            if not limit or not isinstance(column.type, String):
-                continue
+        for column, limit in text_limits(table):
             value = obj.__dict__.get(column.key)
             if isinstance(value, str) and len(value) > limit:
                 raise DataError(

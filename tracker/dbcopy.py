@@ -53,6 +53,7 @@ from db.engine import (
     redact_url,
     unreachable,
 )
+from db.models import text_limits
 from db.schema import Base
 from tracker.errors import TrackerError
 
@@ -243,10 +244,7 @@ def _check_lengths(sconn: Connection) -> None:
     an error naming neither the table nor the row): name the first such column, how many values and the
     first row, before anything is written."""
     for table in Base.metadata.sorted_tables:
-        for column in table.columns:
-            limit = getattr(column.type, "length", None)
-            if not isinstance(column.type, String) or not limit:
-                continue
+        for column, limit in text_limits(table):
             too_long = func.length(column) > limit
             count = sconn.execute(select(func.count()).select_from(table).where(too_long)).scalar_one()
             if not count:
