@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from filelock import FileLock
@@ -432,14 +433,18 @@ def server(portal):
 class DemoRun:
     dir: Path
     result: subprocess.CompletedProcess[str]
+    web: dict[str, Any]  # what the served web app answered (tests/demo_serve.py)
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> DemoRun:
-    """One real ``tracker demo --no-serve`` run (a child process, as ``./dev demo`` runs it) shared by the
-    tests that read what it printed and stored (tests/demo, tests/web/test_web_demo.py). It takes a minute
+    """One real ``tracker demo`` run, the README's quick-start command (a child process, as ``./dev demo``
+    runs it: crawls, then serves the web app until Ctrl-C; tests/demo_serve.py), shared by the tests that
+    read what it printed, stored and answered (tests/demo, tests/web/test_web_demo.py). It takes a minute
     or more, so it runs once per session: the first pytest-xdist worker that needs it runs it under a
     lock in the directory all workers share, and the others read its output from there."""
+    from tests.demo_serve import run_serving_demo
+
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the controller's base directory, of which each worker's is a child
@@ -448,16 +453,13 @@ def demo_run(tmp_path_factory) -> DemoRun:
     with FileLock(str(root / "demo-run.lock")):
         saved.parent.mkdir(exist_ok=True)
         if saved.exists():
-            args, returncode, stdout, stderr = json.loads(saved.read_text(encoding="utf-8"))
+            args, returncode, stdout, stderr, web = json.loads(saved.read_text(encoding="utf-8"))
             result = subprocess.CompletedProcess(args, returncode, stdout, stderr)
         else:
-            env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CONFIG", "TRACKER_DATABASE_URL")}
-            result = subprocess.run(
-                [".venv/bin/tracker", "demo", "--no-serve", "--dir", str(demo)],
-                cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-            )  # fmt: skip
+            result, web = run_serving_demo(demo, REPO)
             saved.write_text(
-                json.dumps([result.args, result.returncode, result.stdout, result.stderr]), encoding="utf-8"
+                json.dumps([result.args, result.returncode, result.stdout, result.stderr, web]),
+                encoding="utf-8",
             )
     assert result.returncode == 0, result.stderr[-2000:]
-    return DemoRun(demo, result)
+    return DemoRun(demo, result, web)

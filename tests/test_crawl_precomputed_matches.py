@@ -34,7 +34,11 @@ def bill_count(engine) -> int:
         return s.scalar(select(func.count()).select_from(Bill)) or 0
 
 
-@pytest.mark.parametrize("matcher", ["hybrid", "rules"])
+# Each engine and each matcher once (the pairs that matter: the embeddings cache is written by the match
+# process beside the crawl and read by the import, in either engine).
+@pytest.mark.parametrize(
+    ("db_url", "matcher"), [("sqlite", "hybrid"), ("postgresql", "rules")], indirect=["db_url"]
+)
 def test_a_split_crawl_has_its_bills_classified_beside_it(
     tmp_path, db_url, engine, portal, server, monkeypatch, matcher
 ):

@@ -75,6 +75,7 @@ def test_the_attachments_budget_is_shared_out(tmp_path, db_url, engine, portal, 
         assert fetched == 10
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # nothing is stored: one engine
 def test_a_failing_worker_fails_the_crawl(tmp_path, db_url, engine, portal, server):
     cfg = portal_config(
         tmp_path / "t.toml",

@@ -545,7 +545,7 @@ def test_crawls_record_a_hearing_scheduled_moved_and_cancelled_once(tmp_path, db
 
 
 def test_the_demo_shows_meetings_moves_cancellations_and_roll_calls(demo_run):
-    """`tracker demo --no-serve` (as ./dev demo runs it) stores the councils' meetings and prints what its
+    """`tracker demo` (as ./dev demo runs it) stores the councils' meetings and prints what its
     second crawl found: hearings of matched measures moved and cancelled during the demo's two weeks."""
     out = demo_run.result.stdout
     assert "Meetings read from the council calendars:" in out

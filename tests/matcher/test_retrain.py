@@ -4,6 +4,7 @@ decisions say it should; decisions are never overridden; unchanged training data
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from db.engine import session_scope
@@ -63,6 +64,8 @@ def test_training_on_decisions_stores_a_model_moves_scores_and_never_overrides_a
     assert again.unchanged and again.version == "db-1"
 
 
+# One engine: training takes seconds, and storing and reading a model row is the test above's, on both.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_unreadable_active_model_is_replaced_by_training_on_the_same_data(engine):
     """A stored model that cannot be read leaves matching to the rules alone; training on unchanged data
     kept it ("already trained on these examples: kept"), so nothing brought the learned layer back. It is

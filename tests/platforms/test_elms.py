@@ -441,6 +441,7 @@ def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, e
     assert store_fingerprint(engine) == fingerprint
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the failing crawls store nothing: one engine
 def test_failures_are_one_line_and_import_nothing(tmp_path, db_url, engine, server):
     cfg = config(tmp_path, server, db_url)
     assert crawl(cfg).returncode == 0

@@ -588,6 +588,7 @@ def small_portal() -> list[PortalBill]:
         ),
     ],
 )
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # nothing is stored: one engine
 def test_a_broken_portal_fails_the_crawl_and_imports_nothing(tmp_path, db_url, engine, fault, expected):
     with InsiteServer(small_portal()) as server:
         server.faults[fault[0]] = fault[1]

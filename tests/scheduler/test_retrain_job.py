@@ -1,7 +1,8 @@
-"""The scheduler's ``matcher:retrain`` job (scheduler.Jobs.retrain) on a real database, both engines: it
-trains a new active model and matches the bills again when ``[matcher] min_new_decisions`` decisions are
-newer than the active model, and skips otherwise, with one log line either way; ``tracker schedule
---list`` shows it on ``[matcher] retrain_cron``; a cron that never fires is one ``Error:`` line."""
+"""The scheduler's ``matcher:retrain`` job (scheduler.Jobs.retrain) on a real database (the training on
+PostgreSQL, the rest on both engines): it trains a new active model and matches the bills again when
+``[matcher] min_new_decisions`` decisions are newer than the active model, and skips otherwise, with one
+log line either way; ``tracker schedule --list`` shows it on ``[matcher] retrain_cron``; a cron that never
+fires is one ``Error:`` line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import re
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from db.engine import session_scope
@@ -58,6 +60,8 @@ def _retrain_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "matcher_retrain"]
 
 
+# The production engine only: training takes seconds, and tests/matcher/test_retrain.py trains on both.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_job_retrains_when_enough_new_decisions_exist(engine, db_url, caplog):
     _decide(engine, count_rejected=3)  # 4 decisions
     jobs = Jobs(_config(db_url, min_new=4), None, engine)
