@@ -43,6 +43,26 @@ def line(name: str, s: Scored) -> str:
     )
 
 
+def near_misses(rows: list, results: list) -> str:
+    """Near misses (not relevant, uncertain: they wait in the editors' queue, not on the list) among clear
+    rows, and how many relevant rows reach the queue at all (listed or near miss)."""
+    near = [
+        r for r, x in zip(rows, results, strict=True) if not x.relevant and getattr(x, "uncertain", False)
+    ]
+    relevant = [r for r in rows if r.relevant]
+    reached = sum(
+        1
+        for r, x in zip(rows, results, strict=True)
+        if r.relevant and (x.relevant or getattr(x, "uncertain", False))
+    )
+    share = f"{reached / len(relevant):.2f}" if relevant else "n/a"
+    return (
+        f"  {'near misses, clear rows':<28} {len(near)} in the queue, not listed "
+        f"({sum(r.relevant for r in near)} relevant); relevant rows reaching the queue: {reached} of "
+        f"{len(relevant)} ({share})"
+    )
+
+
 def main() -> int:
     quick = "--quick" in sys.argv
     rules = Matcher(load_rules())
@@ -67,6 +87,7 @@ def main() -> int:
                     f"{name}, borderline rows", score([rows[i] for i in border], [results[i] for i in border])
                 )
             )
+        print(near_misses([rows[i] for i in clear], [predicted[i] for i in clear]))
     holdout = REPO / "tracker/matcher/devset/holdout.csv"
     from tracker.matcher.evaluate import read_labelled
 

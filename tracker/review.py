@@ -37,6 +37,11 @@ UNCERTAIN_HELP = (
     "uncertain: the model's probability is near its decision boundary; "
     "an editor's decision here teaches it the most"
 )
+#: What a "near miss" is (the CLI's legend, the web badge's tooltip).
+NEAR_MISS_HELP = (
+    "near miss: not on the list, the model's probability is just below its boundary; "
+    "confirming adds it to the list, rejecting teaches the model"
+)
 
 
 class ReviewError(TrackerError):
@@ -180,6 +185,21 @@ def _locked_match(session: Session, bill: Bill, rules: LoadedRules) -> BillMatch
     return match
 
 
+def near_miss_suggestion(learned: Any) -> dict[str, Any]:
+    """What the learned layer would have listed a near miss as (a bill in the queue that is not relevant:
+    its probability was just below the boundary), from a match's stored ``learned`` JSON: ``categories``
+    (codes), ``direction`` and ``reason``, or an empty dict. Read defensively: it comes from the database."""
+    s = learned.get("suggested") if isinstance(learned, dict) else None
+    if not isinstance(s, dict) or not isinstance(s.get("categories"), list):
+        return {}
+    direction, reason = s.get("direction"), s.get("reason")
+    return {
+        "categories": [c for c in s["categories"] if isinstance(c, str)],
+        "direction": direction if direction in DIRECTIONS else None,
+        "reason": reason if isinstance(reason, str) else None,
+    }
+
+
 @dataclass
 class Decision:
     ref: str
@@ -248,11 +268,13 @@ def _decide(
         match.source = "editor"
     state = "rejected" if kind == "rejected" else "confirmed"
     if state == "confirmed":
+        suggested = near_miss_suggestion(match.learned) if not match.relevant else {}
         if not cats:
             if match.review_state == "confirmed" and match.editor_categories:
                 cats = list(match.editor_categories)
             else:
-                cats = list(match.categories)
+                known = {c.code for c in loaded.rules.categories}  # a suggestion made under older rules
+                cats = list(match.categories) or [c for c in suggested.get("categories", []) if c in known]
         if not cats:
             raise ReviewError(f"{shown} has no matched categories: give --category CODE")
         if direction is None:
@@ -260,6 +282,8 @@ def _decide(
                 direction = match.editor_direction
             elif match.direction and cats[0] in match.categories:
                 direction = match.direction
+            elif suggested.get("direction") and cats[0] in suggested["categories"]:
+                direction = suggested["direction"]
             else:
                 direction = loaded.rules.category(cats[0]).default_direction
         match.editor_categories, match.editor_direction = cats, direction

@@ -75,3 +75,32 @@ def test_review_card_and_bill_page_show_the_evidence_escaped(client, login, engi
         assert f"Why this direction: {reason}" in html or f'<td class="why">{reason}</td>' in html
     page = client.get(f"/bills/{ids['flock']}").text
     assert "Model: probability" not in page and "state-uncertain" not in page
+
+
+def test_a_near_miss_is_badged_says_what_confirming_adds_and_confirming_adds_it(client, login, engine):
+    """A near miss (pending, not relevant, uncertain: tracker/matcher/apply.py) is badged on the queue and
+    the bill page, says what confirming it adds (the stored suggestion, escaped), preselects it in the
+    correction form, and the Confirm button adds it so."""
+    ids = _bills(engine)
+    suggested = {"categories": ["gang_databases"], "direction": "expands", "reason": f"abolishing {XSS}"}
+    with session_scope(engine) as s:
+        s.execute(update(BillMatch).where(BillMatch.bill_id == ids["flock"]).values(
+            relevant=False, categories=[], direction=None, uncertain=True,
+            learned={**LEARNED, "probability": 0.15, "suggested": suggested}))  # fmt: skip
+    login(client, "editor")
+    for html in (client.get("/review").text, client.get(f"/bills/{ids['flock']}").text):
+        assert html.count('class="state state-near-miss"') == 1
+        assert "Near miss: not on the list. Confirming adds it as Gang databases; expands sanctuary" in html
+        assert f"(abolishing {ESCAPED_XSS})" in html and XSS not in html
+    card = client.get("/review").text.split(f'id="bill-{ids["flock"]}"')[1].split("</article>")[0]
+    assert '<option value="gang_databases" selected>' in card
+    assert '<option value="expands" selected>' in card
+    assert "state-near-miss" not in client.get(f"/bills/{ids['gang']}").text  # relevant: not a near miss
+
+    r = client.post(f"/review/{ids['flock']}/confirm", data={"csrf_token": client.csrf})
+    assert r.status_code in (200, 303), r.text
+    with session_scope(engine) as s:
+        match = s.get(BillMatch, ids["flock"])
+        decided = (match.review_state, match.editor_categories, match.editor_direction)
+    assert decided == ("confirmed", ["gang_databases"], "expands")
+    assert "state-near-miss" not in client.get(f"/bills/{ids['flock']}").text

@@ -193,9 +193,14 @@ def _short_categories(codes: list[str]) -> str:
     return cut(codes[0], 30) + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
 
 
+def _near_miss(record: dict[str, Any]) -> bool:
+    """A bill in the queue that the matcher did not put on the list (tracker/matcher/apply.py)."""
+    return record["review_state"] == "pending" and record.get("relevant") is False
+
+
 def format_review_table(rows: list[dict[str, Any]]) -> str:
     """``tracker review list``: one line per bill, then the counts by state."""
-    from tracker.review import UNCERTAIN_HELP
+    from tracker.review import NEAR_MISS_HELP, UNCERTAIN_HELP, near_miss_suggestion
 
     if not rows:
         return "No bills to show."
@@ -204,9 +209,14 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
         uncertain = "uncertain" if r.get("uncertain") else ""
+        categories, direction = _short_categories(r["categories"]), r["direction"] or "-"
+        if _near_miss(r):  # not on the list: what confirming it would add, marked with "?"
+            suggested = near_miss_suggestion(r.get("learned"))
+            categories = "? " + _short_categories(suggested.get("categories") or [])
+            direction = (suggested.get("direction") or "-") + "?"
         lines.append(
-            f"{cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {r['direction'] or '-':<9}  "
-            f"{_short_categories(r['categories']):<34} {uncertain:<9} {cut(r['title'], 80)}"
+            f"{cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {direction:<9}  "
+            f"{categories:<34} {uncertain:<9} {cut(r['title'], 80)}"
         )
     counts: dict[str, int] = {}
     for r in rows:
@@ -218,6 +228,9 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
     uncertain_n = sum(1 for r in rows if r.get("uncertain"))
     if uncertain_n:
         parts.append(f"{uncertain_n} {UNCERTAIN_HELP}")
+    near = sum(1 for r in rows if _near_miss(r))
+    if near:
+        parts.append(f"{near} {NEAR_MISS_HELP} (its categories and direction marked ?)")
     lines.append(f"{len(rows)} bill{'s' if len(rows) != 1 else ''}: {', '.join(parts)}.")
     return "\n".join(lines)
 
@@ -254,9 +267,10 @@ def _category_names(codes: list[str]) -> str:
     return ", ".join(codes) or "-"
 
 
-def learned_lines(learned: Any, uncertain: bool) -> list[str]:
+def learned_lines(learned: Any, uncertain: bool, near_miss: bool = False) -> list[str]:
     """The learned layer's evidence in words a person can check (empty without a model's finding):
-    its probability, the labelled titles most like this one, and why this direction."""
+    its probability, the labelled titles most like this one, and why this direction; for a near miss
+    (in the queue, not on the list), what confirming it would add."""
     if not isinstance(learned, dict):
         return []
     out = []
@@ -271,6 +285,16 @@ def learned_lines(learned: Any, uncertain: bool) -> list[str]:
         out.append(f"Why this direction: {learned['direction_reason']}")
     if learned.get("overruled"):
         out.append(f"Overruled:  {learned['overruled']}")
+    from tracker.review import near_miss_suggestion
+
+    suggested = near_miss_suggestion(learned) if near_miss else {}
+    if suggested:
+        why = f" ({suggested['reason']})" if suggested.get("reason") else ""
+        direction = suggested.get("direction") or "the usual direction of its first category"
+        out.append(
+            f"Near miss:  not on the list; confirming adds it as {_category_names(suggested['categories'])}; "
+            f"{direction}{why}"
+        )
     return out
 
 
@@ -323,7 +347,11 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
     # the learned layer's lines, with the one reason for the direction shown (the editor's, the model's
     # or the deciding cue's)
     lines.extend(
-        ln for ln in learned_lines(match.learned, bool(match.uncertain)) if not ln.startswith("Why ")
+        ln
+        for ln in learned_lines(
+            match.learned, bool(match.uncertain), match.review_state == "pending" and not match.relevant
+        )
+        if not ln.startswith("Why ")
     )
     reason = match_direction_reason(match)
     if reason:

@@ -5,8 +5,10 @@
 
 - every bill gets a row, relevant or not (so a rescore can tell "newly relevant" from "no longer
   relevant", the export has a score for every bill, and an editor can add a bill the matcher missed);
-  only relevant ones enter the editors' queue as ``pending``; a ``pending`` bill that stops being relevant
-  leaves the queue again (its state goes back to none);
+  relevant ones enter the editors' queue as ``pending``, and so do *near misses* (not relevant, but the
+  learned layer's probability is just below the boundary that applied: ``uncertain``), which stay off the
+  list until an editor confirms one; a ``pending`` bill that is neither any more leaves the queue again
+  (its state goes back to none);
 - the machine's fields are rewritten; a decision (``confirmed``/``rejected``, the editor's categories and
   direction, the note) never is;
 - a decided bill whose title, name or text changed *materially* since the decision is flagged for another
@@ -47,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import insert_ignore, session_scope
@@ -381,7 +383,7 @@ def _match_chunk(
                 {
                     **machine,
                     "source": "matcher",
-                    "review_state": "pending" if relevant else None,
+                    "review_state": "pending" if relevant or machine["uncertain"] else None,
                     "needs_review": False,
                     "created_at": now,
                 }
@@ -557,11 +559,12 @@ def _write_changes(
         session.execute(update(BillMatch), changes.updates)
         summary.updated = len(changes.updates)
         rematched = [u["bill_id"] for u in changes.updates]
-        # The queue follows the machine only for undecided bills; the WHERE clauses make that hold even
-        # if a decision was written meanwhile.
+        # The queue follows the machine only for undecided bills (relevant ones and near misses); the WHERE
+        # clauses make that hold even if a decision was written meanwhile.
+        queued = or_(BillMatch.relevant.is_(True), BillMatch.uncertain.is_(True))
         session.execute(
             update(BillMatch)
-            .where(BillMatch.bill_id.in_(rematched), BillMatch.relevant, BillMatch.review_state.is_(None))
+            .where(BillMatch.bill_id.in_(rematched), queued, BillMatch.review_state.is_(None))
             .values(review_state="pending")
             .execution_options(synchronize_session=False)
         )
@@ -570,7 +573,7 @@ def _write_changes(
             .where(
                 and_(
                     BillMatch.bill_id.in_(rematched),
-                    BillMatch.relevant.is_(False),
+                    not_(queued),
                     BillMatch.review_state == "pending",
                 )
             )

@@ -116,6 +116,10 @@ def combine(rules: MatchResult, p: Prediction, title: str, model: LearnedModel) 
     if not p.relevant:
         if rules.relevant:
             learned["overruled"] = "the rules found it relevant; the model, reading the whole title, did not"
+        if p.uncertain:  # a near miss: it goes to the editors' queue, not to the list (docs/review.md)
+            categories = list(rules.categories) if rules.relevant and rules.categories else [p.category]
+            direction, reason = decide_direction(rules, p, title, categories[0])
+            learned["suggested"] = {"categories": categories, "direction": direction, "reason": reason}
         return HybridResult(False, round(p.probability, 4), [], None, list(rules.evidence),
                             dict(rules.category_scores), learned)  # fmt: skip
     # The rules' categories when they found the bill (their phrases are the evidence); else the model's.

@@ -239,9 +239,9 @@ class LearnedModel:
             boundary = KEEP_RULES if result.relevant else THRESHOLD
             # The model reads the title (and name) only: a rules match found in a bill's documents stands.
             in_documents = any(e.kind == "term" and e.field not in ("title", "name") for e in result.evidence)
-            relevant = (result.relevant and (p >= KEEP_RULES or in_documents)) or (
-                p >= THRESHOLD and not vetoed(result)
-            )
+            veto = vetoed(result)
+            kept = result.relevant and (p >= KEEP_RULES or in_documents)
+            relevant = kept or (p >= THRESHOLD and not veto)
             ci = int(np.argmax(p_cat[i]))
             di = int(np.argmax(p_dir[i]))
             similar = [(float(c), self.examples[j]) for c, j in zip(closeness[i], nearest[i], strict=True)]
@@ -249,7 +249,8 @@ class LearnedModel:
                 Prediction(
                     probability=p,
                     relevant=relevant,
-                    uncertain=abs(p - boundary) < UNCERTAIN_BAND,
+                    # near the boundary that applied; never a vetoed title (the hard negative decides it)
+                    uncertain=abs(p - boundary) < UNCERTAIN_BAND and not veto,
                     category=self.category.classes[ci],
                     category_probability=float(p_cat[i, ci]),
                     direction=self.direction.classes[di],

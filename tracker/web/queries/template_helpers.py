@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import safe_url
-from tracker.review import decision_seen
+from tracker.review import decision_seen, near_miss_suggestion
 from tracker.signals import EVIDENCE_LEGEND, evidence_what
 from tracker.web.queries.filters import QUEUE_ORDERS, QUEUE_STATES, SEARCH_STATES, STAGES
 from tracker.web.queries.renderings import highlight_html
@@ -96,6 +96,12 @@ class TemplateHelpers:
         "Uncertain: the model's probability is near its decision boundary, so it could go either way. "
         "Deciding this bill teaches the model the most."
     )
+    near_miss_help = (
+        "Near miss: the matcher did not put this bill on the list, but the model's probability is just "
+        "below its boundary. Confirm adds it to the list; reject teaches the model."
+    )
+
+    suggested = staticmethod(near_miss_suggestion)
 
 
 HELPERS = TemplateHelpers()
