@@ -307,10 +307,9 @@ def _migrated_sqlite(template: Path, directory: Path) -> str:
     return f"sqlite:///{directory}/tracker.db"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path) -> Iterator[str]:
-    """A migrated, empty database on each engine: a copy of a migrated SQLite file, or a migrated
-    PostgreSQL schema as fresh as a new one (:class:`PgSchemas`)."""
+def database_for(request, tmp_path) -> Iterator[str]:
+    """The ``db_url`` fixture's body, for ``request.param`` (``sqlite`` or ``postgresql``): a copy of a
+    migrated SQLite file, or a migrated PostgreSQL schema as fresh as a new one (:class:`PgSchemas`)."""
     if request.param == "sqlite":
         yield _migrated_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
         return
@@ -318,6 +317,14 @@ def db_url(request, tmp_path) -> Iterator[str]:
     schema = schemas.take()
     yield _schema_url(schema)
     schemas.give_back(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A migrated, empty database on each engine (:func:`database_for`). A test names its engines with
+    ``@pytest.mark.parametrize("db_url", [...], indirect=True)``; tests/platforms/conftest.py narrows a
+    whole directory."""
+    yield from database_for(request, tmp_path)
 
 
 @pytest.fixture

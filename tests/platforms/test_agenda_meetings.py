@@ -29,6 +29,7 @@ from tests.platforms.civicclerk_server import (
     sample_events,
     south_fulton_api,
 )
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.primegov_server import CCTA_UPCOMING, CLAYTON_2026, LA_UPCOMING, la_portal
 from tracker.contract import NormalizedMeeting
 from tracker.demo.primegov_portal import JSON_TYPE, AppServer, Item, Page, PrimeGovPortal, meeting_row
@@ -323,6 +324,7 @@ def upcoming_api() -> CivicClerkApi:
     return api
 
 
+@BOTH_ENGINES
 def test_civicclerk_moved_and_cancelled_hearings_recorded_once(tmp_path, db_url, engine):
     api = upcoming_api()
     with AppServer(api) as server:

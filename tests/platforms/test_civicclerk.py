@@ -27,6 +27,7 @@ from tests.platforms.civicclerk_server import (
     sample_events,
     south_fulton_api,
 )
+from tests.platforms.conftest import BOTH_ENGINES
 from tracker.demo.primegov_portal import ERROR_PAGE, HTML_TYPE, JSON_TYPE, AppServer
 from tracker.errors import DataError, LayoutChanged
 from tracker.platforms.agenda import item_key
@@ -259,6 +260,7 @@ def test_crawl_follows_next_link_and_groups_items_into_bills(tmp_path, db_url, e
     assert urls == ["https://southfultonga.portal.civicclerk.com/event/1747/files/attachment/9101"]
 
 
+@BOTH_ENGINES
 def test_outcome_change_and_stable_keys_across_two_crawls(tmp_path, db_url, engine):
     api = south_fulton_api()
     with served(api) as server:

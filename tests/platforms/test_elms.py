@@ -18,6 +18,7 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, BillSource, CrawlRun, Sponsor, StatusChange
 from tests.clock import utc_now
 from tests.conftest import run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.elms_server import CRAWL, ElmsServer, elms_entry
 from tests.portal import store_fingerprint
 from tracker.config import load_config
@@ -309,6 +310,7 @@ def test_paging_past_the_offset_limit_restarts_from_a_cursor(tmp_path, db_url, e
         assert store_fingerprint(engine) == fingerprint
 
 
+@BOTH_ENGINES
 def test_incremental_crawl_and_sweep_record_each_change_once(tmp_path, db_url, engine, server):
     cfg = config(tmp_path, server, db_url)
     first = crawl(cfg)

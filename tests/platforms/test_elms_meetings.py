@@ -21,6 +21,7 @@ from db.models import Bill
 from db.models_meetings import HearingChange, Meeting, MeetingItem, Vote
 from tests.clock import local_today
 from tests.conftest import run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.elms_server import CRAWL, MEETINGS, ElmsServer, elms_entry
 from tracker.errors import DataError
 from tracker.platforms.elms import (
@@ -163,6 +164,7 @@ def changes(engine) -> list[tuple[str, str]]:
     return [tuple(r) for r in rows]
 
 
+@BOTH_ENGINES
 def test_meetings_of_the_window_stored_moved_and_cancelled_once(tmp_path, db_url, engine):
     with ElmsServer() as server:
         server.meeting_rows = window_rows()
@@ -453,6 +455,7 @@ def roll_call_rows(engine) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
+@BOTH_ENGINES
 def test_roll_calls_on_matter_actions_are_stored_once_at_their_meeting(tmp_path, db_url, engine):
     now = datetime.now(UTC).isoformat()
     with ElmsServer() as server:

@@ -16,6 +16,7 @@ from db.models import Bill, CrawlRun
 from db.models_meetings import HearingChange, Meeting, MeetingItem, Member, Vote
 from tests.clock import local_today
 from tests.conftest import SAMPLES, run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.replay import ReplayServer
 
 API = SAMPLES / "legistar-api"
@@ -194,6 +195,7 @@ def _roll_call(engine) -> list[tuple[str, str, str | None]]:
         ]
 
 
+@BOTH_ENGINES
 def test_meetings_scheduled_moved_cancelled_each_recorded_once(tmp_path, db_url, engine):
     portal = Portal()
     with portal.server as server:
@@ -345,6 +347,7 @@ def test_garbage_for_events_leaves_bills_stored_and_meetings_untouched(tmp_path,
         assert len(_roll_call(engine)) == 3
 
 
+@BOTH_ENGINES
 def test_a_crawl_split_over_processes_reads_the_meetings_once(tmp_path, db_url, engine):
     portal = Portal()
     with portal.server as server:

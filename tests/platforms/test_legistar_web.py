@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Action, Attachment, Bill, BillSource, CrawlRun, Sponsor, StatusChange
 from tests.conftest import run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.insite_server import SAMPLES, History, InsiteServer, recorded_bills
 from tests.platforms.insite_server import Bill as PortalBill
 from tests.replay import ReplayServer
@@ -504,6 +505,7 @@ def test_full_crawl_of_recorded_rows_pages_by_postback(tmp_path, db_url, engine)
         assert Counter(e.kind for e in events) == {"first_seen": 100}
 
 
+@BOTH_ENGINES
 def test_status_change_between_two_crawls(tmp_path, db_url, engine):
     bills = recorded_bills("chicago")
     with InsiteServer(bills, page_size=40) as server:
@@ -658,6 +660,7 @@ def test_an_empty_first_search_fails_unless_declared(tmp_path, db_url, engine):
     assert allowed.stdout.startswith("chicago: succeeded (full) - 0 bills seen")
 
 
+@BOTH_ENGINES
 def test_track_by_link_and_tracked_bills_outside_the_incremental_search(tmp_path, db_url, engine):
     """A simple-search site (the spider switches to the advanced search); a bill tracked by its public
     link is fetched through Gateway.aspx, and every incremental crawl fetches it even when its year is not
@@ -692,6 +695,7 @@ def test_track_by_link_and_tracked_bills_outside_the_incremental_search(tmp_path
         assert bill.tracked_at is not None and bill.identifier == "O2018-0000"
 
 
+@BOTH_ENGINES
 def test_city_moves_from_the_legistar_api_to_insite_and_keeps_its_bills(tmp_path, db_url, engine):
     """Recorded API answers of Metro matter 10881 first; then the same city read from InSite pages whose
     IDs are the API's ids (MatterId, MatterHistoryId, MatterAttachmentId): the same bill row, its status

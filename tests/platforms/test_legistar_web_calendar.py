@@ -25,6 +25,7 @@ from db.engine import session_scope
 from db.models import Bill, CrawlRun, StatusChange
 from tests.clock import local_today
 from tests.conftest import write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.insite_server import SAMPLES, History, InsiteServer, Meeting
 from tests.platforms.insite_server import Bill as PortalBill
 from tests.platforms.test_legistar_web import config, crawl, runs
@@ -427,6 +428,7 @@ def calendar_postbacks(server: InsiteServer, year: int, first: date) -> list[str
     return [f"ctl{2 * n:02d}" for n in range(2, read + 1)]
 
 
+@BOTH_ENGINES
 def test_a_bill_acted_on_at_a_recent_meeting_is_fetched_through_the_calendar(tmp_path, db_url, engine):
     today = local_today(ZONE)  # the portal's date: the crawler reads its calendar in local days
     bills, _ = portal(today)

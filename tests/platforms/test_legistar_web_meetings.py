@@ -19,6 +19,7 @@ from db.engine import session_scope
 from db.models import Bill, CrawlRun
 from db.models_meetings import HearingChange, Meeting
 from tests.clock import local_today
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.insite_server import SAMPLES, History, InsiteServer
 from tests.platforms.insite_server import Bill as PortalBill
 from tests.platforms.insite_server import Meeting as PortalMeeting
@@ -299,6 +300,7 @@ def detail_hits(server, since: int) -> Counter:
     return Counter(h.query["ID"][0] for h in server.hits[since:] if h.path == "/MeetingDetail.aspx")
 
 
+@BOTH_ENGINES
 def test_meetings_of_the_window_are_stored_and_a_move_and_a_cancellation_are_recorded_once(
     tmp_path, db_url, engine
 ):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from db.engine import session_scope
 from db.models_meetings import Member
 from tests.clock import local_today
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.insite_server import SAMPLES, InsiteServer
 from tests.platforms.test_legistar_web import config, crawl
 from tests.platforms.test_legistar_web_votes import bills, meetings
@@ -124,6 +125,7 @@ def person_hits(server, since: int) -> Counter:
     return Counter(h.query.get("ID", [""])[0] for h in server.hits[since:] if h.path == "/PersonDetail.aspx")
 
 
+@BOTH_ENGINES
 def test_terms_are_read_on_full_crawls_and_sweeps_only_and_shown_on_the_member_page(
     tmp_path,
     db_url,

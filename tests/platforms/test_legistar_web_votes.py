@@ -20,6 +20,7 @@ from db.engine import session_scope
 from db.models import Bill, CrawlRun
 from db.models_meetings import Meeting, MeetingItem, Member, Vote
 from tests.clock import local_today
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.insite_server import SAMPLES, History, InsiteServer, history_id
 from tests.platforms.insite_server import Bill as PortalBill
 from tests.platforms.insite_server import Meeting as PortalMeeting
@@ -229,6 +230,7 @@ def test_triage_of_the_test_titles():
     assert not triage.needs_documents(OTHER.format(n=2))
 
 
+@BOTH_ENGINES
 def test_roll_calls_of_candidate_bills_are_read_once_and_members_are_stored(tmp_path, db_url, engine):
     today = local_today(ZONE)
     with InsiteServer(bills(today), today=today, meetings=meetings(today)) as server:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Bill, BillSource, Jurisdiction, StatusChange
 from tests.conftest import run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.elms_server import CRAWL, FIXTURES, ElmsServer, elms_entry, fixture_matters
 from tests.portal import store_fingerprint
 from tracker.config import load_config
@@ -123,6 +124,7 @@ def crawl_legistar(tmp_path: Path, legistar: LegistarPortalServer, db_url: str) 
     assert line_of(first).startswith("chicago: succeeded (full) - 4 bills seen, 4 new, 0 changed")
 
 
+@BOTH_ENGINES
 def test_chicago_moves_from_legistar_to_elms(tmp_path, db_url, engine, legistar):
     crawl_legistar(tmp_path, legistar, db_url)
     before = bills_by_file(engine)
@@ -226,6 +228,7 @@ def test_chicago_moves_from_legistar_to_elms(tmp_path, db_url, engine, legistar)
 
 
 @pytest.mark.parametrize("ids", ["new instance", "same database"])
+@BOTH_ENGINES
 def test_legistar_client_rename_keeps_bills(tmp_path, db_url, engine, ids):
     # A new client name; its MatterIds are new (another Legistar instance) or the same (the same database).
     portal = legistar_portal({"chicago": 38000, "chicagoclerk": 91000 if ids == "new instance" else 38000})

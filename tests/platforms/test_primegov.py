@@ -15,6 +15,7 @@ from db.engine import session_scope
 from db.models import Action, Attachment, Bill, CrawlRun, StatusChange
 from tests.clock import LocalDay
 from tests.conftest import run_tracker, write_config
+from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.primegov_server import (
     CCTA_UPCOMING,
     CLAYTON_2026,
@@ -282,6 +283,7 @@ def test_crawl_groups_items_across_meetings_into_bills(tmp_path, db_url, engine)
     assert stored["22-041"].body_name == "Countywide Bicycle and Pedestrian Advisory Committee Meeting"
 
 
+@BOTH_ENGINES
 def test_outcome_change_and_stable_keys_across_two_crawls(tmp_path, db_url, engine):
     portal = la_portal()
     with AppServer(portal) as server:
