@@ -33,8 +33,9 @@ def test_every_stream_row_is_labelled_once_with_its_published_title(council: str
     labels = read_csv(LABELS_DIR / f"{council}.csv")
     ids = [r["id"] for r in labels]
     assert len(ids) == len(set(ids)), "a stream row labelled twice"
-    assert set(ids) == set(stream), "the labels must cover the whole stream, and only it"
-    assert ids == [i for i in stream if i in set(ids)], "labels keep the stream's order"
+    labelled = set(ids)
+    assert labelled == set(stream), "the labels must cover the whole stream, and only it"
+    assert ids == [i for i in stream if i in labelled], "labels keep the stream's order"
     for r in labels:
         s = stream[r["id"]]
         assert r["date"] == s["date"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -50,6 +51,9 @@ def _riverton(report: dict) -> dict:
     return entry
 
 
+# The production engine (a crawl, three failed tracks, status, the web: 10-13 s a run); the next test and
+# tests/track/test_track.py run both.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_failed_track_is_reported_and_never_the_citys_crawl(tmp_path, db_url, engine, portal, server):
     up = portal_config(tmp_path / "up.toml", server, portal, db_url, clients=[CLIENT])
     crawled = run_tracker("--config", str(up), "crawl")
