@@ -100,6 +100,9 @@ def test_confirming_a_near_miss_adds_it_as_suggested_and_lists_it_only_then(tmp_
     ids = add_bills(engine, {"D1": DETAINERS})
     cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
 
+    matched = run_tracker("--config", str(cfg), "match", "--rescore")
+    assert matched.returncode == 0, matched.stderr
+    assert "Review queue: 1 pending (1 of them near misses, not on the list), 0 flagged" in matched.stdout
     listed = run_tracker("--config", str(cfg), "review", "list", "--state", "pending")
     assert listed.returncode == 0, listed.stderr
     line = next(x for x in listed.stdout.splitlines() if x.startswith("riverton:D1"))

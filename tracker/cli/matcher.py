@@ -192,8 +192,10 @@ def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: st
     with session_scope(engine) as session:
         queue = list_reviews(session, states=["pending", "flagged"], jurisdiction=jurisdiction)
     pending = sum(1 for r in queue if r["review_state"] == "pending")
+    near = sum(1 for r in queue if r["review_state"] == "pending" and r["relevant"] is False)
+    near_misses = f" ({near} of them near misses, not on the list)" if near else ""
     flagged = sum(1 for r in queue if r["needs_review"])
-    click.echo(f"Review queue: {pending} pending, {flagged} flagged (`tracker review list`).")
+    click.echo(f"Review queue: {pending} pending{near_misses}, {flagged} flagged (`tracker review list`).")
 
 
 COMMANDS = (classify, evaluate, match)
