@@ -138,6 +138,11 @@ def test_without_a_secret_there_is_no_unsubscribe_link_but_bill_links_stay(engin
     assert message["List-Unsubscribe"] is None
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "/unsubscribe/" not in text and f"{BASE}/bills/" in text
+    # the recipient is staff: the footer says whom to ask, not only a command they cannot run (until
+    # 2026-12-07 it said "To stop it: tracker subscriptions pause N.")
+    assert "To stop it, ask the person who runs this Sanctuary Tracker to pause or remove subscription" in (
+        " ".join(text.split())
+    )
 
 
 def test_new_subscriptions_are_confirmed_only_by_default(engine, db_url, tmp_path):

@@ -126,7 +126,11 @@ def _context(content: dict[str, Any], sub: dict[str, Any], period: str) -> dict[
     stop = (
         "To stop it, unsubscribe with the link below (no login needed)."
         if unsubscribe
-        else f"To stop it: tracker subscriptions pause {sub['id']}."
+        # without a link, the recipient (staff, not the operator) is told whom to ask and what they run
+        else (
+            "To stop it, ask the person who runs this Sanctuary Tracker to pause or remove subscription "
+            f"{sub['id']} (tracker subscriptions pause {sub['id']})."
+        )
     )
     return {
         "heading": f"Sanctuary Tracker digest: {label}",
