@@ -82,6 +82,9 @@ def test_subscriptions_add_list_pause_resume_remove(setup):
     assert r.returncode == 0, r.stderr
     assert "channels: slack https://hooks.example.org/…, feed" in r.stdout
     assert "SECRET" not in r.stdout
+    # an immediate subscription has no "first digest" time: it is checked every few minutes
+    assert r.stdout.splitlines()[1].startswith("Checked every 5 minutes (next at ")
+    assert r.stdout.splitlines()[1].endswith(" UTC): a digest goes out as soon as something is new.")
     listed = tracker(cfg, "subscriptions", "list", "--format", "jsonl")
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(x["id"], x["email"], x["frequency"], x["state"]) for x in rows] == [

@@ -164,7 +164,13 @@ def subscriptions_add(
             f"channels: {info['channels']}."
         )
     echo(line)
-    if info["next_run"]:
+    if info["next_run"] and spec.frequency == "immediate":
+        every = config.digests.immediate_every_minutes
+        echo(
+            f"Checked every {every} minute{'s' if every != 1 else ''} (next at "
+            f"{info['next_run'][:16].replace('T', ' ')} UTC): a digest goes out as soon as something is new."
+        )
+    elif info["next_run"]:
         echo(f"First digest: {info['next_run'][:16].replace('T', ' ')} UTC, if anything is new by then.")
     if not no_email and config.email is None:
         echo(f"Note: {config.source} has no [email] table yet; e-mails wait until it does.", err=True)
