@@ -266,6 +266,42 @@ def has_category(code: str, dialect: str) -> Any:
     return _json_array_contains(BillMatch.effective_categories, code, dialect)
 
 
+def near_miss_condition() -> Any:
+    """A near miss (tracker/matcher/apply.py): in the queue, undecided, not relevant, and uncertain (the
+    learned layer's probability just below its boundary). A bill tracked by hand is pending and not
+    relevant too, but not uncertain: it is not a near miss."""
+    return and_(
+        BillMatch.review_state == "pending", BillMatch.relevant.is_(False), BillMatch.uncertain.is_(True)
+    )
+
+
+def queue_category(code: str, dialect: str) -> Any:
+    """In the review queue, ``code`` is one of the bill's effective categories, or a near miss would be
+    added under it (its ``learned.suggested.categories``)."""
+    if dialect == "postgresql":
+        suggested = type_coerce(BillMatch.learned, JSONB)["suggested"]["categories"].contains([code])
+    else:
+        elements = (
+            func.json_each(BillMatch.learned, "$.suggested.categories")
+            .table_valued("value")
+            .alias("suggested")
+        )
+        suggested = exists(select(literal(1)).select_from(elements).where(elements.c.value == code))
+    return or_(has_category(code, dialect), and_(near_miss_condition(), suggested))
+
+
+def queue_direction(direction: str, dialect: str) -> Any:
+    """In the review queue, the bill's effective direction is ``direction``, or a near miss would be added
+    with it (its ``learned.suggested.direction``)."""
+    if dialect == "postgresql":
+        suggested = type_coerce(BillMatch.learned, JSONB)["suggested"]["direction"].astext
+    else:
+        suggested = func.json_extract(BillMatch.learned, "$.suggested.direction")
+    return or_(
+        BillMatch.effective_direction == direction, and_(near_miss_condition(), suggested == direction)
+    )
+
+
 # -- the review queue ------------------------------------------------------------------------------------
 
 #: What a review-state filter may name: a state, "flagged" (changed after a decision) or "open" (pending or
@@ -508,10 +544,12 @@ def value_columns(
     enough for :func:`tracker.signals.match_direction_reason`, a fraction of the JSON to decode); with
     ``only`` (field names, e.g. :data:`EXPORT_BILL_FIELDS` | :data:`EXPORT_MATCH_FIELDS`), every other
     field of the bill and of the match is NULL (not read; the match's ``bill_id`` must be in it, as it
-    tells a bill without a match)."""
+    tells a bill without a match), and a field it names is read even without ``why``."""
     match_columns = []
     for f in MatchValues._fields:
-        if (not why and f in WHY_COLUMNS) or (only is not None and f not in only):
+        if (not why and f in WHY_COLUMNS and not (only and f in only)) or (
+            only is not None and f not in only
+        ):
             match_columns.append(null().label(f))
         elif f == "learned" and not learned:
             match_columns.append(BillMatch.learned["direction_reason"].as_string().label(f))

@@ -26,7 +26,14 @@ from tracker.errors import TrackerError, UsageError
 from tracker.matcher import DIRECTIONS
 from tracker.matcher import apply as matching
 from tracker.matcher.apply import LoadedRules, current_rules, input_hash, machine_snapshot, match_bills
-from tracker.read_model import bill_record, check_jurisdiction, has_category, match_record, review_queue_query
+from tracker.read_model import (
+    bill_record,
+    check_jurisdiction,
+    match_record,
+    queue_category,
+    queue_direction,
+    review_queue_query,
+)
 from tracker.safe_output import ascii_digits, parse_id, without_controls
 
 EDITOR_ENV = "TRACKER_EDITOR"
@@ -185,6 +192,13 @@ def _locked_match(session: Session, bill: Bill, rules: LoadedRules) -> BillMatch
     return match
 
 
+def is_near_miss(review_state: str | None, relevant: bool | None, uncertain: bool | None) -> bool:
+    """A near miss: in the queue, undecided, not relevant and uncertain (SQL:
+    :func:`tracker.read_model.near_miss_condition`). A bill tracked by hand is pending and not relevant
+    but not uncertain: not a near miss."""
+    return review_state == "pending" and relevant is False and bool(uncertain)
+
+
 def near_miss_suggestion(learned: Any) -> dict[str, Any]:
     """What the learned layer would have listed a near miss as (a bill in the queue that is not relevant:
     its probability was just below the boundary), from a match's stored ``learned`` JSON: ``categories``
@@ -268,7 +282,8 @@ def _decide(
         match.source = "editor"
     state = "rejected" if kind == "rejected" else "confirmed"
     if state == "confirmed":
-        suggested = near_miss_suggestion(match.learned) if not match.relevant else {}
+        near = is_near_miss(match.review_state, match.relevant, match.uncertain)
+        suggested = near_miss_suggestion(match.learned) if near else {}
         if not cats:
             if match.review_state == "confirmed" and match.editor_categories:
                 cats = list(match.editor_categories)
@@ -415,6 +430,7 @@ def _record(match: BillMatch, bill: Bill, jurisdiction: Jurisdiction) -> dict[st
         "note": m["note"],
         "evidence": list(match.evidence),
         "uncertain": bool(match.uncertain),
+        "near_miss": is_near_miss(match.review_state, match.relevant, match.uncertain),
         "learned": match.learned,
         "direction_reason": m["direction_reason"],
     }
@@ -440,10 +456,11 @@ def list_reviews(
     if jurisdiction:
         check_jurisdiction(session, jurisdiction)
         conditions.append(Jurisdiction.slug == jurisdiction)
-    if category is not None:
-        conditions.append(has_category(category, session.get_bind().dialect.name))
+    dialect = session.get_bind().dialect.name
+    if category is not None:  # a near miss counts under the category it would be added with
+        conditions.append(queue_category(category, dialect))
     if direction is not None:
-        conditions.append(BillMatch.effective_direction == direction)
+        conditions.append(queue_direction(direction, dialect))
     q = review_queue_query(
         BillMatch,
         Bill,

@@ -11,6 +11,7 @@ model file, stored as ``tracker match --train`` stores one), so each case sits e
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from datetime import UTC, datetime
 
@@ -126,3 +127,30 @@ def test_confirming_a_near_miss_adds_it_as_suggested_and_lists_it_only_then(tmp_
     assert record["categories"][0] == "detainers_warrants"
     shown = run_tracker("--config", str(cfg), "review", "show", "riverton:D1")
     assert "Near miss:" not in shown.stdout
+
+
+def test_the_queue_filters_find_near_misses_and_a_bill_tracked_by_hand_is_not_one(tmp_path, db_url, engine):
+    """`review list --category/--direction` read a near miss's suggestion (they read the empty machine
+    categories and hid every near miss); a bill tracked by hand (pending, not relevant, not uncertain) is
+    plain pending, not labelled a near miss."""
+    store_flat_model(engine, 0.15)
+    ids = add_bills(engine, {"D1": DETAINERS, "D2": DETAINERS + " (second reading)", "P1": PARKING})
+    with session_scope(engine) as s:  # what `tracker track` leaves: in the queue, not relevant, certain
+        s.execute(update(BillMatch).where(BillMatch.bill_id == ids["P1"]).values(review_state="pending"))
+    cfg = write_config(tmp_path / "t.toml", [], database_url=db_url)
+
+    def listed(*args: str) -> list[str]:
+        done = run_tracker("--config", str(cfg), "review", "list", "--state", "pending", *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    lines = listed("--category", "detainers_warrants")
+    assert sorted(x.split()[0] for x in lines[1:-1]) == ["riverton:D1", "riverton:D2"]
+    assert "2 near misses: not on the list" in lines[-1]
+    assert [x.split()[0] for x in listed("--direction", "expands")[1:-1]] == ["riverton:D1", "riverton:D2"]
+    assert listed("--direction", "restricts") == ["No bills to show."]
+    tracked = next(x for x in listed() if x.startswith("riverton:P1"))
+    assert "?" not in tracked and "uncertain" not in tracked
+    records = run_tracker("--config", str(cfg), "review", "list", "--format", "jsonl").stdout.splitlines()
+    near = {r["bill"]: r["near_miss"] for r in map(json.loads, records)}
+    assert near == {"riverton:D1": True, "riverton:D2": True, "riverton:P1": False}

@@ -95,8 +95,8 @@ def test_review_table():
     pending = {**row, "bill": "riverton:O1", "review_state": "pending", "needs_review": False}
     pending.update(direction="expands", categories=["gang_databases", "sanctuary_declaration"])
     lines = format_review_table([row, pending]).splitlines()
-    assert lines[1].startswith("riverton:O2026-0050        rejected!   0.90  -          -    ")
-    assert lines[2].startswith("riverton:O1                pending     0.90  expands    gang_databases +1   ")
+    assert lines[1].startswith("riverton:O2026-0050        rejected!   0.90  -           -    ")
+    assert lines[2].startswith("riverton:O1                pending     0.90  expands     gang_databases +1 ")
     assert lines[3] == ("2 bills: 1 pending, 1 rejected, 1 flagged (!): `tracker review show BILL` says why.")
     assert format_review_table([]) == "No bills to show."
 

@@ -5,6 +5,8 @@ fields are written directly (the learned layer has its own tests)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from sqlalchemy import select, update
@@ -104,3 +106,26 @@ def test_a_near_miss_is_badged_says_what_confirming_adds_and_confirming_adds_it(
         decided = (match.review_state, match.editor_categories, match.editor_direction)
     assert decided == ("confirmed", ["gang_databases"], "expands")
     assert "state-near-miss" not in client.get(f"/bills/{ids['flock']}").text
+
+
+def test_the_queue_filter_and_csv_know_near_misses_and_a_tracked_bill_is_not_one(client, login, engine):
+    ids = _bills(engine)
+    suggested = {"categories": ["gang_databases"], "direction": "expands", "reason": "abolishing"}
+    with session_scope(engine) as s:
+        s.execute(update(BillMatch).where(BillMatch.bill_id == ids["flock"]).values(
+            relevant=False, categories=[], direction=None, uncertain=True,
+            learned={**LEARNED, "probability": 0.15, "suggested": suggested}))  # fmt: skip
+        s.execute(
+            update(BillMatch)
+            .where(BillMatch.bill_id == ids["detainers"])
+            .values(relevant=False, categories=[], direction=None, uncertain=False, learned=None)
+        )  # tracked by hand
+    login(client, "editor")
+    assert set(_order(client.get("/review?category=gang_databases").text)) == {ids["gang"], ids["flock"]}
+    html = client.get("/review").text
+    assert html.count('class="state state-near-miss"') == 1  # the tracked bill is plain pending
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(client.get("/review.csv").text))}
+    flock, detainers = rows[str(ids["flock"])], rows[str(ids["detainers"])]
+    assert (flock["uncertain"], flock["near_miss"]) == ("true", "true")
+    assert (flock["suggested_categories"], flock["suggested_direction"]) == ("gang_databases", "expands")
+    assert (detainers["near_miss"], detainers["suggested_categories"]) == ("false", "")

@@ -195,7 +195,9 @@ def _short_categories(codes: list[str]) -> str:
 
 def _near_miss(record: dict[str, Any]) -> bool:
     """A bill in the queue that the matcher did not put on the list (tracker/matcher/apply.py)."""
-    return record["review_state"] == "pending" and record.get("relevant") is False
+    from tracker.review import is_near_miss
+
+    return is_near_miss(record["review_state"], record.get("relevant"), record.get("uncertain"))
 
 
 def format_review_table(rows: list[dict[str, Any]]) -> str:
@@ -204,7 +206,7 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
 
     if not rows:
         return "No bills to show."
-    head = f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<9}  {'categories':<34} {'uncertain':<9}"
+    head = f"{'bill':<26} {'state':<10} {'score':>5}  {'direction':<10}  {'categories':<34} {'uncertain':<9}"
     lines = [f"{head} title"]
     for r in rows:
         state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
@@ -212,10 +214,10 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
         categories, direction = _short_categories(r["categories"]), r["direction"] or "-"
         if _near_miss(r):  # not on the list: what confirming it would add, marked with "?"
             suggested = near_miss_suggestion(r.get("learned"))
-            categories = "? " + _short_categories(suggested.get("categories") or [])
+            categories = cut("? " + _short_categories(suggested.get("categories") or []), 34)
             direction = (suggested.get("direction") or "-") + "?"
         lines.append(
-            f"{cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {direction:<9}  "
+            f"{cut(r['bill'], 26):<26} {state:<10} {r['score']:>5.2f}  {direction:<10}  "
             f"{categories:<34} {uncertain:<9} {cut(r['title'], 80)}"
         )
     counts: dict[str, int] = {}
@@ -230,7 +232,8 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
         parts.append(f"{uncertain_n} {UNCERTAIN_HELP}")
     near = sum(1 for r in rows if _near_miss(r))
     if near:
-        parts.append(f"{near} {NEAR_MISS_HELP} (its categories and direction marked ?)")
+        legend = NEAR_MISS_HELP if near == 1 else NEAR_MISS_HELP.replace("near miss:", "near misses:", 1)
+        parts.append(f"{near} {legend} (categories and direction marked ?)")
     lines.append(f"{len(rows)} bill{'s' if len(rows) != 1 else ''}: {', '.join(parts)}.")
     return "\n".join(lines)
 
@@ -300,6 +303,8 @@ def learned_lines(learned: Any, uncertain: bool, near_miss: bool = False) -> lis
 
 def format_bill_detail(detail: dict[str, Any]) -> str:
     """``tracker review show``: the bill, its match with the evidence marked, and its decision history."""
+    from tracker.review import is_near_miss
+
     bill: Bill = detail["bill"]
     jurisdiction: Jurisdiction = detail["jurisdiction"]
     match: BillMatch | None = detail["match"]
@@ -339,7 +344,13 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
         + (f"; category scores {scores}" if scores else "")
     )
     if match.review_state == "confirmed":
-        corrected = " (corrects the matcher)" if match.corrected else ""
+        corrected = (
+            " (adds a bill the matcher left off the list)"
+            if not match.relevant
+            else " (corrects the matcher)"
+            if match.corrected
+            else ""
+        )
         lines.append(
             f"Editor:     {_category_names(list(match.editor_categories or []))}; "
             f"direction {match.editor_direction or '-'}{corrected}"
@@ -349,7 +360,9 @@ def format_bill_detail(detail: dict[str, Any]) -> str:
     lines.extend(
         ln
         for ln in learned_lines(
-            match.learned, bool(match.uncertain), match.review_state == "pending" and not match.relevant
+            match.learned,
+            bool(match.uncertain),
+            is_near_miss(match.review_state, match.relevant, match.uncertain),
         )
         if not ln.startswith("Why ")
     )

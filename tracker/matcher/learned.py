@@ -250,7 +250,10 @@ class LearnedModel:
                     probability=p,
                     relevant=relevant,
                     # near the boundary that applied; never a vetoed title (the hard negative decides it)
-                    uncertain=abs(p - boundary) < UNCERTAIN_BAND and not veto,
+                    # nor a rules match found in the documents (it stands whatever the model says)
+                    uncertain=abs(p - boundary) < UNCERTAIN_BAND
+                    and not veto
+                    and not (result.relevant and in_documents),
                     category=self.category.classes[ci],
                     category_probability=float(p_cat[i, ci]),
                     direction=self.direction.classes[di],

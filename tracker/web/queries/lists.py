@@ -23,7 +23,7 @@ from tracker.read_model import (
     value_columns,
 )
 from tracker.web.queries.filters import PER_PAGE, Filters, Page
-from tracker.web.queries.rows import add_next_hearings
+from tracker.web.queries.rows import add_next_hearings, near_miss_fields
 from tracker.web.queries.sql import conditions, ids_query, list_rows, paged, queue_query
 
 _SEARCH_ORDER: list[UnaryExpression[Any]] = [Bill.introduced.desc().nulls_last(), Bill.id.desc()]
@@ -56,7 +56,9 @@ def export_row(
 def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[dict[str, Any]]:
     """Every row of a list (search, or the queue with ``queue``) in the list's order, for the CSV export:
     one query, not one page, read as plain rows (:func:`tracker.read_model.plain_rows`)."""
-    columns = value_columns(why=False, only=EXPORT_BILL_FIELDS | EXPORT_MATCH_FIELDS)
+    # the queue's CSV also says which bills are uncertain and which are near misses (with their suggestion)
+    queue_fields = frozenset(("uncertain", "learned")) if queue else frozenset()
+    columns = value_columns(why=False, only=EXPORT_BILL_FIELDS | EXPORT_MATCH_FIELDS | queue_fields)
     if queue:
         q = queue_query(session, f, *columns)
     else:
@@ -67,7 +69,12 @@ def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[di
             .where(*conditions(session, f))
             .order_by(*_SEARCH_ORDER)
         )
-    rows = [export_row(b, j, m) for b, j, m in plain_rows(session.execute(q))]
+    rows = []
+    for b, j, m in plain_rows(session.execute(q)):
+        row = export_row(b, j, m)
+        if queue and m is not None:
+            row.update(uncertain=bool(m.uncertain), **near_miss_fields(m))
+        rows.append(row)
     return add_next_hearings(session, rows, utcnow())
 
 

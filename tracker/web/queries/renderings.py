@@ -58,7 +58,10 @@ BILL_CSV_COLUMNS = [
     "relevant", "score", "categories", "direction", "review_state", "needs_review", "url",
     "next_hearing_at", "next_hearing_body",
 ]  # fmt: skip
-REVIEW_CSV_COLUMNS = [*BILL_CSV_COLUMNS, "decided_by", "decided_at", "note", "needs_review_reason"]
+REVIEW_CSV_COLUMNS = [
+    *BILL_CSV_COLUMNS, "decided_by", "decided_at", "note", "needs_review_reason", "uncertain", "near_miss",
+    "suggested_categories", "suggested_direction",
+]  # fmt: skip
 CHANGE_CSV_COLUMNS = [
     "observed_at", "id", "jurisdiction", "city", "identifier", "title", "old_status", "new_status",
     "old_stage", "new_stage", "action_date", "action", "categories", "direction", "review_state", "url",

@@ -19,6 +19,7 @@ from tracker.read_model import (
     safe_url,
     start_is_timed,
 )
+from tracker.review import is_near_miss, near_miss_suggestion
 from tracker.signals import match_direction_reason
 
 
@@ -59,9 +60,24 @@ def bill_row(
         "machine_direction": match.direction if match else None,
         "evidence": list(match.evidence or []) if match and evidence else [],
         "uncertain": bool(match and match.uncertain),
+        **near_miss_fields(match),
         "learned": match.learned if match and isinstance(match.learned, dict) else None,
         # why this direction, in words (the evidence column is loaded by every list: it is small)
         "direction_reason": match_direction_reason(match),
+    }
+
+
+def near_miss_fields(match: BillMatch | MatchValues | None) -> dict[str, Any]:
+    """``near_miss`` (tracker/review.py) and, for one, what confirming it adds (``suggested_categories``,
+    ``suggested_direction``: the review queue's CSV columns)."""
+    if match is None:
+        return {"near_miss": False, "suggested_categories": [], "suggested_direction": None}
+    near = is_near_miss(match.review_state, match.relevant, match.uncertain)
+    suggested = near_miss_suggestion(match.learned) if near else {}
+    return {
+        "near_miss": near,
+        "suggested_categories": suggested.get("categories") or [],
+        "suggested_direction": suggested.get("direction"),
     }
 
 

@@ -18,6 +18,8 @@ from tracker.read_model import (
     check_jurisdiction,
     has_category,
     plan_text_search,
+    queue_category,
+    queue_direction,
     review_queue_query,
     review_state_condition,
     text_condition,
@@ -64,7 +66,9 @@ def _needs_match(f: Filters) -> bool:
     return bool(f.category or f.direction or f.state)
 
 
-def conditions(session: Session, f: Filters) -> list[Any]:
+def conditions(session: Session, f: Filters, *, queue: bool = False) -> list[Any]:
+    """The filters as SQL conditions; in the review ``queue``, a near miss counts under the category and
+    direction it would be added with (:func:`tracker.read_model.queue_category`)."""
     if f.q:
         limit_search_time(session)
         plan_text_search(session)  # the trigram indexes for a common word too (PostgreSQL)
@@ -74,8 +78,12 @@ def conditions(session: Session, f: Filters) -> list[Any]:
         text_condition(f.q, dialect),
         Bill.jurisdiction_id == jurisdiction_id if jurisdiction_id is not None else None,
         Bill.stage == f.stage if f.stage else None,
-        has_category(f.category, dialect) if f.category else None,
-        BillMatch.effective_direction == f.direction if f.direction else None,
+        (queue_category if queue else has_category)(f.category, dialect) if f.category else None,
+        (
+            (queue_direction(f.direction, dialect) if queue else BillMatch.effective_direction == f.direction)
+            if f.direction
+            else None
+        ),
         state_condition(f.state),
         Bill.introduced >= f.date_from if f.date_from else None,
         Bill.introduced <= f.date_to if f.date_to else None,
@@ -107,7 +115,7 @@ def queue_query(session: Session, f: Filters, *columns: Any) -> Select[*tuple[An
     return review_queue_query(
         *columns,
         states=[f.state or "open"],
-        conditions=conditions(session, replace(f, state=None)),
+        conditions=conditions(session, replace(f, state=None), queue=True),
         uncertain_first=f.order == "uncertain",
     )
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import safe_url
-from tracker.review import decision_seen, near_miss_suggestion
+from tracker.review import decision_seen, is_near_miss, near_miss_suggestion
 from tracker.signals import EVIDENCE_LEGEND, evidence_what
 from tracker.web.queries.filters import QUEUE_ORDERS, QUEUE_STATES, SEARCH_STATES, STAGES
 from tracker.web.queries.renderings import highlight_html
@@ -102,6 +102,7 @@ class TemplateHelpers:
     )
 
     suggested = staticmethod(near_miss_suggestion)
+    is_near_miss = staticmethod(is_near_miss)
 
 
 HELPERS = TemplateHelpers()
