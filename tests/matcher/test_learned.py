@@ -363,6 +363,19 @@ def test_a_rules_match_found_in_the_documents_stands_whatever_the_title_model_sa
     with_text = hybrid.classify(title, text=text)
     assert with_text.relevant and with_text.categories[0] == "detainers_warrants"
     assert any(e.field == "text" for e in with_text.evidence)
+    # nor is it "uncertain" when the model's probability is near 0.2: that probability does not decide it
+    # (it was marked uncertain until 2026-12-07); a model whose probability is 0.15 for every title:
+    import math
+
+    from tracker.matcher.learned import Linear
+
+    flat = load_shipped_model()
+    rel = flat.relevance
+    flat.relevance = Linear(
+        np.zeros_like(rel.coef), np.full_like(rel.intercept, math.log(0.15 / 0.85)), rel.classes
+    )
+    unsure = HybridMatcher(Matcher(load_rules()), flat).classify(title, text=text)
+    assert unsure.relevant and unsure.learned["probability"] == 0.15 and not unsure.uncertain
 
 
 # -- the most similar labelled titles ------------------------------------------------------------------------
