@@ -40,7 +40,7 @@ NEGATIVE_LABELS: dict[str, str] = {
 
 #: What each colour of the evidence highlights means (the legend on the review card and bill page).
 EVIDENCE_LEGEND: tuple[tuple[str, str, str], ...] = (
-    ("term", "yellow", "a phrase of a category: why the bill is on the list"),
+    ("term", "yellow", "a phrase of a category the rules matched"),
     ("cue", "blue, underlined", "a direction cue: a word that decides expands or restricts"),
     ("negative", "red", "a hard negative: same words, another meaning (it counts against the match)"),
 )
