@@ -1,9 +1,11 @@
 """A full crawl fetches attachment lists by title ([crawl] attachments_by_title, crawler/attachments.py):
 the lists of candidate and opaque titles with the bill, every other bill stored at once with its list in
-the backlog, which the next sweep works off without changing any bill (SQLite and PostgreSQL)."""
+the backlog, which the next sweep works off without changing any bill (SQLite and PostgreSQL; the crawl
+without triage on SQLite)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from crawler.attachments import TitleTriage, opaque
@@ -83,6 +85,7 @@ def test_a_full_crawl_fetches_the_lists_of_titles_that_may_need_documents(
     assert set(stored) == expected
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_without_attachments_by_title_every_list_comes_with_its_bill(
     tmp_path, db_url, engine, portal, server
 ):

@@ -1,5 +1,6 @@
 """Real crawls (the `tracker` command in a child process) of the demo Legistar portal served on loopback,
-on SQLite and PostgreSQL: full, incremental and sweep crawls, the status-change log, vanished bills,
+on SQLite and PostgreSQL (the full-incremental-sweep story; the other cases on SQLite): full,
+incremental and sweep crawls, the status-change log, vanished bills,
 suspect listings, the attachments backlog and paging."""
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def test_full_incremental_and_sweep_record_every_change_once(tmp_path, db_url, e
         assert ", 0 new, 0 changed, 0 status changes, 0 vanished, 0 errors" in again.stdout
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_status_change_without_last_modified_is_caught_by_the_sweep(tmp_path, db_url, engine, portal, server):
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=["riverton"])
     sweep_cfg = portal_config(
@@ -150,6 +152,7 @@ def test_status_change_without_last_modified_is_caught_by_the_sweep(tmp_path, db
     assert last.seen < 5 and last.requests < 1 + 3 * 5
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_vanished_bills_are_marked_never_deleted(tmp_path, db_url, engine, portal, server):
     cfg = portal_config(
         tmp_path / "t.toml", server, portal, db_url, clients=["portalder"], crawl={"reconcile_every_hours": 0}
@@ -269,6 +272,7 @@ def test_one_cap_per_host_across_jurisdictions_and_the_cap_is_used(tmp_path, db_
         assert server.max_in_flight >= 5
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_quiet_matter_with_a_recent_date_is_probed_for_new_history_rows(
     tmp_path, db_url, engine, portal, server
 ):

@@ -1,10 +1,10 @@
 """A full backfill split over two crawler processes has its bills classified by a match process beside the
 crawl (tracker.matcher.precompute): the import uses its results for every bill, and what it stores is what
 matching the bills itself stores (the match rows and the stored embeddings, checked against a rescore of
-every bill), with the learned layer and with the rules alone, on SQLite and PostgreSQL. The processes and
-the rescore run with one hash seed: the rules engine lists a title's cues in an order that follows the
-process's string hashing (tracker/matcher/engine.py), which any two processes may differ in, precomputed or
-not. A match process that fails or dies leaves the classifying to the import."""
+every bill), with the learned layer and with the rules alone, on SQLite and PostgreSQL (the other cases on
+SQLite). The processes and the rescore run with one hash seed: the rules engine lists a title's cues in an
+order that follows the process's string hashing (tracker/matcher/engine.py), which any two processes may
+differ in, precomputed or not. A match process that fails or dies leaves the classifying to the import."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def test_a_split_crawl_has_its_bills_classified_beside_it(
     assert stored_matches(engine) == before
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_the_match_process_can_be_switched_off(tmp_path, db_url, engine, portal, server):
     """TRACKER_PRECOMPUTE_MATCHES=0 (for measuring): the import classifies every bill itself."""
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT], crawl=CRAWL)
@@ -118,6 +119,7 @@ def test_the_match_process_reads_a_stage_file_as_it_grows(tmp_path, db_url, monk
     assert set(found.results) == {input_hash(t, n, None) for t, n in titles}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_a_failed_or_stopped_match_process_leaves_the_matching_to_the_import(tmp_path, db_url):
     config = load_config(write_config(tmp_path / "t.toml", [], database_url=db_url))
     broken = tmp_path / "riverton.0.jsonl"

@@ -1,6 +1,6 @@
 """A full backfill split over two crawler processes ([crawl] processes = 2) stores exactly what one process
 stores, lists every page in each process, shares out the attachments budget, and a failure in one worker
-fails the whole crawl with nothing imported (SQLite and PostgreSQL)."""
+fails the whole crawl with nothing imported (storing on SQLite and PostgreSQL, the rest on SQLite)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def test_two_processes_store_what_one_stores(tmp_path, db_url, engine, portal, s
         assert with_docs > 0
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_the_attachments_budget_is_shared_out(tmp_path, db_url, engine, portal, server):
     cfg = portal_config(
         tmp_path / "t.toml",

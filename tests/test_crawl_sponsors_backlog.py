@@ -1,7 +1,8 @@
 """A backfill leaves the sponsors of the bills whose titles need no documents to the sweeps ([crawl]
 sponsors_by_title, crawler/attachments.py): those bills are stored at once without sponsors, the next sweep
-fetches them without changing any bill, and a bill that did change meanwhile is counted as changed (SQLite
-and PostgreSQL). A city with bills stored is never crawled that way."""
+fetches them without changing any bill, and a bill that did change meanwhile is counted as changed (the
+sweep's order and cap on SQLite and PostgreSQL, the rest on SQLite). A city with bills stored is never
+crawled that way."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import csv
 import io
 import json
 
+import pytest
 from sqlalchemy import select, text
 
 from db.engine import alembic_config, session_scope
@@ -46,6 +48,7 @@ def _run(cfg, *args: str):
     return done.stdout
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changing_a_bill(
     tmp_path, db_url, engine, portal, server
 ):
@@ -95,6 +98,7 @@ def test_a_backfill_leaves_sponsors_to_the_sweep_which_adds_them_without_changin
     assert len(_requests(server, "sponsors")) == len(visible)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_a_bill_that_changed_before_its_sponsors_came_is_changed(tmp_path, db_url, engine, portal, server):
     cfg, sweep = backfill_and_sweep_configs(tmp_path, server, portal, db_url, CLIENT)
     _run(cfg)
@@ -118,6 +122,7 @@ def test_a_bill_that_changed_before_its_sponsors_came_is_changed(tmp_path, db_ur
     assert _stored_sponsors(engine).get(str(moved), []) == expected
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_without_sponsors_by_title_every_bill_comes_with_its_sponsors(
     tmp_path, db_url, engine, portal, server
 ):
@@ -128,6 +133,7 @@ def test_without_sponsors_by_title_every_bill_comes_with_its_sponsors(
     assert _fetched(engine) == set(visible)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_a_full_crawl_of_a_city_with_bills_stored_leaves_no_sponsors_behind(
     tmp_path, db_url, engine, portal, server
 ):

@@ -1,6 +1,6 @@
-"""Track by link (`tracker track URL`) against the demo Legistar portal on loopback, on SQLite and
-PostgreSQL: the bill is fetched now, marked tracked, put in the review queue, and followed by later
-incremental crawls even when nothing about it shows in their date filter."""
+"""Track by link (`tracker track URL`) against the demo Legistar portal on loopback, on SQLite and PostgreSQL
+(the refusals, which store nothing, on SQLite): the bill is fetched now, marked tracked, put in the review
+queue, and followed by later incremental crawls even when nothing about it shows in their date filter."""
 
 from __future__ import annotations
 
@@ -94,6 +94,7 @@ def test_track_fetches_now_queues_and_follows(tmp_path, db_url, engine, portal, 
         ),
     ],
 )
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_track_refuses_urls_it_cannot_map(tmp_path, db_url, engine, portal, server, url, message):
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
     done = run_tracker("--config", str(cfg), "track", url)
@@ -114,6 +115,7 @@ def test_a_portal_page_that_is_not_a_bill_is_named(tmp_path, db_url, engine, por
     )
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite: the engine is incidental here
 def test_a_missing_bill_fails_in_one_line(tmp_path, db_url, engine, portal, server):
     cfg = portal_config(tmp_path / "t.toml", server, portal, db_url, clients=[CLIENT])
     url = f"{server.base_url.rsplit('/v1', 1)[0]}/LegislationDetail.aspx?ID=987654321"
