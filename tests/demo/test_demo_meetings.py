@@ -498,6 +498,8 @@ def test_the_demo_moves_and_cancels_a_meeting_of_every_council_at_any_date() -> 
     assert specials  # the fallback ran on some of these dates (Riverton on 2026-12-07, for one)
 
 
+# SQLite: the meetings store on PostgreSQL is the platforms' (tests/platforms, BOTH_ENGINES)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_crawls_record_a_hearing_scheduled_moved_and_cancelled_once(tmp_path, db_url, engine):
     """`tracker crawl` at successive portal times: the bills on the agendas of the meeting the first demo step
     moves and of the one it cancels are each announced scheduled once, then moved (cancelled) once."""

@@ -18,7 +18,6 @@ from db.engine import session_scope
 from db.models import Bill
 from db.models_meetings import Meeting, MeetingItem, Vote
 from tests.conftest import run_tracker, write_config
-from tests.platforms.conftest import BOTH_ENGINES
 from tests.platforms.elms_server import CRAWL, ElmsServer, elms_entry
 from tests.platforms.test_elms_meetings import HELD, OR2024, R2024, ROLL, roll_call_rows, window_rows
 from tracker.contract import MEETING_PART_KEY, NormalizedMeeting, NormalizedMeetingItem, NormalizedVote
@@ -102,7 +101,6 @@ def held_items(engine) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-@BOTH_ENGINES
 def test_roll_calls_of_every_shard_land_at_shard_0s_meetings(tmp_path, db_url, engine):
     with portal() as server:
         cfg = split_config(tmp_path, server, db_url)

@@ -347,7 +347,6 @@ def test_garbage_for_events_leaves_bills_stored_and_meetings_untouched(tmp_path,
         assert len(_roll_call(engine)) == 3
 
 
-@BOTH_ENGINES
 def test_a_crawl_split_over_processes_reads_the_meetings_once(tmp_path, db_url, engine):
     portal = Portal()
     with portal.server as server:

@@ -660,7 +660,6 @@ def test_an_empty_first_search_fails_unless_declared(tmp_path, db_url, engine):
     assert allowed.stdout.startswith("chicago: succeeded (full) - 0 bills seen")
 
 
-@BOTH_ENGINES
 def test_track_by_link_and_tracked_bills_outside_the_incremental_search(tmp_path, db_url, engine):
     """A simple-search site (the spider switches to the advanced search); a bill tracked by its public
     link is fetched through Gateway.aspx, and every incremental crawl fetches it even when its year is not
