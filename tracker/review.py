@@ -55,6 +55,18 @@ class ReviewError(TrackerError):
     """A review command cannot do what it was asked (unknown bill, category or direction...)."""
 
 
+class NoCategoriesError(ReviewError):
+    """Confirming a bill that has no categories (a bill tracked by hand, not matched) without naming any:
+    the command line's words are the message; ``web`` says the same in the web form's words."""
+
+    def __init__(self, shown: str) -> None:
+        super().__init__(f"{shown} has no matched categories: give --category CODE")
+        self.web = (
+            f"{shown} has no categories yet: choose them under “Correct category and direction”, then "
+            "“Confirm with these”."
+        )
+
+
 class ReviewUsageError(ReviewError, UsageError):
     """A review command was given a value it cannot use (an unknown category code or direction, a
     malformed or ambiguous bill reference): exit status 2."""
@@ -291,7 +303,7 @@ def _decide(
                 known = {c.code for c in loaded.rules.categories}  # a suggestion made under older rules
                 cats = list(match.categories) or [c for c in suggested.get("categories", []) if c in known]
         if not cats:
-            raise ReviewError(f"{shown} has no matched categories: give --category CODE")
+            raise NoCategoriesError(shown)
         if direction is None:
             if match.review_state == "confirmed" and match.editor_direction and not categories:
                 direction = match.editor_direction

@@ -210,6 +210,25 @@ def test_correct_category_and_direction(client, login, engine, bills):
     assert row_ids(client.get("/review?state=confirmed&direction=restricts").text) == []
 
 
+def test_confirming_a_bill_without_categories_says_what_to_do_in_the_forms_words(
+    client, login, engine, bills
+):
+    """A bill in the queue without categories (tracked by hand: the rink) answered Confirm with the command
+    line's "give --category CODE" until 2026-12-07; the page now names the form to use. Nothing is written."""
+    from sqlalchemy import update
+
+    from db.models_review import BillMatch
+
+    with session_scope(engine) as s:
+        s.execute(update(BillMatch).where(BillMatch.bill_id == bills["rink"]).values(review_state="pending"))
+    login(client, "editor")
+    r = client.post(f"/review/{bills['rink']}/confirm", data={"csrf_token": client.csrf}, headers=HTMX)
+    assert r.status_code == 400  # the row comes back with the error
+    assert "has no categories yet: choose them under “Correct category and direction”" in r.text
+    assert "--category" not in r.text
+    assert match_row(engine, bills["rink"]).review_state == "pending"
+
+
 def test_correct_refuses_bad_input_with_one_line(client, login, engine, bills):
     login(client, "editor")
     r = client.post(

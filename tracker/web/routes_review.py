@@ -107,7 +107,8 @@ def _decide(
         decision = action()
     except TrackerError as exc:  # a one-line error (unknown category, no categories...): nothing written
         db.rollback()
-        return _decided(request, db, bill_id, next_url, f"Error: {exc}", error=True)
+        words = exc.web if isinstance(exc, review.NoCategoriesError) else str(exc)  # the form's words
+        return _decided(request, db, bill_id, next_url, f"Error: {words}", error=True)
     db.commit()
     return _decided(request, db, bill_id, next_url, decision.line())
 
