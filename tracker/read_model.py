@@ -547,9 +547,8 @@ def value_columns(
     tells a bill without a match), and a field it names is read even without ``why``."""
     match_columns = []
     for f in MatchValues._fields:
-        if (not why and f in WHY_COLUMNS and not (only and f in only)) or (
-            only is not None and f not in only
-        ):
+        named = only is None or f in only
+        if not named or (not why and f in WHY_COLUMNS and only is None):
             match_columns.append(null().label(f))
         elif f == "learned" and not learned:
             match_columns.append(BillMatch.learned["direction_reason"].as_string().label(f))

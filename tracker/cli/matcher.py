@@ -162,7 +162,7 @@ def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: st
     """
     from db.engine import session_scope
     from tracker.matcher.apply import match_stored
-    from tracker.review import is_near_miss, list_reviews
+    from tracker.review import list_reviews
 
     if train and jurisdiction:
         # the new model is every city's: matching only one city's bills would leave the others stale
@@ -192,7 +192,7 @@ def match(obj: Any, rescore: bool, train: bool, jurisdiction: str | None, by: st
     with session_scope(engine) as session:
         queue = list_reviews(session, states=["pending", "flagged"], jurisdiction=jurisdiction)
     pending = sum(1 for r in queue if r["review_state"] == "pending")
-    near = sum(1 for r in queue if is_near_miss(r["review_state"], r["relevant"], r["uncertain"]))
+    near = sum(1 for r in queue if r["near_miss"])
     near_misses = f" ({near} of them near misses, not on the list)" if near else ""
     flagged = sum(1 for r in queue if r["needs_review"])
     click.echo(f"Review queue: {pending} pending{near_misses}, {flagged} flagged (`tracker review list`).")

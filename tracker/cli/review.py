@@ -193,13 +193,6 @@ def _short_categories(codes: list[str]) -> str:
     return cut(codes[0], 30) + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
 
 
-def _near_miss(record: dict[str, Any]) -> bool:
-    """A bill in the queue that the matcher did not put on the list (tracker/matcher/apply.py)."""
-    from tracker.review import is_near_miss
-
-    return is_near_miss(record["review_state"], record.get("relevant"), record.get("uncertain"))
-
-
 def format_review_table(rows: list[dict[str, Any]]) -> str:
     """``tracker review list``: one line per bill, then the counts by state."""
     from tracker.review import NEAR_MISS_HELP, UNCERTAIN_HELP, near_miss_suggestion
@@ -212,7 +205,7 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
         state = (r["review_state"] or "-") + ("!" if r["needs_review"] else "")
         uncertain = "uncertain" if r.get("uncertain") else ""
         categories, direction = _short_categories(r["categories"]), r["direction"] or "-"
-        if _near_miss(r):  # not on the list: what confirming it would add, marked with "?"
+        if r.get("near_miss"):  # not on the list: what confirming it would add, marked with "?"
             suggested = near_miss_suggestion(r.get("learned"))
             categories = cut("? " + _short_categories(suggested.get("categories") or []), 34)
             direction = (suggested.get("direction") or "-") + "?"
@@ -230,7 +223,7 @@ def format_review_table(rows: list[dict[str, Any]]) -> str:
     uncertain_n = sum(1 for r in rows if r.get("uncertain"))
     if uncertain_n:
         parts.append(f"{uncertain_n} {UNCERTAIN_HELP}")
-    near = sum(1 for r in rows if _near_miss(r))
+    near = sum(1 for r in rows if r.get("near_miss"))
     if near:
         legend = NEAR_MISS_HELP if near == 1 else NEAR_MISS_HELP.replace("near miss:", "near misses:", 1)
         parts.append(f"{near} {legend} (categories and direction marked ?)")

@@ -72,8 +72,8 @@ def export_rows(session: Session, f: Filters, *, queue: bool = False) -> list[di
     rows = []
     for b, j, m in plain_rows(session.execute(q)):
         row = export_row(b, j, m)
-        if queue and m is not None:
-            row.update(uncertain=bool(m.uncertain), **near_miss_fields(m))
+        if queue:
+            row.update(uncertain=bool(m and m.uncertain), **near_miss_fields(m))
         rows.append(row)
     return add_next_hearings(session, rows, utcnow())
 

@@ -69,15 +69,14 @@ def bill_row(
 
 def near_miss_fields(match: BillMatch | MatchValues | None) -> dict[str, Any]:
     """``near_miss`` (tracker/review.py) and, for one, what confirming it adds (``suggested_categories``,
-    ``suggested_direction``: the review queue's CSV columns)."""
-    if match is None:
-        return {"near_miss": False, "suggested_categories": [], "suggested_direction": None}
-    near = is_near_miss(match.review_state, match.relevant, match.uncertain)
-    suggested = near_miss_suggestion(match.learned) if near else {}
+    ``suggested_direction``: the review queue's CSV columns; ``suggested_reason``: the pages')."""
+    near = match is not None and is_near_miss(match.review_state, match.relevant, match.uncertain)
+    suggested = near_miss_suggestion(match.learned) if near and match is not None else {}
     return {
         "near_miss": near,
         "suggested_categories": suggested.get("categories") or [],
         "suggested_direction": suggested.get("direction"),
+        "suggested_reason": suggested.get("reason"),
     }
 
 

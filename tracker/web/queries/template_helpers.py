@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tracker.labels import category_label, direction_label, stage_label
 from tracker.matcher import CATEGORY_CODES, DIRECTIONS
 from tracker.read_model import safe_url
-from tracker.review import decision_seen, is_near_miss, near_miss_suggestion
+from tracker.review import decision_seen
 from tracker.signals import EVIDENCE_LEGEND, evidence_what
 from tracker.web.queries.filters import QUEUE_ORDERS, QUEUE_STATES, SEARCH_STATES, STAGES
 from tracker.web.queries.renderings import highlight_html
@@ -100,9 +100,6 @@ class TemplateHelpers:
         "Near miss: the matcher did not put this bill on the list, but the model's probability is just "
         "below its boundary. Confirm adds it to the list; reject teaches the model."
     )
-
-    suggested = staticmethod(near_miss_suggestion)
-    is_near_miss = staticmethod(is_near_miss)
 
 
 HELPERS = TemplateHelpers()
